@@ -1,0 +1,313 @@
+//! S3: reading and setting up the flow-log bucket.
+
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, ExpirationStatus,
+    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership, OwnershipControls,
+    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
+};
+use aws_sdk_s3::Client;
+
+use crate::aws::{aws_error, error_code, http_status};
+use crate::context::Ctx;
+use crate::core::bucket::{
+    BucketAction, BucketExistence, BucketObservation, DefaultEncryption, LIFECYCLE_RULE_ID, PublicAccessBlock,
+};
+use crate::core::names::{BucketName, Tag};
+use crate::error::{Error, Result};
+
+/// Every IAM action this adapter calls (kept in step with `policies/operator/`).
+pub const ACTIONS: &[&str] = &[
+    "s3:ListBucket",
+    "s3:GetBucketLocation",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketPolicy",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetBucketTagging",
+    "s3:CreateBucket",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketOwnershipControls",
+    "s3:PutBucketPolicy",
+    "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration",
+    "s3:PutBucketTagging",
+];
+
+fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::refused(format!("could not build the {what} request: {e}"), None)
+}
+
+/// Where the bucket is, if it exists and is the caller's.
+pub async fn bucket_existence(ctx: &Ctx, bucket: &BucketName, account: &str) -> Result<BucketExistence> {
+    let s3 = ctx.s3(&ctx.home_region);
+    let head = s3.head_bucket().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
+    match head {
+        Ok(out) => {
+            let region = match out.bucket_region() {
+                Some(region) => region.to_owned(),
+                None => bucket_location(&s3, bucket).await?,
+            };
+            Ok(BucketExistence::Owned { region })
+        }
+        Err(err) => {
+            // S3 answers a HEAD for a bucket in another region with 301 (or 400) and names the
+            // bucket's region in a header.
+            let header_region = err
+                .raw_response()
+                .and_then(|r| r.headers().get("x-amz-bucket-region"))
+                .map(str::to_owned);
+            match (http_status(&err), header_region) {
+                (Some(404), _) => Ok(BucketExistence::Missing),
+                (Some(403), _) => Ok(BucketExistence::Forbidden),
+                (Some(301 | 400), Some(region)) => Ok(BucketExistence::Owned { region }),
+                _ => Err(aws_error(err, format!("looking up bucket {bucket}"), "s3:ListBucket")),
+            }
+        }
+    }
+}
+
+async fn bucket_location(s3: &Client, bucket: &BucketName) -> Result<String> {
+    let out = s3
+        .get_bucket_location()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("reading the region of bucket {bucket}"), "s3:GetBucketLocation"))?;
+    // An empty constraint means us-east-1; "EU" is the legacy name of eu-west-1.
+    Ok(match out.location_constraint().map(BucketLocationConstraint::as_str) {
+        None | Some("") => "us-east-1".to_owned(),
+        Some("EU") => "eu-west-1".to_owned(),
+        Some(region) => region.to_owned(),
+    })
+}
+
+/// Reads every property flowgate manages on the bucket.
+pub async fn observe_bucket(ctx: &Ctx, bucket: &BucketName, account: &str) -> Result<BucketObservation> {
+    let existence = bucket_existence(ctx, bucket, account).await?;
+    let BucketExistence::Owned { region } = &existence else {
+        return Ok(BucketObservation { existence, ..BucketObservation::missing() });
+    };
+    let s3 = ctx.s3(region);
+    let (public_access_block, object_ownership, policy, encryption, expiration_days, tags) = tokio::try_join!(
+        read_public_access_block(&s3, bucket),
+        read_object_ownership(&s3, bucket),
+        read_policy(&s3, bucket),
+        read_encryption(&s3, bucket),
+        read_expiration_days(&s3, bucket),
+        read_tags(&s3, bucket),
+    )?;
+    Ok(BucketObservation { existence, public_access_block, object_ownership, policy, encryption, expiration_days, tags })
+}
+
+async fn read_public_access_block(s3: &Client, bucket: &BucketName) -> Result<Option<PublicAccessBlock>> {
+    match s3.get_public_access_block().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(out.public_access_block_configuration().map(|c| PublicAccessBlock {
+            block_public_acls: c.block_public_acls().unwrap_or(false),
+            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+            block_public_policy: c.block_public_policy().unwrap_or(false),
+            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+        })),
+        Err(e) if error_code(&e) == Some("NoSuchPublicAccessBlockConfiguration") => Ok(None),
+        Err(e) => Err(aws_error(e, format!("reading the public access block of {bucket}"), "s3:GetBucketPublicAccessBlock")),
+    }
+}
+
+async fn read_object_ownership(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
+    match s3.get_bucket_ownership_controls().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(out
+            .ownership_controls()
+            .and_then(|c| c.rules().first())
+            .map(|r| r.object_ownership().as_str().to_owned())),
+        Err(e) if error_code(&e) == Some("OwnershipControlsNotFoundError") => Ok(None),
+        Err(e) => Err(aws_error(e, format!("reading the object ownership of {bucket}"), "s3:GetBucketOwnershipControls")),
+    }
+}
+
+async fn read_policy(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
+    match s3.get_bucket_policy().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(out.policy().map(str::to_owned)),
+        Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(None),
+        Err(e) => Err(aws_error(e, format!("reading the bucket policy of {bucket}"), "s3:GetBucketPolicy")),
+    }
+}
+
+async fn read_encryption(s3: &Client, bucket: &BucketName) -> Result<DefaultEncryption> {
+    match s3.get_bucket_encryption().bucket(bucket.as_str()).send().await {
+        Ok(out) => {
+            let default = out
+                .server_side_encryption_configuration()
+                .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
+            Ok(match default {
+                Some(d) => DefaultEncryption::from_algorithm(d.sse_algorithm().as_str(), d.kms_master_key_id().map(str::to_owned)),
+                None => DefaultEncryption::NotConfigured,
+            })
+        }
+        Err(e) if error_code(&e) == Some("ServerSideEncryptionConfigurationNotFoundError") => Ok(DefaultEncryption::NotConfigured),
+        Err(e) => Err(aws_error(e, format!("reading the default encryption of {bucket}"), "s3:GetEncryptionConfiguration")),
+    }
+}
+
+async fn read_lifecycle_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<LifecycleRule>> {
+    match s3.get_bucket_lifecycle_configuration().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(out.rules().to_vec()),
+        Err(e) if error_code(&e) == Some("NoSuchLifecycleConfiguration") => Ok(Vec::new()),
+        Err(e) => Err(aws_error(e, format!("reading the lifecycle rules of {bucket}"), "s3:GetLifecycleConfiguration")),
+    }
+}
+
+async fn read_expiration_days(s3: &Client, bucket: &BucketName) -> Result<Option<i32>> {
+    let rules = read_lifecycle_rules(s3, bucket).await?;
+    Ok(rules
+        .iter()
+        .find(|r| r.id() == Some(LIFECYCLE_RULE_ID) && r.status() == &ExpirationStatus::Enabled)
+        .and_then(|r| r.expiration())
+        .and_then(|e| e.days()))
+}
+
+async fn read_tags(s3: &Client, bucket: &BucketName) -> Result<Vec<Tag>> {
+    match s3.get_bucket_tagging().bucket(bucket.as_str()).send().await {
+        Ok(out) => Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() })
+            .collect()),
+        Err(e) if error_code(&e) == Some("NoSuchTagSet") => Ok(Vec::new()),
+        Err(e) => Err(aws_error(e, format!("reading the tags of {bucket}"), "s3:GetBucketTagging")),
+    }
+}
+
+/// What became of an applied action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Changed,
+    /// AWS said it was already so (e.g. BucketAlreadyOwnedByYou).
+    AlreadyDone,
+}
+
+pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, action: &BucketAction) -> Result<Applied> {
+    let s3 = ctx.s3(region);
+    let name = bucket.as_str();
+    match action {
+        BucketAction::CreateBucket { region } => {
+            let mut request = s3.create_bucket().bucket(name).object_ownership(ObjectOwnership::BucketOwnerEnforced);
+            // us-east-1 takes no LocationConstraint; every other region requires one.
+            if region != "us-east-1" {
+                request = request.create_bucket_configuration(
+                    CreateBucketConfiguration::builder()
+                        .location_constraint(BucketLocationConstraint::from(region.as_str()))
+                        .build(),
+                );
+            }
+            match request.send().await {
+                Ok(_) => Ok(Applied::Changed),
+                Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => Ok(Applied::AlreadyDone),
+                Err(e) if error_code(&e) == Some("BucketAlreadyExists") => Err(Error::refused(
+                    format!("bucket name {bucket} is taken by another AWS account"),
+                    Some("choose another bucket name: S3 bucket names are global".to_owned()),
+                )),
+                Err(e) => Err(aws_error(e, format!("creating bucket {bucket} in {region}"), "s3:CreateBucket")),
+            }
+        }
+        BucketAction::PutPublicAccessBlock => {
+            let config = PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build();
+            s3.put_public_access_block()
+                .bucket(name)
+                .public_access_block_configuration(config)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("blocking public access to {bucket}"), "s3:PutBucketPublicAccessBlock"))?;
+            Ok(Applied::Changed)
+        }
+        BucketAction::PutOwnershipControls => {
+            let rule = OwnershipControlsRule::builder()
+                .object_ownership(ObjectOwnership::BucketOwnerEnforced)
+                .build()
+                .map_err(|e| build_error("ownership controls", e))?;
+            let controls = OwnershipControls::builder().rules(rule).build().map_err(|e| build_error("ownership controls", e))?;
+            s3.put_bucket_ownership_controls()
+                .bucket(name)
+                .ownership_controls(controls)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("setting object ownership of {bucket}"), "s3:PutBucketOwnershipControls"))?;
+            Ok(Applied::Changed)
+        }
+        BucketAction::PutBucketPolicy { document } => {
+            s3.put_bucket_policy()
+                .bucket(name)
+                .policy(document)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("writing the bucket policy of {bucket}"), "s3:PutBucketPolicy"))?;
+            Ok(Applied::Changed)
+        }
+        BucketAction::PutEncryptionSseS3 => {
+            let default = ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .map_err(|e| build_error("encryption", e))?;
+            let config = ServerSideEncryptionConfiguration::builder()
+                .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build())
+                .build()
+                .map_err(|e| build_error("encryption", e))?;
+            s3.put_bucket_encryption()
+                .bucket(name)
+                .server_side_encryption_configuration(config)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("setting SSE-S3 default encryption on {bucket}"), "s3:PutEncryptionConfiguration"))?;
+            Ok(Applied::Changed)
+        }
+        BucketAction::PutLifecycleExpiration { days, prefix } => {
+            // The lifecycle configuration is replaced whole: re-read it now and keep every rule
+            // but flowgate's own.
+            let mut rules: Vec<LifecycleRule> = read_lifecycle_rules(&s3, bucket)
+                .await?
+                .into_iter()
+                .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
+                .collect();
+            rules.push(
+                LifecycleRule::builder()
+                    .id(LIFECYCLE_RULE_ID)
+                    .status(ExpirationStatus::Enabled)
+                    .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
+                    .expiration(LifecycleExpiration::builder().days(*days).build())
+                    .build()
+                    .map_err(|e| build_error("lifecycle", e))?,
+            );
+            let config = BucketLifecycleConfiguration::builder()
+                .set_rules(Some(rules))
+                .build()
+                .map_err(|e| build_error("lifecycle", e))?;
+            s3.put_bucket_lifecycle_configuration()
+                .bucket(name)
+                .lifecycle_configuration(config)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("setting the lifecycle rules of {bucket}"), "s3:PutLifecycleConfiguration"))?;
+            Ok(Applied::Changed)
+        }
+        BucketAction::PutTagging { tags } => {
+            let tag_set = tags
+                .iter()
+                .map(|t| aws_sdk_s3::types::Tag::builder().key(&t.key).value(&t.value).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| build_error("tagging", e))?;
+            let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|e| build_error("tagging", e))?;
+            s3.put_bucket_tagging()
+                .bucket(name)
+                .tagging(tagging)
+                .send()
+                .await
+                .map_err(|e| aws_error(e, format!("tagging {bucket}"), "s3:PutBucketTagging"))?;
+            Ok(Applied::Changed)
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! The command line: clap types only. Values are validated by their parsers here, so malformed
+//! input exits 2 before any AWS call.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::core::names::{BucketName, LogPrefix, RegionName, Tag};
+use crate::output::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "flowgate",
+    version,
+    about = "Onboard an AWS account to a flow-log analytics service: bucket, VPC flow logs, cross-account role, access, verification",
+    long_about = None,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Named profile from ~/.aws/config
+    #[arg(long, global = true, env = "AWS_PROFILE", help_heading = "AWS")]
+    pub profile: Option<String>,
+
+    /// Home region: STS, IAM, CloudFormation and new buckets [default: from the profile or AWS_REGION]
+    #[arg(long, global = true, value_parser = clap::value_parser!(RegionName), help_heading = "AWS")]
+    pub region: Option<RegionName>,
+
+    /// Send every AWS call to this endpoint (a local emulator, a VPC endpoint)
+    #[arg(long, global = true, env = "AWS_ENDPOINT_URL", value_parser = parse_endpoint, help_heading = "AWS")]
+    pub endpoint_url: Option<String>,
+
+    /// Attempts per AWS call, with backoff, before giving up on throttling and server errors
+    #[arg(long, global = true, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20), help_heading = "AWS")]
+    pub max_attempts: u32,
+
+    /// Seconds one attempt of an AWS call may take before it is abandoned and retried
+    #[arg(long, global = true, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=900), help_heading = "AWS")]
+    pub timeout: u64,
+
+    /// Output format: text for people, json for automation (one document on stdout)
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// Apply without asking for confirmation
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Read state and print the plan, then stop: change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+
+    /// More diagnostics on stderr (-v, -vv); RUST_LOG overrides
+    #[arg(short, long, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only results and errors: no progress or status lines
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Never colour output (also when NO_COLOR is set)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+fn parse_endpoint(value: &str) -> Result<String, String> {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        Ok(value.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!("'{value}' is not an http:// or https:// URL"))
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The S3 bucket flow logs are delivered to
+    #[command(subcommand)]
+    Bucket(BucketCommand),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BucketCommand {
+    /// Create (or adopt) the flow-log bucket and make it right: public access blocked, delivery policy, no KMS
+    Create(BucketCreateArgs),
+    /// Report each property of the flow-log bucket as pass/warn/fail (exit 1 on any fail)
+    Check(BucketCheckArgs),
+}
+
+/// Where flow logs are delivered within the bucket; shared by the commands that need the path.
+#[derive(Debug, Clone, Args)]
+pub struct BucketTargetArgs {
+    /// Bucket name
+    #[arg(long, value_name = "NAME")]
+    pub bucket: BucketName,
+
+    /// Region the bucket is (or is to be created) in [default: the home region]
+    #[arg(long, value_name = "REGION")]
+    pub bucket_region: Option<RegionName>,
+
+    /// Key prefix flow logs are delivered under (before AWSLogs/)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<LogPrefix>,
+
+    /// Flow logs use Hive-compatible partitions (AWSLogs/aws-account-id=.../)
+    #[arg(long)]
+    pub hive_partitions: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BucketCreateArgs {
+    #[command(flatten)]
+    pub target: BucketTargetArgs,
+
+    /// Expire flow-log objects after N days (a lifecycle rule; other rules are kept)
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]
+    pub expire_days: Option<i32>,
+
+    /// Tag the bucket (repeatable); existing tags are kept
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<Tag>,
+
+    /// Replace an SSE-KMS default encryption with SSE-S3 (AES256) instead of refusing
+    #[arg(long)]
+    pub fix_encryption: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BucketCheckArgs {
+    #[command(flatten)]
+    pub target: BucketTargetArgs,
+
+    /// Also check that flow logs expire after this many days
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]
+    pub expire_days: Option<i32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

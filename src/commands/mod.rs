@@ -1,0 +1,68 @@
+//! One module per command: observe (aws) -> plan (core) -> show -> apply (aws) -> report.
+
+pub mod bucket;
+pub mod completions;
+
+use std::io::IsTerminal;
+
+use crate::cli::{BucketCommand, Cli, Command};
+use crate::context::Ctx;
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::Printer;
+
+/// Runs the parsed command line and prints its report; returns the exit status.
+pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
+    match cli.command {
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man_page(),
+        Command::Bucket(sub) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            match sub {
+                BucketCommand::Create(args) => {
+                    let report = bucket::create(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+                BucketCommand::Check(args) => {
+                    let report = bucket::check(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+            }
+        }
+    }
+}
+
+/// What to do once a plan is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Apply,
+    /// `--dry-run`: stop after the plan.
+    DryRun,
+    /// The plan has nothing to apply.
+    NothingToDo,
+}
+
+/// Asks for confirmation of a plan with `pending` changes: `--yes` applies, `--dry-run` stops,
+/// a terminal is asked, and anything else is refused (exit 2) rather than applied unasked.
+pub fn confirm(ctx: &Ctx, pending: usize, question: &str) -> Result<Decision> {
+    if pending == 0 {
+        return Ok(Decision::NothingToDo);
+    }
+    if ctx.dry_run {
+        return Ok(Decision::DryRun);
+    }
+    if ctx.yes {
+        return Ok(Decision::Apply);
+    }
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::input(
+            format!("the plan has {pending} change(s) and no terminal to confirm them on"),
+            Some("re-run with --yes to apply, or --dry-run to only see the plan".to_owned()),
+        ));
+    }
+    let answer = dialoguer::Confirm::new().with_prompt(question).default(false).interact_opt();
+    match answer {
+        Ok(Some(true)) => Ok(Decision::Apply),
+        Ok(Some(false)) | Ok(None) => Err(Error::refused("not applied: the plan was declined", None)),
+        Err(_) => Err(Error::Interrupted),
+    }
+}

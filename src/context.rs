@@ -1,0 +1,126 @@
+//! The one place AWS configuration is built: profile, home region, endpoint override, retries and
+//! timeouts; per-region clients and the caller's identity, resolved once.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde::Serialize;
+use tokio::sync::OnceCell;
+
+use crate::aws;
+use crate::cli::GlobalArgs;
+use crate::core::names::partition_of;
+use crate::error::{Error, Result};
+use crate::output::{IdentityLine, Printer};
+
+/// Who flowgate acts as (STS GetCallerIdentity).
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub partition: String,
+}
+
+pub struct Ctx {
+    pub sdk: SdkConfig,
+    pub home_region: String,
+    pub endpoint_url: Option<String>,
+    pub profile: Option<String>,
+    pub printer: Printer,
+    pub dry_run: bool,
+    pub yes: bool,
+    identity: OnceCell<Identity>,
+    s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+    ec2_clients: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+}
+
+impl Ctx {
+    pub async fn new(global: &GlobalArgs, printer: Printer) -> Result<Ctx> {
+        // Standard retry mode: exponential backoff with jitter on throttling, 5xx and transient
+        // network errors; every AWS call of every command is retried by this one policy.
+        let retry = RetryConfig::standard().with_max_attempts(global.max_attempts);
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .operation_attempt_timeout(Duration::from_secs(global.timeout))
+            .operation_timeout(Duration::from_secs(global.timeout.saturating_mul(u64::from(global.max_attempts) + 1)))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
+        if let Some(profile) = &global.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &global.region {
+            loader = loader.region(Region::new(region.as_str().to_owned()));
+        }
+        if let Some(endpoint) = &global.endpoint_url {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let sdk = loader.load().await;
+        let home_region = sdk
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .ok_or_else(|| Error::input("no AWS region is configured", Some("pass --region (e.g. --region us-east-1), set AWS_REGION, or add a region to your profile".to_owned())))?;
+        Ok(Ctx {
+            sdk,
+            home_region,
+            endpoint_url: global.endpoint_url.clone(),
+            profile: global.profile.clone(),
+            printer,
+            dry_run: global.dry_run,
+            yes: global.yes,
+            identity: OnceCell::new(),
+            s3_clients: Mutex::new(HashMap::new()),
+            ec2_clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The caller, resolved once per run.
+    pub async fn identity(&self) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let (account, arn) = aws::sts::caller_identity(&self.sts()).await?;
+                let partition = partition_of(&arn).to_owned();
+                Ok(Identity { account, arn, partition })
+            })
+            .await
+    }
+
+    pub async fn identity_line(&self) -> Result<String> {
+        let identity = self.identity().await?;
+        Ok(IdentityLine { account: &identity.account, principal: &identity.arn, region: &self.home_region }.to_string())
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk)
+    }
+
+    /// An S3 client signing for `region`. With an endpoint override (an emulator) S3 must use
+    /// path-style addressing: virtual-host style would resolve `bucket.localhost`.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self.s3_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+                    .region(Region::new(region.to_owned()))
+                    .force_path_style(self.endpoint_url.is_some())
+                    .build();
+                aws_sdk_s3::Client::from_conf(config)
+            })
+            .clone()
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        let mut clients = self.ec2_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_ec2::config::Builder::from(&self.sdk).region(Region::new(region.to_owned())).build();
+                aws_sdk_ec2::Client::from_conf(config)
+            })
+            .clone()
+    }
+}

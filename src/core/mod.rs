@@ -1,0 +1,8 @@
+//! The pure core: planners, policy editing, validation. No AWS SDK types, no I/O, no async; every
+//! judgement flowgate makes about an account lives here and is tested without a server.
+
+pub mod bucket;
+pub mod bucket_policy;
+pub mod names;
+pub mod policy_doc;
+pub mod report;

@@ -1,0 +1,119 @@
+//! The vocabulary every report shares: changes (for mutating commands) and checks (for auditing
+//! commands), with the exit status they imply.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChangeStatus {
+    /// Would be applied (a plan, or `--dry-run`).
+    Planned,
+    Applied,
+    /// Already right: nothing to do.
+    Skipped,
+    Failed,
+    /// Planned, but not attempted because an earlier step failed or the run was interrupted.
+    NotAttempted,
+}
+
+impl fmt::Display for ChangeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ChangeStatus::Planned => "planned",
+            ChangeStatus::Applied => "applied",
+            ChangeStatus::Skipped => "ok",
+            ChangeStatus::Failed => "FAILED",
+            ChangeStatus::NotAttempted => "not attempted",
+        })
+    }
+}
+
+/// One line of a plan or of an apply: what, on which resource, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: String,
+    pub resource: String,
+    pub status: ChangeStatus,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Change {
+    pub fn new(action: impl Into<String>, resource: impl Into<String>, status: ChangeStatus, detail: impl Into<String>) -> Self {
+        Change { action: action.into(), resource: resource.into(), status, detail: detail.into(), error: None }
+    }
+}
+
+/// Counts of a change list, for summaries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeTally {
+    pub planned: usize,
+    pub applied: usize,
+    pub unchanged: usize,
+    pub failed: usize,
+    pub not_attempted: usize,
+}
+
+impl ChangeTally {
+    pub fn of(changes: &[Change]) -> Self {
+        let mut tally = ChangeTally::default();
+        for change in changes {
+            match change.status {
+                ChangeStatus::Planned => tally.planned += 1,
+                ChangeStatus::Applied => tally.applied += 1,
+                ChangeStatus::Skipped => tally.unchanged += 1,
+                ChangeStatus::Failed => tally.failed += 1,
+                ChangeStatus::NotAttempted => tally.not_attempted += 1,
+            }
+        }
+        tally
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckStatus {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CheckStatus::Pass => "pass",
+            CheckStatus::Warn => "warn",
+            CheckStatus::Fail => "FAIL",
+        })
+    }
+}
+
+/// One audited property: pass/warn/fail, why, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub status: CheckStatus,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+impl Check {
+    pub fn pass(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Check { name: name.into(), status: CheckStatus::Pass, detail: detail.into(), fix: None }
+    }
+    pub fn warn(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check { name: name.into(), status: CheckStatus::Warn, detail: detail.into(), fix: Some(fix.into()) }
+    }
+    pub fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Check { name: name.into(), status: CheckStatus::Fail, detail: detail.into(), fix: Some(fix.into()) }
+    }
+}
+
+/// The worst status of a list of checks (`Pass` for none).
+pub fn worst(checks: &[Check]) -> CheckStatus {
+    checks.iter().map(|c| c.status).max().unwrap_or(CheckStatus::Pass)
+}

@@ -1,0 +1,111 @@
+//! flowgate's error type and the exit codes automation scripts against.
+
+use std::fmt;
+
+/// Process exit codes (documented in the README; a contract for automation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Success, or nothing to do.
+    Success,
+    /// A check or an operation failed.
+    Failure,
+    /// Bad usage or invalid input, detected before any AWS call.
+    Usage,
+    /// Partial success: some regions or resources failed, the rest applied.
+    Partial,
+    /// Interrupted (SIGINT).
+    Interrupted,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Partial => 3,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
+
+/// What kind of AWS failure, so that the hint can say what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    AccessDenied,
+    Credentials,
+    Throttled,
+    Unreachable,
+    Timeout,
+    RegionDisabled,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Invalid input or usage: exit 2, before any change was made.
+    #[error("{message}")]
+    Input { message: String, hint: Option<String> },
+    /// An AWS call failed (after the SDK's retries).
+    #[error("{context}: {message}")]
+    Aws {
+        context: String,
+        kind: AwsErrorKind,
+        code: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+    /// The account is in a state flowgate will not change without being asked (exit 1).
+    #[error("{message}")]
+    Refused { message: String, hint: Option<String> },
+    #[error("interrupted")]
+    Interrupted,
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn input(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Error::Input { message: message.into(), hint: hint.into() }
+    }
+
+    pub fn refused(message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        Error::Refused { message: message.into(), hint: hint.into() }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io { context: context.into(), source }
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Error::Input { hint, .. } | Error::Aws { hint, .. } | Error::Refused { hint, .. } => hint.as_deref(),
+            Error::Interrupted => Some("nothing more was applied; re-run the same command to converge"),
+            Error::Io { .. } => None,
+        }
+    }
+
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Input { .. } => ExitStatus::Usage,
+            Error::Interrupted => ExitStatus::Interrupted,
+            Error::Aws { .. } | Error::Refused { .. } | Error::Io { .. } => ExitStatus::Failure,
+        }
+    }
+
+    /// Adds the step the error happened in, for errors raised deep inside a command.
+    pub fn context(self, step: impl fmt::Display) -> Self {
+        match self {
+            Error::Aws { context, kind, code, message, hint } => {
+                Error::Aws { context: format!("{step}: {context}"), kind, code, message, hint }
+            }
+            other => other,
+        }
+    }
+}
