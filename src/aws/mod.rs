@@ -69,6 +69,7 @@ where
     let code = error_code(&err).map(str::to_owned);
     let aws_message = err.as_service_error().and_then(|e| e.message()).map(str::to_owned);
     let detail = DisplayErrorContext(&err).to_string();
+    let root = root_cause(&err);
 
     let (kind, message, hint) = match &err {
         SdkError::ServiceError(_) => {
@@ -86,10 +87,12 @@ where
                 )
             } else if BAD_CREDENTIALS.contains(&code_str) {
                 (AwsErrorKind::Credentials, format!("{code_str}: {text}"), None)
-            } else if THROTTLED.contains(&code_str) {
+            } else if THROTTLED.contains(&code_str) || (code.is_none() && status == Some(503)) {
+                // A HEAD answer has no body: S3's "503 Slow Down" arrives without a code.
+                let label = if code_str.is_empty() { "HTTP 503" } else { code_str };
                 (
                     AwsErrorKind::Throttled,
-                    format!("throttled by AWS ({code_str}) after every retry"),
+                    format!("throttled by AWS ({label}) after every retry"),
                     Some("re-run later, or raise --max-attempts; flowgate converges from where it stopped".to_owned()),
                 )
             } else if code_str == "OptInRequired" {
@@ -118,18 +121,21 @@ where
         ),
         SdkError::DispatchFailure(_) => (
             AwsErrorKind::Unreachable,
-            format!("could not reach AWS ({})", last_cause(&detail)),
+            format!("could not reach AWS ({root})"),
             Some("check the network, proxy settings and --endpoint-url".to_owned()),
         ),
-        _ => (AwsErrorKind::Other, last_cause(&detail).to_owned(), None),
+        _ => (AwsErrorKind::Other, root, None),
     };
     Error::Aws { context, kind, code, message, hint }
 }
 
-/// The innermost cause of DisplayErrorContext's "a: b (caused by: c)" chains, trimmed.
-fn last_cause(detail: &str) -> &str {
-    let tail = detail.rsplit(": ").next().unwrap_or(detail);
-    tail.trim_end_matches(')').trim()
+/// The innermost error of a source chain, e.g. "Connection refused (os error 111)".
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    current.to_string()
 }
 
 /// The hint for a credentials problem, naming the profile when there is one.

@@ -39,15 +39,14 @@ fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::refused(format!("could not build the {what} request: {e}"), None)
 }
 
-/// Where the bucket is, if it exists and is the caller's.
-pub async fn bucket_existence(ctx: &Ctx, bucket: &BucketName, account: &str) -> Result<BucketExistence> {
-    let s3 = ctx.s3(&ctx.home_region);
+/// Where the bucket is, if it exists and is the caller's. `s3` is a client of the home region.
+pub async fn bucket_existence(s3: &Client, bucket: &BucketName, account: &str) -> Result<BucketExistence> {
     let head = s3.head_bucket().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
     match head {
         Ok(out) => {
             let region = match out.bucket_region() {
                 Some(region) => region.to_owned(),
-                None => bucket_location(&s3, bucket).await?,
+                None => bucket_location(s3, bucket).await?,
             };
             Ok(BucketExistence::Owned { region })
         }
@@ -85,7 +84,7 @@ async fn bucket_location(s3: &Client, bucket: &BucketName) -> Result<String> {
 
 /// Reads every property flowgate manages on the bucket.
 pub async fn observe_bucket(ctx: &Ctx, bucket: &BucketName, account: &str) -> Result<BucketObservation> {
-    let existence = bucket_existence(ctx, bucket, account).await?;
+    let existence = bucket_existence(&ctx.s3(&ctx.home_region), bucket, account).await?;
     let BucketExistence::Owned { region } = &existence else {
         return Ok(BucketObservation { existence, ..BucketObservation::missing() });
     };

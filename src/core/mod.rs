@@ -4,5 +4,6 @@
 pub mod bucket;
 pub mod bucket_policy;
 pub mod names;
+pub mod operator_policy;
 pub mod policy_doc;
 pub mod report;

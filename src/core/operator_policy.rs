@@ -1,0 +1,59 @@
+//! The least-privilege IAM policies an operator needs to run each command (`policies/operator/`),
+//! embedded so that tests can hold them against the actions the adapters call.
+
+use serde_json::Value;
+
+use super::policy_doc;
+
+/// (command, policy document) for every command that calls AWS.
+pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
+    ("bucket create", include_str!("../../policies/operator/bucket-create.json")),
+    ("bucket check", include_str!("../../policies/operator/bucket-check.json")),
+];
+
+/// Every action an operator policy allows.
+pub fn allowed_actions(document: &str) -> Vec<String> {
+    let Ok(doc) = policy_doc::parse_document(document) else { return Vec::new() };
+    let statements = policy_doc::statements(&doc).unwrap_or_default();
+    let mut actions = Vec::new();
+    for statement in statements.iter().filter(|s| s["Effect"] == "Allow") {
+        match &statement["Action"] {
+            Value::String(a) => actions.push(a.clone()),
+            Value::Array(items) => actions.extend(items.iter().filter_map(Value::as_str).map(str::to_owned)),
+            _ => {}
+        }
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(command: &str) -> &'static str {
+        OPERATOR_POLICIES.iter().find(|(c, _)| *c == command).map(|(_, p)| *p).unwrap()
+    }
+
+    #[test]
+    fn every_operator_policy_parses_and_has_no_wildcard_action() {
+        for (command, document) in OPERATOR_POLICIES {
+            let actions = allowed_actions(document);
+            assert!(!actions.is_empty(), "{command}");
+            assert!(actions.iter().all(|a| !a.contains('*')), "{command}: {actions:?}");
+        }
+    }
+
+    #[test]
+    fn bucket_create_policy_covers_every_action_the_adapters_call() {
+        let allowed = allowed_actions(policy("bucket create"));
+        for action in crate::aws::s3::ACTIONS.iter().chain(crate::aws::sts::ACTIONS) {
+            assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
+        }
+    }
+
+    #[test]
+    fn bucket_check_policy_is_read_only() {
+        let allowed = allowed_actions(policy("bucket check"));
+        assert!(allowed.iter().all(|a| a.contains(":Get") || a.contains(":List")), "{allowed:?}");
+    }
+}

@@ -1,0 +1,287 @@
+//! `flowgate bucket create | check` against the emulator.
+
+use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
+use serde_json::{Value, json};
+
+use crate::support::{Env, block_on, json_stdout, stderr, stdout, unique};
+
+fn change<'a>(report: &'a Value, action: &str) -> &'a Value {
+    report["changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["action"] == action))
+        .unwrap_or_else(|| panic!("no {action} change in {report:#}"))
+}
+
+fn policy_of(env: &Env, bucket: &str, region: &str) -> Value {
+    let out = block_on(env.s3(region).get_bucket_policy().bucket(bucket).send()).expect("bucket policy");
+    serde_json::from_str(out.policy().expect("policy text")).expect("policy JSON")
+}
+
+fn location_of(env: &Env, bucket: &str) -> String {
+    let out = block_on(env.s3("us-east-1").get_bucket_location().bucket(bucket).send()).expect("location");
+    out.location_constraint().map(|c| c.as_str().to_owned()).unwrap_or_default()
+}
+
+#[test]
+fn creates_in_us_east_1_with_everything_set() {
+    let env = Env::shared();
+    let bucket = unique("fg-use1");
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    assert_eq!(report["region"], "us-east-1");
+    assert_eq!(change(&report, "create-bucket")["status"], "applied");
+    assert_eq!(change(&report, "put-public-access-block")["status"], "applied");
+    assert_eq!(change(&report, "put-bucket-policy")["status"], "applied");
+
+    // us-east-1 buckets have an empty location constraint.
+    assert_eq!(location_of(&env, &bucket), "");
+    let pab = block_on(env.s3("us-east-1").get_public_access_block().bucket(&bucket).send()).unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (pab.block_public_acls(), pab.ignore_public_acls(), pab.block_public_policy(), pab.restrict_public_buckets()),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let policy = policy_of(&env, &bucket, "us-east-1");
+    let write = &policy["Statement"][0];
+    assert_eq!(write["Principal"]["Service"], "delivery.logs.amazonaws.com");
+    assert_eq!(write["Resource"], format!("arn:aws:s3:::{bucket}/AWSLogs/123456789012/*"));
+    assert_eq!(write["Condition"]["StringEquals"]["aws:SourceAccount"], "123456789012");
+    assert_eq!(write["Condition"]["ArnLike"]["aws:SourceArn"], "arn:aws:logs:*:123456789012:*");
+}
+
+#[test]
+fn creates_in_eu_west_1_and_check_passes() {
+    let env = Env::shared();
+    let bucket = unique("fg-euw1");
+    let output = env
+        .flowgate()
+        .args(["bucket", "create", "--bucket", &bucket, "--bucket-region", "eu-west-1", "--prefix", "net/flows", "--yes"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(location_of(&env, &bucket), "eu-west-1");
+    let policy = policy_of(&env, &bucket, "eu-west-1");
+    assert_eq!(policy["Statement"][0]["Resource"], format!("arn:aws:s3:::{bucket}/net/flows/AWSLogs/123456789012/*"));
+
+    let check = env
+        .flowgate()
+        .args(["bucket", "check", "--bucket", &bucket, "--prefix", "net/flows", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", stdout(&check));
+    let report = json_stdout(&check);
+    assert_eq!(report["status"], "pass");
+    assert!(report["checks"].as_array().unwrap().iter().all(|c| c["status"] == "pass"), "{report:#}");
+
+    // Checked against another prefix, the delivery policy does not match: a fail and exit 1.
+    let other = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--output", "json"]).output().unwrap();
+    assert_eq!(other.status.code(), Some(1));
+    let report = json_stdout(&other);
+    let policy_check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "delivery-policy").unwrap();
+    assert_eq!(policy_check["status"], "fail");
+}
+
+#[test]
+fn adopts_an_existing_bucket_in_its_own_region() {
+    let env = Env::shared();
+    let bucket = unique("fg-adopt");
+    let s3 = env.s3("us-west-2");
+    block_on(
+        s3.create_bucket()
+            .bucket(&bucket)
+            .create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                    .build(),
+            )
+            .send(),
+    )
+    .unwrap();
+
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    assert_eq!(report["region"], "us-west-2");
+    assert_eq!(change(&report, "create-bucket")["status"], "skipped");
+    assert!(change(&report, "create-bucket")["detail"].as_str().unwrap().contains("adopted"));
+    assert_eq!(change(&report, "put-bucket-policy")["status"], "applied");
+    assert!(env.proxy.mutating_calls().iter().all(|c| !c.ends_with("PUT bucket")), "no CreateBucket: {:?}", env.proxy.mutating_calls());
+
+    // Asked for another region, an existing bucket is an error that says where it is.
+    let wrong = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--bucket-region", "eu-west-1", "--yes"]).output().unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(stderr(&wrong).contains("already exists in us-west-2"), "{}", stderr(&wrong));
+    assert!(stderr(&wrong).contains("--bucket-region us-west-2"), "{}", stderr(&wrong));
+}
+
+#[test]
+fn merges_into_an_existing_bucket_policy_without_losing_statements() {
+    let env = Env::shared();
+    let bucket = unique("fg-merge");
+    let s3 = env.s3("us-east-1");
+    block_on(s3.create_bucket().bucket(&bucket).send()).unwrap();
+    let existing = json!({
+        "Version": "2012-10-17",
+        "Id": "team-policy",
+        "Statement": [
+            {"Sid": "AuditorRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+             "Action": ["s3:GetObject"], "Resource": format!("arn:aws:s3:::{bucket}/reports/*")},
+            {"Sid": "BackupList", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/backup"},
+             "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}"),
+             "Condition": {"StringLike": {"s3:prefix": ["backups/*"]}}}
+        ]
+    });
+    block_on(s3.put_bucket_policy().bucket(&bucket).policy(existing.to_string()).send()).unwrap();
+
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    assert!(change(&report, "put-bucket-policy")["detail"].as_str().unwrap().contains("keep 2 existing"));
+
+    let policy = policy_of(&env, &bucket, "us-east-1");
+    assert_eq!(policy["Id"], "team-policy");
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 4);
+    assert_eq!(statements[0], existing["Statement"][0], "existing statements are kept exactly");
+    assert_eq!(statements[1], existing["Statement"][1]);
+    assert_eq!(statements[2]["Sid"], "FlowgateLogDeliveryWrite");
+    assert_eq!(statements[3]["Sid"], "FlowgateLogDeliveryAclCheck");
+}
+
+#[test]
+fn kms_bucket_is_refused_then_fixed_with_fix_encryption() {
+    let env = Env::shared();
+    let bucket = unique("fg-kms");
+    let s3 = env.s3("us-east-1");
+    block_on(s3.create_bucket().bucket(&bucket).send()).unwrap();
+    let kms = ServerSideEncryptionConfiguration::builder()
+        .rules(
+            ServerSideEncryptionRule::builder()
+                .apply_server_side_encryption_by_default(
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .kms_master_key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        )
+        .build()
+        .unwrap();
+    block_on(s3.put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(kms).send()).unwrap();
+
+    let refused = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(err.contains("SSE-KMS") && err.contains("kms:Decrypt"), "{err}");
+    assert!(err.contains("hint:") && err.contains("--fix-encryption"), "{err}");
+    assert!(env.proxy.mutating_calls().is_empty(), "refusal changed something: {:?}", env.proxy.mutating_calls());
+
+    let check = env.flowgate().args(["bucket", "check", "--bucket", &bucket]).output().unwrap();
+    assert_eq!(check.status.code(), Some(1));
+    assert!(stdout(&check).contains("FAIL  encryption"), "{}", stdout(&check));
+
+    let fixed = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--fix-encryption"]).output().unwrap();
+    assert!(fixed.status.success(), "{}", stderr(&fixed));
+    let encryption = block_on(s3.get_bucket_encryption().bucket(&bucket).send()).unwrap();
+    let algorithm = encryption.server_side_encryption_configuration().unwrap().rules()[0]
+        .apply_server_side_encryption_by_default()
+        .unwrap()
+        .sse_algorithm()
+        .clone();
+    assert_eq!(algorithm, ServerSideEncryption::Aes256);
+}
+
+#[test]
+fn second_run_makes_no_mutating_call() {
+    let env = Env::shared();
+    let bucket = unique("fg-idem");
+    let args = ["bucket", "create", "--bucket", &bucket, "--yes", "--expire-days", "90", "--tag", "team=netsec"];
+    let first = env.flowgate().args(args).output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(env.proxy.mutating_calls().len() >= 5, "{:?}", env.proxy.mutating_calls());
+
+    env.proxy.reset_log();
+    let second = env.flowgate().args(args).output().unwrap();
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    assert!(stdout(&second).contains("already right: nothing to change"), "{}", stdout(&second));
+}
+
+#[test]
+fn dry_run_makes_no_mutating_call() {
+    let env = Env::shared();
+    let bucket = unique("fg-dry");
+    let output = env
+        .flowgate()
+        .args(["bucket", "create", "--bucket", &bucket, "--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(change(&report, "create-bucket")["status"], "planned");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    assert!(!env.proxy.requests().is_empty(), "the plan was made from real reads");
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(&bucket).send()).is_err(), "bucket must not exist");
+}
+
+#[test]
+fn without_a_terminal_or_yes_nothing_is_applied() {
+    let env = Env::shared();
+    let bucket = unique("fg-noyes");
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("--yes"), "{}", stderr(&output));
+    assert!(stdout(&output).contains("+ create-bucket"), "the plan is shown: {}", stdout(&output));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn check_of_a_missing_bucket_fails_with_the_fix() {
+    let env = Env::shared();
+    let bucket = unique("fg-missing");
+    let output = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--output", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let report = json_stdout(&output);
+    assert_eq!(report["status"], "fail");
+    assert!(report["checks"][0]["fix"].as_str().unwrap().contains("flowgate bucket create"));
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_to_the_same_end_state() {
+    use crate::support::{FaultKind, FaultRule};
+    let env = Env::shared();
+    env.proxy.set_seed(7);
+    env.proxy.add_fault(FaultRule { service: Some("s3".into()), region: None, fraction: 0.25, kind: FaultKind::Throttle });
+    env.proxy.add_fault(FaultRule { service: None, region: None, fraction: 0.10, kind: FaultKind::ServerError });
+    let bucket = unique("fg-chaos");
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(env.proxy.faulted() > 0, "the seed must inject faults: {:?}", env.proxy.counts());
+    let policy = policy_of(&env, &bucket, "us-east-1");
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 2);
+
+    // Converged: a clean re-run changes nothing.
+    env.proxy.clear_faults();
+    env.proxy.reset_log();
+    let again = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes"]).output().unwrap();
+    assert!(again.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
+
+#[test]
+fn throttling_beyond_the_retries_is_a_clear_error() {
+    use crate::support::{FaultKind, FaultRule};
+    let env = Env::shared();
+    env.proxy.add_fault(FaultRule { service: Some("s3".into()), region: None, fraction: 1.0, kind: FaultKind::Throttle });
+    let bucket = unique("fg-throttled");
+    let output = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--max-attempts", "2"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains(&format!("looking up bucket {bucket}")) && err.contains("throttled by AWS (HTTP 503) after every retry"), "{err}");
+    assert!(err.contains("hint:") && err.contains("--max-attempts"), "{err}");
+    let heads = env.proxy.requests().iter().filter(|r| r.service == "s3").count();
+    assert_eq!(heads, 2, "--max-attempts 2 means two attempts");
+}

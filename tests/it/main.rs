@@ -1,0 +1,8 @@
+//! flowgate's integration tests: one test binary (each file in tests/ would link its own large
+//! binary), one module per capability. Emulator tests run the real binary against moto.
+
+mod support;
+
+mod bucket;
+mod cli;
+mod mocks;

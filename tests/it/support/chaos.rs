@@ -1,0 +1,295 @@
+//! A chaos proxy between flowgate and the emulator. It can add latency to every request, answer a
+//! deterministic (seeded) fraction of requests with throttling or server errors, and counts
+//! requests by AWS action so tests can assert how many mutating calls a run made.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use super::runtime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The service's throttling error (EC2 RequestLimitExceeded 503, S3 SlowDown 503, others
+    /// Throttling 400).
+    Throttle,
+    /// HTTP 500 InternalError.
+    ServerError,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    /// `ec2`, `s3`, `sts`, ... (the SigV4 signing name); `None` for any.
+    pub service: Option<String>,
+    /// The signing region; `None` for any.
+    pub region: Option<String>,
+    /// Fraction of matching requests to fault, 0.0 to 1.0.
+    pub fraction: f64,
+    pub kind: FaultKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    pub service: String,
+    pub region: String,
+    pub action: String,
+    pub mutating: bool,
+    pub faulted: bool,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    upstream: String,
+    latency: Mutex<Duration>,
+    faults: Mutex<Vec<FaultRule>>,
+    seed: Mutex<u64>,
+    ordinal: Mutex<u64>,
+    log: Mutex<Vec<RequestRecord>>,
+}
+
+pub struct ChaosProxy {
+    pub port: u16,
+    state: Arc<ProxyState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ChaosProxy {
+    pub fn start(upstream_port: u16) -> ChaosProxy {
+        let state = Arc::new(ProxyState {
+            upstream: format!("http://127.0.0.1:{upstream_port}"),
+            seed: Mutex::new(42),
+            ..ProxyState::default()
+        });
+        let rt = runtime();
+        let listener = rt
+            .block_on(TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .expect("bind the chaos proxy on loopback");
+        let port = listener.local_addr().expect("proxy address").port();
+        let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+        let accept_state = state.clone();
+        let task = rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let state = accept_state.clone();
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req| handle(state.clone(), client.clone(), req));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        ChaosProxy { port, state, task }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set_latency(&self, latency: Duration) {
+        *self.state.latency.lock().unwrap() = latency;
+    }
+
+    pub fn set_seed(&self, seed: u64) {
+        *self.state.seed.lock().unwrap() = seed;
+    }
+
+    pub fn add_fault(&self, rule: FaultRule) {
+        self.state.faults.lock().unwrap().push(rule);
+    }
+
+    pub fn clear_faults(&self) {
+        self.state.faults.lock().unwrap().clear();
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    pub fn reset_log(&self) {
+        self.state.log.lock().unwrap().clear();
+    }
+
+    /// The mutating calls that reached (or were faulted on the way to) the emulator, in order.
+    pub fn mutating_calls(&self) -> Vec<String> {
+        self.requests().into_iter().filter(|r| r.mutating).map(|r| format!("{}:{}", r.service, r.action)).collect()
+    }
+
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for r in self.requests() {
+            *counts.entry(format!("{}:{}", r.service, r.action)).or_default() += 1;
+        }
+        counts
+    }
+
+    pub fn faulted(&self) -> usize {
+        self.requests().iter().filter(|r| r.faulted).count()
+    }
+}
+
+impl Drop for ChaosProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// (service, region) from a SigV4 `Authorization: ... Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
+fn signing_scope(req: &Request<Incoming>) -> (String, String) {
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let scope = auth.split("Credential=").nth(1).unwrap_or("").split(',').next().unwrap_or("");
+    let parts: Vec<&str> = scope.split('/').collect();
+    if parts.len() >= 4 { (parts[3].to_owned(), parts[2].to_owned()) } else { ("unknown".into(), "unknown".into()) }
+}
+
+fn form_value(form: &str, key: &str) -> Option<String> {
+    form.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| v.to_owned())
+    })
+}
+
+const S3_SUBRESOURCES: &[&str] = &[
+    "policy", "publicAccessBlock", "ownershipControls", "encryption", "lifecycle", "tagging", "location", "acl",
+    "versioning", "list-type", "uploads", "uploadId", "delete",
+];
+
+/// The AWS action of a request and whether it changes anything.
+fn classify(service: &str, method: &str, path: &str, query: &str, target: Option<&str>, body: &[u8]) -> (String, bool) {
+    if let Some(target) = target {
+        let action = target.rsplit('.').next().unwrap_or(target).to_owned();
+        let mutating = is_mutating_action(&action);
+        return (action, mutating);
+    }
+    let form = std::str::from_utf8(body).unwrap_or("");
+    if let Some(action) = form_value(form, "Action").or_else(|| form_value(query, "Action")) {
+        let mutating = is_mutating_action(&action);
+        return (action, mutating);
+    }
+    // S3 (REST): METHOD plus the sub-resource, or bucket/object.
+    let sub = query
+        .split('&')
+        .map(|kv| kv.split('=').next().unwrap_or(""))
+        .find(|k| S3_SUBRESOURCES.contains(k));
+    let target = match sub {
+        Some(sub) => sub.to_owned(),
+        None if path.trim_matches('/').contains('/') => "object".to_owned(),
+        None => "bucket".to_owned(),
+    };
+    let mutating = service == "s3" && matches!(method, "PUT" | "POST" | "DELETE");
+    (format!("{method} {target}"), mutating)
+}
+
+fn is_mutating_action(action: &str) -> bool {
+    const READS: &[&str] = &["Get", "Describe", "List", "Head", "Validate", "Simulate", "Estimate", "Detect", "Lookup"];
+    !READS.iter().any(|p| action.starts_with(p))
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+fn fault_response(service: &str, kind: FaultKind) -> Response<Full<Bytes>> {
+    let (status, code, message) = match (kind, service) {
+        (FaultKind::Throttle, "ec2") => (503, "RequestLimitExceeded", "Request limit exceeded."),
+        (FaultKind::Throttle, "s3") => (503, "SlowDown", "Please reduce your request rate."),
+        (FaultKind::Throttle, _) => (400, "Throttling", "Rate exceeded"),
+        (FaultKind::ServerError, _) => (500, "InternalError", "We encountered an internal error. Please try again."),
+    };
+    let body = match service {
+        "ec2" => format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>chaos</RequestID></Response>"),
+        "s3" => format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>chaos</RequestId></Error>"),
+        _ => format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"),
+    };
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert("content-type", "text/xml".parse().unwrap());
+    response
+}
+
+const HOP_BY_HOP: &[&str] = &["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
+
+async fn handle(
+    state: Arc<ProxyState>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (service, region) = signing_scope(&req);
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let target = parts.headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (action, mutating) = classify(&service, parts.method.as_str(), &path, &query, target.as_deref(), &body);
+
+    let fault = {
+        let ordinal = {
+            let mut n = state.ordinal.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        let seed = *state.seed.lock().unwrap();
+        let faults = state.faults.lock().unwrap();
+        faults.iter().find_map(|rule| {
+            let applies = rule.service.as_deref().is_none_or(|s| s == service) && rule.region.as_deref().is_none_or(|r| r == region);
+            let draw = (splitmix64(seed ^ ordinal.wrapping_mul(0x2545_F491_4F6C_DD1D)) >> 11) as f64 / (1u64 << 53) as f64;
+            (applies && draw < rule.fraction).then_some(rule.kind)
+        })
+    };
+    state.log.lock().unwrap().push(RequestRecord {
+        service: service.clone(),
+        region,
+        action,
+        mutating,
+        faulted: fault.is_some(),
+    });
+
+    let latency = *state.latency.lock().unwrap();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(kind) = fault {
+        return Ok(fault_response(&service, kind));
+    }
+
+    let uri = format!("{}{}", state.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+    let mut upstream = Request::builder().method(parts.method.clone()).uri(uri);
+    for (name, value) in &parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            upstream = upstream.header(name, value);
+        }
+    }
+    let Ok(upstream) = upstream.body(Full::new(body)) else {
+        return Ok(fault_response(&service, FaultKind::ServerError));
+    };
+    match client.request(upstream).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let mut out = Response::new(Full::new(body));
+            *out.status_mut() = parts.status;
+            for (name, value) in &parts.headers {
+                if !HOP_BY_HOP.contains(&name.as_str()) {
+                    out.headers_mut().append(name, value.clone());
+                }
+            }
+            Ok(out)
+        }
+        Err(_) => Ok(fault_response(&service, FaultKind::ServerError)),
+    }
+}
