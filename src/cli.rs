@@ -3,7 +3,8 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::core::names::{BucketName, LogPrefix, RegionName, Tag};
+use crate::core::flowlog_plan::{FileFormat, TrafficType};
+use crate::core::names::{BucketName, LogPrefix, RegionName, Tag, parse_vpc_id};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -82,6 +83,9 @@ pub enum Command {
     /// The S3 bucket flow logs are delivered to
     #[command(subcommand)]
     Bucket(BucketCommand),
+    /// VPC flow logs to the bucket, in every enabled region and every VPC
+    #[command(subcommand)]
+    Flowlogs(FlowLogsCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -146,6 +150,117 @@ pub struct BucketCheckArgs {
     /// Also check that flow logs expire after this many days
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]
     pub expire_days: Option<i32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowLogsCommand {
+    /// Create the required flow log for every VPC that lacks one (and replace non-compliant ones with --replace)
+    Enable(FlowLogsEnableArgs),
+    /// Coverage per region and VPC: compliant, non-compliant (with the reason), missing; exit 1 unless all compliant
+    Status(FlowLogsStatusArgs),
+    /// Delete the flow logs flowgate created (tagged flowgate:managed=true); nothing else is touched
+    Disable(FlowLogsDisableArgs),
+}
+
+/// Which regions and VPCs a flow-log command works on.
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// Only these regions, comma-separated [default: every enabled region of the partition]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// Only these VPCs, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "VPC-ID,...", value_parser = parse_vpc_id)]
+    pub vpcs: Vec<String>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+fn parse_aggregation_interval(value: &str) -> Result<i32, String> {
+    match value {
+        "60" => Ok(60),
+        "600" => Ok(600),
+        _ => Err(format!("'{value}' is not an aggregation interval: use 60 or 600 (seconds)")),
+    }
+}
+
+/// The flow log every VPC should have.
+#[derive(Debug, Clone, Args)]
+pub struct FlowLogSpecArgs {
+    /// The flow-log bucket
+    #[arg(long, value_name = "NAME")]
+    pub bucket: BucketName,
+
+    /// Key prefix flow logs are delivered under (before AWSLogs/)
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<LogPrefix>,
+
+    /// Record format: required (v2 fields + tcp-flags), extended (adds type, flow-direction,
+    /// traffic-path, pkt-srcaddr, pkt-dstaddr), or a comma-separated field list that includes the required fields
+    #[arg(long, default_value = "required", value_name = "required|extended|FIELD,...")]
+    pub format: String,
+
+    /// With --format extended: add the ECS fields
+    #[arg(long)]
+    pub ecs: bool,
+
+    /// Traffic to log
+    #[arg(long, default_value = "ALL", value_name = "ALL|ACCEPT|REJECT")]
+    pub traffic_type: TrafficType,
+
+    /// Maximum aggregation interval in seconds
+    #[arg(long, default_value = "600", value_name = "60|600", value_parser = parse_aggregation_interval)]
+    pub max_aggregation_interval: i32,
+
+    /// Object format in S3
+    #[arg(long, default_value = "plain-text", value_name = "plain-text|parquet")]
+    pub file_format: FileFormat,
+
+    /// Hive-compatible S3 prefixes (aws-account-id=.../aws-region=.../year=...)
+    #[arg(long)]
+    pub hive_partitions: bool,
+
+    /// Partition objects per hour instead of per day
+    #[arg(long)]
+    pub per_hour_partition: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FlowLogsEnableArgs {
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Replace non-compliant flow logs to the bucket: create the correct one, then delete the old
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Tag the flow logs flowgate creates (repeatable); flowgate:managed=true is always added
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FlowLogsStatusArgs {
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct FlowLogsDisableArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// Only flow logs to this bucket
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<BucketName>,
 }
 
 #[cfg(test)]

@@ -58,6 +58,20 @@ impl Printer {
         !self.quiet && !self.is_json() && io::stderr().is_terminal()
     }
 
+    /// A bar over `total` items (regions), drawn on stderr only when progress may be shown.
+    pub fn progress(&self, total: usize, what: &str) -> Option<indicatif::ProgressBar> {
+        if !self.progress_enabled() {
+            return None;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::stderr());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what.to_owned());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(bar)
+    }
+
     pub fn report<R: Report>(&self, report: &R) -> Result<ExitStatus> {
         let text = match self.format {
             OutputFormat::Json => {
@@ -89,13 +103,18 @@ fn change_marker(status: ChangeStatus) -> console::StyledObject<&'static str> {
         ChangeStatus::Skipped => console::style("=").dim(),
         ChangeStatus::Failed => console::style("✗").red().bold(),
         ChangeStatus::NotAttempted => console::style("-").yellow(),
+        ChangeStatus::Blocked => console::style("!").red(),
     }
 }
 
 /// A change list as an aligned table, one change a line (and its error under it).
 pub fn render_changes(changes: &[Change]) -> String {
     let action_width = changes.iter().map(|c| c.action.len()).max().unwrap_or(0);
-    let resource_width = changes.iter().map(|c| c.resource.len()).max().unwrap_or(0);
+    let resource_of = |c: &Change| match &c.region {
+        Some(region) => format!("{} ({region})", c.resource),
+        None => c.resource.clone(),
+    };
+    let resource_width = changes.iter().map(|c| resource_of(c).len()).max().unwrap_or(0);
     let mut out = String::new();
     for change in changes {
         let _ = writeln!(
@@ -103,7 +122,7 @@ pub fn render_changes(changes: &[Change]) -> String {
             "  {} {:<aw$}  {:<rw$}  {}{}",
             change_marker(change.status),
             change.action,
-            change.resource,
+            resource_of(change),
             change.detail,
             match change.status {
                 ChangeStatus::Planned | ChangeStatus::Skipped => String::new(),

@@ -2,10 +2,11 @@
 
 pub mod bucket;
 pub mod completions;
+pub mod flowlogs;
 
 use std::io::IsTerminal;
 
-use crate::cli::{BucketCommand, Cli, Command};
+use crate::cli::{BucketCommand, Cli, Command, FlowLogsCommand};
 use crate::context::Ctx;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Printer;
@@ -24,6 +25,23 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                 }
                 BucketCommand::Check(args) => {
                     let report = bucket::check(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+            }
+        }
+        Command::Flowlogs(sub) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            match sub {
+                FlowLogsCommand::Enable(args) => {
+                    let report = flowlogs::enable(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+                FlowLogsCommand::Status(args) => {
+                    let report = flowlogs::status(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+                FlowLogsCommand::Disable(args) => {
+                    let report = flowlogs::disable(&ctx, &args).await?;
                     ctx.printer.report(&report)
                 }
             }

@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod bucket_policy;
+pub mod flowlog_plan;
 pub mod format;
 pub mod names;
 pub mod operator_policy;

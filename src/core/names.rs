@@ -353,3 +353,25 @@ mod tests {
         assert_eq!(partition_of_region("eu-west-1"), "aws");
     }
 }
+
+/// A VPC id: `vpc-` and 8 or 17 lowercase hex digits.
+pub fn parse_vpc_id(value: &str) -> Result<String, String> {
+    let hex = value.strip_prefix("vpc-").unwrap_or("");
+    if (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
+        Ok(value.to_owned())
+    } else {
+        Err(format!("'{value}' is not a VPC id: expected vpc- and 8 or 17 hex digits, e.g. vpc-0a1b2c3d4e5f67890"))
+    }
+}
+
+#[cfg(test)]
+mod vpc_tests {
+    #[test]
+    fn vpc_ids() {
+        assert!(super::parse_vpc_id("vpc-12345678").is_ok());
+        assert!(super::parse_vpc_id("vpc-0a1b2c3d4e5f67890").is_ok());
+        for bad in ["vpc-1234567", "vpc-ABCDEF12", "subnet-12345678", "vpc-", "12345678", "vpc-1234567g"] {
+            assert!(super::parse_vpc_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -16,6 +16,8 @@ pub enum ChangeStatus {
     Failed,
     /// Planned, but not attempted because an earlier step failed or the run was interrupted.
     NotAttempted,
+    /// Needs a change flowgate will not make without being asked (e.g. `--replace`).
+    Blocked,
 }
 
 impl fmt::Display for ChangeStatus {
@@ -26,6 +28,7 @@ impl fmt::Display for ChangeStatus {
             ChangeStatus::Skipped => "ok",
             ChangeStatus::Failed => "FAILED",
             ChangeStatus::NotAttempted => "not attempted",
+            ChangeStatus::Blocked => "BLOCKED",
         })
     }
 }
@@ -35,6 +38,8 @@ impl fmt::Display for ChangeStatus {
 pub struct Change {
     pub action: String,
     pub resource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     pub status: ChangeStatus,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -43,7 +48,12 @@ pub struct Change {
 
 impl Change {
     pub fn new(action: impl Into<String>, resource: impl Into<String>, status: ChangeStatus, detail: impl Into<String>) -> Self {
-        Change { action: action.into(), resource: resource.into(), status, detail: detail.into(), error: None }
+        Change { action: action.into(), resource: resource.into(), region: None, status, detail: detail.into(), error: None }
+    }
+
+    pub fn in_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
     }
 }
 
@@ -55,6 +65,7 @@ pub struct ChangeTally {
     pub unchanged: usize,
     pub failed: usize,
     pub not_attempted: usize,
+    pub blocked: usize,
 }
 
 impl ChangeTally {
@@ -67,6 +78,7 @@ impl ChangeTally {
                 ChangeStatus::Skipped => tally.unchanged += 1,
                 ChangeStatus::Failed => tally.failed += 1,
                 ChangeStatus::NotAttempted => tally.not_attempted += 1,
+                ChangeStatus::Blocked => tally.blocked += 1,
             }
         }
         tally
@@ -110,6 +122,22 @@ impl Check {
     }
     pub fn fail(name: impl Into<String>, detail: impl Into<String>, fix: impl Into<String>) -> Self {
         Check { name: name.into(), status: CheckStatus::Fail, detail: detail.into(), fix: Some(fix.into()) }
+    }
+}
+
+impl ChangeTally {
+    /// The exit status of an apply: partial (3) when something failed while other work succeeded,
+    /// failure (1) when everything failed or a change was blocked.
+    pub fn exit_status(&self) -> crate::error::ExitStatus {
+        use crate::error::ExitStatus;
+        let succeeded = self.applied + self.unchanged;
+        if self.failed > 0 {
+            if succeeded > 0 { ExitStatus::Partial } else { ExitStatus::Failure }
+        } else if self.blocked > 0 {
+            ExitStatus::Failure
+        } else {
+            ExitStatus::Success
+        }
     }
 }
 

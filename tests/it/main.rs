@@ -5,4 +5,5 @@ mod support;
 
 mod bucket;
 mod cli;
+mod flowlogs;
 mod mocks;

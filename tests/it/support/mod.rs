@@ -89,6 +89,10 @@ impl Env {
             .build()
     }
 
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk(region))
+    }
+
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.sdk(region)).force_path_style(true).build();
         aws_sdk_s3::Client::from_conf(config)

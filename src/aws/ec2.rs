@@ -1,0 +1,217 @@
+//! EC2: regions, VPCs and flow logs.
+
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::types::{
+    DestinationFileFormat, DestinationOptionsRequest, Filter, FlowLogsResourceType, LogDestinationType, ResourceType,
+    Tag, TagSpecification, TrafficType as SdkTrafficType,
+};
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::aws::{aws_error, error_code};
+use crate::core::flowlog_plan::{
+    DesiredFlowLog, DestinationOptions, ExistingFlowLog, FileFormat, RegionInfo, TrafficType, Vpc,
+};
+use crate::core::names::Tag as UserTag;
+use crate::error::Result;
+
+/// Every IAM action this adapter calls (kept in step with `policies/operator/`). Creating a flow
+/// log to S3 also needs the CloudWatch Logs delivery actions, and tagging on create needs
+/// ec2:CreateTags.
+pub const ACTIONS: &[&str] = &[
+    "ec2:DescribeRegions",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs",
+    "ec2:CreateFlowLogs",
+    "ec2:CreateTags",
+    "ec2:DeleteFlowLogs",
+    "logs:CreateLogDelivery",
+    "logs:DeleteLogDelivery",
+];
+
+/// DescribeFlowLogs and DescribeVpcs accept at most 200 values per filter.
+const FILTER_VALUES_LIMIT: usize = 200;
+
+pub async fn describe_regions(ec2: &Client) -> Result<Vec<RegionInfo>> {
+    let out = ec2
+        .describe_regions()
+        .all_regions(true)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, "listing the account's regions", "ec2:DescribeRegions"))?;
+    Ok(out
+        .regions()
+        .iter()
+        .filter_map(|r| {
+            Some(RegionInfo { name: r.region_name()?.to_owned(), opt_in_status: r.opt_in_status().map(str::to_owned) })
+        })
+        .collect())
+}
+
+/// The region's VPCs (only `only` when it is not empty).
+pub async fn list_vpcs(ec2: &Client, region: &str, only: &[String]) -> Result<Vec<Vpc>> {
+    let mut vpcs = Vec::new();
+    let chunks: Vec<&[String]> = if only.is_empty() { vec![&[]] } else { only.chunks(FILTER_VALUES_LIMIT).collect() };
+    for chunk in chunks {
+        let mut request = ec2.describe_vpcs();
+        if !chunk.is_empty() {
+            // A vpc-id filter (unlike VpcIds) does not fail on ids that live in other regions.
+            request = request.filters(Filter::builder().name("vpc-id").set_values(Some(chunk.to_vec())).build());
+        }
+        let mut pages = request.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error(e, format!("listing VPCs in {region}"), "ec2:DescribeVpcs"))?;
+            for vpc in page.vpcs() {
+                let Some(id) = vpc.vpc_id() else { continue };
+                let name = vpc.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_owned);
+                vpcs.push(Vpc { id: id.to_owned(), is_default: vpc.is_default().unwrap_or(false), name });
+            }
+        }
+    }
+    Ok(vpcs)
+}
+
+/// The flow logs attached to the given VPCs (filtered server-side by resource id).
+pub async fn list_flow_logs(ec2: &Client, region: &str, vpc_ids: &[String]) -> Result<Vec<ExistingFlowLog>> {
+    let mut flow_logs = Vec::new();
+    for chunk in vpc_ids.chunks(FILTER_VALUES_LIMIT) {
+        let filter = Filter::builder().name("resource-id").set_values(Some(chunk.to_vec())).build();
+        let mut pages = ec2.describe_flow_logs().filter(filter).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error(e, format!("listing flow logs in {region}"), "ec2:DescribeFlowLogs"))?;
+            for f in page.flow_logs() {
+                let (Some(id), Some(resource_id)) = (f.flow_log_id(), f.resource_id()) else { continue };
+                let destination_type = f.log_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_else(|| "cloud-watch-logs".to_owned());
+                let destination = f.log_destination().or(f.log_group_name()).map(str::to_owned);
+                let options = f.destination_options().map(|o| DestinationOptions {
+                    file_format: match o.file_format() {
+                        Some(DestinationFileFormat::Parquet) => FileFormat::Parquet,
+                        _ => FileFormat::PlainText,
+                    },
+                    hive_partitions: o.hive_compatible_partitions().unwrap_or(false),
+                    per_hour_partition: o.per_hour_partition().unwrap_or(false),
+                });
+                flow_logs.push(ExistingFlowLog {
+                    id: id.to_owned(),
+                    resource_id: resource_id.to_owned(),
+                    destination_type,
+                    destination,
+                    log_format: f.log_format().map(str::to_owned),
+                    traffic_type: f.traffic_type().map(|t| t.as_str().to_owned()),
+                    status: f.flow_log_status().map(str::to_owned),
+                    deliver_status: f.deliver_logs_status().map(str::to_owned),
+                    deliver_error: f.deliver_logs_error_message().map(str::to_owned),
+                    max_aggregation_interval: f.max_aggregation_interval(),
+                    options,
+                    tags: f
+                        .tags()
+                        .iter()
+                        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Ok(flow_logs)
+}
+
+/// A per-resource failure reported in `Unsuccessful`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemFailure {
+    pub id: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// Creates the desired flow log for `vpc_ids` in one call (at most CREATE_BATCH_LIMIT ids);
+/// returns the per-VPC failures (every other VPC got its flow log).
+pub async fn create_flow_logs(
+    ec2: &Client,
+    region: &str,
+    desired: &DesiredFlowLog,
+    vpc_ids: &[String],
+    tags: &[(String, String)],
+    client_token: &str,
+) -> Result<Vec<ItemFailure>> {
+    let traffic = match desired.traffic_type {
+        TrafficType::All => SdkTrafficType::All,
+        TrafficType::Accept => SdkTrafficType::Accept,
+        TrafficType::Reject => SdkTrafficType::Reject,
+    };
+    let options = DestinationOptionsRequest::builder()
+        .file_format(DestinationFileFormat::from(desired.options.file_format.as_api()))
+        .hive_compatible_partitions(desired.options.hive_partitions)
+        .per_hour_partition(desired.options.per_hour_partition)
+        .build();
+    let tag_spec = TagSpecification::builder()
+        .resource_type(ResourceType::VpcFlowLog)
+        .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .build();
+    let out = ec2
+        .create_flow_logs()
+        .set_resource_ids(Some(vpc_ids.to_vec()))
+        .resource_type(FlowLogsResourceType::Vpc)
+        .traffic_type(traffic)
+        .log_destination_type(LogDestinationType::S3)
+        .log_destination(desired.destination_arn())
+        .log_format(desired.format.to_api())
+        .max_aggregation_interval(desired.max_aggregation_interval)
+        .destination_options(options)
+        .tag_specifications(tag_spec)
+        // The same token on the SDK's retries makes a retried create return the first result
+        // instead of duplicating it.
+        .client_token(client_token)
+        .send()
+        .await;
+    // A duplicate may come back as a per-resource `Unsuccessful` item or, for the whole call, as
+    // an error (the emulator does the latter): report both as per-VPC failures.
+    let out = match out {
+        Ok(out) => out,
+        Err(e) if error_code(&e) == Some("FlowLogAlreadyExists") => {
+            let message = e.as_service_error().and_then(|s| s.message()).unwrap_or("flow log already exists").to_owned();
+            return Ok(vpc_ids
+                .iter()
+                .map(|id| ItemFailure { id: id.clone(), code: "FlowLogAlreadyExists".to_owned(), message: message.clone() })
+                .collect());
+        }
+        Err(e) => return Err(aws_error(e, format!("creating flow logs in {region}"), "ec2:CreateFlowLogs")),
+    };
+    Ok(out
+        .unsuccessful()
+        .iter()
+        .map(|item| ItemFailure {
+            id: item.resource_id().unwrap_or_default().to_owned(),
+            code: item.error().and_then(|e| e.code()).unwrap_or("Unknown").to_owned(),
+            message: item.error().and_then(|e| e.message()).unwrap_or("no message").to_owned(),
+        })
+        .collect())
+}
+
+/// Deletes flow logs by id; returns the per-flow-log failures.
+pub async fn delete_flow_logs(ec2: &Client, region: &str, ids: &[String]) -> Result<Vec<ItemFailure>> {
+    let out = ec2
+        .delete_flow_logs()
+        .set_flow_log_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("deleting flow logs {} in {region}", ids.join(", ")), "ec2:DeleteFlowLogs"))?;
+    Ok(out
+        .unsuccessful()
+        .iter()
+        .map(|item| ItemFailure {
+            id: item.resource_id().unwrap_or_default().to_owned(),
+            code: item.error().and_then(|e| e.code()).unwrap_or("Unknown").to_owned(),
+            message: item.error().and_then(|e| e.message()).unwrap_or("no message").to_owned(),
+        })
+        .collect())
+}
+
+/// The tags flowgate puts on every flow log it creates: its marker plus the user's.
+pub fn creation_tags(user: &[UserTag]) -> Vec<(String, String)> {
+    let mut tags = vec![(
+        crate::core::flowlog_plan::MANAGED_TAG_KEY.to_owned(),
+        crate::core::flowlog_plan::MANAGED_TAG_VALUE.to_owned(),
+    )];
+    tags.extend(user.iter().filter(|t| t.key != crate::core::flowlog_plan::MANAGED_TAG_KEY).map(|t| (t.key.clone(), t.value.clone())));
+    tags
+}

@@ -1,0 +1,596 @@
+//! `flowgate flowlogs enable | status | disable`: flow logs to the bucket in every enabled region
+//! and every VPC. Regions are observed and applied concurrently (bounded); a failing region is
+//! reported while the others finish.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use futures::stream::{self, StreamExt};
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::aws::ec2::{self, ItemFailure};
+use crate::aws::s3;
+use crate::cli::{FlowLogSpecArgs, FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, ScopeArgs};
+use crate::commands::{Decision, confirm};
+use crate::context::Ctx;
+use crate::core::bucket::BucketExistence;
+use crate::core::flowlog_plan::{
+    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, VpcCoverage, VpcState, Vpc,
+    plan_region, region_changes, select_for_disable, select_regions, usable_regions,
+};
+use crate::core::format::LogFormat;
+use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{Report, render_changes};
+
+/// Validates the flow-log options (before any AWS call) into the desired flow log.
+pub fn desired_flow_log(spec: &FlowLogSpecArgs, partition: &str) -> Result<DesiredFlowLog> {
+    let format = LogFormat::from_option(&spec.format, spec.ecs).map_err(|e| {
+        Error::input(
+            format!("invalid --format: {e}"),
+            Some("use --format required, --format extended, or a comma-separated list of flow-log fields including the required ones".to_owned()),
+        )
+    })?;
+    Ok(DesiredFlowLog {
+        partition: partition.to_owned(),
+        bucket: spec.bucket.clone(),
+        prefix: spec.prefix.clone(),
+        format,
+        traffic_type: spec.traffic_type,
+        max_aggregation_interval: spec.max_aggregation_interval,
+        options: DestinationOptions {
+            file_format: spec.file_format,
+            hive_partitions: spec.hive_partitions,
+            per_hour_partition: spec.per_hour_partition,
+        },
+    })
+}
+
+/// The regions to work in: the account's usable regions, narrowed by `--regions`.
+pub async fn resolve_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<Vec<String>> {
+    let partition = ctx.identity().await?.partition.clone();
+    let all = ec2::describe_regions(&ctx.ec2(&ctx.home_region)).await?;
+    let usable = usable_regions(&all, &partition);
+    let requested: Vec<String> = scope.regions.iter().map(|r| r.to_string()).collect();
+    select_regions(&usable, &all, &requested).map_err(|message| {
+        Error::input(message, Some(format!("the enabled regions are: {}", usable.join(", "))))
+    })
+}
+
+/// A region's VPCs and their flow logs.
+#[derive(Debug, Clone)]
+pub struct RegionState {
+    pub vpcs: Vec<Vpc>,
+    pub flow_logs: Vec<ExistingFlowLog>,
+}
+
+async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Result<RegionState> {
+    let client = ctx.ec2(region);
+    let vpcs = ec2::list_vpcs(&client, region, only_vpcs).await?;
+    let ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect();
+    let flow_logs = if ids.is_empty() { Vec::new() } else { ec2::list_flow_logs(&client, region, &ids).await? };
+    Ok(RegionState { vpcs, flow_logs })
+}
+
+/// Observes every region concurrently; results come back sorted by region.
+pub async fn observe_regions(ctx: &Ctx, regions: &[String], scope: &ScopeArgs) -> Vec<(String, Result<RegionState>)> {
+    let progress = ctx.printer.progress(regions.len(), "reading regions");
+    let mut results: Vec<(String, Result<RegionState>)> = stream::iter(regions.iter().cloned())
+        .map(|region| {
+            let progress = progress.clone();
+            async move {
+                let result = observe_region(ctx, &region, &scope.vpcs).await;
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                    bar.set_message(region.clone());
+                }
+                (region, result)
+            }
+        })
+        .buffer_unordered(usize::from(scope.concurrency))
+        .collect()
+        .await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results
+}
+
+/// VPCs named with --vpcs that no region has: an input error once every region answered.
+fn check_named_vpcs(scope: &ScopeArgs, observed: &[(String, Result<RegionState>)]) -> Result<()> {
+    if scope.vpcs.is_empty() || observed.iter().any(|(_, r)| r.is_err()) {
+        return Ok(());
+    }
+    let found: Vec<&str> = observed
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok())
+        .flat_map(|s| s.vpcs.iter().map(|v| v.id.as_str()))
+        .collect();
+    let missing: Vec<&str> = scope.vpcs.iter().map(String::as_str).filter(|v| !found.contains(v)).collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::input(
+            format!("VPC(s) {} not found in the selected regions", missing.join(", ")),
+            Some("check the ids (aws ec2 describe-vpcs) and --regions".to_owned()),
+        ))
+    }
+}
+
+fn error_text(error: &Error) -> String {
+    match error.hint() {
+        Some(hint) => format!("{error} (hint: {hint})"),
+        None => error.to_string(),
+    }
+}
+
+fn failed_region(action: &str, region: &str, error: &Error) -> Change {
+    let mut change = Change::new(action, region, ChangeStatus::Failed, "the region could not be read");
+    change.error = Some(error_text(error));
+    change.in_region(region)
+}
+
+async fn ensure_bucket(ctx: &Ctx, desired: &DesiredFlowLog) -> Result<()> {
+    let account = ctx.identity().await?.account.clone();
+    match s3::bucket_existence(&ctx.s3(&ctx.home_region), &desired.bucket, &account).await? {
+        BucketExistence::Owned { .. } => Ok(()),
+        BucketExistence::Missing => Err(Error::refused(
+            format!("bucket {} does not exist", desired.bucket),
+            Some(format!("create it first: flowgate bucket create --bucket {}", desired.bucket)),
+        )),
+        BucketExistence::Forbidden => Err(Error::refused(
+            format!("bucket {} belongs to another account or cannot be read", desired.bucket),
+            Some("flow logs go to a bucket of this account: check the name".to_owned()),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct FlowLogsReport {
+    pub command: &'static str,
+    pub account: String,
+    pub principal: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    pub regions: Vec<String>,
+    pub dry_run: bool,
+    pub changes: Vec<Change>,
+    pub summary: ChangeTally,
+    #[serde(skip)]
+    applied: bool,
+}
+
+impl fmt::Display for FlowLogsReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = &self.summary;
+        if self.applied {
+            let attempted: Vec<Change> = self.changes.iter().filter(|c| c.status != ChangeStatus::Skipped).cloned().collect();
+            write!(f, "{}", render_changes(&attempted))?;
+        }
+        let regions = self.regions.len();
+        if self.applied {
+            write!(f, "{} applied, {} unchanged", s.applied, s.unchanged)?;
+        } else if s.planned == 0 {
+            write!(f, "nothing to change in {regions} region(s)")?;
+        } else {
+            write!(f, "dry run: {} change(s) planned in {regions} region(s), nothing applied", s.planned)?;
+        }
+        if s.failed > 0 {
+            write!(f, ", {} FAILED (re-run to converge)", s.failed)?;
+        }
+        if s.not_attempted > 0 {
+            write!(f, ", {} not attempted", s.not_attempted)?;
+        }
+        if s.blocked > 0 {
+            write!(f, ", {} non-compliant left alone (use --replace)", s.blocked)?;
+        }
+        writeln!(f)
+    }
+}
+
+impl Report for FlowLogsReport {
+    fn exit_status(&self) -> ExitStatus {
+        self.summary.exit_status()
+    }
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn mark(changes: &mut [Change], action: &str, vpc: &str, status: ChangeStatus, error: Option<String>, note: Option<&str>) {
+    if let Some(change) = changes.iter_mut().find(|c| c.action == action && c.resource == vpc) {
+        change.status = status;
+        change.error = error;
+        if let Some(note) = note {
+            change.detail = format!("{} ({note})", change.detail);
+        }
+    }
+}
+
+fn item_error(failure: &ItemFailure) -> String {
+    format!("{}: {}", failure.code, failure.message)
+}
+
+/// Applies one region's plan; updates that region's change entries.
+async fn apply_region(ctx: &Ctx, desired: &DesiredFlowLog, plan: &RegionPlan, mut changes: Vec<Change>, tags: &[(String, String)]) -> Vec<Change> {
+    let client = ctx.ec2(&plan.region);
+    let region = plan.region.as_str();
+
+    for batch in plan.create.chunks(CREATE_BATCH_LIMIT) {
+        match ec2::create_flow_logs(&client, region, desired, batch, tags, &random_token()).await {
+            Ok(failures) => {
+                for vpc in batch {
+                    match failures.iter().find(|f| &f.id == vpc) {
+                        // Someone (or an earlier, interrupted run) created it meanwhile: covered.
+                        Some(f) if f.code == "FlowLogAlreadyExists" => {
+                            mark(&mut changes, "create-flow-log", vpc, ChangeStatus::Skipped, None, Some("already exists"))
+                        }
+                        Some(f) => mark(&mut changes, "create-flow-log", vpc, ChangeStatus::Failed, Some(item_error(f)), None),
+                        None => mark(&mut changes, "create-flow-log", vpc, ChangeStatus::Applied, None, None),
+                    }
+                }
+            }
+            Err(e) => {
+                let text = error_text(&e);
+                for vpc in batch {
+                    mark(&mut changes, "create-flow-log", vpc, ChangeStatus::Failed, Some(text.clone()), None);
+                }
+            }
+        }
+    }
+
+    for replacement in &plan.replace {
+        let vpc = replacement.vpc_id.as_str();
+        let single = [replacement.vpc_id.clone()];
+        // Create first, so that the VPC is never without a flow log...
+        let created = ec2::create_flow_logs(&client, region, desired, &single, tags, &random_token()).await;
+        let outcome = match created {
+            Ok(failures) if failures.is_empty() => match ec2::delete_flow_logs(&client, region, &replacement.old_flow_log_ids).await {
+                Ok(failed) if failed.is_empty() => Ok(None),
+                Ok(failed) => Err(format!("new flow log created; old not deleted: {}", failed.iter().map(item_error).collect::<Vec<_>>().join("; "))),
+                Err(e) => Err(format!("new flow log created; old not deleted: {}", error_text(&e))),
+            },
+            // ...unless EC2 refuses a second flow log to the same destination: then delete the
+            // old one first and create again, and say that coverage had a short gap.
+            Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") => {
+                match ec2::delete_flow_logs(&client, region, &replacement.old_flow_log_ids).await {
+                    Ok(failed) if failed.is_empty() => {
+                        match ec2::create_flow_logs(&client, region, desired, &single, tags, &random_token()).await {
+                            Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
+                            Ok(again) => Err(format!(
+                                "old flow log deleted but the new one failed, the VPC has NO flow log: {}",
+                                again.iter().map(item_error).collect::<Vec<_>>().join("; ")
+                            )),
+                            Err(e) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", error_text(&e))),
+                        }
+                    }
+                    Ok(failed) => Err(failed.iter().map(item_error).collect::<Vec<_>>().join("; ")),
+                    Err(e) => Err(error_text(&e)),
+                }
+            }
+            Ok(failures) => Err(failures.iter().map(item_error).collect::<Vec<_>>().join("; ")),
+            Err(e) => Err(error_text(&e)),
+        };
+        match outcome {
+            Ok(note) => mark(&mut changes, "replace-flow-log", vpc, ChangeStatus::Applied, None, note),
+            Err(error) => mark(&mut changes, "replace-flow-log", vpc, ChangeStatus::Failed, Some(error), None),
+        }
+    }
+    changes
+}
+
+pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsReport> {
+    // Validate before any AWS call; the partition only changes the ARN, checked again below.
+    desired_flow_log(&args.spec, "aws")?;
+    let identity = ctx.identity().await?.clone();
+    let desired = desired_flow_log(&args.spec, &identity.partition)?;
+    let regions = resolve_regions(ctx, &args.scope).await?;
+    ensure_bucket(ctx, &desired).await?;
+    let observed = observe_regions(ctx, &regions, &args.scope).await;
+    check_named_vpcs(&args.scope, &observed)?;
+
+    let mut plans: Vec<(RegionPlan, Vec<Change>)> = Vec::new();
+    let mut changes = Vec::new();
+    for (region, result) in &observed {
+        match result {
+            Ok(state) => {
+                let plan = plan_region(region, &desired, &state.vpcs, &state.flow_logs, args.replace);
+                plans.push((plan.clone(), region_changes(&plan)));
+            }
+            Err(e) => changes.push(failed_region("read-region", region, e)),
+        }
+    }
+    let pending: usize = plans.iter().map(|(p, _)| p.pending()).sum();
+    let mut report = FlowLogsReport {
+        command: "flowlogs enable",
+        account: identity.account.clone(),
+        principal: identity.arn.clone(),
+        destination: Some(desired.destination_arn()),
+        format: Some(desired.format.to_api()),
+        regions: regions.clone(),
+        dry_run: ctx.dry_run,
+        changes: Vec::new(),
+        summary: ChangeTally::default(),
+        applied: false,
+    };
+    let planned: Vec<Change> = plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(changes.iter().cloned()).collect();
+    ctx.printer.text(format_args!(
+        "{}\nPlan: flow logs to {} in {} region(s), format {} ({} fields, version {}), traffic {}:\n{}",
+        ctx.identity_line().await?,
+        desired.destination_arn(),
+        regions.len(),
+        args.spec.format,
+        desired.format.fields().len(),
+        desired.format.version(),
+        desired.traffic_type,
+        render_changes(&planned)
+    ))?;
+
+    let decision = confirm(ctx, pending, &format!("Apply {pending} flow-log change(s)?"))?;
+    if decision != Decision::Apply {
+        report.summary = ChangeTally::of(&planned);
+        report.changes = planned;
+        return Ok(report);
+    }
+
+    report.applied = true;
+    let tags = ec2::creation_tags(&args.tags);
+    let progress = ctx.printer.progress(plans.len(), "applying");
+    let applied: Vec<Vec<Change>> = stream::iter(plans)
+        .map(|(plan, region_changes)| {
+            let (desired, tags, progress) = (&desired, &tags, progress.clone());
+            async move {
+                let updated = if plan.pending() == 0 { region_changes } else { apply_region(ctx, desired, &plan, region_changes, tags).await };
+                if let Some(bar) = &progress {
+                    bar.inc(1);
+                    bar.set_message(plan.region.clone());
+                }
+                updated
+            }
+        })
+        .buffer_unordered(usize::from(args.scope.concurrency))
+        .collect()
+        .await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let mut all: Vec<Change> = applied.into_iter().flatten().chain(changes).collect();
+    all.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
+    report.summary = ChangeTally::of(&all);
+    report.changes = all;
+    Ok(report)
+}
+
+/// Coverage of one region, as `flowlogs status` and `verify` report it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionCoverage {
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub vpcs: usize,
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub missing: usize,
+    pub coverage: Vec<VpcCoverage>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CoverageTotals {
+    pub regions: usize,
+    pub failed_regions: usize,
+    pub vpcs: usize,
+    pub compliant: usize,
+    pub non_compliant: usize,
+    pub missing: usize,
+}
+
+/// Coverage of every selected region: the one judgement `status` and `verify` share.
+pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], scope: &ScopeArgs) -> Result<(Vec<RegionCoverage>, CoverageTotals)> {
+    let observed = observe_regions(ctx, regions, scope).await;
+    check_named_vpcs(scope, &observed)?;
+    let mut totals = CoverageTotals { regions: regions.len(), ..CoverageTotals::default() };
+    let mut out = Vec::new();
+    for (region, result) in observed {
+        let entry = match result {
+            Ok(state) => {
+                let plan = plan_region(&region, desired, &state.vpcs, &state.flow_logs, false);
+                let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
+                RegionCoverage {
+                    region,
+                    error: None,
+                    vpcs: plan.coverage.len(),
+                    compliant: count(|s| matches!(s, VpcState::Compliant { .. })),
+                    non_compliant: count(|s| matches!(s, VpcState::NonCompliant { .. })),
+                    missing: count(|s| matches!(s, VpcState::Missing)),
+                    coverage: plan.coverage,
+                }
+            }
+            Err(e) => {
+                totals.failed_regions += 1;
+                RegionCoverage { region, error: Some(error_text(&e)), vpcs: 0, compliant: 0, non_compliant: 0, missing: 0, coverage: Vec::new() }
+            }
+        };
+        totals.vpcs += entry.vpcs;
+        totals.compliant += entry.compliant;
+        totals.non_compliant += entry.non_compliant;
+        totals.missing += entry.missing;
+        out.push(entry);
+    }
+    Ok((out, totals))
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub command: &'static str,
+    pub account: String,
+    pub destination: String,
+    pub format: String,
+    pub status: CheckStatus,
+    pub regions: Vec<RegionCoverage>,
+    pub totals: CoverageTotals,
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "flow-log coverage to {} (account {}):", self.destination, self.account)?;
+        writeln!(f, "  {:<16} {:>5} {:>10} {:>14} {:>8}", "region", "vpcs", "compliant", "non-compliant", "missing")?;
+        for region in &self.regions {
+            if let Some(error) = &region.error {
+                writeln!(f, "  {:<16} ERROR: {error}", region.region)?;
+                continue;
+            }
+            writeln!(f, "  {:<16} {:>5} {:>10} {:>14} {:>8}", region.region, region.vpcs, region.compliant, region.non_compliant, region.missing)?;
+            for vpc in &region.coverage {
+                match &vpc.state {
+                    VpcState::Compliant { .. } => {}
+                    VpcState::Missing => writeln!(f, "      {}  missing: no flow log to the bucket", vpc.vpc_id)?,
+                    VpcState::NonCompliant { reasons, .. } => writeln!(f, "      {}  NON-COMPLIANT: {}", vpc.vpc_id, reasons.join("; "))?,
+                }
+            }
+        }
+        let t = &self.totals;
+        writeln!(
+            f,
+            "{}: {} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing{}",
+            self.status,
+            t.vpcs,
+            t.regions,
+            t.compliant,
+            t.non_compliant,
+            t.missing,
+            if t.failed_regions > 0 { format!(", {} region(s) could not be read", t.failed_regions) } else { String::new() }
+        )
+    }
+}
+
+impl Report for StatusReport {
+    fn exit_status(&self) -> ExitStatus {
+        if self.status == CheckStatus::Pass { ExitStatus::Success } else { ExitStatus::Failure }
+    }
+}
+
+pub async fn status(ctx: &Ctx, args: &FlowLogsStatusArgs) -> Result<StatusReport> {
+    desired_flow_log(&args.spec, "aws")?;
+    let identity = ctx.identity().await?.clone();
+    let desired = desired_flow_log(&args.spec, &identity.partition)?;
+    let regions = resolve_regions(ctx, &args.scope).await?;
+    let (regions, totals) = coverage(ctx, &desired, &regions, &args.scope).await?;
+    let all_covered = totals.failed_regions == 0 && totals.non_compliant == 0 && totals.missing == 0;
+    Ok(StatusReport {
+        command: "flowlogs status",
+        account: identity.account,
+        destination: desired.destination_arn(),
+        format: desired.format.to_api(),
+        status: if all_covered { CheckStatus::Pass } else { CheckStatus::Fail },
+        regions,
+        totals,
+    })
+}
+
+pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsReport> {
+    let identity = ctx.identity().await?.clone();
+    let regions = resolve_regions(ctx, &args.scope).await?;
+    let observed = observe_regions(ctx, &regions, &args.scope).await;
+    check_named_vpcs(&args.scope, &observed)?;
+
+    let mut to_delete: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut planned = Vec::new();
+    for (region, result) in &observed {
+        match result {
+            Ok(state) => {
+                let selected = select_for_disable(&state.flow_logs, &args.scope.vpcs, args.bucket.as_ref());
+                for flow_log in &selected {
+                    planned.push(
+                        Change::new(
+                            "delete-flow-log",
+                            &flow_log.id,
+                            ChangeStatus::Planned,
+                            format!("flowgate's flow log on {} to {}", flow_log.resource_id, flow_log.destination.as_deref().unwrap_or("?")),
+                        )
+                        .in_region(region),
+                    );
+                }
+                let kept = state.flow_logs.len() - selected.len();
+                if kept > 0 {
+                    planned.push(
+                        Change::new("keep-flow-logs", region, ChangeStatus::Skipped, format!("{kept} flow log(s) not selected or not created by flowgate: left alone"))
+                            .in_region(region),
+                    );
+                }
+                if !selected.is_empty() {
+                    to_delete.insert(region.clone(), selected.iter().map(|f| f.id.clone()).collect());
+                }
+            }
+            Err(e) => planned.push(failed_region("read-region", region, e)),
+        }
+    }
+    let pending: usize = to_delete.values().map(Vec::len).sum();
+    ctx.printer.text(format_args!(
+        "{}\nPlan: delete flowgate's flow logs in {} region(s):\n{}",
+        ctx.identity_line().await?,
+        regions.len(),
+        render_changes(&planned)
+    ))?;
+    let mut report = FlowLogsReport {
+        command: "flowlogs disable",
+        account: identity.account.clone(),
+        principal: identity.arn.clone(),
+        destination: None,
+        format: None,
+        regions,
+        dry_run: ctx.dry_run,
+        changes: Vec::new(),
+        summary: ChangeTally::default(),
+        applied: false,
+    };
+    if confirm(ctx, pending, &format!("Delete {pending} flow log(s)?"))? != Decision::Apply {
+        report.summary = ChangeTally::of(&planned);
+        report.changes = planned;
+        return Ok(report);
+    }
+    report.applied = true;
+    let results: Vec<(String, Vec<String>, Result<Vec<ItemFailure>>)> = stream::iter(to_delete)
+        .map(|(region, ids)| async move {
+            let mut failures = Vec::new();
+            for batch in ids.chunks(CREATE_BATCH_LIMIT) {
+                match ec2::delete_flow_logs(&ctx.ec2(&region), &region, batch).await {
+                    Ok(failed) => failures.extend(failed),
+                    Err(e) => return (region, ids, Err(e)),
+                }
+            }
+            (region, ids, Ok(failures))
+        })
+        .buffer_unordered(usize::from(args.scope.concurrency))
+        .collect()
+        .await;
+    for (region, ids, result) in results {
+        for id in ids {
+            let Some(change) = planned.iter_mut().find(|c| c.action == "delete-flow-log" && c.resource == id && c.region.as_deref() == Some(region.as_str())) else {
+                continue;
+            };
+            match &result {
+                Ok(failures) => match failures.iter().find(|f| f.id == id) {
+                    Some(f) => {
+                        change.status = ChangeStatus::Failed;
+                        change.error = Some(item_error(f));
+                    }
+                    None => change.status = ChangeStatus::Applied,
+                },
+                Err(e) => {
+                    change.status = ChangeStatus::Failed;
+                    change.error = Some(error_text(e));
+                }
+            }
+        }
+    }
+    report.summary = ChangeTally::of(&planned);
+    report.changes = planned;
+    Ok(report)
+}

@@ -1,0 +1,585 @@
+//! Flow-log coverage and plans: for each VPC, is there a compliant flow log to our bucket, a
+//! non-compliant one, or none? From that, what to create, replace, keep, or refuse to touch.
+//! `flowlogs enable`, `flowlogs status` and `verify` all judge coverage here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use super::format::LogFormat;
+use super::names::{BucketName, LogPrefix, partition_of_region};
+use super::report::{Change, ChangeStatus};
+
+/// The tag every flow log flowgate creates carries; `disable` deletes only flow logs with it.
+pub const MANAGED_TAG_KEY: &str = "flowgate:managed";
+pub const MANAGED_TAG_VALUE: &str = "true";
+
+/// CreateFlowLogs accepts up to 1000 VPC resource ids per call (EC2 API reference).
+pub const CREATE_BATCH_LIMIT: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TrafficType {
+    All,
+    Accept,
+    Reject,
+}
+
+impl TrafficType {
+    pub fn as_api(self) -> &'static str {
+        match self {
+            TrafficType::All => "ALL",
+            TrafficType::Accept => "ACCEPT",
+            TrafficType::Reject => "REJECT",
+        }
+    }
+}
+
+impl FromStr for TrafficType {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.to_ascii_uppercase().as_str() {
+            "ALL" => Ok(TrafficType::All),
+            "ACCEPT" => Ok(TrafficType::Accept),
+            "REJECT" => Ok(TrafficType::Reject),
+            _ => Err(format!("'{value}' is not a traffic type: use ALL, ACCEPT or REJECT")),
+        }
+    }
+}
+
+impl fmt::Display for TrafficType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_api())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileFormat {
+    PlainText,
+    Parquet,
+}
+
+impl FileFormat {
+    pub fn as_api(self) -> &'static str {
+        match self {
+            FileFormat::PlainText => "plain-text",
+            FileFormat::Parquet => "parquet",
+        }
+    }
+}
+
+impl FromStr for FileFormat {
+    type Err = String;
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value {
+            "plain-text" => Ok(FileFormat::PlainText),
+            "parquet" => Ok(FileFormat::Parquet),
+            _ => Err(format!("'{value}' is not a file format: use plain-text or parquet")),
+        }
+    }
+}
+
+/// S3 `DestinationOptions` of a flow log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DestinationOptions {
+    pub file_format: FileFormat,
+    pub hive_partitions: bool,
+    pub per_hour_partition: bool,
+}
+
+impl Default for DestinationOptions {
+    fn default() -> Self {
+        DestinationOptions { file_format: FileFormat::PlainText, hive_partitions: false, per_hour_partition: false }
+    }
+}
+
+/// The flow log every VPC should have.
+#[derive(Debug, Clone)]
+pub struct DesiredFlowLog {
+    pub partition: String,
+    pub bucket: BucketName,
+    pub prefix: Option<LogPrefix>,
+    pub format: LogFormat,
+    pub traffic_type: TrafficType,
+    pub max_aggregation_interval: i32,
+    pub options: DestinationOptions,
+}
+
+impl DesiredFlowLog {
+    /// The LogDestination ARN: `arn:aws:s3:::bucket` or `arn:aws:s3:::bucket/prefix/`.
+    pub fn destination_arn(&self) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("arn:{}:s3:::{}/{prefix}/", self.partition, self.bucket),
+            None => format!("arn:{}:s3:::{}", self.partition, self.bucket),
+        }
+    }
+}
+
+/// A VPC as DescribeVpcs reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vpc {
+    pub id: String,
+    pub is_default: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A flow log as DescribeFlowLogs reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExistingFlowLog {
+    pub id: String,
+    pub resource_id: String,
+    /// `s3`, `cloud-watch-logs` or `kinesis-data-firehose`.
+    pub destination_type: String,
+    /// The destination ARN, or the log group name for CloudWatch Logs.
+    pub destination: Option<String>,
+    pub log_format: Option<String>,
+    pub traffic_type: Option<String>,
+    pub status: Option<String>,
+    pub deliver_status: Option<String>,
+    pub deliver_error: Option<String>,
+    pub max_aggregation_interval: Option<i32>,
+    /// `None` when AWS did not report them (the emulator never does).
+    pub options: Option<DestinationOptions>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl ExistingFlowLog {
+    pub fn is_managed(&self) -> bool {
+        self.tags.iter().any(|(k, v)| k == MANAGED_TAG_KEY && v == MANAGED_TAG_VALUE)
+    }
+
+    /// (bucket, prefix) of an S3 destination ARN `arn:PARTITION:s3:::bucket[/prefix/]`.
+    pub fn s3_destination(&self) -> Option<(String, Option<String>)> {
+        if self.destination_type != "s3" {
+            return None;
+        }
+        let arn = self.destination.as_deref()?;
+        let path = arn.splitn(6, ':').nth(5)?;
+        let (bucket, prefix) = match path.split_once('/') {
+            Some((bucket, prefix)) => (bucket, Some(prefix.trim_matches('/')).filter(|p| !p.is_empty())),
+            None => (path, None),
+        };
+        Some((bucket.to_owned(), prefix.map(str::to_owned)))
+    }
+
+    fn describe_destination(&self) -> String {
+        format!("{} {}", self.destination_type, self.destination.as_deref().unwrap_or("(no destination)"))
+    }
+}
+
+/// Why a flow log to our bucket does not match what is wanted; empty when it is compliant.
+pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if let Some((_, prefix)) = flow_log.s3_destination() {
+        let wanted = desired.prefix.as_ref().map(|p| p.as_str().to_owned());
+        if prefix != wanted {
+            reasons.push(format!(
+                "delivers under prefix '{}', wanted '{}'",
+                prefix.unwrap_or_default(),
+                wanted.unwrap_or_default()
+            ));
+        }
+    }
+    // DescribeFlowLogs reports the default format's fields for a flow log created without one.
+    let format = match flow_log.log_format.as_deref() {
+        Some(text) => LogFormat::parse_api(text),
+        None => Ok(LogFormat::default_v2()),
+    };
+    match format {
+        Ok(format) => {
+            let missing = format.missing(desired.format.fields());
+            if !missing.is_empty() {
+                reasons.push(format!("format lacks {}", missing.join(", ")));
+            }
+        }
+        Err(e) => reasons.push(format!("unreadable format: {e}")),
+    }
+    if let Some(traffic) = &flow_log.traffic_type {
+        if traffic != desired.traffic_type.as_api() {
+            reasons.push(format!("traffic type {traffic}, wanted {}", desired.traffic_type));
+        }
+    }
+    if let Some(interval) = flow_log.max_aggregation_interval {
+        if interval != desired.max_aggregation_interval {
+            reasons.push(format!("aggregation interval {interval}s, wanted {}s", desired.max_aggregation_interval));
+        }
+    }
+    if let Some(options) = flow_log.options {
+        if options != desired.options {
+            reasons.push(format!(
+                "destination options {}/hive={}/per-hour={}, wanted {}/hive={}/per-hour={}",
+                options.file_format.as_api(),
+                options.hive_partitions,
+                options.per_hour_partition,
+                desired.options.file_format.as_api(),
+                desired.options.hive_partitions,
+                desired.options.per_hour_partition
+            ));
+        }
+    }
+    if let Some(status) = &flow_log.status {
+        if status != "ACTIVE" {
+            reasons.push(format!("status {status}"));
+        }
+    }
+    if flow_log.deliver_status.as_deref() == Some("FAILED") {
+        reasons.push(format!(
+            "delivery failed: {}",
+            flow_log.deliver_error.as_deref().unwrap_or("no reason given")
+        ));
+    }
+    reasons
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state")]
+pub enum VpcState {
+    Compliant { flow_log_id: String },
+    NonCompliant { flow_log_ids: Vec<String>, reasons: Vec<String> },
+    Missing,
+}
+
+/// A flow log of the VPC to a destination other than our bucket: reported, never touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OtherFlowLog {
+    pub id: String,
+    pub destination: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VpcCoverage {
+    pub vpc_id: String,
+    pub is_default: bool,
+    #[serde(flatten)]
+    pub state: VpcState,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_flow_logs: Vec<OtherFlowLog>,
+}
+
+pub fn assess_vpc(desired: &DesiredFlowLog, vpc: &Vpc, flow_logs: &[ExistingFlowLog]) -> VpcCoverage {
+    let mut ours = Vec::new();
+    let mut others = Vec::new();
+    for flow_log in flow_logs.iter().filter(|f| f.resource_id == vpc.id) {
+        match flow_log.s3_destination() {
+            Some((bucket, _)) if bucket == desired.bucket.as_str() => ours.push(flow_log),
+            _ => others.push(OtherFlowLog { id: flow_log.id.clone(), destination: flow_log.describe_destination() }),
+        }
+    }
+    let judged: Vec<(&ExistingFlowLog, Vec<String>)> = ours.iter().map(|f| (*f, noncompliance(desired, f))).collect();
+    let state = if let Some((compliant, _)) = judged.iter().find(|(_, reasons)| reasons.is_empty()) {
+        VpcState::Compliant { flow_log_id: compliant.id.clone() }
+    } else if judged.is_empty() {
+        VpcState::Missing
+    } else {
+        VpcState::NonCompliant {
+            flow_log_ids: judged.iter().map(|(f, _)| f.id.clone()).collect(),
+            reasons: judged
+                .iter()
+                .flat_map(|(f, reasons)| reasons.iter().map(move |r| format!("{}: {r}", f.id)))
+                .collect(),
+        }
+    };
+    VpcCoverage { vpc_id: vpc.id.clone(), is_default: vpc.is_default, state, other_flow_logs: others }
+}
+
+/// One VPC's replacement: create the correct flow log, then delete the old ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    pub vpc_id: String,
+    pub old_flow_log_ids: Vec<String>,
+    pub reasons: Vec<String>,
+}
+
+/// What to do in one region.
+#[derive(Debug, Clone)]
+pub struct RegionPlan {
+    pub region: String,
+    pub coverage: Vec<VpcCoverage>,
+    pub create: Vec<String>,
+    pub replace: Vec<Replacement>,
+    /// Non-compliant VPCs left alone because `--replace` was not given.
+    pub blocked: Vec<String>,
+}
+
+impl RegionPlan {
+    pub fn pending(&self) -> usize {
+        self.create.len() + self.replace.len()
+    }
+}
+
+pub fn plan_region(region: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_logs: &[ExistingFlowLog], replace: bool) -> RegionPlan {
+    let coverage: Vec<VpcCoverage> = vpcs.iter().map(|vpc| assess_vpc(desired, vpc, flow_logs)).collect();
+    let mut plan = RegionPlan { region: region.to_owned(), coverage: Vec::new(), create: Vec::new(), replace: Vec::new(), blocked: Vec::new() };
+    for vpc in &coverage {
+        match &vpc.state {
+            VpcState::Compliant { .. } => {}
+            VpcState::Missing => plan.create.push(vpc.vpc_id.clone()),
+            VpcState::NonCompliant { flow_log_ids, reasons } if replace => plan.replace.push(Replacement {
+                vpc_id: vpc.vpc_id.clone(),
+                old_flow_log_ids: flow_log_ids.clone(),
+                reasons: reasons.clone(),
+            }),
+            VpcState::NonCompliant { .. } => plan.blocked.push(vpc.vpc_id.clone()),
+        }
+    }
+    plan.coverage = coverage;
+    plan
+}
+
+/// The plan as change entries, one per VPC (and one per flow log to another destination).
+pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for vpc in &plan.coverage {
+        let change = match &vpc.state {
+            VpcState::Compliant { flow_log_id } => {
+                Change::new("keep-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, format!("compliant flow log {flow_log_id}"))
+            }
+            VpcState::Missing => Change::new("create-flow-log", &vpc.vpc_id, ChangeStatus::Planned, "no flow log to the bucket: create one"),
+            VpcState::NonCompliant { flow_log_ids, reasons } if plan.replace.iter().any(|r| r.vpc_id == vpc.vpc_id) => Change::new(
+                "replace-flow-log",
+                &vpc.vpc_id,
+                ChangeStatus::Planned,
+                format!("create the correct flow log, then delete {} ({})", flow_log_ids.join(", "), reasons.join("; ")),
+            ),
+            VpcState::NonCompliant { reasons, .. } => Change::new(
+                "replace-flow-log",
+                &vpc.vpc_id,
+                ChangeStatus::Blocked,
+                format!("non-compliant ({}): re-run with --replace to replace it", reasons.join("; ")),
+            ),
+        };
+        changes.push(change.in_region(&plan.region));
+        for other in &vpc.other_flow_logs {
+            changes.push(
+                Change::new("other-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, format!("{} to {}: not flowgate's, left alone", other.id, other.destination))
+                    .in_region(&plan.region),
+            );
+        }
+    }
+    changes
+}
+
+/// The flow logs `disable` deletes: flowgate-tagged, on the selected VPCs (all when none named),
+/// and to `bucket` when one is named.
+pub fn select_for_disable<'a>(flow_logs: &'a [ExistingFlowLog], vpcs: &[String], bucket: Option<&BucketName>) -> Vec<&'a ExistingFlowLog> {
+    flow_logs
+        .iter()
+        .filter(|f| f.is_managed())
+        .filter(|f| vpcs.is_empty() || vpcs.contains(&f.resource_id))
+        .filter(|f| bucket.is_none_or(|b| f.s3_destination().is_some_and(|(name, _)| name == b.as_str())))
+        .collect()
+}
+
+/// A region as DescribeRegions reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionInfo {
+    pub name: String,
+    pub opt_in_status: Option<String>,
+}
+
+/// The regions flowgate works in: enabled for the account (`opt-in-not-required` or `opted-in`)
+/// and in the caller's partition (the emulator lists every partition's regions; AWS lists one).
+pub fn usable_regions(all: &[RegionInfo], partition: &str) -> Vec<String> {
+    let mut usable: Vec<String> = all
+        .iter()
+        .filter(|r| matches!(r.opt_in_status.as_deref(), None | Some("opt-in-not-required") | Some("opted-in")))
+        .filter(|r| partition_of_region(&r.name) == partition)
+        .map(|r| r.name.clone())
+        .collect();
+    usable.sort();
+    usable.dedup();
+    usable
+}
+
+/// Narrows the usable regions to the requested ones; a requested region that is unknown or not
+/// enabled is an input error naming it.
+pub fn select_regions(usable: &[String], all: &[RegionInfo], requested: &[String]) -> Result<Vec<String>, String> {
+    if requested.is_empty() {
+        return Ok(usable.to_vec());
+    }
+    let mut selected = Vec::new();
+    for region in requested {
+        if usable.contains(region) {
+            if !selected.contains(region) {
+                selected.push(region.clone());
+            }
+        } else if all.iter().any(|r| &r.name == region) {
+            return Err(format!("region {region} is not enabled for this account (or not in its partition)"));
+        } else {
+            return Err(format!("region {region} is unknown to this account's partition"));
+        }
+    }
+    Ok(selected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired() -> DesiredFlowLog {
+        DesiredFlowLog {
+            partition: "aws".into(),
+            bucket: "flow-bucket".parse().unwrap(),
+            prefix: None,
+            format: LogFormat::required(),
+            traffic_type: TrafficType::All,
+            max_aggregation_interval: 600,
+            options: DestinationOptions::default(),
+        }
+    }
+
+    fn vpc(id: &str) -> Vpc {
+        Vpc { id: id.into(), is_default: false, name: None }
+    }
+
+    fn flow_log(id: &str, vpc: &str, destination: &str, format: Option<String>) -> ExistingFlowLog {
+        ExistingFlowLog {
+            id: id.into(),
+            resource_id: vpc.into(),
+            destination_type: "s3".into(),
+            destination: Some(destination.into()),
+            log_format: format,
+            traffic_type: Some("ALL".into()),
+            status: Some("ACTIVE".into()),
+            deliver_status: Some("SUCCESS".into()),
+            max_aggregation_interval: Some(600),
+            ..ExistingFlowLog::default()
+        }
+    }
+
+    fn compliant(id: &str, vpc: &str) -> ExistingFlowLog {
+        flow_log(id, vpc, "arn:aws:s3:::flow-bucket", Some(LogFormat::required().to_api()))
+    }
+
+    #[test]
+    fn destination_arns() {
+        let mut d = desired();
+        assert_eq!(d.destination_arn(), "arn:aws:s3:::flow-bucket");
+        d.prefix = Some("team/net".parse().unwrap());
+        assert_eq!(d.destination_arn(), "arn:aws:s3:::flow-bucket/team/net/");
+        let f = flow_log("fl-1", "vpc-1", "arn:aws:s3:::flow-bucket/team/net/", None);
+        assert_eq!(f.s3_destination(), Some(("flow-bucket".into(), Some("team/net".into()))));
+        assert!(noncompliance(&d, &f).iter().all(|r| !r.contains("prefix")));
+        let no_slash = flow_log("fl-1", "vpc-1", "arn:aws:s3:::flow-bucket/team/net", None);
+        assert_eq!(no_slash.s3_destination(), f.s3_destination());
+    }
+
+    #[test]
+    fn plans_create_keep_and_blocked() {
+        let vpcs = [vpc("vpc-a"), vpc("vpc-b"), vpc("vpc-c"), vpc("vpc-d")];
+        let flow_logs = [
+            compliant("fl-a", "vpc-a"),
+            // Default format: lacks tcp-flags.
+            flow_log("fl-b", "vpc-b", "arn:aws:s3:::flow-bucket", Some(LogFormat::default_v2().to_api())),
+            // Another team's CloudWatch flow log: not ours, and the VPC still needs one.
+            ExistingFlowLog {
+                id: "fl-c".into(),
+                resource_id: "vpc-c".into(),
+                destination_type: "cloud-watch-logs".into(),
+                destination: Some("arn:aws:logs:eu-west-1:1:log-group:team".into()),
+                ..ExistingFlowLog::default()
+            },
+        ];
+        let plan = plan_region("eu-west-1", &desired(), &vpcs, &flow_logs, false);
+        assert_eq!(plan.create, ["vpc-c", "vpc-d"]);
+        assert_eq!(plan.blocked, ["vpc-b"]);
+        assert!(plan.replace.is_empty());
+        let changes = region_changes(&plan);
+        let b = changes.iter().find(|c| c.resource == "vpc-b").unwrap();
+        assert_eq!(b.status, ChangeStatus::Blocked);
+        assert!(b.detail.contains("format lacks tcp-flags") && b.detail.contains("--replace"), "{}", b.detail);
+        let other = changes.iter().find(|c| c.action == "other-flow-log").unwrap();
+        assert!(other.detail.contains("cloud-watch-logs") && other.detail.contains("left alone"));
+
+        let replacing = plan_region("eu-west-1", &desired(), &vpcs, &flow_logs, true);
+        assert_eq!(replacing.replace, [Replacement { vpc_id: "vpc-b".into(), old_flow_log_ids: vec!["fl-b".into()], reasons: vec!["fl-b: format lacks tcp-flags".into()] }]);
+        assert_eq!(replacing.pending(), 3);
+    }
+
+    #[test]
+    fn compliant_everywhere_plans_nothing() {
+        let vpcs = [vpc("vpc-a"), vpc("vpc-b")];
+        let flow_logs = [compliant("fl-a", "vpc-a"), compliant("fl-b", "vpc-b")];
+        let plan = plan_region("us-east-1", &desired(), &vpcs, &flow_logs, true);
+        assert_eq!(plan.pending(), 0);
+        assert!(region_changes(&plan).iter().all(|c| c.status == ChangeStatus::Skipped));
+    }
+
+    #[test]
+    fn extra_fields_and_other_order_are_compliant() {
+        let mut fields: Vec<&str> = crate::core::format::extended_fields(false);
+        fields.reverse();
+        let f = flow_log("fl-a", "vpc-a", "arn:aws:s3:::flow-bucket", Some(LogFormat::new(&fields).to_api()));
+        assert!(noncompliance(&desired(), &f).is_empty());
+    }
+
+    #[test]
+    fn every_mismatch_is_named() {
+        let mut d = desired();
+        d.prefix = Some("p".parse().unwrap());
+        let f = ExistingFlowLog {
+            traffic_type: Some("REJECT".into()),
+            max_aggregation_interval: Some(60),
+            status: Some("ACTIVE".into()),
+            deliver_status: Some("FAILED".into()),
+            deliver_error: Some("Access error".into()),
+            options: Some(DestinationOptions { file_format: FileFormat::Parquet, ..DestinationOptions::default() }),
+            ..compliant("fl-a", "vpc-a")
+        };
+        let reasons = noncompliance(&d, &f);
+        for expected in ["prefix", "traffic type REJECT", "aggregation interval 60s", "parquet", "delivery failed: Access error"] {
+            assert!(reasons.iter().any(|r| r.contains(expected)), "{expected}: {reasons:?}");
+        }
+    }
+
+    #[test]
+    fn a_compliant_flow_log_wins_over_a_stale_one() {
+        let vpcs = [vpc("vpc-a")];
+        let flow_logs = [flow_log("fl-old", "vpc-a", "arn:aws:s3:::flow-bucket", None), compliant("fl-new", "vpc-a")];
+        let coverage = assess_vpc(&desired(), &vpcs[0], &flow_logs);
+        assert_eq!(coverage.state, VpcState::Compliant { flow_log_id: "fl-new".into() });
+    }
+
+    #[test]
+    fn disable_selects_only_managed_flow_logs() {
+        let mut managed = compliant("fl-1", "vpc-a");
+        managed.tags = vec![(MANAGED_TAG_KEY.into(), "true".into())];
+        let mut managed_b = compliant("fl-2", "vpc-b");
+        managed_b.tags = managed.tags.clone();
+        let unmanaged = compliant("fl-3", "vpc-a");
+        let all = [managed, managed_b, unmanaged];
+        let ids = |v: Vec<&ExistingFlowLog>| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(select_for_disable(&all, &[], None)), ["fl-1", "fl-2"]);
+        assert_eq!(ids(select_for_disable(&all, &["vpc-b".into()], None)), ["fl-2"]);
+        let other: BucketName = "other-bucket".parse().unwrap();
+        assert!(select_for_disable(&all, &[], Some(&other)).is_empty());
+    }
+
+    #[test]
+    fn regions_are_filtered_by_opt_in_and_partition() {
+        let all = [
+            RegionInfo { name: "us-east-1".into(), opt_in_status: Some("opt-in-not-required".into()) },
+            RegionInfo { name: "af-south-1".into(), opt_in_status: Some("not-opted-in".into()) },
+            RegionInfo { name: "ap-east-1".into(), opt_in_status: Some("opted-in".into()) },
+            RegionInfo { name: "cn-north-1".into(), opt_in_status: Some("opt-in-not-required".into()) },
+            RegionInfo { name: "us-gov-west-1".into(), opt_in_status: None },
+        ];
+        let usable = usable_regions(&all, "aws");
+        assert_eq!(usable, ["ap-east-1", "us-east-1"]);
+        assert_eq!(select_regions(&usable, &all, &["us-east-1".into()]).unwrap(), ["us-east-1"]);
+        assert!(select_regions(&usable, &all, &["af-south-1".into()]).unwrap_err().contains("not enabled"));
+        assert!(select_regions(&usable, &all, &["mars-east-1".into()]).unwrap_err().contains("unknown"));
+        assert_eq!(usable_regions(&all, "aws-us-gov"), ["us-gov-west-1"]);
+    }
+
+    #[test]
+    fn parses_traffic_and_file_formats() {
+        assert_eq!("accept".parse::<TrafficType>().unwrap(), TrafficType::Accept);
+        assert!("some".parse::<TrafficType>().is_err());
+        assert_eq!("parquet".parse::<FileFormat>().unwrap(), FileFormat::Parquet);
+        assert!("csv".parse::<FileFormat>().is_err());
+    }
+}
