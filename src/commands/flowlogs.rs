@@ -218,13 +218,18 @@ fn item_error(failure: &ItemFailure) -> String {
     format!("{}: {}", failure.code, failure.message)
 }
 
-/// Applies one region's plan; updates that region's change entries.
-async fn apply_region(ctx: &Ctx, desired: &DesiredFlowLog, plan: &RegionPlan, mut changes: Vec<Change>, tags: &[(String, String)]) -> Vec<Change> {
-    let client = ctx.ec2(&plan.region);
+/// Applies one region's plan with that region's client; updates the region's change entries.
+pub async fn apply_region(
+    client: &aws_sdk_ec2::Client,
+    desired: &DesiredFlowLog,
+    plan: &RegionPlan,
+    mut changes: Vec<Change>,
+    tags: &[(String, String)],
+) -> Vec<Change> {
     let region = plan.region.as_str();
 
     for batch in plan.create.chunks(CREATE_BATCH_LIMIT) {
-        match ec2::create_flow_logs(&client, region, desired, batch, tags, &random_token()).await {
+        match ec2::create_flow_logs(client, region, desired, batch, tags, &random_token()).await {
             Ok(failures) => {
                 for vpc in batch {
                     match failures.iter().find(|f| &f.id == vpc) {
@@ -250,9 +255,9 @@ async fn apply_region(ctx: &Ctx, desired: &DesiredFlowLog, plan: &RegionPlan, mu
         let vpc = replacement.vpc_id.as_str();
         let single = [replacement.vpc_id.clone()];
         // Create first, so that the VPC is never without a flow log...
-        let created = ec2::create_flow_logs(&client, region, desired, &single, tags, &random_token()).await;
+        let created = ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await;
         let outcome = match created {
-            Ok(failures) if failures.is_empty() => match ec2::delete_flow_logs(&client, region, &replacement.old_flow_log_ids).await {
+            Ok(failures) if failures.is_empty() => match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
                 Ok(failed) if failed.is_empty() => Ok(None),
                 Ok(failed) => Err(format!("new flow log created; old not deleted: {}", failed.iter().map(item_error).collect::<Vec<_>>().join("; "))),
                 Err(e) => Err(format!("new flow log created; old not deleted: {}", error_text(&e))),
@@ -260,9 +265,9 @@ async fn apply_region(ctx: &Ctx, desired: &DesiredFlowLog, plan: &RegionPlan, mu
             // ...unless EC2 refuses a second flow log to the same destination: then delete the
             // old one first and create again, and say that coverage had a short gap.
             Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") => {
-                match ec2::delete_flow_logs(&client, region, &replacement.old_flow_log_ids).await {
+                match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
                     Ok(failed) if failed.is_empty() => {
-                        match ec2::create_flow_logs(&client, region, desired, &single, tags, &random_token()).await {
+                        match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
                             Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
                             Ok(again) => Err(format!(
                                 "old flow log deleted but the new one failed, the VPC has NO flow log: {}",
@@ -347,7 +352,7 @@ pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsRepo
         .map(|(plan, region_changes)| {
             let (desired, tags, progress) = (&desired, &tags, progress.clone());
             async move {
-                let updated = if plan.pending() == 0 { region_changes } else { apply_region(ctx, desired, &plan, region_changes, tags).await };
+                let updated = if plan.pending() == 0 { region_changes } else { apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await };
                 if let Some(bar) = &progress {
                     bar.inc(1);
                     bar.set_message(plan.region.clone());

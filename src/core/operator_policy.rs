@@ -9,6 +9,9 @@ use super::policy_doc;
 pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("bucket create", include_str!("../../policies/operator/bucket-create.json")),
     ("bucket check", include_str!("../../policies/operator/bucket-check.json")),
+    ("flowlogs enable", include_str!("../../policies/operator/flowlogs-enable.json")),
+    ("flowlogs status", include_str!("../../policies/operator/flowlogs-status.json")),
+    ("flowlogs disable", include_str!("../../policies/operator/flowlogs-disable.json")),
 ];
 
 /// Every action an operator policy allows.
@@ -49,6 +52,34 @@ mod tests {
         for action in crate::aws::s3::ACTIONS.iter().chain(crate::aws::sts::ACTIONS) {
             assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
         }
+    }
+
+    /// The actions each flow-log command calls, from the adapters' lists.
+    fn needs(command: &str) -> Vec<&'static str> {
+        let ec2 = crate::aws::ec2::ACTIONS;
+        let reads = ["sts:GetCallerIdentity", "ec2:DescribeRegions", "ec2:DescribeVpcs", "ec2:DescribeFlowLogs"];
+        let mut needed: Vec<&'static str> = reads.to_vec();
+        match command {
+            "flowlogs enable" => {
+                needed.extend(ec2.iter().copied());
+                needed.extend(["s3:ListBucket", "s3:GetBucketLocation"]);
+            }
+            "flowlogs disable" => needed.extend(["ec2:DeleteFlowLogs", "logs:DeleteLogDelivery"]),
+            _ => {}
+        }
+        needed
+    }
+
+    #[test]
+    fn flow_log_policies_cover_every_action_their_command_calls() {
+        for command in ["flowlogs enable", "flowlogs status", "flowlogs disable"] {
+            let allowed = allowed_actions(policy(command));
+            for action in needs(command) {
+                assert!(allowed.iter().any(|a| a == action), "{command} lacks {action}");
+            }
+        }
+        let status = allowed_actions(policy("flowlogs status"));
+        assert!(status.iter().all(|a| a.contains(":Describe") || a.contains(":Get")), "status is read-only: {status:?}");
     }
 
     #[test]
