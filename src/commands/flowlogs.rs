@@ -297,8 +297,9 @@ pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsRepo
     let identity = ctx.identity().await?.clone();
     let desired = desired_flow_log(&args.spec, &identity.partition)?;
     let regions = resolve_regions(ctx, &args.scope).await?;
-    ensure_bucket(ctx, &desired).await?;
-    let observed = observe_regions(ctx, &regions, &args.scope).await;
+    // The bucket check and the reads of every region are independent: one round trip, not two.
+    let (bucket, observed) = tokio::join!(ensure_bucket(ctx, &desired), observe_regions(ctx, &regions, &args.scope));
+    bucket?;
     check_named_vpcs(&args.scope, &observed)?;
 
     let mut plans: Vec<(RegionPlan, Vec<Change>)> = Vec::new();

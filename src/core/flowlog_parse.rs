@@ -547,7 +547,7 @@ impl SummaryColumns {
 
 /// Reads one object's records one at a time:
 ///
-/// ```ignore
+/// ```text
 /// let mut reader = RecordReader::new(object, &ParseOptions::default())?;
 /// let srcaddr = reader.header().index("srcaddr");
 /// while let Some(record) = reader.next_record()? {
@@ -583,7 +583,7 @@ impl<R: Read> RecordReader<R> {
         source.replay(&magic[..have]);
         let gzip = magic[..have] == GZIP_MAGIC;
         let decoder = if gzip {
-            Decoder::Gzip(MultiGzDecoder::new(io::BufReader::with_capacity(GZIP_INPUT_BUFFER_LEN, source)))
+            Decoder::Gzip(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(GZIP_INPUT_BUFFER_LEN, source))))
         } else {
             Decoder::Plain(source)
         };
@@ -722,11 +722,13 @@ impl ObjectSummary {
             let count = self.tcp_flags.entry(flags).or_insert(0);
             *count = count.saturating_add(1);
         }
-        if let (Parsed::Text, Some(&(start, end))) = (at(columns.interface), columns.interface.and_then(|i| spans.get(i)))
-            && let Some(Ok(id)) = line.get(start..end).map(std::str::from_utf8)
-            && !self.interfaces.contains(id)
-        {
-            self.interfaces.insert(id.into());
+        if let Parsed::Text = at(columns.interface) {
+            let field = columns.interface.and_then(|i| spans.get(i)).and_then(|&(s, e)| line.get(s..e));
+            if let Some(Ok(id)) = field.map(std::str::from_utf8) {
+                if !self.interfaces.contains(id) {
+                    self.interfaces.insert(id.into());
+                }
+            }
         }
     }
 }
@@ -880,10 +882,9 @@ fn binary_reason(first_line: &[u8], complete: bool) -> Option<&'static str> {
     if first_line.contains(&0) {
         return Some("holds NUL bytes");
     }
-    if let Err(e) = std::str::from_utf8(first_line)
-        && (e.error_len().is_some() || complete)
-    {
-        return Some("is not UTF-8");
+    match std::str::from_utf8(first_line) {
+        Err(e) if e.error_len().is_some() || complete => return Some("is not UTF-8"),
+        _ => {}
     }
     if first_line.iter().any(|&b| b.is_ascii_control() && !matches!(b, b'\t' | b'\r')) {
         return Some("holds control characters");
@@ -939,7 +940,7 @@ impl<R: Read> Read for Source<R> {
 
 enum Decoder<R> {
     Plain(Source<R>),
-    Gzip(MultiGzDecoder<io::BufReader<Source<R>>>),
+    Gzip(Box<MultiGzDecoder<io::BufReader<Source<R>>>>),
 }
 
 impl<R: Read> Read for Decoder<R> {
@@ -1074,18 +1075,760 @@ fn find_newline(haystack: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NEWLINES: u64 = LO * b'\n' as u64;
-    let (words, rest) = haystack.as_chunks::<8>();
-    for (i, word) in words.iter().enumerate() {
-        let x = u64::from_le_bytes(*word) ^ NEWLINES;
+    let words = haystack.chunks_exact(8);
+    let rest = words.remainder();
+    let mut offset = 0;
+    for word in words {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(word);
+        let x = u64::from_le_bytes(bytes) ^ NEWLINES;
         // Nonzero exactly when a byte of `x` is zero; the lowest set bit marks the first such byte.
         let found = x.wrapping_sub(LO) & !x & HI;
         if found != 0 {
-            return Some(i * 8 + (found.trailing_zeros() / 8) as usize);
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
+        offset += 8;
     }
-    rest.iter().position(|&b| b == b'\n').map(|p| words.len() * 8 + p)
+    rest.iter().position(|&b| b == b'\n').map(|p| offset + p)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::core::format::DEFAULT_V2_FIELDS;
+
+    // The VPC User Guide's "Flow log record examples" (default format).
+    const DOC_ACCEPT: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+    const DOC_REJECT: &str = "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK";
+    const DOC_NODATA: &str = "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA";
+    const DOC_SKIPDATA: &str = "2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA";
+    const DOC_IPV6: &str = "2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK";
+
+    /// The example's custom format for a TCP flag sequence (v3 fields).
+    const TCP_SEQUENCE_FORMAT: &str = "version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status";
+    const TCP_SEQUENCE: &[&str] = &[
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 376 7 1566848875 1566848933 ACCEPT 18 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 100701 70 1566848875 1566848933 ACCEPT 2 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 632 12 1566848875 1566848933 ACCEPT 18 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 10.0.0.62 52.213.180.42 5001 43418 10.0.0.62 52.213.180.42 6 63388 1219 1566848933 1566849113 ACCEPT 1 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 52.213.180.42 10.0.0.62 43418 5001 52.213.180.42 10.0.0.62 6 23294588 15774 1566848933 1566849113 ACCEPT 1 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 52.213.180.42 10.0.0.62 43638 5001 52.213.180.42 10.0.0.62 6 1260 17 1566849113 1566849126 ACCEPT 3 OK",
+        "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-1235b8ca123456789 123456789012 IPv4 10.0.0.62 52.213.180.42 5001 43638 10.0.0.62 52.213.180.42 6 967 14 1566849113 1566849129 ACCEPT 19 OK",
+    ];
+
+    /// The example's v5 format: traffic through a NAT gateway to an AWS service.
+    const V5_FORMAT: &str = "version srcaddr dstaddr srcport dstport protocol start end type packets bytes account-id vpc-id subnet-id instance-id interface-id region az-id sublocation-type sublocation-id action tcp-flags pkt-srcaddr pkt-dstaddr pkt-src-aws-service pkt-dst-aws-service traffic-path flow-direction log-status";
+    const V5_RECORDS: &[&str] = &[
+        "5 52.95.128.179 10.0.0.71 80 34210 6 1616729292 1616729349 IPv4 14 15044 123456789012 vpc-abcdefab012345678 subnet-0123456789abcdef i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 19 52.95.128.179 10.0.0.71 S3 - - ingress OK",
+        "5 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729349 IPv4 7 471 123456789012 vpc-abcdefab012345678 subnet-0123456789abcdef i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 3 10.0.0.71 52.95.128.179 - S3 8 egress OK",
+        "5 10.0.0.71 203.0.113.25 44512 443 6 1616729292 1616729349 IPv4 2 120 123456789012 vpc-abcdefab012345678 subnet-0123456789abcdef i-0c50d5961bcb2d47b eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - REJECT 2 10.0.0.71 203.0.113.25 - AMAZON 1 egress OK",
+    ];
+
+    fn lenient() -> ParseOptions {
+        ParseOptions { require_fields: false, ..ParseOptions::default() }
+    }
+
+    fn object(header: &str, records: &[&str]) -> Vec<u8> {
+        let mut text = format!("{header}\n");
+        for record in records {
+            text.push_str(record);
+            text.push('\n');
+        }
+        text.into_bytes()
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn required_header() -> String {
+        required_fields().join(" ")
+    }
+
+    /// Collects each record's fields as `Display` text (`-` for absent).
+    fn rows(input: &[u8], options: &ParseOptions) -> Vec<Vec<String>> {
+        let mut rows = Vec::new();
+        for_each_record(input, options, |record| {
+            rows.push(record.values().map(|(_, v)| v.map_or("-".to_owned(), |v| v.to_string())).collect());
+            Ok::<_, ParseError>(())
+        })
+        .unwrap();
+        rows
+    }
+
+    #[test]
+    fn documented_default_format_records() {
+        let input = object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, DOC_REJECT, DOC_NODATA, DOC_SKIPDATA, DOC_IPV6]);
+        let summary = summarize(input.as_slice(), &lenient()).unwrap();
+        assert_eq!(summary.records, 5);
+        assert_eq!(summary.log_status, StatusCounts { ok: 3, nodata: 1, skipdata: 1 });
+        assert_eq!(summary.actions, ActionCounts { accept: 2, reject: 1 });
+        assert_eq!(summary.packets, 20 + 20 + 54);
+        assert_eq!(summary.bytes, 4249 + 4249 + 8855);
+        assert_eq!(summary.first_start, Some(1418530010));
+        assert_eq!(summary.last_end, Some(1477913820));
+        assert_eq!(summary.distinct_interfaces(), 2);
+        assert!(summary.tcp_flags.is_empty());
+        assert_eq!((summary.parse_errors, summary.errors.len()), (0, 0));
+        assert_eq!(summary.formats, vec![DEFAULT_V2_FIELDS.iter().map(|f| f.to_string()).collect::<Vec<_>>()]);
+        assert_eq!(summary.objects, 1);
+    }
+
+    #[test]
+    fn records_are_typed_by_field_kind() {
+        let input = object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, DOC_NODATA, DOC_IPV6]);
+        let mut reader = RecordReader::new(input.as_slice(), &lenient()).unwrap();
+        assert!(!reader.is_gzip());
+        let srcaddr = reader.header().index("srcaddr").unwrap();
+
+        let record = reader.next_record().unwrap().unwrap();
+        assert_eq!(record.line_number(), 2);
+        assert_eq!(record.get("version"), Some(FieldValue::Integer(2)));
+        assert_eq!(record.get("account-id"), Some(FieldValue::Text("123456789010")));
+        assert_eq!(record.get("interface-id"), Some(FieldValue::Text("eni-1235b8ca123456789")));
+        assert_eq!(record.value(srcaddr), Some(FieldValue::Address("172.31.16.139".parse().unwrap())));
+        assert_eq!(record.get("srcport"), Some(FieldValue::Port(20641)));
+        assert_eq!(record.get("dstport"), Some(FieldValue::Port(22)));
+        assert_eq!(record.get("protocol"), Some(FieldValue::Protocol(6)));
+        assert_eq!(record.get("packets"), Some(FieldValue::Counter(20)));
+        assert_eq!(record.get("bytes"), Some(FieldValue::Counter(4249)));
+        assert_eq!(record.get("start"), Some(FieldValue::UnixTime(1418530010)));
+        assert_eq!(record.get("end"), Some(FieldValue::UnixTime(1418530070)));
+        assert_eq!(record.get("action"), Some(FieldValue::Action(Action::Accept)));
+        assert_eq!(record.get("log-status"), Some(FieldValue::LogStatus(LogStatus::Ok)));
+        assert_eq!(record.get("tcp-flags"), None, "not in the header");
+        assert_eq!(record.raw(), DOC_ACCEPT.as_bytes());
+        assert_eq!(record.text(3), Some("172.31.16.139"));
+
+        let record = reader.next_record().unwrap().unwrap();
+        assert_eq!(record.get("log-status"), Some(FieldValue::LogStatus(LogStatus::NoData)));
+        for absent in ["srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "action"] {
+            assert_eq!(record.get(absent), None, "{absent}");
+        }
+        assert_eq!(record.text(3), Some("-"));
+        assert_eq!(record.get("start"), Some(FieldValue::UnixTime(1431280876)));
+
+        let record = reader.next_record().unwrap().unwrap();
+        assert_eq!(
+            record.value(srcaddr),
+            Some(FieldValue::Address("2001:db8:1234:a100:8d6e:3477:df66:f105".parse().unwrap()))
+        );
+        assert!(reader.next_record().unwrap().is_none());
+        assert!(reader.next_record().unwrap().is_none(), "stays at the end");
+        assert_eq!(reader.summary().records, 3);
+    }
+
+    #[test]
+    fn records_display_as_written_and_serialize_typed() {
+        let input = object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, DOC_NODATA, DOC_IPV6]);
+        let written: Vec<String> = rows(&input, &lenient()).iter().map(|r| r.join(" ")).collect();
+        assert_eq!(written, [DOC_ACCEPT, DOC_NODATA, DOC_IPV6]);
+
+        let mut json = Vec::new();
+        for_each_record(input.as_slice(), &lenient(), |record| {
+            json.push(serde_json::to_value(record).unwrap());
+            Ok::<_, ParseError>(())
+        })
+        .unwrap();
+        assert_eq!(
+            json[0],
+            serde_json::json!({
+                "version": 2, "account-id": "123456789010", "interface-id": "eni-1235b8ca123456789",
+                "srcaddr": "172.31.16.139", "dstaddr": "172.31.16.21", "srcport": 20641, "dstport": 22,
+                "protocol": 6, "packets": 20, "bytes": 4249, "start": 1418530010, "end": 1418530070,
+                "action": "ACCEPT", "log-status": "OK"
+            })
+        );
+        assert_eq!(json[1]["srcaddr"], serde_json::Value::Null);
+        assert_eq!(json[1]["log-status"], "NODATA");
+        assert_eq!(json[2]["dstaddr"], "2001:db8:1234:a102:3304:8879:34cf:4071");
+    }
+
+    #[test]
+    fn tcp_flag_sequence_custom_format() {
+        let input = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let summary = summarize(input.as_slice(), &ParseOptions::default()).unwrap();
+        assert_eq!(summary.records, 8);
+        assert_eq!(summary.tcp_flags, BTreeMap::from([(1, 2), (2, 2), (3, 1), (18, 2), (19, 1)]));
+        assert_eq!(summary.actions.accept, 8);
+        assert_eq!(summary.packets, 8 + 7 + 70 + 12 + 1219 + 15774 + 17 + 14);
+        assert_eq!(summary.bytes, 568 + 376 + 100701 + 632 + 63388 + 23294588 + 1260 + 967);
+        assert_eq!((summary.first_start, summary.last_end), (Some(1566848875), Some(1566849129)));
+        assert_eq!(summary.parse_errors, 0);
+
+        let rows = rows(&input, &ParseOptions::default());
+        let format: Vec<&str> = TCP_SEQUENCE_FORMAT.split(' ').collect();
+        let column = |name: &str| format.iter().position(|f| *f == name).unwrap();
+        assert_eq!(rows[0][column("type")], "IPv4");
+        assert_eq!(rows[0][column("pkt-srcaddr")], "52.213.180.42");
+        assert_eq!(rows[1][column("tcp-flags")], "18");
+        assert_eq!(rows[0][column("instance-id")], "i-01234567890123456");
+    }
+
+    #[test]
+    fn v5_fields_parse() {
+        let input = object(V5_FORMAT, V5_RECORDS);
+        let mut values = Vec::new();
+        let summary = for_each_record(input.as_slice(), &ParseOptions::default(), |record| {
+            let typed = (record.get("traffic-path"), record.get("pkt-dstaddr"));
+            assert!(matches!(typed.0, None | Some(FieldValue::Integer(1..=8))), "{typed:?}");
+            assert!(matches!(typed.1, Some(FieldValue::Address(_))), "{typed:?}");
+            let fields = ["flow-direction", "traffic-path", "pkt-src-aws-service", "pkt-dst-aws-service", "region", "type"];
+            values.push(fields.map(|f| record.get(f).map_or("-".to_owned(), |v| v.to_string())).join(" "));
+            Ok::<_, ParseError>(())
+        })
+        .unwrap();
+        assert_eq!(summary.records, 3);
+        assert_eq!(summary.actions, ActionCounts { accept: 2, reject: 1 });
+        assert_eq!(summary.tcp_flags, BTreeMap::from([(2, 1), (3, 1), (19, 1)]));
+        assert_eq!(
+            values,
+            [
+                "ingress - S3 - ap-southeast-2 IPv4",
+                "egress 8 - S3 ap-southeast-2 IPv4",
+                "egress 1 - AMAZON ap-southeast-2 IPv4",
+            ]
+        );
+    }
+
+    #[test]
+    fn gzip_and_plain_give_the_same_summary() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let compressed = gzip(&plain);
+        let from_plain = summarize(plain.as_slice(), &ParseOptions::default()).unwrap();
+        let from_gzip = summarize(compressed.as_slice(), &ParseOptions::default()).unwrap();
+        assert_eq!(from_plain, from_gzip);
+        assert!(RecordReader::new(compressed.as_slice(), &ParseOptions::default()).unwrap().is_gzip());
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        // Split mid-line: members are byte streams, lines may straddle them.
+        let cut = plain.len() / 2 + 7;
+        let mut members = gzip(&plain[..cut]);
+        members.extend(gzip(&plain[cut..]));
+        members.extend(gzip(b""));
+        let summary = summarize(members.as_slice(), &ParseOptions::default()).unwrap();
+        assert_eq!(summary, summarize(plain.as_slice(), &ParseOptions::default()).unwrap());
+    }
+
+    /// A reader handing out one byte per call, as a slow network body may.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match (self.0.split_first(), buf.first_mut()) {
+                (Some((&byte, rest)), Some(slot)) => {
+                    *slot = byte;
+                    self.0 = rest;
+                    Ok(1)
+                }
+                _ => Ok(0),
+            }
+        }
+    }
+
+    #[test]
+    fn short_reads_still_detect_gzip() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let compressed = gzip(&plain);
+        let expected = summarize(plain.as_slice(), &ParseOptions::default()).unwrap();
+        assert_eq!(summarize(Trickle(&compressed), &ParseOptions::default()).unwrap(), expected);
+        assert_eq!(summarize(Trickle(&plain), &ParseOptions::default()).unwrap(), expected);
+    }
+
+    #[test]
+    fn truncated_gzip_is_an_error_that_says_how_far_it_got() {
+        let lines: Vec<String> = (0..2000)
+            .map(|i| format!("3 123456789010 eni-{i:017x} 10.0.{}.{} 10.1.0.1 {} 443 6 {} {} 1700000000 1700000060 ACCEPT OK 19", i % 200, i % 250, 1024 + i, i % 50 + 1, i * 7 + 40))
+            .collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let compressed = gzip(&object(&required_header(), &refs));
+        let half = &compressed[..compressed.len() / 2];
+        match summarize(half, &ParseOptions::default()) {
+            Err(ParseError::Truncated { records, compressed_bytes }) => {
+                assert!(records > 0 && records < 2000, "{records}");
+                assert_eq!(compressed_bytes, half.len() as u64);
+            }
+            other => panic!("expected Truncated, got {other:?}"),
+        }
+        let message = summarize(half, &ParseOptions::default()).unwrap_err().to_string();
+        assert!(message.starts_with("the gzip stream ends early after "), "{message}");
+        assert!(message.contains("truncated object?"), "{message}");
+
+        // Cut inside the gzip header, and after only the magic.
+        assert!(matches!(summarize(&compressed[..5], &ParseOptions::default()), Err(ParseError::Truncated { records: 0, .. })));
+        assert!(matches!(summarize(&compressed[..2], &ParseOptions::default()), Err(ParseError::Truncated { records: 0, .. })));
+        // Cut in the 8-byte trailer: every record is there, the object still is not whole.
+        let trailer_cut = &compressed[..compressed.len() - 3];
+        assert!(matches!(summarize(trailer_cut, &ParseOptions::default()), Err(ParseError::Truncated { .. })));
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error() {
+        let compressed = gzip(&object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE));
+        let mut bad_crc = compressed.clone();
+        let crc_at = bad_crc.len() - 8;
+        bad_crc[crc_at] ^= 0xff;
+        let error = summarize(bad_crc.as_slice(), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Corrupt { records: 8, .. }), "{error:?}");
+        assert!(error.to_string().starts_with("the gzip stream is corrupt after 8 records"), "{error}");
+
+        let mut bad_body = compressed.clone();
+        for byte in &mut bad_body[12..30] {
+            *byte = 0xff;
+        }
+        assert!(matches!(
+            summarize(bad_body.as_slice(), &ParseOptions::default()),
+            Err(ParseError::Corrupt { .. } | ParseError::Truncated { .. })
+        ));
+
+        let mut bad_header = compressed;
+        bad_header[2] = 99; // compression method other than deflate
+        assert!(matches!(summarize(bad_header.as_slice(), &ParseOptions::default()), Err(ParseError::Corrupt { records: 0, .. })));
+    }
+
+    /// A reader that fails after handing out some bytes, as a dropped download does.
+    struct Failing<'a>(&'a [u8]);
+
+    impl Read for Failing<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0.is_empty() {
+                return Err(io::Error::new(io::ErrorKind::ConnectionReset, "connection reset"));
+            }
+            let n = self.0.len().min(buf.len()).min(100);
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_failing_reader_is_a_read_error_not_a_gzip_one() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let compressed = gzip(&plain);
+        for input in [&compressed[..compressed.len() / 2], &plain[..plain.len() / 2], &[][..]] {
+            let error = summarize(Failing(input), &ParseOptions::default()).unwrap_err();
+            assert!(matches!(&error, ParseError::Read { source, .. } if source.kind() == io::ErrorKind::ConnectionReset), "{error:?}");
+            assert!(error.to_string().starts_with("reading the object failed after "), "{error}");
+        }
+    }
+
+    #[test]
+    fn binary_garbage_is_not_text() {
+        let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let error = summarize(garbage.as_slice(), &lenient()).unwrap_err();
+        assert!(matches!(error, ParseError::NotText(_)), "{error:?}");
+        assert!(error.to_string().starts_with("the object is neither gzip nor flow-log text"), "{error}");
+        assert!(matches!(summarize(&b"version\0account-id\n"[..], &lenient()), Err(ParseError::NotText("holds NUL bytes"))));
+        assert!(matches!(summarize(&b"\xff\xfeversion\n"[..], &lenient()), Err(ParseError::NotText("is not UTF-8"))));
+        assert!(matches!(summarize(&b"version \x1b[31m\n"[..], &lenient()), Err(ParseError::NotText(_))));
+        assert!(matches!(summarize(&b"PK\x03\x04\x14\x00"[..], &lenient()), Err(ParseError::NotText(_))));
+        assert!(matches!(summarize(gzip(&garbage).as_slice(), &lenient()), Err(ParseError::BinaryContent(_))));
+    }
+
+    #[test]
+    fn empty_objects() {
+        assert!(matches!(summarize(&b""[..], &lenient()), Err(ParseError::Empty)));
+        assert!(matches!(summarize(gzip(b"").as_slice(), &lenient()), Err(ParseError::Empty)));
+        assert_eq!(ParseError::Empty.to_string(), "the object is empty: no header line, no records");
+    }
+
+    #[test]
+    fn header_only_is_zero_records() {
+        for input in [format!("{}\n", required_header()), required_header(), format!("{}\r\n\n\n", required_header())] {
+            let summary = summarize(input.as_bytes(), &ParseOptions::default()).unwrap();
+            assert_eq!(summary.records, 0);
+            assert_eq!(summary.parse_errors, 0);
+            assert_eq!(summary.formats[0].len(), 15);
+            assert_eq!((summary.first_start, summary.last_end), (None, None));
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_fail_only_when_required() {
+        let input = object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT]);
+        let error = summarize(input.as_slice(), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(&error, ParseError::MissingRequired(missing) if missing == &["tcp-flags"]));
+        assert_eq!(error.to_string(), "the header lacks the required field(s) tcp-flags: the flow log's format must include them");
+        assert_eq!(summarize(input.as_slice(), &lenient()).unwrap().records, 1);
+
+        let header = Header::parse("version srcaddr").unwrap();
+        assert_eq!(header.missing_required().len(), 13);
+        assert_eq!(Header::parse(&required_header()).unwrap().missing_required(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn bad_headers() {
+        let no_header = summarize(DOC_ACCEPT.as_bytes(), &lenient()).unwrap_err();
+        assert!(matches!(no_header, ParseError::NoHeader { .. }));
+        assert!(no_header.to_string().starts_with("no header line: the first line \"2 123456789010 "), "{no_header}");
+        assert!(matches!(summarize(&b"\nversion\n"[..], &lenient()), Err(ParseError::NoHeader { .. })));
+        assert!(matches!(summarize(&b"${version} ${srcaddr}\n"[..], &lenient()), Err(ParseError::NoHeader { .. })));
+        assert!(matches!(
+            summarize(&b"version srcaddr version\n"[..], &lenient()),
+            Err(ParseError::DuplicateField(f)) if f == "version"
+        ));
+        let long = "field ".repeat(MAX_HEADER_LEN / 4);
+        assert!(matches!(summarize(long.as_bytes(), &lenient()), Err(ParseError::HeaderTooLong { limit: MAX_HEADER_LEN })));
+        // A byte-order mark and CRLF do not make a header unreadable.
+        let with_bom = format!("\u{feff}{}\r\n{}\r\n", DEFAULT_V2_FIELDS.join(" "), DOC_ACCEPT);
+        assert_eq!(summarize(with_bom.as_bytes(), &lenient()).unwrap().records, 1);
+    }
+
+    #[test]
+    fn unknown_header_fields_are_kept_as_text() {
+        let input = format!("{} future-field\n{DOC_ACCEPT} some-value\n{DOC_REJECT} -\n", DEFAULT_V2_FIELDS.join(" "));
+        let reader = RecordReader::new(input.as_bytes(), &lenient()).unwrap();
+        assert_eq!(reader.header().unknown_fields(), ["future-field"]);
+        assert_eq!(reader.header().kind(14), Some(FieldKind::Text));
+        let mut seen = Vec::new();
+        let summary = for_each_record(input.as_bytes(), &lenient(), |record| {
+            seen.push(record.get("future-field").map(|v| v.to_string()));
+            Ok::<_, ParseError>(())
+        })
+        .unwrap();
+        assert_eq!(seen, [Some("some-value".to_owned()), None]);
+        assert_eq!(summary.parse_errors, 0);
+    }
+
+    #[test]
+    fn bad_lines_are_counted_with_line_numbers_and_parsing_goes_on() {
+        let short = "2 123456789010 eni-1235b8ca123456789 172.31.16.139";
+        let long = format!("{DOC_ACCEPT} extra");
+        let bad_port = DOC_ACCEPT.replace(" 20641 ", " 70000 ");
+        let bad_addr = DOC_ACCEPT.replace("172.31.16.139", "172.31.16");
+        let bad_action = DOC_ACCEPT.replace("ACCEPT", "ALLOW");
+        let bad_status = DOC_ACCEPT.replace(" OK", " FINE");
+        let bad_counter = DOC_ACCEPT.replace(" 4249 ", " -5 ");
+        let input = object(
+            &DEFAULT_V2_FIELDS.join(" "),
+            &[DOC_ACCEPT, short, &long, "", DOC_REJECT, &bad_port, &bad_addr, &bad_action, &bad_status, &bad_counter, DOC_NODATA],
+        );
+        let summary = summarize(input.as_slice(), &lenient()).unwrap();
+        assert_eq!(summary.records, 3);
+        assert_eq!(summary.parse_errors, 7);
+        let lines: Vec<u64> = summary.errors.iter().map(|e| e.line).collect();
+        assert_eq!(lines, [3, 4, 7, 8, 9, 10, 11], "the blank line 5 is skipped, not an error");
+        let messages: Vec<&str> = summary.errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "expected 14 fields as the header names, found 4",
+                "expected 14 fields as the header names, found 15",
+                "field 'srcport' is not a port number (0-65535): \"70000\"",
+                "field 'srcaddr' is not an IPv4 or IPv6 address: \"172.31.16\"",
+                "field 'action' is not ACCEPT or REJECT: \"ALLOW\"",
+                "field 'log-status' is not OK, NODATA or SKIPDATA: \"FINE\"",
+                "field 'bytes' is not a count (a non-negative integer): \"-5\"",
+            ]
+        );
+        // Only the good records are in the totals.
+        assert_eq!(summary.packets, 40);
+        assert_eq!(summary.actions, ActionCounts { accept: 1, reject: 1 });
+    }
+
+    #[test]
+    fn only_the_first_errors_are_kept_but_all_are_counted() {
+        let bad: Vec<String> = (0..25).map(|i| format!("garbage {i}")).collect();
+        let refs: Vec<&str> = bad.iter().map(String::as_str).collect();
+        let input = object(&required_header(), &refs);
+        let summary = summarize(input.as_slice(), &ParseOptions::default()).unwrap();
+        assert_eq!((summary.parse_errors, summary.errors.len()), (25, DEFAULT_MAX_ERRORS));
+        assert_eq!(summary.errors[0].line, 2);
+        let none_kept = summarize(input.as_slice(), &ParseOptions { max_errors: 0, ..ParseOptions::default() }).unwrap();
+        assert_eq!((none_kept.parse_errors, none_kept.errors.len()), (25, 0));
+    }
+
+    #[test]
+    fn overlong_lines_are_skipped_not_buffered() {
+        let huge = "x".repeat(MAX_LINE_LEN * 3 + 17);
+        let input = object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, &huge, DOC_REJECT, &huge]);
+        let summary = summarize(input.as_slice(), &lenient()).unwrap();
+        assert_eq!(summary.records, 2);
+        assert_eq!(summary.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [3, 5]);
+        assert_eq!(summary.errors[0].message, format!("the line is longer than {MAX_LINE_LEN} bytes"));
+        // The same without a final newline, and gzipped.
+        let unterminated = &input[..input.len() - 1];
+        assert_eq!(summarize(gzip(unterminated).as_slice(), &lenient()).unwrap(), summary);
+    }
+
+    #[test]
+    fn line_endings_and_spacing() {
+        let input = format!("{}\r\n{DOC_ACCEPT}\r\n\r\n  {}  \n{DOC_NODATA}", DEFAULT_V2_FIELDS.join(" "), DOC_REJECT.replace(' ', "   "));
+        let summary = summarize(input.as_bytes(), &lenient()).unwrap();
+        assert_eq!((summary.records, summary.parse_errors), (3, 0));
+        assert_eq!(summary.log_status.nodata, 1);
+    }
+
+    #[test]
+    fn a_visitor_error_stops_the_walk() {
+        let input = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let mut visited = 0;
+        let result = for_each_record(input.as_slice(), &ParseOptions::default(), |_| {
+            visited += 1;
+            if visited == 3 { Err(io::Error::other("stdout closed")) } else { Ok(()) }
+        });
+        assert_eq!(result.unwrap_err().to_string(), "stdout closed");
+        assert_eq!(visited, 3);
+        let parse_failure: Result<_, io::Error> = for_each_record(&b""[..], &lenient(), |_| Ok(()));
+        assert_eq!(parse_failure.unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn summaries_merge() {
+        let first = summarize(object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, DOC_SKIPDATA, "bad"]).as_slice(), &lenient())
+            .unwrap()
+            .with_source("a.log.gz");
+        let second = summarize(object(TCP_SEQUENCE_FORMAT, &[TCP_SEQUENCE[0], "worse"]).as_slice(), &lenient())
+            .unwrap()
+            .with_source("b.log.gz");
+        let mut merged = ObjectSummary::default();
+        merged.merge(first.clone());
+        merged.merge(second.clone());
+        assert_eq!(merged.objects, 2);
+        assert_eq!(merged.formats.len(), 2);
+        assert_eq!(merged.records, 3);
+        assert_eq!(merged.log_status, StatusCounts { ok: 2, nodata: 0, skipdata: 1 });
+        assert_eq!(merged.packets, 20 + 8);
+        assert_eq!(merged.first_start, Some(1418530010));
+        assert_eq!(merged.last_end, Some(1566848933));
+        assert_eq!(merged.distinct_interfaces(), 2, "eni-1235b8ca123456789 is in both");
+        assert_eq!(merged.tcp_flags, BTreeMap::from([(2, 1)]));
+        assert_eq!(merged.parse_errors, 2);
+        let sources: Vec<_> = merged.errors.iter().map(|e| (e.source.as_deref(), e.line)).collect();
+        assert_eq!(sources, [(Some("a.log.gz"), 4), (Some("b.log.gz"), 3)]);
+
+        let mut again = first.clone();
+        again.merge(first.clone());
+        assert_eq!(again.records, 4);
+        assert_eq!(again.formats.len(), 1);
+        assert_eq!(again.distinct_interfaces(), 2);
+
+        let mut capped = ObjectSummary::new(1);
+        capped.merge(ObjectSummary { error_limit: 1, ..second });
+        capped.merge(ObjectSummary { error_limit: 1, ..first });
+        assert_eq!((capped.parse_errors, capped.errors.len()), (2, 1));
+    }
+
+    #[test]
+    fn summary_json_shape() {
+        let input = object(TCP_SEQUENCE_FORMAT, &[TCP_SEQUENCE[0], TCP_SEQUENCE[1], "bad"]);
+        let summary = summarize(input.as_slice(), &ParseOptions::default()).unwrap();
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["records"], 2);
+        assert_eq!(json["distinct_interfaces"], 1);
+        assert_eq!(json["tcp_flags"], serde_json::json!({"2": 1, "18": 1}));
+        assert_eq!(json["log_status"], serde_json::json!({"ok": 2, "nodata": 0, "skipdata": 0}));
+        assert_eq!(json["actions"], serde_json::json!({"accept": 2, "reject": 0}));
+        assert_eq!(json["errors"], serde_json::json!([{"line": 4, "message": "expected 21 fields as the header names, found 1"}]));
+        assert_eq!(json["first_start"], 1566848875);
+        assert!(json.get("error_limit").is_none());
+    }
+
+    #[test]
+    fn ipv4_parsing_matches_std() {
+        for text in [
+            "0.0.0.0", "255.255.255.255", "10.0.0.1", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1..2.3", "1.2.3.",
+            ".1.2.3", "1.2.3.4a", "", "1234.1.1.1", "+1.2.3.4", "0.00.0.0",
+        ] {
+            assert_eq!(parse_ipv4(text.as_bytes()), text.parse::<Ipv4Addr>().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn number_parsing() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        for bad in [&b""[..], b"-1", b"+1", b"1 ", b"1e3", b"0x10"] {
+            assert_eq!(parse_u64(bad), None);
+        }
+        assert!(parse_field(FieldKind::Port, b"65536").is_none());
+        assert!(parse_field(FieldKind::Protocol, b"256").is_none());
+        assert!(matches!(parse_field(FieldKind::TcpFlags, b"511"), Some(Parsed::TcpFlags(511))));
+        assert!(matches!(parse_field(FieldKind::Address, b"-"), Some(Parsed::Absent)));
+        assert!(parse_field(FieldKind::Text, b"\xff").is_none());
+    }
+
+    #[test]
+    fn newline_search() {
+        let mut haystack = vec![b'a'; 100];
+        assert_eq!(find_newline(&haystack), None);
+        for at in [0, 1, 7, 8, 9, 63, 64, 95, 99] {
+            haystack[at] = b'\n';
+            assert_eq!(find_newline(&haystack), Some(at));
+            haystack[at] = 0x8a; // '\n' with the high bit set must not match
+            assert_eq!(find_newline(&haystack), None);
+            haystack[at] = b'a';
+        }
+        assert_eq!(find_newline(b"\x0b\x09\n"), Some(2));
+    }
+
+    // Properties.
+
+    /// One generated record of the required format and what it adds to a summary.
+    #[derive(Debug, Clone)]
+    struct Flow {
+        status: LogStatus,
+        interface: u8,
+        v6: bool,
+        addr: u32,
+        ports: (u16, u16),
+        protocol: u8,
+        packets: u64,
+        bytes: u64,
+        start: u64,
+        duration: u64,
+        reject: bool,
+        flags: u16,
+    }
+
+    impl Flow {
+        fn line(&self) -> String {
+            let times = format!("{} {}", self.start, self.start + self.duration);
+            let eni = format!("eni-{:017x}", self.interface);
+            if self.status != LogStatus::Ok {
+                return format!("3 123456789010 {eni} - - - - - - - {times} - {} -", self.status.as_str());
+            }
+            let src = if self.v6 {
+                format!("2001:db8::{:x}:{:x}", self.addr >> 16, self.addr & 0xffff)
+            } else {
+                Ipv4Addr::from(self.addr).to_string()
+            };
+            let action = if self.reject { "REJECT" } else { "ACCEPT" };
+            format!(
+                "3 123456789010 {eni} {src} 10.0.0.1 {} {} {} {} {} {times} {action} OK {}",
+                self.ports.0, self.ports.1, self.protocol, self.packets, self.bytes, self.flags
+            )
+        }
+    }
+
+    fn flow() -> impl Strategy<Value = Flow> {
+        let status = prop_oneof![8 => Just(LogStatus::Ok), 1 => Just(LogStatus::NoData), 1 => Just(LogStatus::SkipData)];
+        (
+            status,
+            0u8..6,
+            any::<bool>(),
+            any::<u32>(),
+            any::<(u16, u16)>(),
+            prop_oneof![Just(6u8), Just(17), Just(1)],
+            0u64..1 << 40,
+            0u64..1 << 50,
+            1_400_000_000u64..1_800_000_000,
+            0u64..600,
+            any::<bool>(),
+            prop_oneof![Just(0u16), Just(1), Just(2), Just(3), Just(4), Just(18), Just(19), 0u16..512],
+        )
+            .prop_map(|(status, interface, v6, addr, ports, protocol, packets, bytes, start, duration, reject, flags)| Flow {
+                status,
+                interface,
+                v6,
+                addr,
+                ports,
+                protocol,
+                packets,
+                bytes,
+                start,
+                duration,
+                reject,
+                flags,
+            })
+    }
+
+    fn arbitrary_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(any::<u8>(), 0..2048)
+    }
+
+    /// Bytes that look like a flow-log object in parts: a valid header, then fragments of good
+    /// records, bad values and noise.
+    fn plausible_object() -> impl Strategy<Value = Vec<u8>> {
+        let fragment = prop_oneof![
+            Just(DOC_ACCEPT.as_bytes().to_vec()),
+            Just(b"-".to_vec()),
+            Just(b" ".to_vec()),
+            Just(b"\n".to_vec()),
+            Just(b"\r\n".to_vec()),
+            Just(b"4294967296".to_vec()),
+            Just(b"::ffff:1.2.3.4".to_vec()),
+            "[0-9a-zA-Z.:-]{0,12}".prop_map(String::into_bytes),
+            prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(fragment, 0..64).prop_map(|parts| {
+            let mut bytes = format!("{} extra\n", DEFAULT_V2_FIELDS.join(" ")).into_bytes();
+            for part in parts {
+                bytes.extend(part);
+            }
+            bytes
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in arbitrary_bytes()) {
+            let _ = summarize(bytes.as_slice(), &lenient());
+            let _ = summarize(gzip(&bytes).as_slice(), &lenient());
+            let mut with_magic = GZIP_MAGIC.to_vec();
+            with_magic.extend(&bytes);
+            let _ = summarize(with_magic.as_slice(), &ParseOptions::default());
+        }
+
+        #[test]
+        fn plausible_objects_never_panic(bytes in plausible_object(), cut in any::<prop::sample::Index>()) {
+            let summary = summarize(bytes.as_slice(), &lenient());
+            let compressed = gzip(&bytes);
+            let from_gzip = summarize(compressed.as_slice(), &lenient());
+            prop_assert_eq!(summary.as_ref().ok(), from_gzip.as_ref().ok());
+            let cut = cut.index(compressed.len());
+            if let Ok(partial) = summarize(&compressed[..cut], &lenient()) {
+                prop_assert!(partial.records <= summary.map(|s| s.records).unwrap_or(0));
+            }
+            let mut lines = 0u64;
+            let _ = for_each_record(bytes.as_slice(), &lenient(), |record| {
+                lines = lines.max(record.line_number());
+                let _ = serde_json::to_string(record);
+                Ok::<_, ParseError>(())
+            });
+        }
+
+        #[test]
+        fn summary_matches_the_generated_records(flows in prop::collection::vec(flow(), 0..200), gzipped in any::<bool>()) {
+            let lines: Vec<String> = flows.iter().map(Flow::line).collect();
+            let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+            let mut input = object(&required_header(), &refs);
+            if gzipped {
+                input = gzip(&input);
+            }
+            let summary = summarize(input.as_slice(), &ParseOptions::default()).unwrap();
+            let ok: Vec<&Flow> = flows.iter().filter(|f| f.status == LogStatus::Ok).collect();
+            prop_assert_eq!(summary.records, flows.len() as u64);
+            prop_assert_eq!(summary.parse_errors, 0);
+            prop_assert_eq!(summary.log_status.ok, ok.len() as u64);
+            prop_assert_eq!(summary.log_status.nodata, flows.iter().filter(|f| f.status == LogStatus::NoData).count() as u64);
+            prop_assert_eq!(summary.log_status.skipdata, flows.iter().filter(|f| f.status == LogStatus::SkipData).count() as u64);
+            prop_assert_eq!(summary.actions.reject, ok.iter().filter(|f| f.reject).count() as u64);
+            prop_assert_eq!(summary.actions.accept, ok.iter().filter(|f| !f.reject).count() as u64);
+            prop_assert_eq!(summary.packets, ok.iter().map(|f| f.packets).sum::<u64>());
+            prop_assert_eq!(summary.bytes, ok.iter().map(|f| f.bytes).sum::<u64>());
+            prop_assert_eq!(summary.first_start, flows.iter().map(|f| f.start).min());
+            prop_assert_eq!(summary.last_end, flows.iter().map(|f| f.start + f.duration).max());
+            let interfaces: HashSet<u8> = flows.iter().map(|f| f.interface).collect();
+            prop_assert_eq!(summary.distinct_interfaces(), interfaces.len());
+            let mut flags = BTreeMap::new();
+            for flow in &ok {
+                *flags.entry(flow.flags).or_insert(0u64) += 1;
+            }
+            prop_assert_eq!(&summary.tcp_flags, &flags);
+        }
+    }
 }
