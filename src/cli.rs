@@ -4,7 +4,8 @@
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::core::flowlog_plan::{FileFormat, TrafficType};
-use crate::core::names::{BucketName, LogPrefix, RegionName, Tag, parse_vpc_id};
+use crate::core::names::{AccountId, BucketName, LogPrefix, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
+use crate::core::stack_plan::{DEFAULT_STACK_NAME, parse_external_id, parse_role_name, parse_stack_name};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -86,6 +87,9 @@ pub enum Command {
     /// VPC flow logs to the bucket, in every enabled region and every VPC
     #[command(subcommand)]
     Flowlogs(FlowLogsCommand),
+    /// The vendor's cross-account role, deployed as a CloudFormation stack
+    #[command(subcommand)]
+    Stack(StackCommand),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -261,6 +265,77 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Create or update the cross-account role stack through a change set (shown as the plan)
+    Deploy(StackDeployArgs),
+    /// The stack's state, parameters, outputs and what the role can read
+    Status(StackNameArgs),
+    /// Delete the stack (the vendor loses access)
+    Delete(StackDeleteArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StackNameArgs {
+    /// The stack's name
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StackWaitArgs {
+    /// Do not wait for a stack operation already in progress (or for this one to finish)
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Seconds to wait for CloudFormation before giving up waiting (the operation goes on)
+    #[arg(long, default_value_t = 1800, value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub wait_timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StackDeployArgs {
+    #[command(flatten)]
+    pub name: StackNameArgs,
+
+    /// The vendor's 12-digit AWS account id (required to create the stack; kept on update)
+    #[arg(long, value_name = "ID")]
+    pub vendor_account: Option<AccountId>,
+
+    /// ExternalId the vendor must present [default: kept on update; on create, a strong random one]
+    #[arg(long, value_name = "ID", value_parser = parse_external_id)]
+    pub external_id: Option<String>,
+
+    /// Name of the role [default: kept on update; FlowgateCrossAccountRole on create]
+    #[arg(long, value_parser = parse_role_name)]
+    pub role_name: Option<String>,
+
+    /// Grant the vendor read access to the flow-log buckets (--storage-ids, or the buckets the
+    /// account's flow logs deliver to). Deploying WITHOUT it revokes storage access.
+    #[arg(long)]
+    pub storage_access: bool,
+
+    /// Buckets (names or ARNs) to grant read access to, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_bucket_or_arn, requires = "storage_access")]
+    pub storage_ids: Vec<BucketName>,
+
+    /// Deploy this template instead of the one shipped in the binary
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub wait: StackWaitArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StackDeleteArgs {
+    #[command(flatten)]
+    pub name: StackNameArgs,
+
+    #[command(flatten)]
+    pub wait: StackWaitArgs,
 }
 
 #[cfg(test)]

@@ -93,6 +93,18 @@ impl Ctx {
         Ok(IdentityLine { account: &identity.account, principal: &identity.arn, region: &self.home_region }.to_string())
     }
 
+    pub fn mode(&self) -> crate::commands::ApplyMode {
+        crate::commands::ApplyMode { dry_run: self.dry_run, yes: self.yes }
+    }
+
+    pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
+        aws_sdk_cloudformation::Client::new(&self.sdk)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.sdk)
+    }
+
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.sdk)
     }

@@ -115,6 +115,26 @@ pub async fn list_flow_logs(ec2: &Client, region: &str, vpc_ids: &[String]) -> R
     Ok(flow_logs)
 }
 
+/// Every flow log of the region (unfiltered): for discovering the buckets flow logs deliver to.
+pub async fn list_all_flow_log_buckets(ec2: &Client, region: &str) -> Result<Vec<String>> {
+    let mut buckets = Vec::new();
+    let mut pages = ec2.describe_flow_logs().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(e, format!("listing flow logs in {region}"), "ec2:DescribeFlowLogs"))?;
+        for f in page.flow_logs() {
+            let flow_log = ExistingFlowLog {
+                destination_type: f.log_destination_type().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                destination: f.log_destination().map(str::to_owned),
+                ..ExistingFlowLog::default()
+            };
+            if let Some((bucket, _)) = flow_log.s3_destination() {
+                buckets.push(bucket);
+            }
+        }
+    }
+    Ok(buckets)
+}
+
 /// A per-resource failure reported in `Unsuccessful`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemFailure {

@@ -3,10 +3,11 @@
 pub mod bucket;
 pub mod completions;
 pub mod flowlogs;
+pub mod stack;
 
 use std::io::IsTerminal;
 
-use crate::cli::{BucketCommand, Cli, Command, FlowLogsCommand};
+use crate::cli::{BucketCommand, Cli, Command, FlowLogsCommand, StackCommand};
 use crate::context::Ctx;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Printer;
@@ -46,6 +47,23 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                 }
             }
         }
+        Command::Stack(sub) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            match sub {
+                StackCommand::Deploy(args) => {
+                    let report = stack::deploy(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+                StackCommand::Status(args) => {
+                    let report = stack::status(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+                StackCommand::Delete(args) => {
+                    let report = stack::delete(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+            }
+        }
     }
 }
 
@@ -59,16 +77,27 @@ pub enum Decision {
     NothingToDo,
 }
 
+/// How a run applies its plan: `--dry-run` and `--yes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplyMode {
+    pub dry_run: bool,
+    pub yes: bool,
+}
+
 /// Asks for confirmation of a plan with `pending` changes: `--yes` applies, `--dry-run` stops,
 /// a terminal is asked, and anything else is refused (exit 2) rather than applied unasked.
 pub fn confirm(ctx: &Ctx, pending: usize, question: &str) -> Result<Decision> {
+    confirm_mode(ApplyMode { dry_run: ctx.dry_run, yes: ctx.yes }, pending, question)
+}
+
+pub fn confirm_mode(mode: ApplyMode, pending: usize, question: &str) -> Result<Decision> {
     if pending == 0 {
         return Ok(Decision::NothingToDo);
     }
-    if ctx.dry_run {
+    if mode.dry_run {
         return Ok(Decision::DryRun);
     }
-    if ctx.yes {
+    if mode.yes {
         return Ok(Decision::Apply);
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {

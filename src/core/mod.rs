@@ -9,3 +9,4 @@ pub mod names;
 pub mod operator_policy;
 pub mod policy_doc;
 pub mod report;
+pub mod stack_plan;

@@ -7,3 +7,4 @@ mod bucket;
 mod cli;
 mod flowlogs;
 mod mocks;
+mod stack;

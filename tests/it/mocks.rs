@@ -198,3 +198,206 @@ mod flowlogs {
         assert_eq!(create.num_calls(), 1, "one batched call");
     }
 }
+
+mod stack {
+    //! Stack states the emulator cannot produce (it is synchronous, never rolls back and never
+    //! says "no changes"): ROLLBACK_COMPLETE recovery, an empty change set, a failed update with
+    //! resource status reasons, and a stack in progress.
+
+    use std::time::Duration;
+
+    use aws_sdk_cloudformation::Client;
+    use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_change_set::DeleteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::delete_stack::DeleteStackOutput;
+    use aws_sdk_cloudformation::operation::describe_change_set::DescribeChangeSetOutput;
+    use aws_sdk_cloudformation::operation::describe_stack_events::DescribeStackEventsOutput;
+    use aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksOutput;
+    use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
+    use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
+    use aws_sdk_cloudformation::types::{
+        Change, ChangeAction, ChangeSetStatus, ExecutionStatus, Output, Parameter, ResourceChange, ResourceStatus, Stack,
+        StackEvent, StackStatus,
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use flowgate::commands::ApplyMode;
+    use flowgate::commands::stack::{DeployRequest, deploy_stack};
+    use flowgate::error::Error;
+    use flowgate::output::{OutputFormat, Printer};
+
+    const NOT_FOUND: &str = "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id flowgate-cross-account does not exist</Message></Error><RequestId>x</RequestId></ErrorResponse>";
+
+    fn stack(status: StackStatus, buckets: &str) -> DescribeStacksOutput {
+        let param = |k: &str, v: &str| Parameter::builder().parameter_key(k).parameter_value(v).build();
+        DescribeStacksOutput::builder()
+            .stacks(
+                Stack::builder()
+                    .stack_name("flowgate-cross-account")
+                    .stack_status(status)
+                    .parameters(param("VendorAccountId", "111122223333"))
+                    .parameters(param("ExternalId", "old-external-id"))
+                    .parameters(param("RoleName", "FlowgateCrossAccountRole"))
+                    .parameters(param("StorageAccess", if buckets.is_empty() { "false" } else { "true" }))
+                    .parameters(param("StorageBucketNames", buckets))
+                    .outputs(Output::builder().output_key("RoleArn").output_value("arn:aws:iam::123456789012:role/FlowgateCrossAccountRole").build())
+                    .build(),
+            )
+            .build()
+    }
+
+    fn request(buckets: &[&str]) -> DeployRequest {
+        DeployRequest {
+            stack_name: "flowgate-cross-account".into(),
+            account: "123456789012".into(),
+            partition: "aws".into(),
+            vendor_account: None,
+            external_id: None,
+            role_name: None,
+            storage_access: !buckets.is_empty(),
+            storage_buckets: buckets.iter().map(|b| b.to_string()).collect(),
+            template: flowgate::core::stack_plan::TEMPLATE.to_owned(),
+            no_wait: false,
+            wait_timeout: Duration::from_secs(30),
+        }
+    }
+
+    fn quiet() -> Printer {
+        Printer::new(OutputFormat::Json, true)
+    }
+
+    const APPLY: ApplyMode = ApplyMode { dry_run: false, yes: true };
+
+    fn change_set(status: ChangeSetStatus, reason: Option<&str>) -> DescribeChangeSetOutput {
+        let mut out = DescribeChangeSetOutput::builder()
+            .change_set_id("arn:aws:cloudformation:us-east-1:123456789012:changeSet/cs/1")
+            .status(status)
+            .execution_status(ExecutionStatus::Available)
+            .changes(
+                Change::builder()
+                    .resource_change(
+                        ResourceChange::builder()
+                            .action(ChangeAction::Add)
+                            .logical_resource_id("StorageReadPolicy")
+                            .resource_type("AWS::IAM::Policy")
+                            .build(),
+                    )
+                    .build(),
+            );
+        if let Some(reason) = reason {
+            out = out.status_reason(reason);
+        }
+        out.build()
+    }
+
+    #[tokio::test]
+    async fn rollback_complete_is_deleted_and_created_again_keeping_the_external_id() {
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::RollbackComplete, ""))
+            .http_status(400, Some(NOT_FOUND.into()))
+            .output(|| stack(StackStatus::CreateComplete, ""))
+            .repeatedly()
+            .build();
+        let events = mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
+        let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+        let create = mock!(Client::create_change_set)
+            .match_requests(|r| {
+                r.change_set_type() == Some(&aws_sdk_cloudformation::types::ChangeSetType::Create)
+                    && r.parameters().iter().any(|p| p.parameter_key() == Some("ExternalId") && p.parameter_value() == Some("old-external-id"))
+            })
+            .then_output(|| CreateChangeSetOutput::builder().id("cs-1").build());
+        let describe_set = mock!(Client::describe_change_set).then_output(|| change_set(ChangeSetStatus::CreateComplete, None));
+        let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &delete, &create, &describe_set, &execute]);
+
+        let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&[])).await.unwrap();
+        assert_eq!(report.operation, "recreate");
+        assert_eq!((delete.num_calls(), create.num_calls(), execute.num_calls()), (1, 1, 1));
+        assert_eq!(report.final_status.as_deref(), Some("CREATE_COMPLETE"));
+        assert_eq!(report.outputs.unwrap().external_id, "old-external-id");
+        assert!(report.changes.iter().any(|c| c.action == "delete-stack" && c.detail.contains("ROLLBACK_COMPLETE")));
+    }
+
+    #[tokio::test]
+    async fn an_empty_change_set_is_up_to_date_and_deleted() {
+        let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete, "flow-bucket"));
+        // A different template body: flowgate must ask CloudFormation, which finds no change.
+        let template = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("{}").build());
+        let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs-2").build());
+        let describe_set = mock!(Client::describe_change_set).then_output(|| {
+            change_set(ChangeSetStatus::Failed, Some("The submitted information didn't contain changes. Submit different information to create a change set."))
+        });
+        let delete_set = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
+        let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &template, &create, &describe_set, &delete_set, &execute]);
+
+        let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&["flow-bucket"])).await.unwrap();
+        assert_eq!(report.operation, "none");
+        assert_eq!(delete_set.num_calls(), 1, "the empty change set is deleted");
+        assert_eq!(execute.num_calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_failed_update_reports_the_resources_status_reasons() {
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::UpdateComplete, ""))
+            .output(|| stack(StackStatus::UpdateRollbackComplete, ""))
+            .repeatedly()
+            .build();
+        let events = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| DescribeStackEventsOutput::builder().build())
+            .output(|| {
+                DescribeStackEventsOutput::builder()
+                    .stack_events(
+                        StackEvent::builder()
+                            .event_id("e-2")
+                            .logical_resource_id("StorageReadPolicy")
+                            .resource_type("AWS::IAM::Policy")
+                            .resource_status(ResourceStatus::UpdateFailed)
+                            .resource_status_reason("User: arn:aws:iam::123456789012:user/ops is not authorized to perform: iam:PutRolePolicy")
+                            .build(),
+                    )
+                    .build()
+            })
+            .repeatedly()
+            .build();
+        let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs-3").build());
+        let describe_set = mock!(Client::describe_change_set).then_output(|| change_set(ChangeSetStatus::CreateComplete, None));
+        let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &create, &describe_set, &execute]);
+
+        let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&["flow-bucket"])).await.unwrap();
+        assert_eq!(report.final_status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));
+        assert_eq!(report.failures.len(), 1);
+        assert!(report.failures[0].contains("StorageReadPolicy") && report.failures[0].contains("iam:PutRolePolicy"), "{:?}", report.failures);
+        assert_eq!(flowgate::output::Report::exit_status(&report), flowgate::error::ExitStatus::Failure);
+    }
+
+    #[tokio::test]
+    async fn a_stack_in_progress_is_waited_for_or_refused_with_no_wait() {
+        let describe = mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateInProgress, ""));
+        let cfn = mock_client!(aws_sdk_cloudformation, [&describe]);
+        let mut no_wait = request(&[]);
+        no_wait.no_wait = true;
+        let err = deploy_stack(&cfn, &quiet(), APPLY, &no_wait).await.unwrap_err();
+        assert!(matches!(err, Error::Refused { .. }) && err.to_string().contains("UPDATE_IN_PROGRESS"), "{err}");
+
+        // Waited for: in progress, then complete and up to date (same parameters and template).
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stack(StackStatus::UpdateInProgress, ""))
+            .output(|| stack(StackStatus::UpdateComplete, ""))
+            .repeatedly()
+            .build();
+        let events = mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
+        let template = mock!(Client::get_template)
+            .then_output(|| GetTemplateOutput::builder().template_body(flowgate::core::stack_plan::TEMPLATE).build());
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &template]);
+        let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&[])).await.unwrap();
+        assert_eq!(report.operation, "none");
+        assert!(describe.num_calls() >= 2);
+    }
+}
