@@ -18,8 +18,8 @@ use super::format::{FieldKind, LogFormat, field_spec, required_fields};
 pub struct SynthSpec {
     pub records: u64,
     pub seed: u64,
-    /// The header's fields, in order. Catalog fields get values of their kind; any other name
-    /// gets `-`. Default: [`required_fields()`].
+    /// The header's fields, in order, each named once. Catalog fields get values of their kind;
+    /// any other name gets `-`. Default: [`required_fields()`].
     pub fields: Vec<String>,
     pub account_id: String,
     pub region: String,

@@ -12,6 +12,9 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("flowlogs enable", include_str!("../../policies/operator/flowlogs-enable.json")),
     ("flowlogs status", include_str!("../../policies/operator/flowlogs-status.json")),
     ("flowlogs disable", include_str!("../../policies/operator/flowlogs-disable.json")),
+    ("stack deploy", include_str!("../../policies/operator/stack-deploy.json")),
+    ("stack status", include_str!("../../policies/operator/stack-status.json")),
+    ("stack delete", include_str!("../../policies/operator/stack-delete.json")),
 ];
 
 /// Every action an operator policy allows.
@@ -80,6 +83,20 @@ mod tests {
         }
         let status = allowed_actions(policy("flowlogs status"));
         assert!(status.iter().all(|a| a.contains(":Describe") || a.contains(":Get")), "status is read-only: {status:?}");
+    }
+
+    #[test]
+    fn stack_policies_cover_the_cloudformation_adapter() {
+        let deploy = allowed_actions(policy("stack deploy"));
+        for action in crate::aws::cloudformation::ACTIONS {
+            assert!(deploy.iter().any(|a| a == action), "stack deploy lacks {action}");
+        }
+        for action in ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "ec2:DescribeFlowLogs"] {
+            assert!(deploy.iter().any(|a| a == action), "stack deploy lacks {action}");
+        }
+        assert_eq!(allowed_actions(policy("stack status")), ["sts:GetCallerIdentity", "cloudformation:DescribeStacks"]);
+        let delete = allowed_actions(policy("stack delete"));
+        assert!(delete.iter().any(|a| a == "cloudformation:DeleteStack") && delete.iter().any(|a| a == "iam:DeleteRole"));
     }
 
     #[test]
