@@ -4,6 +4,7 @@
 
 pub mod cloudformation;
 pub mod ec2;
+pub mod iam;
 pub mod s3;
 pub mod sts;
 

@@ -312,9 +312,9 @@ fn serialize_len<S: Serializer>(set: &HashSet<Box<[u8]>, IdHashBuilder>, seriali
     serializer.serialize_u64(set.len() as u64)
 }
 
-/// Hashes interface ids for the distinct count. SipHash took a sixth of the summary's time on
+/// Hashes interface ids for the distinct count. SipHash took about a tenth of the summary's time on
 /// 21-byte `eni-` ids; this multiply-rotate hash (FxHash's step) is keyed per set from
-/// `RandomState` so that an object cannot be crafted to collide.
+/// `RandomState`, so that an object cannot carry precomputed collisions.
 #[derive(Debug, Clone, Copy)]
 struct IdHashBuilder {
     key: u64,
@@ -1872,6 +1872,13 @@ mod tests {
 
     #[test]
     fn number_parsing() {
+        for n in [0u64, 7, 42, 1234567, 12345678, 99999999, 100000000, 1418530010, 1234567890123456789, 9999999999999999999] {
+            assert_eq!(parse_u64(n.to_string().as_bytes()), Some(n), "{n}");
+        }
+        for bad in [&b"1234567/"[..], b"1234567:", b"/2345678", b"12345678a", b"1234 678", b"12345\xb8678"] {
+            assert_eq!(parse_u64(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_u64(b"00000000001"), Some(1));
         assert_eq!(parse_u64(b"0"), Some(0));
         assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
         assert_eq!(parse_u64(b"18446744073709551616"), None);
@@ -2025,6 +2032,12 @@ mod tests {
             prop_assert_eq!(parse_ipv6(v6.to_string().as_bytes()), Some(v6));
             let v4 = Ipv4Addr::from(v4);
             prop_assert_eq!(parse_ipv4(v4.to_string().as_bytes()), Some(v4));
+        }
+
+        #[test]
+        fn number_parsing_matches_std(text in "[0-9]{1,22}|[0-9/:a ]{1,12}", n in any::<u64>()) {
+            prop_assert_eq!(parse_u64(text.as_bytes()), text.parse::<u64>().ok(), "{}", text);
+            prop_assert_eq!(parse_u64(n.to_string().as_bytes()), Some(n));
         }
 
         #[test]

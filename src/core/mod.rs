@@ -3,7 +3,9 @@
 
 pub mod bucket;
 pub mod bucket_policy;
+pub mod flowlog_parse;
 pub mod flowlog_plan;
+pub mod flowlog_synth;
 pub mod format;
 pub mod names;
 pub mod operator_policy;
