@@ -90,6 +90,8 @@ pub enum Command {
     /// The vendor's cross-account role, deployed as a CloudFormation stack
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Summarize downloaded flow-log objects (plain or gzip); stream their records as JSON or CSV
+    Parse(ParseArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -265,6 +267,32 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RecordFormat {
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ParseArgs {
+    /// Flow-log objects (.log or .log.gz); - or nothing for standard input
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Stream the parsed records to stdout (JSON lines, or CSV with the header's fields); the
+    /// summary then goes to stderr
+    #[arg(long, value_enum)]
+    pub records: Option<RecordFormat>,
+
+    /// The N flows (source -> destination:port) with the most bytes
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(usize))]
+    pub top: Option<usize>,
+
+    /// Accept objects whose header lacks the required fields (any flow-log format)
+    #[arg(long)]
+    pub any_format: bool,
 }
 
 #[derive(Debug, Subcommand)]

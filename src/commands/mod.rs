@@ -3,6 +3,7 @@
 pub mod bucket;
 pub mod completions;
 pub mod flowlogs;
+pub mod parse;
 pub mod stack;
 
 use std::io::IsTerminal;
@@ -17,6 +18,22 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
     match cli.command {
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man_page(),
+        Command::Parse(mut args) => {
+            args.files = parse::files_arg(&args.files);
+            let (report, streamed) = parse::parse(&args, printer.is_json())?;
+            for object in &report.objects {
+                if let Some(error) = &object.error {
+                    eprintln!("error: {}: {error}", object.source);
+                }
+            }
+            if streamed {
+                // stdout carries the records: the summary goes to stderr.
+                eprint!("{report}");
+                Ok(crate::output::Report::exit_status(&report))
+            } else {
+                printer.report(&report)
+            }
+        }
         Command::Bucket(sub) => {
             let ctx = Ctx::new(&cli.global, printer).await?;
             match sub {

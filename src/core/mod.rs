@@ -11,4 +11,6 @@ pub mod names;
 pub mod operator_policy;
 pub mod policy_doc;
 pub mod report;
+pub mod role_policy;
 pub mod stack_plan;
+pub mod talkers;

@@ -7,4 +7,5 @@ mod bucket;
 mod cli;
 mod flowlogs;
 mod mocks;
+mod parse;
 mod stack;

@@ -1,0 +1,89 @@
+//! Top talkers: the (source, destination, port) flows that moved the most bytes.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::flowlog_parse::{FieldValue, Record};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Talker {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub dst_port: Option<u16>,
+    pub bytes: u64,
+    pub packets: u64,
+    pub records: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct TopTalkers {
+    flows: HashMap<(IpAddr, IpAddr, Option<u16>), (u64, u64, u64)>,
+}
+
+impl TopTalkers {
+    /// Counts a record that has both addresses; others (NODATA, SKIPDATA) are skipped.
+    pub fn add(&mut self, record: &Record<'_>) {
+        let (Some(FieldValue::Address(src)), Some(FieldValue::Address(dst))) = (record.get("srcaddr"), record.get("dstaddr")) else {
+            return;
+        };
+        let port = match record.get("dstport") {
+            Some(FieldValue::Port(p)) => Some(p),
+            _ => None,
+        };
+        let counter = |name| match record.get(name) {
+            Some(FieldValue::Counter(n)) => n,
+            _ => 0,
+        };
+        let entry = self.flows.entry((src, dst, port)).or_default();
+        entry.0 += counter("bytes");
+        entry.1 += counter("packets");
+        entry.2 += 1;
+    }
+
+    /// The `n` flows with the most bytes, most first (ties in address order, so output is stable).
+    pub fn top(&self, n: usize) -> Vec<Talker> {
+        let mut all: Vec<Talker> = self
+            .flows
+            .iter()
+            .map(|((src, dst, dst_port), (bytes, packets, records))| Talker {
+                src: *src,
+                dst: *dst,
+                dst_port: *dst_port,
+                bytes: *bytes,
+                packets: *packets,
+                records: *records,
+            })
+            .collect();
+        all.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| (a.src, a.dst, a.dst_port).cmp(&(b.src, b.dst, b.dst_port))));
+        all.truncate(n);
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::flowlog_parse::{ParseOptions, for_each_record};
+
+    #[test]
+    fn sums_bytes_per_flow_and_skips_nodata() {
+        let text = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n\
+            2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 10 1000 1 2 ACCEPT OK 2\n\
+            2 1 eni-1 10.0.0.1 10.0.0.2 40001 443 6 5 500 1 2 ACCEPT OK 18\n\
+            2 1 eni-1 10.0.0.3 10.0.0.2 40000 22 6 1 4000 1 2 REJECT OK 2\n\
+            2 1 eni-1 - - - - - - - 1 2 - NODATA -\n";
+        let mut talkers = TopTalkers::default();
+        for_each_record(text.as_bytes(), &ParseOptions::default(), |r| {
+            talkers.add(r);
+            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+        })
+        .unwrap();
+        let top = talkers.top(5);
+        assert_eq!(top.len(), 2);
+        assert_eq!((top[0].bytes, top[0].dst_port), (4000, Some(22)));
+        assert_eq!((top[1].bytes, top[1].packets, top[1].records), (1500, 15, 2));
+        assert_eq!(talkers.top(1).len(), 1);
+    }
+}
