@@ -90,6 +90,9 @@ pub enum Command {
     /// The vendor's cross-account role, deployed as a CloudFormation stack
     #[command(subcommand)]
     Stack(StackCommand),
+    /// The vendor role's read access to flow-log buckets: grant, revoke, list
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// Summarize downloaded flow-log objects (plain or gzip); stream their records as JSON or CSV
     Parse(ParseArgs),
     /// Print a shell completion script
@@ -267,6 +270,77 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Let the vendor role read these buckets (s3:GetObject on objects, ListBucket/GetBucketLocation)
+    Grant(AccessEditArgs),
+    /// Take the vendor role's read access to these buckets away; nothing else in its policies changes
+    Revoke(AccessEditArgs),
+    /// What the vendor role can read, evaluated from all its policies (for auditors)
+    List(AccessListArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AccessVia {
+    /// Through the flowgate role stack (its StorageBucketNames parameter)
+    Stack,
+    /// By editing an inline policy of a role created by hand
+    Role,
+}
+
+fn parse_policy_name(value: &str) -> Result<String, String> {
+    let ok = (1..=128).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if ok { Ok(value.to_owned()) } else { Err(format!("'{value}' is not an IAM policy name: 1-128 of letters, digits and _+=,.@-")) }
+}
+
+/// Which role's access: the stack's, or a role created by hand.
+#[derive(Debug, Clone, Args)]
+pub struct AccessTargetArgs {
+    /// stack (default when the flowgate stack exists) or role (with --role-name)
+    #[arg(long, value_enum)]
+    pub via: Option<AccessVia>,
+
+    /// The role stack's name
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// A role created by hand (e.g. ColorTokensCrossAccountAccessRole); implies --via role
+    #[arg(long, value_parser = parse_role_name)]
+    pub role_name: Option<String>,
+
+    /// The inline policy to edit [default: the one holding flowgate's statements, the role's only
+    /// inline policy, or its S3 one; else FlowgateStorageRead]
+    #[arg(long, value_parser = parse_policy_name)]
+    pub policy_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessEditArgs {
+    #[command(flatten)]
+    pub target: AccessTargetArgs,
+
+    /// A bucket name or ARN (repeatable)
+    #[arg(long = "bucket", required = true, value_name = "NAME|ARN", value_parser = parse_bucket_or_arn)]
+    pub buckets: Vec<BucketName>,
+
+    /// (role mode) Replace the manual guide's wildcard S3 statement with the granted buckets
+    #[arg(long)]
+    pub narrow_wildcard: bool,
+
+    #[command(flatten)]
+    pub wait: StackWaitArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AccessListArgs {
+    #[command(flatten)]
+    pub target: AccessTargetArgs,
+
+    /// Exit 1 when a wildcard grants every bucket (or a bucket pattern)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,5 +1,6 @@
 //! One module per command: observe (aws) -> plan (core) -> show -> apply (aws) -> report.
 
+pub mod access;
 pub mod bucket;
 pub mod completions;
 pub mod flowlogs;
@@ -8,7 +9,7 @@ pub mod stack;
 
 use std::io::IsTerminal;
 
-use crate::cli::{BucketCommand, Cli, Command, FlowLogsCommand, StackCommand};
+use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, StackCommand};
 use crate::context::Ctx;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Printer;
@@ -60,6 +61,23 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                 }
                 FlowLogsCommand::Disable(args) => {
                     let report = flowlogs::disable(&ctx, &args).await?;
+                    ctx.printer.report(&report)
+                }
+            }
+        }
+        Command::Access(sub) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            match sub {
+                AccessCommand::Grant(args) => {
+                    let report = access::edit(&ctx, &args, true).await?;
+                    ctx.printer.report(&report)
+                }
+                AccessCommand::Revoke(args) => {
+                    let report = access::edit(&ctx, &args, false).await?;
+                    ctx.printer.report(&report)
+                }
+                AccessCommand::List(args) => {
+                    let report = access::list(&ctx, &args).await?;
                     ctx.printer.report(&report)
                 }
             }

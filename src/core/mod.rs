@@ -14,3 +14,4 @@ pub mod report;
 pub mod role_policy;
 pub mod stack_plan;
 pub mod talkers;
+pub mod trust;

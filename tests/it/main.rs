@@ -3,6 +3,7 @@
 
 mod support;
 
+mod access;
 mod bucket;
 mod cli;
 mod flowlogs;

@@ -1,0 +1,420 @@
+//! `flowgate access grant | revoke | list`: the vendor role's read access to flow-log buckets,
+//! through the role stack (redeployed by `stack deploy`'s change-set path) or, for a role created
+//! by hand, by editing its inline policy with the pure editor in `core::role_policy`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::aws::{cloudformation as cfn, iam};
+use crate::cli::{AccessEditArgs, AccessListArgs, AccessTargetArgs, AccessVia};
+use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack, outputs_of};
+use crate::commands::{Decision, confirm};
+use crate::context::Ctx;
+use crate::core::names::BucketName;
+use crate::core::report::{Change, ChangeStatus, ChangeTally};
+use crate::core::role_policy::{
+    self, AccessReport, BUCKET_READ_SID, Edit, Finding, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
+};
+use crate::core::stack_plan::StackParameters;
+use crate::core::trust::{TrustAssessment, assess_trust};
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{Report, render_changes};
+
+/// The default inline policy flowgate creates on a hand-made role.
+pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
+
+/// Where the access lives.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Stack { name: String, info: cfn::StackInfo, params: StackParameters },
+    Role { role: String },
+}
+
+/// Resolves `--via`/`--role-name`/`--stack-name` into a target (reads the stack when needed).
+pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Target> {
+    let via = target.via.or(target.role_name.as_ref().map(|_| AccessVia::Role));
+    if via == Some(AccessVia::Role) {
+        let role = target
+            .role_name
+            .clone()
+            .ok_or_else(|| Error::input("--via role needs --role-name", Some("name the role created by hand, e.g. --role-name ColorTokensCrossAccountAccessRole".to_owned())))?;
+        return Ok(Target::Role { role });
+    }
+    let info = cfn::describe_stack(&ctx.cloudformation(), &target.stack_name).await?;
+    match info {
+        Some(info) => {
+            let params = StackParameters::from_api(&info.parameters).ok_or_else(|| {
+                Error::refused(format!("stack {} is not flowgate's role stack", target.stack_name), Some("pass --stack-name, or --via role --role-name NAME".to_owned()))
+            })?;
+            Ok(Target::Stack { name: target.stack_name.clone(), info, params })
+        }
+        None if via == Some(AccessVia::Stack) => Err(Error::refused(
+            format!("stack {} does not exist", target.stack_name),
+            Some("deploy it (flowgate stack deploy) or use --via role --role-name NAME".to_owned()),
+        )),
+        None => Err(Error::input(
+            format!("there is no flowgate stack named {}", target.stack_name),
+            Some("for a role created by hand pass --via role --role-name NAME; or deploy the stack first (flowgate stack deploy)".to_owned()),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessEditReport {
+    pub command: &'static str,
+    /// stack or role.
+    pub via: &'static str,
+    /// The stack or role edited.
+    pub target: String,
+    pub buckets: Vec<String>,
+    pub dry_run: bool,
+    pub changes: Vec<Change>,
+    /// Role mode: each statement added, modified or removed (before/after).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<role_policy::StatementChange>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// Stack mode: the redeploy, as `stack deploy` reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<StackDeployReport>,
+    pub summary: ChangeTally,
+}
+
+impl fmt::Display for AccessEditReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The plan (and in role mode the statement diff) was printed before confirmation; the
+        // report adds what became of each change.
+        if let Some(stack) = &self.stack {
+            write!(f, "{stack}")?;
+        } else {
+            let done: Vec<Change> = self.changes.iter().filter(|c| matches!(c.status, ChangeStatus::Applied | ChangeStatus::Failed)).cloned().collect();
+            write!(f, "{}", render_changes(&done))?;
+        }
+        for finding in &self.findings {
+            writeln!(f, "note: {finding}")?;
+        }
+        let s = &self.summary;
+        if s.planned + s.applied + s.failed == 0 {
+            writeln!(f, "nothing to change: {} already as asked", self.buckets.join(", "))
+        } else if self.dry_run {
+            writeln!(f, "dry run: nothing applied")
+        } else {
+            writeln!(f, "{} applied, {} failed", s.applied, s.failed)
+        }
+    }
+}
+
+impl Report for AccessEditReport {
+    fn exit_status(&self) -> ExitStatus {
+        let stack_failed = self.stack.as_ref().is_some_and(|s| s.exit_status() != ExitStatus::Success);
+        let still_readable = self.command == "access revoke" && self.findings.iter().any(|f| f.kind == role_policy::FindingKind::StillReadable);
+        if self.summary.failed > 0 || stack_failed || still_readable { ExitStatus::Failure } else { ExitStatus::Success }
+    }
+}
+
+fn names(buckets: &[BucketName]) -> Vec<String> {
+    buckets.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &str, info: &cfn::StackInfo, params: &StackParameters) -> Result<AccessEditReport> {
+    let identity = ctx.identity().await?.clone();
+    let outputs = outputs_of(info, &identity.partition, &identity.account);
+    // The current grant, as the stack's StorageBuckets output reports it.
+    let current: BTreeSet<String> = outputs.map(|o| o.storage_buckets).unwrap_or_default().into_iter().collect();
+    let asked: BTreeSet<String> = names(&args.buckets).into_iter().collect();
+    let wanted: BTreeSet<String> = if grant { current.union(&asked).cloned().collect() } else { current.difference(&asked).cloned().collect() };
+    let mut report = AccessEditReport {
+        command: if grant { "access grant" } else { "access revoke" },
+        via: "stack",
+        target: name.to_owned(),
+        buckets: asked.iter().cloned().collect(),
+        dry_run: ctx.dry_run,
+        changes: Vec::new(),
+        diff: Vec::new(),
+        findings: Vec::new(),
+        stack: None,
+        summary: ChangeTally::default(),
+    };
+    if wanted == current {
+        for bucket in &asked {
+            let detail = if grant { "already granted by the stack" } else { "not granted by the stack" };
+            report.changes.push(Change::new("storage-access", bucket, ChangeStatus::Skipped, detail));
+        }
+        report.summary = ChangeTally::of(&report.changes);
+        return Ok(report);
+    }
+    // The same template the stack runs, every other parameter unchanged: only the bucket list
+    // (and, when it empties, StorageAccess) changes, through stack deploy's change-set path.
+    let client = ctx.cloudformation();
+    let template = cfn::template_body(&client, name).await?.unwrap_or_else(|| crate::core::stack_plan::TEMPLATE.to_owned());
+    let request = DeployRequest {
+        stack_name: name.to_owned(),
+        account: identity.account.clone(),
+        partition: identity.partition.clone(),
+        vendor_account: Some(params.vendor_account.clone()),
+        external_id: Some(params.external_id.clone()),
+        role_name: Some(params.role_name.clone()),
+        storage_access: !wanted.is_empty(),
+        storage_buckets: wanted.into_iter().collect(),
+        template,
+        no_wait: args.wait.no_wait,
+        wait_timeout: Duration::from_secs(args.wait.wait_timeout),
+    };
+    let deployed = deploy_stack(&client, &ctx.printer, ctx.mode(), &request).await?;
+    report.changes = deployed.changes.clone();
+    report.summary = deployed.summary;
+    report.stack = Some(deployed);
+    Ok(report)
+}
+
+/// The role's inline policies: (name, document text).
+async fn inline_policies(client: &aws_sdk_iam::Client, role: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for name in iam::list_role_policies(client, role).await? {
+        if let Some(document) = iam::get_role_policy(client, role, &name).await? {
+            out.push((name, document));
+        }
+    }
+    Ok(out)
+}
+
+/// The inline policy a grant edits.
+fn policy_for_grant(explicit: Option<&str>, parsed: &[(String, NamedPolicy)]) -> String {
+    if let Some(name) = explicit {
+        return name.to_owned();
+    }
+    let has_sid = |doc: &serde_json::Map<String, serde_json::Value>, wanted: &str| {
+        crate::core::policy_doc::statements(doc).unwrap_or_default().iter().any(|s| crate::core::policy_doc::sid(s) == Some(wanted))
+    };
+    if let Some((name, _)) = parsed.iter().find(|(_, p)| has_sid(&p.document, OBJECT_READ_SID) || has_sid(&p.document, BUCKET_READ_SID)) {
+        return name.clone();
+    }
+    if parsed.len() == 1 {
+        return parsed[0].0.clone();
+    }
+    let mentions_s3 = |doc: &serde_json::Map<String, serde_json::Value>| serde_json::Value::Object(doc.clone()).to_string().contains("s3:");
+    parsed.iter().find(|(_, p)| mentions_s3(&p.document)).map(|(n, _)| n.clone()).unwrap_or_else(|| DEFAULT_POLICY_NAME.to_owned())
+}
+
+fn editor_error(e: role_policy::RolePolicyError, role: &str, policy: &str) -> Error {
+    Error::refused(format!("role {role}, policy {policy}: {e}"), None)
+}
+
+async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str) -> Result<AccessEditReport> {
+    let identity = ctx.identity().await?.clone();
+    let client = ctx.iam();
+    if iam::get_role(&client, role).await?.is_none() {
+        return Err(Error::refused(format!("role {role} does not exist"), Some("check --role-name (IAM console, Roles)".to_owned())));
+    }
+    let texts = inline_policies(&client, role).await?;
+    let parsed: Vec<(String, NamedPolicy)> = texts
+        .iter()
+        .map(|(name, text)| {
+            NamedPolicy::parse(name.clone(), PolicySource::Inline, text)
+                .map(|p| (name.clone(), p))
+                .map_err(|e| editor_error(e, role, name))
+        })
+        .collect::<Result<_>>()?;
+    let asked = names(&args.buckets);
+    let mut report = AccessEditReport {
+        command: if grant { "access grant" } else { "access revoke" },
+        via: "role",
+        target: role.to_owned(),
+        buckets: asked.clone(),
+        dry_run: ctx.dry_run,
+        changes: Vec::new(),
+        diff: Vec::new(),
+        findings: Vec::new(),
+        stack: None,
+        summary: ChangeTally::default(),
+    };
+
+    // (policy name, edit) for every policy that changes.
+    let mut edits: Vec<(String, Edit)> = Vec::new();
+    if grant {
+        let policy = policy_for_grant(args.target.policy_name.as_deref(), &parsed);
+        let current = parsed.iter().find(|(n, _)| n == &policy).map(|(_, p)| p.document.clone()).unwrap_or_default();
+        let other_inline_chars: usize = parsed
+            .iter()
+            .filter(|(n, _)| n != &policy)
+            .map(|(_, p)| serde_json::Value::Object(p.document.clone()).to_string().len())
+            .sum();
+        let options = GrantOptions { narrow_wildcard: args.narrow_wildcard, other_inline_chars };
+        let edit = role_policy::grant(&current, &args.buckets, &identity.partition, &options).map_err(|e| editor_error(e, role, &policy))?;
+        report.findings.extend(edit.findings.clone());
+        edits.push((policy, edit));
+    } else {
+        for (name, policy) in &parsed {
+            let edit = role_policy::revoke(&policy.document, &args.buckets, &identity.partition).map_err(|e| editor_error(e, role, name))?;
+            report.findings.extend(edit.findings.clone());
+            edits.push((name.clone(), edit));
+        }
+    }
+    let mut steps = Vec::new();
+    for (policy, edit) in edits {
+        if !edit.changed {
+            continue;
+        }
+        let (action, detail) = if edit.delete_policy {
+            ("delete-role-policy", "no statement left: delete the inline policy".to_owned())
+        } else {
+            ("put-role-policy", format!("{} statement change(s)", edit.changes.len()))
+        };
+        report.changes.push(Change::new(action, format!("{role}/{policy}"), ChangeStatus::Planned, detail));
+        report.diff.extend(edit.changes.clone());
+        steps.push((policy, edit, report.changes.len() - 1));
+    }
+    if steps.is_empty() {
+        for bucket in &asked {
+            let detail = if grant { "already granted" } else { "not granted by the role's inline policies" };
+            report.changes.push(Change::new("storage-access", bucket, ChangeStatus::Skipped, detail));
+        }
+    }
+    ctx.printer.text(format_args!("{}\nPlan for role {role}:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
+    for change in &report.diff {
+        ctx.printer.text(format_args!("{change}\n"))?;
+    }
+    if confirm(ctx, steps.len(), &format!("Apply {} policy change(s) to role {role}?", steps.len()))? != Decision::Apply {
+        report.summary = ChangeTally::of(&report.changes);
+        return Ok(report);
+    }
+    for (policy, edit, index) in steps {
+        let result = if edit.delete_policy {
+            iam::delete_role_policy(&client, role, &policy).await
+        } else {
+            iam::put_role_policy(&client, role, &policy, &edit.document_text()).await
+        };
+        let change = &mut report.changes[index];
+        match result {
+            Ok(()) => change.status = ChangeStatus::Applied,
+            Err(e) => {
+                change.status = ChangeStatus::Failed;
+                change.error = Some(e.to_string());
+            }
+        }
+    }
+    report.summary = ChangeTally::of(&report.changes);
+    Ok(report)
+}
+
+pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, grant: bool) -> Result<AccessEditReport> {
+    match resolve_target(ctx, &args.target).await? {
+        Target::Stack { name, info, params } => {
+            if args.narrow_wildcard {
+                return Err(Error::input("--narrow-wildcard edits a hand-made role's policy", Some("use it with --via role --role-name NAME".to_owned())));
+            }
+            edit_via_stack(ctx, args, grant, &name, &info, &params).await
+        }
+        Target::Role { role } => edit_via_role(ctx, args, grant, &role).await,
+    }
+}
+
+/// Everything IAM says about the role: its trust and every inline and managed policy.
+#[derive(Debug, Clone)]
+pub struct RolePolicies {
+    pub role: String,
+    pub arn: String,
+    pub trust: TrustAssessment,
+    pub policies: Vec<NamedPolicy>,
+    pub problems: Vec<String>,
+}
+
+pub async fn read_role_policies(ctx: &Ctx, role: &str) -> Result<RolePolicies> {
+    let client = ctx.iam();
+    let info = iam::get_role(&client, role)
+        .await?
+        .ok_or_else(|| Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned())))?;
+    let trust = assess_trust(&info.trust_policy).map_err(|e| Error::refused(format!("role {role}: unreadable trust policy: {e}"), None))?;
+    let mut policies = Vec::new();
+    let mut problems = Vec::new();
+    for (name, text) in inline_policies(&client, role).await? {
+        match NamedPolicy::parse(name.clone(), PolicySource::Inline, &text) {
+            Ok(p) => policies.push(p),
+            Err(e) => problems.push(format!("inline policy {name}: {e}")),
+        }
+    }
+    for (name, arn) in iam::list_attached_policies(&client, role).await? {
+        let text = iam::managed_policy_document(&client, &arn).await?;
+        match NamedPolicy::parse(name.clone(), PolicySource::Managed, &text) {
+            Ok(p) => policies.push(p),
+            Err(e) => problems.push(format!("managed policy {name}: {e}")),
+        }
+    }
+    Ok(RolePolicies { role: role.to_owned(), arn: info.arn, trust, policies, problems })
+}
+
+/// The role whose access a command audits: the stack's role or the one named.
+pub async fn audited_role(ctx: &Ctx, target: &AccessTargetArgs) -> Result<String> {
+    match resolve_target(ctx, target).await? {
+        Target::Stack { params, .. } => Ok(params.role_name),
+        Target::Role { role } => Ok(role),
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccessListReport {
+    pub command: &'static str,
+    pub role: String,
+    pub role_arn: String,
+    pub trust: TrustAssessment,
+    pub policies: Vec<String>,
+    #[serde(flatten)]
+    pub access: AccessReport,
+    #[serde(skip)]
+    strict: bool,
+}
+
+impl fmt::Display for AccessListReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "role {} ({})", self.role, self.role_arn)?;
+        let guard = if self.trust.requires_external_id { "requires the ExternalId" } else { "does NOT require an ExternalId" };
+        writeln!(f, "  trusted by {}: {guard}", if self.trust.principals.is_empty() { "no AWS principal".to_owned() } else { self.trust.principals.join(", ") })?;
+        writeln!(f, "  policies: {}", self.policies.join(", "))?;
+        if self.access.buckets.is_empty() {
+            writeln!(f, "  no bucket is named in an S3 statement")?;
+        }
+        for bucket in &self.access.buckets {
+            let (what, by) = match &bucket.readability {
+                Readability::Allowed { by } => ("READABLE", by.iter().map(|g| g.statement.to_string()).collect::<Vec<_>>()),
+                Readability::Denied { by } => ("denied", by.iter().map(|g| g.statement.to_string()).collect()),
+                Readability::Conditional { allowed_by, .. } => ("conditional", allowed_by.iter().map(|g| g.statement.to_string()).collect()),
+                Readability::NotGranted => ("not readable", Vec::new()),
+            };
+            writeln!(f, "  {:<40} {what:<12} {}", bucket.bucket.to_string(), by.join("; "))?;
+        }
+        for wildcard in &self.access.wildcard_allows {
+            let scope = if wildcard.all_buckets { "ALL BUCKETS" } else { "a bucket pattern" };
+            writeln!(f, "  wildcard: {} grants {scope} ({})", wildcard.statement, wildcard.resource)?;
+        }
+        for problem in &self.access.problems {
+            writeln!(f, "  problem: {problem}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for AccessListReport {
+    fn exit_status(&self) -> ExitStatus {
+        if self.strict && !self.access.wildcard_allows.is_empty() { ExitStatus::Failure } else { ExitStatus::Success }
+    }
+}
+
+pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> {
+    let identity = ctx.identity().await?.clone();
+    let role = audited_role(ctx, &args.target).await?;
+    let read = read_role_policies(ctx, &role).await?;
+    let mut access = role_policy::evaluate(&read.policies, &identity.partition);
+    access.problems.extend(read.problems.clone());
+    Ok(AccessListReport {
+        command: "access list",
+        role: read.role,
+        role_arn: read.arn,
+        trust: read.trust,
+        policies: read.policies.iter().map(|p| p.name.clone()).collect(),
+        access,
+        strict: args.strict,
+    })
+}

@@ -1,0 +1,175 @@
+//! `flowgate access grant | revoke | list` against the emulator, in role mode (a role made by
+//! hand, edited in place) and stack mode (through the role stack).
+
+use serde_json::{Value, json};
+
+use crate::support::{Env, block_on, json_stdout, stderr};
+
+const ROLE: &str = "ColorTokensCrossAccountAccessRole";
+const POLICY: &str = "ColorTokensAccess";
+
+fn unrelated_statements() -> Vec<Value> {
+    vec![
+        json!({"Sid": "Discovery", "Effect": "Allow", "Action": ["ec2:DescribeVpcs", "ec2:DescribeFlowLogs"], "Resource": "*"}),
+        json!({"Sid": "DenyInsecure", "Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+        json!({"Sid": "OtherTeam", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::other-team-logs/*"}),
+    ]
+}
+
+fn hand_made_role(env: &Env, statements: Vec<Value>) {
+    let iam = env.iam();
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": "abc-123"}}}]});
+    block_on(iam.create_role().role_name(ROLE).assume_role_policy_document(trust.to_string()).send()).unwrap();
+    let doc = json!({"Version": "2012-10-17", "Statement": statements});
+    block_on(iam.put_role_policy().role_name(ROLE).policy_name(POLICY).policy_document(doc.to_string()).send()).unwrap();
+}
+
+fn inline_statements(env: &Env) -> Option<Vec<Value>> {
+    let out = block_on(env.iam().get_role_policy().role_name(ROLE).policy_name(POLICY).send()).ok()?;
+    let doc = flowgate::core::policy_doc::parse_document(out.policy_document()).unwrap();
+    Some(flowgate::core::policy_doc::statements(&doc).unwrap())
+}
+
+fn access(env: &Env, args: &[&str]) -> std::process::Output {
+    env.flowgate().arg("access").args(args).args(["--role-name", ROLE, "--yes", "--output", "json"]).output().unwrap()
+}
+
+#[test]
+fn role_mode_grant_and_revoke_keep_every_other_statement() {
+    let env = Env::isolated();
+    hand_made_role(&env, unrelated_statements());
+    let unrelated = unrelated_statements();
+    let assert_unrelated_kept = |step: &str| {
+        let statements = inline_statements(&env).unwrap();
+        assert_eq!(&statements[..3], &unrelated[..], "{step}: unrelated statements changed");
+    };
+
+    let granted = access(&env, &["grant", "--bucket", "flow-logs-a", "--bucket", "arn:aws:s3:::flow-logs-b"]);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert_eq!(json_stdout(&granted)["summary"]["applied"], 1);
+    assert_unrelated_kept("grant");
+    let statements = inline_statements(&env).unwrap();
+    let object_read = statements.iter().find(|s| s["Sid"] == "FlowgateS3ObjectRead").unwrap();
+    assert_eq!(object_read["Resource"], json!(["arn:aws:s3:::flow-logs-a/*", "arn:aws:s3:::flow-logs-b/*"]));
+
+    env.proxy.reset_log();
+    let again = access(&env, &["grant", "--bucket", "flow-logs-a"]);
+    assert!(again.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "a second grant makes no call");
+
+    let listed = env.flowgate().args(["access", "list", "--role-name", ROLE, "--output", "json"]).output().unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed = json_stdout(&listed);
+    assert_eq!(listed["trust"]["requires_external_id"], true);
+    let buckets: Vec<&str> = listed["buckets"].as_array().unwrap().iter().map(|b| b["bucket"].as_str().unwrap()).collect();
+    assert!(buckets.contains(&"flow-logs-a") && buckets.contains(&"flow-logs-b") && buckets.contains(&"other-team-logs"), "{buckets:?}");
+
+    let revoked = access(&env, &["revoke", "--bucket", "flow-logs-a"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert_unrelated_kept("revoke");
+    let statements = inline_statements(&env).unwrap();
+    let object_read = statements.iter().find(|s| s["Sid"] == "FlowgateS3ObjectRead").unwrap();
+    assert_eq!(object_read["Resource"], json!(["arn:aws:s3:::flow-logs-b/*"]), "only that bucket's ARNs go");
+
+    env.proxy.reset_log();
+    let again = access(&env, &["revoke", "--bucket", "flow-logs-a"]);
+    assert!(again.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "a second revoke makes no call");
+
+    // Revoking the last flowgate bucket drops flowgate's statements, and only those.
+    let last = access(&env, &["revoke", "--bucket", "flow-logs-b"]);
+    assert!(last.status.success(), "{}", stderr(&last));
+    assert_eq!(inline_statements(&env).unwrap(), unrelated);
+}
+
+#[test]
+fn role_mode_deletes_a_policy_left_empty_and_dry_run_changes_nothing() {
+    let env = Env::isolated();
+    hand_made_role(&env, vec![json!({"Sid": "Only", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-logs-a/*"})]);
+    let dry = env.flowgate().args(["access", "revoke", "--role-name", ROLE, "--bucket", "flow-logs-a", "--dry-run", "--output", "json"]).output().unwrap();
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let report = json_stdout(&dry);
+    assert_eq!(report["changes"][0]["action"], "delete-role-policy");
+    assert!(report["diff"][0]["before"].is_object(), "{report:#}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    assert!(inline_statements(&env).is_some());
+
+    let revoked = access(&env, &["revoke", "--bucket", "flow-logs-a"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    assert!(inline_statements(&env).is_none(), "the empty inline policy is deleted");
+}
+
+#[test]
+fn wildcard_statement_is_reported_and_narrowed_only_when_asked() {
+    let env = Env::isolated();
+    hand_made_role(&env, vec![json!({"Sid": "VendorS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"})]);
+    let listed = env.flowgate().args(["access", "list", "--role-name", ROLE, "--strict", "--output", "json"]).output().unwrap();
+    assert_eq!(listed.status.code(), Some(1), "--strict fails on a wildcard grant");
+    assert_eq!(json_stdout(&listed)["wildcard_allows"][0]["all_buckets"], true);
+
+    let granted = access(&env, &["grant", "--bucket", "flow-logs-a"]);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    let report = json_stdout(&granted);
+    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "broader-than-needed"), "{report:#}");
+    assert_eq!(inline_statements(&env).unwrap()[0]["Resource"], "*", "left as it was without --narrow-wildcard");
+
+    let narrowed = access(&env, &["grant", "--bucket", "flow-logs-a", "--narrow-wildcard"]);
+    assert!(narrowed.status.success(), "{}", stderr(&narrowed));
+    let statements = inline_statements(&env).unwrap();
+    assert_eq!(statements[0]["Sid"], "VendorS3");
+    assert_ne!(statements[0]["Resource"], "*");
+    let strict = env.flowgate().args(["access", "list", "--role-name", ROLE, "--strict"]).output().unwrap();
+    assert!(strict.status.success(), "no wildcard left: {}", stderr(&strict));
+}
+
+#[test]
+fn stack_mode_grants_two_revokes_one_and_list_agrees() {
+    let env = Env::isolated();
+    let created = env.flowgate().args(["stack", "deploy", "--vendor-account", "111122223333", "--yes", "-q"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+
+    let grant = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--bucket", "flow-logs-b", "--yes", "--output", "json"]).output().unwrap();
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    assert_eq!(json_stdout(&grant)["via"], "stack");
+
+    let revoke = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-a", "--yes", "--output", "json"]).output().unwrap();
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    let report = json_stdout(&revoke);
+    let words: Vec<&str> = report["stack"]["parameter_changes"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert_eq!(words, ["storage access will be REVOKED for bucket flow-logs-a"]);
+
+    let listed = env.flowgate().args(["access", "list", "--output", "json"]).output().unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let listed = json_stdout(&listed);
+    let readable: Vec<&str> = listed["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["readability"]["readability"] == "allowed")
+        .map(|b| b["bucket"].as_str().unwrap())
+        .collect();
+    assert_eq!(readable, ["flow-logs-b"], "{listed:#}");
+
+    env.proxy.reset_log();
+    let again = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-a", "--yes"]).output().unwrap();
+    assert!(again.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "revoking a bucket not granted plans nothing");
+}
+
+#[test]
+fn access_input_errors() {
+    let env = Env::isolated();
+    let no_stack = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--yes"]).output().unwrap();
+    assert_eq!(no_stack.status.code(), Some(2));
+    assert!(stderr(&no_stack).contains("--via role --role-name"), "{}", stderr(&no_stack));
+    for args in [
+        vec!["access", "grant", "--role-name", ROLE],
+        vec!["access", "grant", "--role-name", ROLE, "--bucket", "Bad_Name"],
+        vec!["access", "grant", "--via", "role", "--bucket", "flow-logs-a"],
+        vec!["access", "revoke", "--role-name", "bad role", "--bucket", "flow-logs-a"],
+    ] {
+        let output = env.flowgate().args(&args).arg("--yes").output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+    }
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
