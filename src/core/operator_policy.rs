@@ -15,6 +15,9 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("stack deploy", include_str!("../../policies/operator/stack-deploy.json")),
     ("stack status", include_str!("../../policies/operator/stack-status.json")),
     ("stack delete", include_str!("../../policies/operator/stack-delete.json")),
+    // `access grant|revoke --via stack` needs the `stack deploy` policy.
+    ("access grant/revoke --via role", include_str!("../../policies/operator/access-role.json")),
+    ("access list", include_str!("../../policies/operator/access-list.json")),
 ];
 
 /// Every action an operator policy allows.
@@ -97,6 +100,17 @@ mod tests {
         assert_eq!(allowed_actions(policy("stack status")), ["sts:GetCallerIdentity", "cloudformation:DescribeStacks"]);
         let delete = allowed_actions(policy("stack delete"));
         assert!(delete.iter().any(|a| a == "cloudformation:DeleteStack") && delete.iter().any(|a| a == "iam:DeleteRole"));
+    }
+
+    #[test]
+    fn access_policies_cover_the_iam_adapter() {
+        let edit = allowed_actions(policy("access grant/revoke --via role"));
+        let list = allowed_actions(policy("access list"));
+        for action in crate::aws::iam::ACTIONS {
+            let covered = edit.iter().chain(list.iter()).any(|a| a == action);
+            assert!(covered, "no access policy grants {action}");
+        }
+        assert!(list.iter().all(|a| !a.contains(":Put") && !a.contains(":Delete")), "list is read-only: {list:?}");
     }
 
     #[test]
