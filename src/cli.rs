@@ -90,6 +90,8 @@ pub enum Command {
     /// The vendor's cross-account role, deployed as a CloudFormation stack
     #[command(subcommand)]
     Stack(StackCommand),
+    /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
+    Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
     #[command(subcommand)]
     Access(AccessCommand),
@@ -270,6 +272,40 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// How far back delivered objects count
+    #[arg(long, default_value = "24h", value_name = "DURATION", value_parser = crate::core::layout::parse_duration)]
+    pub since: u64,
+
+    /// Newest objects read and parsed per region
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub max_objects: u16,
+
+    /// The vendor role to check [default: the role of the flowgate stack]
+    #[arg(long, value_parser = parse_role_name)]
+    pub role_name: Option<String>,
+
+    /// The flowgate role stack
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// Poll until the first delivery (up to DURATION, 15m when given without a value); delivery
+    /// starts about 10 minutes after flow logs are enabled
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", value_parser = crate::core::layout::parse_duration)]
+    pub wait: Option<u64>,
+
+    /// Warnings fail too (exit 1)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -33,6 +33,7 @@ pub const ACTIONS: &[&str] = &[
     "s3:PutEncryptionConfiguration",
     "s3:PutLifecycleConfiguration",
     "s3:PutBucketTagging",
+    "s3:GetObject",
 ];
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -309,4 +310,55 @@ pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, a
             Ok(Applied::Changed)
         }
     }
+}
+
+/// A listed object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    pub size: i64,
+    /// Unix seconds.
+    pub last_modified: i64,
+}
+
+/// Every object under `prefix` (paginated).
+pub async fn list_objects(s3: &Client, bucket: &BucketName, prefix: &str) -> Result<Vec<ObjectInfo>> {
+    let mut objects = Vec::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket.as_str()).prefix(prefix).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(e, format!("listing s3://{bucket}/{prefix}"), "s3:ListBucket"))?;
+        for object in page.contents() {
+            let Some(key) = object.key() else { continue };
+            objects.push(ObjectInfo {
+                key: key.to_owned(),
+                size: object.size().unwrap_or(0),
+                last_modified: object.last_modified().map(|t| t.secs()).unwrap_or(0),
+            });
+        }
+    }
+    Ok(objects)
+}
+
+/// The server-side encryption of an object (`AES256`, `aws:kms`, `aws:kms:dsse`), if reported.
+pub async fn object_encryption(s3: &Client, bucket: &BucketName, key: &str) -> Result<Option<String>> {
+    let out = s3
+        .head_object()
+        .bucket(bucket.as_str())
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("reading s3://{bucket}/{key}"), "s3:GetObject"))?;
+    Ok(out.server_side_encryption().map(|s| s.as_str().to_owned()))
+}
+
+/// The object's body as a stream.
+pub async fn object_body(s3: &Client, bucket: &BucketName, key: &str) -> Result<aws_sdk_s3::primitives::ByteStream> {
+    let out = s3
+        .get_object()
+        .bucket(bucket.as_str())
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("downloading s3://{bucket}/{key}"), "s3:GetObject"))?;
+    Ok(out.body)
 }

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod flowlogs;
 pub mod parse;
 pub mod stack;
+pub mod verify;
 
 use std::io::IsTerminal;
 
@@ -64,6 +65,11 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                     ctx.printer.report(&report)
                 }
             }
+        }
+        Command::Verify(args) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            let report = verify::verify(&ctx, &args).await?;
+            ctx.printer.report(&report)
         }
         Command::Access(sub) => {
             let ctx = Ctx::new(&cli.global, printer).await?;

@@ -7,6 +7,7 @@ pub mod flowlog_parse;
 pub mod flowlog_plan;
 pub mod flowlog_synth;
 pub mod format;
+pub mod layout;
 pub mod names;
 pub mod operator_policy;
 pub mod policy_doc;

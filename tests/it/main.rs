@@ -10,3 +10,4 @@ mod flowlogs;
 mod mocks;
 mod parse;
 mod stack;
+mod verify;
