@@ -102,6 +102,20 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
     let mut total = ObjectSummary::new(options.max_errors);
     let mut talkers = TopTalkers::default();
     let streaming = args.records.is_some() || args.top.is_some();
+    if !streaming {
+        // Summaries only: objects are independent, so they are parsed on every core.
+        let results = summarize_in_parallel(readers, &options);
+        for (source, result) in results {
+            match result {
+                Ok(summary) => {
+                    total.merge(summary.clone());
+                    objects.push(ObjectReport { source, error: None, summary: Some(summary) });
+                }
+                Err(e) => objects.push(ObjectReport { source, error: Some(describe(&e)), summary: None }),
+            }
+        }
+        return Ok((ParseReport { command: "parse", objects, total, top_talkers: Vec::new() }, false));
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for (source, reader) in readers {
@@ -147,6 +161,26 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
     let _ = out.flush();
     let _ = json;
     Ok((ParseReport { command: "parse", objects, total, top_talkers: args.top.map(|n| talkers.top(n)).unwrap_or_default() }, args.records.is_some()))
+}
+
+/// Summarizes each object on a pool of `available_parallelism` threads; results keep the input order.
+fn summarize_in_parallel(readers: Vec<(String, Box<dyn Read + Send>)>, options: &ParseOptions) -> Vec<(String, std::result::Result<ObjectSummary, ParseError>)> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(readers.len().max(1));
+    let queue = std::sync::Mutex::new(readers.into_iter().enumerate().collect::<Vec<_>>());
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                let Some((index, (source, reader))) = next else { break };
+                let result = summarize(reader, options).map(|s| s.with_source(&source));
+                results.lock().unwrap_or_else(|p| p.into_inner()).push((index, source, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(index, _, _)| *index);
+    results.into_iter().map(|(_, source, result)| (source, result)).collect()
 }
 
 /// A record sink's failure: the object's own, or stdout's.
