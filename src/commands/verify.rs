@@ -138,8 +138,15 @@ async fn check_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, region:
     result
 }
 
+/// `{account}_vpcflowlogs_{region}_{rest}` -> `{rest}`: the flow log, time and hash identify it.
+fn short_name(key: &str, region: &str) -> String {
+    let file = key.rsplit('/').next().unwrap_or(key);
+    let marker = format!("_vpcflowlogs_{region}_");
+    file.split_once(&marker).map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| file.to_owned())
+}
+
 fn object_check(result: &ObjectResult) -> Check {
-    let name = format!("object {}", result.key.rsplit('/').next().unwrap_or(&result.key));
+    let name = format!("object {} {}", result.region, short_name(&result.key, &result.region));
     if let Some(sse) = result.encryption.as_deref().filter(|s| s.starts_with("aws:kms")) {
         return Check::fail(name, format!("encrypted with {sse}: the vendor's role cannot decrypt it"), "set the bucket's default encryption to SSE-S3: flowgate bucket create --fix-encryption (new objects)");
     }
@@ -249,7 +256,7 @@ pub async fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<VerifyReport> {
                     "delivery starts about 10 minutes after flow logs are enabled: wait (flowgate verify --wait), then check the flow logs' delivery status (flowgate flowlogs status)",
                 )),
                 Some(newest) => {
-                    checks.push(Check::pass(name, format!("{} object(s); newest {} old ({})", listed.len(), age(now_secs() as i64 - newest.last_modified), newest.key)));
+                    checks.push(Check::pass(name, format!("{} object(s); newest {} old ({})", listed.len(), age(now_secs() as i64 - newest.last_modified), short_name(&newest.key, region))));
                     let text: Vec<ObjectInfo> = listed.iter().filter(|o| is_text_object(&o.key)).take(usize::from(args.max_objects)).cloned().collect();
                     if text.is_empty() {
                         checks.push(Check::warn(format!("objects {region}"), "only Parquet objects: not parsed", "use --file-format plain-text to have flowgate parse them"));

@@ -18,6 +18,7 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     // `access grant|revoke --via stack` needs the `stack deploy` policy.
     ("access grant/revoke --via role", include_str!("../../policies/operator/access-role.json")),
     ("access list", include_str!("../../policies/operator/access-list.json")),
+    ("verify", include_str!("../../policies/operator/verify.json")),
 ];
 
 /// Every action an operator policy allows.
@@ -111,6 +112,16 @@ mod tests {
             assert!(covered, "no access policy grants {action}");
         }
         assert!(list.iter().all(|a| !a.contains(":Put") && !a.contains(":Delete")), "list is read-only: {list:?}");
+    }
+
+    #[test]
+    fn verify_is_read_only_and_covers_its_reads() {
+        let allowed = allowed_actions(policy("verify"));
+        let reads = ["Get", "List", "Describe"];
+        assert!(allowed.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "{allowed:?}");
+        for action in ["s3:GetObject", "s3:ListBucket", "ec2:DescribeFlowLogs", "iam:GetRolePolicy", "cloudformation:DescribeStacks"] {
+            assert!(allowed.iter().any(|a| a == action), "verify lacks {action}");
+        }
     }
 
     #[test]

@@ -136,7 +136,11 @@ fn bad_objects_fail_each_while_the_others_are_checked() {
 
     let (code, report) = verify(&env, &["--max-objects", "5"]);
     assert_eq!(code, Some(1));
-    let object = |key: &str| check(&report, &format!("object {}", key.rsplit('/').next().unwrap())).clone();
+    let object = |key: &str| {
+        let region = if key.contains("us-east-1") { "us-east-1" } else { "eu-west-1" };
+        let short = key.rsplit('/').next().unwrap().split_once(&format!("_vpcflowlogs_{region}_")).unwrap().1.to_owned();
+        check(&report, &format!("object {region} {short}")).clone()
+    };
     assert_eq!(object(&good)["status"], "pass");
     let kms_check = object(&kms);
     assert_eq!(kms_check["status"], "fail");
