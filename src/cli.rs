@@ -90,6 +90,8 @@ pub enum Command {
     /// The vendor's cross-account role, deployed as a CloudFormation stack
     #[command(subcommand)]
     Stack(StackCommand),
+    /// The whole onboarding in one step, for automation: bucket, flow logs, role stack, access, verify
+    Onboard(OnboardArgs),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -272,6 +274,81 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OnboardArgs {
+    /// The flow-log bucket (created, or adopted when it exists)
+    #[arg(long, value_name = "NAME")]
+    pub bucket: BucketName,
+
+    /// Region of a new bucket [default: the home region]
+    #[arg(long, value_name = "REGION")]
+    pub bucket_region: Option<RegionName>,
+
+    /// Key prefix flow logs are delivered under
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<LogPrefix>,
+
+    /// Only these regions, comma-separated [default: every enabled region]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// The vendor's 12-digit AWS account id (required unless the stack exists)
+    #[arg(long, value_name = "ID")]
+    pub vendor_account: Option<AccountId>,
+
+    /// ExternalId [default: kept from the stack, or generated]
+    #[arg(long, value_name = "ID", value_parser = parse_external_id)]
+    pub external_id: Option<String>,
+
+    /// Role name [default: kept from the stack, or FlowgateCrossAccountRole]
+    #[arg(long, value_parser = parse_role_name)]
+    pub role_name: Option<String>,
+
+    /// The role stack's name
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// Grant the vendor read access to the flow-log bucket (or to --storage-ids)
+    #[arg(long)]
+    pub storage_access: bool,
+
+    /// Buckets to grant instead of the flow-log bucket, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_bucket_or_arn, requires = "storage_access")]
+    pub storage_ids: Vec<BucketName>,
+
+    /// Record format: required, extended, or a field list (see flowlogs enable)
+    #[arg(long, default_value = "required")]
+    pub format: String,
+
+    /// With --format extended: add the ECS fields
+    #[arg(long)]
+    pub ecs: bool,
+
+    /// Traffic to log
+    #[arg(long, default_value = "ALL", value_name = "ALL|ACCEPT|REJECT")]
+    pub traffic_type: TrafficType,
+
+    /// Replace non-compliant flow logs to the bucket
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Expire flow-log objects after N days
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]
+    pub expire_days: Option<i32>,
+
+    /// Tag the bucket and the flow logs (repeatable)
+    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    pub tags: Vec<Tag>,
+
+    /// After applying, poll until the first delivery (up to DURATION, 15m without a value)
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", value_parser = crate::core::layout::parse_duration)]
+    pub wait: Option<u64>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
 }
 
 #[derive(Debug, Clone, Args)]

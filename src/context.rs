@@ -39,6 +39,27 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The same account and configuration, applying differently: onboard plans every step with
+    /// a dry-run fork and applies with a `--yes` fork. The identity is shared, not re-resolved.
+    pub fn fork(&self, dry_run: bool, yes: bool, printer: Printer) -> Ctx {
+        let identity = OnceCell::new();
+        if let Some(known) = self.identity.get() {
+            let _ = identity.set(known.clone());
+        }
+        Ctx {
+            sdk: self.sdk.clone(),
+            home_region: self.home_region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            printer,
+            dry_run,
+            yes,
+            identity,
+            s3_clients: Mutex::new(HashMap::new()),
+            ec2_clients: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub async fn new(global: &GlobalArgs, printer: Printer) -> Result<Ctx> {
         // Standard retry mode: exponential backoff with jitter on throttling, 5xx and transient
         // network errors; every AWS call of every command is retried by this one policy.

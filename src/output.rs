@@ -27,11 +27,18 @@ pub trait Report: Serialize + Display {
 pub struct Printer {
     pub format: OutputFormat,
     pub quiet: bool,
+    /// Plans of sub-steps are not printed (a composed command prints its own combined plan).
+    pub silent_plans: bool,
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, quiet: bool) -> Self {
-        Printer { format, quiet }
+        Printer { format, quiet, silent_plans: false }
+    }
+
+    /// The same printer, without the sub-steps' plans.
+    pub fn without_plans(&self) -> Self {
+        Printer { silent_plans: true, ..self.clone() }
     }
 
     pub fn is_json(&self) -> bool {
@@ -40,7 +47,7 @@ impl Printer {
 
     /// Text for people on stdout (plans); nothing in JSON mode, where the report says it all.
     pub fn text(&self, text: impl Display) -> Result<()> {
-        if self.is_json() {
+        if self.is_json() || self.silent_plans {
             return Ok(());
         }
         write_stdout(&format!("{text}"))

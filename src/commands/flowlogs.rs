@@ -292,13 +292,24 @@ pub async fn apply_region(
 }
 
 pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsReport> {
+    enable_with(ctx, args, true).await
+}
+
+/// `enable`, optionally without checking that the bucket exists (onboard plans the flow logs
+/// before the bucket step has created it).
+pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<FlowLogsReport> {
     // Validate before any AWS call; the partition only changes the ARN, checked again below.
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
     let desired = desired_flow_log(&args.spec, &identity.partition)?;
     let regions = resolve_regions(ctx, &args.scope).await?;
     // The bucket check and the reads of every region are independent: one round trip, not two.
-    let (bucket, observed) = tokio::join!(ensure_bucket(ctx, &desired), observe_regions(ctx, &regions, &args.scope));
+    let (bucket, observed) = tokio::join!(
+        async {
+            if require_bucket { ensure_bucket(ctx, &desired).await } else { Ok(()) }
+        },
+        observe_regions(ctx, &regions, &args.scope)
+    );
     bucket?;
     check_named_vpcs(&args.scope, &observed)?;
 

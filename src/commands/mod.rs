@@ -4,6 +4,7 @@ pub mod access;
 pub mod bucket;
 pub mod completions;
 pub mod flowlogs;
+pub mod onboard;
 pub mod parse;
 pub mod stack;
 pub mod verify;
@@ -65,6 +66,11 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                     ctx.printer.report(&report)
                 }
             }
+        }
+        Command::Onboard(args) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            let report = onboard::onboard(&ctx, &args).await?;
+            ctx.printer.report(&report)
         }
         Command::Verify(args) => {
             let ctx = Ctx::new(&cli.global, printer).await?;

@@ -121,6 +121,11 @@ impl Report for StackDeployReport {
     }
 }
 
+/// A new strong ExternalId (for callers that must know it before deploying, like onboard).
+pub fn new_external_id() -> String {
+    random_external_id()
+}
+
 fn random_external_id() -> String {
     let mut random = [0u8; 32];
     rand::rng().fill_bytes(&mut random);
@@ -164,6 +169,16 @@ async fn settled_stack(cfn_client: &Client, printer: &Printer, request: &DeployR
         return Ok(info);
     }
     Ok(info)
+}
+
+/// Deletes an unexecuted change set; for a CREATE change set also the empty stack CloudFormation
+/// made for it (REVIEW_IN_PROGRESS), which would otherwise stay behind.
+async fn discard_change_set(cfn_client: &Client, stack: &str, id: &str, created_stack: bool) -> Result<()> {
+    cfn::delete_change_set(cfn_client, stack, id).await?;
+    if created_stack {
+        cfn::delete_stack(cfn_client, stack).await?;
+    }
+    Ok(())
 }
 
 /// Deploys (creates, updates or re-creates) the role stack: the one path `stack deploy` and
@@ -265,7 +280,7 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
         if set.status == "FAILED" {
             let reason = set.status_reason.clone().unwrap_or_default();
-            cfn::delete_change_set(cfn_client, stack, &id).await?;
+            discard_change_set(cfn_client, stack, &id, create).await?;
             if !is_no_change_reason(&reason) {
                 return Err(Error::refused(format!("CloudFormation rejected the change set for stack {stack}: {reason}"), Some("fix the cause (template, parameters, permissions) and re-run".to_owned())));
             }
@@ -330,14 +345,14 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         Ok(d) => d,
         Err(e) => {
             if let Some(set) = &change_set {
-                let _ = cfn::delete_change_set(cfn_client, stack, &set.id).await;
+                let _ = discard_change_set(cfn_client, stack, &set.id, create && !recreate).await;
             }
             return Err(e);
         }
     };
     if decision != Decision::Apply {
         if let Some(set) = &change_set {
-            cfn::delete_change_set(cfn_client, stack, &set.id).await?;
+            discard_change_set(cfn_client, stack, &set.id, create && !recreate).await?;
         }
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);

@@ -164,6 +164,12 @@ fn object_check(result: &ObjectResult) -> Check {
 }
 
 pub async fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<VerifyReport> {
+    verify_with(ctx, args, false).await
+}
+
+/// `verify`; with `delivery_pending` (flow logs created moments ago, no --wait), a missing
+/// delivery is a warning that says when to look again, not a failure.
+pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -> Result<VerifyReport> {
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
     let desired = desired_flow_log(&args.spec, &identity.partition)?;
@@ -250,6 +256,11 @@ pub async fn verify(ctx: &Ctx, args: &VerifyArgs) -> Result<VerifyReport> {
             let listed = found.remove(region).unwrap_or_default();
             let name = format!("delivery {region}");
             match listed.first() {
+                None if delivery_pending => checks.push(Check::warn(
+                    name,
+                    "pending: the flow logs were just created; the first objects arrive about 10 minutes later",
+                    format!("flowgate verify --bucket {} --wait", args.spec.bucket),
+                )),
                 None => checks.push(Check::fail(
                     name,
                     format!("no flow-log object delivered in the last {}", age(args.since as i64)),

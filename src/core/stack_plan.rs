@@ -40,7 +40,9 @@ impl StackCondition {
 
 pub fn classify_status(status: Option<&str>) -> StackCondition {
     match status {
-        None | Some("DELETE_COMPLETE") => StackCondition::Missing,
+        // REVIEW_IN_PROGRESS: a stack that only holds a CREATE change set, no resource; a new
+        // CREATE change set may be made for it.
+        None | Some("DELETE_COMPLETE") | Some("REVIEW_IN_PROGRESS") => StackCondition::Missing,
         Some("ROLLBACK_COMPLETE") => StackCondition::RollbackComplete,
         Some(s) if s.ends_with("_IN_PROGRESS") => StackCondition::InProgress { status: s.to_owned() },
         Some(s) if s.ends_with("_FAILED") => StackCondition::Broken { status: s.to_owned() },
@@ -216,6 +218,7 @@ mod tests {
         assert!(matches!(classify_status(Some("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")), StackCondition::InProgress { .. }));
         assert!(matches!(classify_status(Some("UPDATE_ROLLBACK_FAILED")), StackCondition::Broken { .. }));
         assert_eq!(classify_status(Some("DELETE_COMPLETE")), StackCondition::Missing);
+        assert_eq!(classify_status(Some("REVIEW_IN_PROGRESS")), StackCondition::Missing, "not waited on: nothing is in progress");
     }
 
     #[test]

@@ -121,9 +121,16 @@ fn dry_run_shows_the_change_set_and_leaves_nothing_behind() {
     let adds: Vec<&str> = report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "add-resource").map(|c| c["resource"].as_str().unwrap()).collect();
     assert!(adds.contains(&"CrossAccountRole"), "{report:#}");
     // The only mutations were the change set and its deletion: no stack resources.
+    // The only mutations were the change set and its removal, with the empty stack CloudFormation
+    // made for it (REVIEW_IN_PROGRESS): no stack, no role is left behind.
     let mutations = env.proxy.mutating_calls();
-    assert_eq!(mutations, ["cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet"]);
+    assert_eq!(mutations, ["cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack"]);
     assert!(block_on(env.iam().get_role().role_name("FlowgateCrossAccountRole").send()).is_err());
+    let status = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    assert_eq!(json_stdout(&status)["exists"], false, "no stub stack left");
+    // And a real deploy after the dry run works.
+    let deployed = env.flowgate().args(["stack", "deploy", "--vendor-account", VENDOR, "--yes", "-q"]).output().unwrap();
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
 }
 
 #[test]

@@ -1,0 +1,263 @@
+//! `flowgate onboard`: the whole onboarding as one plan and one confirmation. Each step is the
+//! real command (bucket create, flowlogs enable, stack deploy, verify), run first in dry-run mode
+//! to build the combined plan, then, once confirmed, with --yes: every step re-reads the account,
+//! so a re-run after a partial failure converges.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::aws::cloudformation as cfn;
+use crate::cli::{
+    BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs,
+    StackWaitArgs, VerifyArgs,
+};
+use crate::commands::stack::StackOutputs;
+use crate::commands::verify::VerifyReport;
+use crate::commands::{Decision, bucket, confirm, flowlogs, stack, verify};
+use crate::context::Ctx;
+use crate::core::flowlog_plan::FileFormat;
+use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{Report, render_changes};
+
+/// The sub-commands' arguments, filled from onboard's (the wizard fills the same).
+#[derive(Debug, Clone)]
+pub struct OnboardSteps {
+    pub bucket: BucketCreateArgs,
+    pub flowlogs: FlowLogsEnableArgs,
+    pub stack: StackDeployArgs,
+    pub verify: VerifyArgs,
+}
+
+pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps {
+    let spec = FlowLogSpecArgs {
+        bucket: args.bucket.clone(),
+        prefix: args.prefix.clone(),
+        format: args.format.clone(),
+        ecs: args.ecs,
+        traffic_type: args.traffic_type,
+        max_aggregation_interval: 600,
+        file_format: FileFormat::PlainText,
+        hive_partitions: false,
+        per_hour_partition: false,
+    };
+    let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: args.concurrency };
+    let storage_ids = if args.storage_access && args.storage_ids.is_empty() { vec![args.bucket.clone()] } else { args.storage_ids.clone() };
+    OnboardSteps {
+        bucket: BucketCreateArgs {
+            target: BucketTargetArgs { bucket: args.bucket.clone(), bucket_region: args.bucket_region.clone(), prefix: args.prefix.clone(), hive_partitions: false },
+            expire_days: args.expire_days,
+            tags: args.tags.clone(),
+            fix_encryption: false,
+        },
+        flowlogs: FlowLogsEnableArgs { spec: spec.clone(), scope: scope.clone(), replace: args.replace, tags: args.tags.clone() },
+        stack: StackDeployArgs {
+            name: StackNameArgs { stack_name: args.stack_name.clone() },
+            vendor_account: args.vendor_account.clone(),
+            external_id,
+            role_name: args.role_name.clone(),
+            storage_access: args.storage_access,
+            storage_ids,
+            template: None,
+            wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 },
+        },
+        verify: VerifyArgs {
+            spec,
+            scope,
+            since: 24 * 3600,
+            max_objects: 3,
+            role_name: None,
+            stack_name: args.stack_name.clone(),
+            wait: args.wait,
+            strict: false,
+        },
+    }
+}
+
+/// One step of the onboarding and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    pub step: &'static str,
+    pub changes: Vec<Change>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OnboardReport {
+    pub command: &'static str,
+    pub account: String,
+    pub principal: String,
+    pub bucket: String,
+    pub dry_run: bool,
+    pub steps: Vec<StepResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub portal: Option<StackOutputs>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifyReport>,
+    pub summary: ChangeTally,
+    /// What to run again after a failure (it converges).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<String>,
+    #[serde(skip)]
+    applied: bool,
+}
+
+impl fmt::Display for OnboardReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The plan was printed before confirmation; after applying, what became of each change.
+        for step in self.steps.iter().filter(|_| self.applied) {
+            let shown: Vec<Change> = step.changes.iter().filter(|c| !matches!(c.status, ChangeStatus::Skipped)).cloned().collect();
+            if shown.is_empty() && step.error.is_none() {
+                continue;
+            }
+            writeln!(f, "{}:", step.step)?;
+            write!(f, "{}", render_changes(&shown))?;
+            if let Some(error) = &step.error {
+                writeln!(f, "  FAILED: {error}")?;
+            }
+        }
+        if let Some(verify) = &self.verify {
+            write!(f, "{verify}")?;
+        }
+        if let Some(out) = &self.portal {
+            writeln!(f, "For the vendor's portal:")?;
+            writeln!(f, "  role ARN     {}", out.role_arn)?;
+            writeln!(f, "  external id  {}", out.external_id)?;
+            writeln!(f, "  account id   {}", out.account_id)?;
+            writeln!(f, "  bucket       {}", self.bucket)?;
+        }
+        let s = &self.summary;
+        if self.dry_run {
+            writeln!(f, "dry run: {} change(s) planned, nothing applied", s.planned)?;
+        } else if !self.applied {
+            writeln!(f, "nothing to change: the account is onboarded")?;
+        } else {
+            writeln!(f, "{} change(s) applied, {} failed", s.applied, s.failed)?;
+        }
+        if let Some(rerun) = &self.rerun {
+            writeln!(f, "re-run to finish (it converges): {rerun}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for OnboardReport {
+    fn exit_status(&self) -> ExitStatus {
+        let step_failed = self.steps.iter().any(|s| s.error.is_some());
+        if step_failed || self.summary.failed > 0 {
+            return if self.summary.applied > 0 { ExitStatus::Partial } else { ExitStatus::Failure };
+        }
+        match self.verify.as_ref().map(|v| v.status) {
+            Some(CheckStatus::Fail) => ExitStatus::Failure,
+            _ => self.summary.exit_status(),
+        }
+    }
+}
+
+fn failure(step: &'static str, error: &Error) -> StepResult {
+    let text = match error.hint() {
+        Some(hint) => format!("{error} (hint: {hint})"),
+        None => error.to_string(),
+    };
+    StepResult { step, changes: Vec::new(), error: Some(text) }
+}
+
+/// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
+pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
+    let identity = ctx.identity().await?.clone();
+    // One ExternalId for the plan and the apply: generated here when the stack does not exist yet.
+    let external_id = match &args.external_id {
+        Some(id) => Some(id.clone()),
+        None => match cfn::describe_stack(&ctx.cloudformation(), &args.stack_name).await? {
+            Some(_) => None,
+            None => Some(stack::new_external_id()),
+        },
+    };
+    let steps = steps_of(args, external_id);
+    let mut report = OnboardReport {
+        command: "onboard",
+        account: identity.account.clone(),
+        principal: identity.arn.clone(),
+        bucket: args.bucket.to_string(),
+        dry_run: ctx.dry_run,
+        steps: Vec::new(),
+        portal: None,
+        verify: None,
+        summary: ChangeTally::default(),
+        rerun: None,
+        applied: false,
+    };
+
+    // The plan: every step in dry-run mode, plans not printed one by one.
+    let planning = ctx.fork(true, false, ctx.printer.without_plans());
+    let bucket_plan = bucket::create(&planning, &steps.bucket).await?;
+    let bucket_exists = bucket_plan.changes.iter().any(|c| c.action == "create-bucket" && c.status == ChangeStatus::Skipped);
+    let flowlogs_plan = flowlogs::enable_with(&planning, &steps.flowlogs, bucket_exists).await?;
+    let stack_plan = stack::deploy(&planning, &steps.stack).await?;
+    report.steps = vec![
+        StepResult { step: "bucket", changes: bucket_plan.changes.clone(), error: None },
+        StepResult { step: "flow logs", changes: flowlogs_plan.changes.clone(), error: None },
+        StepResult { step: "role stack and access", changes: stack_plan.changes.clone(), error: None },
+    ];
+    let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
+    report.summary = ChangeTally::of(&planned);
+    let pending = report.summary.planned;
+    ctx.printer.text(format_args!("{}\nPlan for onboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
+    for step in &report.steps {
+        ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
+    }
+
+    match confirm(ctx, pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
+        Decision::DryRun => return Ok(report),
+        Decision::NothingToDo => {
+            report.portal = stack_plan.outputs.clone();
+            report.verify = Some(verify::verify_with(ctx, &steps.verify, false).await?);
+            return Ok(report);
+        }
+        Decision::Apply => {}
+    }
+
+    // Apply in order, each step re-reading the account. A step that fails stops the steps that
+    // depend on it; what was applied is reported, and re-running converges.
+    report.applied = true;
+    let applying = ctx.fork(false, true, ctx.printer.without_plans());
+    let rerun = format!("flowgate onboard {}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
+    report.steps.clear();
+    match bucket::create(&applying, &steps.bucket).await {
+        Ok(r) => report.steps.push(StepResult { step: "bucket", changes: r.changes, error: None }),
+        Err(e) => report.steps.push(failure("bucket", &e)),
+    }
+    let bucket_ok = report.steps.iter().all(|s| s.error.is_none() && s.changes.iter().all(|c| c.status != ChangeStatus::Failed));
+    let mut created_flow_logs = false;
+    if bucket_ok {
+        match flowlogs::enable(&applying, &steps.flowlogs).await {
+            Ok(r) => {
+                created_flow_logs = r.summary.applied > 0;
+                report.steps.push(StepResult { step: "flow logs", changes: r.changes, error: None });
+            }
+            Err(e) => report.steps.push(failure("flow logs", &e)),
+        }
+        match stack::deploy(&applying, &steps.stack).await {
+            Ok(r) => {
+                report.portal = r.outputs.clone();
+                let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));
+                report.steps.push(StepResult { step: "role stack and access", changes: r.changes, error });
+            }
+            Err(e) => report.steps.push(failure("role stack and access", &e)),
+        }
+    } else {
+        report.steps.push(StepResult { step: "flow logs", changes: Vec::new(), error: Some("not attempted: the bucket step failed".into()) });
+    }
+    let all: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
+    report.summary = ChangeTally::of(&all);
+    let failed = report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0;
+    if failed {
+        report.rerun = Some(rerun);
+        return Ok(report);
+    }
+    let pending_delivery = created_flow_logs && args.wait.is_none();
+    report.verify = Some(verify::verify_with(ctx, &steps.verify, pending_delivery).await?);
+    Ok(report)
+}
