@@ -92,6 +92,8 @@ pub enum Command {
     Stack(StackCommand),
     /// The whole onboarding in one step, for automation: bucket, flow logs, role stack, access, verify
     Onboard(OnboardArgs),
+    /// Remove what flowgate set up: its flow logs, the role stack (and the bucket with --delete-bucket)
+    Offboard(OffboardArgs),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -352,6 +354,28 @@ pub struct OnboardArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct OffboardArgs {
+    /// The role stack to delete
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// Only flowgate's flow logs to this bucket (and the bucket --delete-bucket deletes)
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<BucketName>,
+
+    /// Also delete the bucket: only an empty one, or with --force after showing its object count
+    #[arg(long, requires = "bucket")]
+    pub delete_bucket: bool,
+
+    /// With --delete-bucket: delete the flow logs in it too
+    #[arg(long, requires = "delete_bucket")]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
     #[command(flatten)]
     pub spec: FlowLogSpecArgs,
@@ -379,6 +403,11 @@ pub struct VerifyArgs {
     /// starts about 10 minutes after flow logs are enabled
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", value_parser = crate::core::layout::parse_duration)]
     pub wait: Option<u64>,
+
+    /// A missing delivery is only "pending" while every flow log to the bucket in the region is
+    /// younger than this (0 to always fail it)
+    #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = crate::core::layout::parse_grace)]
+    pub delivery_grace: u64,
 
     /// Warnings fail too (exit 1)
     #[arg(long)]

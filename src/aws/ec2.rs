@@ -108,6 +108,7 @@ pub async fn list_flow_logs(ec2: &Client, region: &str, vpc_ids: &[String]) -> R
                         .iter()
                         .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
                         .collect(),
+                    created_at: f.creation_time().map(|t| t.secs()),
                 });
             }
         }

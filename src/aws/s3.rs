@@ -34,6 +34,8 @@ pub const ACTIONS: &[&str] = &[
     "s3:PutLifecycleConfiguration",
     "s3:PutBucketTagging",
     "s3:GetObject",
+    "s3:DeleteObject",
+    "s3:DeleteBucket",
 ];
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -361,4 +363,64 @@ pub async fn object_body(s3: &Client, bucket: &BucketName, key: &str) -> Result<
         .await
         .map_err(|e| aws_error(e, format!("downloading s3://{bucket}/{key}"), "s3:GetObject"))?;
     Ok(out.body)
+}
+
+/// How many objects the bucket holds, counting up to `cap` (then `cap` means "at least").
+pub async fn count_objects(s3: &Client, bucket: &BucketName, cap: usize) -> Result<usize> {
+    let mut count = 0;
+    let mut pages = s3.list_objects_v2().bucket(bucket.as_str()).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(e, format!("listing s3://{bucket}"), "s3:ListBucket"))?;
+        count += page.contents().len();
+        if count >= cap {
+            return Ok(cap);
+        }
+    }
+    Ok(count)
+}
+
+/// Deletes every object (in batches of 1000, DeleteObjects' limit) and then the bucket.
+pub async fn delete_bucket_and_objects(s3: &Client, bucket: &BucketName) -> Result<usize> {
+    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    let mut deleted = 0;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket.as_str())
+            .max_keys(1000)
+            .send()
+            .await
+            .map_err(|e| aws_error(e, format!("listing s3://{bucket}"), "s3:ListBucket"))?;
+        let keys: Vec<ObjectIdentifier> = page
+            .contents()
+            .iter()
+            .filter_map(|o| o.key())
+            .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+            .collect();
+        if keys.is_empty() {
+            break;
+        }
+        let batch = keys.len();
+        let delete = Delete::builder().set_objects(Some(keys)).quiet(true).build().map_err(|e| build_error("delete", e))?;
+        let out = s3
+            .delete_objects()
+            .bucket(bucket.as_str())
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| aws_error(e, format!("deleting objects of s3://{bucket}"), "s3:DeleteObject"))?;
+        if let Some(error) = out.errors().first() {
+            return Err(Error::refused(
+                format!("could not delete s3://{bucket}/{}: {}", error.key().unwrap_or("?"), error.message().unwrap_or("no message")),
+                Some("delete the remaining objects by hand (versioned bucket?), then re-run".to_owned()),
+            ));
+        }
+        deleted += batch;
+    }
+    s3.delete_bucket()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("deleting bucket {bucket}"), "s3:DeleteBucket"))?;
+    Ok(deleted)
 }

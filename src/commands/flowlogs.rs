@@ -389,6 +389,9 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
 #[derive(Debug, Clone, Serialize)]
 pub struct RegionCoverage {
     pub region: String,
+    /// When the oldest flow log to the bucket was created (Unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_flow_log_created: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub vpcs: usize,
@@ -421,6 +424,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                 let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
                 RegionCoverage {
                     region,
+                    oldest_flow_log_created: plan.oldest_to_bucket,
                     error: None,
                     vpcs: plan.coverage.len(),
                     compliant: count(|s| matches!(s, VpcState::Compliant { .. })),
@@ -431,7 +435,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
             }
             Err(e) => {
                 totals.failed_regions += 1;
-                RegionCoverage { region, error: Some(error_text(&e)), vpcs: 0, compliant: 0, non_compliant: 0, missing: 0, coverage: Vec::new() }
+                RegionCoverage { region, oldest_flow_log_created: None, error: Some(error_text(&e)), vpcs: 0, compliant: 0, non_compliant: 0, missing: 0, coverage: Vec::new() }
             }
         };
         totals.vpcs += entry.vpcs;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod bucket;
 pub mod completions;
 pub mod flowlogs;
+pub mod offboard;
 pub mod onboard;
 pub mod parse;
 pub mod stack;
@@ -70,6 +71,11 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Onboard(args) => {
             let ctx = Ctx::new(&cli.global, printer).await?;
             let report = onboard::onboard(&ctx, &args).await?;
+            ctx.printer.report(&report)
+        }
+        Command::Offboard(args) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            let report = offboard::offboard(&ctx, &args).await?;
             ctx.printer.report(&report)
         }
         Command::Verify(args) => {

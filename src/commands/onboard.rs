@@ -70,6 +70,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             role_name: None,
             stack_name: args.stack_name.clone(),
             wait: args.wait,
+            delivery_grace: 15 * 60,
             strict: false,
         },
     }
@@ -132,7 +133,7 @@ impl fmt::Display for OnboardReport {
         if self.dry_run {
             writeln!(f, "dry run: {} change(s) planned, nothing applied", s.planned)?;
         } else if !self.applied {
-            writeln!(f, "nothing to change: the account is onboarded")?;
+            writeln!(f, "nothing to change")?;
         } else {
             writeln!(f, "{} change(s) applied, {} failed", s.applied, s.failed)?;
         }
@@ -156,12 +157,37 @@ impl Report for OnboardReport {
     }
 }
 
-fn failure(step: &'static str, error: &Error) -> StepResult {
-    let text = match error.hint() {
-        Some(hint) => format!("{error} (hint: {hint})"),
-        None => error.to_string(),
-    };
-    StepResult { step, changes: Vec::new(), error: Some(text) }
+impl StepResult {
+    /// A step that could not run at all.
+    pub fn failed(step: &'static str, error: &Error) -> StepResult {
+        let text = match error.hint() {
+            Some(hint) => format!("{error} (hint: {hint})"),
+            None => error.to_string(),
+        };
+        StepResult { step, changes: Vec::new(), error: Some(text) }
+    }
+}
+
+impl OnboardReport {
+    pub fn new(command: &'static str, account: &str, principal: &str, bucket: String, dry_run: bool) -> Self {
+        OnboardReport {
+            command,
+            account: account.to_owned(),
+            principal: principal.to_owned(),
+            bucket,
+            dry_run,
+            steps: Vec::new(),
+            portal: None,
+            verify: None,
+            summary: ChangeTally::default(),
+            rerun: None,
+            applied: false,
+        }
+    }
+
+    pub fn mark_applied(&mut self) {
+        self.applied = true;
+    }
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
@@ -176,19 +202,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         },
     };
     let steps = steps_of(args, external_id);
-    let mut report = OnboardReport {
-        command: "onboard",
-        account: identity.account.clone(),
-        principal: identity.arn.clone(),
-        bucket: args.bucket.to_string(),
-        dry_run: ctx.dry_run,
-        steps: Vec::new(),
-        portal: None,
-        verify: None,
-        summary: ChangeTally::default(),
-        rerun: None,
-        applied: false,
-    };
+    let mut report = OnboardReport::new("onboard", &identity.account, &identity.arn, args.bucket.to_string(), ctx.dry_run);
 
     // The plan: every step in dry-run mode, plans not printed one by one.
     let planning = ctx.fork(true, false, ctx.printer.without_plans());
@@ -227,7 +241,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     report.steps.clear();
     match bucket::create(&applying, &steps.bucket).await {
         Ok(r) => report.steps.push(StepResult { step: "bucket", changes: r.changes, error: None }),
-        Err(e) => report.steps.push(failure("bucket", &e)),
+        Err(e) => report.steps.push(StepResult::failed("bucket", &e)),
     }
     let bucket_ok = report.steps.iter().all(|s| s.error.is_none() && s.changes.iter().all(|c| c.status != ChangeStatus::Failed));
     let mut created_flow_logs = false;
@@ -237,7 +251,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
                 created_flow_logs = r.summary.applied > 0;
                 report.steps.push(StepResult { step: "flow logs", changes: r.changes, error: None });
             }
-            Err(e) => report.steps.push(failure("flow logs", &e)),
+            Err(e) => report.steps.push(StepResult::failed("flow logs", &e)),
         }
         match stack::deploy(&applying, &steps.stack).await {
             Ok(r) => {
@@ -245,7 +259,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
                 let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));
                 report.steps.push(StepResult { step: "role stack and access", changes: r.changes, error });
             }
-            Err(e) => report.steps.push(failure("role stack and access", &e)),
+            Err(e) => report.steps.push(StepResult::failed("role stack and access", &e)),
         }
     } else {
         report.steps.push(StepResult { step: "flow logs", changes: Vec::new(), error: Some("not attempted: the bucket step failed".into()) });

@@ -197,6 +197,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     // 3. Coverage: the same judgement as `flowlogs status`.
     let (coverage, _) = coverage(ctx, &desired, &regions, &args.scope).await?;
     let mut delivering = Vec::new();
+    let mut young: Vec<String> = Vec::new();
     for region in &coverage {
         let name = format!("flow logs {}", region.region);
         if let Some(error) = &region.error {
@@ -205,6 +206,11 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         }
         if region.compliant + region.non_compliant > 0 {
             delivering.push(region.region.clone());
+            // The first objects arrive about 10 minutes after a flow log is created (VPC User
+            // Guide); within --delivery-grace (15 min) a missing delivery is pending, not failed.
+            if region.oldest_flow_log_created.is_some_and(|created| now_secs() as i64 - created < args.delivery_grace as i64) {
+                young.push(region.region.clone());
+            }
         }
         if region.vpcs == region.compliant {
             checks.push(Check::pass(name, format!("{} of {} VPC(s) compliant", region.compliant, region.vpcs)));
@@ -256,7 +262,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
             let listed = found.remove(region).unwrap_or_default();
             let name = format!("delivery {region}");
             match listed.first() {
-                None if delivery_pending => checks.push(Check::warn(
+                None if delivery_pending || young.contains(region) => checks.push(Check::warn(
                     name,
                     "pending: the flow logs were just created; the first objects arrive about 10 minutes later",
                     format!("flowgate verify --bucket {} --wait", args.spec.bucket),

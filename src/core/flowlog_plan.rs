@@ -144,6 +144,8 @@ pub struct ExistingFlowLog {
     /// `None` when AWS did not report them (the emulator never does).
     pub options: Option<DestinationOptions>,
     pub tags: Vec<(String, String)>,
+    /// CreationTime, Unix seconds.
+    pub created_at: Option<i64>,
 }
 
 impl ExistingFlowLog {
@@ -297,6 +299,9 @@ pub struct Replacement {
 #[derive(Debug, Clone)]
 pub struct RegionPlan {
     pub region: String,
+    /// When the oldest flow log to the bucket in this region was created (Unix seconds): delivery
+    /// is due about 10 minutes after.
+    pub oldest_to_bucket: Option<i64>,
     pub coverage: Vec<VpcCoverage>,
     pub create: Vec<String>,
     pub replace: Vec<Replacement>,
@@ -312,7 +317,13 @@ impl RegionPlan {
 
 pub fn plan_region(region: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_logs: &[ExistingFlowLog], replace: bool) -> RegionPlan {
     let coverage: Vec<VpcCoverage> = vpcs.iter().map(|vpc| assess_vpc(desired, vpc, flow_logs)).collect();
-    let mut plan = RegionPlan { region: region.to_owned(), coverage: Vec::new(), create: Vec::new(), replace: Vec::new(), blocked: Vec::new() };
+    let oldest_to_bucket = flow_logs
+        .iter()
+        .filter(|f| vpcs.iter().any(|v| v.id == f.resource_id))
+        .filter(|f| f.s3_destination().is_some_and(|(bucket, _)| bucket == desired.bucket.as_str()))
+        .filter_map(|f| f.created_at)
+        .min();
+    let mut plan = RegionPlan { region: region.to_owned(), oldest_to_bucket, coverage: Vec::new(), create: Vec::new(), replace: Vec::new(), blocked: Vec::new() };
     for vpc in &coverage {
         match &vpc.state {
             VpcState::Compliant { .. } => {}

@@ -93,6 +93,14 @@ pub fn object_key(prefix: Option<&LogPrefix>, account: &str, region: &str, flow_
     )
 }
 
+/// Like [`parse_duration`], but `0` is allowed (a grace period that can be switched off).
+pub fn parse_grace(value: &str) -> Result<u64, String> {
+    if value.trim_start_matches('0').trim_end_matches(['s', 'm', 'h', 'd']).is_empty() && value.starts_with('0') {
+        return Ok(0);
+    }
+    parse_duration(value)
+}
+
 /// A duration such as `90s`, `30m`, `2h` or `1d` (seconds when no unit), as `--since` takes it.
 pub fn parse_duration(value: &str) -> Result<u64, String> {
     let value = value.trim();
@@ -163,5 +171,9 @@ mod tests {
         for bad in ["", "h", "2w", "0m", "-1h", "100d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+        assert_eq!(parse_grace("0"), Ok(0));
+        assert_eq!(parse_grace("0s"), Ok(0));
+        assert_eq!(parse_grace("15m"), Ok(900));
+        assert!(parse_grace("x").is_err());
     }
 }

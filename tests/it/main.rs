@@ -8,6 +8,7 @@ mod bucket;
 mod cli;
 mod flowlogs;
 mod mocks;
+mod onboard;
 mod parse;
 mod stack;
 mod verify;

@@ -111,6 +111,7 @@ mod flowlogs {
     fn plan(create: &[&str], replace: &[&str]) -> RegionPlan {
         RegionPlan {
             region: "eu-west-1".into(),
+            oldest_to_bucket: None,
             coverage: Vec::new(),
             create: create.iter().map(|s| s.to_string()).collect(),
             replace: replace

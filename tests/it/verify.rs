@@ -116,7 +116,16 @@ fn hive_layout_with_a_prefix_is_found() {
 #[test]
 fn no_delivered_objects_fail_with_the_reason() {
     let env = onboarded();
+    // Flow logs seconds old: the delivery is pending (a warning), not failed.
     let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    let pending = check(&report, "delivery us-east-1");
+    assert_eq!(pending["status"], "warn");
+    assert!(pending["detail"].as_str().unwrap().contains("pending"), "{pending}");
+    let (strict, _) = verify(&env, &["--strict"]);
+    assert_eq!(strict, Some(1), "--strict fails on warnings");
+
+    let (code, report) = verify(&env, &["--delivery-grace", "0"]);
     assert_eq!(code, Some(1));
     let delivery = check(&report, "delivery us-east-1");
     assert_eq!(delivery["status"], "fail");

@@ -1,0 +1,108 @@
+//! `flowgate onboard` and `flowgate offboard` end to end against the emulator.
+
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+
+use crate::support::{Env, block_on, json_stdout, stderr};
+
+const BUCKET: &str = "flowgate-onboard-logs";
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+fn with_vpcs() -> Env {
+    let env = Env::isolated();
+    for region in REGIONS {
+        block_on(env.ec2(region).create_vpc().cidr_block("10.7.0.0/16").send()).unwrap();
+    }
+    env.proxy.reset_log();
+    env
+}
+
+fn onboard(env: &Env, extra: &[&str]) -> std::process::Output {
+    env.flowgate()
+        .args(["onboard", "--bucket", BUCKET, "--regions", &REGIONS.join(","), "--vendor-account", "111122223333", "--storage-access", "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn flow_logs(env: &Env) -> Vec<aws_sdk_ec2::types::FlowLog> {
+    REGIONS.iter().flat_map(|r| block_on(env.ec2(r).describe_flow_logs().send()).unwrap().flow_logs().to_vec()).collect()
+}
+
+#[test]
+fn onboard_applies_everything_then_a_second_run_changes_nothing() {
+    let env = with_vpcs();
+    let dry = onboard(&env, &["--dry-run"]);
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let plan = json_stdout(&dry);
+    assert_eq!(plan["dry_run"], true);
+    assert!(plan["summary"]["planned"].as_u64().unwrap() >= 6 + 3, "{plan:#}");
+    assert!(flow_logs(&env).is_empty(), "a dry run creates nothing");
+
+    let output = onboard(&env, &["--yes"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    assert_eq!(report["summary"]["failed"], 0);
+    let steps: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["bucket", "flow logs", "role stack and access"]);
+    assert_eq!(flow_logs(&env).len(), 6, "default VPC and one more in each of three regions");
+    assert!(report["portal"]["role_arn"].as_str().unwrap().ends_with(":role/FlowgateCrossAccountRole"));
+    assert_eq!(report["portal"]["external_id"].as_str().unwrap().len(), 32);
+    // Verify ran: everything passes but the first delivery, which is pending.
+    let verify = &report["verify"];
+    assert_eq!(verify["status"], "warn", "{verify:#}");
+    assert!(verify["checks"].as_array().unwrap().iter().all(|c| c["status"] != "fail"));
+
+    env.proxy.reset_log();
+    let again = onboard(&env, &["--yes"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(json_stdout(&again)["summary"]["planned"], 0);
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "the second onboard makes no mutating call");
+}
+
+#[test]
+fn offboard_removes_only_what_flowgate_made() {
+    let env = with_vpcs();
+    let onboarded = onboard(&env, &["--yes"]);
+    assert!(onboarded.status.success(), "{}", stderr(&onboarded));
+    // Another team's flow log, made by hand.
+    let vpc = block_on(env.ec2("eu-west-1").describe_vpcs().send()).unwrap().vpcs()[0].vpc_id().unwrap().to_owned();
+    let theirs = block_on(
+        env.ec2("eu-west-1")
+            .create_flow_logs()
+            .resource_ids(&vpc)
+            .resource_type(FlowLogsResourceType::Vpc)
+            .traffic_type(TrafficType::Reject)
+            .log_destination_type(LogDestinationType::CloudWatchLogs)
+            .log_group_name("other-team")
+            .deliver_logs_permission_arn("arn:aws:iam::123456789012:role/flow-logs")
+            .send(),
+    )
+    .unwrap()
+    .flow_log_ids()[0]
+    .clone();
+    block_on(env.s3("us-east-1").put_object().bucket(BUCKET).key("AWSLogs/123456789012/vpcflowlogs/x.log.gz").body(b"x".to_vec().into()).send()).unwrap();
+
+    // A bucket with objects is deleted only with --force.
+    let refused = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--yes"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(stderr(&refused).contains("holds 1 object(s)") && stderr(&refused).contains("--force"), "{}", stderr(&refused));
+    assert_eq!(flow_logs(&env).len(), 7, "refused before anything was deleted");
+
+    let output = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--yes", "--output", "json"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let remaining = flow_logs(&env);
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].flow_log_id(), Some(theirs.as_str()));
+    let stack = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    assert_eq!(json_stdout(&stack)["exists"], false);
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_ok(), "the bucket and its logs are kept");
+
+    let forced = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--force", "--yes"]).output().unwrap();
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_err(), "deleted with --force");
+
+    env.proxy.reset_log();
+    let again = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--yes"]).output().unwrap();
+    assert!(again.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
