@@ -90,6 +90,8 @@ pub enum Command {
     /// The vendor's cross-account role, deployed as a CloudFormation stack
     #[command(subcommand)]
     Stack(StackCommand),
+    /// The guided onboarding, for people (a terminal): the same steps as onboard, asked for one by one
+    Wizard(WizardArgs),
     /// The whole onboarding in one step, for automation: bucket, flow logs, role stack, access, verify
     Onboard(OnboardArgs),
     /// Remove what flowgate set up: its flow logs, the role stack (and the bucket with --delete-bucket)
@@ -276,6 +278,17 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WizardArgs {
+    /// Offer only these regions (comma-separated) [default: every enabled region]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// The role stack's name
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -46,9 +46,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // The command runs as a task so that Ctrl-C is seen even while it blocks in a prompt.
     let result = runtime.block_on(async {
+        let command = tokio::spawn(flowgate::commands::run(cli, printer));
         tokio::select! {
-            result = flowgate::commands::run(cli, printer) => result,
+            result = command => result.unwrap_or_else(|e| Err(Error::io("running the command", std::io::Error::other(e)))),
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });

@@ -36,6 +36,7 @@ pub const ACTIONS: &[&str] = &[
     "s3:GetObject",
     "s3:DeleteObject",
     "s3:DeleteBucket",
+    "s3:ListAllMyBuckets",
 ];
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -423,4 +424,29 @@ pub async fn delete_bucket_and_objects(s3: &Client, bucket: &BucketName) -> Resu
         .await
         .map_err(|e| aws_error(e, format!("deleting bucket {bucket}"), "s3:DeleteBucket"))?;
     Ok(deleted)
+}
+
+/// The account's buckets, with their region and whether their default encryption is KMS (for
+/// the wizard's choice), at most `cap` of them, read concurrently.
+pub async fn list_buckets_with_encryption(ctx: &Ctx, cap: usize) -> Result<Vec<(String, String, bool)>> {
+    use futures::stream::{self, StreamExt};
+    let home = ctx.s3(&ctx.home_region);
+    let out = home.list_buckets().send().await.map_err(|e| aws_error(e, "listing the account's buckets", "s3:ListAllMyBuckets"))?;
+    let names: Vec<String> = out.buckets().iter().filter_map(|b| b.name().map(str::to_owned)).take(cap).collect();
+    let results: Vec<Option<(String, String, bool)>> = stream::iter(names)
+        .map(|name| {
+            let home = home.clone();
+            async move {
+                let bucket: BucketName = name.parse().ok()?;
+                let region = bucket_location(&home, &bucket).await.ok()?;
+                let kms = read_encryption(&ctx.s3(&region), &bucket).await.map(|e| e.is_kms()).unwrap_or(false);
+                Some((name, region, kms))
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut buckets: Vec<(String, String, bool)> = results.into_iter().flatten().collect();
+    buckets.sort();
+    Ok(buckets)
 }

@@ -9,6 +9,7 @@ pub mod onboard;
 pub mod parse;
 pub mod stack;
 pub mod verify;
+pub mod wizard;
 
 use std::io::IsTerminal;
 
@@ -67,6 +68,11 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
                     ctx.printer.report(&report)
                 }
             }
+        }
+        Command::Wizard(args) => {
+            let ctx = Ctx::new(&cli.global, printer).await?;
+            let report = wizard::wizard(&ctx, &args).await?;
+            ctx.printer.report(&report)
         }
         Command::Onboard(args) => {
             let ctx = Ctx::new(&cli.global, printer).await?;

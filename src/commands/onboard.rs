@@ -101,6 +101,9 @@ pub struct OnboardReport {
     /// What to run again after a failure (it converges).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
+    /// The wizard's answers as one non-interactive command, for automation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equivalent_command: Option<String>,
     #[serde(skip)]
     applied: bool,
 }
@@ -139,6 +142,9 @@ impl fmt::Display for OnboardReport {
         }
         if let Some(rerun) = &self.rerun {
             writeln!(f, "re-run to finish (it converges): {rerun}")?;
+        }
+        if let Some(line) = &self.equivalent_command {
+            writeln!(f, "The same onboarding, for automation:\n  {line}")?;
         }
         Ok(())
     }
@@ -181,6 +187,7 @@ impl OnboardReport {
             verify: None,
             summary: ChangeTally::default(),
             rerun: None,
+            equivalent_command: None,
             applied: false,
         }
     }

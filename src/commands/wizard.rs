@@ -1,0 +1,334 @@
+//! `flowgate wizard`: the onboarding for people. It asks for what `onboard` takes, one question
+//! at a time (validated as typed), then runs `onboard` itself: the same plan, confirmation, apply
+//! and verify. The questions go through a small trait so the flow is tested with scripted answers.
+
+use std::collections::VecDeque;
+use std::io::IsTerminal;
+
+use crate::cli::{OnboardArgs, ScopeArgs, WizardArgs};
+use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
+use crate::commands::onboard::{OnboardReport, onboard};
+use crate::commands::stack::new_external_id;
+use crate::context::Ctx;
+use crate::core::flowlog_plan::TrafficType;
+use crate::core::names::{AccountId, BucketName, RegionName};
+use crate::core::stack_plan::parse_external_id;
+use crate::error::{Error, Result};
+
+/// The questions the wizard asks; a terminal answers them, or a script in tests.
+pub trait Prompter {
+    fn confirm(&mut self, question: &str, default: bool) -> Result<bool>;
+    /// A line of text, re-asked until `validate` accepts it.
+    fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String>;
+    fn select(&mut self, question: &str, items: &[String], default: usize) -> Result<usize>;
+    fn multi_select(&mut self, question: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>>;
+}
+
+/// dialoguer on stderr. Any prompt error (Ctrl-C, closed input) is an interruption: nothing
+/// has been applied while questions are asked.
+pub struct TerminalPrompter;
+
+fn interrupted<E>(_: E) -> Error {
+    Error::Interrupted
+}
+
+impl Prompter for TerminalPrompter {
+    fn confirm(&mut self, question: &str, default: bool) -> Result<bool> {
+        dialoguer::Confirm::new().with_prompt(question).default(default).interact().map_err(interrupted)
+    }
+
+    fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String> {
+        let mut input = dialoguer::Input::<String>::new().with_prompt(question);
+        if let Some(default) = default {
+            input = input.default(default.to_owned());
+        }
+        input.validate_with(|text: &String| validate(text.trim())).interact_text().map(|s| s.trim().to_owned()).map_err(interrupted)
+    }
+
+    fn select(&mut self, question: &str, items: &[String], default: usize) -> Result<usize> {
+        dialoguer::Select::new().with_prompt(question).items(items).default(default).interact().map_err(interrupted)
+    }
+
+    fn multi_select(&mut self, question: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+        dialoguer::MultiSelect::new().with_prompt(question).items(items).defaults(defaults).interact().map_err(interrupted)
+    }
+}
+
+/// Scripted answers, in order (tests). `None` for an input takes its default.
+#[derive(Debug, Default)]
+pub struct ScriptedPrompter {
+    pub answers: VecDeque<Answer>,
+    pub asked: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Yes,
+    No,
+    Text(Option<String>),
+    Pick(usize),
+    Picks(Vec<usize>),
+    /// Ctrl-C.
+    Interrupt,
+}
+
+impl ScriptedPrompter {
+    fn next(&mut self, question: &str) -> Result<Answer> {
+        self.asked.push(question.to_owned());
+        match self.answers.pop_front() {
+            Some(Answer::Interrupt) | None => Err(Error::Interrupted),
+            Some(answer) => Ok(answer),
+        }
+    }
+}
+
+impl Prompter for ScriptedPrompter {
+    fn confirm(&mut self, question: &str, _default: bool) -> Result<bool> {
+        Ok(matches!(self.next(question)?, Answer::Yes))
+    }
+
+    fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String> {
+        loop {
+            let text = match self.next(question)? {
+                Answer::Text(Some(text)) => text,
+                _ => default.unwrap_or_default().to_owned(),
+            };
+            // A rejected answer is asked again, as on a terminal.
+            if validate(&text).is_ok() {
+                return Ok(text);
+            }
+        }
+    }
+
+    fn select(&mut self, question: &str, _items: &[String], default: usize) -> Result<usize> {
+        Ok(match self.next(question)? {
+            Answer::Pick(i) => i,
+            _ => default,
+        })
+    }
+
+    fn multi_select(&mut self, question: &str, _items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+        Ok(match self.next(question)? {
+            Answer::Picks(picks) => picks,
+            _ => defaults.iter().enumerate().filter(|(_, d)| **d).map(|(i, _)| i).collect(),
+        })
+    }
+}
+
+/// What the wizard knows about the account before asking.
+#[derive(Debug, Clone)]
+pub struct AccountFacts {
+    pub account: String,
+    pub principal: String,
+    pub region: String,
+    /// (name, region, KMS default encryption)
+    pub buckets: Vec<(String, String, bool)>,
+    /// Whether the role stack exists (its vendor account and ExternalId are then kept).
+    pub stack_exists: bool,
+}
+
+/// The region choices, with their VPC count and current coverage: (region, vpcs, compliant).
+pub type RegionFacts = Vec<(String, usize, usize)>;
+
+fn valid<T: std::str::FromStr<Err = String>>(text: &str) -> std::result::Result<(), String> {
+    text.parse::<T>().map(|_| ())
+}
+
+/// Steps 1 and 2: who you are, and the bucket. Returns `None` when the user stops.
+pub fn ask_bucket(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<Option<BucketName>> {
+    if !p.confirm(&format!("Onboard account {} as {} (home region {})?", facts.account, facts.principal, facts.region), true)? {
+        return Ok(None);
+    }
+    let choices = vec!["Create a new bucket for the flow logs".to_owned(), "Use an existing bucket".to_owned()];
+    let use_existing = !facts.buckets.is_empty() && p.select("Flow-log bucket", &choices, 0)? == 1;
+    let name = if use_existing {
+        let items: Vec<String> = facts
+            .buckets
+            .iter()
+            .map(|(name, region, kms)| if *kms { format!("{name} ({region})  WARNING: SSE-KMS, the vendor cannot read it") } else { format!("{name} ({region})") })
+            .collect();
+        facts.buckets[p.select("Which bucket?", &items, 0)?].0.clone()
+    } else {
+        let suggested = format!("flowgate-flow-logs-{}-{}", facts.account, facts.region);
+        p.input("Bucket name", Some(&suggested), &valid::<BucketName>)?
+    };
+    name.parse::<BucketName>().map(Some).map_err(|e| Error::input(e, None))
+}
+
+/// Steps 3 and 4: regions, vendor, storage access, waiting. Fills `OnboardArgs`.
+pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, regions: &RegionFacts, stack_name: &str) -> Result<OnboardArgs> {
+    let items: Vec<String> = regions.iter().map(|(r, vpcs, compliant)| format!("{r:<16} {vpcs} VPC(s), {compliant} already compliant")).collect();
+    let picked = p.multi_select("Regions to enable flow logs in (space toggles, enter accepts)", &items, &vec![true; regions.len()])?;
+    if picked.is_empty() {
+        return Err(Error::input("no region selected", Some("select at least one region".to_owned())));
+    }
+    let chosen: Vec<RegionName> = picked.iter().filter_map(|i| regions.get(*i)).filter_map(|(r, _, _)| r.parse().ok()).collect();
+
+    let (vendor_account, external_id) = if facts.stack_exists && p.confirm("The role stack exists: keep its vendor account and ExternalId?", true)? {
+        (None, None)
+    } else {
+        let vendor = p.input("The vendor's AWS account id (12 digits)", None, &valid::<AccountId>)?;
+        let external = if p.confirm("Generate a strong random ExternalId?", true)? {
+            new_external_id()
+        } else {
+            p.input("ExternalId (2-1224 of letters, digits and _+=,.@:/-)", None, &|t| parse_external_id(t).map(|_| ()))?
+        };
+        (vendor.parse::<AccountId>().ok(), Some(external))
+    };
+    let storage_access = p.confirm(&format!("Let the vendor read the flow logs in {bucket}?"), true)?;
+    let wait = p.confirm("After applying, wait for the first delivery (about 10 minutes)?", false)?.then_some(15 * 60);
+    Ok(OnboardArgs {
+        bucket,
+        bucket_region: None,
+        prefix: None,
+        regions: chosen,
+        vendor_account,
+        external_id,
+        role_name: None,
+        stack_name: stack_name.to_owned(),
+        storage_access,
+        storage_ids: Vec::new(),
+        format: "required".to_owned(),
+        ecs: false,
+        traffic_type: TrafficType::All,
+        replace: false,
+        expire_days: None,
+        tags: Vec::new(),
+        wait,
+        concurrency: 8,
+    })
+}
+
+/// The equivalent non-interactive command line, for automation.
+pub fn command_line(args: &OnboardArgs) -> String {
+    let mut line = format!("flowgate onboard --bucket {}", args.bucket);
+    if !args.regions.is_empty() {
+        line.push_str(&format!(" --regions {}", args.regions.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")));
+    }
+    if let Some(vendor) = &args.vendor_account {
+        line.push_str(&format!(" --vendor-account {vendor}"));
+    }
+    if let Some(external) = &args.external_id {
+        line.push_str(&format!(" --external-id {external}"));
+    }
+    if args.storage_access {
+        line.push_str(" --storage-access");
+    }
+    if args.stack_name != crate::core::stack_plan::DEFAULT_STACK_NAME {
+        line.push_str(&format!(" --stack-name {}", args.stack_name));
+    }
+    line.push_str(" --yes");
+    line
+}
+
+pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::input(
+            "the wizard needs a terminal to ask its questions",
+            Some("for automation use flowgate onboard --bucket NAME --vendor-account ID --storage-access --yes".to_owned()),
+        ));
+    }
+    let identity = ctx.identity().await?.clone();
+    ctx.printer.status("reading the account (buckets, role stack)...");
+    let buckets = crate::aws::s3::list_buckets_with_encryption(ctx, 100).await?;
+    let stack_exists = crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await?.is_some();
+    let facts = AccountFacts { account: identity.account.clone(), principal: identity.arn.clone(), region: ctx.home_region.clone(), buckets, stack_exists };
+
+    let mut prompter = TerminalPrompter;
+    let facts_for_bucket = facts.clone();
+    let bucket = tokio::task::block_in_place(|| ask_bucket(&mut prompter, &facts_for_bucket))?;
+    let Some(bucket) = bucket else {
+        return Err(Error::refused("stopped: nothing was applied", None));
+    };
+
+    ctx.printer.status("reading regions and their flow logs...");
+    let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: 8 };
+    let regions = resolve_regions(ctx, &scope).await?;
+    let spec = crate::cli::FlowLogSpecArgs {
+        bucket: bucket.clone(),
+        prefix: None,
+        format: "required".to_owned(),
+        ecs: false,
+        traffic_type: TrafficType::All,
+        max_aggregation_interval: 600,
+        file_format: crate::core::flowlog_plan::FileFormat::PlainText,
+        hive_partitions: false,
+        per_hour_partition: false,
+    };
+    let desired = desired_flow_log(&spec, &identity.partition)?;
+    let (covered, _) = coverage(ctx, &desired, &regions, &scope).await?;
+    let region_facts: RegionFacts = covered.iter().map(|c| (c.region.clone(), c.vpcs, c.compliant)).collect();
+    let onboard_args = tokio::task::block_in_place(|| ask_rest(&mut prompter, &facts, bucket, &region_facts, &args.stack_name))?;
+
+    // The same plan, confirmation, apply and verify as `onboard`.
+    let mut report = onboard(ctx, &onboard_args).await?;
+    report.equivalent_command = Some(command_line(&onboard_args));
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(buckets: Vec<(String, String, bool)>, stack_exists: bool) -> AccountFacts {
+        AccountFacts { account: "123456789012".into(), principal: "arn:aws:iam::123456789012:user/admin".into(), region: "eu-west-1".into(), buckets, stack_exists }
+    }
+
+    fn script(answers: Vec<Answer>) -> ScriptedPrompter {
+        ScriptedPrompter { answers: answers.into(), asked: Vec::new() }
+    }
+
+    #[test]
+    fn new_bucket_with_the_suggested_name_and_a_generated_external_id() {
+        let mut p = script(vec![Answer::Yes, Answer::Text(None)]);
+        let bucket = ask_bucket(&mut p, &facts(Vec::new(), false)).unwrap().unwrap();
+        assert_eq!(bucket.as_str(), "flowgate-flow-logs-123456789012-eu-west-1");
+
+        let regions = vec![("eu-west-1".to_owned(), 2, 0), ("us-east-1".to_owned(), 3, 1)];
+        // Regions: the default (all); vendor: a bad id first (asked again), then a good one.
+        let mut p = script(vec![
+            Answer::Picks(vec![0, 1]),
+            Answer::Text(Some("12345".into())),
+            Answer::Text(Some("111122223333".into())),
+            Answer::Yes,
+            Answer::Yes,
+            Answer::No,
+        ]);
+        let args = ask_rest(&mut p, &facts(Vec::new(), false), bucket, &regions, "flowgate-cross-account").unwrap();
+        assert_eq!(args.regions.len(), 2);
+        assert_eq!(args.vendor_account.as_ref().map(|a| a.as_str()), Some("111122223333"));
+        assert_eq!(args.external_id.as_ref().map(String::len), Some(32));
+        assert!(args.storage_access && args.wait.is_none());
+        assert_eq!(p.asked.iter().filter(|q| q.contains("vendor's AWS account id")).count(), 2, "the invalid id was asked again");
+        let line = command_line(&args);
+        assert!(line.starts_with("flowgate onboard --bucket flowgate-flow-logs-123456789012-eu-west-1 --regions eu-west-1,us-east-1 --vendor-account 111122223333 --external-id "));
+        assert!(line.ends_with(" --storage-access --yes"));
+    }
+
+    #[test]
+    fn an_existing_bucket_is_picked_from_the_list() {
+        let buckets = vec![("kms-bucket".to_owned(), "us-east-1".to_owned(), true), ("plain-bucket".to_owned(), "eu-west-1".to_owned(), false)];
+        let mut p = script(vec![Answer::Yes, Answer::Pick(1), Answer::Pick(1)]);
+        assert_eq!(ask_bucket(&mut p, &facts(buckets, false)).unwrap().unwrap().as_str(), "plain-bucket");
+    }
+
+    #[test]
+    fn an_existing_stack_keeps_its_vendor_and_external_id() {
+        let regions = vec![("eu-west-1".to_owned(), 1, 1)];
+        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::No, Answer::No]);
+        let args = ask_rest(&mut p, &facts(Vec::new(), true), "b-bucket".parse().unwrap(), &regions, "s").unwrap();
+        assert!(args.vendor_account.is_none() && args.external_id.is_none());
+        assert!(!args.storage_access);
+    }
+
+    #[test]
+    fn declining_or_interrupting_applies_nothing() {
+        let mut p = script(vec![Answer::No]);
+        assert!(ask_bucket(&mut p, &facts(Vec::new(), false)).unwrap().is_none());
+        let mut p = script(vec![Answer::Yes, Answer::Interrupt]);
+        assert!(matches!(ask_bucket(&mut p, &facts(Vec::new(), false)), Err(Error::Interrupted)));
+        let mut p = script(vec![Answer::Picks(Vec::new())]);
+        let err = ask_rest(&mut p, &facts(Vec::new(), false), "b-bucket".parse().unwrap(), &vec![("eu-west-1".into(), 1, 0)], "s").unwrap_err();
+        assert!(matches!(err, Error::Input { .. }));
+    }
+}
