@@ -12,3 +12,4 @@ mod onboard;
 mod parse;
 mod stack;
 mod verify;
+mod wizard;
