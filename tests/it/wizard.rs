@@ -77,3 +77,16 @@ fn without_a_terminal_the_wizard_points_at_onboard() {
     assert!(stderr(&output).contains("needs a terminal") && stderr(&output).contains("flowgate onboard"), "{}", stderr(&output));
     assert!(env.proxy.requests().is_empty(), "nothing read or changed");
 }
+
+#[test]
+fn ctrl_c_at_a_prompt_exits_130_with_nothing_applied() {
+    let env = Env::isolated();
+    let mut session = spawn_command(wizard_command(&env, "us-east-1"), Some(30_000)).expect("spawn the wizard in a pty");
+    session.exp_string("Onboard account 123456789012").unwrap();
+    session.exp_regex(r"\[[yY]/[nN]\]").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    session.send_control('c').unwrap();
+    let status = session.process().wait().unwrap();
+    assert!(matches!(status, rexpect::process::WaitStatus::Exited(_, 130)), "{status:?}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "nothing applied");
+}
