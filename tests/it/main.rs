@@ -10,6 +10,7 @@ mod flowlogs;
 mod mocks;
 mod onboard;
 mod parse;
+mod reliability;
 mod stack;
 mod verify;
 mod wizard;

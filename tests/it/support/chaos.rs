@@ -3,7 +3,6 @@
 //! requests by AWS action so tests can assert how many mutating calls a run made.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,6 +27,10 @@ pub enum FaultKind {
     Throttle,
     /// HTTP 500 InternalError.
     ServerError,
+    /// The connection is dropped without an answer.
+    Reset,
+    /// The answer comes only after this long (beyond the client's timeout).
+    Slow(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -209,7 +212,7 @@ fn fault_response(service: &str, kind: FaultKind) -> Response<Full<Bytes>> {
         (FaultKind::Throttle, "ec2") => (503, "RequestLimitExceeded", "Request limit exceeded."),
         (FaultKind::Throttle, "s3") => (503, "SlowDown", "Please reduce your request rate."),
         (FaultKind::Throttle, _) => (400, "Throttling", "Rate exceeded"),
-        (FaultKind::ServerError, _) => (500, "InternalError", "We encountered an internal error. Please try again."),
+        (FaultKind::ServerError | FaultKind::Reset | FaultKind::Slow(_), _) => (500, "InternalError", "We encountered an internal error. Please try again."),
     };
     let body = match service {
         "ec2" => format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>chaos</RequestID></Response>"),
@@ -228,7 +231,7 @@ async fn handle(
     state: Arc<ProxyState>,
     client: Client<HttpConnector, Full<Bytes>>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (service, region) = signing_scope(&req);
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
@@ -263,8 +266,12 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(kind) = fault {
-        return Ok(fault_response(&service, kind));
+    match fault {
+        // An error from the service makes hyper drop the connection: the client sees a reset.
+        Some(FaultKind::Reset) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "chaos: reset")),
+        Some(FaultKind::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(kind) => return Ok(fault_response(&service, kind)),
+        None => {}
     }
 
     let uri = format!("{}{}", state.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));

@@ -1,0 +1,192 @@
+//! Evidence for issue 8: faults through the chaos proxy, bad input, secrets. Figures these tests
+//! produce are summarized in the README ("Reliability").
+
+use std::time::{Duration, Instant};
+
+use crate::support::{ACCESS_KEY, Env, FaultKind, FaultRule, SECRET_KEY, block_on, json_stdout, stderr, stdout, unique};
+
+const REGIONS: &str = "us-east-1,eu-west-1,ap-southeast-2";
+
+fn onboard(env: &Env, bucket: &str, extra: &[&str]) -> std::process::Output {
+    env.flowgate()
+        .args(["onboard", "--bucket", bucket, "--regions", REGIONS, "--vendor-account", "111122223333", "--storage-access", "--yes", "--output", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// With a fifth of all requests throttled or failing (seeded), onboarding over three regions
+/// reaches the same end state as a clean run, and a clean re-run then changes nothing.
+#[test]
+fn onboard_under_twenty_percent_faults_converges() {
+    let env = Env::isolated();
+    env.proxy.set_seed(2026);
+    env.proxy.add_fault(FaultRule { service: None, region: None, fraction: 0.10, kind: FaultKind::Throttle });
+    env.proxy.add_fault(FaultRule { service: None, region: None, fraction: 0.10, kind: FaultKind::ServerError });
+    let output = onboard(&env, "flowgate-chaos-logs", &["--max-attempts", "10"]);
+    let faults = env.proxy.faulted();
+    let requests = env.proxy.requests().len();
+    assert!(output.status.success(), "{}\n{}", stderr(&output), stdout(&output));
+    assert!(faults >= 5, "the seed injects faults: {faults} of {requests}");
+    eprintln!("reliability: {faults} of {requests} requests faulted (throttling or 5xx), all retried to success");
+
+    // The end state of a clean run: one flow log per VPC, the stack, the bucket policy.
+    let flow_logs: usize = REGIONS.split(',').map(|r| block_on(env.ec2(r).describe_flow_logs().send()).unwrap().flow_logs().len()).sum();
+    assert_eq!(flow_logs, 3, "one default VPC per region, each with exactly one flow log");
+    let report = json_stdout(&output);
+    assert_eq!(report["summary"]["failed"], 0);
+    assert!(block_on(env.s3("us-east-1").get_bucket_policy().bucket("flowgate-chaos-logs").send()).is_ok());
+
+    env.proxy.clear_faults();
+    env.proxy.reset_log();
+    let again = onboard(&env, "flowgate-chaos-logs", &[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "converged: nothing left to do");
+}
+
+#[test]
+fn slow_answers_time_out_with_the_step_named_and_no_hang() {
+    let env = Env::shared();
+    env.proxy.add_fault(FaultRule { service: Some("sts".into()), region: None, fraction: 1.0, kind: FaultKind::Slow(Duration::from_secs(10)) });
+    let start = Instant::now();
+    let output = env.flowgate().args(["bucket", "check", "--bucket", &unique("fg-slow"), "--timeout", "1", "--max-attempts", "2"]).output().unwrap();
+    let took = start.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.starts_with("error: identifying the caller (sts:GetCallerIdentity): no answer from AWS in time"), "{err}");
+    assert!(err.contains("--timeout"), "{err}");
+    // Not a timing assertion on speed: only that it gave up instead of hanging on the 10 s answers.
+    assert!(took < Duration::from_secs(9), "gave up after {took:?}");
+}
+
+#[test]
+fn connection_resets_are_retried_and_a_dead_endpoint_is_reported() {
+    let env = Env::shared();
+    let bucket = unique("fg-reset");
+    env.proxy.set_seed(5);
+    env.proxy.add_fault(FaultRule { service: Some("s3".into()), region: None, fraction: 0.3, kind: FaultKind::Reset });
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--max-attempts", "8"]).output().unwrap();
+    assert!(output.status.success(), "resets are retried: {}", stderr(&output));
+    assert!(env.proxy.faulted() > 0);
+
+    env.proxy.clear_faults();
+    env.proxy.add_fault(FaultRule { service: Some("s3".into()), region: None, fraction: 1.0, kind: FaultKind::Reset });
+    let dead = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--max-attempts", "2"]).output().unwrap();
+    assert_eq!(dead.status.code(), Some(1));
+    let err = stderr(&dead);
+    assert!(err.starts_with(&format!("error: looking up bucket {bucket}")), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
+#[test]
+fn secrets_are_never_printed_even_at_vv() {
+    let env = Env::shared();
+    let bucket = unique("fg-secret");
+    let mut seen = String::new();
+    for args in [
+        vec!["-vv", "bucket", "create", "--bucket", bucket.as_str(), "--yes"],
+        vec!["-vv", "bucket", "check", "--bucket", bucket.as_str(), "--output", "json"],
+        vec!["-vv", "flowlogs", "status", "--bucket", bucket.as_str(), "--regions", "us-east-1"],
+    ] {
+        let output = env.flowgate().args(&args).output().unwrap();
+        seen.push_str(&stdout(&output));
+        seen.push_str(&stderr(&output));
+    }
+    assert!(seen.contains("DEBUG") || seen.contains("TRACE"), "the run was traced");
+    assert!(!seen.contains(ACCESS_KEY), "the access key id was printed");
+    assert!(!seen.contains(SECRET_KEY), "the secret key was printed");
+}
+
+/// Bad input across all commands: each exits 2 (input) or 1 (data) with an `error:` line that
+/// says what is wrong, never panics, and never changes anything.
+#[test]
+fn bad_input_table() {
+    let env = Env::shared();
+    let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, format!("{header}2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK 2\n").repeat(200).as_bytes()).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let long_id = "x".repeat(1225);
+    let no = None::<Vec<u8>>;
+    // (arguments, standard input, exit code, what stderr's first line must mention)
+    let cases: Vec<(Vec<&str>, Option<Vec<u8>>, i32, &str)> = vec![
+        (vec!["bucket", "create", "--bucket=Bad_Name"], no.clone(), 2, "contains 'B'"),
+        (vec!["bucket", "create", "--bucket=ab"], no.clone(), 2, "3 to 63"),
+        (vec!["bucket", "create", "--bucket=-leading"], no.clone(), 2, "begin and end"),
+        (vec!["bucket", "create", "--bucket=192.168.0.1"], no.clone(), 2, "IP address"),
+        (vec!["bucket", "create", "--bucket=xn--bucket"], no.clone(), 2, "reserved prefix"),
+        (vec!["bucket", "create", "--bucket=logs-s3alias"], no.clone(), 2, "reserved suffix"),
+        (vec!["bucket", "create", "--bucket=a..b"], no.clone(), 2, "adjacent dots"),
+        (vec!["bucket", "check", "--bucket=UPPER"], no.clone(), 2, "contains 'U'"),
+        (vec!["flowlogs", "enable", "--bucket=under_score"], no.clone(), 2, "contains '_'"),
+        (vec!["verify", "--bucket=sthree-x"], no.clone(), 2, "reserved prefix"),
+        (vec!["stack", "deploy", "--vendor-account", "123"], no.clone(), 2, "12 digits"),
+        (vec!["stack", "deploy", "--vendor-account", "abcdefghijkl"], no.clone(), 2, "12 digits"),
+        (vec!["onboard", "--bucket", "ok-bucket", "--vendor-account", "1234567890123"], no.clone(), 2, "12 digits"),
+        (vec!["stack", "deploy", "--vendor-account", "111122223333", "--external-id", "x"], no.clone(), 2, "2 to 1224"),
+        (vec!["stack", "deploy", "--vendor-account", "111122223333", "--external-id", "has space"], no.clone(), 2, "contains ' '"),
+        (vec!["stack", "deploy", "--vendor-account", "111122223333", "--external-id", &long_id], no.clone(), 2, "2 to 1224"),
+        (vec!["stack", "deploy", "--vendor-account", "111122223333", "--external-id", "bad#id"], no.clone(), 2, "contains '#'"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--regions", "moon"], no.clone(), 2, "not an AWS region"),
+        (vec!["flowlogs", "status", "--bucket", "ok-bucket", "--regions", "us-east"], no.clone(), 2, "not an AWS region"),
+        (vec!["--region", "useast1", "bucket", "check", "--bucket", "ok-bucket"], no.clone(), 2, "not an AWS region"),
+        (vec!["stack", "deploy", "--storage-access", "--storage-ids", "Bad_Name"], no.clone(), 2, "contains 'B'"),
+        (vec!["stack", "deploy", "--storage-access", "--storage-ids", "arn:aws:s3:::bucket/*"], no.clone(), 2, "names objects"),
+        (vec!["access", "grant", "--role-name", "r", "--bucket", "arn:aws:iam::111122223333:role/x"], no.clone(), 2, "not a bucket ARN"),
+        (vec!["stack", "deploy", "--storage-ids", "ok-bucket"], no.clone(), 2, "--storage-access"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--vpcs", "vpc-xyz"], no.clone(), 2, "not a VPC id"),
+        (vec!["flowlogs", "disable", "--vpcs", "subnet-12345678"], no.clone(), 2, "not a VPC id"),
+        (vec!["flowlogs", "status", "--bucket", "ok-bucket", "--vpcs", "vpc-1234"], no.clone(), 2, "not a VPC id"),
+        (vec!["-v", "-q", "bucket", "check", "--bucket", "ok-bucket"], no.clone(), 2, "cannot be used with"),
+        (vec!["offboard", "--force"], no.clone(), 2, "--delete-bucket"),
+        (vec!["offboard", "--delete-bucket"], no.clone(), 2, "--bucket"),
+        (vec!["bucket", "create"], no.clone(), 2, "--bucket"),
+        (vec!["flowlogs", "enable"], no.clone(), 2, "--bucket"),
+        (vec!["access", "grant", "--role-name", "r"], no.clone(), 2, "--bucket"),
+        (vec!["verify"], no.clone(), 2, "--bucket"),
+        (vec!["stack", "deploy", "--vendor-account", "111122223333", "--template", "/nonexistent/t.yaml"], no.clone(), 2, "cannot read the template"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--format", "version,bogus"], no.clone(), 2, "unknown flow-log field"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--format", "version,srcaddr"], no.clone(), 2, "lacks the required field"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--max-aggregation-interval", "30"], no.clone(), 2, "60 or 600"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--traffic-type", "SOME"], no.clone(), 2, "ALL, ACCEPT or REJECT"),
+        (vec!["flowlogs", "enable", "--bucket", "ok-bucket", "--file-format", "csv"], no.clone(), 2, "plain-text or parquet"),
+        (vec!["verify", "--bucket", "ok-bucket", "--since", "2w"], no.clone(), 2, "unit must be"),
+        (vec!["verify", "--bucket", "ok-bucket", "--since", "0m"], no.clone(), 2, "between 1 second"),
+        (vec!["bucket", "create", "--bucket", "ok-bucket", "--expire-days", "0"], no.clone(), 2, "--expire-days"),
+        (vec!["bucket", "create", "--bucket", "ok-bucket", "--tag", "aws:x=1"], no.clone(), 2, "reserves"),
+        (vec!["bucket", "create", "--bucket", "ok-bucket", "--tag", "novalue"], no.clone(), 2, "KEY=VALUE"),
+        (vec!["bucket", "check", "--bucket", "ok-bucket", "--endpoint-url", "localhost:1"], no.clone(), 2, "not an http"),
+        (vec!["bucket", "check", "--bucket", "ok-bucket", "--output", "yaml"], no.clone(), 2, "yaml"),
+        (vec!["bucket", "check", "--bucket", "ok-bucket", "--max-attempts", "0"], no.clone(), 2, "--max-attempts"),
+        (vec!["parse", "/nonexistent/object.log.gz"], no.clone(), 2, "cannot read"),
+        (vec!["parse", "-"], Some(Vec::new()), 1, "empty"),
+        (vec!["parse", "-"], Some(gzipped[..gzipped.len() / 2].to_vec()), 1, "truncated"),
+        (vec!["parse", "-"], Some(b"\x00\x01\x02\x03binary\xff\xfe".to_vec()), 1, "neither gzip nor"),
+        (vec!["parse", "-"], Some(b"PK\x03\x04 a zip file, not a flow log".to_vec()), 1, "-:"),
+        (vec!["parse", "-"], Some(b"version account-id srcaddr\n2 1 10.0.0.1\n".to_vec()), 1, "tcp-flags"),
+    ];
+    assert!(cases.len() >= 40, "{} cases", cases.len());
+    for (args, input, code, expected) in &cases {
+        let mut cmd = env.flowgate();
+        cmd.args(args);
+        if let Some(input) = input {
+            cmd.write_stdin(input.clone());
+        }
+        let output = cmd.output().unwrap();
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(*code), "{args:?}: {err}");
+        // The error: line (clap lists missing flags on the lines right after it, before Usage:).
+        let block: String = err.lines().skip_while(|l| !l.starts_with("error:")).take_while(|l| !l.starts_with("Usage:")).collect::<Vec<_>>().join(" ");
+        assert!(block.starts_with("error:") && block.contains(expected), "{args:?}: expected {expected:?} in {block:?}\n{err}");
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    }
+    // Wrong field counts are data errors counted per line (exit 1), not fatal to the object.
+    let counts = env.flowgate().args(["parse", "-"]).write_stdin(format!("{header}2 1 eni-1 10.0.0.1\n")).output().unwrap();
+    assert_eq!(counts.status.code(), Some(1));
+    assert!(stdout(&counts).contains("expected 15 fields"), "{}", stdout(&counts));
+    // A header-only object is a valid empty object.
+    let empty = env.flowgate().args(["parse", "-"]).write_stdin(header).output().unwrap();
+    assert!(empty.status.success());
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "bad input never changes anything");
+    eprintln!("reliability: {} bad inputs tried, 0 mutations", cases.len() + 2);
+}
