@@ -101,6 +101,8 @@ impl ChaosProxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Used by the benchmarks (examples/chaos_proxy.rs).
+    #[allow(dead_code)]
     pub fn set_latency(&self, latency: Duration) {
         *self.state.latency.lock().unwrap() = latency;
     }
@@ -248,10 +250,17 @@ async fn handle(
         };
         let seed = *state.seed.lock().unwrap();
         let faults = state.faults.lock().unwrap();
+        // One draw per request against the matching rules' cumulative fractions: two 10% rules
+        // fault 20% of the requests, not the same 10% twice.
+        let draw = (splitmix64(seed ^ ordinal.wrapping_mul(0x2545_F491_4F6C_DD1D)) >> 11) as f64 / (1u64 << 53) as f64;
+        let mut threshold = 0.0;
         faults.iter().find_map(|rule| {
             let applies = rule.service.as_deref().is_none_or(|s| s == service) && rule.region.as_deref().is_none_or(|r| r == region);
-            let draw = (splitmix64(seed ^ ordinal.wrapping_mul(0x2545_F491_4F6C_DD1D)) >> 11) as f64 / (1u64 << 53) as f64;
-            (applies && draw < rule.fraction).then_some(rule.kind)
+            if !applies {
+                return None;
+            }
+            threshold += rule.fraction;
+            (draw < threshold).then_some(rule.kind)
         })
     };
     state.log.lock().unwrap().push(RequestRecord {

@@ -65,9 +65,6 @@ impl Emulator {
         SHARED.get_or_init(Emulator::start)
     }
 
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
 }
 
 impl Drop for Emulator {
