@@ -9,4 +9,5 @@ pub mod commands;
 pub mod context;
 pub mod core;
 pub mod error;
+pub mod interrupt;
 pub mod output;

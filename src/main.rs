@@ -5,6 +5,7 @@ use tracing_subscriber::EnvFilter;
 
 use flowgate::cli::Cli;
 use flowgate::error::{AwsErrorKind, Error, ExitStatus};
+use flowgate::interrupt;
 use flowgate::output::Printer;
 
 fn init_tracing(verbose: u8) {
@@ -46,14 +47,29 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    // The command runs as a task so that Ctrl-C is seen even while it blocks in a prompt.
+    // The command runs as a task so that Ctrl-C is seen even while it blocks in a prompt. The
+    // first Ctrl-C during an apply lets the current step finish and the report be printed.
     let result = runtime.block_on(async {
-        let command = tokio::spawn(flowgate::commands::run(cli, printer));
-        tokio::select! {
-            result = command => result.unwrap_or_else(|e| Err(Error::io("running the command", std::io::Error::other(e)))),
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        let mut command = tokio::spawn(flowgate::commands::run(cli, printer));
+        loop {
+            tokio::select! {
+                result = &mut command => {
+                    break result.unwrap_or_else(|e| Err(Error::io("running the command", std::io::Error::other(e))));
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    if interrupt::requested() || interrupt::prompting() {
+                        break Err(Error::Interrupted);
+                    }
+                    interrupt::request();
+                    eprintln!("interrupted: finishing the current step, then stopping (Ctrl-C again to stop at once)");
+                }
+            }
         }
     });
+    let result = match result {
+        Ok(_) if interrupt::requested() => Ok(ExitStatus::Interrupted),
+        other => other,
+    };
     let status = match result {
         Ok(status) => status,
         Err(error) => {

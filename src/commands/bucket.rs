@@ -112,7 +112,7 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
     let mut failed = false;
     for (action, index) in &plan.steps {
         let change = &mut report.changes[*index];
-        if failed {
+        if failed || crate::interrupt::requested() {
             change.status = ChangeStatus::NotAttempted;
             continue;
         }

@@ -214,6 +214,14 @@ fn mark(changes: &mut [Change], action: &str, vpc: &str, status: ChangeStatus, e
     }
 }
 
+/// After an interrupt: every planned change of a region that was not started.
+fn not_attempted(mut changes: Vec<Change>) -> Vec<Change> {
+    for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+        change.status = ChangeStatus::NotAttempted;
+    }
+    changes
+}
+
 fn item_error(failure: &ItemFailure) -> String {
     format!("{}: {}", failure.code, failure.message)
 }
@@ -364,7 +372,13 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         .map(|(plan, region_changes)| {
             let (desired, tags, progress) = (&desired, &tags, progress.clone());
             async move {
-                let updated = if plan.pending() == 0 { region_changes } else { apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await };
+                let updated = if plan.pending() == 0 {
+                    region_changes
+                } else if crate::interrupt::requested() {
+                    not_attempted(region_changes)
+                } else {
+                    apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await
+                };
                 if let Some(bar) = &progress {
                     bar.inc(1);
                     bar.set_message(plan.region.clone());
@@ -579,6 +593,9 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
     report.applied = true;
     let results: Vec<(String, Vec<String>, Result<Vec<ItemFailure>>)> = stream::iter(to_delete)
         .map(|(region, ids)| async move {
+            if crate::interrupt::requested() {
+                return (region, ids, Err(Error::Interrupted));
+            }
             let mut failures = Vec::new();
             for batch in ids.chunks(CREATE_BATCH_LIMIT) {
                 match ec2::delete_flow_logs(&ctx.ec2(&region), &region, batch).await {
@@ -604,6 +621,7 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
                     }
                     None => change.status = ChangeStatus::Applied,
                 },
+                Err(Error::Interrupted) => change.status = ChangeStatus::NotAttempted,
                 Err(e) => {
                     change.status = ChangeStatus::Failed;
                     change.error = Some(error_text(e));

@@ -165,6 +165,7 @@ pub fn confirm_mode(mode: ApplyMode, pending: usize, question: &str) -> Result<D
             Some("re-run with --yes to apply, or --dry-run to only see the plan".to_owned()),
         ));
     }
+    let _prompt = crate::interrupt::PromptGuard::new();
     let answer = dialoguer::Confirm::new().with_prompt(question).default(false).interact_opt();
     match answer {
         Ok(Some(true)) => Ok(Decision::Apply),

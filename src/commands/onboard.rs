@@ -252,7 +252,9 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     }
     let bucket_ok = report.steps.iter().all(|s| s.error.is_none() && s.changes.iter().all(|c| c.status != ChangeStatus::Failed));
     let mut created_flow_logs = false;
-    if bucket_ok {
+    if crate::interrupt::requested() {
+        report.steps.push(StepResult { step: "flow logs", changes: Vec::new(), error: Some("not attempted: interrupted".into()) });
+    } else if bucket_ok {
         match flowlogs::enable(&applying, &steps.flowlogs).await {
             Ok(r) => {
                 created_flow_logs = r.summary.applied > 0;
@@ -260,7 +262,8 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
             }
             Err(e) => report.steps.push(StepResult::failed("flow logs", &e)),
         }
-        match stack::deploy(&applying, &steps.stack).await {
+        match if crate::interrupt::requested() { Err(Error::Interrupted) } else { stack::deploy(&applying, &steps.stack).await } {
+            Err(Error::Interrupted) => report.steps.push(StepResult { step: "role stack and access", changes: Vec::new(), error: Some("not attempted: interrupted".into()) }),
             Ok(r) => {
                 report.portal = r.outputs.clone();
                 let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));
@@ -275,6 +278,10 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     report.summary = ChangeTally::of(&all);
     let failed = report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0;
     if failed {
+        report.rerun = Some(rerun);
+        return Ok(report);
+    }
+    if crate::interrupt::requested() {
         report.rerun = Some(rerun);
         return Ok(report);
     }

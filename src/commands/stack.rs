@@ -358,6 +358,16 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         return Ok(report);
     }
 
+    if crate::interrupt::requested() {
+        if let Some(set) = &change_set {
+            discard_change_set(cfn_client, stack, &set.id, create && !recreate).await?;
+        }
+        for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+            change.status = ChangeStatus::NotAttempted;
+        }
+        report.summary = ChangeTally::of(&report.changes);
+        return Ok(report);
+    }
     let mut seen: HashSet<String> = cfn::recent_events(cfn_client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
     let mut on_event = print_event(printer);
     if recreate {

@@ -34,10 +34,12 @@ fn interrupted<E>(_: E) -> Error {
 
 impl Prompter for TerminalPrompter {
     fn confirm(&mut self, question: &str, default: bool) -> Result<bool> {
+        let _prompt = crate::interrupt::PromptGuard::new();
         dialoguer::Confirm::new().with_prompt(question).default(default).interact().map_err(interrupted)
     }
 
     fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String> {
+        let _prompt = crate::interrupt::PromptGuard::new();
         let mut input = dialoguer::Input::<String>::new().with_prompt(question);
         if let Some(default) = default {
             input = input.default(default.to_owned());
@@ -46,10 +48,12 @@ impl Prompter for TerminalPrompter {
     }
 
     fn select(&mut self, question: &str, items: &[String], default: usize) -> Result<usize> {
+        let _prompt = crate::interrupt::PromptGuard::new();
         dialoguer::Select::new().with_prompt(question).items(items).default(default).interact().map_err(interrupted)
     }
 
     fn multi_select(&mut self, question: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+        let _prompt = crate::interrupt::PromptGuard::new();
         dialoguer::MultiSelect::new().with_prompt(question).items(items).defaults(defaults).interact().map_err(interrupted)
     }
 }

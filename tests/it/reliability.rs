@@ -190,3 +190,41 @@ fn bad_input_table() {
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "bad input never changes anything");
     eprintln!("reliability: {} bad inputs tried, 0 mutations", cases.len() + 2);
 }
+
+/// Ctrl-C (SIGINT) while flow logs are applied region by region: the region being applied
+/// finishes, the others are reported "not attempted", the exit code is 130, and a re-run converges.
+#[test]
+fn sigint_during_a_multi_region_apply_reports_what_was_applied() {
+    let env = Env::isolated();
+    let bucket = "flowgate-sigint-logs";
+    let created = env.flowgate().args(["bucket", "create", "--bucket", bucket, "--yes", "-q"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    env.proxy.reset_log();
+    env.proxy.set_latency(Duration::from_millis(400));
+    let child = env
+        .flowgate_process()
+        .args(["flowlogs", "enable", "--bucket", bucket, "--regions", REGIONS, "--concurrency", "1", "--yes", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !env.proxy.requests().iter().any(|r| r.action == "CreateFlowLogs") {
+        assert!(Instant::now() < deadline, "no CreateFlowLogs seen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(stderr(&output).contains("interrupted: finishing the current step"), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    let statuses: Vec<&str> = report["changes"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "applied").count(), 1, "the region in progress finished: {statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "not-attempted").count(), 2, "{statuses:?}");
+
+    env.proxy.set_latency(Duration::ZERO);
+    let again = env.flowgate().args(["flowlogs", "enable", "--bucket", bucket, "--regions", REGIONS, "--yes", "--output", "json"]).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(json_stdout(&again)["summary"]["applied"], 2, "the re-run does the rest");
+}

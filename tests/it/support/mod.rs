@@ -62,7 +62,12 @@ impl Env {
 
     /// The flowgate binary, pointed at the proxy, with a clean AWS environment.
     pub fn flowgate(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::cargo_bin("flowgate").expect("flowgate binary");
+        assert_cmd::Command::from_std(self.flowgate_process())
+    }
+
+    /// The same, as a process to spawn and signal.
+    pub fn flowgate_process(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowgate"));
         for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "RUST_LOG"] {
             cmd.env_remove(var);
         }
