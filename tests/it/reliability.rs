@@ -228,3 +228,26 @@ fn sigint_during_a_multi_region_apply_reports_what_was_applied() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(json_stdout(&again)["summary"]["applied"], 2, "the re-run does the rest");
 }
+
+/// checkov on the template and parliament on every shipped policy (rendered with sample values;
+/// accepted exceptions are listed with their reason in scripts/lint-policies.py).
+#[test]
+fn security_linters_pass_on_templates_and_policies() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tool = |name: &str| {
+        let path = root.join(".venv-security/bin").join(name);
+        assert!(path.exists(), "{} is missing: run scripts/setup-emulator --with-security-tools (scripts/test does)", path.display());
+        path
+    };
+    let checkov = std::process::Command::new(tool("checkov"))
+        .args(["-f", "templates/cross-account-role.yaml", "--skip-download", "--quiet", "--compact"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(checkov.status.success(), "checkov:\n{}{}", stdout(&checkov), stderr(&checkov));
+    assert!(stdout(&checkov).contains("Failed checks: 0"), "{}", stdout(&checkov));
+
+    let parliament = std::process::Command::new(tool("python")).arg("scripts/lint-policies.py").current_dir(root).output().unwrap();
+    assert!(parliament.status.success(), "parliament:\n{}{}", stdout(&parliament), stderr(&parliament));
+    assert!(stdout(&parliament).contains("0 finding(s) above LOW"));
+}
