@@ -144,6 +144,17 @@ pub struct ItemFailure {
     pub message: String,
 }
 
+fn item_failures(items: &[aws_sdk_ec2::types::UnsuccessfulItem]) -> Vec<ItemFailure> {
+    items
+        .iter()
+        .map(|item| ItemFailure {
+            id: item.resource_id().unwrap_or_default().to_owned(),
+            code: item.error().and_then(|e| e.code()).unwrap_or("Unknown").to_owned(),
+            message: item.error().and_then(|e| e.message()).unwrap_or("no message").to_owned(),
+        })
+        .collect()
+}
+
 /// Creates the desired flow log for `vpc_ids` in one call (at most CREATE_BATCH_LIMIT ids);
 /// returns the per-VPC failures (every other VPC got its flow log).
 pub async fn create_flow_logs(
@@ -197,15 +208,7 @@ pub async fn create_flow_logs(
         }
         Err(e) => return Err(aws_error(e, format!("creating flow logs in {region}"), "ec2:CreateFlowLogs")),
     };
-    Ok(out
-        .unsuccessful()
-        .iter()
-        .map(|item| ItemFailure {
-            id: item.resource_id().unwrap_or_default().to_owned(),
-            code: item.error().and_then(|e| e.code()).unwrap_or("Unknown").to_owned(),
-            message: item.error().and_then(|e| e.message()).unwrap_or("no message").to_owned(),
-        })
-        .collect())
+    Ok(item_failures(out.unsuccessful()))
 }
 
 /// Deletes flow logs by id; returns the per-flow-log failures.
@@ -216,15 +219,7 @@ pub async fn delete_flow_logs(ec2: &Client, region: &str, ids: &[String]) -> Res
         .send()
         .await
         .map_err(|e| aws_error(e, format!("deleting flow logs {} in {region}", ids.join(", ")), "ec2:DeleteFlowLogs"))?;
-    Ok(out
-        .unsuccessful()
-        .iter()
-        .map(|item| ItemFailure {
-            id: item.resource_id().unwrap_or_default().to_owned(),
-            code: item.error().and_then(|e| e.code()).unwrap_or("Unknown").to_owned(),
-            message: item.error().and_then(|e| e.message()).unwrap_or("no message").to_owned(),
-        })
-        .collect())
+    Ok(item_failures(out.unsuccessful()))
 }
 
 /// The tags flowgate puts on every flow log it creates: its marker plus the user's.

@@ -115,6 +115,23 @@ impl Report for AccessEditReport {
     }
 }
 
+impl AccessEditReport {
+    fn new(grant: bool, via: &'static str, target: &str, buckets: Vec<String>, dry_run: bool) -> Self {
+        AccessEditReport {
+            command: if grant { "access grant" } else { "access revoke" },
+            via,
+            target: target.to_owned(),
+            buckets,
+            dry_run,
+            changes: Vec::new(),
+            diff: Vec::new(),
+            findings: Vec::new(),
+            stack: None,
+            summary: ChangeTally::default(),
+        }
+    }
+}
+
 fn names(buckets: &[BucketName]) -> Vec<String> {
     buckets.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().into_iter().collect()
 }
@@ -126,18 +143,7 @@ async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &st
     let current: BTreeSet<String> = outputs.map(|o| o.storage_buckets).unwrap_or_default().into_iter().collect();
     let asked: BTreeSet<String> = names(&args.buckets).into_iter().collect();
     let wanted: BTreeSet<String> = if grant { current.union(&asked).cloned().collect() } else { current.difference(&asked).cloned().collect() };
-    let mut report = AccessEditReport {
-        command: if grant { "access grant" } else { "access revoke" },
-        via: "stack",
-        target: name.to_owned(),
-        buckets: asked.iter().cloned().collect(),
-        dry_run: ctx.dry_run,
-        changes: Vec::new(),
-        diff: Vec::new(),
-        findings: Vec::new(),
-        stack: None,
-        summary: ChangeTally::default(),
-    };
+    let mut report = AccessEditReport::new(grant, "stack", name, asked.iter().cloned().collect(), ctx.dry_run);
     if wanted == current {
         for bucket in &asked {
             let detail = if grant { "already granted by the stack" } else { "not granted by the stack" };
@@ -219,18 +225,7 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
         })
         .collect::<Result<_>>()?;
     let asked = names(&args.buckets);
-    let mut report = AccessEditReport {
-        command: if grant { "access grant" } else { "access revoke" },
-        via: "role",
-        target: role.to_owned(),
-        buckets: asked.clone(),
-        dry_run: ctx.dry_run,
-        changes: Vec::new(),
-        diff: Vec::new(),
-        findings: Vec::new(),
-        stack: None,
-        summary: ChangeTally::default(),
-    };
+    let mut report = AccessEditReport::new(grant, "role", role, asked.clone(), ctx.dry_run);
 
     // (policy name, edit) for every policy that changes.
     let mut edits: Vec<(String, Edit)> = Vec::new();

@@ -5,21 +5,11 @@ use std::process::Command;
 
 use rexpect::session::{PtySession, spawn_command};
 
-use crate::support::{ACCESS_KEY, Env, SECRET_KEY, block_on, stderr};
+use crate::support::{Env, block_on, stderr};
 
 fn wizard_command(env: &Env, regions: &str) -> Command {
-    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("flowgate"));
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "RUST_LOG"] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("NO_COLOR", "1")
-        .env("TERM", "xterm")
-        .args(["--endpoint-url", &env.endpoint(), "wizard", "--regions", regions]);
+    let mut cmd = env.flowgate_process();
+    cmd.env("TERM", "xterm").args(["wizard", "--regions", regions]);
     cmd
 }
 
