@@ -20,109 +20,50 @@ use crate::output::Printer;
 
 /// Runs the parsed command line and prints its report; returns the exit status.
 pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
-    match cli.command {
-        Command::Completions { shell } => completions::completions(shell),
-        Command::Man => completions::man_page(),
-        Command::Parse(mut args) => {
-            args.files = parse::files_arg(&args.files);
-            let (report, streamed) = parse::parse(&args, printer.is_json())?;
-            for object in &report.objects {
-                if let Some(error) = &object.error {
-                    eprintln!("error: {}: {error}", object.source);
-                }
-            }
-            if streamed {
-                // stdout carries the records: the summary goes to stderr.
-                eprint!("{report}");
-                Ok(crate::output::Report::exit_status(&report))
-            } else {
-                printer.report(&report)
-            }
+    // Commands that need no AWS configuration.
+    let command = match cli.command {
+        Command::Completions { shell } => return completions::completions(shell),
+        Command::Man => return completions::man_page(),
+        Command::Parse(args) => return run_parse(args, &printer),
+        aws => aws,
+    };
+    let ctx = Ctx::new(&cli.global, printer).await?;
+    let out = &ctx.printer;
+    match command {
+        Command::Bucket(BucketCommand::Create(args)) => out.report(&bucket::create(&ctx, &args).await?),
+        Command::Bucket(BucketCommand::Check(args)) => out.report(&bucket::check(&ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Enable(args)) => out.report(&flowlogs::enable(&ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Status(args)) => out.report(&flowlogs::status(&ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Disable(args)) => out.report(&flowlogs::disable(&ctx, &args).await?),
+        Command::Stack(StackCommand::Deploy(args)) => out.report(&stack::deploy(&ctx, &args).await?),
+        Command::Stack(StackCommand::Status(args)) => out.report(&stack::status(&ctx, &args).await?),
+        Command::Stack(StackCommand::Delete(args)) => out.report(&stack::delete(&ctx, &args).await?),
+        Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(&ctx, &args, true).await?),
+        Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(&ctx, &args, false).await?),
+        Command::Access(AccessCommand::List(args)) => out.report(&access::list(&ctx, &args).await?),
+        Command::Verify(args) => out.report(&verify::verify(&ctx, &args).await?),
+        Command::Onboard(args) => out.report(&onboard::onboard(&ctx, &args).await?),
+        Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
+        Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),
+        // Returned above, before any AWS configuration is loaded.
+        Command::Completions { .. } | Command::Man | Command::Parse(_) => Ok(ExitStatus::Success),
+    }
+}
+
+fn run_parse(mut args: crate::cli::ParseArgs, printer: &Printer) -> Result<ExitStatus> {
+    args.files = parse::files_arg(&args.files);
+    let (report, streamed) = parse::parse(&args, printer.is_json())?;
+    for object in &report.objects {
+        if let Some(error) = &object.error {
+            eprintln!("error: {}: {error}", object.source);
         }
-        Command::Bucket(sub) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            match sub {
-                BucketCommand::Create(args) => {
-                    let report = bucket::create(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-                BucketCommand::Check(args) => {
-                    let report = bucket::check(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-            }
-        }
-        Command::Flowlogs(sub) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            match sub {
-                FlowLogsCommand::Enable(args) => {
-                    let report = flowlogs::enable(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-                FlowLogsCommand::Status(args) => {
-                    let report = flowlogs::status(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-                FlowLogsCommand::Disable(args) => {
-                    let report = flowlogs::disable(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-            }
-        }
-        Command::Wizard(args) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            let report = wizard::wizard(&ctx, &args).await?;
-            ctx.printer.report(&report)
-        }
-        Command::Onboard(args) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            let report = onboard::onboard(&ctx, &args).await?;
-            ctx.printer.report(&report)
-        }
-        Command::Offboard(args) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            let report = offboard::offboard(&ctx, &args).await?;
-            ctx.printer.report(&report)
-        }
-        Command::Verify(args) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            let report = verify::verify(&ctx, &args).await?;
-            ctx.printer.report(&report)
-        }
-        Command::Access(sub) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            match sub {
-                AccessCommand::Grant(args) => {
-                    let report = access::edit(&ctx, &args, true).await?;
-                    ctx.printer.report(&report)
-                }
-                AccessCommand::Revoke(args) => {
-                    let report = access::edit(&ctx, &args, false).await?;
-                    ctx.printer.report(&report)
-                }
-                AccessCommand::List(args) => {
-                    let report = access::list(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-            }
-        }
-        Command::Stack(sub) => {
-            let ctx = Ctx::new(&cli.global, printer).await?;
-            match sub {
-                StackCommand::Deploy(args) => {
-                    let report = stack::deploy(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-                StackCommand::Status(args) => {
-                    let report = stack::status(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-                StackCommand::Delete(args) => {
-                    let report = stack::delete(&ctx, &args).await?;
-                    ctx.printer.report(&report)
-                }
-            }
-        }
+    }
+    if streamed {
+        // stdout carries the records: the summary goes to stderr.
+        eprint!("{report}");
+        Ok(crate::output::Report::exit_status(&report))
+    } else {
+        printer.report(&report)
     }
 }
 
