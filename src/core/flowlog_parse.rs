@@ -299,7 +299,7 @@ pub struct ObjectSummary {
     #[serde(rename = "distinct_interfaces", serialize_with = "serialize_len")]
     interfaces: HashSet<Box<[u8]>, IdHashBuilder>,
     /// Records per `tcp-flags` value.
-    pub tcp_flags: BTreeMap<u16, u64>,
+    pub tcp_flags: TcpFlagCounts,
     /// Every line that was not a well-formed record.
     pub parse_errors: u64,
     /// The first of them (at most `max_errors` of [`ParseOptions`]), with what is wrong.
@@ -369,6 +369,57 @@ impl Hasher for IdHasher {
     }
 }
 
+/// Records per `tcp-flags` value (serialized as a map of value to count). The one-byte values,
+/// which are all that TCP's flags make, are counted in an array: a map lookup per record cost more
+/// than the rest of the summary's bookkeeping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpFlagCounts {
+    one_byte: Box<[u64; 256]>,
+    wider: BTreeMap<u16, u64>,
+}
+
+impl Default for TcpFlagCounts {
+    fn default() -> Self {
+        TcpFlagCounts { one_byte: Box::new([0; 256]), wider: BTreeMap::new() }
+    }
+}
+
+impl TcpFlagCounts {
+    fn add_count(&mut self, flags: u16, count: u64) {
+        let slot = match usize::try_from(flags).ok().and_then(|i| self.one_byte.get_mut(i)) {
+            Some(slot) => slot,
+            None => self.wider.entry(flags).or_insert(0),
+        };
+        *slot = slot.saturating_add(count);
+    }
+
+    fn merge(&mut self, other: &TcpFlagCounts) {
+        for (flags, count) in other.iter() {
+            self.add_count(flags, count);
+        }
+    }
+
+    /// Each value seen with its count, in ascending order of value.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        let one_byte = (0u16..).zip(self.one_byte.iter().copied()).filter(|&(_, count)| count > 0);
+        one_byte.chain(self.wider.iter().map(|(&flags, &count)| (flags, count)))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    pub fn to_map(&self) -> BTreeMap<u16, u64> {
+        self.iter().collect()
+    }
+}
+
+impl Serialize for TcpFlagCounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 impl Default for ObjectSummary {
     fn default() -> Self {
         ObjectSummary::new(DEFAULT_MAX_ERRORS)
@@ -389,7 +440,7 @@ impl ObjectSummary {
             first_start: None,
             last_end: None,
             interfaces: HashSet::default(),
-            tcp_flags: BTreeMap::new(),
+            tcp_flags: TcpFlagCounts::default(),
             parse_errors: 0,
             errors: Vec::new(),
             error_limit: max_errors,
@@ -438,10 +489,7 @@ impl ObjectSummary {
         } else {
             self.interfaces.extend(other.interfaces);
         }
-        for (flags, count) in other.tcp_flags {
-            let entry = self.tcp_flags.entry(flags).or_insert(0);
-            *entry = entry.saturating_add(count);
-        }
+        self.tcp_flags.merge(&other.tcp_flags);
         self.parse_errors = self.parse_errors.saturating_add(other.parse_errors);
         self.error_limit = self.error_limit.max(other.error_limit);
         let room = self.error_limit.saturating_sub(self.errors.len());
@@ -489,29 +537,12 @@ where
     Ok(records.into_summary())
 }
 
-/// A field's value as parsed, without borrowing the line (text is found through the field's span).
-#[derive(Debug, Clone, Copy)]
-enum Parsed {
-    Absent,
-    Integer(u64),
-    Address(IpAddr),
-    Port(u16),
-    Protocol(u8),
-    Counter(u64),
-    UnixTime(u64),
-    Action(Action),
-    LogStatus(LogStatus),
-    TcpFlags(u16),
-    Text,
-}
-
 /// One well-formed record, borrowed from the reader until its next record.
 #[derive(Debug, Clone, Copy)]
 pub struct Record<'a> {
     header: &'a Header,
     line: &'a [u8],
     spans: &'a [(usize, usize)],
-    parsed: &'a [Parsed],
     line_number: u64,
 }
 
@@ -533,19 +564,10 @@ impl<'a> Record<'a> {
     /// The typed value of the field at `index` (see [`Header::index`]); `None` when the field is
     /// `-` or there is no such field.
     pub fn value(&self, index: usize) -> Option<FieldValue<'a>> {
-        Some(match *self.parsed.get(index)? {
-            Parsed::Absent => return None,
-            Parsed::Integer(n) => FieldValue::Integer(n),
-            Parsed::Address(a) => FieldValue::Address(a),
-            Parsed::Port(p) => FieldValue::Port(p),
-            Parsed::Protocol(p) => FieldValue::Protocol(p),
-            Parsed::Counter(n) => FieldValue::Counter(n),
-            Parsed::UnixTime(t) => FieldValue::UnixTime(t),
-            Parsed::Action(a) => FieldValue::Action(a),
-            Parsed::LogStatus(s) => FieldValue::LogStatus(s),
-            Parsed::TcpFlags(f) => FieldValue::TcpFlags(f),
-            Parsed::Text => FieldValue::Text(self.text(index)?),
-        })
+        // The line was checked when it was read: parsing a field again cannot fail. Values are
+        // typed here, on demand, so that reading a record costs nothing for fields not asked for.
+        let &(start, end) = self.spans.get(index)?;
+        typed_value(self.header.kind(index)?, self.line.get(start..end)?)
     }
 
     /// The typed value of the field `name`. For every record of an object, prefer
@@ -625,7 +647,8 @@ pub struct RecordReader<R: Read> {
     columns: SummaryColumns,
     summary: ObjectSummary,
     spans: Vec<(usize, usize)>,
-    parsed: Vec<Parsed>,
+    /// Per field of the last line read: its number (see [`check_field`]).
+    numbers: Vec<u64>,
 }
 
 impl<R: Read> RecordReader<R> {
@@ -693,7 +716,7 @@ impl<R: Read> RecordReader<R> {
         Ok(RecordReader {
             columns: SummaryColumns::new(&header),
             spans: Vec::with_capacity(header.len()),
-            parsed: Vec::with_capacity(header.len()),
+            numbers: vec![0; header.len()],
             lines,
             header,
             summary,
@@ -736,9 +759,9 @@ impl<R: Read> RecordReader<R> {
                 }
             };
             let bytes = self.lines.bytes(span);
-            match parse_line(bytes, &self.header.kinds, &mut self.spans, &mut self.parsed) {
+            match parse_line(bytes, &self.header.kinds, &mut self.spans, &mut self.numbers) {
                 Ok(true) => {
-                    self.summary.add_record(&self.columns, bytes, &self.spans, &self.parsed);
+                    self.summary.add_record(&self.columns, bytes, &self.spans, &self.numbers);
                     break span;
                 }
                 Ok(false) => {}
@@ -752,50 +775,49 @@ impl<R: Read> RecordReader<R> {
             header: &self.header,
             line: self.lines.bytes(span),
             spans: &self.spans,
-            parsed: &self.parsed,
             line_number: self.lines.line_number,
         }))
     }
 }
 
 impl ObjectSummary {
-    fn add_record(&mut self, columns: &SummaryColumns, line: &[u8], spans: &[(usize, usize)], parsed: &[Parsed]) {
+    fn add_record(&mut self, columns: &SummaryColumns, line: &[u8], spans: &[(usize, usize)], numbers: &[u64]) {
         self.records = self.records.saturating_add(1);
-        let at = |index: Option<usize>| index.and_then(|i| parsed.get(i)).copied().unwrap_or(Parsed::Absent);
-        match at(columns.log_status) {
-            Parsed::LogStatus(LogStatus::Ok) => self.log_status.ok += 1,
-            Parsed::LogStatus(LogStatus::NoData) => self.log_status.nodata += 1,
-            Parsed::LogStatus(LogStatus::SkipData) => self.log_status.skipdata += 1,
+        // The line has been checked: each column holds a value of its kind, or `-`.
+        let text = |index: Option<usize>| {
+            let (start, end) = *spans.get(index?)?;
+            line.get(start..end).filter(|field| *field != b"-")
+        };
+        let number = |index: Option<usize>| text(index).and(numbers.get(index?).copied());
+        match text(columns.log_status) {
+            Some(b"OK") => self.log_status.ok += 1,
+            Some(b"NODATA") => self.log_status.nodata += 1,
+            Some(b"SKIPDATA") => self.log_status.skipdata += 1,
             _ => {}
         }
-        match at(columns.action) {
-            Parsed::Action(Action::Accept) => self.actions.accept += 1,
-            Parsed::Action(Action::Reject) => self.actions.reject += 1,
+        match text(columns.action) {
+            Some(b"ACCEPT") => self.actions.accept += 1,
+            Some(b"REJECT") => self.actions.reject += 1,
             _ => {}
         }
-        if let Parsed::Counter(n) = at(columns.packets) {
+        if let Some(n) = number(columns.packets) {
             self.packets = self.packets.saturating_add(n);
         }
-        if let Parsed::Counter(n) = at(columns.bytes) {
+        if let Some(n) = number(columns.bytes) {
             self.bytes = self.bytes.saturating_add(n);
         }
-        if let Parsed::UnixTime(t) = at(columns.start) {
+        if let Some(t) = number(columns.start) {
             self.first_start = Some(self.first_start.map_or(t, |s| s.min(t)));
         }
-        if let Parsed::UnixTime(t) = at(columns.end) {
+        if let Some(t) = number(columns.end) {
             self.last_end = Some(self.last_end.map_or(t, |e| e.max(t)));
         }
-        if let Parsed::TcpFlags(flags) = at(columns.tcp_flags) {
-            let count = self.tcp_flags.entry(flags).or_insert(0);
-            *count = count.saturating_add(1);
+        if let Some(flags) = number(columns.tcp_flags).and_then(|n| u16::try_from(n).ok()) {
+            self.tcp_flags.add_count(flags, 1);
         }
-        if let Parsed::Text = at(columns.interface) {
-            // Text fields were checked to be UTF-8 when parsed.
-            let field = columns.interface.and_then(|i| spans.get(i)).and_then(|&(s, e)| line.get(s..e));
-            if let Some(id) = field {
-                if !self.interfaces.contains(id) {
-                    self.interfaces.insert(id.into());
-                }
+        if let Some(id) = text(columns.interface) {
+            if !self.interfaces.contains(id) {
+                self.interfaces.insert(id.into());
             }
         }
     }
@@ -822,14 +844,19 @@ impl LineFault {
     }
 }
 
-/// Splits `line` at spaces and types each field by its kind. `Ok(false)` for a blank line.
-fn parse_line(
-    line: &[u8],
-    kinds: &[FieldKind],
-    spans: &mut Vec<(usize, usize)>,
-    parsed: &mut Vec<Parsed>,
-) -> Result<bool, LineFault> {
+/// Checks `line` field by field against `kinds`, leaving each field's span in `spans` and its
+/// number (see [`check_field`]) in `numbers`, which holds one slot per kind. `Ok(false)` for a
+/// blank line.
+fn parse_line(line: &[u8], kinds: &[FieldKind], spans: &mut Vec<(usize, usize)>, numbers: &mut [u64]) -> Result<bool, LineFault> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if spans.len() != kinds.len() {
+        spans.resize(kinds.len(), (0, 0));
+    }
+    if parse_line_fast(line, kinds, spans, numbers).is_some() {
+        return Ok(true);
+    }
+    // The general path: split first, then check each field; it decides every line the fast path
+    // leaves to it, and says what is wrong.
     split_fields(line, spans);
     if spans.is_empty() {
         return Ok(false);
@@ -837,15 +864,120 @@ fn parse_line(
     if spans.len() != kinds.len() {
         return Err(LineFault::FieldCount { found: spans.len() });
     }
-    parsed.clear();
-    for (index, (&(start, end), &kind)) in spans.iter().zip(kinds).enumerate() {
+    for (index, ((&(start, end), &kind), slot)) in spans.iter().zip(kinds).zip(numbers.iter_mut()).enumerate() {
         let field = line.get(start..end).unwrap_or_default();
-        match parse_field(kind, field) {
-            Some(value) => parsed.push(value),
+        match check_field(kind, field) {
+            Some(number) => *slot = number,
             None => return Err(LineFault::Field { index, reason: kind_reason(kind) }),
         }
     }
     Ok(true)
+}
+
+/// The common case of [`parse_line`] in one pass: each field is read where it starts and its end
+/// is where its value stops, so the line is not split first. It takes only lines as AWS writes
+/// them (single spaces, no space at either end) and returns `None` for anything else, well-formed
+/// or not (a run of spaces, a number of 20 digits, a bad value), which the general path then
+/// decides. For every line it accepts, it leaves the spans and numbers the general path would: a
+/// property test holds it to that.
+fn parse_line_fast(line: &[u8], kinds: &[FieldKind], spans: &mut [(usize, usize)], numbers: &mut [u64]) -> Option<()> {
+    let last = kinds.len().checked_sub(1)?;
+    let mut start = 0;
+    for (index, ((&kind, span), number)) in kinds.iter().zip(spans.iter_mut()).zip(numbers.iter_mut()).enumerate() {
+        let rest = line.get(start..)?;
+        let (len, value) = if rest.first() == Some(&b'-') && matches!(rest.get(1), None | Some(b' ')) {
+            (1, 0)
+        } else {
+            match kind {
+                FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime => leading_number(rest, u64::MAX)?,
+                FieldKind::Port | FieldKind::TcpFlags => leading_number(rest, u64::from(u16::MAX))?,
+                FieldKind::Protocol => leading_number(rest, u64::from(u8::MAX))?,
+                FieldKind::Address => match leading_ipv4(rest) {
+                    Some(len) => (len, 0),
+                    None => {
+                        let len = find_byte(rest, b' ').unwrap_or(rest.len());
+                        parse_ipv6(rest.get(..len)?)?;
+                        (len, 0)
+                    }
+                },
+                FieldKind::Action => (leading_word(rest, &[b"ACCEPT", b"REJECT"])?, 0),
+                FieldKind::LogStatus => (leading_word(rest, &[b"OK", b"NODATA", b"SKIPDATA"])?, 0),
+                FieldKind::Text => {
+                    let len = find_byte(rest, b' ').unwrap_or(rest.len());
+                    let field = rest.get(..len)?;
+                    if len == 0 || !(field.is_ascii() || std::str::from_utf8(field).is_ok()) {
+                        return None;
+                    }
+                    (len, 0)
+                }
+            }
+        };
+        let end = start + len;
+        *span = (start, end);
+        *number = value;
+        // The value must fill the field: a space must follow it, or the line end after the last.
+        if index == last {
+            return (end == line.len()).then_some(());
+        }
+        if line.get(end) != Some(&b' ') {
+            return None;
+        }
+        start = end + 1;
+    }
+    None
+}
+
+/// The length and value of the decimal number `bytes` starts with, if it is at most `max`. Up to
+/// 19 digits, which cannot overflow: a 20th is left where the caller sees it is not a space.
+fn leading_number(bytes: &[u8], max: u64) -> Option<(usize, u64)> {
+    let mut value: u64 = 0;
+    let mut len = 0;
+    for &b in bytes.iter().take(19) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        value = value * 10 + u64::from(digit);
+        len += 1;
+    }
+    (len > 0 && value <= max).then_some((len, value))
+}
+
+/// The length of the IPv4 address `bytes` starts with, as [`parse_ipv4`] accepts it, up to the
+/// first byte that is neither a digit nor a dot.
+fn leading_ipv4(bytes: &[u8]) -> Option<usize> {
+    let mut dots = 0;
+    let mut value: u16 = 0;
+    let mut digits = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
+            dots += 1;
+            value = 0;
+            digits = 0;
+            continue;
+        }
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return (digits > 0 && dots == 3).then_some(i);
+        }
+        if digits == 1 && value == 0 {
+            return None;
+        }
+        value = value * 10 + u16::from(digit);
+        digits += 1;
+        if value > 255 {
+            return None;
+        }
+    }
+    (digits > 0 && dots == 3).then_some(bytes.len())
+}
+
+/// The length of the word of `words` that `bytes` starts with.
+fn leading_word(bytes: &[u8], words: &[&[u8]]) -> Option<usize> {
+    words.iter().find(|word| bytes.starts_with(word)).map(|word| word.len())
 }
 
 /// Finds the fields of `line`, eight bytes at a time. Runs of spaces count as one separator: AWS
@@ -891,35 +1023,49 @@ fn byte_mask(word: &[u8], byte: u8) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
-fn parse_field(kind: FieldKind, field: &[u8]) -> Option<Parsed> {
+/// Whether `field` is `-` or a value of `kind`; `Some` with the value of a numeric kind (0 for
+/// the others and for `-`), so that the summary needs no second parse. A plain `u64` rather than a
+/// typed value: this runs for every field of every record, and it is stored without a copy.
+fn check_field(kind: FieldKind, field: &[u8]) -> Option<u64> {
     if field == b"-" {
-        return Some(Parsed::Absent);
+        return Some(0);
+    }
+    match kind {
+        FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime => parse_u64(field),
+        FieldKind::Port | FieldKind::TcpFlags => parse_u64(field).filter(|&n| n <= u64::from(u16::MAX)),
+        FieldKind::Protocol => parse_u64(field).filter(|&n| n <= u64::from(u8::MAX)),
+        FieldKind::Address => parse_address(field).map(|_| 0),
+        FieldKind::Action => matches!(field, b"ACCEPT" | b"REJECT").then_some(0),
+        FieldKind::LogStatus => matches!(field, b"OK" | b"NODATA" | b"SKIPDATA").then_some(0),
+        FieldKind::Text => (field.is_ascii() || std::str::from_utf8(field).is_ok()).then_some(0),
+    }
+}
+
+/// The typed value of `field`, read as `kind`; `None` for `-` or a field that is not of its kind.
+fn typed_value(kind: FieldKind, field: &[u8]) -> Option<FieldValue<'_>> {
+    if field == b"-" {
+        return None;
     }
     Some(match kind {
-        FieldKind::Integer => Parsed::Integer(parse_u64(field)?),
-        FieldKind::Address => Parsed::Address(parse_address(field)?),
-        FieldKind::Port => Parsed::Port(u16::try_from(parse_u64(field)?).ok()?),
-        FieldKind::Protocol => Parsed::Protocol(u8::try_from(parse_u64(field)?).ok()?),
-        FieldKind::Counter => Parsed::Counter(parse_u64(field)?),
-        FieldKind::UnixTime => Parsed::UnixTime(parse_u64(field)?),
-        FieldKind::Action => Parsed::Action(match field {
+        FieldKind::Integer => FieldValue::Integer(parse_u64(field)?),
+        FieldKind::Address => FieldValue::Address(parse_address(field)?),
+        FieldKind::Port => FieldValue::Port(u16::try_from(parse_u64(field)?).ok()?),
+        FieldKind::Protocol => FieldValue::Protocol(u8::try_from(parse_u64(field)?).ok()?),
+        FieldKind::Counter => FieldValue::Counter(parse_u64(field)?),
+        FieldKind::UnixTime => FieldValue::UnixTime(parse_u64(field)?),
+        FieldKind::Action => FieldValue::Action(match field {
             b"ACCEPT" => Action::Accept,
             b"REJECT" => Action::Reject,
             _ => return None,
         }),
-        FieldKind::LogStatus => Parsed::LogStatus(match field {
+        FieldKind::LogStatus => FieldValue::LogStatus(match field {
             b"OK" => LogStatus::Ok,
             b"NODATA" => LogStatus::NoData,
             b"SKIPDATA" => LogStatus::SkipData,
             _ => return None,
         }),
-        FieldKind::TcpFlags => Parsed::TcpFlags(u16::try_from(parse_u64(field)?).ok()?),
-        FieldKind::Text => {
-            if !field.is_ascii() {
-                std::str::from_utf8(field).ok()?;
-            }
-            Parsed::Text
-        }
+        FieldKind::TcpFlags => FieldValue::TcpFlags(u16::try_from(parse_u64(field)?).ok()?),
+        FieldKind::Text => FieldValue::Text(std::str::from_utf8(field).ok()?),
     })
 }
 
@@ -1244,7 +1390,7 @@ impl<R: Read> LineReader<R> {
     fn next_line(&mut self, limit: usize) -> io::Result<Option<Line>> {
         let mut too_long = false;
         loop {
-            if let Some(pos) = find_newline(&self.buf[self.start..self.end]) {
+            if let Some(pos) = find_byte(&self.buf[self.start..self.end], b'\n') {
                 let span = (self.start, self.start + pos);
                 self.start += pos + 1;
                 self.line_number += 1;
@@ -1275,19 +1421,19 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// The index of the first `\n`, eight bytes at a time.
-fn find_newline(haystack: &[u8]) -> Option<usize> {
+/// The index of the first `byte`, eight bytes at a time.
+fn find_byte(haystack: &[u8], byte: u8) -> Option<usize> {
     let words = haystack.chunks_exact(8);
     let rest = words.remainder();
     let mut offset = 0;
     for word in words {
-        let newlines = byte_mask(word, b'\n');
-        if newlines != 0 {
-            return Some(offset + (newlines.trailing_zeros() / 8) as usize);
+        let found = byte_mask(word, byte);
+        if found != 0 {
+            return Some(offset + (found.trailing_zeros() / 8) as usize);
         }
         offset += 8;
     }
-    rest.iter().position(|&b| b == b'\n').map(|p| offset + p)
+    rest.iter().position(|&b| b == byte).map(|p| offset + p)
 }
 
 #[cfg(test)]
@@ -1456,7 +1602,7 @@ mod tests {
         let input = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
         let summary = summarize(input.as_slice(), &ParseOptions::default()).unwrap();
         assert_eq!(summary.records, 8);
-        assert_eq!(summary.tcp_flags, BTreeMap::from([(1, 2), (2, 2), (3, 1), (18, 2), (19, 1)]));
+        assert_eq!(summary.tcp_flags.to_map(), BTreeMap::from([(1, 2), (2, 2), (3, 1), (18, 2), (19, 1)]));
         assert_eq!(summary.actions.accept, 8);
         assert_eq!(summary.packets, 8 + 7 + 70 + 12 + 1219 + 15774 + 17 + 14);
         assert_eq!(summary.bytes, 568 + 376 + 100701 + 632 + 63388 + 23294588 + 1260 + 967);
@@ -1487,7 +1633,7 @@ mod tests {
         .unwrap();
         assert_eq!(summary.records, 3);
         assert_eq!(summary.actions, ActionCounts { accept: 2, reject: 1 });
-        assert_eq!(summary.tcp_flags, BTreeMap::from([(2, 1), (3, 1), (19, 1)]));
+        assert_eq!(summary.tcp_flags.to_map(), BTreeMap::from([(2, 1), (3, 1), (19, 1)]));
         assert_eq!(
             values,
             [
@@ -1816,7 +1962,7 @@ mod tests {
         assert_eq!(merged.first_start, Some(1418530010));
         assert_eq!(merged.last_end, Some(1566848933));
         assert_eq!(merged.distinct_interfaces(), 2, "eni-1235b8ca123456789 is in both");
-        assert_eq!(merged.tcp_flags, BTreeMap::from([(2, 1)]));
+        assert_eq!(merged.tcp_flags.to_map(), BTreeMap::from([(2, 1)]));
         assert_eq!(merged.parse_errors, 2);
         let sources: Vec<_> = merged.errors.iter().map(|e| (e.source.as_deref(), e.line)).collect();
         assert_eq!(sources, [(Some("a.log.gz"), 4), (Some("b.log.gz"), 3)]);
@@ -1885,11 +2031,19 @@ mod tests {
         for bad in [&b""[..], b"-1", b"+1", b"1 ", b"1e3", b"0x10"] {
             assert_eq!(parse_u64(bad), None);
         }
-        assert!(parse_field(FieldKind::Port, b"65536").is_none());
-        assert!(parse_field(FieldKind::Protocol, b"256").is_none());
-        assert!(matches!(parse_field(FieldKind::TcpFlags, b"511"), Some(Parsed::TcpFlags(511))));
-        assert!(matches!(parse_field(FieldKind::Address, b"-"), Some(Parsed::Absent)));
-        assert!(parse_field(FieldKind::Text, b"\xff").is_none());
+        assert!(check_field(FieldKind::Port, b"65536").is_none());
+        assert_eq!(check_field(FieldKind::Port, b"65535"), Some(65535));
+        assert!(check_field(FieldKind::Protocol, b"256").is_none());
+        assert_eq!(check_field(FieldKind::TcpFlags, b"511"), Some(511));
+        assert!(check_field(FieldKind::TcpFlags, b"65536").is_none());
+        assert_eq!(check_field(FieldKind::Address, b"-"), Some(0));
+        assert!(check_field(FieldKind::Text, b"\xff").is_none());
+        assert_eq!(check_field(FieldKind::Text, "\u{e9}t\u{e9}".as_bytes()), Some(0));
+        assert!(check_field(FieldKind::Action, b"ACCEPTED").is_none());
+        assert!(check_field(FieldKind::LogStatus, b"ok").is_none());
+        assert_eq!(typed_value(FieldKind::TcpFlags, b"511"), Some(FieldValue::TcpFlags(511)));
+        assert_eq!(typed_value(FieldKind::Address, b"-"), None);
+        assert!(typed_value(FieldKind::Port, b"65536").is_none());
     }
 
     #[test]
@@ -1914,15 +2068,15 @@ mod tests {
     #[test]
     fn newline_search() {
         let mut haystack = vec![b'a'; 100];
-        assert_eq!(find_newline(&haystack), None);
+        assert_eq!(find_byte(&haystack, b'\n'), None);
         for at in [0, 1, 7, 8, 9, 63, 64, 95, 99] {
             haystack[at] = b'\n';
-            assert_eq!(find_newline(&haystack), Some(at));
+            assert_eq!(find_byte(&haystack, b'\n'), Some(at));
             haystack[at] = 0x8a; // '\n' with the high bit set must not match
-            assert_eq!(find_newline(&haystack), None);
+            assert_eq!(find_byte(&haystack, b'\n'), None);
             haystack[at] = b'a';
         }
-        assert_eq!(find_newline(b"\x0b\x09\n"), Some(2));
+        assert_eq!(find_byte(b"\x0b\x09\n", b'\n'), Some(2));
     }
 
     // Properties.
@@ -2023,6 +2177,139 @@ mod tests {
         })
     }
 
+    /// A header with a field of every kind, an unknown field last.
+    const EVERY_KIND_HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes \
+        start end action log-status tcp-flags vpc-id flow-direction pkt-srcaddr x-unknown";
+
+    /// A value of `kind`, or `-`, as a record may hold it.
+    fn valid_token(kind: FieldKind) -> BoxedStrategy<String> {
+        let value = match kind {
+            FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime => {
+                // Mostly under 20 digits, as AWS writes them; the rest only the general path takes.
+                prop_oneof![
+                    8 => (0..10u64.pow(19)).prop_map(|n| n.to_string()),
+                    2 => (0..1000u64).prop_map(|n| n.to_string()),
+                    1 => "0{1,6}[0-9]{1,12}",
+                    1 => Just(u64::MAX.to_string()),
+                ]
+                .boxed()
+            }
+            FieldKind::Port | FieldKind::TcpFlags => prop_oneof![(0..=u16::MAX).prop_map(|n| n.to_string()), Just("65535".to_owned())].boxed(),
+            FieldKind::Protocol => prop_oneof![(0..=u8::MAX).prop_map(|n| n.to_string()), Just("255".to_owned())].boxed(),
+            FieldKind::Address => prop_oneof![
+                any::<u32>().prop_map(|n| Ipv4Addr::from(n).to_string()),
+                any::<u128>().prop_map(|n| Ipv6Addr::from(n).to_string()),
+                any::<u32>().prop_map(|n| Ipv4Addr::from(n).to_ipv6_mapped().to_string()),
+                Just("::".to_owned()),
+            ]
+            .boxed(),
+            FieldKind::Action => "ACCEPT|REJECT".boxed(),
+            FieldKind::LogStatus => "OK|NODATA|SKIPDATA".boxed(),
+            FieldKind::Text => "[a-z0-9:/\t\u{e9}\u{20ac}-]{1,22}".boxed(),
+        };
+        prop_oneof![12 => value, 1 => Just("-".to_owned())].boxed()
+    }
+
+    /// Something close to a value of `kind` that is not one (or, for numbers of 20 digits and
+    /// more, one that only the general path takes).
+    fn near_token(kind: FieldKind) -> BoxedStrategy<Vec<u8>> {
+        let near: BoxedStrategy<String> = match kind {
+            FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime | FieldKind::Port | FieldKind::Protocol | FieldKind::TcpFlags => {
+                "256|65536|18446744073709551616|0{8,20}[0-9]{1,5}|[0-9]{0,3}[-a+.]|[-a+.][0-9]{1,3}|--".boxed()
+            }
+            FieldKind::Address => "01\\.2\\.3\\.4|1\\.2\\.3(\\.4){0,2}|256\\.1\\.1\\.1|1\\.2\\.3\\.4[x:]|[0-9a-fA-F:.]{0,20}|::ffff:1\\.2\\.3\\.04".boxed(),
+            FieldKind::Action => "ACCEPTED|accept|ACCEP|REJECT-".boxed(),
+            FieldKind::LogStatus => "OKAY|ok|NODAT|SKIPDATA-".boxed(),
+            FieldKind::Text => Just(String::new()).boxed(),
+        };
+        prop_oneof![3 => near.prop_map(String::into_bytes), 1 => Just(vec![0xff]), 1 => prop::collection::vec(any::<u8>(), 0..4)].boxed()
+    }
+
+    /// A line for [`EVERY_KIND_HEADER`]: a record, or a record with one thing wrong or unusual (a
+    /// field's value, a separator, the number of fields).
+    fn near_record() -> impl Strategy<Value = Vec<u8>> {
+        let kinds = Header::parse(EVERY_KIND_HEADER).unwrap().kinds;
+        let valid: Vec<BoxedStrategy<String>> = kinds.iter().map(|&kind| valid_token(kind)).collect();
+        let near: Vec<BoxedStrategy<Vec<u8>>> = kinds.iter().map(|&kind| near_token(kind)).collect();
+        let separator = prop_oneof![Just(&b"  "[..]), Just(&b" "[..]), Just(&b""[..]), Just(&b"\t"[..])];
+        (valid, near, any::<prop::sample::Index>(), 0..5u8, separator).prop_map(move |(valid, near, at, change, separator)| {
+            let mut fields: Vec<Vec<u8>> = valid.into_iter().map(String::into_bytes).collect();
+            let at = at.index(fields.len());
+            match change {
+                1 => fields[at] = near[at].clone(),
+                3 => fields.truncate(at),
+                4 => fields.push(b"7".to_vec()),
+                _ => {}
+            }
+            // Before each field and after the last: none at the ends, one space between fields.
+            let mut separators = vec![&b" "[..]; fields.len() + 1];
+            separators[0] = b"";
+            separators[fields.len()] = b"";
+            if change == 2 {
+                separators[at] = separator;
+            }
+            let mut line = Vec::new();
+            for (field, separator) in fields.iter().zip(&separators) {
+                line.extend(*separator);
+                line.extend(field);
+            }
+            line.extend(separators[fields.len()]);
+            line
+        })
+    }
+
+    /// The general path of `parse_line` alone: split, then check each field.
+    fn general_path(line: &[u8], kinds: &[FieldKind]) -> Option<(Vec<(usize, usize)>, Vec<u64>)> {
+        let mut spans = Vec::new();
+        split_fields(line, &mut spans);
+        if spans.len() != kinds.len() {
+            return None;
+        }
+        let numbers = spans.iter().zip(kinds).map(|(&(s, e), &kind)| check_field(kind, &line[s..e])).collect::<Option<Vec<u64>>>()?;
+        Some((spans, numbers))
+    }
+
+    #[test]
+    fn the_fast_path_takes_the_lines_aws_writes() {
+        let kinds = Header::parse(&required_header()).unwrap().kinds;
+        let mut spans = vec![(0, 0); kinds.len()];
+        let mut numbers = vec![0; kinds.len()];
+        let synth = crate::core::flowlog_synth::SynthSpec { records: 500, seed: 9, ..Default::default() };
+        let mut text = Vec::new();
+        crate::core::flowlog_synth::write_records(&synth, &mut text).unwrap();
+        let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').skip(1).filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 500);
+        for line in lines.into_iter().chain([DOC_ACCEPT.as_bytes(), DOC_IPV6.as_bytes()].map(|l| &l[..])) {
+            let fields = std::str::from_utf8(line).unwrap().split(' ').count();
+            if fields != kinds.len() {
+                continue; // the documentation's v2 examples have no tcp-flags
+            }
+            assert!(parse_line_fast(line, &kinds, &mut spans, &mut numbers).is_some(), "{}", String::from_utf8_lossy(line));
+            assert_eq!(Some((spans.clone(), numbers.clone())), general_path(line, &kinds));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+        #[test]
+        fn the_fast_path_agrees_with_the_general_path(line in near_record()) {
+            let kinds = Header::parse(EVERY_KIND_HEADER).unwrap().kinds;
+            let mut spans = vec![(0, 0); kinds.len()];
+            let mut numbers = vec![0; kinds.len()];
+            let general = general_path(&line, &kinds);
+            if parse_line_fast(&line, &kinds, &mut spans, &mut numbers).is_some() {
+                prop_assert_eq!(Some((spans, numbers)), general, "{}", String::from_utf8_lossy(&line));
+            } else if let Some(accepted) = &general {
+                // Left to the general path: only lines AWS does not write that way.
+                let single_spaced = !line.starts_with(b" ") && !line.ends_with(b" ") && !line.windows(2).any(|w| w == b"  ");
+                let long_number = accepted.0.iter().zip(&kinds).any(|(&(s, e), kind)| {
+                    !matches!(kind, FieldKind::Address | FieldKind::Action | FieldKind::LogStatus | FieldKind::Text) && e - s > 19
+                });
+                prop_assert!(!single_spaced || long_number, "{}", String::from_utf8_lossy(&line));
+            }
+        }
+    }
+
     proptest! {
         #[test]
         fn address_parsing_matches_std(text in "[0-9a-fA-F:.]{0,42}", v6 in any::<u128>(), v4 in any::<u32>()) {
@@ -2094,7 +2381,7 @@ mod tests {
             for flow in &ok {
                 *flags.entry(flow.flags).or_insert(0u64) += 1;
             }
-            prop_assert_eq!(&summary.tcp_flags, &flags);
+            prop_assert_eq!(summary.tcp_flags.to_map(), flags);
         }
     }
 }

@@ -648,7 +648,7 @@ mod tests {
         assert_eq!((summary.packets, summary.bytes), (totals.packets, totals.bytes));
         assert_eq!((summary.first_start, summary.last_end), (totals.first_start, totals.last_end));
         assert_eq!(summary.distinct_interfaces() as u64, totals.interfaces);
-        assert_eq!(summary.tcp_flags, totals.tcp_flags);
+        assert_eq!(summary.tcp_flags.to_map(), totals.tcp_flags);
     }
 
     fn all_catalog_fields() -> Vec<String> {
