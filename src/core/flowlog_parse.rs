@@ -1154,70 +1154,66 @@ fn parse_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
-/// IPv6 as `Ipv6Addr::from_str` accepts it, without its slow path for the rare embedded IPv4
-/// form (`::ffff:1.2.3.4`), which is left to std.
+/// IPv6 as `Ipv6Addr::from_str` accepts it, in one pass over bytes, without its slow path for
+/// the rare embedded IPv4 form (`::ffff:1.2.3.4`), which is left to std.
 fn parse_ipv6(field: &[u8]) -> Option<Ipv6Addr> {
     if field.contains(&b'.') {
         return std::str::from_utf8(field).ok()?.parse().ok();
     }
-    // The groups before `::` fill `groups` from the front, the ones after it `tail`.
     let mut groups = [0u16; 8];
-    let mut tail = [0u16; 8];
-    let (mut head_len, mut tail_len) = (0, 0);
-    let mut compressed = false;
-    let mut rest = field;
-    if let Some(after) = rest.strip_prefix(b"::") {
-        compressed = true;
-        rest = after;
-    }
-    while !rest.is_empty() {
-        let digits = rest.iter().take(5).take_while(|b| b.is_ascii_hexdigit()).count();
-        if digits == 0 || digits > 4 || head_len + tail_len == 8 {
-            return None;
+    let mut count = 0;
+    // Where `::` stands, as the number of groups before it.
+    let mut gap = None;
+    let mut at = 0;
+    if field.starts_with(b"::") {
+        gap = Some(0);
+        at = 2;
+        if field.len() == 2 {
+            return Some(Ipv6Addr::UNSPECIFIED);
         }
+    }
+    loop {
         let mut value: u16 = 0;
-        for &b in &rest[..digits] {
-            let nibble = match b {
-                b'0'..=b'9' => b - b'0',
-                b'a'..=b'f' => b - b'a' + 10,
-                _ => b - b'A' + 10,
-            };
-            value = value << 4 | u16::from(nibble);
-        }
-        if compressed {
-            tail[tail_len] = value;
-            tail_len += 1;
-        } else {
-            groups[head_len] = value;
-            head_len += 1;
-        }
-        rest = &rest[digits..];
-        if rest.is_empty() {
-            break;
-        }
-        if let Some(after) = rest.strip_prefix(b"::") {
-            if compressed {
+        let mut digits = 0;
+        while let Some(nibble) = field.get(at).and_then(|&b| char::from(b).to_digit(16)) {
+            if digits == 4 {
                 return None;
             }
-            compressed = true;
-            rest = after;
-        } else if let Some(after) = rest.strip_prefix(b":") {
-            if after.is_empty() {
-                return None;
-            }
-            rest = after;
-        } else {
+            value = value << 4 | nibble as u16;
+            digits += 1;
+            at += 1;
+        }
+        if digits == 0 || count == groups.len() {
             return None;
+        }
+        groups[count] = value;
+        count += 1;
+        match field.get(at..at + 2) {
+            None if at == field.len() => break,
+            Some(b"::") => {
+                if gap.is_some() {
+                    return None;
+                }
+                gap = Some(count);
+                at += 2;
+                if at == field.len() {
+                    break;
+                }
+            }
+            _ if field.get(at) == Some(&b':') && at + 1 < field.len() => at += 1,
+            _ => return None,
         }
     }
-    // `::` stands for at least one group of zeros.
-    if compressed {
-        if head_len + tail_len > 7 {
-            return None;
+    match gap {
+        // `::` stands for at least one group of zeros.
+        Some(before) if count < groups.len() => {
+            let after = count - before;
+            let moved_to = groups.len() - after;
+            groups.copy_within(before..count, moved_to);
+            groups[before..moved_to].fill(0);
         }
-        groups[8 - tail_len..].copy_from_slice(&tail[..tail_len]);
-    } else if head_len != 8 {
-        return None;
+        None if count == groups.len() => {}
+        _ => return None,
     }
     Some(Ipv6Addr::from(groups))
 }
@@ -2312,8 +2308,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn address_parsing_matches_std(text in "[0-9a-fA-F:.]{0,42}", v6 in any::<u128>(), v4 in any::<u32>()) {
+        fn address_parsing_matches_std(
+            text in "[0-9a-fA-F:.]{0,42}",
+            groups in ":{0,2}([0-9a-fA-F]{1,5}:{1,2}){0,9}[0-9a-fA-F]{0,5}",
+            v6 in any::<u128>(),
+            v4 in any::<u32>(),
+        ) {
             prop_assert_eq!(parse_ipv6(text.as_bytes()), text.parse::<Ipv6Addr>().ok(), "{}", text);
+            prop_assert_eq!(parse_ipv6(groups.as_bytes()), groups.parse::<Ipv6Addr>().ok(), "{}", groups);
             prop_assert_eq!(parse_ipv4(text.as_bytes()), text.parse::<Ipv4Addr>().ok(), "{}", text);
             let v6 = Ipv6Addr::from(v6);
             prop_assert_eq!(parse_ipv6(v6.to_string().as_bytes()), Some(v6));
