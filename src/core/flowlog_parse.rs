@@ -929,6 +929,7 @@ fn parse_line_fast(line: &[u8], kinds: &[FieldKind], spans: &mut [(usize, usize)
 
 /// The length and value of the decimal number `bytes` starts with, if it is at most `max`. Up to
 /// 19 digits, which cannot overflow: a 20th is left where the caller sees it is not a space.
+#[inline(always)]
 fn leading_number(bytes: &[u8], max: u64) -> Option<(usize, u64)> {
     let mut value: u64 = 0;
     let mut len = 0;
@@ -1386,7 +1387,7 @@ impl<R: Read> LineReader<R> {
     fn next_line(&mut self, limit: usize) -> io::Result<Option<Line>> {
         let mut too_long = false;
         loop {
-            if let Some(pos) = find_byte(&self.buf[self.start..self.end], b'\n') {
+            if let Some(pos) = memchr::memchr(b'\n', &self.buf[self.start..self.end]) {
                 let span = (self.start, self.start + pos);
                 self.start += pos + 1;
                 self.line_number += 1;
