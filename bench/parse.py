@@ -42,6 +42,11 @@ with gzip.open(sample, "rb") as f:
 
 zcat_s, zcat_mb = best(f"zcat {sample} > /dev/null", shell=True)
 parse_s, parse_mb = best([bench, "parse", "1", sample])
+# The flowgate binary itself, when a release build is given (scripts/bench-parse --cli): the same
+# parser behind the command line, runtime start-up and the JSON report included.
+cli = os.environ.get("FLOWGATE_BIN")
+if cli:
+    cli_s, cli_mb = best([cli, "parse", sample, "--output", "json"])
 
 reader = """
 import gzip, sys
@@ -78,6 +83,8 @@ result = {
     "flowgate_mb_per_s": round(mb / parse_s),
     "flowlogs_reader_s": round(flr_s, 2), "flowlogs_reader_peak_mib": round(flr_mb, 1),
     "speedup_vs_zcat": round(zcat_s / parse_s, 2),
+    **({"flowgate_cli_parse_s": round(cli_s, 3), "flowgate_cli_peak_mib": round(cli_mb, 1),
+        "cli_speedup_vs_zcat": round(zcat_s / cli_s, 2)} if cli else {}),
     "speedup_vs_flowlogs_reader": round(flr_s / parse_s, 1),
     "four_objects_1_thread_s": round(one_s, 3),
     f"four_objects_{cores}_threads_s": round(all_s, 3),
