@@ -1168,12 +1168,22 @@ fn parse_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
     Some(Ipv4Addr::from(octets))
 }
 
+/// Each byte's value as a hexadecimal digit, 0xff for bytes that are not one.
+const HEX_DIGITS: [u8; 256] = {
+    let mut values = [0xff; 256];
+    let mut i = 0;
+    while i < 16 {
+        values[b"0123456789abcdef"[i] as usize] = i as u8;
+        values[b"0123456789ABCDEF"[i] as usize] = i as u8;
+        i += 1;
+    }
+    values
+};
+
 /// IPv6 as `Ipv6Addr::from_str` accepts it, in one pass over bytes, without its slow path for
 /// the rare embedded IPv4 form (`::ffff:1.2.3.4`), which is left to std.
+#[inline]
 fn parse_ipv6(field: &[u8]) -> Option<Ipv6Addr> {
-    if field.contains(&b'.') {
-        return std::str::from_utf8(field).ok()?.parse().ok();
-    }
     let mut groups = [0u16; 8];
     let mut count = 0;
     // Where `::` stands, as the number of groups before it.
@@ -1189,11 +1199,11 @@ fn parse_ipv6(field: &[u8]) -> Option<Ipv6Addr> {
     loop {
         let mut value: u16 = 0;
         let mut digits = 0;
-        while let Some(nibble) = field.get(at).and_then(|&b| char::from(b).to_digit(16)) {
+        while let Some(&nibble) = field.get(at).map(|&b| &HEX_DIGITS[usize::from(b)]).filter(|&&n| n < 16) {
             if digits == 4 {
                 return None;
             }
-            value = value << 4 | nibble as u16;
+            value = value << 4 | u16::from(nibble);
             digits += 1;
             at += 1;
         }
@@ -1215,6 +1225,8 @@ fn parse_ipv6(field: &[u8]) -> Option<Ipv6Addr> {
                 }
             }
             _ if field.get(at) == Some(&b':') && at + 1 < field.len() => at += 1,
+            // A dot after a group: the address may end in embedded IPv4 (`::ffff:1.2.3.4`).
+            _ if field.get(at) == Some(&b'.') => return std::str::from_utf8(field).ok()?.parse().ok(),
             _ => return None,
         }
     }
