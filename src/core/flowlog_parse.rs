@@ -391,7 +391,7 @@ impl Default for TcpFlagCounts {
 
 impl TcpFlagCounts {
     fn add_count(&mut self, flags: u16, count: u64) {
-        let slot = match usize::try_from(flags).ok().and_then(|i| self.one_byte.get_mut(i)) {
+        let slot = match self.one_byte.get_mut(usize::from(flags)) {
             Some(slot) => slot,
             None => self.wider.entry(flags).or_insert(0),
         };
@@ -2282,7 +2282,9 @@ mod tests {
     }
 
     /// The general path of `parse_line` alone: split, then check each field.
-    fn general_path(line: &[u8], kinds: &[FieldKind]) -> Option<(Vec<(usize, usize)>, Vec<u64>)> {
+    type Checked = (Vec<(usize, usize)>, Vec<u64>);
+
+    fn general_path(line: &[u8], kinds: &[FieldKind]) -> Option<Checked> {
         let mut spans = Vec::new();
         split_fields(line, &mut spans);
         if spans.len() != kinds.len() {
@@ -2302,7 +2304,7 @@ mod tests {
         crate::core::flowlog_synth::write_records(&synth, &mut text).unwrap();
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').skip(1).filter(|l| !l.is_empty()).collect();
         assert_eq!(lines.len(), 500);
-        for line in lines.into_iter().chain([DOC_ACCEPT.as_bytes(), DOC_IPV6.as_bytes()].map(|l| &l[..])) {
+        for line in lines.into_iter().chain([DOC_ACCEPT.as_bytes(), DOC_IPV6.as_bytes()]) {
             let fields = std::str::from_utf8(line).unwrap().split(' ').count();
             if fields != kinds.len() {
                 continue; // the documentation's v2 examples have no tcp-flags

@@ -17,9 +17,14 @@ pub struct Talker {
     pub records: u64,
 }
 
+/// Source, destination and destination port.
+type FlowKey = (IpAddr, IpAddr, Option<u16>);
+/// Bytes, packets and records.
+type FlowTotals = (u64, u64, u64);
+
 #[derive(Debug, Default)]
 pub struct TopTalkers {
-    flows: HashMap<(IpAddr, IpAddr, Option<u16>), (u64, u64, u64)>,
+    flows: HashMap<FlowKey, FlowTotals>,
 }
 
 impl TopTalkers {

@@ -109,7 +109,8 @@ fn bad_input_table() {
     let long_id = "x".repeat(1225);
     let no = None::<Vec<u8>>;
     // (arguments, standard input, exit code, what stderr's first line must mention)
-    let cases: Vec<(Vec<&str>, Option<Vec<u8>>, i32, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Option<Vec<u8>>, i32, &'a str);
+    let cases: Vec<Case> = vec![
         (vec!["bucket", "create", "--bucket=Bad_Name"], no.clone(), 2, "contains 'B'"),
         (vec!["bucket", "create", "--bucket=ab"], no.clone(), 2, "3 to 63"),
         (vec!["bucket", "create", "--bucket=-leading"], no.clone(), 2, "begin and end"),
