@@ -46,7 +46,9 @@ pub fn sid(statement: &Value) -> Option<&str> {
 }
 
 /// A statement in a form where two statements that mean the same compare equal: no `Sid`, every
-/// string-or-array value as a sorted array, object keys unordered (serde_json maps compare as maps).
+/// string-or-array value as a sorted array, object keys unordered (serde_json maps compare as maps),
+/// and what IAM reads without regard to case in lower case: action names (`S3:putObject` is
+/// `s3:PutObject`) and condition key names (`aws:sourceaccount` is `aws:SourceAccount`).
 pub fn canonical_statement(statement: &Value) -> Value {
     fn canon(value: &Value) -> Value {
         match value {
@@ -67,9 +69,28 @@ pub fn canonical_statement(statement: &Value) -> Value {
             other => other.clone(),
         }
     }
+    fn lower_strings(value: &mut Value) {
+        match value {
+            Value::String(s) => *s = s.to_lowercase(),
+            Value::Array(items) => items.iter_mut().for_each(lower_strings),
+            _ => {}
+        }
+    }
     let mut statement = statement.clone();
     if let Value::Object(map) = &mut statement {
         map.remove("Sid");
+        for key in ["Action", "NotAction"] {
+            if let Some(actions) = map.get_mut(key) {
+                lower_strings(actions);
+            }
+        }
+        if let Some(Value::Object(operators)) = map.get_mut("Condition") {
+            for keys in operators.values_mut() {
+                if let Value::Object(keys) = keys {
+                    *keys = std::mem::take(keys).into_iter().map(|(k, v)| (k.to_lowercase(), v)).collect();
+                }
+            }
+        }
     }
     canon(&statement)
 }
@@ -84,6 +105,35 @@ pub fn contains_equivalent(statements: &[Value], wanted: &Value) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn action_and_condition_key_case_does_not_matter() {
+        let wanted = json!({
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::b/AWSLogs/1/*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "1"}}
+        });
+        let written = json!({
+            "Sid": "Mine",
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": ["S3:putobject"],
+            "Resource": "arn:aws:s3:::b/AWSLogs/1/*",
+            "Condition": {"StringEquals": {"AWS:SourceAccount": "1"}}
+        });
+        assert!(contains_equivalent(&[written], &wanted));
+        // Resources and values keep their case: a bucket ARN or account differing in case is another.
+        let other_resource = json!({
+            "Effect": "Allow",
+            "Principal": {"Service": "delivery.logs.amazonaws.com"},
+            "Action": "s3:PutObject",
+            "Resource": "arn:aws:s3:::B/AWSLogs/1/*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": "1"}}
+        });
+        assert!(!contains_equivalent(&[other_resource], &wanted));
+    }
 
     #[test]
     fn parses_url_encoded_documents() {
