@@ -34,7 +34,8 @@ pub const ACTIONS: &[&str] = &[
     "s3:PutLifecycleConfiguration",
     "s3:PutBucketTagging",
     "s3:GetObject",
-    "s3:DeleteObject",
+    "s3:ListBucketVersions",
+    "s3:DeleteObjectVersion",
     "s3:DeleteBucket",
     "s3:ListAllMyBuckets",
 ];
@@ -366,54 +367,80 @@ pub async fn object_body(s3: &Client, bucket: &BucketName, key: &str) -> Result<
     Ok(out.body)
 }
 
-/// How many objects the bucket holds, counting up to `cap` (then `cap` means "at least").
-pub async fn count_objects(s3: &Client, bucket: &BucketName, cap: usize) -> Result<usize> {
+/// One page (up to 1000) of the bucket's object versions and delete markers, from `after` (the
+/// key and version markers the previous page ended at); with the markers to go on from, if any.
+async fn object_versions_page(
+    s3: &Client,
+    bucket: &BucketName,
+    after: Option<(String, Option<String>)>,
+) -> Result<(Vec<aws_sdk_s3::types::ObjectIdentifier>, Option<(String, Option<String>)>)> {
+    use aws_sdk_s3::types::ObjectIdentifier;
+    let (key_marker, version_marker) = after.map_or((None, None), |(key, version)| (Some(key), version));
+    let page = s3
+        .list_object_versions()
+        .bucket(bucket.as_str())
+        .max_keys(1000)
+        .set_key_marker(key_marker)
+        .set_version_id_marker(version_marker)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("listing the object versions of s3://{bucket}"), "s3:ListBucketVersions"))?;
+    let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+    let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+    let ids = versions
+        .chain(markers)
+        .filter_map(|(key, version)| ObjectIdentifier::builder().key(key?).set_version_id(version.map(str::to_owned)).build().ok())
+        .collect();
+    let next = match (page.is_truncated(), page.next_key_marker()) {
+        (Some(true), Some(key)) => Some((key.to_owned(), page.next_version_id_marker().map(str::to_owned))),
+        _ => None,
+    };
+    Ok((ids, next))
+}
+
+/// How many object versions (current and earlier ones, and delete markers) the bucket holds,
+/// counting up to `cap` (then `cap` means "at least"). In a bucket without versioning, its objects.
+pub async fn count_object_versions(s3: &Client, bucket: &BucketName, cap: usize) -> Result<usize> {
     let mut count = 0;
-    let mut pages = s3.list_objects_v2().bucket(bucket.as_str()).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_error(e, format!("listing s3://{bucket}"), "s3:ListBucket"))?;
-        count += page.contents().len();
+    let mut after = None;
+    loop {
+        let (ids, next) = object_versions_page(s3, bucket, after).await?;
+        count += ids.len();
         if count >= cap {
             return Ok(cap);
         }
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(count),
+        }
     }
-    Ok(count)
 }
 
-/// Deletes every object (in batches of 1000, DeleteObjects' limit) and then the bucket.
+/// Deletes every object version and delete marker (in batches of 1000, DeleteObjects' limit), so
+/// that a bucket that has or had versioning empties too, and then the bucket. Returns how many
+/// versions were deleted.
 pub async fn delete_bucket_and_objects(s3: &Client, bucket: &BucketName) -> Result<usize> {
-    use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+    use aws_sdk_s3::types::Delete;
     let mut deleted = 0;
     loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(bucket.as_str())
-            .max_keys(1000)
-            .send()
-            .await
-            .map_err(|e| aws_error(e, format!("listing s3://{bucket}"), "s3:ListBucket"))?;
-        let keys: Vec<ObjectIdentifier> = page
-            .contents()
-            .iter()
-            .filter_map(|o| o.key())
-            .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-            .collect();
-        if keys.is_empty() {
+        // Each pass lists from the start: what the previous one deleted is gone from the listing.
+        let (ids, _) = object_versions_page(s3, bucket, None).await?;
+        if ids.is_empty() {
             break;
         }
-        let batch = keys.len();
-        let delete = Delete::builder().set_objects(Some(keys)).quiet(true).build().map_err(|e| build_error("delete", e))?;
+        let batch = ids.len();
+        let delete = Delete::builder().set_objects(Some(ids)).quiet(true).build().map_err(|e| build_error("delete", e))?;
         let out = s3
             .delete_objects()
             .bucket(bucket.as_str())
             .delete(delete)
             .send()
             .await
-            .map_err(|e| aws_error(e, format!("deleting objects of s3://{bucket}"), "s3:DeleteObject"))?;
+            .map_err(|e| aws_error(e, format!("deleting objects of s3://{bucket}"), "s3:DeleteObjectVersion"))?;
         if let Some(error) = out.errors().first() {
             return Err(Error::refused(
                 format!("could not delete s3://{bucket}/{}: {}", error.key().unwrap_or("?"), error.message().unwrap_or("no message")),
-                Some("delete the remaining objects by hand (versioned bucket?), then re-run".to_owned()),
+                Some("check for a bucket policy or Object Lock that protects it, delete what is left by hand, then re-run".to_owned()),
             ));
         }
         deleted += batch;

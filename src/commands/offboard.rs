@@ -30,7 +30,7 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
         } else {
             match s3::bucket_existence(&ctx.s3(&ctx.home_region), bucket, &identity.account).await? {
                 BucketExistence::Owned { region } => {
-                    let count = s3::count_objects(&ctx.s3(&region), bucket, OBJECT_COUNT_CAP).await?;
+                    let count = s3::count_object_versions(&ctx.s3(&region), bucket, OBJECT_COUNT_CAP).await?;
                     let shown = if count >= OBJECT_COUNT_CAP { format!("at least {count}") } else { count.to_string() };
                     if count > 0 && !args.force {
                         return Err(Error::refused(

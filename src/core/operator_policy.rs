@@ -61,7 +61,7 @@ mod tests {
         let allowed = allowed_actions(policy("bucket create"));
         // The S3 adapter also reads objects (verify), deletes buckets (offboard) and lists
         // buckets (wizard): those are in those commands' policies, not in bucket create's.
-        let elsewhere = ["s3:GetObject", "s3:DeleteObject", "s3:DeleteBucket", "s3:ListAllMyBuckets"];
+        let elsewhere = ["s3:GetObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:ListAllMyBuckets"];
         for action in crate::aws::s3::ACTIONS.iter().filter(|a| !elsewhere.contains(a)).chain(crate::aws::sts::ACTIONS) {
             assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
         }
@@ -148,7 +148,7 @@ mod tests {
         }
         assert!(allowed_actions(policy("wizard")).iter().any(|a| a == "s3:ListAllMyBuckets"));
         let offboard = allowed_actions(policy("offboard"));
-        assert!(offboard.iter().any(|a| a == "s3:DeleteBucket") && offboard.iter().any(|a| a == "s3:DeleteObject"));
+        assert!(offboard.iter().any(|a| a == "s3:DeleteBucket") && offboard.iter().any(|a| a == "s3:DeleteObjectVersion"));
     }
 
     #[test]

@@ -106,3 +106,37 @@ fn offboard_removes_only_what_flowgate_made() {
     assert!(again.status.success());
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
+
+#[test]
+fn offboard_deletes_a_versioned_bucket_with_every_version() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let env = Env::isolated();
+    let bucket = "flowgate-versioned-logs";
+    let s3 = env.s3("us-east-1");
+    let created = env.flowgate().args(["bucket", "create", "--bucket", bucket, "--yes"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let enabled = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    block_on(s3.put_bucket_versioning().bucket(bucket).versioning_configuration(enabled).send()).unwrap();
+    // Two versions of one object, then the object deleted: no current object is left, but its
+    // versions and a delete marker are, and they keep DeleteBucket from succeeding.
+    let key = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/11/24/a.log.gz";
+    for body in [b"one".to_vec(), b"two".to_vec()] {
+        block_on(s3.put_object().bucket(bucket).key(key).body(body.into()).send()).unwrap();
+    }
+    block_on(s3.delete_object().bucket(bucket).key(key).send()).unwrap();
+    assert_eq!(block_on(s3.list_objects_v2().bucket(bucket).send()).unwrap().key_count(), Some(0));
+
+    // The earlier versions are data: without --force the bucket is kept.
+    let refused = env.flowgate().args(["offboard", "--regions", "us-east-1", "--bucket", bucket, "--delete-bucket", "--yes"]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("holds 3 object(s)"), "{}", stderr(&refused));
+    assert!(block_on(s3.head_bucket().bucket(bucket).send()).is_ok());
+
+    let forced = env.flowgate().args(["offboard", "--regions", "us-east-1", "--bucket", bucket, "--delete-bucket", "--force", "--yes", "--output", "json"]).output().unwrap();
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    let report = json_stdout(&forced);
+    let bucket_step = report["steps"].as_array().unwrap().iter().find(|s| s["step"] == "bucket").unwrap().clone();
+    assert_eq!(bucket_step["changes"][0]["status"], "applied", "{bucket_step:#}");
+    assert!(bucket_step["changes"][0]["detail"].as_str().unwrap().contains("3 object(s)"), "{bucket_step:#}");
+    assert!(block_on(s3.head_bucket().bucket(bucket).send()).is_err(), "deleted with every version");
+}
