@@ -80,7 +80,7 @@ pub fn parse_bucket_or_arn(value: &str) -> Result<BucketName, String> {
         let region = parts.next().unwrap_or_default();
         let account = parts.next().unwrap_or_default();
         let resource = parts.next().unwrap_or_default();
-        if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov") || service != "s3" || !region.is_empty() || !account.is_empty() {
+        if !is_partition(partition) || service != "s3" || !region.is_empty() || !account.is_empty() {
             return Err(format!("'{value}' is not a bucket ARN: expected arn:aws:s3:::BUCKET"));
         }
         if resource.contains('/') {
@@ -239,6 +239,15 @@ impl fmt::Display for AccountId {
     }
 }
 
+/// Whether `name` has the form of an AWS partition: `aws`, or `aws-` and lowercase words (aws-cn,
+/// aws-us-gov, aws-iso, aws-iso-b, aws-eusc, ...). Partitions go into ARNs: nothing else passes.
+pub fn is_partition(name: &str) -> bool {
+    name == "aws"
+        || name
+            .strip_prefix("aws-")
+            .is_some_and(|rest| rest.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())))
+}
+
 /// The AWS partition of an ARN (`arn:PARTITION:...`), `aws` when the ARN is not one.
 pub fn partition_of(arn: &str) -> &str {
     arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
@@ -305,6 +314,12 @@ mod tests {
         assert!(parse_bucket_or_arn("arn:aws:s3:::my-bucket/*").is_err());
         assert!(parse_bucket_or_arn("arn:aws:iam::123456789012:role/x").is_err());
         assert!(parse_bucket_or_arn("arn:aws:s3:::").is_err());
+        for partition in ["aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-eusc"] {
+            assert_eq!(parse_bucket_or_arn(&format!("arn:{partition}:s3:::my-bucket")).unwrap().as_str(), "my-bucket", "{partition}");
+        }
+        for partition in ["", "AWS", "aws-", "aws--cn", "azure", "aws-c n", "aws-cn/x"] {
+            assert!(parse_bucket_or_arn(&format!("arn:{partition}:s3:::my-bucket")).is_err(), "{partition}");
+        }
     }
 
     #[test]

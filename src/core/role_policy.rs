@@ -989,13 +989,7 @@ fn skip_stars(pattern: &[char], states: &mut [bool]) {
 // Small helpers
 
 fn check_partition(partition: &str) -> Result<(), RolePolicyError> {
-    // Partitions are `aws` or `aws-` and lowercase words (aws-cn, aws-us-gov, aws-iso-b, ...); the
-    // value goes into ARNs, so nothing else is let through.
-    let ok = partition == "aws"
-        || partition
-            .strip_prefix("aws-")
-            .is_some_and(|rest| rest.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())));
-    if ok { Ok(()) } else { Err(RolePolicyError::BadPartition(partition.to_owned())) }
+    if super::names::is_partition(partition) { Ok(()) } else { Err(RolePolicyError::BadPartition(partition.to_owned())) }
 }
 
 fn distinct(buckets: &[BucketName]) -> Result<Vec<BucketName>, RolePolicyError> {
