@@ -41,10 +41,11 @@ impl TopTalkers {
             Some(FieldValue::Counter(n)) => n,
             _ => 0,
         };
+        // Counts come from the object: saturate rather than overflow on absurd values.
         let entry = self.flows.entry((src, dst, port)).or_default();
-        entry.0 += counter("bytes");
-        entry.1 += counter("packets");
-        entry.2 += 1;
+        entry.0 = entry.0.saturating_add(counter("bytes"));
+        entry.1 = entry.1.saturating_add(counter("packets"));
+        entry.2 = entry.2.saturating_add(1);
     }
 
     /// The `n` flows with the most bytes, most first (ties in address order, so output is stable).
@@ -90,5 +91,21 @@ mod tests {
         assert_eq!((top[0].bytes, top[0].dst_port), (4000, Some(22)));
         assert_eq!((top[1].bytes, top[1].packets, top[1].records), (1500, 15, 2));
         assert_eq!(talkers.top(1).len(), 1);
+    }
+
+    #[test]
+    fn totals_saturate_on_absurd_counts() {
+        let text = "srcaddr dstaddr dstport packets bytes\n\
+            10.0.0.1 10.0.0.2 443 18446744073709551615 18446744073709551615\n\
+            10.0.0.1 10.0.0.2 443 18446744073709551615 18446744073709551615\n";
+        let mut talkers = TopTalkers::default();
+        let lenient = ParseOptions { require_fields: false, ..ParseOptions::default() };
+        for_each_record(text.as_bytes(), &lenient, |r| {
+            talkers.add(r);
+            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+        })
+        .unwrap();
+        let top = talkers.top(1);
+        assert_eq!((top[0].bytes, top[0].packets, top[0].records), (u64::MAX, u64::MAX, 2));
     }
 }
