@@ -959,33 +959,33 @@ fn leading_number(bytes: &[u8], max: u64) -> Option<(usize, u64)> {
 /// first byte that is neither a digit nor a dot.
 #[inline]
 fn leading_ipv4(bytes: &[u8]) -> Option<usize> {
-    let mut dots = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'.' {
-            if digits == 0 || dots == 3 {
+    let digit = |at: usize| bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    let mut at = 0;
+    for octet in 0..4 {
+        // One to three digits, without a leading zero, at most 255.
+        let first = digit(at)?;
+        at += 1;
+        if let Some(second) = digit(at) {
+            if first == 0 {
                 return None;
             }
-            dots += 1;
-            value = 0;
-            digits = 0;
-            continue;
+            at += 1;
+            if let Some(third) = digit(at) {
+                if u16::from(first) * 100 + u16::from(second) * 10 + u16::from(third) > 255 {
+                    return None;
+                }
+                at += 1;
+            }
         }
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            return (digits > 0 && dots == 3).then_some(i);
-        }
-        if digits == 1 && value == 0 {
-            return None;
-        }
-        value = value * 10 + u16::from(digit);
-        digits += 1;
-        if value > 255 {
-            return None;
+        match bytes.get(at) {
+            Some(b'.') if octet < 3 => at += 1,
+            Some(b'.') => return None,
+            Some(b'0'..=b'9') => return None,
+            _ if octet < 3 => return None,
+            _ => {}
         }
     }
-    (digits > 0 && dots == 3).then_some(bytes.len())
+    Some(at)
 }
 
 /// The length of the word of `words` that `bytes` starts with.
