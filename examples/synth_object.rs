@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use flowgate::core::flowlog_synth::{SynthSpec, write_records};
-use flowgate::core::layout::object_key;
+use flowgate::core::layout::{KeyLayout, object_key};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,5 +28,5 @@ fn main() {
         eprintln!("cannot write {out}: {e}");
         std::process::exit(1);
     }
-    println!("{}", object_key(None, account, region, "fl-0demo00000000001", now, false, false, &format!("{seed:08x}")));
+    println!("{}", object_key(None, account, region, "fl-0demo00000000001", now, KeyLayout::default(), &format!("{seed:08x}")));
 }

@@ -63,9 +63,18 @@ pub fn is_text_object(key: &str) -> bool {
     key.ends_with(".log.gz") || key.ends_with(".log")
 }
 
+/// How a flow log's destination options lay its keys out: Hive-compatible folders
+/// (`aws-region=...`) or plain ones, and per-hour folders or per-day ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KeyLayout {
+    pub hive: bool,
+    pub per_hour: bool,
+}
+
 /// The key of a delivered object, as AWS names it (for tests and the demo's generated objects):
 /// `{account}_vpcflowlogs_{region}_{flow-log-id}_{YYYYMMDDTHHmmZ}_{hash}.log.gz`.
-pub fn object_key(prefix: Option<&LogPrefix>, account: &str, region: &str, flow_log_id: &str, unix: u64, hive: bool, per_hour: bool, hash: &str) -> String {
+pub fn object_key(prefix: Option<&LogPrefix>, account: &str, region: &str, flow_log_id: &str, unix: u64, layout: KeyLayout, hash: &str) -> String {
+    let KeyLayout { hive, per_hour } = layout;
     let day = day_from_unix_days((unix / 86_400) as i64);
     let (hour, minute) = ((unix % 86_400) / 3600, (unix % 3600) / 60);
     let folder = if hive {
@@ -153,7 +162,7 @@ mod tests {
     fn object_keys_fall_under_their_day_prefix() {
         let now = 20_781 * 86_400 + 10 * 3600 + 5 * 60;
         for (hive, per_hour) in [(false, false), (false, true), (true, false), (true, true)] {
-            let key = object_key(None, "123456789012", "us-east-1", "fl-0123", now, hive, per_hour, "abcd1234");
+            let key = object_key(None, "123456789012", "us-east-1", "fl-0123", now, KeyLayout { hive, per_hour }, "abcd1234");
             let prefixes = window_prefixes(None, "123456789012", "us-east-1", now, 3600);
             assert!(prefixes.iter().any(|p| key.starts_with(p)), "{key}");
             assert!(key.ends_with("123456789012_vpcflowlogs_us-east-1_fl-0123_20261124T1005Z_abcd1234.log.gz"), "{key}");

@@ -11,7 +11,7 @@ use flate2::write::GzEncoder;
 use serde_json::Value;
 
 use flowgate::core::flowlog_synth::{SynthSpec, write_records};
-use flowgate::core::layout::object_key;
+use flowgate::core::layout::{KeyLayout, object_key};
 use flowgate::core::names::LogPrefix;
 
 use crate::support::{ACCOUNT, Env, block_on, json_stdout, stderr};
@@ -55,7 +55,7 @@ fn records(fields: Option<Vec<String>>, seed: u64) -> Vec<u8> {
 
 #[allow(clippy::too_many_arguments)]
 fn upload(env: &Env, region: &str, prefix: Option<&LogPrefix>, hive: bool, per_hour: bool, hash: &str, body: Vec<u8>, kms: bool) -> String {
-    let key = object_key(prefix, ACCOUNT, region, "fl-0123456789abcdef0", now(), hive, per_hour, hash);
+    let key = object_key(prefix, ACCOUNT, region, "fl-0123456789abcdef0", now(), KeyLayout { hive, per_hour }, hash);
     let mut put = env.s3("us-east-1").put_object().bucket(BUCKET).key(&key).body(ByteStream::from(body));
     if kms {
         put = put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
