@@ -18,7 +18,8 @@ fn main() {
         std::process::exit(2);
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let spec = SynthSpec { records, seed, account_id: account.clone(), region: region.clone(), start_time: now.saturating_sub(600), ..SynthSpec::default() };
+    let spec =
+        SynthSpec { records, seed, account_id: account.clone(), region: region.clone(), start_time: now.saturating_sub(600), ..SynthSpec::default() };
     let result = std::fs::File::create(out).and_then(|file| {
         let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
         write_records(&spec, &mut gz)?;

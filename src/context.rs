@@ -80,10 +80,12 @@ impl Ctx {
             loader = loader.endpoint_url(endpoint);
         }
         let sdk = loader.load().await;
-        let home_region = sdk
-            .region()
-            .map(|r| r.as_ref().to_owned())
-            .ok_or_else(|| Error::input("no AWS region is configured", Some("pass --region (e.g. --region us-east-1), set AWS_REGION, or add a region to your profile".to_owned())))?;
+        let home_region = sdk.region().map(|r| r.as_ref().to_owned()).ok_or_else(|| {
+            Error::input(
+                "no AWS region is configured",
+                Some("pass --region (e.g. --region us-east-1), set AWS_REGION, or add a region to your profile".to_owned()),
+            )
+        })?;
         Ok(Ctx {
             sdk,
             home_region,

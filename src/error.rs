@@ -48,13 +48,7 @@ pub enum Error {
     Input { message: String, hint: Option<String> },
     /// An AWS call failed (after the SDK's retries).
     #[error("{context}: {message}")]
-    Aws {
-        context: String,
-        kind: AwsErrorKind,
-        code: Option<String>,
-        message: String,
-        hint: Option<String>,
-    },
+    Aws { context: String, kind: AwsErrorKind, code: Option<String>, message: String, hint: Option<String> },
     /// The account is in a state flowgate will not change without being asked (exit 1).
     #[error("{message}")]
     Refused { message: String, hint: Option<String> },
@@ -102,9 +96,7 @@ impl Error {
     /// Adds the step the error happened in, for errors raised deep inside a command.
     pub fn context(self, step: impl fmt::Display) -> Self {
         match self {
-            Error::Aws { context, kind, code, message, hint } => {
-                Error::Aws { context: format!("{step}: {context}"), kind, code, message, hint }
-            }
+            Error::Aws { context, kind, code, message, hint } => Error::Aws { context: format!("{step}: {context}"), kind, code, message, hint },
             other => other,
         }
     }

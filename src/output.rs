@@ -82,8 +82,7 @@ impl Printer {
     pub fn report<R: Report>(&self, report: &R) -> Result<ExitStatus> {
         let text = match self.format {
             OutputFormat::Json => {
-                let mut json = serde_json::to_string_pretty(report)
-                    .map_err(|e| Error::io("encoding the report as JSON", io::Error::other(e)))?;
+                let mut json = serde_json::to_string_pretty(report).map_err(|e| Error::io("encoding the report as JSON", io::Error::other(e)))?;
                 json.push('\n');
                 json
             }

@@ -88,10 +88,7 @@ pub async fn create_change_set(
     template: &str,
     parameters: &[(&'static str, String)],
 ) -> Result<String> {
-    let parameters = parameters
-        .iter()
-        .map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(v).build())
-        .collect();
+    let parameters = parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(v).build()).collect();
     let out = cfn
         .create_change_set()
         .stack_name(stack)
@@ -104,9 +101,7 @@ pub async fn create_change_set(
         .send()
         .await
         .map_err(|e| aws_error(e, format!("creating a change set for stack {stack}"), "cloudformation:CreateChangeSet"))?;
-    out.id()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::refused(format!("CloudFormation returned no change set id for stack {stack}"), None))
+    out.id().map(str::to_owned).ok_or_else(|| Error::refused(format!("CloudFormation returned no change set id for stack {stack}"), None))
 }
 
 fn poll_interval(attempt: u32) -> Duration {
@@ -141,7 +136,10 @@ pub async fn wait_change_set(cfn: &Client, stack: &str, id: &str, timeout: Durat
             return Ok(ChangeSet { id: id.to_owned(), status, status_reason: out.status_reason().map(str::to_owned), changes });
         }
         if start.elapsed() > timeout {
-            return Err(Error::refused(format!("the change set for stack {stack} was still {status} after {}s", timeout.as_secs()), Some("re-run later; the change set is left for inspection".to_owned())));
+            return Err(Error::refused(
+                format!("the change set for stack {stack} was still {status} after {}s", timeout.as_secs()),
+                Some("re-run later; the change set is left for inspection".to_owned()),
+            ));
         }
         tokio::time::sleep(poll_interval(attempt)).await;
         attempt += 1;
@@ -171,10 +169,7 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, id: &str) -> Result<()
 /// UpdateStack with a template and parameters: used when a change set reports no resource
 /// changes although the parameters differ (the emulator does; the parameters must still apply).
 pub async fn update_stack(cfn: &Client, stack: &str, template: &str, parameters: &[(&'static str, String)]) -> Result<()> {
-    let parameters = parameters
-        .iter()
-        .map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(v).build())
-        .collect();
+    let parameters = parameters.iter().map(|(k, v)| Parameter::builder().parameter_key(*k).parameter_value(v).build()).collect();
     cfn.update_stack()
         .stack_name(stack)
         .template_body(template)
@@ -187,11 +182,7 @@ pub async fn update_stack(cfn: &Client, stack: &str, template: &str, parameters:
 }
 
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
-    cfn.delete_stack()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(|e| aws_error(e, format!("deleting stack {stack}"), "cloudformation:DeleteStack"))?;
+    cfn.delete_stack().stack_name(stack).send().await.map_err(|e| aws_error(e, format!("deleting stack {stack}"), "cloudformation:DeleteStack"))?;
     Ok(())
 }
 

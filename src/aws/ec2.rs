@@ -2,16 +2,14 @@
 
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
-    DestinationFileFormat, DestinationOptionsRequest, Filter, FlowLogsResourceType, LogDestinationType, ResourceType,
-    Tag, TagSpecification, TrafficType as SdkTrafficType,
+    DestinationFileFormat, DestinationOptionsRequest, Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
+    TrafficType as SdkTrafficType,
 };
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws::{aws_error, error_code};
-use crate::core::flowlog_plan::{
-    DesiredFlowLog, DestinationOptions, ExistingFlowLog, FileFormat, RegionInfo, TrafficType, Vpc,
-};
+use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, ExistingFlowLog, FileFormat, RegionInfo, TrafficType, Vpc};
 use crate::core::names::Tag as UserTag;
 use crate::error::Result;
 
@@ -33,18 +31,12 @@ pub const ACTIONS: &[&str] = &[
 const FILTER_VALUES_LIMIT: usize = 200;
 
 pub async fn describe_regions(ec2: &Client) -> Result<Vec<RegionInfo>> {
-    let out = ec2
-        .describe_regions()
-        .all_regions(true)
-        .send()
-        .await
-        .map_err(|e| aws_error(e, "listing the account's regions", "ec2:DescribeRegions"))?;
+    let out =
+        ec2.describe_regions().all_regions(true).send().await.map_err(|e| aws_error(e, "listing the account's regions", "ec2:DescribeRegions"))?;
     Ok(out
         .regions()
         .iter()
-        .filter_map(|r| {
-            Some(RegionInfo { name: r.region_name()?.to_owned(), opt_in_status: r.opt_in_status().map(str::to_owned) })
-        })
+        .filter_map(|r| Some(RegionInfo { name: r.region_name()?.to_owned(), opt_in_status: r.opt_in_status().map(str::to_owned) }))
         .collect())
 }
 
@@ -103,11 +95,7 @@ pub async fn list_flow_logs(ec2: &Client, region: &str, vpc_ids: &[String]) -> R
                     deliver_error: f.deliver_logs_error_message().map(str::to_owned),
                     max_aggregation_interval: f.max_aggregation_interval(),
                     options,
-                    tags: f
-                        .tags()
-                        .iter()
-                        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-                        .collect(),
+                    tags: f.tags().iter().filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned()))).collect(),
                     created_at: f.creation_time().map(|t| t.secs()),
                 });
             }
@@ -224,10 +212,7 @@ pub async fn delete_flow_logs(ec2: &Client, region: &str, ids: &[String]) -> Res
 
 /// The tags flowgate puts on every flow log it creates: its marker plus the user's.
 pub fn creation_tags(user: &[UserTag]) -> Vec<(String, String)> {
-    let mut tags = vec![(
-        crate::core::flowlog_plan::MANAGED_TAG_KEY.to_owned(),
-        crate::core::flowlog_plan::MANAGED_TAG_VALUE.to_owned(),
-    )];
+    let mut tags = vec![(crate::core::flowlog_plan::MANAGED_TAG_KEY.to_owned(), crate::core::flowlog_plan::MANAGED_TAG_VALUE.to_owned())];
     tags.extend(user.iter().filter(|t| t.key != crate::core::flowlog_plan::MANAGED_TAG_KEY).map(|t| (t.key.clone(), t.value.clone())));
     tags
 }

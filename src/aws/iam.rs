@@ -89,12 +89,7 @@ pub async fn list_attached_policies(iam: &Client, role: &str) -> Result<Vec<(Str
 
 /// The default version's document of a managed policy.
 pub async fn managed_policy_document(iam: &Client, arn: &str) -> Result<String> {
-    let policy = iam
-        .get_policy()
-        .policy_arn(arn)
-        .send()
-        .await
-        .map_err(|e| aws_error(e, format!("reading managed policy {arn}"), "iam:GetPolicy"))?;
+    let policy = iam.get_policy().policy_arn(arn).send().await.map_err(|e| aws_error(e, format!("reading managed policy {arn}"), "iam:GetPolicy"))?;
     let version = policy
         .policy()
         .and_then(|p| p.default_version_id())

@@ -15,14 +15,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{AwsErrorKind, Error};
 
-const ACCESS_DENIED: &[&str] = &[
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnauthorizedAccess",
-    "AuthorizationError",
-    "Forbidden",
-];
+const ACCESS_DENIED: &[&str] =
+    &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedAccess", "AuthorizationError", "Forbidden"];
 const BAD_CREDENTIALS: &[&str] = &[
     "ExpiredToken",
     "ExpiredTokenException",
@@ -145,7 +139,9 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
 pub fn credentials_hint(profile: Option<&str>) -> String {
     match profile {
         Some(profile) => format!("log in again: aws sso login --profile {profile} (or refresh that profile's keys)"),
-        None => "configure credentials: aws sso login --profile NAME and pass --profile NAME, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_owned(),
+        None => {
+            "configure credentials: aws sso login --profile NAME and pass --profile NAME, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_owned()
+        }
     }
 }
 

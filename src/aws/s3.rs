@@ -1,18 +1,15 @@
 //! S3: reading and setting up the flow-log bucket.
 
-use aws_sdk_s3::types::{
-    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, ExpirationStatus,
-    LifecycleExpiration, LifecycleRule, LifecycleRuleFilter, ObjectOwnership, OwnershipControls,
-    OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
-};
 use aws_sdk_s3::Client;
+use aws_sdk_s3::types::{
+    BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
+    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
+};
 
 use crate::aws::{aws_error, error_code, http_status};
 use crate::context::Ctx;
-use crate::core::bucket::{
-    BucketAction, BucketExistence, BucketObservation, DefaultEncryption, LIFECYCLE_RULE_ID, PublicAccessBlock,
-};
+use crate::core::bucket::{BucketAction, BucketExistence, BucketObservation, DefaultEncryption, LIFECYCLE_RULE_ID, PublicAccessBlock};
 use crate::core::names::{BucketName, Tag};
 use crate::error::{Error, Result};
 
@@ -58,10 +55,7 @@ pub async fn bucket_existence(s3: &Client, bucket: &BucketName, account: &str) -
         Err(err) => {
             // S3 answers a HEAD for a bucket in another region with 301 (or 400) and names the
             // bucket's region in a header.
-            let header_region = err
-                .raw_response()
-                .and_then(|r| r.headers().get("x-amz-bucket-region"))
-                .map(str::to_owned);
+            let header_region = err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned);
             match (http_status(&err), header_region) {
                 (Some(404), _) => Ok(BucketExistence::Missing),
                 (Some(403), _) => Ok(BucketExistence::Forbidden),
@@ -120,10 +114,7 @@ async fn read_public_access_block(s3: &Client, bucket: &BucketName) -> Result<Op
 
 async fn read_object_ownership(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
     match s3.get_bucket_ownership_controls().bucket(bucket.as_str()).send().await {
-        Ok(out) => Ok(out
-            .ownership_controls()
-            .and_then(|c| c.rules().first())
-            .map(|r| r.object_ownership().as_str().to_owned())),
+        Ok(out) => Ok(out.ownership_controls().and_then(|c| c.rules().first()).map(|r| r.object_ownership().as_str().to_owned())),
         Err(e) if error_code(&e) == Some("OwnershipControlsNotFoundError") => Ok(None),
         Err(e) => Err(aws_error(e, format!("reading the object ownership of {bucket}"), "s3:GetBucketOwnershipControls")),
     }
@@ -140,9 +131,8 @@ async fn read_policy(s3: &Client, bucket: &BucketName) -> Result<Option<String>>
 async fn read_encryption(s3: &Client, bucket: &BucketName) -> Result<DefaultEncryption> {
     match s3.get_bucket_encryption().bucket(bucket.as_str()).send().await {
         Ok(out) => {
-            let default = out
-                .server_side_encryption_configuration()
-                .and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
+            let default =
+                out.server_side_encryption_configuration().and_then(|c| c.rules().iter().find_map(|r| r.apply_server_side_encryption_by_default()));
             Ok(match default {
                 Some(d) => DefaultEncryption::from_algorithm(d.sse_algorithm().as_str(), d.kms_master_key_id().map(str::to_owned)),
                 None => DefaultEncryption::NotConfigured,
@@ -172,11 +162,7 @@ async fn read_expiration_days(s3: &Client, bucket: &BucketName) -> Result<Option
 
 async fn read_tags(s3: &Client, bucket: &BucketName) -> Result<Vec<Tag>> {
     match s3.get_bucket_tagging().bucket(bucket.as_str()).send().await {
-        Ok(out) => Ok(out
-            .tag_set()
-            .iter()
-            .map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() })
-            .collect()),
+        Ok(out) => Ok(out.tag_set().iter().map(|t| Tag { key: t.key().to_owned(), value: t.value().to_owned() }).collect()),
         Err(e) if error_code(&e) == Some("NoSuchTagSet") => Ok(Vec::new()),
         Err(e) => Err(aws_error(e, format!("reading the tags of {bucket}"), "s3:GetBucketTagging")),
     }
@@ -199,9 +185,7 @@ pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, a
             // us-east-1 takes no LocationConstraint; every other region requires one.
             if region != "us-east-1" {
                 request = request.create_bucket_configuration(
-                    CreateBucketConfiguration::builder()
-                        .location_constraint(BucketLocationConstraint::from(region.as_str()))
-                        .build(),
+                    CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(region.as_str())).build(),
                 );
             }
             match request.send().await {
@@ -272,11 +256,8 @@ pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, a
         BucketAction::PutLifecycleExpiration { days, prefix } => {
             // The lifecycle configuration is replaced whole: re-read it now and keep every rule
             // but flowgate's own.
-            let mut rules: Vec<LifecycleRule> = read_lifecycle_rules(&s3, bucket)
-                .await?
-                .into_iter()
-                .filter(|r| r.id() != Some(LIFECYCLE_RULE_ID))
-                .collect();
+            let mut rules: Vec<LifecycleRule> =
+                read_lifecycle_rules(&s3, bucket).await?.into_iter().filter(|r| r.id() != Some(LIFECYCLE_RULE_ID)).collect();
             rules.push(
                 LifecycleRule::builder()
                     .id(LIFECYCLE_RULE_ID)
@@ -286,10 +267,7 @@ pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, a
                     .build()
                     .map_err(|e| build_error("lifecycle", e))?,
             );
-            let config = BucketLifecycleConfiguration::builder()
-                .set_rules(Some(rules))
-                .build()
-                .map_err(|e| build_error("lifecycle", e))?;
+            let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| build_error("lifecycle", e))?;
             s3.put_bucket_lifecycle_configuration()
                 .bucket(name)
                 .lifecycle_configuration(config)
@@ -445,11 +423,7 @@ pub async fn delete_bucket_and_objects(s3: &Client, bucket: &BucketName) -> Resu
         }
         deleted += batch;
     }
-    s3.delete_bucket()
-        .bucket(bucket.as_str())
-        .send()
-        .await
-        .map_err(|e| aws_error(e, format!("deleting bucket {bucket}"), "s3:DeleteBucket"))?;
+    s3.delete_bucket().bucket(bucket.as_str()).send().await.map_err(|e| aws_error(e, format!("deleting bucket {bucket}"), "s3:DeleteBucket"))?;
     Ok(deleted)
 }
 

@@ -37,17 +37,22 @@ pub enum Target {
 pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Target> {
     let via = target.via.or(target.role_name.as_ref().map(|_| AccessVia::Role));
     if via == Some(AccessVia::Role) {
-        let role = target
-            .role_name
-            .clone()
-            .ok_or_else(|| Error::input("--via role needs --role-name", Some("name the role created by hand, e.g. --role-name ColorTokensCrossAccountAccessRole".to_owned())))?;
+        let role = target.role_name.clone().ok_or_else(|| {
+            Error::input(
+                "--via role needs --role-name",
+                Some("name the role created by hand, e.g. --role-name ColorTokensCrossAccountAccessRole".to_owned()),
+            )
+        })?;
         return Ok(Target::Role { role });
     }
     let info = cfn::describe_stack(&ctx.cloudformation(), &target.stack_name).await?;
     match info {
         Some(info) => {
             let params = StackParameters::from_api(&info.parameters).ok_or_else(|| {
-                Error::refused(format!("stack {} is not flowgate's role stack", target.stack_name), Some("pass --stack-name, or --via role --role-name NAME".to_owned()))
+                Error::refused(
+                    format!("stack {} is not flowgate's role stack", target.stack_name),
+                    Some("pass --stack-name, or --via role --role-name NAME".to_owned()),
+                )
             })?;
             Ok(Target::Stack { name: target.stack_name.clone(), info, params })
         }
@@ -90,7 +95,8 @@ impl fmt::Display for AccessEditReport {
         if let Some(stack) = &self.stack {
             write!(f, "{stack}")?;
         } else {
-            let done: Vec<Change> = self.changes.iter().filter(|c| matches!(c.status, ChangeStatus::Applied | ChangeStatus::Failed)).cloned().collect();
+            let done: Vec<Change> =
+                self.changes.iter().filter(|c| matches!(c.status, ChangeStatus::Applied | ChangeStatus::Failed)).cloned().collect();
             write!(f, "{}", render_changes(&done))?;
         }
         for finding in &self.findings {
@@ -136,7 +142,14 @@ fn names(buckets: &[BucketName]) -> Vec<String> {
     buckets.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &str, info: &cfn::StackInfo, params: &StackParameters) -> Result<AccessEditReport> {
+async fn edit_via_stack(
+    ctx: &Ctx,
+    args: &AccessEditArgs,
+    grant: bool,
+    name: &str,
+    info: &cfn::StackInfo,
+    params: &StackParameters,
+) -> Result<AccessEditReport> {
     let identity = ctx.identity().await?.clone();
     let outputs = outputs_of(info, &identity.partition, &identity.account);
     // The current grant, as the stack's StorageBuckets output reports it.
@@ -219,9 +232,7 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
     let parsed: Vec<(String, NamedPolicy)> = texts
         .iter()
         .map(|(name, text)| {
-            NamedPolicy::parse(name.clone(), PolicySource::Inline, text)
-                .map(|p| (name.clone(), p))
-                .map_err(|e| editor_error(e, role, name))
+            NamedPolicy::parse(name.clone(), PolicySource::Inline, text).map(|p| (name.clone(), p)).map_err(|e| editor_error(e, role, name))
         })
         .collect::<Result<_>>()?;
     let asked = names(&args.buckets);
@@ -232,11 +243,8 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
     if grant {
         let policy = policy_for_grant(args.target.policy_name.as_deref(), &parsed);
         let current = parsed.iter().find(|(n, _)| n == &policy).map(|(_, p)| p.document.clone()).unwrap_or_default();
-        let other_inline_chars: usize = parsed
-            .iter()
-            .filter(|(n, _)| n != &policy)
-            .map(|(_, p)| serde_json::Value::Object(p.document.clone()).to_string().len())
-            .sum();
+        let other_inline_chars: usize =
+            parsed.iter().filter(|(n, _)| n != &policy).map(|(_, p)| serde_json::Value::Object(p.document.clone()).to_string().len()).sum();
         let options = GrantOptions { narrow_wildcard: args.narrow_wildcard, other_inline_chars };
         let edit = role_policy::grant(&current, &args.buckets, &identity.partition, &options).map_err(|e| editor_error(e, role, &policy))?;
         report.findings.extend(edit.findings.clone());
@@ -299,7 +307,10 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, grant: bool) -> Result<Acces
     match resolve_target(ctx, &args.target).await? {
         Target::Stack { name, info, params } => {
             if args.narrow_wildcard {
-                return Err(Error::input("--narrow-wildcard edits a hand-made role's policy", Some("use it with --via role --role-name NAME".to_owned())));
+                return Err(Error::input(
+                    "--narrow-wildcard edits a hand-made role's policy",
+                    Some("use it with --via role --role-name NAME".to_owned()),
+                ));
             }
             edit_via_stack(ctx, args, grant, &name, &info, &params).await
         }
@@ -319,9 +330,9 @@ pub struct RolePolicies {
 
 pub async fn read_role_policies(ctx: &Ctx, role: &str) -> Result<RolePolicies> {
     let client = ctx.iam();
-    let info = iam::get_role(&client, role)
-        .await?
-        .ok_or_else(|| Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned())))?;
+    let info = iam::get_role(&client, role).await?.ok_or_else(|| {
+        Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned()))
+    })?;
     let trust = assess_trust(&info.trust_policy).map_err(|e| Error::refused(format!("role {role}: unreadable trust policy: {e}"), None))?;
     let mut policies = Vec::new();
     let mut problems = Vec::new();
@@ -366,7 +377,11 @@ impl fmt::Display for AccessListReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "role {} ({})", self.role, self.role_arn)?;
         let guard = if self.trust.requires_external_id { "requires the ExternalId" } else { "does NOT require an ExternalId" };
-        writeln!(f, "  trusted by {}: {guard}", if self.trust.principals.is_empty() { "no AWS principal".to_owned() } else { self.trust.principals.join(", ") })?;
+        writeln!(
+            f,
+            "  trusted by {}: {guard}",
+            if self.trust.principals.is_empty() { "no AWS principal".to_owned() } else { self.trust.principals.join(", ") }
+        )?;
         writeln!(f, "  policies: {}", self.policies.join(", "))?;
         if self.access.buckets.is_empty() {
             writeln!(f, "  no bucket is named in an S3 statement")?;

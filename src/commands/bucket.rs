@@ -44,15 +44,14 @@ impl fmt::Display for BucketCreateReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.summary;
         if self.applied {
-            let attempted: Vec<Change> = self
-                .changes
-                .iter()
-                .filter(|c| c.status != ChangeStatus::Skipped)
-                .cloned()
-                .collect();
+            let attempted: Vec<Change> = self.changes.iter().filter(|c| c.status != ChangeStatus::Skipped).cloned().collect();
             write!(f, "{}", render_changes(&attempted))?;
             if s.failed > 0 {
-                writeln!(f, "bucket {}: {} applied, {} FAILED, {} not attempted; fix the error and re-run (it converges)", self.bucket, s.applied, s.failed, s.not_attempted)
+                writeln!(
+                    f,
+                    "bucket {}: {} applied, {} FAILED, {} not attempted; fix the error and re-run (it converges)",
+                    self.bucket, s.applied, s.failed, s.not_attempted
+                )
             } else {
                 writeln!(f, "bucket {} in {}: {} change(s) applied, {} already right", self.bucket, self.region, s.applied, s.unchanged)
             }
@@ -72,12 +71,8 @@ impl crate::output::Report for BucketCreateReport {
 
 pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateReport> {
     let identity = ctx.identity().await?.clone();
-    let spec = BucketSpec {
-        expire_days: args.expire_days,
-        tags: args.tags.clone(),
-        fix_encryption: args.fix_encryption,
-        ..spec_of(ctx, &args.target)
-    };
+    let spec =
+        BucketSpec { expire_days: args.expire_days, tags: args.tags.clone(), fix_encryption: args.fix_encryption, ..spec_of(ctx, &args.target) };
     let observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
     let plan = plan_bucket(&spec, &observed, &identity.partition, &identity.account).map_err(|e| {
         let hint = e.hint();
@@ -168,11 +163,5 @@ pub async fn check(ctx: &Ctx, args: &BucketCheckArgs) -> Result<BucketCheckRepor
     let spec = BucketSpec { expire_days: args.expire_days, ..spec_of(ctx, &args.target) };
     let observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
     let checks = assess_bucket(&spec, &observed, &identity.partition, &identity.account);
-    Ok(BucketCheckReport {
-        command: "bucket check",
-        account: identity.account,
-        bucket: spec.bucket.to_string(),
-        status: worst(&checks),
-        checks,
-    })
+    Ok(BucketCheckReport { command: "bucket check", account: identity.account, bucket: spec.bucket.to_string(), status: worst(&checks), checks })
 }

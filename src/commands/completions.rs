@@ -14,8 +14,6 @@ pub fn completions(shell: clap_complete::Shell) -> Result<ExitStatus> {
 }
 
 pub fn man_page() -> Result<ExitStatus> {
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut io::stdout())
-        .map_err(|e| Error::io("writing the man page", e))?;
+    clap_mangen::Man::new(Cli::command()).render(&mut io::stdout()).map_err(|e| Error::io("writing the man page", e))?;
     Ok(ExitStatus::Success)
 }

@@ -16,8 +16,8 @@ use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, VpcCoverage, VpcState, Vpc,
-    plan_region, region_changes, select_for_disable, select_regions, usable_regions,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, Vpc, VpcCoverage, VpcState, plan_region, region_changes,
+    select_for_disable, select_regions, usable_regions,
 };
 use crate::core::format::LogFormat;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
@@ -53,9 +53,8 @@ pub async fn resolve_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<Vec<String>
     let all = ec2::describe_regions(&ctx.ec2(&ctx.home_region)).await?;
     let usable = usable_regions(&all, &partition);
     let requested: Vec<String> = scope.regions.iter().map(|r| r.to_string()).collect();
-    select_regions(&usable, &all, &requested).map_err(|message| {
-        Error::input(message, Some(format!("the enabled regions are: {}", usable.join(", "))))
-    })
+    select_regions(&usable, &all, &requested)
+        .map_err(|message| Error::input(message, Some(format!("the enabled regions are: {}", usable.join(", ")))))
 }
 
 /// A region's VPCs and their flow logs.
@@ -103,11 +102,7 @@ fn check_named_vpcs(scope: &ScopeArgs, observed: &[(String, Result<RegionState>)
     if scope.vpcs.is_empty() || observed.iter().any(|(_, r)| r.is_err()) {
         return Ok(());
     }
-    let found: Vec<&str> = observed
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .flat_map(|s| s.vpcs.iter().map(|v| v.id.as_str()))
-        .collect();
+    let found: Vec<&str> = observed.iter().filter_map(|(_, r)| r.as_ref().ok()).flat_map(|s| s.vpcs.iter().map(|v| v.id.as_str())).collect();
     let missing: Vec<&str> = scope.vpcs.iter().map(String::as_str).filter(|v| !found.contains(v)).collect();
     if missing.is_empty() {
         Ok(())
@@ -274,16 +269,14 @@ pub async fn apply_region(
             // old one first and create again, and say that coverage had a short gap.
             Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") => {
                 match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
-                    Ok(failed) if failed.is_empty() => {
-                        match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
-                            Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
-                            Ok(again) => Err(format!(
-                                "old flow log deleted but the new one failed, the VPC has NO flow log: {}",
-                                again.iter().map(item_error).collect::<Vec<_>>().join("; ")
-                            )),
-                            Err(e) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", error_text(&e))),
-                        }
-                    }
+                    Ok(failed) if failed.is_empty() => match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
+                        Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
+                        Ok(again) => Err(format!(
+                            "old flow log deleted but the new one failed, the VPC has NO flow log: {}",
+                            again.iter().map(item_error).collect::<Vec<_>>().join("; ")
+                        )),
+                        Err(e) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", error_text(&e))),
+                    },
                     Ok(failed) => Err(failed.iter().map(item_error).collect::<Vec<_>>().join("; ")),
                     Err(e) => Err(error_text(&e)),
                 }
@@ -312,12 +305,8 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     let desired = desired_flow_log(&args.spec, &identity.partition)?;
     let regions = resolve_regions(ctx, &args.scope).await?;
     // The bucket check and the reads of every region are independent: one round trip, not two.
-    let (bucket, observed) = tokio::join!(
-        async {
-            if require_bucket { ensure_bucket(ctx, &desired).await } else { Ok(()) }
-        },
-        observe_regions(ctx, &regions, &args.scope)
-    );
+    let (bucket, observed) =
+        tokio::join!(async { if require_bucket { ensure_bucket(ctx, &desired).await } else { Ok(()) } }, observe_regions(ctx, &regions, &args.scope));
     bucket?;
     check_named_vpcs(&args.scope, &observed)?;
 
@@ -449,7 +438,16 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
             }
             Err(e) => {
                 totals.failed_regions += 1;
-                RegionCoverage { region, oldest_flow_log_created: None, error: Some(error_text(&e)), vpcs: 0, compliant: 0, non_compliant: 0, missing: 0, coverage: Vec::new() }
+                RegionCoverage {
+                    region,
+                    oldest_flow_log_created: None,
+                    error: Some(error_text(&e)),
+                    vpcs: 0,
+                    compliant: 0,
+                    non_compliant: 0,
+                    missing: 0,
+                    coverage: Vec::new(),
+                }
             }
         };
         totals.vpcs += entry.vpcs;
@@ -555,8 +553,13 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
                 let kept = state.flow_logs.len() - selected.len();
                 if kept > 0 {
                     planned.push(
-                        Change::new("keep-flow-logs", region, ChangeStatus::Skipped, format!("{kept} flow log(s) not selected or not created by flowgate: left alone"))
-                            .in_region(region),
+                        Change::new(
+                            "keep-flow-logs",
+                            region,
+                            ChangeStatus::Skipped,
+                            format!("{kept} flow log(s) not selected or not created by flowgate: left alone"),
+                        )
+                        .in_region(region),
                     );
                 }
                 if !selected.is_empty() {
@@ -610,7 +613,9 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
         .await;
     for (region, ids, result) in results {
         for id in ids {
-            let Some(change) = planned.iter_mut().find(|c| c.action == "delete-flow-log" && c.resource == id && c.region.as_deref() == Some(region.as_str())) else {
+            let Some(change) =
+                planned.iter_mut().find(|c| c.action == "delete-flow-log" && c.resource == id && c.region.as_deref() == Some(region.as_str()))
+            else {
                 continue;
             };
             match &result {

@@ -18,7 +18,8 @@ const OBJECT_COUNT_CAP: usize = 100_000;
 pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let identity = ctx.identity().await?.clone();
     let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: args.bucket.clone() };
-    let delete = StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 } };
+    let delete =
+        StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 } };
 
     let planning = ctx.fork(true, false, ctx.printer.without_plans());
     let flowlogs_plan = flowlogs::disable(&planning, &disable).await?;
@@ -45,7 +46,13 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
             }
         });
     }
-    let mut report = OnboardReport::new("offboard", &identity.account, &identity.arn, args.bucket.as_ref().map(|b| b.to_string()).unwrap_or_default(), ctx.dry_run);
+    let mut report = OnboardReport::new(
+        "offboard",
+        &identity.account,
+        &identity.arn,
+        args.bucket.as_ref().map(|b| b.to_string()).unwrap_or_default(),
+        ctx.dry_run,
+    );
     report.steps = vec![
         StepResult { step: "flow logs", changes: flowlogs_plan.changes.clone(), error: None },
         StepResult { step: "role stack and access", changes: stack_plan.changes.clone(), error: None },

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::aws::cloudformation as cfn;
 use crate::cli::{
-    BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs,
-    StackWaitArgs, VerifyArgs,
+    BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
+    VerifyArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
@@ -46,7 +46,12 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
     let storage_ids = if args.storage_access && args.storage_ids.is_empty() { vec![args.bucket.clone()] } else { args.storage_ids.clone() };
     OnboardSteps {
         bucket: BucketCreateArgs {
-            target: BucketTargetArgs { bucket: args.bucket.clone(), bucket_region: args.bucket_region.clone(), prefix: args.prefix.clone(), hive_partitions: false },
+            target: BucketTargetArgs {
+                bucket: args.bucket.clone(),
+                bucket_region: args.bucket_region.clone(),
+                prefix: args.prefix.clone(),
+                hive_partitions: false,
+            },
             expire_days: args.expire_days,
             tags: args.tags.clone(),
             fix_encryption: false,
@@ -263,7 +268,9 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
             Err(e) => report.steps.push(StepResult::failed("flow logs", &e)),
         }
         match if crate::interrupt::requested() { Err(Error::Interrupted) } else { stack::deploy(&applying, &steps.stack).await } {
-            Err(Error::Interrupted) => report.steps.push(StepResult { step: "role stack and access", changes: Vec::new(), error: Some("not attempted: interrupted".into()) }),
+            Err(Error::Interrupted) => {
+                report.steps.push(StepResult { step: "role stack and access", changes: Vec::new(), error: Some("not attempted: interrupted".into()) })
+            }
             Ok(r) => {
                 report.portal = r.outputs.clone();
                 let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));

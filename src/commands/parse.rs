@@ -92,11 +92,8 @@ fn describe(error: &ParseError) -> String {
 /// stderr. Files are opened first, so that a missing file is an input error before any output.
 pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
     let options = ParseOptions { require_fields: !args.any_format, ..ParseOptions::default() };
-    let readers: Vec<(String, Box<dyn Read + Send>)> = args
-        .files
-        .iter()
-        .map(|path| Ok((path.display().to_string(), open(path)?)))
-        .collect::<Result<_>>()?;
+    let readers: Vec<(String, Box<dyn Read + Send>)> =
+        args.files.iter().map(|path| Ok((path.display().to_string(), open(path)?))).collect::<Result<_>>()?;
 
     let mut objects = Vec::new();
     let mut total = ObjectSummary::new(options.max_errors);
@@ -164,17 +161,22 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
 }
 
 /// Summarizes each object on a pool of `available_parallelism` threads; results keep the input order.
-fn summarize_in_parallel(readers: Vec<(String, Box<dyn Read + Send>)>, options: &ParseOptions) -> Vec<(String, std::result::Result<ObjectSummary, ParseError>)> {
+fn summarize_in_parallel(
+    readers: Vec<(String, Box<dyn Read + Send>)>,
+    options: &ParseOptions,
+) -> Vec<(String, std::result::Result<ObjectSummary, ParseError>)> {
     let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(readers.len().max(1));
     let queue = std::sync::Mutex::new(readers.into_iter().enumerate().collect::<Vec<_>>());
     let results = std::sync::Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| loop {
-                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
-                let Some((index, (source, reader))) = next else { break };
-                let result = summarize(reader, options).map(|s| s.with_source(&source));
-                results.lock().unwrap_or_else(|p| p.into_inner()).push((index, source, result));
+            scope.spawn(|| {
+                loop {
+                    let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                    let Some((index, (source, reader))) = next else { break };
+                    let result = summarize(reader, options).map(|s| s.with_source(&source));
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push((index, source, result));
+                }
             });
         }
     });

@@ -17,8 +17,8 @@ use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::stack_plan::{
-    DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, TEMPLATE, classify_status,
-    external_id_from_random, is_no_change_reason, parameter_changes,
+    DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, TEMPLATE, classify_status, external_id_from_random, is_no_change_reason,
+    parameter_changes,
 };
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{Printer, Report, render_changes};
@@ -36,11 +36,7 @@ pub struct StackOutputs {
 /// change sets) they are derived from the parameters, which say the same.
 pub fn outputs_of(info: &StackInfo, partition: &str, account: &str) -> Option<StackOutputs> {
     let params = StackParameters::from_api(&info.parameters)?;
-    let role_arn = info
-        .outputs
-        .get("RoleArn")
-        .cloned()
-        .unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", params.role_name));
+    let role_arn = info.outputs.get("RoleArn").cloned().unwrap_or_else(|| format!("arn:{partition}:iam::{account}:role/{}", params.role_name));
     let storage_buckets = match info.outputs.get("StorageBuckets") {
         Some(list) => crate::core::stack_plan::parse_bucket_list(list),
         None => params.storage_buckets.clone(),
@@ -207,21 +203,16 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
     let recreate = condition == StackCondition::RollbackComplete;
     let create = condition == StackCondition::Missing || recreate;
 
-    let vendor_account = request
-        .vendor_account
-        .clone()
-        .or_else(|| existing.as_ref().map(|p| p.vendor_account.clone()))
-        .ok_or_else(|| Error::input(format!("--vendor-account is required to create stack {stack}"), Some("pass the vendor's 12-digit AWS account id".to_owned())))?;
+    let vendor_account = request.vendor_account.clone().or_else(|| existing.as_ref().map(|p| p.vendor_account.clone())).ok_or_else(|| {
+        Error::input(format!("--vendor-account is required to create stack {stack}"), Some("pass the vendor's 12-digit AWS account id".to_owned()))
+    })?;
     let (external_id, generated) = match (&request.external_id, &existing) {
         (Some(id), _) => (id.clone(), false),
         (None, Some(p)) => (p.external_id.clone(), false),
         (None, None) => (random_external_id(), true),
     };
-    let role_name = request
-        .role_name
-        .clone()
-        .or_else(|| existing.as_ref().map(|p| p.role_name.clone()))
-        .unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
+    let role_name =
+        request.role_name.clone().or_else(|| existing.as_ref().map(|p| p.role_name.clone())).unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
     let storage_buckets: Vec<String> = if request.storage_access {
         if request.storage_buckets.is_empty() {
             return Err(Error::refused(
@@ -240,7 +231,13 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         command: "stack deploy",
         account: request.account.clone(),
         stack_name: stack.to_owned(),
-        operation: if recreate { "recreate" } else if create { "create" } else { "update" },
+        operation: if recreate {
+            "recreate"
+        } else if create {
+            "create"
+        } else {
+            "update"
+        },
         dry_run: mode.dry_run,
         changes: Vec::new(),
         parameter_changes: words.clone(),
@@ -256,7 +253,12 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
     if let (Some(old), Some(info)) = (&existing, &info) {
         if !recreate && old == &desired && cfn::template_body(cfn_client, stack).await?.as_deref().map(str::trim) == Some(request.template.trim()) {
             report.operation = "none";
-            report.changes.push(Change::new("update-stack", stack, ChangeStatus::Skipped, format!("{}: parameters and template unchanged", info.status)));
+            report.changes.push(Change::new(
+                "update-stack",
+                stack,
+                ChangeStatus::Skipped,
+                format!("{}: parameters and template unchanged", info.status),
+            ));
             report.outputs = outputs_of(info, &request.partition, &request.account);
             report.summary = ChangeTally::of(&report.changes);
             return Ok(report);
@@ -282,7 +284,10 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
             let reason = set.status_reason.clone().unwrap_or_default();
             discard_change_set(cfn_client, stack, &id, create).await?;
             if !is_no_change_reason(&reason) {
-                return Err(Error::refused(format!("CloudFormation rejected the change set for stack {stack}: {reason}"), Some("fix the cause (template, parameters, permissions) and re-run".to_owned())));
+                return Err(Error::refused(
+                    format!("CloudFormation rejected the change set for stack {stack}: {reason}"),
+                    Some("fix the cause (template, parameters, permissions) and re-run".to_owned()),
+                ));
             }
             if existing.as_ref() == Some(&desired) {
                 report.operation = "none";
@@ -301,26 +306,26 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
                 "parameters only (the change set listed no resource change): UpdateStack",
             ));
         } else {
-        report.changes.push(Change::new(
-            if create { "create-stack" } else { "update-stack" },
-            stack,
-            ChangeStatus::Planned,
-            format!("change set {}", set.id.rsplit('/').next().unwrap_or(&set.id)),
-        ));
-        for rc in &set.changes {
-            let replacement = match rc.replacement.as_deref() {
-                Some("True") => ", REPLACED",
-                Some("Conditional") => ", may be replaced",
-                _ => "",
-            };
             report.changes.push(Change::new(
-                format!("{}-resource", rc.action.to_ascii_lowercase()),
-                &rc.logical_id,
+                if create { "create-stack" } else { "update-stack" },
+                stack,
                 ChangeStatus::Planned,
-                format!("{}{replacement}", rc.resource_type),
+                format!("change set {}", set.id.rsplit('/').next().unwrap_or(&set.id)),
             ));
-        }
-        change_set = Some(set);
+            for rc in &set.changes {
+                let replacement = match rc.replacement.as_deref() {
+                    Some("True") => ", REPLACED",
+                    Some("Conditional") => ", may be replaced",
+                    _ => "",
+                };
+                report.changes.push(Change::new(
+                    format!("{}-resource", rc.action.to_ascii_lowercase()),
+                    &rc.logical_id,
+                    ChangeStatus::Planned,
+                    format!("{}{replacement}", rc.resource_type),
+                ));
+            }
+            change_set = Some(set);
         }
     }
     for word in &words {
@@ -335,11 +340,8 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         eprintln!("{} {}", console::style("WARNING:").red().bold(), word.text);
     }
 
-    let question = if revoked.is_empty() {
-        format!("Deploy stack {stack}?")
-    } else {
-        format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len())
-    };
+    let question =
+        if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
     let decision = confirm_mode(mode, 1, &question);
     let decision = match decision {
         Ok(d) => d,
@@ -374,7 +376,10 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         cfn::delete_stack(cfn_client, stack).await?;
         let (_, failures) = cfn::wait_stack(cfn_client, stack, &mut seen, request.wait_timeout, &mut on_event).await?;
         if !failures.is_empty() {
-            return Err(Error::refused(format!("could not delete stack {stack} in ROLLBACK_COMPLETE"), Some("delete it in the CloudFormation console, then re-run".to_owned())));
+            return Err(Error::refused(
+                format!("could not delete stack {stack} in ROLLBACK_COMPLETE"),
+                Some("delete it in the CloudFormation console, then re-run".to_owned()),
+            ));
         }
         if let Some(change) = report.changes.iter_mut().find(|c| c.action == "delete-stack") {
             change.status = ChangeStatus::Applied;
@@ -382,7 +387,10 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         let id = cfn::create_change_set(cfn_client, stack, &change_set_name(), true, &request.template, &desired.to_api()).await?;
         let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
         if set.status == "FAILED" {
-            return Err(Error::refused(format!("CloudFormation rejected the change set for stack {stack}: {}", set.status_reason.unwrap_or_default()), None));
+            return Err(Error::refused(
+                format!("CloudFormation rejected the change set for stack {stack}: {}", set.status_reason.unwrap_or_default()),
+                None,
+            ));
         }
         change_set = Some(set);
     }
@@ -401,10 +409,8 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
     }
     let (info, failures) = cfn::wait_stack(cfn_client, stack, &mut seen, request.wait_timeout, &mut on_event).await?;
     let status = info.as_ref().map(|i| i.status.clone()).unwrap_or_else(|| "DELETE_COMPLETE".to_owned());
-    report.failures = failures
-        .iter()
-        .map(|e| format!("{} ({}): {} {}", e.logical_id, e.resource_type, e.status, e.reason.as_deref().unwrap_or("")))
-        .collect();
+    report.failures =
+        failures.iter().map(|e| format!("{} ({}): {} {}", e.logical_id, e.resource_type, e.status, e.reason.as_deref().unwrap_or(""))).collect();
     if failed_status(&status) {
         if report.failures.is_empty() {
             report.failures.push(info.as_ref().and_then(|i| i.status_reason.clone()).unwrap_or_else(|| format!("the stack ended in {status}")));
@@ -434,7 +440,10 @@ pub fn read_template(path: Option<&std::path::Path>) -> Result<String> {
     match path {
         None => Ok(TEMPLATE.to_owned()),
         Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            Error::input(format!("cannot read the template {}: {e}", path.display()), Some("check the path given to --template, or leave it out to use the shipped template".to_owned()))
+            Error::input(
+                format!("cannot read the template {}: {e}", path.display()),
+                Some("check the path given to --template, or leave it out to use the shipped template".to_owned()),
+            )
         }),
     }
 }
@@ -446,7 +455,10 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
         Vec::new()
     } else if args.storage_ids.is_empty() {
         let found = discover_flow_log_buckets(ctx).await?;
-        ctx.printer.status(format!("storage access: the account's flow logs deliver to {}", if found.is_empty() { "no bucket".to_owned() } else { found.join(", ") }));
+        ctx.printer.status(format!(
+            "storage access: the account's flow logs deliver to {}",
+            if found.is_empty() { "no bucket".to_owned() } else { found.join(", ") }
+        ));
         found
     } else {
         args.storage_ids.iter().map(|b| b.to_string()).collect()
@@ -555,7 +567,12 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     };
-    report.changes.push(Change::new("delete-stack", stack, ChangeStatus::Planned, format!("{}: the role and its policies are deleted; the vendor loses access", info.status)));
+    report.changes.push(Change::new(
+        "delete-stack",
+        stack,
+        ChangeStatus::Planned,
+        format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
+    ));
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
     if confirm_mode(ctx.mode(), 1, &format!("Delete stack {stack}?"))? != Decision::Apply {
         report.summary = ChangeTally::of(&report.changes);

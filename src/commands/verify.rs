@@ -64,7 +64,14 @@ impl fmt::Display for VerifyReport {
             CheckStatus::Warn => "onboarded, with warnings",
             CheckStatus::Fail => "NOT onboarded correctly",
         };
-        writeln!(f, "{}: {verdict} ({} passed, {} warnings, {} failed)", self.status, count(CheckStatus::Pass), count(CheckStatus::Warn), count(CheckStatus::Fail))
+        writeln!(
+            f,
+            "{}: {verdict} ({} passed, {} warnings, {} failed)",
+            self.status,
+            count(CheckStatus::Pass),
+            count(CheckStatus::Warn),
+            count(CheckStatus::Fail)
+        )
     }
 }
 
@@ -148,7 +155,11 @@ fn short_name(key: &str, region: &str) -> String {
 fn object_check(result: &ObjectResult) -> Check {
     let name = format!("object {} {}", result.region, short_name(&result.key, &result.region));
     if let Some(sse) = result.encryption.as_deref().filter(|s| s.starts_with("aws:kms")) {
-        return Check::fail(name, format!("encrypted with {sse}: the vendor's role cannot decrypt it"), "set the bucket's default encryption to SSE-S3: flowgate bucket create --fix-encryption (new objects)");
+        return Check::fail(
+            name,
+            format!("encrypted with {sse}: the vendor's role cannot decrypt it"),
+            "set the bucket's default encryption to SSE-S3: flowgate bucket create --fix-encryption (new objects)",
+        );
     }
     if let Some(error) = &result.error {
         return Check::fail(name, error.clone(), "check the flow log's format (flowgate flowlogs status) and the object in S3");
@@ -156,9 +167,23 @@ fn object_check(result: &ObjectResult) -> Check {
     match &result.summary {
         Some(s) if s.parse_errors > 0 => {
             let first = s.errors.first().map(|e| format!(" (line {}: {})", e.line, e.message)).unwrap_or_default();
-            Check::fail(name, format!("{} of {} line(s) could not be parsed{first}", s.parse_errors, s.records + s.parse_errors), "check the flow log's format")
+            Check::fail(
+                name,
+                format!("{} of {} line(s) could not be parsed{first}", s.parse_errors, s.records + s.parse_errors),
+                "check the flow log's format",
+            )
         }
-        Some(s) => Check::pass(name, format!("{} records, {} ACCEPT / {} REJECT, {} age, SSE {}", s.records, s.actions.accept, s.actions.reject, age(result.age_secs), result.encryption.as_deref().unwrap_or("none reported"))),
+        Some(s) => Check::pass(
+            name,
+            format!(
+                "{} records, {} ACCEPT / {} REJECT, {} age, SSE {}",
+                s.records,
+                s.actions.accept,
+                s.actions.reject,
+                age(result.age_secs),
+                result.encryption.as_deref().unwrap_or("none reported")
+            ),
+        ),
         None => Check::fail(name, "not read", "re-run verify"),
     }
 }
@@ -188,7 +213,11 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         fix_encryption: false,
     };
     let observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
-    checks.extend(assess_bucket(&spec, &observed, &identity.partition, &identity.account).into_iter().map(|c| Check { name: format!("bucket {}", c.name), ..c }));
+    checks.extend(
+        assess_bucket(&spec, &observed, &identity.partition, &identity.account)
+            .into_iter()
+            .map(|c| Check { name: format!("bucket {}", c.name), ..c }),
+    );
     let bucket_region = match &observed.existence {
         BucketExistence::Owned { region } => Some(region.clone()),
         _ => None,
@@ -224,7 +253,11 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
                     VpcState::NonCompliant { reasons, .. } => Some(format!("{} non-compliant: {}", v.vpc_id, reasons.join("; "))),
                 })
                 .collect();
-            checks.push(Check::fail(name, format!("{} of {} VPC(s) compliant; {}", region.compliant, region.vpcs, detail.join(", ")), format!("flowgate flowlogs enable --bucket {} --regions {} (--replace for non-compliant)", args.spec.bucket, region.region)));
+            checks.push(Check::fail(
+                name,
+                format!("{} of {} VPC(s) compliant; {}", region.compliant, region.vpcs, detail.join(", ")),
+                format!("flowgate flowlogs enable --bucket {} --regions {} (--replace for non-compliant)", args.spec.bucket, region.region),
+            ));
         }
     }
 
@@ -295,24 +328,50 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     // 6. The vendor role's access.
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     match audited_role(ctx, &target).await {
-        Err(Error::Input { .. }) => checks.push(Check::warn("access", "no vendor role to check: no flowgate stack and no --role-name", "pass --role-name NAME, or deploy the stack (flowgate stack deploy)")),
+        Err(Error::Input { .. }) => checks.push(Check::warn(
+            "access",
+            "no vendor role to check: no flowgate stack and no --role-name",
+            "pass --role-name NAME, or deploy the stack (flowgate stack deploy)",
+        )),
         Err(e) => return Err(e),
         Ok(role) => {
             let read = read_role_policies(ctx, &role).await?;
             checks.push(if read.trust.requires_external_id {
                 Check::pass("access trust", format!("role {role} is assumable by {} only with the ExternalId", read.trust.principals.join(", ")))
             } else {
-                Check::fail("access trust", format!("role {role} can be assumed without an ExternalId ({})", read.trust.unguarded.join(", ")), "require sts:ExternalId in the trust policy (flowgate stack deploy does)")
+                Check::fail(
+                    "access trust",
+                    format!("role {role} can be assumed without an ExternalId ({})", read.trust.unguarded.join(", ")),
+                    "require sts:ExternalId in the trust policy (flowgate stack deploy does)",
+                )
             });
-            let fix = format!("flowgate access grant --bucket {}{}", args.spec.bucket, args.role_name.as_ref().map(|r| format!(" --role-name {r}")).unwrap_or_default());
+            let fix = format!(
+                "flowgate access grant --bucket {}{}",
+                args.spec.bucket,
+                args.role_name.as_ref().map(|r| format!(" --role-name {r}")).unwrap_or_default()
+            );
             checks.push(match can_read(&read.policies, &args.spec.bucket, &identity.partition) {
-                Readability::Allowed { by } => Check::pass("access read", format!("role {role} can s3:GetObject the bucket's objects ({})", by.first().map(|g| g.statement.to_string()).unwrap_or_default())),
+                Readability::Allowed { by } => Check::pass(
+                    "access read",
+                    format!(
+                        "role {role} can s3:GetObject the bucket's objects ({})",
+                        by.first().map(|g| g.statement.to_string()).unwrap_or_default()
+                    ),
+                ),
                 Readability::Conditional { allowed_by, denied_by } => Check::warn(
                     "access read",
-                    format!("role {role} can read the bucket under conditions ({} allow(s), {} conditional deny(s))", allowed_by.len(), denied_by.len()),
+                    format!(
+                        "role {role} can read the bucket under conditions ({} allow(s), {} conditional deny(s))",
+                        allowed_by.len(),
+                        denied_by.len()
+                    ),
                     "check the conditions (flowgate access list)",
                 ),
-                Readability::Denied { by } => Check::fail("access read", format!("role {role} is denied s3:GetObject on the bucket ({})", by.first().map(|g| g.statement.to_string()).unwrap_or_default()), "remove the Deny, or flowgate access list to see it"),
+                Readability::Denied { by } => Check::fail(
+                    "access read",
+                    format!("role {role} is denied s3:GetObject on the bucket ({})", by.first().map(|g| g.statement.to_string()).unwrap_or_default()),
+                    "remove the Deny, or flowgate access list to see it",
+                ),
                 Readability::NotGranted => Check::fail("access read", format!("role {role} cannot read the bucket's objects"), fix),
             });
         }

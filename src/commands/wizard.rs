@@ -149,7 +149,11 @@ pub fn ask_bucket(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<Option<B
         let items: Vec<String> = facts
             .buckets
             .iter()
-            .map(|(name, region, kms)| if *kms { format!("{name} ({region})  WARNING: SSE-KMS, the vendor cannot read it") } else { format!("{name} ({region})") })
+            .map(
+                |(name, region, kms)| {
+                    if *kms { format!("{name} ({region})  WARNING: SSE-KMS, the vendor cannot read it") } else { format!("{name} ({region})") }
+                },
+            )
             .collect();
         facts.buckets[p.select("Which bucket?", &items, 0)?].0.clone()
     } else {
@@ -236,7 +240,8 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
     ctx.printer.status("reading the account (buckets, role stack)...");
     let buckets = crate::aws::s3::list_buckets_with_encryption(ctx, 100).await?;
     let stack_exists = crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await?.is_some();
-    let facts = AccountFacts { account: identity.account.clone(), principal: identity.arn.clone(), region: ctx.home_region.clone(), buckets, stack_exists };
+    let facts =
+        AccountFacts { account: identity.account.clone(), principal: identity.arn.clone(), region: ctx.home_region.clone(), buckets, stack_exists };
 
     let mut prompter = TerminalPrompter;
     let facts_for_bucket = facts.clone();
@@ -275,7 +280,13 @@ mod tests {
     use super::*;
 
     fn facts(buckets: Vec<(String, String, bool)>, stack_exists: bool) -> AccountFacts {
-        AccountFacts { account: "123456789012".into(), principal: "arn:aws:iam::123456789012:user/admin".into(), region: "eu-west-1".into(), buckets, stack_exists }
+        AccountFacts {
+            account: "123456789012".into(),
+            principal: "arn:aws:iam::123456789012:user/admin".into(),
+            region: "eu-west-1".into(),
+            buckets,
+            stack_exists,
+        }
     }
 
     fn script(answers: Vec<Answer>) -> ScriptedPrompter {

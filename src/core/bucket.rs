@@ -28,7 +28,9 @@ pub struct BucketSpec {
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum BucketExistence {
     Missing,
-    Owned { region: String },
+    Owned {
+        region: String,
+    },
     /// HeadBucket answered 403: another account owns the name, or the caller may not see it.
     Forbidden,
 }
@@ -39,8 +41,13 @@ pub enum DefaultEncryption {
     /// No configuration reported (the emulator's answer for a new bucket; real S3 then uses SSE-S3).
     NotConfigured,
     SseS3,
-    Kms { algorithm: String, key: Option<String> },
-    Other { algorithm: String },
+    Kms {
+        algorithm: String,
+        key: Option<String>,
+    },
+    Other {
+        algorithm: String,
+    },
 }
 
 impl DefaultEncryption {
@@ -66,12 +73,8 @@ pub struct PublicAccessBlock {
 }
 
 impl PublicAccessBlock {
-    pub const ALL: PublicAccessBlock = PublicAccessBlock {
-        block_public_acls: true,
-        ignore_public_acls: true,
-        block_public_policy: true,
-        restrict_public_buckets: true,
-    };
+    pub const ALL: PublicAccessBlock =
+        PublicAccessBlock { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true };
 }
 
 /// What the adapters read about the bucket. For a missing bucket only `existence` is meaningful.
@@ -142,7 +145,9 @@ pub enum BucketPlanError {
     NotOwned { bucket: String },
     #[error("bucket {bucket} already exists in {actual}, not in {wanted}")]
     WrongRegion { bucket: String, actual: String, wanted: String },
-    #[error("bucket {bucket} encrypts new objects with SSE-KMS ({algorithm}{key}): the vendor's role cannot read KMS-encrypted flow logs without kms:Decrypt on that key")]
+    #[error(
+        "bucket {bucket} encrypts new objects with SSE-KMS ({algorithm}{key}): the vendor's role cannot read KMS-encrypted flow logs without kms:Decrypt on that key"
+    )]
     KmsEncrypted { bucket: String, algorithm: String, key: String },
     #[error("bucket {bucket} has a bucket policy flowgate cannot read: {reason}")]
     UnreadablePolicy { bucket: String, reason: String },
@@ -151,26 +156,20 @@ pub enum BucketPlanError {
 impl BucketPlanError {
     pub fn hint(&self) -> String {
         match self {
-            BucketPlanError::NotOwned { .. } => {
-                "choose another bucket name (S3 names are global), or check that you may s3:ListBucket it".into()
-            }
+            BucketPlanError::NotOwned { .. } => "choose another bucket name (S3 names are global), or check that you may s3:ListBucket it".into(),
             BucketPlanError::WrongRegion { actual, .. } => {
                 format!("pass --bucket-region {actual} to adopt it, or choose another bucket name")
             }
-            BucketPlanError::KmsEncrypted { .. } => "re-run with --fix-encryption to set the default to SSE-S3 (AES256); objects already written stay as they are".into(),
+            BucketPlanError::KmsEncrypted { .. } => {
+                "re-run with --fix-encryption to set the default to SSE-S3 (AES256); objects already written stay as they are".into()
+            }
             BucketPlanError::UnreadablePolicy { .. } => "fix the bucket policy's JSON (aws s3api get-bucket-policy) and re-run".into(),
         }
     }
 }
 
 fn delivery_target<'a>(spec: &'a BucketSpec, partition: &'a str, account: &'a str) -> DeliveryTarget<'a> {
-    DeliveryTarget {
-        partition,
-        bucket: &spec.bucket,
-        prefix: spec.prefix.as_ref(),
-        account,
-        hive_partitions: spec.hive_partitions,
-    }
+    DeliveryTarget { partition, bucket: &spec.bucket, prefix: spec.prefix.as_ref(), account, hive_partitions: spec.hive_partitions }
 }
 
 /// The prefix flowgate's lifecycle rule expires: everything flow logs are delivered under.
@@ -187,21 +186,12 @@ pub fn merged_tags(existing: &[Tag], requested: &[Tag]) -> Option<Vec<Tag>> {
     if already {
         return None;
     }
-    let mut merged: Vec<Tag> = existing
-        .iter()
-        .filter(|have| !requested.iter().any(|want| want.key == have.key))
-        .cloned()
-        .collect();
+    let mut merged: Vec<Tag> = existing.iter().filter(|have| !requested.iter().any(|want| want.key == have.key)).cloned().collect();
     merged.extend(requested.iter().cloned());
     Some(merged)
 }
 
-pub fn plan_bucket(
-    spec: &BucketSpec,
-    observed: &BucketObservation,
-    partition: &str,
-    account: &str,
-) -> Result<BucketPlan, BucketPlanError> {
+pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &str, account: &str) -> Result<BucketPlan, BucketPlanError> {
     let bucket = spec.bucket.to_string();
     let mut plan = BucketPlan { region: spec.region.clone(), steps: Vec::new(), changes: Vec::new() };
     let step = |plan: &mut BucketPlan, needed: Option<BucketAction>, name: &'static str, detail: String| {
@@ -225,7 +215,12 @@ pub fn plan_bucket(
         }
         BucketExistence::Missing => {
             let region = spec.region.clone();
-            step(&mut plan, Some(BucketAction::CreateBucket { region: region.clone() }), "create-bucket", format!("create in {region}, ACLs disabled (BucketOwnerEnforced)"));
+            step(
+                &mut plan,
+                Some(BucketAction::CreateBucket { region: region.clone() }),
+                "create-bucket",
+                format!("create in {region}, ACLs disabled (BucketOwnerEnforced)"),
+            );
             true
         }
     };
@@ -273,7 +268,12 @@ pub fn plan_bucket(
             if merge.kept > 0 {
                 what.push(format!("keep {} existing statement(s)", merge.kept));
             }
-            step(&mut plan, Some(BucketAction::PutBucketPolicy { document }), "put-bucket-policy", format!("flow-log delivery policy: {}", what.join("; ")));
+            step(
+                &mut plan,
+                Some(BucketAction::PutBucketPolicy { document }),
+                "put-bucket-policy",
+                format!("flow-log delivery policy: {}", what.join("; ")),
+            );
         }
         None => step(&mut plan, None, "put-bucket-policy", "flow-log delivery statements already present".into()),
     }
@@ -311,7 +311,8 @@ pub fn plan_bucket(
     if !spec.tags.is_empty() {
         let merged = merged_tags(&observed.tags, &spec.tags);
         let names: Vec<String> = spec.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
-        let detail = if merged.is_some() { format!("set {} (other tags kept)", names.join(", ")) } else { format!("{} already set", names.join(", ")) };
+        let detail =
+            if merged.is_some() { format!("set {} (other tags kept)", names.join(", ")) } else { format!("{} already set", names.join(", ")) };
         step(&mut plan, merged.map(|tags| BucketAction::PutTagging { tags }), "put-bucket-tagging", detail);
     }
     Ok(plan)
@@ -322,17 +323,29 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
     let mut checks = Vec::new();
     match &observed.existence {
         BucketExistence::Missing => {
-            checks.push(Check::fail("exists", format!("bucket {} does not exist", spec.bucket), format!("flowgate bucket create --bucket {}", spec.bucket)));
+            checks.push(Check::fail(
+                "exists",
+                format!("bucket {} does not exist", spec.bucket),
+                format!("flowgate bucket create --bucket {}", spec.bucket),
+            ));
             return checks;
         }
         BucketExistence::Forbidden => {
-            checks.push(Check::fail("exists", format!("bucket {} is not yours or cannot be read (403)", spec.bucket), "check the name and that you may s3:ListBucket it"));
+            checks.push(Check::fail(
+                "exists",
+                format!("bucket {} is not yours or cannot be read (403)", spec.bucket),
+                "check the name and that you may s3:ListBucket it",
+            ));
             return checks;
         }
         BucketExistence::Owned { region } => {
             checks.push(Check::pass("exists", format!("owned by this account, in {region}")));
             if spec.region_required && region != &spec.region {
-                checks.push(Check::fail("region", format!("in {region}, expected {}", spec.region), format!("use --bucket-region {region} or another bucket")));
+                checks.push(Check::fail(
+                    "region",
+                    format!("in {region}, expected {}", spec.region),
+                    format!("use --bucket-region {region} or another bucket"),
+                ));
             } else {
                 checks.push(Check::pass("region", region.clone()));
             }
@@ -357,7 +370,9 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
     let desired = bucket_policy::delivery_statements(&delivery_target(spec, partition, account));
     checks.push(match bucket_policy::missing_delivery_statements(observed.policy.as_deref(), &desired) {
         Ok(missing) if missing.is_empty() => Check::pass("delivery-policy", "flow-log delivery statements present"),
-        Ok(missing) => Check::fail("delivery-policy", format!("missing {}", missing.join(", ")), "flowgate bucket create (merges them into the policy)"),
+        Ok(missing) => {
+            Check::fail("delivery-policy", format!("missing {}", missing.join(", ")), "flowgate bucket create (merges them into the policy)")
+        }
         Err(e) => Check::fail("delivery-policy", e.to_string(), "fix the bucket policy's JSON"),
     });
 
@@ -369,13 +384,19 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
         ),
         DefaultEncryption::SseS3 => Check::pass("encryption", "SSE-S3 (AES256), no KMS"),
         DefaultEncryption::NotConfigured => Check::pass("encryption", "no default encryption configured (S3 applies SSE-S3), no KMS"),
-        DefaultEncryption::Other { algorithm } => Check::warn("encryption", format!("unrecognised default encryption {algorithm}"), "check that it is not KMS"),
+        DefaultEncryption::Other { algorithm } => {
+            Check::warn("encryption", format!("unrecognised default encryption {algorithm}"), "check that it is not KMS")
+        }
     });
 
     if let Some(days) = spec.expire_days {
         checks.push(match observed.expiration_days {
             Some(have) if have == days => Check::pass("lifecycle", format!("flow logs expire after {days} days")),
-            Some(have) => Check::warn("lifecycle", format!("flow logs expire after {have} days, not {days}"), format!("flowgate bucket create --expire-days {days}")),
+            Some(have) => Check::warn(
+                "lifecycle",
+                format!("flow logs expire after {have} days, not {days}"),
+                format!("flowgate bucket create --expire-days {days}"),
+            ),
             None => Check::warn("lifecycle", "no flowgate expiration rule", format!("flowgate bucket create --expire-days {days}")),
         });
     }

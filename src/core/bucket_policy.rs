@@ -25,11 +25,7 @@ impl DeliveryTarget<'_> {
     /// policy from growing with each flow log (bucket policies are limited to 20 KB).
     pub fn log_path(&self) -> String {
         let prefix = self.prefix.map(|p| format!("{p}/")).unwrap_or_default();
-        if self.hive_partitions {
-            format!("{prefix}AWSLogs/aws-account-id={}/", self.account)
-        } else {
-            format!("{prefix}AWSLogs/{}/", self.account)
-        }
+        if self.hive_partitions { format!("{prefix}AWSLogs/aws-account-id={}/", self.account) } else { format!("{prefix}AWSLogs/{}/", self.account) }
     }
 }
 
@@ -42,9 +38,7 @@ pub fn delivery_statements(target: &DeliveryTarget<'_>) -> Vec<Value> {
         .replace("${BucketName}", target.bucket.as_str())
         .replace("${LogPath}", &target.log_path())
         .replace("${AccountId}", target.account);
-    policy_doc::parse_document(&rendered)
-        .and_then(|doc| policy_doc::statements(&doc))
-        .unwrap_or_default()
+    policy_doc::parse_document(&rendered).and_then(|doc| policy_doc::statements(&doc)).unwrap_or_default()
 }
 
 /// The result of merging the delivery statements into an existing policy.

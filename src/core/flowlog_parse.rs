@@ -79,9 +79,7 @@ pub enum ParseError {
     DuplicateField(String),
     #[error("the header lacks the required field(s) {}: the flow log's format must include them", .0.join(", "))]
     MissingRequired(Vec<String>),
-    #[error(
-        "the gzip stream ends early after {records} records ({compressed_bytes} compressed bytes read): truncated object?"
-    )]
+    #[error("the gzip stream ends early after {records} records ({compressed_bytes} compressed bytes read): truncated object?")]
     Truncated { records: u64, compressed_bytes: u64 },
     #[error("the gzip stream is corrupt after {records} records ({compressed_bytes} compressed bytes read): {detail}")]
     Corrupt { records: u64, compressed_bytes: u64, detail: String },
@@ -242,8 +240,7 @@ impl fmt::Display for Header {
 /// fields, while a record line (`2 123456789010 ...`) is refused.
 fn is_field_name(token: &str) -> bool {
     let mut bytes = token.bytes();
-    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic()) && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// A line as an error message shows it: quoted, escaped, cut at 60 characters.
@@ -526,11 +523,7 @@ pub fn summarize<R: Read>(reader: R, options: &ParseOptions) -> Result<ObjectSum
 /// Calls `visit` with each well-formed record of one object, then returns the object's summary.
 /// `visit` stops the walk by returning an error; any error type that a [`ParseError`] converts
 /// into works (`anyhow::Error`, `io::Error`).
-pub fn for_each_record<R, E>(
-    reader: R,
-    options: &ParseOptions,
-    mut visit: impl FnMut(&Record<'_>) -> Result<(), E>,
-) -> Result<ObjectSummary, E>
+pub fn for_each_record<R, E>(reader: R, options: &ParseOptions, mut visit: impl FnMut(&Record<'_>) -> Result<(), E>) -> Result<ObjectSummary, E>
 where
     R: Read,
     E: From<ParseError>,
@@ -704,9 +697,8 @@ impl<R: Read> RecordReader<R> {
             Err(e) => return Err(lines.inner.classify(e, 0)),
         };
         let header_line = header_line.strip_suffix(b"\r").unwrap_or(header_line);
-        let header_text = std::str::from_utf8(header_line).map_err(|_| {
-            if gzip { ParseError::BinaryContent("is not UTF-8") } else { ParseError::NotText("is not UTF-8") }
-        })?;
+        let header_text = std::str::from_utf8(header_line)
+            .map_err(|_| if gzip { ParseError::BinaryContent("is not UTF-8") } else { ParseError::NotText("is not UTF-8") })?;
         let header = Header::parse(header_text)?;
         if options.require_fields {
             let missing = header.missing_required();
@@ -776,12 +768,7 @@ impl<R: Read> RecordReader<R> {
                 }
             }
         };
-        Ok(Some(Record {
-            header: &self.header,
-            line: self.lines.bytes(span),
-            spans: &self.spans,
-            line_number: self.lines.line_number,
-        }))
+        Ok(Some(Record { header: &self.header, line: self.lines.bytes(span), spans: &self.spans, line_number: self.lines.line_number }))
     }
 }
 
@@ -1585,10 +1572,7 @@ mod tests {
         assert_eq!(record.get("start"), Some(FieldValue::UnixTime(1431280876)));
 
         let record = reader.next_record().unwrap().unwrap();
-        assert_eq!(
-            record.value(srcaddr),
-            Some(FieldValue::Address("2001:db8:1234:a100:8d6e:3477:df66:f105".parse().unwrap()))
-        );
+        assert_eq!(record.value(srcaddr), Some(FieldValue::Address("2001:db8:1234:a100:8d6e:3477:df66:f105".parse().unwrap())));
         assert!(reader.next_record().unwrap().is_none());
         assert!(reader.next_record().unwrap().is_none(), "stays at the end");
         assert_eq!(reader.summary().records, 3);
@@ -1657,14 +1641,7 @@ mod tests {
         assert_eq!(summary.records, 3);
         assert_eq!(summary.actions, ActionCounts { accept: 2, reject: 1 });
         assert_eq!(summary.tcp_flags.to_map(), BTreeMap::from([(2, 1), (3, 1), (19, 1)]));
-        assert_eq!(
-            values,
-            [
-                "ingress - S3 - ap-southeast-2 IPv4",
-                "egress 8 - S3 ap-southeast-2 IPv4",
-                "egress 1 - AMAZON ap-southeast-2 IPv4",
-            ]
-        );
+        assert_eq!(values, ["ingress - S3 - ap-southeast-2 IPv4", "egress 8 - S3 ap-southeast-2 IPv4", "egress 1 - AMAZON ap-southeast-2 IPv4",]);
     }
 
     #[test]
@@ -1717,7 +1694,16 @@ mod tests {
     /// 2000 records of the required format, about 200 KB of text.
     fn large_object() -> Vec<u8> {
         let lines: Vec<String> = (0..2000)
-            .map(|i| format!("3 123456789010 eni-{i:017x} 10.0.{}.{} 10.1.0.1 {} 443 6 {} {} 1700000000 1700000060 ACCEPT OK 19", i % 200, i % 250, 1024 + i, i % 50 + 1, i * 7 + 40))
+            .map(|i| {
+                format!(
+                    "3 123456789010 eni-{i:017x} 10.0.{}.{} 10.1.0.1 {} 443 6 {} {} 1700000000 1700000060 ACCEPT OK 19",
+                    i % 200,
+                    i % 250,
+                    1024 + i,
+                    i % 50 + 1,
+                    i * 7 + 40
+                )
+            })
             .collect();
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
         object(&required_header(), &refs)
@@ -1763,10 +1749,7 @@ mod tests {
         for byte in &mut bad_body[12..30] {
             *byte = 0xff;
         }
-        assert!(matches!(
-            summarize(bad_body.as_slice(), &ParseOptions::default()),
-            Err(ParseError::Corrupt { .. } | ParseError::Truncated { .. })
-        ));
+        assert!(matches!(summarize(bad_body.as_slice(), &ParseOptions::default()), Err(ParseError::Corrupt { .. } | ParseError::Truncated { .. })));
 
         let mut bad_header = compressed;
         bad_header[2] = 99; // compression method other than deflate
@@ -1971,9 +1954,7 @@ mod tests {
         let first = summarize(object(&DEFAULT_V2_FIELDS.join(" "), &[DOC_ACCEPT, DOC_SKIPDATA, "bad"]).as_slice(), &lenient())
             .unwrap()
             .with_source("a.log.gz");
-        let second = summarize(object(TCP_SEQUENCE_FORMAT, &[TCP_SEQUENCE[0], "worse"]).as_slice(), &lenient())
-            .unwrap()
-            .with_source("b.log.gz");
+        let second = summarize(object(TCP_SEQUENCE_FORMAT, &[TCP_SEQUENCE[0], "worse"]).as_slice(), &lenient()).unwrap().with_source("b.log.gz");
         let mut merged = ObjectSummary::default();
         merged.merge(first.clone());
         merged.merge(second.clone());
@@ -2020,8 +2001,21 @@ mod tests {
     #[test]
     fn ipv4_parsing_matches_std() {
         for text in [
-            "0.0.0.0", "255.255.255.255", "10.0.0.1", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1..2.3", "1.2.3.",
-            ".1.2.3", "1.2.3.4a", "", "1234.1.1.1", "+1.2.3.4", "0.00.0.0",
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.0.0.1",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "01.2.3.4",
+            "1..2.3",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4a",
+            "",
+            "1234.1.1.1",
+            "+1.2.3.4",
+            "0.00.0.0",
         ] {
             assert_eq!(parse_ipv4(text.as_bytes()), text.parse::<Ipv4Addr>().ok(), "{text}");
         }
@@ -2030,10 +2024,35 @@ mod tests {
     #[test]
     fn ipv6_parsing_matches_std() {
         for text in [
-            "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8",
-            "1::2::3", ":1::2", "1::2:", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "12345::", "ABCD:ef01::", "g::", "::ffff:1.2.3.4",
-            "1:2:3:4:5:6:1.2.3.4", "::1.2.3", "2001:db8:1234:a100:8d6e:3477:df66:f105", "2001:db8::8a2e:370:7334", ":", ":::",
-            "1:", "fe80::1%eth0", "0000:0000:0000:0000:0000:0000:0000:0001", "00000::", "1:2:3:4::5:6:7:8", "1:2:3::4:5:6:7",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1::2::3",
+            ":1::2",
+            "1::2:",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "12345::",
+            "ABCD:ef01::",
+            "g::",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "::1.2.3",
+            "2001:db8:1234:a100:8d6e:3477:df66:f105",
+            "2001:db8::8a2e:370:7334",
+            ":",
+            ":::",
+            "1:",
+            "fe80::1%eth0",
+            "0000:0000:0000:0000:0000:0000:0000:0001",
+            "00000::",
+            "1:2:3:4::5:6:7:8",
+            "1:2:3::4:5:6:7",
         ] {
             assert_eq!(parse_ipv6(text.as_bytes()), text.parse::<Ipv6Addr>().ok(), "{text}");
         }
@@ -2073,8 +2092,18 @@ mod tests {
     fn field_splitting_matches_a_naive_split() {
         let mut spans = Vec::new();
         for line in [
-            "", " ", "a", "a b", "  a  b  ", "12345678 12345678", "1234567 9", "a\tb c", DOC_ACCEPT, DOC_IPV6,
-            "x                 y", "\u{a0} \u{2000}",
+            "",
+            " ",
+            "a",
+            "a b",
+            "  a  b  ",
+            "12345678 12345678",
+            "1234567 9",
+            "a\tb c",
+            DOC_ACCEPT,
+            DOC_IPV6,
+            "x                 y",
+            "\u{a0} \u{2000}",
         ] {
             split_fields(line.as_bytes(), &mut spans);
             let found: Vec<&str> = spans.iter().map(|&(s, e)| &line[s..e]).collect();
@@ -2128,11 +2157,8 @@ mod tests {
             if self.status != LogStatus::Ok {
                 return format!("3 123456789010 {eni} - - - - - - - {times} - {} -", self.status.as_str());
             }
-            let src = if self.v6 {
-                format!("2001:db8::{:x}:{:x}", self.addr >> 16, self.addr & 0xffff)
-            } else {
-                Ipv4Addr::from(self.addr).to_string()
-            };
+            let src =
+                if self.v6 { format!("2001:db8::{:x}:{:x}", self.addr >> 16, self.addr & 0xffff) } else { Ipv4Addr::from(self.addr).to_string() };
             let action = if self.reject { "REJECT" } else { "ACCEPT" };
             format!(
                 "3 123456789010 {eni} {src} 10.0.0.1 {} {} {} {} {} {times} {action} OK {}",
@@ -2240,7 +2266,9 @@ mod tests {
             FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime | FieldKind::Port | FieldKind::Protocol | FieldKind::TcpFlags => {
                 "256|65536|18446744073709551616|0{8,20}[0-9]{1,5}|[0-9]{0,3}[-a+.]|[-a+.][0-9]{1,3}|--".boxed()
             }
-            FieldKind::Address => "01\\.2\\.3\\.4|1\\.2\\.3(\\.4){0,2}|256\\.1\\.1\\.1|1\\.2\\.3\\.4[x:]|[0-9a-fA-F:.]{0,20}|::ffff:1\\.2\\.3\\.04".boxed(),
+            FieldKind::Address => {
+                "01\\.2\\.3\\.4|1\\.2\\.3(\\.4){0,2}|256\\.1\\.1\\.1|1\\.2\\.3\\.4[x:]|[0-9a-fA-F:.]{0,20}|::ffff:1\\.2\\.3\\.04".boxed()
+            }
             FieldKind::Action => "ACCEPTED|accept|ACCEP|REJECT-".boxed(),
             FieldKind::LogStatus => "OKAY|ok|NODAT|SKIPDATA-".boxed(),
             FieldKind::Text => Just(String::new()).boxed(),

@@ -178,11 +178,7 @@ pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Ve
     if let Some((_, prefix)) = flow_log.s3_destination() {
         let wanted = desired.prefix.as_ref().map(|p| p.as_str().to_owned());
         if prefix != wanted {
-            reasons.push(format!(
-                "delivers under prefix '{}', wanted '{}'",
-                prefix.unwrap_or_default(),
-                wanted.unwrap_or_default()
-            ));
+            reasons.push(format!("delivers under prefix '{}', wanted '{}'", prefix.unwrap_or_default(), wanted.unwrap_or_default()));
         }
     }
     // DescribeFlowLogs reports the default format's fields for a flow log created without one.
@@ -228,10 +224,7 @@ pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Ve
         }
     }
     if flow_log.deliver_status.as_deref() == Some("FAILED") {
-        reasons.push(format!(
-            "delivery failed: {}",
-            flow_log.deliver_error.as_deref().unwrap_or("no reason given")
-        ));
+        reasons.push(format!("delivery failed: {}", flow_log.deliver_error.as_deref().unwrap_or("no reason given")));
     }
     reasons
 }
@@ -278,10 +271,7 @@ pub fn assess_vpc(desired: &DesiredFlowLog, vpc: &Vpc, flow_logs: &[ExistingFlow
     } else {
         VpcState::NonCompliant {
             flow_log_ids: judged.iter().map(|(f, _)| f.id.clone()).collect(),
-            reasons: judged
-                .iter()
-                .flat_map(|(f, reasons)| reasons.iter().map(move |r| format!("{}: {r}", f.id)))
-                .collect(),
+            reasons: judged.iter().flat_map(|(f, reasons)| reasons.iter().map(move |r| format!("{}: {r}", f.id))).collect(),
         }
     };
     VpcCoverage { vpc_id: vpc.id.clone(), is_default: vpc.is_default, state, other_flow_logs: others }
@@ -323,16 +313,21 @@ pub fn plan_region(region: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_lo
         .filter(|f| f.s3_destination().is_some_and(|(bucket, _)| bucket == desired.bucket.as_str()))
         .filter_map(|f| f.created_at)
         .min();
-    let mut plan = RegionPlan { region: region.to_owned(), oldest_to_bucket, coverage: Vec::new(), create: Vec::new(), replace: Vec::new(), blocked: Vec::new() };
+    let mut plan = RegionPlan {
+        region: region.to_owned(),
+        oldest_to_bucket,
+        coverage: Vec::new(),
+        create: Vec::new(),
+        replace: Vec::new(),
+        blocked: Vec::new(),
+    };
     for vpc in &coverage {
         match &vpc.state {
             VpcState::Compliant { .. } => {}
             VpcState::Missing => plan.create.push(vpc.vpc_id.clone()),
-            VpcState::NonCompliant { flow_log_ids, reasons } if replace => plan.replace.push(Replacement {
-                vpc_id: vpc.vpc_id.clone(),
-                old_flow_log_ids: flow_log_ids.clone(),
-                reasons: reasons.clone(),
-            }),
+            VpcState::NonCompliant { flow_log_ids, reasons } if replace => {
+                plan.replace.push(Replacement { vpc_id: vpc.vpc_id.clone(), old_flow_log_ids: flow_log_ids.clone(), reasons: reasons.clone() })
+            }
             VpcState::NonCompliant { .. } => plan.blocked.push(vpc.vpc_id.clone()),
         }
     }
@@ -365,8 +360,13 @@ pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
         changes.push(change.in_region(&plan.region));
         for other in &vpc.other_flow_logs {
             changes.push(
-                Change::new("other-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, format!("{} to {}: not flowgate's, left alone", other.id, other.destination))
-                    .in_region(&plan.region),
+                Change::new(
+                    "other-flow-log",
+                    &vpc.vpc_id,
+                    ChangeStatus::Skipped,
+                    format!("{} to {}: not flowgate's, left alone", other.id, other.destination),
+                )
+                .in_region(&plan.region),
             );
         }
     }
@@ -506,7 +506,10 @@ mod tests {
         assert!(other.detail.contains("cloud-watch-logs") && other.detail.contains("left alone"));
 
         let replacing = plan_region("eu-west-1", &desired(), &vpcs, &flow_logs, true);
-        assert_eq!(replacing.replace, [Replacement { vpc_id: "vpc-b".into(), old_flow_log_ids: vec!["fl-b".into()], reasons: vec!["fl-b: format lacks tcp-flags".into()] }]);
+        assert_eq!(
+            replacing.replace,
+            [Replacement { vpc_id: "vpc-b".into(), old_flow_log_ids: vec!["fl-b".into()], reasons: vec!["fl-b: format lacks tcp-flags".into()] }]
+        );
         assert_eq!(replacing.pending(), 3);
     }
 

@@ -270,11 +270,9 @@ const SERVICES: &[((u16, u8), u32)] = &[
 ];
 
 /// tcp-flags as AWS logs them: the OR of FIN 1, SYN 2, RST 4 and SYN-ACK 18 seen in the window.
-const ACCEPTED_TCP_FLAGS: &[(u16, u32)] =
-    &[(19, 30), (3, 22), (18, 12), (2, 10), (1, 8), (0, 8), (4, 5), (6, 2), (22, 2), (23, 1)];
+const ACCEPTED_TCP_FLAGS: &[(u16, u32)] = &[(19, 30), (3, 22), (18, 12), (2, 10), (1, 8), (0, 8), (4, 5), (6, 2), (22, 2), (23, 1)];
 const REJECTED_TCP_FLAGS: &[(u16, u32)] = &[(2, 8), (0, 1), (4, 1)];
-const AWS_SERVICES: &[(&str, u32)] =
-    &[("AMAZON", 8), ("S3", 6), ("EC2", 4), ("DYNAMODB", 2), ("CLOUDFRONT", 1), ("ROUTE53", 1), ("API_GATEWAY", 1)];
+const AWS_SERVICES: &[(&str, u32)] = &[("AMAZON", 8), ("S3", 6), ("EC2", 4), ("DYNAMODB", 2), ("CLOUDFRONT", 1), ("ROUTE53", 1), ("API_GATEWAY", 1)];
 /// traffic-path for egress: 1 through the VPC, 8 through a gateway endpoint, etc.
 const TRAFFIC_PATHS: &[(u8, u32)] = &[(1, 40), (2, 8), (3, 6), (4, 4), (5, 3), (6, 3), (7, 8), (8, 6)];
 
@@ -317,9 +315,7 @@ impl Flow {
             (Column::InstanceId, _) => push_id(line, "i-", eni_hash(eni, 4)),
             (Column::Region, _) => line.extend_from_slice(spec.region.as_bytes()),
             (Column::AzId, _) => write!(line, "{az_prefix}-az{}", eni % 3 + 1)?,
-            (Column::EcsClusterArn, _) if ecs => {
-                write!(line, "arn:aws:ecs:{}:{}:cluster/web-cluster", spec.region, spec.account_id)?
-            }
+            (Column::EcsClusterArn, _) if ecs => write!(line, "arn:aws:ecs:{}:{}:cluster/web-cluster", spec.region, spec.account_id)?,
             (Column::EcsClusterName, _) if ecs => line.extend_from_slice(b"web-cluster"),
             (Column::EcsContainerInstanceArn, _) if ecs => write!(
                 line,
@@ -334,17 +330,10 @@ impl Flow {
                 write!(line, "{:016x}{:016x}{:016x}{:016x}", eni_hash(eni, 7), eni_hash(eni, 8), eni_hash(eni, 9), eni_hash(eni, 10))?
             }
             (Column::EcsServiceName, _) if ecs => line.extend_from_slice(b"web"),
-            (Column::EcsTaskDefinitionArn, _) if ecs => {
-                write!(line, "arn:aws:ecs:{}:{}:task-definition/web:7", spec.region, spec.account_id)?
+            (Column::EcsTaskDefinitionArn, _) if ecs => write!(line, "arn:aws:ecs:{}:{}:task-definition/web:7", spec.region, spec.account_id)?,
+            (Column::EcsTaskArn, _) if ecs => {
+                write!(line, "arn:aws:ecs:{}:{}:task/web-cluster/{:016x}{:016x}", spec.region, spec.account_id, eni_hash(eni, 11), eni_hash(eni, 12))?
             }
-            (Column::EcsTaskArn, _) if ecs => write!(
-                line,
-                "arn:aws:ecs:{}:{}:task/web-cluster/{:016x}{:016x}",
-                spec.region,
-                spec.account_id,
-                eni_hash(eni, 11),
-                eni_hash(eni, 12)
-            )?,
             (Column::EcsTaskId, _) if ecs => write!(line, "{:016x}{:016x}", eni_hash(eni, 11), eni_hash(eni, 12))?,
             (Column::SrcAddr, Some(t)) => push_addr(line, t.src)?,
             (Column::DstAddr, Some(t)) => push_addr(line, t.dst)?,
@@ -640,10 +629,7 @@ mod tests {
     fn assert_summary_matches(summary: &ObjectSummary, totals: &SynthTotals) {
         assert_eq!(summary.parse_errors, 0, "{:?}", summary.errors);
         assert_eq!(summary.records, totals.records);
-        assert_eq!(
-            (summary.log_status.ok, summary.log_status.nodata, summary.log_status.skipdata),
-            (totals.ok, totals.nodata, totals.skipdata)
-        );
+        assert_eq!((summary.log_status.ok, summary.log_status.nodata, summary.log_status.skipdata), (totals.ok, totals.nodata, totals.skipdata));
         assert_eq!((summary.actions.accept, summary.actions.reject), (totals.accepted, totals.rejected));
         assert_eq!((summary.packets, summary.bytes), (totals.packets, totals.bytes));
         assert_eq!((summary.first_start, summary.last_end), (totals.first_start, totals.last_end));
@@ -714,7 +700,9 @@ mod tests {
         for line in text.lines().skip(1) {
             let record: Vec<&str> = line.split(' ').collect();
             assert_eq!(record.len(), fields.len(), "{line}");
-            for name in ["protocol", "type", "flow-direction", "traffic-path", "pkt-src-aws-service", "log-status", "action", "reject-reason", "dstport"] {
+            for name in
+                ["protocol", "type", "flow-direction", "traffic-path", "pkt-src-aws-service", "log-status", "action", "reject-reason", "dstport"]
+            {
                 values.entry(name).or_default().insert(record[column(name)]);
             }
             assert_eq!(record[column("version")], "8");

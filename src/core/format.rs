@@ -90,8 +90,20 @@ pub const CATALOG: &[FieldSpec] = &[
 
 /// The default format: the version-2 fields in AWS's order.
 pub const DEFAULT_V2_FIELDS: &[&str] = &[
-    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets",
-    "bytes", "start", "end", "action", "log-status",
+    "version",
+    "account-id",
+    "interface-id",
+    "srcaddr",
+    "dstaddr",
+    "srcport",
+    "dstport",
+    "protocol",
+    "packets",
+    "bytes",
+    "start",
+    "end",
+    "action",
+    "log-status",
 ];
 
 /// What the analytics service requires: every v2 field in the default order, then `tcp-flags`
@@ -211,12 +223,7 @@ impl LogFormat {
 
     /// The fields of `wanted` this format lacks.
     pub fn missing<S: AsRef<str>>(&self, wanted: &[S]) -> Vec<String> {
-        wanted
-            .iter()
-            .map(AsRef::as_ref)
-            .filter(|w| !self.fields.iter().any(|f| f == w))
-            .map(str::to_owned)
-            .collect()
+        wanted.iter().map(AsRef::as_ref).filter(|w| !self.fields.iter().any(|f| f == w)).map(str::to_owned).collect()
     }
 
     /// The value a record's `version` column holds: the highest version among the fields.
@@ -270,14 +277,8 @@ mod tests {
         let format = LogFormat::from_option(&custom, false).unwrap();
         assert_eq!(format.version(), 8);
         assert_eq!(LogFormat::from_option("version,bogus", false), Err(FormatError::UnknownField("bogus".into())));
-        assert_eq!(
-            LogFormat::from_option(&format!("{custom},vpc-id"), false),
-            Err(FormatError::Duplicate("vpc-id".into()))
-        );
-        assert_eq!(
-            LogFormat::from_option(&DEFAULT_V2_FIELDS.join(","), false),
-            Err(FormatError::MissingRequired(vec!["tcp-flags".into()]))
-        );
+        assert_eq!(LogFormat::from_option(&format!("{custom},vpc-id"), false), Err(FormatError::Duplicate("vpc-id".into())));
+        assert_eq!(LogFormat::from_option(&DEFAULT_V2_FIELDS.join(","), false), Err(FormatError::MissingRequired(vec!["tcp-flags".into()])));
     }
 
     #[test]

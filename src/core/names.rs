@@ -34,13 +34,8 @@ impl FromStr for BucketName {
         if !(3..=63).contains(&len) {
             return Err(format!("bucket name '{name}' must be 3 to 63 characters long (it has {len})"));
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-'))
-        {
-            return Err(format!(
-                "bucket name '{name}' contains '{bad}': use only lowercase letters, digits, dots and hyphens"
-            ));
+        if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '.' || *c == '-')) {
+            return Err(format!("bucket name '{name}' contains '{bad}': use only lowercase letters, digits, dots and hyphens"));
         }
         let first_last_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if !first_last_ok(name.chars().next()) || !first_last_ok(name.chars().last()) {
@@ -111,12 +106,8 @@ impl FromStr for RegionName {
         let well_formed = parts.len() >= 3
             && parts[0].len() == 2
             && parts[0].chars().all(|c| c.is_ascii_lowercase())
-            && parts[1..parts.len() - 1]
-                .iter()
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
-            && parts
-                .last()
-                .is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
+            && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+            && parts.last().is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
         if well_formed {
             Ok(RegionName(value.to_owned()))
         } else {
@@ -154,13 +145,8 @@ impl FromStr for LogPrefix {
             return Err(format!("prefix '{value}' is longer than 512 characters"));
         }
         // S3's "safe characters" for keys; anything else needs escaping in policies and ARNs.
-        if let Some(bad) = trimmed
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "!-_.*'()/".contains(*c)))
-        {
-            return Err(format!(
-                "prefix '{value}' contains '{bad}': use letters, digits and ! - _ . * ' ( ) /"
-            ));
+        if let Some(bad) = trimmed.chars().find(|c| !(c.is_ascii_alphanumeric() || "!-_.*'()/".contains(*c))) {
+            return Err(format!("prefix '{value}' contains '{bad}': use letters, digits and ! - _ . * ' ( ) /"));
         }
         if trimmed.contains("//") {
             return Err(format!("prefix '{value}' has an empty folder ('//')"));

@@ -154,7 +154,13 @@ mod tests {
     #[test]
     fn every_adapter_action_is_in_some_operator_policy() {
         let all: Vec<String> = OPERATOR_POLICIES.iter().flat_map(|(_, p)| allowed_actions(p)).collect();
-        let adapters = [crate::aws::s3::ACTIONS, crate::aws::ec2::ACTIONS, crate::aws::iam::ACTIONS, crate::aws::cloudformation::ACTIONS, crate::aws::sts::ACTIONS];
+        let adapters = [
+            crate::aws::s3::ACTIONS,
+            crate::aws::ec2::ACTIONS,
+            crate::aws::iam::ACTIONS,
+            crate::aws::cloudformation::ACTIONS,
+            crate::aws::sts::ACTIONS,
+        ];
         for action in adapters.iter().flat_map(|a| a.iter()) {
             assert!(all.iter().any(|a| a == action), "no operator policy grants {action}");
         }

@@ -41,7 +41,9 @@ pub enum RolePolicyError {
     Document(#[from] PolicyDocError),
     #[error("statement {sid} of the role's inline policy was not written by flowgate ({reason}): rename its Sid or delete it, then run again")]
     ForeignStatement { sid: String, reason: String },
-    #[error("the role's inline policies would be {chars} characters, over IAM's limit of {limit}: grant fewer buckets per role, or move them to a managed policy")]
+    #[error(
+        "the role's inline policies would be {chars} characters, over IAM's limit of {limit}: grant fewer buckets per role, or move them to a managed policy"
+    )]
     TooLarge { chars: usize, limit: usize },
     #[error("no bucket given: name at least one bucket")]
     NoBuckets,
@@ -159,12 +161,7 @@ impl fmt::Display for StatementChange {
 /// the buckets are named explicitly even when `*` already covers them, so that narrowing or
 /// removing the wildcard later keeps them readable; the wildcard is reported (or, with
 /// `narrow_wildcard`, narrowed first).
-pub fn grant(
-    doc: &Map<String, Value>,
-    buckets: &[BucketName],
-    partition: &str,
-    options: &GrantOptions,
-) -> Result<Edit, RolePolicyError> {
+pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, options: &GrantOptions) -> Result<Edit, RolePolicyError> {
     check_partition(partition)?;
     let buckets = distinct(buckets)?;
     let before = policy_doc::statements(doc)?;
@@ -239,10 +236,7 @@ pub fn grant(
         }
     }
 
-    let mut changes: Vec<StatementChange> = modified
-        .iter()
-        .map(|&i| change(Some(i), Some(i), Some(&before[i]), Some(&work[i])))
-        .collect();
+    let mut changes: Vec<StatementChange> = modified.iter().map(|&i| change(Some(i), Some(i), Some(&before[i]), Some(&work[i]))).collect();
     changes.extend((original_len..work.len()).map(|i| change(None, Some(i), None, Some(&work[i]))));
     if changes.is_empty() {
         return Ok(unchanged(doc, findings));
@@ -405,12 +399,19 @@ pub struct Grant {
 pub enum Readability {
     /// Unconditional Allows (on all objects or some keys; see each grant's scope), and no Deny
     /// that could apply.
-    Allowed { by: Vec<Grant> },
+    Allowed {
+        by: Vec<Grant>,
+    },
     /// An unconditional Deny on all of the bucket's objects: explicit deny wins.
-    Denied { by: Vec<Grant> },
+    Denied {
+        by: Vec<Grant>,
+    },
     /// Some Allow exists, but every Allow has a Condition, or a Deny with a Condition or on some
     /// keys only may apply: whether a read succeeds depends on the request.
-    Conditional { allowed_by: Vec<Grant>, denied_by: Vec<Grant> },
+    Conditional {
+        allowed_by: Vec<Grant>,
+        denied_by: Vec<Grant>,
+    },
     NotGranted,
 }
 
@@ -464,13 +465,8 @@ pub fn evaluate(policies: &[NamedPolicy], partition: &str) -> AccessReport {
     let mut wildcard_denies = Vec::new();
     for view in &views {
         let mut wildcard = |resource: String, all_buckets: bool| {
-            let grant = WildcardGrant {
-                statement: view.statement.clone(),
-                effect: view.effect,
-                resource,
-                all_buckets,
-                conditional: view.conditional,
-            };
+            let grant =
+                WildcardGrant { statement: view.statement.clone(), effect: view.effect, resource, all_buckets, conditional: view.conditional };
             match view.effect {
                 Effect::Allow => wildcard_allows.push(grant),
                 Effect::Deny => wildcard_denies.push(grant),
@@ -540,8 +536,7 @@ fn policy_views<'a>(name: &str, source: PolicySource, statements: &'a [Value]) -
         .iter()
         .enumerate()
         .filter_map(|(index, statement)| {
-            let statement_ref =
-                StatementRef { policy: name.to_owned(), source, sid: policy_doc::sid(statement).map(str::to_owned), index };
+            let statement_ref = StatementRef { policy: name.to_owned(), source, sid: policy_doc::sid(statement).map(str::to_owned), index };
             view(statement_ref, statement)
         })
         .collect()
@@ -559,8 +554,7 @@ fn bucket_access(views: &[StatementView<'_>], bucket: &BucketName, partition: &s
             Effect::Deny => denies.push(grant),
         }
     }
-    let certain_denies: Vec<Grant> =
-        denies.iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects).cloned().collect();
+    let certain_denies: Vec<Grant> = denies.iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects).cloned().collect();
     let unconditional_allows: Vec<Grant> = allows.iter().filter(|a| !a.conditional).cloned().collect();
     let readability = if !certain_denies.is_empty() {
         Readability::Denied { by: certain_denies }
@@ -1085,59 +1079,102 @@ mod tests {
         let [fg_obj_ab, fg_bucket_ab] = <[Value; 2]>::try_from(flowgate(&["flow-a", "flow-b"], &["flow-a", "flow-b"])).unwrap();
         // (name, input, buckets, options, expected document; None = unchanged)
         let cases: Vec<GrantCase> = vec![
-            ("empty document", json!({}), vec!["flow-a"], PLAIN,
-             Some(json!({"Version": "2012-10-17", "Statement": [fg_obj_a, fg_bucket_a]}))),
-            ("unrelated statements kept in place",
-             json!({"Version": "2012-10-17", "Id": "x", "Statement": [ec2_describe(), deny_insecure(), other_bucket]}),
-             vec!["flow-a"], PLAIN,
-             Some(json!({"Version": "2012-10-17", "Id": "x", "Statement": [ec2_describe(), deny_insecure(), other_bucket, fg_obj_a, fg_bucket_a]}))),
-            ("appends to flowgate's statements",
-             json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_a, fg_bucket_a]}),
-             vec!["flow-b"], PLAIN,
-             Some(json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_ab, fg_bucket_ab]}))),
-            ("already granted by flowgate",
-             json!({"Version": "2012-10-17", "Statement": [fg_obj_ab, fg_bucket_ab]}), vec!["flow-b", "flow-a"], PLAIN, None),
-            ("already granted by a hand-written statement with any Sid",
-             json!({"Version": "2012-10-17", "Statement": {"Sid": "Mine", "Effect": "Allow", "Action": "s3:*",
+            ("empty document", json!({}), vec!["flow-a"], PLAIN, Some(json!({"Version": "2012-10-17", "Statement": [fg_obj_a, fg_bucket_a]}))),
+            (
+                "unrelated statements kept in place",
+                json!({"Version": "2012-10-17", "Id": "x", "Statement": [ec2_describe(), deny_insecure(), other_bucket]}),
+                vec!["flow-a"],
+                PLAIN,
+                Some(
+                    json!({"Version": "2012-10-17", "Id": "x", "Statement": [ec2_describe(), deny_insecure(), other_bucket, fg_obj_a, fg_bucket_a]}),
+                ),
+            ),
+            (
+                "appends to flowgate's statements",
+                json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_a, fg_bucket_a]}),
+                vec!["flow-b"],
+                PLAIN,
+                Some(json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_ab, fg_bucket_ab]})),
+            ),
+            (
+                "already granted by flowgate",
+                json!({"Version": "2012-10-17", "Statement": [fg_obj_ab, fg_bucket_ab]}),
+                vec!["flow-b", "flow-a"],
+                PLAIN,
+                None,
+            ),
+            (
+                "already granted by a hand-written statement with any Sid",
+                json!({"Version": "2012-10-17", "Statement": {"Sid": "Mine", "Effect": "Allow", "Action": "s3:*",
                     "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*"]}}),
-             vec!["flow-a"], PLAIN, None),
-            ("a conditional Allow does not count as granted",
-             json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*"],
+                vec!["flow-a"],
+                PLAIN,
+                None,
+            ),
+            (
+                "a conditional Allow does not count as granted",
+                json!({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*"],
                     "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}}),
-             vec!["flow-a"], PLAIN,
-             Some(json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*"],
-                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, fg_obj_a, fg_bucket_a]}))),
-            ("single-object Statement, strings for Action and Resource",
-             json!({"Version": "2012-10-17", "Statement": {"Sid": OBJECT_READ_SID, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}}),
-             vec!["flow-b"], PLAIN,
-             Some(json!({"Version": "2012-10-17", "Statement": [
+                vec!["flow-a"],
+                PLAIN,
+                Some(json!({"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*"],
+                    "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}}, fg_obj_a, fg_bucket_a]})),
+            ),
+            (
+                "single-object Statement, strings for Action and Resource",
+                json!({"Version": "2012-10-17", "Statement": {"Sid": OBJECT_READ_SID, "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}}),
+                vec!["flow-b"],
+                PLAIN,
+                Some(json!({"Version": "2012-10-17", "Statement": [
                  {"Sid": OBJECT_READ_SID, "Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b/*"]},
-                 {"Sid": BUCKET_READ_SID, "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::flow-b"]}]}))),
-            ("only the missing half is added",
-             json!({"Statement": [{"Sid": "Objects", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::flow-a/*"}]}),
-             vec!["flow-a"], PLAIN,
-             Some(json!({"Statement": [{"Sid": "Objects", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::flow-a/*"}, fg_bucket_a]}))),
-            ("wildcard left in place without --narrow-wildcard",
-             json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}),
-             vec!["flow-a"], PLAIN,
-             Some(json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}, fg_obj_a, fg_bucket_a]}))),
-            ("wildcard narrowed, Sid and Action kept, nothing else needed",
-             json!({"Version": "2012-10-17", "Statement": {"Sid": "S3Read", "Effect": "Allow",
+                 {"Sid": BUCKET_READ_SID, "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": ["arn:aws:s3:::flow-b"]}]})),
+            ),
+            (
+                "only the missing half is added",
+                json!({"Statement": [{"Sid": "Objects", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::flow-a/*"}]}),
+                vec!["flow-a"],
+                PLAIN,
+                Some(
+                    json!({"Statement": [{"Sid": "Objects", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::flow-a/*"}, fg_bucket_a]}),
+                ),
+            ),
+            (
+                "wildcard left in place without --narrow-wildcard",
+                json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}),
+                vec!["flow-a"],
+                PLAIN,
+                Some(
+                    json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}, fg_obj_a, fg_bucket_a]}),
+                ),
+            ),
+            (
+                "wildcard narrowed, Sid and Action kept, nothing else needed",
+                json!({"Version": "2012-10-17", "Statement": {"Sid": "S3Read", "Effect": "Allow",
                     "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"], "Resource": "arn:aws:s3:::*"}}),
-             vec!["flow-a", "flow-b"], NARROW,
-             Some(json!({"Version": "2012-10-17", "Statement": {"Sid": "S3Read", "Effect": "Allow",
+                vec!["flow-a", "flow-b"],
+                NARROW,
+                Some(json!({"Version": "2012-10-17", "Statement": {"Sid": "S3Read", "Effect": "Allow",
                     "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-                    "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b", "arn:aws:s3:::flow-b/*"]}}))),
-            ("objects-only wildcard narrows to object ARNs; bucket reads added by flowgate",
-             json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b", "arn:aws:s3:::flow-b/*"]}})),
+            ),
+            (
+                "objects-only wildcard narrows to object ARNs; bucket reads added by flowgate",
+                json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": "s3:GetObject",
                     "Resource": ["arn:aws:s3:::keep-me/x", "arn:aws:s3:::*/*"]}]}),
-             vec!["flow-a"], NARROW,
-             Some(json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": "s3:GetObject",
-                    "Resource": ["arn:aws:s3:::keep-me/x", "arn:aws:s3:::flow-a/*"]}, fg_bucket_a]}))),
-            ("wildcard with non-S3 actions is never narrowed",
-             json!({"Statement": [{"Sid": "Broad", "Effect": "Allow", "Action": ["s3:GetObject", "ec2:Describe*"], "Resource": "*"}]}),
-             vec!["flow-a"], NARROW,
-             Some(json!({"Statement": [{"Sid": "Broad", "Effect": "Allow", "Action": ["s3:GetObject", "ec2:Describe*"], "Resource": "*"}, fg_obj_a, fg_bucket_a]}))),
+                vec!["flow-a"],
+                NARROW,
+                Some(json!({"Statement": [{"Sid": "S3Read", "Effect": "Allow", "Action": "s3:GetObject",
+                    "Resource": ["arn:aws:s3:::keep-me/x", "arn:aws:s3:::flow-a/*"]}, fg_bucket_a]})),
+            ),
+            (
+                "wildcard with non-S3 actions is never narrowed",
+                json!({"Statement": [{"Sid": "Broad", "Effect": "Allow", "Action": ["s3:GetObject", "ec2:Describe*"], "Resource": "*"}]}),
+                vec!["flow-a"],
+                NARROW,
+                Some(
+                    json!({"Statement": [{"Sid": "Broad", "Effect": "Allow", "Action": ["s3:GetObject", "ec2:Describe*"], "Resource": "*"}, fg_obj_a, fg_bucket_a]}),
+                ),
+            ),
         ];
         for (name, input, names, options, expected) in cases {
             let input = doc(input);
@@ -1197,7 +1234,8 @@ mod tests {
 
     #[test]
     fn grant_reports_an_unconditional_deny_but_not_a_conditional_one() {
-        let input = doc(json!({"Statement": [deny_insecure(), {"Sid": "NoLogs", "Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a/*"}]}));
+        let input =
+            doc(json!({"Statement": [deny_insecure(), {"Sid": "NoLogs", "Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a/*"}]}));
         let edit = grant(&input, &buckets(&["flow-a", "flow-b"]), "aws", &PLAIN).unwrap();
         assert_eq!(edit.findings.len(), 1);
         assert_eq!(edit.findings[0].kind, FindingKind::Denied);
@@ -1262,35 +1300,71 @@ mod tests {
         let not_resource = json!({"Effect": "Allow", "Action": "s3:ListBucket", "NotResource": ["arn:aws:s3:::flow-a"]});
         // (name, input, buckets, expected document (None = unchanged), delete_policy)
         let cases: Vec<RevokeCase> = vec![
-            ("one of two buckets; one-element arrays stay arrays",
-             json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_ab, fg_bucket_ab.clone()]}), vec!["flow-a"],
-             Some(json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_b, fg_bucket_b]})), false),
-            ("bucket not granted", json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_a.clone(), fg_bucket_a.clone()]}),
-             vec!["flow-b"], None, false),
-            ("last bucket: delete the policy", json!({"Version": "2012-10-17", "Statement": [fg_obj_a.clone(), fg_bucket_a.clone()]}),
-             vec!["flow-a"], Some(json!({"Version": "2012-10-17", "Statement": []})), true),
-            ("from hand-written statements too, with prefix patterns; Deny, NotResource and Condition kept",
-             json!({"Statement": [
+            (
+                "one of two buckets; one-element arrays stay arrays",
+                json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_ab, fg_bucket_ab.clone()]}),
+                vec!["flow-a"],
+                Some(json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_b, fg_bucket_b]})),
+                false,
+            ),
+            (
+                "bucket not granted",
+                json!({"Version": "2012-10-17", "Statement": [ec2_describe(), fg_obj_a.clone(), fg_bucket_a.clone()]}),
+                vec!["flow-b"],
+                None,
+                false,
+            ),
+            (
+                "last bucket: delete the policy",
+                json!({"Version": "2012-10-17", "Statement": [fg_obj_a.clone(), fg_bucket_a.clone()]}),
+                vec!["flow-a"],
+                Some(json!({"Version": "2012-10-17", "Statement": []})),
+                true,
+            ),
+            (
+                "from hand-written statements too, with prefix patterns; Deny, NotResource and Condition kept",
+                json!({"Statement": [
                  {"Sid": "Logs", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/AWSLogs/*"},
                  {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::other-b"],
                   "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
                  deny_a.clone(), not_resource.clone(),
                  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-ab/*", "arn:aws:s3:::flow-a.b/*"]}]}),
-             vec!["flow-a"],
-             Some(json!({"Statement": [
+                vec!["flow-a"],
+                Some(json!({"Statement": [
                  {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::other-b"],
                   "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
                  deny_a, not_resource,
-                 {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-ab/*", "arn:aws:s3:::flow-a.b/*"]}]})), false),
-            ("single-object Statement stays an object",
-             json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b/*"]}}),
-             vec!["flow-b"],
-             Some(json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-a/*"]}})), false),
-            ("single-object Statement removed", json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}}),
-             vec!["flow-a"], Some(json!({"Statement": []})), true),
-            ("several buckets at once", json!({"Statement": [fg_obj_a, fg_bucket_ab]}), vec!["flow-a", "flow-b"], Some(json!({"Statement": []})), true),
-            ("other partitions untouched", json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::flow-a/*"}]}),
-             vec!["flow-a"], None, false),
+                 {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-ab/*", "arn:aws:s3:::flow-a.b/*"]}]})),
+                false,
+            ),
+            (
+                "single-object Statement stays an object",
+                json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b/*"]}}),
+                vec!["flow-b"],
+                Some(json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-a/*"]}})),
+                false,
+            ),
+            (
+                "single-object Statement removed",
+                json!({"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}}),
+                vec!["flow-a"],
+                Some(json!({"Statement": []})),
+                true,
+            ),
+            (
+                "several buckets at once",
+                json!({"Statement": [fg_obj_a, fg_bucket_ab]}),
+                vec!["flow-a", "flow-b"],
+                Some(json!({"Statement": []})),
+                true,
+            ),
+            (
+                "other partitions untouched",
+                json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::flow-a/*"}]}),
+                vec!["flow-a"],
+                None,
+                false,
+            ),
             ("empty document", json!({}), vec!["flow-a"], None, false),
         ];
         for (name, input, names, expected, delete) in cases {
@@ -1360,7 +1434,9 @@ mod tests {
         assert_eq!(edit.findings[0].statement, "#0");
 
         // A Deny that blocks the bucket anyway: nothing to report.
-        let denied = doc(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "*", "Resource": "*"}]}));
+        let denied = doc(
+            json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "*", "Resource": "*"}]}),
+        );
         assert!(revoke(&denied, &buckets(&["flow-a"]), "aws").unwrap().findings.is_empty());
     }
 
@@ -1392,21 +1468,81 @@ mod tests {
             ("key prefix", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/AWSLogs/*"}]), "flow-a", "allowed"),
             ("bucket pattern", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-?"}]), "flow-a", "not-granted"),
             ("bucket pattern star", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-*"}]), "flow-a", "allowed"),
-            ("other partition", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::flow-a/*"}]), "flow-a", "not-granted"),
+            (
+                "other partition",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws-cn:s3:::flow-a/*"}]),
+                "flow-a",
+                "not-granted",
+            ),
             ("NotAction not excluding", json!([{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]), "flow-a", "allowed"),
             ("NotAction excluding", json!([{"Effect": "Allow", "NotAction": "s3:Get*", "Resource": "*"}]), "flow-a", "not-granted"),
-            ("NotResource other", json!([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}]), "flow-a", "allowed"),
-            ("NotResource this", json!([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::flow-a/*"}]), "flow-a", "not-granted"),
-            ("conditional allow", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": cond}]), "flow-a", "conditional"),
-            ("empty condition is none", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {}}]), "flow-a", "allowed"),
-            ("deny wins", json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}]), "flow-a", "denied"),
-            ("deny star", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "*", "Resource": "*"}]), "flow-a", "denied"),
-            ("deny on bucket ARN only", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a"}]), "flow-a", "allowed"),
-            ("deny other action", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}]), "flow-a", "allowed"),
-            ("conditional deny", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": cond}]), "flow-a", "conditional"),
-            ("deny on some keys", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a/private/*"}]), "flow-a", "conditional"),
+            (
+                "NotResource other",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}]),
+                "flow-a",
+                "allowed",
+            ),
+            (
+                "NotResource this",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::flow-a/*"}]),
+                "flow-a",
+                "not-granted",
+            ),
+            (
+                "conditional allow",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": cond}]),
+                "flow-a",
+                "conditional",
+            ),
+            (
+                "empty condition is none",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*", "Condition": {}}]),
+                "flow-a",
+                "allowed",
+            ),
+            (
+                "deny wins",
+                json!([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}]),
+                "flow-a",
+                "denied",
+            ),
+            (
+                "deny star",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "*", "Resource": "*"}]),
+                "flow-a",
+                "denied",
+            ),
+            (
+                "deny on bucket ARN only",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a"}]),
+                "flow-a",
+                "allowed",
+            ),
+            (
+                "deny other action",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:PutObject", "Resource": "*"}]),
+                "flow-a",
+                "allowed",
+            ),
+            (
+                "conditional deny",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": cond}]),
+                "flow-a",
+                "conditional",
+            ),
+            (
+                "deny on some keys",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}, {"Effect": "Deny", "Action": "s3:*", "Resource": "arn:aws:s3:::flow-a/private/*"}]),
+                "flow-a",
+                "conditional",
+            ),
             ("deny without allow", json!([{"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": cond}]), "flow-a", "not-granted"),
-            ("NotResource deny excluding", json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::flow-a/*"}]), "flow-a", "allowed"),
+            (
+                "NotResource deny excluding",
+                json!([{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "s3:*", "NotResource": "arn:aws:s3:::flow-a/*"}]),
+                "flow-a",
+                "allowed",
+            ),
             ("invalid effect ignored", json!([{"Effect": "allow", "Action": "s3:GetObject", "Resource": "*"}]), "flow-a", "not-granted"),
             ("garbage values ignored", json!([{"Effect": "Allow", "Action": 5, "Resource": {"a": 1}}, 7, "x"]), "flow-a", "not-granted"),
         ];
@@ -1500,7 +1636,12 @@ mod tests {
         fn resource() -> impl Strategy<Value = String> {
             prop_oneof![
                 prop::sample::select(vec![
-                    "*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:aws:s3:::alpha-*", "arn:aws:ec2:*:*:instance/*", "arn:aws-cn:s3:::alpha-logs/*",
+                    "*",
+                    "arn:aws:s3:::*",
+                    "arn:aws:s3:::*/*",
+                    "arn:aws:s3:::alpha-*",
+                    "arn:aws:ec2:*:*:instance/*",
+                    "arn:aws-cn:s3:::alpha-logs/*",
                 ])
                 .prop_map(str::to_owned),
                 (0..UNIVERSE.len(), 0..3u8).prop_map(|(b, form)| {
@@ -1528,29 +1669,34 @@ mod tests {
                 prop::bool::weighted(0.25),
                 prop::bool::weighted(0.1),
             )
-                .prop_map(|(sid, allow, (actions, action_string, not_action), (resources, resource_string, not_resource), condition, principal)| {
-                    let mut map = Map::new();
-                    if let Some(sid) = sid {
-                        map.insert("Sid".into(), json!(sid));
-                    }
-                    map.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
-                    map.insert((if not_action { "NotAction" } else { "Action" }).into(), one_or_many(actions, action_string));
-                    map.insert((if not_resource { "NotResource" } else { "Resource" }).into(), one_or_many(resources, resource_string));
-                    if condition {
-                        map.insert("Condition".into(), json!({"Bool": {"aws:SecureTransport": "true"}}));
-                    }
-                    if principal {
-                        map.insert("Principal".into(), json!({"AWS": "arn:aws:iam::111122223333:root"}));
-                    }
-                    Value::Object(map)
-                })
+                .prop_map(
+                    |(sid, allow, (actions, action_string, not_action), (resources, resource_string, not_resource), condition, principal)| {
+                        let mut map = Map::new();
+                        if let Some(sid) = sid {
+                            map.insert("Sid".into(), json!(sid));
+                        }
+                        map.insert("Effect".into(), json!(if allow { "Allow" } else { "Deny" }));
+                        map.insert((if not_action { "NotAction" } else { "Action" }).into(), one_or_many(actions, action_string));
+                        map.insert((if not_resource { "NotResource" } else { "Resource" }).into(), one_or_many(resources, resource_string));
+                        if condition {
+                            map.insert("Condition".into(), json!({"Bool": {"aws:SecureTransport": "true"}}));
+                        }
+                        if principal {
+                            map.insert("Principal".into(), json!({"AWS": "arn:aws:iam::111122223333:root"}));
+                        }
+                        Value::Object(map)
+                    },
+                )
         }
 
         /// A flowgate statement as an earlier grant wrote it (Resource string or array, never empty).
         fn flowgate_statement_of(object: bool) -> impl Strategy<Value = Value> {
             (prop::sample::subsequence(UNIVERSE.to_vec(), 1..=UNIVERSE.len()), any::<bool>()).prop_map(move |(names, as_string)| {
-                let (sid, action, suffix) =
-                    if object { (OBJECT_READ_SID, json!("s3:GetObject"), "/*") } else { (BUCKET_READ_SID, json!(["s3:ListBucket", "s3:GetBucketLocation"]), "") };
+                let (sid, action, suffix) = if object {
+                    (OBJECT_READ_SID, json!("s3:GetObject"), "/*")
+                } else {
+                    (BUCKET_READ_SID, json!(["s3:ListBucket", "s3:GetBucketLocation"]), "")
+                };
                 let arns = names.iter().map(|n| format!("arn:aws:s3:::{n}{suffix}")).collect();
                 json!({"Sid": sid, "Effect": "Allow", "Action": action, "Resource": one_or_many(arns, as_string)})
             })
@@ -1738,11 +1884,22 @@ mod tests {
                 any::<bool>().prop_map(Value::Bool),
                 any::<i64>().prop_map(Value::from),
                 "[a-z:*/?.-]{0,10}".prop_map(Value::String),
-                prop::sample::select(vec!["Allow", "Deny", "*", "s3:GetObject", "s3:*", "arn:aws:s3:::alpha-logs", "arn:aws:s3:::alpha-logs/*", OBJECT_READ_SID, BUCKET_READ_SID])
-                    .prop_map(|s| Value::String(s.into())),
+                prop::sample::select(vec![
+                    "Allow",
+                    "Deny",
+                    "*",
+                    "s3:GetObject",
+                    "s3:*",
+                    "arn:aws:s3:::alpha-logs",
+                    "arn:aws:s3:::alpha-logs/*",
+                    OBJECT_READ_SID,
+                    BUCKET_READ_SID
+                ])
+                .prop_map(|s| Value::String(s.into())),
             ];
             leaf.prop_recursive(4, 48, 6, |inner| {
-                let key = prop::sample::select(vec!["Statement", "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition", "x"]);
+                let key =
+                    prop::sample::select(vec!["Statement", "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition", "x"]);
                 prop_oneof![
                     vec(inner.clone(), 0..5).prop_map(Value::Array),
                     vec((key, inner), 0..6).prop_map(|pairs| Value::Object(pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())),

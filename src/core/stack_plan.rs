@@ -17,13 +17,19 @@ pub const DISCOVERY_POLICY: &str = include_str!("../../policies/vendor-discovery
 pub enum StackCondition {
     Missing,
     /// CREATE_COMPLETE, UPDATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE, IMPORT_COMPLETE...: updatable.
-    Ready { status: String },
+    Ready {
+        status: String,
+    },
     /// A failed create: cannot be updated, only deleted and created again.
     RollbackComplete,
     /// *_IN_PROGRESS: wait for it.
-    InProgress { status: String },
+    InProgress {
+        status: String,
+    },
     /// CREATE_FAILED, DELETE_FAILED, UPDATE_ROLLBACK_FAILED...: needs a person.
-    Broken { status: String },
+    Broken {
+        status: String,
+    },
 }
 
 impl StackCondition {
@@ -122,10 +128,18 @@ pub struct ParameterChange {
 pub fn parameter_changes(old: Option<&StackParameters>, new: &StackParameters) -> Vec<ParameterChange> {
     let mut changes = Vec::new();
     let Some(old) = old else {
-        changes.push(ParameterChange { parameter: "VendorAccountId", text: format!("role trusted by vendor account {}", new.vendor_account), loud: false });
+        changes.push(ParameterChange {
+            parameter: "VendorAccountId",
+            text: format!("role trusted by vendor account {}", new.vendor_account),
+            loud: false,
+        });
         changes.push(ParameterChange { parameter: "RoleName", text: format!("role name {}", new.role_name), loud: false });
         for bucket in &new.storage_buckets {
-            changes.push(ParameterChange { parameter: "StorageBucketNames", text: format!("storage access will be GRANTED for bucket {bucket}"), loud: false });
+            changes.push(ParameterChange {
+                parameter: "StorageBucketNames",
+                text: format!("storage access will be GRANTED for bucket {bucket}"),
+                loud: false,
+            });
         }
         if new.storage_buckets.is_empty() {
             changes.push(ParameterChange { parameter: "StorageAccess", text: "no storage access (discovery only)".into(), loud: false });
@@ -154,10 +168,18 @@ pub fn parameter_changes(old: Option<&StackParameters>, new: &StackParameters) -
         });
     }
     for bucket in new.storage_buckets.iter().filter(|b| !old.storage_buckets.contains(b)) {
-        changes.push(ParameterChange { parameter: "StorageBucketNames", text: format!("storage access will be GRANTED for bucket {bucket}"), loud: false });
+        changes.push(ParameterChange {
+            parameter: "StorageBucketNames",
+            text: format!("storage access will be GRANTED for bucket {bucket}"),
+            loud: false,
+        });
     }
     for bucket in old.storage_buckets.iter().filter(|b| !new.storage_buckets.contains(b)) {
-        changes.push(ParameterChange { parameter: "StorageBucketNames", text: format!("storage access will be REVOKED for bucket {bucket}"), loud: true });
+        changes.push(ParameterChange {
+            parameter: "StorageBucketNames",
+            text: format!("storage access will be REVOKED for bucket {bucket}"),
+            loud: true,
+        });
     }
     changes
 }

@@ -63,7 +63,8 @@ mod tests {
         let a = assess_trust(guarded).unwrap();
         assert!(a.requires_external_id);
         assert_eq!(a.principals, ["arn:aws:iam::111122223333:root"]);
-        let open = r#"{"Statement":[{"Sid":"Open","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root"]},"Action":["sts:AssumeRole"]}]}"#;
+        let open =
+            r#"{"Statement":[{"Sid":"Open","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:root"]},"Action":["sts:AssumeRole"]}]}"#;
         let a = assess_trust(open).unwrap();
         assert!(!a.requires_external_id);
         assert_eq!(a.unguarded, ["Sid \"Open\""]);

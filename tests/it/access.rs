@@ -86,7 +86,8 @@ fn role_mode_grant_and_revoke_keep_every_other_statement() {
 fn role_mode_deletes_a_policy_left_empty_and_dry_run_changes_nothing() {
     let env = Env::isolated();
     hand_made_role(&env, vec![json!({"Sid": "Only", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-logs-a/*"})]);
-    let dry = env.flowgate().args(["access", "revoke", "--role-name", ROLE, "--bucket", "flow-logs-a", "--dry-run", "--output", "json"]).output().unwrap();
+    let dry =
+        env.flowgate().args(["access", "revoke", "--role-name", ROLE, "--bucket", "flow-logs-a", "--dry-run", "--output", "json"]).output().unwrap();
     assert!(dry.status.success(), "{}", stderr(&dry));
     let report = json_stdout(&dry);
     assert_eq!(report["changes"][0]["action"], "delete-role-policy");
@@ -128,7 +129,8 @@ fn stack_mode_grants_two_revokes_one_and_list_agrees() {
     let created = env.flowgate().args(["stack", "deploy", "--vendor-account", "111122223333", "--yes", "-q"]).output().unwrap();
     assert!(created.status.success(), "{}", stderr(&created));
 
-    let grant = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--bucket", "flow-logs-b", "--yes", "--output", "json"]).output().unwrap();
+    let grant =
+        env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--bucket", "flow-logs-b", "--yes", "--output", "json"]).output().unwrap();
     assert!(grant.status.success(), "{}", stderr(&grant));
     assert_eq!(json_stdout(&grant)["via"], "stack");
 

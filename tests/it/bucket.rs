@@ -64,11 +64,7 @@ fn creates_in_eu_west_1_and_check_passes() {
     let policy = policy_of(&env, &bucket, "eu-west-1");
     assert_eq!(policy["Statement"][0]["Resource"], format!("arn:aws:s3:::{bucket}/net/flows/AWSLogs/123456789012/*"));
 
-    let check = env
-        .flowgate()
-        .args(["bucket", "check", "--bucket", &bucket, "--prefix", "net/flows", "--output", "json"])
-        .output()
-        .unwrap();
+    let check = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--prefix", "net/flows", "--output", "json"]).output().unwrap();
     assert!(check.status.success(), "{}", stdout(&check));
     let report = json_stdout(&check);
     assert_eq!(report["status"], "pass");
@@ -213,11 +209,7 @@ fn second_run_makes_no_mutating_call() {
 fn dry_run_makes_no_mutating_call() {
     let env = Env::shared();
     let bucket = unique("fg-dry");
-    let output = env
-        .flowgate()
-        .args(["bucket", "create", "--bucket", &bucket, "--dry-run", "--output", "json"])
-        .output()
-        .unwrap();
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--dry-run", "--output", "json"]).output().unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let report = json_stdout(&output);
     assert_eq!(report["dry_run"], true);

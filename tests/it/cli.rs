@@ -92,7 +92,19 @@ fn help_and_completions_and_man_page() {
     let help = env.flowgate().args(["bucket", "create", "--help"]).output().unwrap();
     assert!(help.status.success());
     let text = String::from_utf8_lossy(&help.stdout);
-    for flag in ["--bucket", "--bucket-region", "--expire-days", "--tag", "--fix-encryption", "--dry-run", "--yes", "--output", "--profile", "--endpoint-url", "--no-color"] {
+    for flag in [
+        "--bucket",
+        "--bucket-region",
+        "--expire-days",
+        "--tag",
+        "--fix-encryption",
+        "--dry-run",
+        "--yes",
+        "--output",
+        "--profile",
+        "--endpoint-url",
+        "--no-color",
+    ] {
         assert!(text.contains(flag), "help lacks {flag}");
     }
     for shell in ["bash", "zsh", "fish"] {

@@ -35,11 +35,7 @@ fn regions_arg() -> String {
 }
 
 fn enable(env: &Env, extra: &[&str]) -> std::process::Output {
-    env.flowgate()
-        .args(["flowlogs", "enable", "--bucket", BUCKET, "--regions", &regions_arg(), "--output", "json"])
-        .args(extra)
-        .output()
-        .unwrap()
+    env.flowgate().args(["flowlogs", "enable", "--bucket", BUCKET, "--regions", &regions_arg(), "--output", "json"]).args(extra).output().unwrap()
 }
 
 fn changes_with<'a>(report: &'a Value, action: &str, status: &str) -> Vec<&'a Value> {
@@ -63,7 +59,9 @@ fn enables_every_vpc_in_every_region_then_changes_nothing() {
             assert_eq!(log.log_destination(), Some(format!("arn:aws:s3:::{BUCKET}").as_str()));
             assert_eq!(
                 log.log_format(),
-                Some("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags}")
+                Some(
+                    "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags}"
+                )
             );
             assert_eq!(log.traffic_type(), Some(&TrafficType::All));
             assert_eq!(log.max_aggregation_interval(), Some(600));
@@ -239,7 +237,8 @@ fn region_and_vpc_selection_is_validated() {
     let bad_format = env.flowgate().args(["flowlogs", "enable", "--bucket", BUCKET, "--format", "version,srcaddr"]).output().unwrap();
     assert_eq!(bad_format.status.code(), Some(2));
     assert!(stderr(&bad_format).contains("lacks the required field"), "{}", stderr(&bad_format));
-    let no_bucket = env.flowgate().args(["flowlogs", "enable", "--bucket", "no-such-bucket-here", "--regions", "us-east-1", "--yes"]).output().unwrap();
+    let no_bucket =
+        env.flowgate().args(["flowlogs", "enable", "--bucket", "no-such-bucket-here", "--regions", "us-east-1", "--yes"]).output().unwrap();
     assert_eq!(no_bucket.status.code(), Some(1));
     assert!(stderr(&no_bucket).contains("flowgate bucket create"), "{}", stderr(&no_bucket));
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());

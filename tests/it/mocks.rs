@@ -31,20 +31,14 @@ async fn head_bucket_301_names_the_region() {
         response
     });
     let s3 = mock_client!(aws_sdk_s3, [&rule]);
-    assert_eq!(
-        bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(),
-        BucketExistence::Owned { region: "ap-southeast-2".into() }
-    );
+    assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Owned { region: "ap-southeast-2".into() });
 }
 
 #[tokio::test]
 async fn head_bucket_region_comes_from_the_response() {
     let rule = mock!(Client::head_bucket).then_output(|| HeadBucketOutput::builder().bucket_region("eu-central-1").build());
     let s3 = mock_client!(aws_sdk_s3, [&rule]);
-    assert_eq!(
-        bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(),
-        BucketExistence::Owned { region: "eu-central-1".into() }
-    );
+    assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Owned { region: "eu-central-1".into() });
 }
 
 #[tokio::test]
@@ -116,7 +110,11 @@ mod flowlogs {
             create: create.iter().map(|s| s.to_string()).collect(),
             replace: replace
                 .iter()
-                .map(|vpc| Replacement { vpc_id: vpc.to_string(), old_flow_log_ids: vec![format!("fl-old-{vpc}")], reasons: vec!["format lacks tcp-flags".into()] })
+                .map(|vpc| Replacement {
+                    vpc_id: vpc.to_string(),
+                    old_flow_log_ids: vec![format!("fl-old-{vpc}")],
+                    reasons: vec!["format lacks tcp-flags".into()],
+                })
                 .collect(),
             blocked: Vec::new(),
         }
@@ -175,20 +173,18 @@ mod flowlogs {
 
     #[tokio::test]
     async fn unsuccessful_items_fail_only_their_vpc() {
-        let create = mock!(Client::create_flow_logs)
-            .match_requests(|r| r.resource_ids().len() == 3)
-            .then_output(|| {
-                CreateFlowLogsOutput::builder()
-                    .flow_log_ids("fl-1")
-                    .flow_log_ids("fl-3")
-                    .unsuccessful(
-                        UnsuccessfulItem::builder()
-                            .resource_id("vpc-bbbbbbbb")
-                            .error(UnsuccessfulItemError::builder().code("InvalidVpcID.NotFound").message("gone").build())
-                            .build(),
-                    )
-                    .build()
-            });
+        let create = mock!(Client::create_flow_logs).match_requests(|r| r.resource_ids().len() == 3).then_output(|| {
+            CreateFlowLogsOutput::builder()
+                .flow_log_ids("fl-1")
+                .flow_log_ids("fl-3")
+                .unsuccessful(
+                    UnsuccessfulItem::builder()
+                        .resource_id("vpc-bbbbbbbb")
+                        .error(UnsuccessfulItemError::builder().code("InvalidVpcID.NotFound").message("gone").build())
+                        .build(),
+                )
+                .build()
+        });
         let ec2 = mock_client!(aws_sdk_ec2, [&create]);
         let plan = plan(&["vpc-aaaaaaaa", "vpc-bbbbbbbb", "vpc-cccccccc"], &[]);
         let changes = apply_region(&ec2, &desired(), &plan, changes_for(&plan), &[]).await;
@@ -217,8 +213,7 @@ mod stack {
     use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
     use aws_sdk_cloudformation::operation::get_template::GetTemplateOutput;
     use aws_sdk_cloudformation::types::{
-        Change, ChangeAction, ChangeSetStatus, ExecutionStatus, Output, Parameter, ResourceChange, ResourceStatus, Stack,
-        StackEvent, StackStatus,
+        Change, ChangeAction, ChangeSetStatus, ExecutionStatus, Output, Parameter, ResourceChange, ResourceStatus, Stack, StackEvent, StackStatus,
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
@@ -327,7 +322,10 @@ mod stack {
         let template = mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body("{}").build());
         let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs-2").build());
         let describe_set = mock!(Client::describe_change_set).then_output(|| {
-            change_set(ChangeSetStatus::Failed, Some("The submitted information didn't contain changes. Submit different information to create a change set."))
+            change_set(
+                ChangeSetStatus::Failed,
+                Some("The submitted information didn't contain changes. Submit different information to create a change set."),
+            )
         });
         let delete_set = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
         let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
@@ -394,8 +392,8 @@ mod stack {
             .repeatedly()
             .build();
         let events = mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
-        let template = mock!(Client::get_template)
-            .then_output(|| GetTemplateOutput::builder().template_body(flowgate::core::stack_plan::TEMPLATE).build());
+        let template =
+            mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body(flowgate::core::stack_plan::TEMPLATE).build());
         let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &template]);
         let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&[])).await.unwrap();
         assert_eq!(report.operation, "none");

@@ -18,7 +18,18 @@ fn with_vpcs() -> Env {
 
 fn onboard(env: &Env, extra: &[&str]) -> std::process::Output {
     env.flowgate()
-        .args(["onboard", "--bucket", BUCKET, "--regions", &REGIONS.join(","), "--vendor-account", "111122223333", "--storage-access", "--output", "json"])
+        .args([
+            "onboard",
+            "--bucket",
+            BUCKET,
+            "--regions",
+            &REGIONS.join(","),
+            "--vendor-account",
+            "111122223333",
+            "--storage-access",
+            "--output",
+            "json",
+        ])
         .args(extra)
         .output()
         .unwrap()
@@ -79,11 +90,13 @@ fn offboard_removes_only_what_flowgate_made() {
     )
     .unwrap()
     .flow_log_ids()[0]
-    .clone();
-    block_on(env.s3("us-east-1").put_object().bucket(BUCKET).key("AWSLogs/123456789012/vpcflowlogs/x.log.gz").body(b"x".to_vec().into()).send()).unwrap();
+        .clone();
+    block_on(env.s3("us-east-1").put_object().bucket(BUCKET).key("AWSLogs/123456789012/vpcflowlogs/x.log.gz").body(b"x".to_vec().into()).send())
+        .unwrap();
 
     // A bucket with objects is deleted only with --force.
-    let refused = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--yes"]).output().unwrap();
+    let refused =
+        env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--yes"]).output().unwrap();
     assert_eq!(refused.status.code(), Some(1));
     assert!(stderr(&refused).contains("holds 1 object(s)") && stderr(&refused).contains("--force"), "{}", stderr(&refused));
     assert_eq!(flow_logs(&env).len(), 7, "refused before anything was deleted");
@@ -97,7 +110,11 @@ fn offboard_removes_only_what_flowgate_made() {
     assert_eq!(json_stdout(&stack)["exists"], false);
     assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_ok(), "the bucket and its logs are kept");
 
-    let forced = env.flowgate().args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--force", "--yes"]).output().unwrap();
+    let forced = env
+        .flowgate()
+        .args(["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--force", "--yes"])
+        .output()
+        .unwrap();
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_err(), "deleted with --force");
 
@@ -132,7 +149,11 @@ fn offboard_deletes_a_versioned_bucket_with_every_version() {
     assert!(stderr(&refused).contains("holds 3 object(s)"), "{}", stderr(&refused));
     assert!(block_on(s3.head_bucket().bucket(bucket).send()).is_ok());
 
-    let forced = env.flowgate().args(["offboard", "--regions", "us-east-1", "--bucket", bucket, "--delete-bucket", "--force", "--yes", "--output", "json"]).output().unwrap();
+    let forced = env
+        .flowgate()
+        .args(["offboard", "--regions", "us-east-1", "--bucket", bucket, "--delete-bucket", "--force", "--yes", "--output", "json"])
+        .output()
+        .unwrap();
     assert!(forced.status.success(), "{}", stderr(&forced));
     let report = json_stdout(&forced);
     let bucket_step = report["steps"].as_array().unwrap().iter().find(|s| s["step"] == "bucket").unwrap().clone();

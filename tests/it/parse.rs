@@ -68,7 +68,8 @@ fn records_stream_as_json_lines_and_csv() {
 fn bad_objects_fail_with_one_clear_line_and_exit_1() {
     let (text, _) = synthetic(2_000, 4);
     let compressed = gzip(&text);
-    let header_only = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n".to_vec();
+    let header_only =
+        b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n".to_vec();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "empty"),
         ("truncated", compressed[..compressed.len() / 2].to_vec(), "truncated"),

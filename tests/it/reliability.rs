@@ -9,7 +9,19 @@ const REGIONS: &str = "us-east-1,eu-west-1,ap-southeast-2";
 
 fn onboard(env: &Env, bucket: &str, extra: &[&str]) -> std::process::Output {
     env.flowgate()
-        .args(["onboard", "--bucket", bucket, "--regions", REGIONS, "--vendor-account", "111122223333", "--storage-access", "--yes", "--output", "json"])
+        .args([
+            "onboard",
+            "--bucket",
+            bucket,
+            "--regions",
+            REGIONS,
+            "--vendor-account",
+            "111122223333",
+            "--storage-access",
+            "--yes",
+            "--output",
+            "json",
+        ])
         .args(extra)
         .output()
         .unwrap()
@@ -177,7 +189,8 @@ fn bad_input_table() {
         let err = stderr(&output);
         assert_eq!(output.status.code(), Some(*code), "{args:?}: {err}");
         // The error: line (clap lists missing flags on the lines right after it, before Usage:).
-        let block: String = err.lines().skip_while(|l| !l.starts_with("error:")).take_while(|l| !l.starts_with("Usage:")).collect::<Vec<_>>().join(" ");
+        let block: String =
+            err.lines().skip_while(|l| !l.starts_with("error:")).take_while(|l| !l.starts_with("Usage:")).collect::<Vec<_>>().join(" ");
         assert!(block.starts_with("error:") && block.contains(expected), "{args:?}: expected {expected:?} in {block:?}\n{err}");
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     }

@@ -92,7 +92,8 @@ fn create_grant_revoke_and_delete() {
     // The emulator may keep the policy resource, rewritten: assert what it grants, not that it is gone.
     assert!(!grants_get_object(&env, "FlowgateCrossAccountRole", "flow-bucket-one"));
     assert!(!grants_get_object(&env, "FlowgateCrossAccountRole", "flow-bucket-two"));
-    let discovery: Vec<(String, Value)> = role_statements(&env, "FlowgateCrossAccountRole").into_iter().filter(|(n, _)| n == "FlowgateDiscovery").collect();
+    let discovery: Vec<(String, Value)> =
+        role_statements(&env, "FlowgateCrossAccountRole").into_iter().filter(|(n, _)| n == "FlowgateDiscovery").collect();
     assert_eq!(discovery.len(), 1, "discovery is untouched by storage changes");
 
     let deleted = env.flowgate().args(["stack", "delete", "--yes", "--output", "json"]).output().unwrap();
@@ -118,7 +119,8 @@ fn dry_run_shows_the_change_set_and_leaves_nothing_behind() {
     assert!(output.status.success(), "{}", stderr(&output));
     let report = json_stdout(&output);
     assert_eq!(report["dry_run"], true);
-    let adds: Vec<&str> = report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "add-resource").map(|c| c["resource"].as_str().unwrap()).collect();
+    let adds: Vec<&str> =
+        report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "add-resource").map(|c| c["resource"].as_str().unwrap()).collect();
     assert!(adds.contains(&"CrossAccountRole"), "{report:#}");
     // The only mutations were the change set and its deletion: no stack resources.
     // The only mutations were the change set and its removal, with the empty stack CloudFormation

@@ -58,7 +58,9 @@ fn upload(env: &Env, region: &str, prefix: Option<&LogPrefix>, hive: bool, per_h
     let key = object_key(prefix, ACCOUNT, region, "fl-0123456789abcdef0", now(), KeyLayout { hive, per_hour }, hash);
     let mut put = env.s3("us-east-1").put_object().bucket(BUCKET).key(&key).body(ByteStream::from(body));
     if kms {
-        put = put.server_side_encryption(ServerSideEncryption::AwsKms).ssekms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+        put = put
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab");
     }
     block_on(put.send()).unwrap();
     key
@@ -86,7 +88,9 @@ fn an_onboarded_account_passes_in_default_and_per_hour_layouts() {
     let (code, report) = verify(&env, &[]);
     assert_eq!(code, Some(0), "{:?}", failed(&report));
     assert_eq!(report["status"], "pass");
-    for name in ["identity", "bucket encryption", "bucket delivery-policy", "flow logs us-east-1", "delivery eu-west-1", "access trust", "access read"] {
+    for name in
+        ["identity", "bucket encryption", "bucket delivery-policy", "flow logs us-east-1", "delivery eu-west-1", "access trust", "access read"]
+    {
         assert_eq!(check(&report, name)["status"], "pass", "{name}");
     }
     assert_eq!(report["objects"].as_array().unwrap().len(), 2);

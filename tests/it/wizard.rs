@@ -50,10 +50,8 @@ fn wizard_onboards_an_account_in_a_terminal() {
     session.exp_eof().unwrap();
 
     // It was applied for real.
-    let flow_logs: usize = ["us-east-1", "eu-west-1"]
-        .iter()
-        .map(|r| block_on(env.ec2(r).describe_flow_logs().send()).unwrap().flow_logs().len())
-        .sum();
+    let flow_logs: usize =
+        ["us-east-1", "eu-west-1"].iter().map(|r| block_on(env.ec2(r).describe_flow_logs().send()).unwrap().flow_logs().len()).sum();
     assert_eq!(flow_logs, 2);
     let status = env.flowgate().args(["stack", "status"]).output().unwrap();
     assert!(status.status.success(), "the stack exists");

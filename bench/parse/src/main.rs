@@ -5,15 +5,15 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-#[path = "../../../src/core/format.rs"]
-#[allow(dead_code)]
-mod format;
 #[path = "../../../src/core/flowlog_parse.rs"]
 #[allow(dead_code)]
 mod flowlog_parse;
 #[path = "../../../src/core/flowlog_synth.rs"]
 #[allow(dead_code)]
 mod flowlog_synth;
+#[path = "../../../src/core/format.rs"]
+#[allow(dead_code)]
+mod format;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,12 +35,14 @@ fn main() {
             let records = std::sync::atomic::AtomicU64::new(0);
             std::thread::scope(|scope| {
                 for _ in 0..threads {
-                    scope.spawn(|| loop {
-                        let Some(path) = queue.lock().unwrap().pop() else { break };
-                        let file = File::open(&path).expect("open");
-                        let summary = flowlog_parse::summarize(file, &flowlog_parse::ParseOptions::default()).expect("parse");
-                        assert_eq!(summary.parse_errors, 0);
-                        records.fetch_add(summary.records, std::sync::atomic::Ordering::Relaxed);
+                    scope.spawn(|| {
+                        loop {
+                            let Some(path) = queue.lock().unwrap().pop() else { break };
+                            let file = File::open(&path).expect("open");
+                            let summary = flowlog_parse::summarize(file, &flowlog_parse::ParseOptions::default()).expect("parse");
+                            assert_eq!(summary.parse_errors, 0);
+                            records.fetch_add(summary.records, std::sync::atomic::Ordering::Relaxed);
+                        }
                     });
                 }
             });

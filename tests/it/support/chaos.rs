@@ -71,15 +71,9 @@ pub struct ChaosProxy {
 
 impl ChaosProxy {
     pub fn start(upstream_port: u16) -> ChaosProxy {
-        let state = Arc::new(ProxyState {
-            upstream: format!("http://127.0.0.1:{upstream_port}"),
-            seed: Mutex::new(42),
-            ..ProxyState::default()
-        });
+        let state = Arc::new(ProxyState { upstream: format!("http://127.0.0.1:{upstream_port}"), seed: Mutex::new(42), ..ProxyState::default() });
         let rt = runtime();
-        let listener = rt
-            .block_on(TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))))
-            .expect("bind the chaos proxy on loopback");
+        let listener = rt.block_on(TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))).expect("bind the chaos proxy on loopback");
         let port = listener.local_addr().expect("proxy address").port();
         let client: Client<HttpConnector, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let accept_state = state.clone();
@@ -167,8 +161,19 @@ fn form_value(form: &str, key: &str) -> Option<String> {
 }
 
 const S3_SUBRESOURCES: &[&str] = &[
-    "policy", "publicAccessBlock", "ownershipControls", "encryption", "lifecycle", "tagging", "location", "acl",
-    "versioning", "list-type", "uploads", "uploadId", "delete",
+    "policy",
+    "publicAccessBlock",
+    "ownershipControls",
+    "encryption",
+    "lifecycle",
+    "tagging",
+    "location",
+    "acl",
+    "versioning",
+    "list-type",
+    "uploads",
+    "uploadId",
+    "delete",
 ];
 
 /// The AWS action of a request and whether it changes anything.
@@ -184,10 +189,7 @@ fn classify(service: &str, method: &str, path: &str, query: &str, target: Option
         return (action, mutating);
     }
     // S3 (REST): METHOD plus the sub-resource, or bucket/object.
-    let sub = query
-        .split('&')
-        .map(|kv| kv.split('=').next().unwrap_or(""))
-        .find(|k| S3_SUBRESOURCES.contains(k));
+    let sub = query.split('&').map(|kv| kv.split('=').next().unwrap_or("")).find(|k| S3_SUBRESOURCES.contains(k));
     let target = match sub {
         Some(sub) => sub.to_owned(),
         None if path.trim_matches('/').contains('/') => "object".to_owned(),
@@ -214,12 +216,18 @@ fn fault_response(service: &str, kind: FaultKind) -> Response<Full<Bytes>> {
         (FaultKind::Throttle, "ec2") => (503, "RequestLimitExceeded", "Request limit exceeded."),
         (FaultKind::Throttle, "s3") => (503, "SlowDown", "Please reduce your request rate."),
         (FaultKind::Throttle, _) => (400, "Throttling", "Rate exceeded"),
-        (FaultKind::ServerError | FaultKind::Reset | FaultKind::Slow(_), _) => (500, "InternalError", "We encountered an internal error. Please try again."),
+        (FaultKind::ServerError | FaultKind::Reset | FaultKind::Slow(_), _) => {
+            (500, "InternalError", "We encountered an internal error. Please try again.")
+        }
     };
     let body = match service {
-        "ec2" => format!("<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>chaos</RequestID></Response>"),
+        "ec2" => format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>chaos</RequestID></Response>"
+        ),
         "s3" => format!("<Error><Code>{code}</Code><Message>{message}</Message><RequestId>chaos</RequestId></Error>"),
-        _ => format!("<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"),
+        _ => format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -263,13 +271,7 @@ async fn handle(
             (draw < threshold).then_some(rule.kind)
         })
     };
-    state.log.lock().unwrap().push(RequestRecord {
-        service: service.clone(),
-        region,
-        action,
-        mutating,
-        faulted: fault.is_some(),
-    });
+    state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() });
 
     let latency = *state.latency.lock().unwrap();
     if !latency.is_zero() {

@@ -19,9 +19,7 @@ fn project_dir() -> PathBuf {
 }
 
 fn python() -> PathBuf {
-    std::env::var_os("FLOWGATE_EMULATOR_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_dir().join(".venv/bin/python"))
+    std::env::var_os("FLOWGATE_EMULATOR_PYTHON").map(PathBuf::from).unwrap_or_else(|| project_dir().join(".venv/bin/python"))
 }
 
 impl Emulator {
@@ -29,11 +27,7 @@ impl Emulator {
     /// cannot start.
     pub fn start() -> Emulator {
         let python = python();
-        assert!(
-            python.exists(),
-            "the moto emulator is not installed ({} is missing): run scripts/setup-emulator",
-            python.display()
-        );
+        assert!(python.exists(), "the moto emulator is not installed ({} is missing): run scripts/setup-emulator", python.display());
         let mut child = Command::new(&python)
             .arg(project_dir().join("scripts/moto-server.py"))
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
@@ -49,13 +43,8 @@ impl Emulator {
             let _ = BufReader::new(stdout).read_line(&mut line);
             let _ = tx.send(line);
         });
-        let line = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the moto emulator did not report its port within 60 s"));
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("the moto emulator did not start (printed {line:?}): run scripts/setup-emulator"));
+        let line = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("the moto emulator did not report its port within 60 s"));
+        let port = line.trim().parse().unwrap_or_else(|_| panic!("the moto emulator did not start (printed {line:?}): run scripts/setup-emulator"));
         Emulator { child, port }
     }
 
@@ -64,7 +53,6 @@ impl Emulator {
         static SHARED: OnceLock<Emulator> = OnceLock::new();
         SHARED.get_or_init(Emulator::start)
     }
-
 }
 
 impl Drop for Emulator {

@@ -20,13 +20,7 @@ pub const SECRET_KEY: &str = "flowgate-test-secret-do-not-print";
 /// One multi-threaded runtime for the proxies and the SDK clients tests assert with.
 pub fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("test runtime")
-    })
+    RT.get_or_init(|| tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("test runtime"))
 }
 
 /// A name no other test uses (bucket names are global within an emulator).
@@ -88,9 +82,7 @@ impl Env {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(format!("http://127.0.0.1:{}", self.emulator_port))
-            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(Credentials::new(
-                ACCESS_KEY, SECRET_KEY, None, None, "tests",
-            )))
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests")))
             .build()
     }
 
