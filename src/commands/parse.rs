@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cli::{ParseArgs, RecordFormat};
 use crate::core::flowlog_parse::{ObjectSummary, ParseError, ParseOptions, for_each_record, summarize};
-use crate::core::talkers::{Talker, TopTalkers};
+use crate::core::talkers::{Talker, TalkerColumns, TopTalkers};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Report;
 
@@ -118,9 +118,11 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
     for (source, reader) in readers {
         let result = if streaming {
             let mut wrote_header = false;
+            let mut columns = None;
             for_each_record(reader, &options, |record| {
                 if args.top.is_some() {
-                    talkers.add(record);
+                    let columns = columns.get_or_insert_with(|| TalkerColumns::new(record.header()));
+                    talkers.add(record, columns);
                 }
                 match args.records {
                     Some(RecordFormat::Json) => {

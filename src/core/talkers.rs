@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use super::flowlog_parse::{FieldValue, Record};
+use super::flowlog_parse::{FieldValue, Header, Record};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Talker {
@@ -27,24 +27,48 @@ pub struct TopTalkers {
     flows: HashMap<FlowKey, FlowTotals>,
 }
 
+/// Where a talker's fields are in an object's header, looked up once per object.
+#[derive(Debug, Clone, Copy)]
+pub struct TalkerColumns {
+    src: Option<usize>,
+    dst: Option<usize>,
+    dst_port: Option<usize>,
+    bytes: Option<usize>,
+    packets: Option<usize>,
+}
+
+impl TalkerColumns {
+    pub fn new(header: &Header) -> TalkerColumns {
+        TalkerColumns {
+            src: header.index("srcaddr"),
+            dst: header.index("dstaddr"),
+            dst_port: header.index("dstport"),
+            bytes: header.index("bytes"),
+            packets: header.index("packets"),
+        }
+    }
+}
+
 impl TopTalkers {
-    /// Counts a record that has both addresses; others (NODATA, SKIPDATA) are skipped.
-    pub fn add(&mut self, record: &Record<'_>) {
-        let (Some(FieldValue::Address(src)), Some(FieldValue::Address(dst))) = (record.get("srcaddr"), record.get("dstaddr")) else {
+    /// Counts a record that has both addresses; others (NODATA, SKIPDATA) are skipped. `columns`
+    /// must be those of the record's header.
+    pub fn add(&mut self, record: &Record<'_>, columns: &TalkerColumns) {
+        let value = |index: Option<usize>| index.and_then(|i| record.value(i));
+        let (Some(FieldValue::Address(src)), Some(FieldValue::Address(dst))) = (value(columns.src), value(columns.dst)) else {
             return;
         };
-        let port = match record.get("dstport") {
+        let port = match value(columns.dst_port) {
             Some(FieldValue::Port(p)) => Some(p),
             _ => None,
         };
-        let counter = |name| match record.get(name) {
+        let counter = |index| match value(index) {
             Some(FieldValue::Counter(n)) => n,
             _ => 0,
         };
         // Counts come from the object: saturate rather than overflow on absurd values.
         let entry = self.flows.entry((src, dst, port)).or_default();
-        entry.0 = entry.0.saturating_add(counter("bytes"));
-        entry.1 = entry.1.saturating_add(counter("packets"));
+        entry.0 = entry.0.saturating_add(counter(columns.bytes));
+        entry.1 = entry.1.saturating_add(counter(columns.packets));
         entry.2 = entry.2.saturating_add(1);
     }
 
@@ -82,7 +106,7 @@ mod tests {
             2 1 eni-1 - - - - - - - 1 2 - NODATA -\n";
         let mut talkers = TopTalkers::default();
         for_each_record(text.as_bytes(), &ParseOptions::default(), |r| {
-            talkers.add(r);
+            talkers.add(r, &TalkerColumns::new(r.header()));
             Ok::<(), crate::core::flowlog_parse::ParseError>(())
         })
         .unwrap();
@@ -101,7 +125,7 @@ mod tests {
         let mut talkers = TopTalkers::default();
         let lenient = ParseOptions { require_fields: false, ..ParseOptions::default() };
         for_each_record(text.as_bytes(), &lenient, |r| {
-            talkers.add(r);
+            talkers.add(r, &TalkerColumns::new(r.header()));
             Ok::<(), crate::core::flowlog_parse::ParseError>(())
         })
         .unwrap();
