@@ -942,8 +942,8 @@ fn leading_number(bytes: &[u8], max: u64) -> Option<(usize, u64)> {
     (len > 0 && value <= max).then_some((len, value))
 }
 
-/// The length of the IPv4 address `bytes` starts with, as [`parse_ipv4`] accepts it, up to the
-/// first byte that is neither a digit nor a dot.
+/// The length of the IPv4 address `bytes` starts with: dotted-quad as `Ipv4Addr::from_str`
+/// accepts it (no leading zeros), up to the first byte that is neither a digit nor a dot.
 #[inline]
 fn leading_ipv4(bytes: &[u8]) -> Option<usize> {
     let digit = |at: usize| bytes.get(at).map(|b| b.wrapping_sub(b'0')).filter(|&d| d <= 9);
@@ -966,8 +966,7 @@ fn leading_ipv4(bytes: &[u8]) -> Option<usize> {
         }
         match bytes.get(at) {
             Some(b'.') if octet < 3 => at += 1,
-            Some(b'.') => return None,
-            Some(b'0'..=b'9') => return None,
+            Some(b'.' | b'0'..=b'9') => return None,
             _ if octet < 3 => return None,
             _ => {}
         }
@@ -1024,22 +1023,19 @@ fn byte_mask(word: &[u8], byte: u8) -> u64 {
     !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
 }
 
-/// Whether `field` is `-` or a value of `kind`; `Some` with the value of a numeric kind (0 for
-/// the others and for `-`), so that the summary needs no second parse. A plain `u64` rather than a
-/// typed value: this runs for every field of every record, and it is stored without a copy.
+/// The general path's check: whether `field` is `-` or a value of `kind`; `Some` with the value of
+/// a numeric kind (0 for the others and for `-`), the number the fast path leaves for the summary.
 fn check_field(kind: FieldKind, field: &[u8]) -> Option<u64> {
     if field == b"-" {
         return Some(0);
     }
-    match kind {
-        FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime => parse_u64(field),
-        FieldKind::Port | FieldKind::TcpFlags => parse_u64(field).filter(|&n| n <= u64::from(u16::MAX)),
-        FieldKind::Protocol => parse_u64(field).filter(|&n| n <= u64::from(u8::MAX)),
-        FieldKind::Address => parse_address(field).map(|_| 0),
-        FieldKind::Action => matches!(field, b"ACCEPT" | b"REJECT").then_some(0),
-        FieldKind::LogStatus => matches!(field, b"OK" | b"NODATA" | b"SKIPDATA").then_some(0),
-        FieldKind::Text => (field.is_ascii() || std::str::from_utf8(field).is_ok()).then_some(0),
-    }
+    // What a value of a kind is, is said once, by `typed_value`: this path is the rare one.
+    Some(match typed_value(kind, field)? {
+        FieldValue::Integer(n) | FieldValue::Counter(n) | FieldValue::UnixTime(n) => n,
+        FieldValue::Port(n) | FieldValue::TcpFlags(n) => u64::from(n),
+        FieldValue::Protocol(n) => u64::from(n),
+        FieldValue::Address(_) | FieldValue::Action(_) | FieldValue::LogStatus(_) | FieldValue::Text(_) => 0,
+    })
 }
 
 /// The typed value of `field`, read as `kind`; `None` for `-` or a field that is not of its kind.
@@ -1121,37 +1117,16 @@ fn parse_address(field: &[u8]) -> Option<IpAddr> {
     }
 }
 
-/// Dotted-quad IPv4 as `Ipv4Addr::from_str` accepts it (no leading zeros), in one pass over bytes.
+/// Dotted-quad IPv4 as `Ipv4Addr::from_str` accepts it: the whole field, checked by the fast
+/// path's [`leading_ipv4`], then its octets read (four runs of at most three digits, at most 255).
 fn parse_ipv4(field: &[u8]) -> Option<Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let mut octet = 0;
-    let mut value: u16 = 0;
-    let mut digits = 0;
-    for &b in field {
-        if b == b'.' {
-            if digits == 0 || octet == 3 {
-                return None;
-            }
-            octets[octet] = value as u8;
-            octet += 1;
-            value = 0;
-            digits = 0;
-            continue;
-        }
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 || (digits == 1 && value == 0) {
-            return None;
-        }
-        value = value * 10 + u16::from(digit);
-        digits += 1;
-        if value > 255 {
-            return None;
-        }
-    }
-    if digits == 0 || octet != 3 {
+    if leading_ipv4(field)? != field.len() {
         return None;
     }
-    octets[3] = value as u8;
+    let mut octets = [0u8; 4];
+    for (octet, digits) in octets.iter_mut().zip(field.split(|&b| b == b'.')) {
+        *octet = digits.iter().fold(0u8, |value, &b| value.wrapping_mul(10).wrapping_add(b.wrapping_sub(b'0')));
+    }
     Some(Ipv4Addr::from(octets))
 }
 
