@@ -1,5 +1,7 @@
 //! EC2: regions, VPCs and flow logs.
 
+use std::collections::BTreeSet;
+
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{
     DestinationFileFormat, DestinationOptionsRequest, Filter, FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification,
@@ -20,6 +22,8 @@ pub const ACTIONS: &[&str] = &[
     "ec2:DescribeRegions",
     "ec2:DescribeVpcs",
     "ec2:DescribeFlowLogs",
+    // verify: whether the covered VPCs have network interfaces (no interface, no traffic).
+    "ec2:DescribeNetworkInterfaces",
     "ec2:CreateFlowLogs",
     "ec2:CreateTags",
     "ec2:DeleteFlowLogs",
@@ -56,7 +60,12 @@ pub async fn list_vpcs(ec2: &Client, region: &str, only: &[String]) -> Result<Ve
             for vpc in page.vpcs() {
                 let Some(id) = vpc.vpc_id() else { continue };
                 let name = vpc.tags().iter().find(|t| t.key() == Some("Name")).and_then(|t| t.value()).map(str::to_owned);
-                vpcs.push(Vpc { id: id.to_owned(), is_default: vpc.is_default().unwrap_or(false), name });
+                vpcs.push(Vpc {
+                    id: id.to_owned(),
+                    is_default: vpc.is_default().unwrap_or(false),
+                    name,
+                    owner_id: vpc.owner_id().map(str::to_owned),
+                });
             }
         }
     }
@@ -102,6 +111,25 @@ pub async fn list_flow_logs(ec2: &Client, region: &str, vpc_ids: &[String]) -> R
         }
     }
     Ok(flow_logs)
+}
+
+/// Which of `vpc_ids` have at least one network interface (DescribeNetworkInterfaces filtered by
+/// vpc-id). A VPC without one has no traffic, and AWS delivers no flow-log object for it.
+/// Paging stops as soon as every VPC of a chunk has been seen.
+pub async fn vpcs_with_interfaces(ec2: &Client, region: &str, vpc_ids: &[String]) -> Result<BTreeSet<String>> {
+    let mut busy = BTreeSet::new();
+    for chunk in vpc_ids.chunks(FILTER_VALUES_LIMIT) {
+        let filter = Filter::builder().name("vpc-id").set_values(Some(chunk.to_vec())).build();
+        let mut pages = ec2.describe_network_interfaces().filters(filter).into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| aws_error(e, format!("listing network interfaces in {region}"), "ec2:DescribeNetworkInterfaces"))?;
+            busy.extend(page.network_interfaces().iter().filter_map(|i| i.vpc_id()).map(str::to_owned));
+            if chunk.iter().all(|vpc| busy.contains(vpc)) {
+                break;
+            }
+        }
+    }
+    Ok(busy)
 }
 
 /// Every flow log of the region (unfiltered): for discovering the buckets flow logs deliver to.

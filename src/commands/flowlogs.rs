@@ -16,8 +16,8 @@ use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, Vpc, VpcCoverage, VpcState, plan_region, region_changes,
-    select_for_disable, select_regions, usable_regions,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket,
+    plan_region, region_changes, select_for_disable, select_regions, shared_detail, usable_regions,
 };
 use crate::core::format::LogFormat;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
@@ -65,9 +65,11 @@ pub struct RegionState {
 }
 
 async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Result<RegionState> {
+    let account = ctx.identity().await?.account.clone();
     let client = ctx.ec2(region);
     let vpcs = ec2::list_vpcs(&client, region, only_vpcs).await?;
-    let ids: Vec<String> = vpcs.iter().map(|v| v.id.clone()).collect();
+    // Participants cannot describe the flow logs of a VPC shared with them: ask only about ours.
+    let ids: Vec<String> = vpcs.iter().filter(|v| v.shared_from(&account).is_none()).map(|v| v.id.clone()).collect();
     let flow_logs = if ids.is_empty() { Vec::new() } else { ec2::list_flow_logs(&client, region, &ids).await? };
     Ok(RegionState { vpcs, flow_logs })
 }
@@ -315,7 +317,7 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     for (region, result) in &observed {
         match result {
             Ok(state) => {
-                let plan = plan_region(region, &desired, &state.vpcs, &state.flow_logs, args.replace);
+                let plan = plan_region(region, &identity.account, &desired, &state.vpcs, &state.flow_logs, args.replace);
                 plans.push((plan.clone(), region_changes(&plan)));
             }
             Err(e) => changes.push(failed_region("read-region", region, e)),
@@ -401,7 +403,25 @@ pub struct RegionCoverage {
     pub compliant: usize,
     pub non_compliant: usize,
     pub missing: usize,
+    /// VPCs shared from another account: their owner enables flow logs.
+    pub shared: usize,
     pub coverage: Vec<VpcCoverage>,
+    /// The flow logs to the bucket on the region's own VPCs (verify judges their delivery).
+    #[serde(skip)]
+    pub to_bucket: Vec<ExistingFlowLog>,
+}
+
+impl RegionCoverage {
+    /// The ids of the region's compliant flow logs: only their objects are judged.
+    pub fn compliant_flow_log_ids(&self) -> Vec<String> {
+        self.coverage
+            .iter()
+            .filter_map(|v| match &v.state {
+                VpcState::Compliant { flow_log_id } => Some(flow_log_id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -412,10 +432,12 @@ pub struct CoverageTotals {
     pub compliant: usize,
     pub non_compliant: usize,
     pub missing: usize,
+    pub shared: usize,
 }
 
 /// Coverage of every selected region: the one judgement `status` and `verify` share.
 pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], scope: &ScopeArgs) -> Result<(Vec<RegionCoverage>, CoverageTotals)> {
+    let account = ctx.identity().await?.account.clone();
     let observed = observe_regions(ctx, regions, scope).await;
     check_named_vpcs(scope, &observed)?;
     let mut totals = CoverageTotals { regions: regions.len(), ..CoverageTotals::default() };
@@ -423,7 +445,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
     for (region, result) in observed {
         let entry = match result {
             Ok(state) => {
-                let plan = plan_region(&region, desired, &state.vpcs, &state.flow_logs, false);
+                let plan = plan_region(&region, &account, desired, &state.vpcs, &state.flow_logs, false);
                 let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
                 RegionCoverage {
                     region,
@@ -433,6 +455,8 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                     compliant: count(|s| matches!(s, VpcState::Compliant { .. })),
                     non_compliant: count(|s| matches!(s, VpcState::NonCompliant { .. })),
                     missing: count(|s| matches!(s, VpcState::Missing)),
+                    shared: count(|s| matches!(s, VpcState::Shared { .. })),
+                    to_bucket: flow_logs_to_bucket(desired, &account, &state.vpcs, &state.flow_logs).into_iter().cloned().collect(),
                     coverage: plan.coverage,
                 }
             }
@@ -446,7 +470,9 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                     compliant: 0,
                     non_compliant: 0,
                     missing: 0,
+                    shared: 0,
                     coverage: Vec::new(),
+                    to_bucket: Vec::new(),
                 }
             }
         };
@@ -454,6 +480,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
         totals.compliant += entry.compliant;
         totals.non_compliant += entry.non_compliant;
         totals.missing += entry.missing;
+        totals.shared += entry.shared;
         out.push(entry);
     }
     Ok((out, totals))
@@ -473,31 +500,37 @@ pub struct StatusReport {
 impl fmt::Display for StatusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "flow-log coverage to {} (account {}):", self.destination, self.account)?;
-        writeln!(f, "  {:<16} {:>5} {:>10} {:>14} {:>8}", "region", "vpcs", "compliant", "non-compliant", "missing")?;
+        writeln!(f, "  {:<16} {:>5} {:>10} {:>14} {:>8} {:>7}", "region", "vpcs", "compliant", "non-compliant", "missing", "shared")?;
         for region in &self.regions {
             if let Some(error) = &region.error {
                 writeln!(f, "  {:<16} ERROR: {error}", region.region)?;
                 continue;
             }
-            writeln!(f, "  {:<16} {:>5} {:>10} {:>14} {:>8}", region.region, region.vpcs, region.compliant, region.non_compliant, region.missing)?;
+            writeln!(
+                f,
+                "  {:<16} {:>5} {:>10} {:>14} {:>8} {:>7}",
+                region.region, region.vpcs, region.compliant, region.non_compliant, region.missing, region.shared
+            )?;
             for vpc in &region.coverage {
                 match &vpc.state {
                     VpcState::Compliant { .. } => {}
                     VpcState::Missing => writeln!(f, "      {}  missing: no flow log to the bucket", vpc.vpc_id)?,
                     VpcState::NonCompliant { reasons, .. } => writeln!(f, "      {}  NON-COMPLIANT: {}", vpc.vpc_id, reasons.join("; "))?,
+                    VpcState::Shared { owner_id } => writeln!(f, "      {}  {}", vpc.vpc_id, shared_detail(owner_id))?,
                 }
             }
         }
         let t = &self.totals;
         writeln!(
             f,
-            "{}: {} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing{}",
+            "{}: {} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing{}{}",
             self.status,
             t.vpcs,
             t.regions,
             t.compliant,
             t.non_compliant,
             t.missing,
+            if t.shared > 0 { format!(", {} shared from other accounts (their owners enable flow logs)", t.shared) } else { String::new() },
             if t.failed_regions > 0 { format!(", {} region(s) could not be read", t.failed_regions) } else { String::new() }
         )
     }

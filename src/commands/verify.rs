@@ -3,7 +3,6 @@
 //! prefixes inside --since), the objects themselves (no KMS, required fields, every record
 //! parses), and the vendor role's access (the evaluator of `access list`).
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,12 +10,14 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tokio_util::io::SyncIoBridge;
 
-use crate::aws::s3::{self, ObjectInfo};
+use crate::aws::ec2;
+use crate::aws::s3;
 use crate::cli::{AccessTargetArgs, VerifyArgs};
 use crate::commands::access::{audited_role, read_role_policies};
-use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
+use crate::commands::flowlogs::{RegionCoverage, coverage, desired_flow_log, resolve_regions};
 use crate::context::Ctx;
 use crate::core::bucket::{BucketExistence, BucketSpec, assess_bucket};
+use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery, age, judge_account, judge_region, short_name, written_by};
 use crate::core::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
 use crate::core::flowlog_plan::VpcState;
 use crate::core::layout::{is_text_object, window_prefixes};
@@ -89,34 +90,91 @@ fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn age(secs: i64) -> String {
-    match secs {
-        s if s < 120 => format!("{s} s"),
-        s if s < 7200 => format!("{} min", s / 60),
-        s => format!("{} h", s / 3600),
-    }
-}
-
-/// Objects delivered in the window for one region, newest first.
-async fn delivered(ctx: &Ctx, args: &VerifyArgs, account: &str, bucket_region: &str, region: &str, now: u64) -> Result<Vec<ObjectInfo>> {
+/// Objects delivered in the window for one region by its compliant flow logs, newest first, and
+/// how many others (other flow logs' objects under the same prefix) were left out.
+async fn delivered(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    account: &str,
+    bucket_region: &str,
+    region: &str,
+    compliant: &[String],
+    now: u64,
+) -> Result<(Vec<DeliveredObject>, usize)> {
     let client = ctx.s3(bucket_region);
     let oldest = now.saturating_sub(args.since) as i64;
-    let mut objects = Vec::new();
+    let mut listed = Vec::new();
     for prefix in window_prefixes(args.spec.prefix.as_ref(), account, region, now, args.since) {
-        objects.extend(s3::list_objects(&client, &args.spec.bucket, &prefix).await?.into_iter().filter(|o| o.last_modified >= oldest));
+        listed.extend(s3::list_objects(&client, &args.spec.bucket, &prefix).await?.into_iter().filter(|o| o.last_modified >= oldest));
     }
-    objects.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
-    Ok(objects)
+    let total = listed.len();
+    let mut kept: Vec<DeliveredObject> = listed
+        .into_iter()
+        .filter(|o| written_by(&o.key, account, region, compliant))
+        .map(|o| DeliveredObject { key: o.key, last_modified: o.last_modified, size: o.size })
+        .collect();
+    kept.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
+    let ignored = total - kept.len();
+    Ok((kept, ignored))
+}
+
+async fn observe_delivery(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    account: &str,
+    bucket_region: &str,
+    region: &RegionCoverage,
+    now: u64,
+) -> Result<(RegionDelivery, Vec<String>)> {
+    let compliant = region.compliant_flow_log_ids();
+    let mut vpcs: Vec<String> = region.to_bucket.iter().map(|f| f.resource_id.clone()).collect();
+    vpcs.sort();
+    vpcs.dedup();
+    let client = ctx.ec2(&region.region);
+    let (listed, interfaces) = tokio::join!(
+        delivered(ctx, args, account, bucket_region, &region.region, &compliant, now),
+        ec2::vpcs_with_interfaces(&client, &region.region, &vpcs)
+    );
+    let (objects, ignored) = listed?;
+    let delivery = RegionDelivery {
+        region: region.region.clone(),
+        flow_logs: region.to_bucket.clone(),
+        vpcs_with_interfaces: interfaces.map(|busy| busy.len()).map_err(|e| e.to_string()),
+        objects,
+        ignored,
+    };
+    Ok((delivery, compliant))
+}
+
+/// What each region with flowgate's flow logs to the bucket delivered, and whether its covered
+/// VPCs have network interfaces (regions read concurrently), with the region's compliant ids.
+async fn observe_deliveries(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    account: &str,
+    bucket_region: &str,
+    coverage: &[RegionCoverage],
+) -> Result<Vec<(RegionDelivery, Vec<String>)>> {
+    let now = now_secs();
+    // The futures are made up front: a stream closure over borrowed regions is not `Send` for
+    // every lifetime, which the spawned command needs.
+    let futures: Vec<_> = coverage
+        .iter()
+        .filter(|r| r.error.is_none() && !r.to_bucket.is_empty())
+        .map(|region| observe_delivery(ctx, args, account, bucket_region, region, now))
+        .collect();
+    let observed: Vec<Result<(RegionDelivery, Vec<String>)>> = stream::iter(futures).buffered(usize::from(args.scope.concurrency)).collect().await;
+    observed.into_iter().collect()
 }
 
 /// Reads and parses one object off the async runtime, streaming (constant memory).
-async fn check_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, region: &str, object: ObjectInfo, now: u64) -> ObjectResult {
+async fn check_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, region: &str, object: DeliveredObject, now: i64) -> ObjectResult {
     let client = ctx.s3(bucket_region);
     let mut result = ObjectResult {
         region: region.to_owned(),
         key: object.key.clone(),
         size: object.size,
-        age_secs: now as i64 - object.last_modified,
+        age_secs: now - object.last_modified,
         encryption: None,
         summary: None,
         error: None,
@@ -143,13 +201,6 @@ async fn check_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, region:
         Err(e) => result.error = Some(format!("the parser stopped: {e}")),
     }
     result
-}
-
-/// `{account}_vpcflowlogs_{region}_{rest}` -> `{rest}`: the flow log, time and hash identify it.
-fn short_name(key: &str, region: &str) -> String {
-    let file = key.rsplit('/').next().unwrap_or(key);
-    let marker = format!("_vpcflowlogs_{region}_");
-    file.split_once(&marker).map(|(_, rest)| rest.to_owned()).unwrap_or_else(|| file.to_owned())
 }
 
 fn object_check(result: &ObjectResult) -> Check {
@@ -225,64 +276,55 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
 
     // 3. Coverage: the same judgement as `flowlogs status`.
     let (coverage, _) = coverage(ctx, &desired, &regions, &args.scope).await?;
-    let mut delivering = Vec::new();
-    let mut young: Vec<String> = Vec::new();
     for region in &coverage {
         let name = format!("flow logs {}", region.region);
         if let Some(error) = &region.error {
             checks.push(Check::fail(name, error.clone(), "fix the error and re-run"));
             continue;
         }
-        if region.compliant + region.non_compliant > 0 {
-            delivering.push(region.region.clone());
-            // The first objects arrive about 10 minutes after a flow log is created (VPC User
-            // Guide); within --delivery-grace (15 min) a missing delivery is pending, not failed.
-            if region.oldest_flow_log_created.is_some_and(|created| now_secs() as i64 - created < args.delivery_grace as i64) {
-                young.push(region.region.clone());
-            }
-        }
-        if region.vpcs == region.compliant {
-            checks.push(Check::pass(name, format!("{} of {} VPC(s) compliant", region.compliant, region.vpcs)));
+        let shared = match region.shared {
+            0 => String::new(),
+            n => format!("; {n} shared from other accounts (their owners enable flow logs)"),
+        };
+        if region.vpcs == region.compliant + region.shared {
+            checks.push(Check::pass(name, format!("{} of {} VPC(s) compliant{shared}", region.compliant, region.vpcs - region.shared)));
         } else {
             let detail: Vec<String> = region
                 .coverage
                 .iter()
                 .filter_map(|v| match &v.state {
-                    VpcState::Compliant { .. } => None,
+                    VpcState::Compliant { .. } | VpcState::Shared { .. } => None,
                     VpcState::Missing => Some(format!("{} missing", v.vpc_id)),
                     VpcState::NonCompliant { reasons, .. } => Some(format!("{} non-compliant: {}", v.vpc_id, reasons.join("; "))),
                 })
                 .collect();
             checks.push(Check::fail(
                 name,
-                format!("{} of {} VPC(s) compliant; {}", region.compliant, region.vpcs, detail.join(", ")),
+                format!("{} of {} VPC(s) compliant; {}{shared}", region.compliant, region.vpcs - region.shared, detail.join(", ")),
                 format!("flowgate flowlogs enable --bucket {} --regions {} (--replace for non-compliant)", args.spec.bucket, region.region),
             ));
         }
     }
 
-    // 4 and 5. Delivery and the objects, for every region with flow logs to the bucket.
+    // 4 and 5. Delivery and the objects, for every region with flowgate's flow logs to the bucket.
     let mut objects = Vec::new();
     if let Some(bucket_region) = &bucket_region {
+        let mut deliveries = observe_deliveries(ctx, args, &identity.account, bucket_region, &coverage).await?;
         let deadline = args.wait.map(|w| std::time::Instant::now() + Duration::from_secs(w));
-        let spinner = deadline.and_then(|_| ctx.printer.progress(delivering.len(), "waiting for the first delivery"));
-        let mut found: BTreeMap<String, Vec<ObjectInfo>> = BTreeMap::new();
+        let spinner = deadline.and_then(|_| ctx.printer.progress(deliveries.len(), "waiting for the first delivery"));
         loop {
-            for region in &delivering {
-                if found.get(region).is_some_and(|o| !o.is_empty()) {
-                    continue;
-                }
-                let listed = delivered(ctx, args, &identity.account, bucket_region, region, now_secs()).await?;
-                found.insert(region.clone(), listed);
-            }
-            let waiting = delivering.iter().filter(|r| found.get(*r).is_none_or(|o| o.is_empty())).count();
+            let waiting = deliveries.iter().filter(|(d, _)| d.worth_waiting_for()).count();
             if let Some(bar) = &spinner {
-                bar.set_position((delivering.len() - waiting) as u64);
+                bar.set_position((deliveries.len() - waiting) as u64);
             }
             match deadline {
                 Some(deadline) if waiting > 0 && std::time::Instant::now() < deadline => {
                     ctx.printer.status(format!("{waiting} region(s) without a delivery yet; checking again in 30 s"));
                     tokio::time::sleep(Duration::from_secs(30)).await;
+                    for (delivery, compliant) in deliveries.iter_mut().filter(|(d, _)| d.worth_waiting_for()) {
+                        let (kept, ignored) = delivered(ctx, args, &identity.account, bucket_region, &delivery.region, compliant, now_secs()).await?;
+                        (delivery.objects, delivery.ignored) = (kept, ignored);
+                    }
                 }
                 _ => break,
             }
@@ -290,32 +332,31 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         if let Some(bar) = spinner {
             bar.finish_and_clear();
         }
+        let rules = DeliveryRules {
+            now: now_secs() as i64,
+            grace_secs: args.delivery_grace as i64,
+            since_secs: args.since as i64,
+            pending: delivery_pending,
+            bucket: args.spec.bucket.to_string(),
+        };
         let mut to_read = Vec::new();
-        for region in &delivering {
-            let listed = found.remove(region).unwrap_or_default();
-            let name = format!("delivery {region}");
-            match listed.first() {
-                None if delivery_pending || young.contains(region) => checks.push(Check::warn(
-                    name,
-                    "pending: the flow logs were just created; the first objects arrive about 10 minutes later",
-                    format!("flowgate verify --bucket {} --wait", args.spec.bucket),
-                )),
-                None => checks.push(Check::fail(
-                    name,
-                    format!("no flow-log object delivered in the last {}", age(args.since as i64)),
-                    "delivery starts about 10 minutes after flow logs are enabled: wait (flowgate verify --wait), then check the flow logs' delivery status (flowgate flowlogs status)",
-                )),
-                Some(newest) => {
-                    checks.push(Check::pass(name, format!("{} object(s); newest {} old ({})", listed.len(), age(now_secs() as i64 - newest.last_modified), short_name(&newest.key, region))));
-                    let text: Vec<ObjectInfo> = listed.iter().filter(|o| is_text_object(&o.key)).take(usize::from(args.max_objects)).cloned().collect();
-                    if text.is_empty() {
-                        checks.push(Check::warn(format!("objects {region}"), "only Parquet objects: not parsed", "use --file-format plain-text to have flowgate parse them"));
-                    }
-                    to_read.extend(text.into_iter().map(|o| (region.clone(), o)));
-                }
+        for (delivery, _) in &deliveries {
+            checks.push(judge_region(delivery, &rules));
+            let region = &delivery.region;
+            let text: Vec<DeliveredObject> =
+                delivery.objects.iter().filter(|o| is_text_object(&o.key)).take(usize::from(args.max_objects)).cloned().collect();
+            if text.is_empty() && !delivery.objects.is_empty() {
+                checks.push(Check::warn(
+                    format!("objects {region}"),
+                    "only Parquet objects: not parsed",
+                    "use --file-format plain-text to have flowgate parse them",
+                ));
             }
+            to_read.extend(text.into_iter().map(|o| (region.clone(), o)));
         }
-        let now = now_secs();
+        let regions_judged: Vec<RegionDelivery> = deliveries.into_iter().map(|(d, _)| d).collect();
+        checks.extend(judge_account(&regions_judged, &rules));
+        let now = rules.now;
         objects = stream::iter(to_read)
             .map(|(region, object)| async move { check_object(ctx, args, bucket_region, &region, object, now).await })
             .buffer_unordered(4)

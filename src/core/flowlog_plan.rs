@@ -124,6 +124,20 @@ pub struct Vpc {
     pub is_default: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The account that owns the VPC (`OwnerId`). In a participant account DescribeVpcs also
+    /// returns VPCs shared with it through AWS RAM, owned by another account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+impl Vpc {
+    /// The owner's account when the VPC is shared from another account: only the owner can create
+    /// flow logs for the VPC ("VPC owners can create flow log subscriptions for the VPC";
+    /// participants only for the network interfaces they own; VPC User Guide, "Share your VPC
+    /// with other accounts", https://docs.aws.amazon.com/vpc/latest/userguide/vpc-sharing.html).
+    pub fn shared_from(&self, account: &str) -> Option<&str> {
+        self.owner_id.as_deref().filter(|owner| *owner != account)
+    }
 }
 
 /// A flow log as DescribeFlowLogs reports it.
@@ -232,9 +246,19 @@ pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Ve
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum VpcState {
-    Compliant { flow_log_id: String },
-    NonCompliant { flow_log_ids: Vec<String>, reasons: Vec<String> },
+    Compliant {
+        flow_log_id: String,
+    },
+    NonCompliant {
+        flow_log_ids: Vec<String>,
+        reasons: Vec<String>,
+    },
     Missing,
+    /// Shared with this account by `owner_id` (AWS RAM): its owner enables its flow logs; never
+    /// planned, never counted missing.
+    Shared {
+        owner_id: String,
+    },
 }
 
 /// A flow log of the VPC to a destination other than our bucket: reported, never touched.
@@ -254,7 +278,12 @@ pub struct VpcCoverage {
     pub other_flow_logs: Vec<OtherFlowLog>,
 }
 
-pub fn assess_vpc(desired: &DesiredFlowLog, vpc: &Vpc, flow_logs: &[ExistingFlowLog]) -> VpcCoverage {
+/// One VPC's coverage, seen from `account` (the caller's account).
+pub fn assess_vpc(desired: &DesiredFlowLog, account: &str, vpc: &Vpc, flow_logs: &[ExistingFlowLog]) -> VpcCoverage {
+    if let Some(owner) = vpc.shared_from(account) {
+        let state = VpcState::Shared { owner_id: owner.to_owned() };
+        return VpcCoverage { vpc_id: vpc.id.clone(), is_default: vpc.is_default, state, other_flow_logs: Vec::new() };
+    }
     let mut ours = Vec::new();
     let mut others = Vec::new();
     for flow_log in flow_logs.iter().filter(|f| f.resource_id == vpc.id) {
@@ -305,14 +334,19 @@ impl RegionPlan {
     }
 }
 
-pub fn plan_region(region: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_logs: &[ExistingFlowLog], replace: bool) -> RegionPlan {
-    let coverage: Vec<VpcCoverage> = vpcs.iter().map(|vpc| assess_vpc(desired, vpc, flow_logs)).collect();
-    let oldest_to_bucket = flow_logs
+/// The flow logs to the bucket on the account's own VPCs (those `enable` creates or replaces).
+pub fn flow_logs_to_bucket<'a>(desired: &DesiredFlowLog, account: &str, vpcs: &[Vpc], flow_logs: &'a [ExistingFlowLog]) -> Vec<&'a ExistingFlowLog> {
+    flow_logs
         .iter()
-        .filter(|f| vpcs.iter().any(|v| v.id == f.resource_id))
+        .filter(|f| vpcs.iter().any(|v| v.id == f.resource_id && v.shared_from(account).is_none()))
         .filter(|f| f.s3_destination().is_some_and(|(bucket, _)| bucket == desired.bucket.as_str()))
-        .filter_map(|f| f.created_at)
-        .min();
+        .collect()
+}
+
+/// `account` is the caller's: VPCs shared from other accounts are reported, never planned.
+pub fn plan_region(region: &str, account: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_logs: &[ExistingFlowLog], replace: bool) -> RegionPlan {
+    let coverage: Vec<VpcCoverage> = vpcs.iter().map(|vpc| assess_vpc(desired, account, vpc, flow_logs)).collect();
+    let oldest_to_bucket = flow_logs_to_bucket(desired, account, vpcs, flow_logs).iter().filter_map(|f| f.created_at).min();
     let mut plan = RegionPlan {
         region: region.to_owned(),
         oldest_to_bucket,
@@ -323,7 +357,7 @@ pub fn plan_region(region: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_lo
     };
     for vpc in &coverage {
         match &vpc.state {
-            VpcState::Compliant { .. } => {}
+            VpcState::Compliant { .. } | VpcState::Shared { .. } => {}
             VpcState::Missing => plan.create.push(vpc.vpc_id.clone()),
             VpcState::NonCompliant { flow_log_ids, reasons } if replace => {
                 plan.replace.push(Replacement { vpc_id: vpc.vpc_id.clone(), old_flow_log_ids: flow_log_ids.clone(), reasons: reasons.clone() })
@@ -344,6 +378,7 @@ pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
                 Change::new("keep-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, format!("compliant flow log {flow_log_id}"))
             }
             VpcState::Missing => Change::new("create-flow-log", &vpc.vpc_id, ChangeStatus::Planned, "no flow log to the bucket: create one"),
+            VpcState::Shared { owner_id } => Change::new("shared-vpc", &vpc.vpc_id, ChangeStatus::Skipped, shared_detail(owner_id)),
             VpcState::NonCompliant { flow_log_ids, reasons } if plan.replace.iter().any(|r| r.vpc_id == vpc.vpc_id) => Change::new(
                 "replace-flow-log",
                 &vpc.vpc_id,
@@ -371,6 +406,11 @@ pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
         }
     }
     changes
+}
+
+/// How a VPC shared from another account is reported everywhere (enable, status, verify).
+pub fn shared_detail(owner_id: &str) -> String {
+    format!("shared from {owner_id}: its owner enables flow logs")
 }
 
 /// The flow logs `disable` deletes: flowgate-tagged, on the selected VPCs (all when none named),
@@ -430,6 +470,8 @@ pub fn select_regions(usable: &[String], all: &[RegionInfo], requested: &[String
 mod tests {
     use super::*;
 
+    const ACCOUNT: &str = "123456789012";
+
     fn desired() -> DesiredFlowLog {
         DesiredFlowLog {
             partition: "aws".into(),
@@ -443,7 +485,7 @@ mod tests {
     }
 
     fn vpc(id: &str) -> Vpc {
-        Vpc { id: id.into(), is_default: false, name: None }
+        Vpc { id: id.into(), is_default: false, name: None, owner_id: Some(ACCOUNT.into()) }
     }
 
     fn flow_log(id: &str, vpc: &str, destination: &str, format: Option<String>) -> ExistingFlowLog {
@@ -494,7 +536,7 @@ mod tests {
                 ..ExistingFlowLog::default()
             },
         ];
-        let plan = plan_region("eu-west-1", &desired(), &vpcs, &flow_logs, false);
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, false);
         assert_eq!(plan.create, ["vpc-c", "vpc-d"]);
         assert_eq!(plan.blocked, ["vpc-b"]);
         assert!(plan.replace.is_empty());
@@ -505,7 +547,7 @@ mod tests {
         let other = changes.iter().find(|c| c.action == "other-flow-log").unwrap();
         assert!(other.detail.contains("cloud-watch-logs") && other.detail.contains("left alone"));
 
-        let replacing = plan_region("eu-west-1", &desired(), &vpcs, &flow_logs, true);
+        let replacing = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, true);
         assert_eq!(
             replacing.replace,
             [Replacement { vpc_id: "vpc-b".into(), old_flow_log_ids: vec!["fl-b".into()], reasons: vec!["fl-b: format lacks tcp-flags".into()] }]
@@ -514,10 +556,35 @@ mod tests {
     }
 
     #[test]
+    fn vpcs_shared_from_another_account_are_reported_never_planned() {
+        // A participant account sees the owner's VPC in DescribeVpcs with the owner's OwnerId;
+        // only the owner can create its flow logs (VPC User Guide, "Share your VPC").
+        let shared = Vpc { owner_id: Some("999988887777".into()), ..vpc("vpc-shared") };
+        // OwnerId missing (not reported): treated as the caller's own VPC.
+        let unknown_owner = Vpc { owner_id: None, ..vpc("vpc-own") };
+        let vpcs = [shared.clone(), unknown_owner, vpc("vpc-a")];
+        // Even a flow log on the shared VPC listed by mistake must not count as ours.
+        let flow_logs = [compliant("fl-a", "vpc-a"), ExistingFlowLog { created_at: Some(5), ..compliant("fl-s", "vpc-shared") }];
+        for replace in [false, true] {
+            let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, replace);
+            assert_eq!(plan.create, ["vpc-own"], "only the account's own uncovered VPC");
+            assert!(plan.replace.is_empty() && plan.blocked.is_empty());
+            assert_eq!(plan.oldest_to_bucket, None, "the shared VPC's flow log is not flowgate's");
+            assert_eq!(plan.coverage[0].state, VpcState::Shared { owner_id: "999988887777".into() });
+            let changes = region_changes(&plan);
+            let change = changes.iter().find(|c| c.resource == "vpc-shared").unwrap();
+            assert_eq!((change.action.as_str(), change.status), ("shared-vpc", ChangeStatus::Skipped));
+            assert_eq!(change.detail, "shared from 999988887777: its owner enables flow logs");
+        }
+        assert_eq!(shared.shared_from(ACCOUNT), Some("999988887777"));
+        assert_eq!(shared.shared_from("999988887777"), None, "the owner's own view");
+    }
+
+    #[test]
     fn compliant_everywhere_plans_nothing() {
         let vpcs = [vpc("vpc-a"), vpc("vpc-b")];
         let flow_logs = [compliant("fl-a", "vpc-a"), compliant("fl-b", "vpc-b")];
-        let plan = plan_region("us-east-1", &desired(), &vpcs, &flow_logs, true);
+        let plan = plan_region("us-east-1", ACCOUNT, &desired(), &vpcs, &flow_logs, true);
         assert_eq!(plan.pending(), 0);
         assert!(region_changes(&plan).iter().all(|c| c.status == ChangeStatus::Skipped));
     }
@@ -553,7 +620,7 @@ mod tests {
     fn a_compliant_flow_log_wins_over_a_stale_one() {
         let vpcs = [vpc("vpc-a")];
         let flow_logs = [flow_log("fl-old", "vpc-a", "arn:aws:s3:::flow-bucket", None), compliant("fl-new", "vpc-a")];
-        let coverage = assess_vpc(&desired(), &vpcs[0], &flow_logs);
+        let coverage = assess_vpc(&desired(), ACCOUNT, &vpcs[0], &flow_logs);
         assert_eq!(coverage.state, VpcState::Compliant { flow_log_id: "fl-new".into() });
     }
 

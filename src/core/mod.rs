@@ -3,6 +3,7 @@
 
 pub mod bucket;
 pub mod bucket_policy;
+pub mod delivery;
 pub mod flowlog_parse;
 pub mod flowlog_plan;
 pub mod flowlog_synth;

@@ -77,7 +77,8 @@ mod tests {
         let mut needed: Vec<&'static str> = reads.to_vec();
         match command {
             "flowlogs enable" => {
-                needed.extend(ec2.iter().copied());
+                // DescribeNetworkInterfaces is verify's (is there traffic?), not enable's.
+                needed.extend(ec2.iter().copied().filter(|a| *a != "ec2:DescribeNetworkInterfaces"));
                 needed.extend(["s3:ListBucket", "s3:GetBucketLocation"]);
             }
             "flowlogs disable" => needed.extend(["ec2:DeleteFlowLogs", "logs:DeleteLogDelivery"]),
@@ -128,7 +129,14 @@ mod tests {
         let allowed = allowed_actions(policy("verify"));
         let reads = ["Get", "List", "Describe"];
         assert!(allowed.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "{allowed:?}");
-        for action in ["s3:GetObject", "s3:ListBucket", "ec2:DescribeFlowLogs", "iam:GetRolePolicy", "cloudformation:DescribeStacks"] {
+        for action in [
+            "s3:GetObject",
+            "s3:ListBucket",
+            "ec2:DescribeFlowLogs",
+            "ec2:DescribeNetworkInterfaces",
+            "iam:GetRolePolicy",
+            "cloudformation:DescribeStacks",
+        ] {
             assert!(allowed.iter().any(|a| a == action), "verify lacks {action}");
         }
     }

@@ -251,3 +251,51 @@ fn region_and_vpc_selection_is_validated() {
     assert_eq!(created, 1);
     assert_eq!(flow_logs(&env, region).len(), 1);
 }
+
+const OWNER: &str = "999988887777";
+
+/// DescribeVpcs's answer with `vpc`'s OwnerId set to `owner` (ownerId is the first element of
+/// each VPC's item, before its vpcId).
+fn with_vpc_owner(body: &str, vpc: &str, owner: &str) -> String {
+    let Some(at) = body.find(&format!("<vpcId>{vpc}</vpcId>")) else { return body.to_owned() };
+    let Some(start) = body[..at].rfind("<ownerId>") else { return body.to_owned() };
+    let value = start + "<ownerId>".len();
+    let Some(len) = body[value..].find("</ownerId>") else { return body.to_owned() };
+    format!("{}{owner}{}", &body[..value], &body[value + len..])
+}
+
+/// AWS behaviour: a VPC shared with this account through AWS RAM is listed by DescribeVpcs with
+/// its owner's OwnerId, and only the owner can create flow logs for it ("VPC owners can create
+/// flow log subscriptions for the VPC"; participants only for the network interfaces they own:
+/// VPC User Guide, "Share your VPC with other accounts",
+/// https://docs.aws.amazon.com/vpc/latest/userguide/vpc-sharing.html). moto always reports the
+/// caller as the owner, so the proxy rewrites one VPC's OwnerId on its way back.
+#[test]
+fn a_vpc_shared_from_another_account_is_reported_never_planned_never_missing() {
+    let (env, vpcs) = account_with_vpcs();
+    let (region, shared) = vpcs[0].clone();
+    let vpc = shared.clone();
+    env.proxy.rewrite_response("DescribeVpcs", move |body| with_vpc_owner(body, &vpc, OWNER));
+
+    let output = enable(&env, &["--yes"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    let reported = changes_with(&report, "shared-vpc", "skipped");
+    assert_eq!(reported.len(), 1, "{report:#}");
+    assert_eq!(reported[0]["resource"], shared.as_str());
+    assert_eq!(reported[0]["detail"], format!("shared from {OWNER}: its owner enables flow logs"));
+    assert_eq!(changes_with(&report, "create-flow-log", "applied").len(), 8, "every other VPC is covered");
+    assert!(flow_logs(&env, &region).iter().all(|l| l.resource_id() != Some(shared.as_str())), "no flow log on the shared VPC");
+
+    let status = env.flowgate().args(["flowlogs", "status", "--bucket", BUCKET, "--regions", &regions_arg(), "--output", "json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(0), "the shared VPC is never missing: {}", stdout(&status));
+    let status = json_stdout(&status);
+    assert_eq!((status["totals"]["shared"].as_u64(), status["totals"]["missing"].as_u64()), (Some(1), Some(0)), "{status:#}");
+    let text = env.flowgate().args(["flowlogs", "status", "--bucket", BUCKET, "--regions", &region]).output().unwrap();
+    assert!(stdout(&text).contains(&format!("{shared}  shared from {OWNER}: its owner enables flow logs")), "{}", stdout(&text));
+
+    env.proxy.reset_log();
+    let again = enable(&env, &["--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "nothing left to do");
+}

@@ -53,9 +53,32 @@ fn records(fields: Option<Vec<String>>, seed: u64) -> Vec<u8> {
     text
 }
 
+/// The id of flowgate's flow log in `region` (onboarded() covers the one default VPC per region):
+/// AWS names each object after the flow log that wrote it.
+fn flow_log_id(env: &Env, region: &str) -> String {
+    let out = block_on(env.ec2(region).describe_flow_logs().send()).unwrap();
+    out.flow_logs().iter().find_map(|f| f.flow_log_id()).unwrap_or_else(|| panic!("no flow log in {region}")).to_owned()
+}
+
 #[allow(clippy::too_many_arguments)]
 fn upload(env: &Env, region: &str, prefix: Option<&LogPrefix>, hive: bool, per_hour: bool, hash: &str, body: Vec<u8>, kms: bool) -> String {
-    let key = object_key(prefix, ACCOUNT, region, "fl-0123456789abcdef0", now(), KeyLayout { hive, per_hour }, hash);
+    upload_as(env, region, &flow_log_id(env, region), prefix, hive, per_hour, hash, body, kms)
+}
+
+/// An object as the flow log `flow_log` would write it.
+#[allow(clippy::too_many_arguments)]
+fn upload_as(
+    env: &Env,
+    region: &str,
+    flow_log: &str,
+    prefix: Option<&LogPrefix>,
+    hive: bool,
+    per_hour: bool,
+    hash: &str,
+    body: Vec<u8>,
+    kms: bool,
+) -> String {
+    let key = object_key(prefix, ACCOUNT, region, flow_log, now(), KeyLayout { hive, per_hour }, hash);
     let mut put = env.s3("us-east-1").put_object().bucket(BUCKET).key(&key).body(ByteStream::from(body));
     if kms {
         put = put
@@ -107,34 +130,147 @@ fn hive_layout_with_a_prefix_is_found() {
     let prefix: LogPrefix = "team/net".parse().unwrap();
     upload(&env, "us-east-1", Some(&prefix), true, false, "cccc3333", gzip(&records(None, 3)), false);
     upload(&env, "eu-west-1", Some(&prefix), true, true, "dddd4444", gzip(&records(None, 4)), false);
+    // The emulator cannot create flow logs to a prefix (see MOTO.md): the proxy reports the
+    // destination AWS would report for flow logs created with `--prefix team/net`.
+    let destination = format!("<logDestination>arn:aws:s3:::{BUCKET}</logDestination>");
+    env.proxy.rewrite_response("DescribeFlowLogs", move |body| {
+        body.replace(&destination, &format!("<logDestination>arn:aws:s3:::{BUCKET}/team/net/</logDestination>"))
+    });
     let (_, report) = verify(&env, &["--prefix", "team/net", "--hive-partitions"]);
-    // The emulator cannot create flow logs to a prefix (see MOTO.md), so coverage fails here; the
-    // delivery and object checks are what this test is about.
-    for name in ["delivery us-east-1", "delivery eu-west-1"] {
+    for name in ["flow logs us-east-1", "delivery us-east-1", "delivery eu-west-1", "delivery"] {
         assert_eq!(check(&report, name)["status"], "pass", "{name}: {report:#}");
     }
     assert_eq!(report["objects"].as_array().unwrap().len(), 2);
     assert!(report["objects"].as_array().unwrap().iter().all(|o| o["error"].is_null()));
 }
 
+/// A network interface in the default VPC of `region`: traffic can flow there.
+fn add_interface(env: &Env, region: &str) {
+    let ec2 = env.ec2(region);
+    let vpcs = block_on(ec2.describe_vpcs().send()).unwrap();
+    let vpc = vpcs.vpcs().iter().find(|v| v.is_default() == Some(true)).and_then(|v| v.vpc_id()).unwrap().to_owned();
+    let filter = aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build();
+    let subnets = block_on(ec2.describe_subnets().filters(filter).send()).unwrap();
+    let subnet = subnets.subnets()[0].subnet_id().unwrap().to_owned();
+    block_on(ec2.create_network_interface().subnet_id(subnet).send()).unwrap();
+}
+
+/// AWS behaviour: no traffic, no objects ("you won't see flow log data until there is active
+/// traffic for the network interface, subnet, or VPC", VPC User Guide, "Flow log limitations",
+/// https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-limitations.html). The emulator's
+/// default VPCs have no network interface: idle regions pass with a note, and the account as a
+/// whole must have delivered once the grace period is over.
 #[test]
-fn no_delivered_objects_fail_with_the_reason() {
+fn idle_regions_pass_but_the_account_must_deliver() {
     let env = onboarded();
-    // Flow logs seconds old: the delivery is pending (a warning), not failed.
+    // Flow logs seconds old, nothing delivered: the account's delivery is pending (a warning).
     let (code, report) = verify(&env, &[]);
     assert_eq!(code, Some(0), "{:?}", failed(&report));
-    let pending = check(&report, "delivery us-east-1");
-    assert_eq!(pending["status"], "warn");
-    assert!(pending["detail"].as_str().unwrap().contains("pending"), "{pending}");
+    for region in ["us-east-1", "eu-west-1"] {
+        let idle = check(&report, &format!("delivery {region}"));
+        assert_eq!(idle["status"], "pass", "{idle}");
+        assert!(idle["detail"].as_str().unwrap().contains("idle, no traffic to deliver"), "{idle}");
+    }
+    let account = check(&report, "delivery");
+    assert_eq!(account["status"], "warn");
+    assert!(account["detail"].as_str().unwrap().contains("pending"), "{account}");
     let (strict, _) = verify(&env, &["--strict"]);
     assert_eq!(strict, Some(1), "--strict fails on warnings");
 
+    // After the grace period, an account that never delivered fails, idle regions or not.
     let (code, report) = verify(&env, &["--delivery-grace", "0"]);
     assert_eq!(code, Some(1));
-    let delivery = check(&report, "delivery us-east-1");
-    assert_eq!(delivery["status"], "fail");
-    assert!(delivery["detail"].as_str().unwrap().contains("no flow-log object delivered"));
-    assert!(delivery["fix"].as_str().unwrap().contains("--wait"));
+    let account = check(&report, "delivery");
+    assert_eq!(account["status"], "fail");
+    assert!(account["detail"].as_str().unwrap().contains("2 of 2 region(s) idle"), "{account}");
+    assert_eq!(failed(&report).len(), 1, "{:?}", failed(&report));
+
+    // One region delivering is enough: the idle one passes with its note.
+    upload(&env, "us-east-1", None, false, false, "idle0001", gzip(&records(None, 11)), false);
+    let (code, report) = verify(&env, &["--delivery-grace", "0"]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    assert_eq!(check(&report, "delivery eu-west-1")["status"], "pass");
+    assert_eq!(check(&report, "delivery")["status"], "pass");
+}
+
+/// A region whose VPCs have network interfaces but no object after the grace period is a
+/// warning (a failure with --strict), not a failed account.
+#[test]
+fn a_busy_region_without_objects_warns() {
+    let env = onboarded();
+    add_interface(&env, "eu-west-1");
+    upload(&env, "us-east-1", None, false, false, "busy0001", gzip(&records(None, 12)), false);
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    let pending = check(&report, "delivery eu-west-1");
+    assert_eq!(pending["status"], "warn");
+    assert!(pending["detail"].as_str().unwrap().contains("pending"), "{pending}");
+
+    let (code, report) = verify(&env, &["--delivery-grace", "0"]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    let busy = check(&report, "delivery eu-west-1");
+    assert_eq!(busy["status"], "warn");
+    assert!(busy["detail"].as_str().unwrap().contains("1 of the 1 covered VPC(s) have network interfaces"), "{busy}");
+    assert!(busy["fix"].as_str().unwrap().contains("--wait"), "{busy}");
+    assert_eq!(check(&report, "delivery")["status"], "pass");
+    let (strict, _) = verify(&env, &["--delivery-grace", "0", "--strict"]);
+    assert_eq!(strict, Some(1));
+}
+
+/// AWS behaviour: every delivered object's name carries the id of the flow log that wrote it
+/// (`ACCOUNT_vpcflowlogs_REGION_FLOWLOGID_...`, VPC User Guide, "Publish flow logs to Amazon S3",
+/// https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3.html), and another flow log (the
+/// one `--replace` just deleted, a subnet-level one) can write under the same prefix. Its objects
+/// are neither parsed nor counted as flowgate's delivery.
+#[test]
+fn objects_of_other_flow_logs_are_ignored() {
+    let env = onboarded();
+    add_interface(&env, "us-east-1");
+    let v2_fields: Vec<String> = flowgate::core::format::DEFAULT_V2_FIELDS.iter().map(|f| f.to_string()).collect();
+    // The replaced flow log's last object (default format, no tcp-flags) and a subnet-level flow
+    // log's object in the required format.
+    let replaced = upload_as(&env, "us-east-1", "fl-0replaced0000000a", None, false, false, "old00001", gzip(&records(Some(v2_fields), 13)), false);
+    let subnet = upload_as(&env, "us-east-1", "fl-0subnet00000000b", None, false, false, "sub00002", gzip(&records(None, 14)), false);
+    let ours = upload(&env, "eu-west-1", None, false, false, "ours0003", gzip(&records(None, 15)), false);
+
+    let (code, report) = verify(&env, &["--delivery-grace", "0"]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    let keys: Vec<&str> = report["objects"].as_array().unwrap().iter().map(|o| o["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, [ours.as_str()], "only flowgate's flow logs' objects are parsed");
+    assert!(!keys.contains(&replaced.as_str()) && !keys.contains(&subnet.as_str()));
+    let region = check(&report, "delivery us-east-1");
+    assert_eq!(region["status"], "warn", "another flow log's objects are no delivery of flowgate's: {region}");
+    assert!(region["detail"].as_str().unwrap().contains("2 object(s) of other flow logs ignored"), "{region}");
+}
+
+/// AWS behaviour: DescribeFlowLogs reports each flow log's delivery, `DeliverLogsStatus`
+/// SUCCESS or FAILED with `DeliverLogsErrorMessage` (EC2 API reference, "FlowLog",
+/// https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_FlowLog.html). The emulator always
+/// says SUCCESS: the proxy rewrites one flow log's answer to AWS's FAILED.
+#[test]
+fn a_failed_delivery_fails_with_awss_message() {
+    let env = onboarded();
+    upload(&env, "us-east-1", None, false, false, "fail0001", gzip(&records(None, 16)), false);
+    upload(&env, "eu-west-1", None, false, false, "fail0002", gzip(&records(None, 17)), false);
+    let failing = flow_log_id(&env, "eu-west-1");
+    let id = failing.clone();
+    env.proxy.rewrite_response("DescribeFlowLogs", move |body| {
+        let Some(at) = body.find(&format!("<flowLogId>{id}</flowLogId>")) else { return body.to_owned() };
+        let Some(start) = body[..at].rfind("<deliverLogsStatus>SUCCESS</deliverLogsStatus>") else { return body.to_owned() };
+        let end = start + "<deliverLogsStatus>SUCCESS</deliverLogsStatus>".len();
+        format!(
+            "{}<deliverLogsErrorMessage>Access error</deliverLogsErrorMessage><deliverLogsStatus>FAILED</deliverLogsStatus>{}",
+            &body[..start],
+            &body[end..]
+        )
+    });
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(1));
+    let delivery = check(&report, "delivery eu-west-1");
+    assert_eq!(delivery["status"], "fail", "an object in the bucket does not outweigh AWS's FAILED: {delivery}");
+    assert!(delivery["detail"].as_str().unwrap().contains(&format!("{failing} (")), "{delivery}");
+    assert!(delivery["detail"].as_str().unwrap().contains("Access error"), "{delivery}");
+    assert_eq!(check(&report, "delivery us-east-1")["status"], "pass");
 }
 
 #[test]

@@ -53,8 +53,13 @@ pub struct RequestRecord {
     pub faulted: bool,
 }
 
+/// Rewrites the emulator's answer body to one action: reproduces an AWS answer the emulator never
+/// gives (a VPC shared from another account, a failed flow-log delivery).
+type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
+
 #[derive(Default)]
 struct ProxyState {
+    rewrites: Mutex<Vec<(String, Rewrite)>>,
     upstream: String,
     latency: Mutex<Duration>,
     faults: Mutex<Vec<FaultRule>>,
@@ -107,6 +112,11 @@ impl ChaosProxy {
 
     pub fn add_fault(&self, rule: FaultRule) {
         self.state.faults.lock().unwrap().push(rule);
+    }
+
+    /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
+    pub fn rewrite_response(&self, action: &str, rewrite: impl Fn(&str) -> String + Send + Sync + 'static) {
+        self.state.rewrites.lock().unwrap().push((action.to_owned(), Arc::new(rewrite)));
     }
 
     pub fn clear_faults(&self) {
@@ -271,6 +281,7 @@ async fn handle(
             (draw < threshold).then_some(rule.kind)
         })
     };
+    let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
     state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() });
 
     let latency = *state.latency.lock().unwrap();
@@ -298,11 +309,17 @@ async fn handle(
     match client.request(upstream).await {
         Ok(response) => {
             let (parts, body) = response.into_parts();
-            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let mut body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            if !rewrites.is_empty() {
+                let text = rewrites.iter().fold(String::from_utf8_lossy(&body).into_owned(), |text, rewrite| rewrite(&text));
+                body = Bytes::from(text);
+            }
             let mut out = Response::new(Full::new(body));
             *out.status_mut() = parts.status;
             for (name, value) in &parts.headers {
-                if !HOP_BY_HOP.contains(&name.as_str()) {
+                // A rewritten body has another length: hyper sets it from the body.
+                let stale_length = !rewrites.is_empty() && name.as_str() == "content-length";
+                if !HOP_BY_HOP.contains(&name.as_str()) && !stale_length {
                     out.headers_mut().append(name, value.clone());
                 }
             }
