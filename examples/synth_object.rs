@@ -1,6 +1,7 @@
 //! Writes a synthetic flow-log object the way AWS delivers one (gzip text with the required
 //! format's header) and prints the key AWS would give it, for the demo: the emulator never
-//! delivers flow logs itself. `synth_object ACCOUNT REGION RECORDS SEED OUTFILE`
+//! delivers flow logs itself. `synth_object ACCOUNT REGION RECORDS SEED OUTFILE [FLOW_LOG_ID]`: the
+//! key carries the flow log's id, as AWS's do (verify judges only its flow logs' objects).
 
 use std::io::Write;
 
@@ -9,9 +10,13 @@ use flowgate::core::layout::{KeyLayout, object_key};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [account, region, records, seed, out] = args.as_slice() else {
-        eprintln!("usage: synth_object ACCOUNT REGION RECORDS SEED OUTFILE");
-        std::process::exit(2);
+    let (account, region, records, seed, out, flow_log) = match args.as_slice() {
+        [account, region, records, seed, out] => (account, region, records, seed, out, "fl-0demo00000000001"),
+        [account, region, records, seed, out, flow_log] => (account, region, records, seed, out, flow_log.as_str()),
+        _ => {
+            eprintln!("usage: synth_object ACCOUNT REGION RECORDS SEED OUTFILE [FLOW_LOG_ID]");
+            std::process::exit(2);
+        }
     };
     let (Ok(records), Ok(seed)) = (records.parse::<u64>(), seed.parse::<u64>()) else {
         eprintln!("RECORDS and SEED are numbers");
@@ -29,5 +34,5 @@ fn main() {
         eprintln!("cannot write {out}: {e}");
         std::process::exit(1);
     }
-    println!("{}", object_key(None, account, region, "fl-0demo00000000001", now, KeyLayout::default(), &format!("{seed:08x}")));
+    println!("{}", object_key(None, account, region, flow_log, now, KeyLayout::default(), &format!("{seed:08x}")));
 }
