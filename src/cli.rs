@@ -417,8 +417,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "15m", value_parser = crate::core::layout::parse_duration)]
     pub wait: Option<u64>,
 
-    /// A missing delivery is only "pending" while every flow log to the bucket in the region is
-    /// younger than this (0 to always fail it)
+    /// A missing delivery is only "pending" while flowgate's flow logs to the bucket in the region
+    /// are younger than this (0: no grace)
     #[arg(long, default_value = "15m", value_name = "DURATION", value_parser = crate::core::layout::parse_grace)]
     pub delivery_grace: u64,
 
