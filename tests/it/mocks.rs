@@ -131,6 +131,46 @@ mod flowlogs {
         changes
     }
 
+    /// AWS behaviour: in a participant account DescribeVpcs lists VPCs shared through AWS RAM
+    /// with the owner's `OwnerId` (VPC User Guide, "Share your VPC with other accounts",
+    /// https://docs.aws.amazon.com/vpc/latest/userguide/vpc-sharing.html); the adapter keeps it
+    /// so that the planner can leave the VPC to its owner.
+    #[tokio::test]
+    async fn describe_vpcs_keeps_the_owner_of_a_shared_vpc() {
+        use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+        use aws_sdk_ec2::types::Vpc;
+        let rule = mock!(Client::describe_vpcs).then_output(|| {
+            DescribeVpcsOutput::builder()
+                .vpcs(Vpc::builder().vpc_id("vpc-own").owner_id("123456789012").build())
+                .vpcs(Vpc::builder().vpc_id("vpc-shared").owner_id("999988887777").build())
+                .build()
+        });
+        let ec2 = mock_client!(aws_sdk_ec2, [&rule]);
+        let vpcs = flowgate::aws::ec2::list_vpcs(&ec2, "eu-west-1", &[]).await.unwrap();
+        let shared: Vec<(&str, Option<&str>)> = vpcs.iter().map(|v| (v.id.as_str(), v.shared_from("123456789012"))).collect();
+        assert_eq!(shared, [("vpc-own", None), ("vpc-shared", Some("999988887777"))]);
+    }
+
+    /// Which covered VPCs have a network interface (no interface, no traffic, no object):
+    /// DescribeNetworkInterfaces filtered by vpc-id, paging stopped once every VPC was seen.
+    #[tokio::test]
+    async fn network_interfaces_are_counted_per_vpc_and_paging_stops_early() {
+        use aws_sdk_ec2::operation::describe_network_interfaces::DescribeNetworkInterfacesOutput;
+        use aws_sdk_ec2::types::NetworkInterface;
+        let eni = |vpc: &str| NetworkInterface::builder().vpc_id(vpc).build();
+        let rule = mock!(Client::describe_network_interfaces)
+            .match_requests(|r| r.filters().iter().any(|f| f.name() == Some("vpc-id") && f.values() == ["vpc-a", "vpc-b"]))
+            .sequence()
+            .output(move || DescribeNetworkInterfacesOutput::builder().network_interfaces(eni("vpc-a")).next_token("page-2").build())
+            .output(move || DescribeNetworkInterfacesOutput::builder().network_interfaces(eni("vpc-b")).next_token("page-3").build())
+            .output(move || DescribeNetworkInterfacesOutput::builder().network_interfaces(eni("vpc-a")).build())
+            .build();
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::Sequential, [&rule]);
+        let busy = flowgate::aws::ec2::vpcs_with_interfaces(&ec2, "eu-west-1", &["vpc-a".into(), "vpc-b".into()]).await.unwrap();
+        assert_eq!(busy.into_iter().collect::<Vec<_>>(), ["vpc-a", "vpc-b"]);
+        assert_eq!(rule.num_calls(), 2, "both VPCs seen after two pages: the third is not asked for");
+    }
+
     #[tokio::test]
     async fn replacement_creates_the_new_flow_log_before_deleting_the_old() {
         let create = mock!(Client::create_flow_logs)
