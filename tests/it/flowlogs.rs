@@ -294,6 +294,14 @@ fn a_vpc_shared_from_another_account_is_reported_never_planned_never_missing() {
     let text = env.flowgate().args(["flowlogs", "status", "--bucket", BUCKET, "--regions", &region]).output().unwrap();
     assert!(stdout(&text).contains(&format!("{shared}  shared from {OWNER}: its owner enables flow logs")), "{}", stdout(&text));
 
+    // verify judges coverage the same way: the shared VPC is no missing one.
+    let verify = env.flowgate().args(["verify", "--bucket", BUCKET, "--regions", &region, "--output", "json"]).output().unwrap();
+    let verify = json_stdout(&verify);
+    let name = format!("flow logs {region}");
+    let coverage = verify["checks"].as_array().unwrap().iter().find(|c| c["name"] == name.as_str()).unwrap();
+    assert_eq!(coverage["status"], "pass", "{coverage}");
+    assert!(coverage["detail"].as_str().unwrap().contains("1 shared from other accounts"), "{coverage}");
+
     env.proxy.reset_log();
     let again = enable(&env, &["--yes"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
