@@ -154,8 +154,8 @@ async fn observe_deliveries(
     account: &str,
     bucket_region: &str,
     coverage: &[RegionCoverage],
+    now: u64,
 ) -> Result<Vec<(RegionDelivery, Vec<String>)>> {
-    let now = now_secs();
     // The futures are made up front: a stream closure over borrowed regions is not `Send` for
     // every lifetime, which the spawned command needs.
     let futures: Vec<_> = coverage
@@ -309,7 +309,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     // 4 and 5. Delivery and the objects, for every region with flowgate's flow logs to the bucket.
     let mut objects = Vec::new();
     if let Some(bucket_region) = &bucket_region {
-        let mut deliveries = observe_deliveries(ctx, args, &identity.account, bucket_region, &coverage).await?;
+        // The clock is read once per look at the bucket; the judgements get that `now`.
+        let mut now = now_secs();
+        let mut deliveries = observe_deliveries(ctx, args, &identity.account, bucket_region, &coverage, now).await?;
         let deadline = args.wait.map(|w| std::time::Instant::now() + Duration::from_secs(w));
         let spinner = deadline.and_then(|_| ctx.printer.progress(deliveries.len(), "waiting for the first delivery"));
         loop {
@@ -321,8 +323,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
                 Some(deadline) if waiting > 0 && std::time::Instant::now() < deadline => {
                     ctx.printer.status(format!("{waiting} region(s) without a delivery yet; checking again in 30 s"));
                     tokio::time::sleep(Duration::from_secs(30)).await;
+                    now = now_secs();
                     for (delivery, compliant) in deliveries.iter_mut().filter(|(d, _)| d.worth_waiting_for()) {
-                        let (kept, ignored) = delivered(ctx, args, &identity.account, bucket_region, &delivery.region, compliant, now_secs()).await?;
+                        let (kept, ignored) = delivered(ctx, args, &identity.account, bucket_region, &delivery.region, compliant, now).await?;
                         (delivery.objects, delivery.ignored) = (kept, ignored);
                     }
                 }
@@ -333,7 +336,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
             bar.finish_and_clear();
         }
         let rules = DeliveryRules {
-            now: now_secs() as i64,
+            now: now as i64,
             grace_secs: args.delivery_grace as i64,
             since_secs: args.since as i64,
             pending: delivery_pending,
