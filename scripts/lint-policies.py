@@ -67,6 +67,7 @@ failures = 0
 for path, text in policies:
     json.loads(text)
     policy = analyze_policy_string(text, filepath=path)
+    print(f"linted {path}: {len(policy.findings)} finding(s)")
     for finding in policy.findings:
         finding = enhance_finding(finding)
         severity = finding.severity

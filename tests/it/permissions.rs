@@ -131,7 +131,7 @@ fn every_printed_policy_passes_parliament() {
     let commands: Vec<String> = stdout(&listed).lines().map(str::to_owned).collect();
     assert!(commands.len() >= 15 && commands.contains(&"offboard".to_owned()), "{commands:?}");
     for command in &commands {
-        assert!(stdout(&output).contains(&format!("permissions:{command}:")), "{command} was not linted:\n{}", stdout(&output));
+        assert!(stdout(&output).contains(&format!("linted permissions:{command}: ")), "{command} was not linted:\n{}", stdout(&output));
     }
     assert!(stdout(&output).contains("0 finding(s) above LOW"), "{}", stdout(&output));
 }
