@@ -427,9 +427,13 @@ mod tests {
         }
     }
 
-    /// AWS's partitions and their regions as the SDKs' partitions.json lists them (regionRegex per
-    /// partition; aws-sdk-js-v3 packages/util-endpoints/src/lib/aws/partitions.json): each region
-    /// parses as a RegionName and lands in its partition.
+    /// AWS's partitions and their regions as the SDKs' endpoint rules list them (regionRegex per
+    /// partition in partitions.json, e.g. aws-sdk-js-v3 packages/util-endpoints/src/lib/aws/):
+    /// each region parses as a RegionName and lands in its partition, the `partition` field of
+    /// every ARN made for it (AWS General Reference, "Amazon Resource Names (ARNs)",
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: "A partition is a
+    /// group of AWS Regions. Each AWS account is scoped to one partition"). Before, eusc-de-east-1
+    /// was rejected and us-isof-*, eu-isoe-* were put in `aws`.
     #[test]
     fn every_region_lands_in_its_partition() {
         let cases = [
