@@ -4,8 +4,8 @@
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::core::flowlog_plan::{FileFormat, TrafficType};
-use crate::core::names::{AccountId, BucketName, LogPrefix, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
-use crate::core::stack_plan::{DEFAULT_STACK_NAME, parse_external_id, parse_role_name, parse_stack_name};
+use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
+use crate::core::stack_plan::{DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, parse_external_id, parse_role_name, parse_stack_name};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -103,6 +103,8 @@ pub enum Command {
     Access(AccessCommand),
     /// Summarize downloaded flow-log objects (plain or gzip); stream their records as JSON or CSV
     Parse(ParseArgs),
+    /// Print the least-privilege IAM policy an operator needs to run COMMAND (JSON; no AWS call)
+    Permissions(PermissionsArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -522,6 +524,38 @@ pub struct ParseArgs {
     /// Accept objects whose header lacks the required fields (any flow-log format)
     #[arg(long)]
     pub any_format: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PermissionsArgs {
+    /// The command: bucket-create, flowlogs-enable, stack-deploy, stack-delete, onboard, offboard,
+    /// ... (or its words: stack delete); --list shows them all
+    #[arg(value_name = "COMMAND", num_args = 1..=2, required_unless_present = "list")]
+    pub command: Vec<String>,
+
+    /// List the commands that have an operator policy
+    #[arg(long, conflicts_with = "command")]
+    pub list: bool,
+
+    /// The flow-log bucket (required by the commands that use one)
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<BucketName>,
+
+    /// The vendor role the stack creates or the access commands edit
+    #[arg(long, default_value = DEFAULT_ROLE_NAME, value_parser = parse_role_name)]
+    pub role_name: String,
+
+    /// The role stack's name
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// The account's 12-digit id [default: * (IAM and CloudFormation act only in the caller's own account)]
+    #[arg(long, value_name = "ID")]
+    pub account: Option<AccountId>,
+
+    /// The partition in the ARNs [default: the partition of --region, else aws]
+    #[arg(long, value_name = "PARTITION")]
+    pub partition: Option<Partition>,
 }
 
 #[derive(Debug, Subcommand)]

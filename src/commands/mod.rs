@@ -7,6 +7,7 @@ pub mod flowlogs;
 pub mod offboard;
 pub mod onboard;
 pub mod parse;
+pub mod permissions;
 pub mod stack;
 pub mod verify;
 pub mod wizard;
@@ -25,6 +26,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Completions { shell } => return completions::completions(shell),
         Command::Man => return completions::man_page(),
         Command::Parse(args) => return run_parse(args, &printer),
+        Command::Permissions(args) => return printer.report(&permissions::permissions(&args, cli.global.region.as_ref())?),
         aws => aws,
     };
     let ctx = Ctx::new(&cli.global, printer).await?;
@@ -46,7 +48,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
         Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),
         // Returned above, before any AWS configuration is loaded.
-        Command::Completions { .. } | Command::Man | Command::Parse(_) => Ok(ExitStatus::Success),
+        Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),
     }
 }
 

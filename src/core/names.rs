@@ -96,6 +96,10 @@ impl RegionName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub fn partition(&self) -> Partition {
+        Partition::of_region(&self.0)
+    }
 }
 
 impl FromStr for RegionName {
@@ -104,7 +108,8 @@ impl FromStr for RegionName {
     fn from_str(value: &str) -> Result<Self, String> {
         let parts: Vec<&str> = value.split('-').collect();
         let well_formed = parts.len() >= 3
-            && parts[0].len() == 2
+            // Two letters (us, eu, cn, ...) or, in the European Sovereign Cloud, four (eusc).
+            && (2..=4).contains(&parts[0].len())
             && parts[0].chars().all(|c| c.is_ascii_lowercase())
             && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
             && parts.last().is_some_and(|n| !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit()));
@@ -225,33 +230,109 @@ impl fmt::Display for AccountId {
     }
 }
 
-/// Whether `name` has the form of an AWS partition: `aws`, or `aws-` and lowercase words (aws-cn,
-/// aws-us-gov, aws-iso, aws-iso-b, aws-eusc, ...). Partitions go into ARNs: nothing else passes.
+/// An AWS partition: a separate copy of AWS with its own ARNs (`arn:PARTITION:...`), endpoints and
+/// regions. One table, [`PARTITIONS`], holds them all; names, ARNs and the template's per-partition
+/// branches are derived from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(into = "&'static str")]
+pub struct Partition(&'static PartitionInfo);
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct PartitionInfo {
+    /// The partition id as it appears in ARNs.
+    pub name: &'static str,
+    /// The region prefix (first dash-separated words) every region of the partition starts with.
+    pub region_prefix: &'static str,
+    /// Condition name used for the partition's branch in templates/cross-account-role.yaml.
+    pub template_condition: &'static str,
+}
+
+/// AWS's partitions and their region prefixes, from the SDKs' endpoint rules (`partitions.json`
+/// of aws-sdk-js-v3 `packages/util-endpoints/src/lib/aws/partitions.json`, regionRegex per
+/// partition):
+/// aws `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`, aws-cn `^cn-\w+-\d+$`, aws-us-gov `^us-gov-\w+-\d+$`,
+/// aws-iso `^us-iso-\w+-\d+$`, aws-iso-b `^us-isob-\w+-\d+$`, aws-iso-e `^eu-isoe-\w+-\d+$`,
+/// aws-iso-f `^us-isof-\w+-\d+$`, aws-eusc `^eusc-(de)-\w+-\d+$`. A region that matches none is in
+/// `aws`, as in the SDKs (new commercial regions appear before any table lists their prefix).
+pub const PARTITIONS: &[PartitionInfo] = &[
+    PartitionInfo { name: "aws", region_prefix: "", template_condition: "InAws" },
+    PartitionInfo { name: "aws-cn", region_prefix: "cn-", template_condition: "InAwsCn" },
+    PartitionInfo { name: "aws-us-gov", region_prefix: "us-gov-", template_condition: "InAwsUsGov" },
+    PartitionInfo { name: "aws-iso", region_prefix: "us-iso-", template_condition: "InAwsIso" },
+    PartitionInfo { name: "aws-iso-b", region_prefix: "us-isob-", template_condition: "InAwsIsoB" },
+    PartitionInfo { name: "aws-iso-e", region_prefix: "eu-isoe-", template_condition: "InAwsIsoE" },
+    PartitionInfo { name: "aws-iso-f", region_prefix: "us-isof-", template_condition: "InAwsIsoF" },
+    PartitionInfo { name: "aws-eusc", region_prefix: "eusc-", template_condition: "InAwsEusc" },
+];
+
+impl Partition {
+    /// The standard partition, `aws`.
+    pub const AWS: Partition = Partition(&PARTITIONS[0]);
+
+    pub fn all() -> impl Iterator<Item = Partition> {
+        PARTITIONS.iter().map(Partition)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    pub fn template_condition(self) -> &'static str {
+        self.0.template_condition
+    }
+
+    /// The partition a region belongs to, from its name's prefix (`aws` when none matches).
+    pub fn of_region(region: &str) -> Partition {
+        Partition::all()
+            .filter(|p| !p.0.region_prefix.is_empty() && region.starts_with(p.0.region_prefix))
+            // The longest prefix wins, should one ever extend another.
+            .max_by_key(|p| p.0.region_prefix.len())
+            .unwrap_or(Partition::AWS)
+    }
+
+    /// The partition of an ARN (`arn:PARTITION:...`); `None` when it is not an ARN of a known one.
+    pub fn of_arn(arn: &str) -> Option<Partition> {
+        let rest = arn.strip_prefix("arn:")?;
+        rest.split(':').next()?.parse().ok()
+    }
+}
+
+impl FromStr for Partition {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Partition::all().find(|p| p.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Partition::all().map(Partition::name).collect();
+            format!("'{name}' is not an AWS partition: use one of {}", known.join(", "))
+        })
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<Partition> for &'static str {
+    fn from(p: Partition) -> &'static str {
+        p.name()
+    }
+}
+
+/// Whether `name` is an AWS partition of [`PARTITIONS`]. Partitions go into ARNs: nothing else passes.
 pub fn is_partition(name: &str) -> bool {
-    name == "aws"
-        || name
-            .strip_prefix("aws-")
-            .is_some_and(|rest| rest.split('-').all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())))
+    name.parse::<Partition>().is_ok()
 }
 
 /// The AWS partition of an ARN (`arn:PARTITION:...`), `aws` when the ARN is not one.
-pub fn partition_of(arn: &str) -> &str {
-    arn.split(':').nth(1).filter(|p| !p.is_empty()).unwrap_or("aws")
+pub fn partition_of(arn: &str) -> &'static str {
+    Partition::of_arn(arn).unwrap_or(Partition::AWS).name()
 }
 
 /// The partition a region belongs to, from its name.
 pub fn partition_of_region(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else if region.starts_with("us-iso-") {
-        "aws-iso"
-    } else if region.starts_with("us-isob-") {
-        "aws-iso-b"
-    } else {
-        "aws"
-    }
+    Partition::of_region(region).name()
 }
 
 #[cfg(test)]
@@ -313,7 +394,7 @@ mod tests {
         for ok in ["us-east-1", "eu-west-2", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "eu-isoe-west-1"] {
             assert!(ok.parse::<RegionName>().is_ok(), "{ok}");
         }
-        for bad in ["", "us", "useast1", "US-EAST-1", "us-east", "us-east-1a", "us--1", "mars-north-123"] {
+        for bad in ["", "us", "useast1", "US-EAST-1", "us-east", "us-east-1a", "us--1", "mars-north-123", "europe-west-1"] {
             assert!(bad.parse::<RegionName>().is_err(), "{bad}");
         }
     }
@@ -346,12 +427,80 @@ mod tests {
         }
     }
 
+    /// AWS's partitions and their regions as the SDKs' endpoint rules list them (regionRegex per
+    /// partition in partitions.json, e.g. aws-sdk-js-v3 packages/util-endpoints/src/lib/aws/):
+    /// each region parses as a RegionName and lands in its partition, the `partition` field of
+    /// every ARN made for it (AWS General Reference, "Amazon Resource Names (ARNs)",
+    /// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html: "A partition is a
+    /// group of AWS Regions. Each AWS account is scoped to one partition"). Before, eusc-de-east-1
+    /// was rejected and us-isof-*, eu-isoe-* were put in `aws`.
     #[test]
-    fn partitions() {
+    fn every_region_lands_in_its_partition() {
+        let cases = [
+            ("us-east-1", "aws"),
+            ("eu-west-1", "aws"),
+            ("il-central-1", "aws"),
+            ("mx-central-1", "aws"),
+            ("ap-southeast-7", "aws"),
+            ("cn-north-1", "aws-cn"),
+            ("cn-northwest-1", "aws-cn"),
+            ("us-gov-west-1", "aws-us-gov"),
+            ("us-gov-east-1", "aws-us-gov"),
+            ("us-iso-east-1", "aws-iso"),
+            ("us-iso-west-1", "aws-iso"),
+            ("us-isob-east-1", "aws-iso-b"),
+            ("us-isob-west-1", "aws-iso-b"),
+            ("eu-isoe-west-1", "aws-iso-e"),
+            ("us-isof-south-1", "aws-iso-f"),
+            ("us-isof-east-1", "aws-iso-f"),
+            ("eusc-de-east-1", "aws-eusc"),
+        ];
+        for (region, partition) in cases {
+            let parsed: RegionName = region.parse().unwrap_or_else(|e| panic!("{region}: {e}"));
+            assert_eq!(parsed.partition().name(), partition, "{region}");
+            assert_eq!(partition_of_region(region), partition, "{region}");
+        }
+    }
+
+    /// CloudFormation's Fn::Join takes only a literal delimiter (CloudFormation User Guide,
+    /// "Fn::Join": "For the Fn::Join delimiter, you can't use any functions"), so the template
+    /// spells out one branch per partition: every partition of the table needs its condition,
+    /// its place in KnownPartition and its two literal ARN expansions, or storage access is
+    /// silently not granted there.
+    #[test]
+    fn template_has_a_branch_for_every_partition() {
+        let template = include_str!("../../templates/cross-account-role.yaml");
+        let known = template.lines().find(|l| l.trim_start().starts_with("KnownPartition:")).unwrap_or_default();
+        for p in Partition::all() {
+            let condition = p.template_condition();
+            assert!(template.contains(&format!("  {condition}: !Equals [!Ref AWS::Partition, {p}]\n")), "{p}: no condition {condition}");
+            assert!(known.contains(&format!("{{Condition: {condition}}}")), "{p}: not in KnownPartition");
+            for suffix in ["/*", ""] {
+                let branch =
+                    format!("!Sub [\"arn:{p}:s3:::${{Names}}{suffix}\", {{Names: !Join [\"{suffix},arn:{p}:s3:::\", !Ref StorageBucketNames]}}]");
+                assert!(template.contains(&branch), "{p}: no branch {branch}");
+            }
+            if p != Partition::AWS {
+                assert!(template.contains(&format!("- {condition}\n")), "{p}: branch not selected by {condition}");
+            }
+        }
+    }
+
+    #[test]
+    fn partitions_by_name_and_arn() {
+        assert_eq!(Partition::all().count(), 8);
+        for p in Partition::all() {
+            assert_eq!(p.name().parse::<Partition>(), Ok(p));
+            assert_eq!(Partition::of_arn(&format!("arn:{p}:s3:::b")), Some(p));
+            assert!(is_partition(p.name()));
+        }
         assert_eq!(partition_of("arn:aws-cn:iam::1:user/x"), "aws-cn");
+        assert_eq!(partition_of("arn:aws-eusc:iam::1:user/x"), "aws-eusc");
         assert_eq!(partition_of("garbage"), "aws");
-        assert_eq!(partition_of_region("us-gov-east-1"), "aws-us-gov");
-        assert_eq!(partition_of_region("eu-west-1"), "aws");
+        for bad in ["", "AWS", "aws-", "aws-foo", "azure"] {
+            let err = bad.parse::<Partition>().unwrap_err();
+            assert!(err.contains("aws-iso-f") && !err.contains('\n'), "{err}");
+        }
     }
 }
 

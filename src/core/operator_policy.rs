@@ -1,8 +1,10 @@
 //! The least-privilege IAM policies an operator needs to run each command (`policies/operator/`),
-//! embedded so that tests can hold them against the actions the adapters call.
+//! embedded so that tests can hold them against the actions the adapters call and the actions
+//! CloudFormation's resource handlers call, and so that `flowgate permissions` can render them.
 
 use serde_json::Value;
 
+use super::names::{BucketName, Partition};
 use super::policy_doc;
 
 /// (command, policy document) for every command that calls AWS.
@@ -23,6 +25,82 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("wizard", include_str!("../../policies/operator/wizard.json")),
     ("offboard", include_str!("../../policies/operator/offboard.json")),
 ];
+
+/// The IAM actions of CloudFormation's resource handlers per resource type, with their source.
+pub const HANDLER_PERMISSIONS: &str = include_str!("../../policies/cloudformation/handler-permissions.json");
+
+/// `flowgate permissions COMMAND`: the command as typed (words joined by `-`) and the entry of
+/// [`OPERATOR_POLICIES`] it prints.
+pub const PERMISSION_COMMANDS: &[(&str, &str)] = &[
+    ("bucket-create", "bucket create"),
+    ("bucket-check", "bucket check"),
+    ("flowlogs-enable", "flowlogs enable"),
+    ("flowlogs-status", "flowlogs status"),
+    ("flowlogs-disable", "flowlogs disable"),
+    ("stack-deploy", "stack deploy"),
+    ("stack-status", "stack status"),
+    ("stack-delete", "stack delete"),
+    ("access-grant", "access grant/revoke --via role"),
+    ("access-revoke", "access grant/revoke --via role"),
+    ("access-list", "access list"),
+    ("verify", "verify"),
+    ("onboard", "onboard"),
+    ("wizard", "wizard"),
+    ("offboard", "offboard"),
+];
+
+/// The names a rendered policy is scoped to.
+#[derive(Debug, Clone)]
+pub struct PolicyNames {
+    pub partition: Partition,
+    /// `None`: any account (`*`). IAM and CloudFormation act only in the caller's own account, so
+    /// the wildcard grants no more than the account's id would.
+    pub account: Option<String>,
+    pub role_name: String,
+    pub stack_name: String,
+    pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("'{0}' is not a command with an operator policy")]
+    UnknownCommand(String),
+    #[error("the {0} policy is scoped to the flow-log bucket")]
+    NeedsBucket(String),
+    #[error("the {0} policy does not parse after rendering (a bug): {1}")]
+    Invalid(String, String),
+}
+
+/// The operator policy document of `command` (as typed: `stack-delete` or `stack delete`).
+pub fn policy_of(command: &str) -> Result<(&'static str, &'static str), RenderError> {
+    let slug = command.split_whitespace().collect::<Vec<_>>().join("-");
+    let unknown = || RenderError::UnknownCommand(command.to_owned());
+    let &(slug, key) = PERMISSION_COMMANDS.iter().find(|(s, _)| *s == slug).ok_or_else(unknown)?;
+    let document = OPERATOR_POLICIES.iter().find(|(c, _)| *c == key).map(|(_, d)| *d).ok_or_else(unknown)?;
+    Ok((slug, document))
+}
+
+/// The policy of `command` with its placeholders (`${Partition}`, `${AccountId}`, `${RoleName}`,
+/// `${StackName}`, `${FlowLogBucket}`) replaced by `names`. Every value is validated by its
+/// parser before it gets here, so none can break out of its JSON string.
+pub fn render(command: &str, names: &PolicyNames) -> Result<Value, RenderError> {
+    let (slug, document) = policy_of(command)?;
+    if document.contains("${FlowLogBucket}") && names.bucket.is_none() {
+        return Err(RenderError::NeedsBucket(slug.to_owned()));
+    }
+    let bucket = names.bucket.as_ref().map(BucketName::as_str).unwrap_or_default();
+    let text = document
+        .replace("${Partition}", names.partition.name())
+        .replace("${AccountId}", names.account.as_deref().unwrap_or("*"))
+        .replace("${RoleName}", &names.role_name)
+        .replace("${StackName}", &names.stack_name)
+        .replace("${FlowLogBucket}", bucket);
+    if let Some(at) = text.find("${") {
+        let rest: String = text[at..].chars().take(24).collect();
+        return Err(RenderError::Invalid(slug.to_owned(), format!("unreplaced placeholder {rest}")));
+    }
+    serde_json::from_str(&text).map_err(|e| RenderError::Invalid(slug.to_owned(), e.to_string()))
+}
 
 /// Every action an operator policy allows.
 pub fn allowed_actions(document: &str) -> Vec<String> {
@@ -172,6 +250,139 @@ mod tests {
         for action in adapters.iter().flat_map(|a| a.iter()) {
             assert!(all.iter().any(|a| a == action), "no operator policy grants {action}");
         }
+    }
+
+    /// The resource types `templates/cross-account-role.yaml` declares (`Type: AWS::...` lines).
+    fn template_resource_types() -> Vec<String> {
+        let template = crate::core::stack_plan::TEMPLATE;
+        let mut types: Vec<String> = template
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("Type: "))
+            .filter(|t| t.starts_with("AWS::") && t.matches("::").count() == 2)
+            .map(|t| t.trim().to_owned())
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+
+    /// Actions granted on the role the stack manages (`arn:${Partition}:iam::${AccountId}:role/${RoleName}`).
+    fn actions_on_the_role(document: &str) -> Vec<String> {
+        let doc: Value = serde_json::from_str(document).unwrap();
+        let role = "arn:${Partition}:iam::${AccountId}:role/${RoleName}";
+        let mut actions = Vec::new();
+        for statement in doc["Statement"].as_array().unwrap() {
+            let on_role = match &statement["Resource"] {
+                Value::String(r) => r == role,
+                Value::Array(rs) => rs.iter().any(|r| r == role),
+                _ => false,
+            };
+            if on_role && statement["Effect"] == "Allow" && statement.get("Condition").is_none() {
+                match &statement["Action"] {
+                    Value::String(a) => actions.push(a.clone()),
+                    Value::Array(items) => actions.extend(items.iter().filter_map(Value::as_str).map(str::to_owned)),
+                    _ => {}
+                }
+            }
+        }
+        actions
+    }
+
+    /// CloudFormation calls its resource handlers with the caller's credentials when the stack
+    /// has no service role (CloudFormation User Guide, "CloudFormation service role": "If you
+    /// don't specify a service role, CloudFormation uses your credentials"), and the handlers of
+    /// AWS::IAM::Role and AWS::IAM::Policy call more than CreateRole/DeleteRole: deleting a role
+    /// lists and removes its inline and managed policies first (resource provider schema,
+    /// handlers.delete: iam:ListRolePolicies, iam:ListAttachedRolePolicies, iam:DetachRolePolicy,
+    /// iam:DeleteRolePolicy). Without them `stack delete` and `offboard` end in DELETE_FAILED and
+    /// a failed create cannot roll back (ROLLBACK_FAILED).
+    #[test]
+    fn stack_commands_allow_the_cloudformation_handler_permissions_of_every_template_resource() {
+        let handlers: Value = serde_json::from_str(HANDLER_PERMISSIONS).unwrap();
+        let not_granted = handlers["NotGranted"].as_object().unwrap();
+        let types = template_resource_types();
+        assert_eq!(types, ["AWS::IAM::Policy", "AWS::IAM::Role"], "the template's resource types");
+        // A stack create rolls back with the delete handlers, an update with the update ones.
+        let deploying = ["create", "read", "update", "delete"];
+        for (command, operations) in [
+            ("stack deploy", &deploying[..]),
+            ("onboard", &deploying[..]),
+            ("wizard", &deploying[..]),
+            ("stack delete", &["delete"][..]),
+            ("offboard", &["delete"][..]),
+        ] {
+            let document = policy(command);
+            let granted = actions_on_the_role(document);
+            for resource_type in &types {
+                let schema = handlers["ResourceTypes"][resource_type].as_object();
+                let schema =
+                    schema.unwrap_or_else(|| panic!("{resource_type}: no handler permissions in policies/cloudformation/handler-permissions.json"));
+                for operation in operations {
+                    for action in schema.get(*operation).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                        if not_granted.contains_key(action) {
+                            continue;
+                        }
+                        assert!(granted.iter().any(|a| a == action), "{command} lacks {action} ({resource_type} {operation} handler) on the role");
+                    }
+                }
+            }
+            let all = allowed_actions(document);
+            for (action, reason) in not_granted {
+                assert!(reason.as_str().is_some_and(|r| !r.is_empty()), "{action}: say why it is not granted");
+                assert!(!all.iter().any(|a| a == action), "{command} grants {action}, which the template never needs");
+            }
+        }
+    }
+
+    #[test]
+    fn policies_hard_code_no_names_and_use_only_known_placeholders() {
+        let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}"];
+        for (command, document) in OPERATOR_POLICIES {
+            for hard_coded in ["arn:aws:", "FlowgateCrossAccountRole", "flowgate-cross-account"] {
+                assert!(!document.contains(hard_coded), "{command} hard-codes {hard_coded}");
+            }
+            let mut rest = *document;
+            while let Some(at) = rest.find("${") {
+                let end = rest[at..].find('}').map_or(rest.len(), |e| at + e + 1);
+                assert!(known.contains(&&rest[at..end]), "{command}: unknown placeholder {}", &rest[at..end]);
+                rest = &rest[end..];
+            }
+        }
+    }
+
+    fn names(partition: &str) -> PolicyNames {
+        PolicyNames {
+            partition: partition.parse().unwrap(),
+            account: None,
+            role_name: "VendorRole".into(),
+            stack_name: "vendor-stack".into(),
+            bucket: Some("acme-flow-logs".parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn every_command_renders_with_the_names_given() {
+        for (slug, _) in PERMISSION_COMMANDS {
+            let rendered = render(slug, &names("aws-eusc")).unwrap();
+            let text = rendered.to_string();
+            assert!(!text.contains("${") && !text.contains("arn:aws:"), "{slug}: {text}");
+            assert!(!text.contains("arn:") || text.contains("arn:aws-eusc:"), "{slug}: {text}");
+            assert_eq!(render(&slug.replace('-', " "), &names("aws-eusc")).unwrap(), rendered, "{slug} typed as words");
+        }
+        let delete = render("stack-delete", &names("aws")).unwrap().to_string();
+        assert!(delete.contains("arn:aws:iam::*:role/VendorRole") && delete.contains("stack/vendor-stack/*"), "{delete}");
+        let with_account = PolicyNames { account: Some("123456789012".into()), ..names("aws-cn") };
+        assert!(render("verify", &with_account).unwrap().to_string().contains("arn:aws-cn:iam::123456789012:role/VendorRole"));
+        assert!(render("verify", &with_account).unwrap().to_string().contains("arn:aws-cn:s3:::acme-flow-logs/*"));
+    }
+
+    #[test]
+    fn rendering_refuses_unknown_commands_and_a_missing_bucket() {
+        assert_eq!(render("deploy", &names("aws")), Err(RenderError::UnknownCommand("deploy".into())));
+        assert_eq!(render("parse", &names("aws")), Err(RenderError::UnknownCommand("parse".into())));
+        let no_bucket = PolicyNames { bucket: None, ..names("aws") };
+        assert_eq!(render("bucket-create", &no_bucket), Err(RenderError::NeedsBucket("bucket-create".into())));
+        assert!(render("stack-deploy", &no_bucket).is_ok(), "stack deploy names no bucket");
     }
 
     #[test]

@@ -1,0 +1,70 @@
+//! scripts/test-live, the opt-in end-to-end run against a real account, run here against the
+//! emulator on every change so that it cannot rot: same script, same steps, same cleanup pass.
+
+use std::path::Path;
+
+use crate::support::{ACCESS_KEY, Emulator, SECRET_KEY, stderr, stdout};
+
+fn test_live(emulator: &Emulator, extra_env: &[(&str, &str)]) -> std::process::Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = std::process::Command::new(root.join("scripts/test-live"));
+    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RUST_LOG", "FLOWGATE_LIVE_PROFILE", "FLOWGATE_LIVE_VENDOR_ACCOUNT"] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", emulator.port))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1")
+        .env("FLOWGATE_BIN", assert_cmd::cargo::cargo_bin("flowgate"))
+        .env("FLOWGATE_LIVE_PYTHON", root.join(".venv/bin/python"))
+        .env("FLOWGATE_LIVE_REGION", "eu-west-1");
+    for (key, value) in extra_env {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_live_smoke_test_passes_on_the_emulator_and_leaves_nothing() {
+    let emulator = Emulator::start();
+    let output = test_live(&emulator, &[]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{out}\n{}", stderr(&output));
+    for step in ["bucket-create", "flowlogs-enable", "stack-deploy", "access-revoke", "access-grant", "verify", "offboard"] {
+        assert!(out.contains(&format!("test-live: step {step}: ok")), "{step} did not pass:\n{out}");
+    }
+    // offboard removed the stack, the flow logs and the bucket; the cleanup pass removes the VPC.
+    assert!(out.contains("cleanup: nothing left"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("cleanup: vpc vpc-") && l.ends_with(": removed")), "{out}");
+    assert!(out.ends_with("test-live: passed\n"), "{out}");
+}
+
+#[test]
+fn a_failed_step_stops_the_run_and_the_cleanup_still_removes_everything() {
+    let emulator = Emulator::start();
+    // An invalid vendor account makes stack deploy refuse its input (exit 2) after the bucket and
+    // the flow logs exist: the cleanup pass must remove them and the VPC.
+    let output = test_live(&emulator, &[("FLOWGATE_LIVE_VENDOR_ACCOUNT", "not-an-account")]);
+    let out = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{out}\n{}", stderr(&output));
+    assert!(out.contains("test-live: step stack-deploy: FAILED (exit 2)"), "{out}");
+    assert!(!out.contains("test-live: step access-revoke"), "the run stops at the failed step:\n{out}");
+    assert!(out.lines().any(|l| l.starts_with("cleanup: flow logs of vpc-") && l.contains(": removed fl-")), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("cleanup: bucket flowgate-live-") && l.contains(": removed")), "{out}");
+    assert!(out.contains("cleanup: nothing left") && out.contains("test-live: FAILED steps: stack-deploy"), "{out}");
+}
+
+#[test]
+fn without_a_profile_or_an_endpoint_it_refuses_to_run() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let output = std::process::Command::new(root.join("scripts/test-live"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("FLOWGATE_LIVE_PROFILE")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("FLOWGATE_LIVE_PROFILE"), "{}", stderr(&output));
+}
