@@ -265,7 +265,15 @@ async fn still_readable_outside_stack(ctx: &Ctx, role: &str, buckets: &[BucketNa
         Ok(read) => {
             let others: Vec<NamedPolicy> =
                 read.policies.into_iter().filter(|p| !(p.source == PolicySource::Inline && p.name == STACK_POLICY_NAME)).collect();
-            role_policy::still_readable(&others, buckets, partition)
+            let mut findings = role_policy::still_readable(&others, buckets, partition);
+            findings.extend(read.problems.into_iter().map(|problem| Finding {
+                kind: FindingKind::Unreadable,
+                bucket: None,
+                policy: None,
+                statement: String::new(),
+                message: format!("{problem}: whether it grants the bucket is not known"),
+            }));
+            findings
         }
         Err(e) => vec![Finding {
             kind: FindingKind::Unreadable,
@@ -533,8 +541,8 @@ impl Report for AccessListReport {
 }
 
 pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> {
-    let identity = ctx.identity().await?.clone();
     let role = audited_role(ctx, &args.target).await?;
+    let identity = ctx.identity().await?.clone();
     let read = read_role_policies(ctx, &role).await?;
     let mut access = role_policy::evaluate(&read.policies, &identity.partition);
     access.problems.extend(read.problems.clone());
