@@ -246,8 +246,9 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
     Ok(Edit { document, changed: true, delete_policy: false, findings, changes })
 }
 
-/// The `Action` entries a revoke takes out of a statement, compared without regard to case (IAM
-/// action names are case-insensitive): the reads flowgate grants, and the read-only `s3:Get*` and
+/// The `Action` entries a revoke takes out of a statement, compared without regard to case ("The
+/// prefix and the action name are case insensitive", IAM User Guide, IAM JSON policy elements:
+/// Action): the reads flowgate grants, and the read-only `s3:Get*` and
 /// `s3:List*` of the vendor's manual statement. Anything else (`s3:*`, `s3:GetObject*`,
 /// `s3:GetObjectVersion`, write actions) is someone else's permission and stays; when it still
 /// lets the role read the bucket, the revoke reports it instead.
@@ -398,7 +399,9 @@ fn is_conditional(map: &Map<String, Value>) -> bool {
     }
 }
 
-/// `wanted`, or `wanted2`, `wanted3`... : Sids are unique within a policy.
+/// `wanted`, or `wanted2`, `wanted3`...: "In IAM, the Sid value must be unique within a JSON
+/// policy", and it takes only ASCII letters and digits (IAM User Guide, IAM JSON policy elements:
+/// Sid), so the suffixes are letters and digits too.
 fn unique_sid(wanted: &str, taken: &BTreeSet<String>) -> String {
     if !taken.contains(wanted) {
         return wanted.to_owned();
