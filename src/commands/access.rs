@@ -10,13 +10,14 @@ use serde::Serialize;
 
 use crate::aws::{cloudformation as cfn, iam};
 use crate::cli::{AccessEditArgs, AccessListArgs, AccessTargetArgs, AccessVia};
-use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack, outputs_of};
+use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack};
 use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
+use crate::core::access_plan;
 use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::role_policy::{
-    self, AccessReport, BUCKET_READ_SID, Edit, Finding, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
+    self, AccessReport, BUCKET_READ_SID, Edit, Finding, FindingKind, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
 };
 use crate::core::stack_plan::StackParameters;
 use crate::core::trust::{TrustAssessment, assess_trust};
@@ -35,6 +36,7 @@ pub enum Target {
 
 /// Resolves `--via`/`--role-name`/`--stack-name` into a target (reads the stack when needed).
 pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Target> {
+    check_target_flags(target)?;
     let via = target.via.or(target.role_name.as_ref().map(|_| AccessVia::Role));
     if via == Some(AccessVia::Role) {
         let role = target.role_name.clone().ok_or_else(|| {
@@ -65,6 +67,24 @@ pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Targ
             Some("for a role created by hand pass --via role --role-name NAME; or deploy the stack first (flowgate stack deploy)".to_owned()),
         )),
     }
+}
+
+/// Flags that contradict each other, refused before any AWS call: the stack's role is the one
+/// its `RoleName` parameter names and its policy is the stack's, so `--role-name` or
+/// `--policy-name` with `--via stack` would be silently ignored.
+fn check_target_flags(target: &AccessTargetArgs) -> Result<()> {
+    if target.via != Some(AccessVia::Stack) {
+        return Ok(());
+    }
+    for (flag, given) in [("--role-name", target.role_name.is_some()), ("--policy-name", target.policy_name.is_some())] {
+        if given {
+            return Err(Error::input(
+                format!("{flag} names a role created by hand and contradicts --via stack"),
+                Some(format!("drop {flag} to use the stack's role, or use --via role {flag} ...")),
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize)]
@@ -116,8 +136,13 @@ impl fmt::Display for AccessEditReport {
 impl Report for AccessEditReport {
     fn exit_status(&self) -> ExitStatus {
         let stack_failed = self.stack.as_ref().is_some_and(|s| s.exit_status() != ExitStatus::Success);
-        let still_readable = self.command == "access revoke" && self.findings.iter().any(|f| f.kind == role_policy::FindingKind::StillReadable);
-        if self.summary.failed > 0 || stack_failed || still_readable { ExitStatus::Failure } else { ExitStatus::Success }
+        // A revoke that leaves the bucket readable (or cannot tell), and a grant an explicit Deny
+        // makes ineffective, did not do what was asked.
+        let ineffective = self.findings.iter().any(|f| match self.command {
+            "access revoke" => matches!(f.kind, FindingKind::StillReadable | FindingKind::Unreadable),
+            _ => f.kind == FindingKind::Denied,
+        });
+        if self.summary.failed > 0 || stack_failed || ineffective { ExitStatus::Failure } else { ExitStatus::Success }
     }
 }
 
@@ -142,22 +167,18 @@ fn names(buckets: &[BucketName]) -> Vec<String> {
     buckets.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-async fn edit_via_stack(
-    ctx: &Ctx,
-    args: &AccessEditArgs,
-    grant: bool,
-    name: &str,
-    info: &cfn::StackInfo,
-    params: &StackParameters,
-) -> Result<AccessEditReport> {
+async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &str, params: &StackParameters) -> Result<AccessEditReport> {
     let identity = ctx.identity().await?.clone();
-    let outputs = outputs_of(info, &identity.partition, &identity.account);
-    // The current grant, as the stack's StorageBuckets output reports it.
-    let current: BTreeSet<String> = outputs.map(|o| o.storage_buckets).unwrap_or_default().into_iter().collect();
+    // The current grant is the stack's StorageBucketNames parameter (with StorageAccess), which is
+    // what CloudFormation renders into the policy; the StorageBuckets output is only a copy that
+    // can be stale or absent.
     let asked: BTreeSet<String> = names(&args.buckets).into_iter().collect();
-    let wanted: BTreeSet<String> = if grant { current.union(&asked).cloned().collect() } else { current.difference(&asked).cloned().collect() };
+    let desired = access_plan::stack_edit(params, &asked, grant);
     let mut report = AccessEditReport::new(grant, "stack", name, asked.iter().cloned().collect(), ctx.dry_run);
-    if wanted == current {
+    if !grant {
+        report.findings = still_readable_outside_stack(ctx, &params.role_name, &args.buckets, &identity.partition).await;
+    }
+    if desired == *params {
         for bucket in &asked {
             let detail = if grant { "already granted by the stack" } else { "not granted by the stack" };
             report.changes.push(Change::new("storage-access", bucket, ChangeStatus::Skipped, detail));
@@ -165,6 +186,13 @@ async fn edit_via_stack(
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     }
+    if let Some(reason) = access_plan::stack_edit_refusal(params, &desired, &asked, grant) {
+        return Err(Error::refused(
+            format!("stack {name}: {reason}; nothing was changed"),
+            Some("check the stack's StorageBucketNames parameter (flowgate stack status) and run again".to_owned()),
+        ));
+    }
+    let wanted = desired.storage_buckets.clone();
     // The same template the stack runs, every other parameter unchanged: only the bucket list
     // (and, when it empties, StorageAccess) changes, through stack deploy's change-set path.
     let client = ctx.cloudformation();
@@ -177,7 +205,7 @@ async fn edit_via_stack(
         external_id: Some(params.external_id.clone()),
         role_name: Some(params.role_name.clone()),
         storage_access: !wanted.is_empty(),
-        storage_buckets: wanted.into_iter().collect(),
+        storage_buckets: wanted,
         template,
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),
@@ -199,6 +227,66 @@ async fn inline_policies(client: &aws_sdk_iam::Client, role: &str) -> Result<Vec
     }
     Ok(out)
 }
+
+/// The role's attached managed policies, and an `Unreadable` finding for each one that could not
+/// be read (the edit goes ahead; the exit code says access is not known).
+async fn managed_policies(client: &aws_sdk_iam::Client, role: &str) -> (Vec<NamedPolicy>, Vec<Finding>) {
+    let unreadable = |policy: &str, why: String| Finding {
+        kind: FindingKind::Unreadable,
+        bucket: None,
+        policy: Some(policy.to_owned()),
+        statement: String::new(),
+        message: format!("{policy} could not be read ({why}): whether it grants or denies the bucket is not known"),
+    };
+    let attached = match iam::list_attached_policies(client, role).await {
+        Ok(attached) => attached,
+        Err(e) => return (Vec::new(), vec![unreadable(&format!("the managed policies of role {role}"), e.to_string())]),
+    };
+    let mut policies = Vec::new();
+    let mut findings = Vec::new();
+    for (name, arn) in attached {
+        let parsed = match iam::managed_policy_document(client, &arn).await {
+            Ok(text) => NamedPolicy::parse(name.clone(), PolicySource::Managed, &text).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match parsed {
+            Ok(policy) => policies.push(policy),
+            Err(why) => findings.push(unreadable(&format!("managed policy {name}"), why)),
+        }
+    }
+    (policies, findings)
+}
+
+/// Stack mode: whether the revoked buckets stay readable through a policy of the stack's role
+/// other than the one the stack manages (its inline `FlowgateStorageRead`, which the redeploy
+/// edits).
+async fn still_readable_outside_stack(ctx: &Ctx, role: &str, buckets: &[BucketName], partition: &str) -> Vec<Finding> {
+    match read_role_policies(ctx, role).await {
+        Ok(read) => {
+            let others: Vec<NamedPolicy> =
+                read.policies.into_iter().filter(|p| !(p.source == PolicySource::Inline && p.name == STACK_POLICY_NAME)).collect();
+            let mut findings = role_policy::still_readable(&others, buckets, partition);
+            findings.extend(read.problems.into_iter().map(|problem| Finding {
+                kind: FindingKind::Unreadable,
+                bucket: None,
+                policy: None,
+                statement: String::new(),
+                message: format!("{problem}: whether it grants the bucket is not known"),
+            }));
+            findings
+        }
+        Err(e) => vec![Finding {
+            kind: FindingKind::Unreadable,
+            bucket: None,
+            policy: None,
+            statement: String::new(),
+            message: format!("the policies of role {role} could not be read ({e}): whether another policy grants the bucket is not known"),
+        }],
+    }
+}
+
+/// The inline policy the role stack's template attaches (its `PolicyName`).
+const STACK_POLICY_NAME: &str = "FlowgateStorageRead";
 
 /// The inline policy a grant edits.
 fn policy_for_grant(explicit: Option<&str>, parsed: &[(String, NamedPolicy)]) -> String {
@@ -238,6 +326,11 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
     let asked = names(&args.buckets);
     let mut report = AccessEditReport::new(grant, "role", role, asked.clone(), ctx.dry_run);
 
+    // Managed policies are never edited, but they decide whether the bucket stays readable after
+    // a revoke, or whether a Deny blocks a grant.
+    let (managed, unreadable) = managed_policies(&client, role).await;
+    report.findings.extend(unreadable);
+
     // (policy name, edit) for every policy that changes.
     let mut edits: Vec<(String, Edit)> = Vec::new();
     if grant {
@@ -247,14 +340,34 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
             parsed.iter().filter(|(n, _)| n != &policy).map(|(_, p)| serde_json::Value::Object(p.document.clone()).to_string().len()).sum();
         let options = GrantOptions { narrow_wildcard: args.narrow_wildcard, other_inline_chars };
         let edit = role_policy::grant(&current, &args.buckets, &identity.partition, &options).map_err(|e| editor_error(e, role, &policy))?;
-        report.findings.extend(edit.findings.clone());
+        // The editor sees one document; a Deny anywhere in the role's policies blocks the grant.
+        report.findings.extend(edit.findings.iter().filter(|f| f.kind != FindingKind::Denied).cloned());
+        let mut after: Vec<NamedPolicy> = parsed.iter().filter(|(n, _)| n != &policy).map(|(_, p)| p.clone()).collect();
+        after.push(NamedPolicy { name: policy.clone(), source: PolicySource::Inline, document: edit.document.clone() });
+        after.extend(managed.iter().cloned());
+        report.findings.extend(role_policy::grant_denied(&after, &args.buckets, &identity.partition));
         edits.push((policy, edit));
     } else {
+        let mut after = Vec::new();
         for (name, policy) in &parsed {
             let edit = role_policy::revoke(&policy.document, &args.buckets, &identity.partition).map_err(|e| editor_error(e, role, name))?;
-            report.findings.extend(edit.findings.clone());
+            if !edit.delete_policy {
+                after.push(NamedPolicy { name: name.clone(), source: PolicySource::Inline, document: edit.document.clone() });
+            }
             edits.push((name.clone(), edit));
         }
+        // A split repeats part of a statement: the role's inline policies share IAM's size limit.
+        let chars: usize = after.iter().map(|p| serde_json::Value::Object(p.document.clone()).to_string().chars().count()).sum();
+        if chars > role_policy::ROLE_INLINE_POLICY_MAX_CHARS {
+            return Err(editor_error(
+                role_policy::RolePolicyError::TooLarge { chars, limit: role_policy::ROLE_INLINE_POLICY_MAX_CHARS },
+                role,
+                "(all inline policies)",
+            ));
+        }
+        // Whether the bucket stays readable is judged over every policy of the role as it will be.
+        after.extend(managed.iter().cloned());
+        report.findings.extend(role_policy::still_readable(&after, &args.buckets, &identity.partition));
     }
     let mut steps = Vec::new();
     for (policy, edit) in edits {
@@ -303,16 +416,31 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
     Ok(report)
 }
 
+fn narrow_wildcard_in_stack_mode() -> Error {
+    Error::input("--narrow-wildcard edits a hand-made role's policy", Some("use it with --via role --role-name NAME".to_owned()))
+}
+
 pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, grant: bool) -> Result<AccessEditReport> {
+    // Narrowing replaces a wildcard with the buckets that stay readable; a revoke names the ones
+    // that go, so it cannot know which stay: refused rather than guessed.
+    if args.narrow_wildcard && !grant {
+        return Err(Error::input(
+            "--narrow-wildcard narrows a wildcard to the buckets granted; a revoke names the buckets taken away",
+            Some(
+                "narrow first with `flowgate access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke"
+                    .to_owned(),
+            ),
+        ));
+    }
+    if args.narrow_wildcard && args.target.via == Some(AccessVia::Stack) {
+        return Err(narrow_wildcard_in_stack_mode());
+    }
     match resolve_target(ctx, &args.target).await? {
-        Target::Stack { name, info, params } => {
+        Target::Stack { name, params, .. } => {
             if args.narrow_wildcard {
-                return Err(Error::input(
-                    "--narrow-wildcard edits a hand-made role's policy",
-                    Some("use it with --via role --role-name NAME".to_owned()),
-                ));
+                return Err(narrow_wildcard_in_stack_mode());
             }
-            edit_via_stack(ctx, args, grant, &name, &info, &params).await
+            edit_via_stack(ctx, args, grant, &name, &params).await
         }
         Target::Role { role } => edit_via_role(ctx, args, grant, &role).await,
     }
@@ -413,8 +541,8 @@ impl Report for AccessListReport {
 }
 
 pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> {
-    let identity = ctx.identity().await?.clone();
     let role = audited_role(ctx, &args.target).await?;
+    let identity = ctx.identity().await?.clone();
     let read = read_role_policies(ctx, &role).await?;
     let mut access = role_policy::evaluate(&read.policies, &identity.partition);
     access.problems.extend(read.problems.clone());

@@ -98,8 +98,10 @@ pub enum FindingKind {
     Narrowed,
     /// After a revoke, the bucket is still readable through a statement flowgate does not edit.
     StillReadable,
-    /// An unconditional Deny in the same policy makes the grant ineffective.
+    /// An unconditional Deny in one of the role's policies makes the grant ineffective.
     Denied,
+    /// A policy of the role could not be read: access through it is unknown.
+    Unreadable,
 }
 
 /// Something about the policy the user should know; `Display` is the one-line message.
@@ -108,6 +110,9 @@ pub struct Finding {
     pub kind: FindingKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
+    /// The policy holding the statement, when the finding looked beyond the edited document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// The statement concerned: `Sid "X"` or `#INDEX` (0-based) when it has no Sid.
     pub statement: String,
     pub message: String,
@@ -176,6 +181,7 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
                 findings.push(Finding {
                     kind: FindingKind::Narrowed,
                     bucket: None,
+                    policy: None,
                     statement: statement_label(statement, index),
                     message: format!(
                         "narrowed statement {} from {} to the {} granted bucket(s)",
@@ -219,22 +225,8 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
         }
     }
 
-    let views = policy_views("this policy", PolicySource::Inline, &work);
-    for bucket in &buckets {
-        let access = bucket_access(&views, bucket, partition);
-        for deny in access.denies.iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects) {
-            findings.push(Finding {
-                kind: FindingKind::Denied,
-                bucket: Some(bucket.to_string()),
-                statement: deny.statement.label(),
-                message: format!(
-                    "statement {} of this policy denies s3:GetObject on {bucket}'s objects ({}): the grant has no effect until it is removed",
-                    deny.statement.label(),
-                    deny.resource
-                ),
-            });
-        }
-    }
+    let policy = NamedPolicy { name: String::new(), source: PolicySource::Inline, document: Map::new() };
+    findings.extend(grant_denied_in(&[(&policy, work.as_slice())], &buckets, partition));
 
     let mut changes: Vec<StatementChange> = modified.iter().map(|&i| change(Some(i), Some(i), Some(&before[i]), Some(&work[i]))).collect();
     changes.extend((original_len..work.len()).map(|i| change(None, Some(i), None, Some(&work[i]))));
@@ -254,53 +246,78 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
     Ok(Edit { document, changed: true, delete_policy: false, findings, changes })
 }
 
-/// Revokes read access to `buckets`: removes `arn:P:s3:::B` and every `arn:P:s3:::B/...` pattern
-/// (`B/*`, `B/AWSLogs/*`: all name that bucket and nothing else) from the `Resource` of every Allow
-/// statement, whoever wrote it. A statement whose `Resource` becomes empty is removed; an array
-/// that shrinks stays an array, even with one element (the representation is never changed
-/// needlessly). Deny statements, statements with `NotResource`, patterns with a wildcard in the
-/// bucket name (`*`, `arn:P:s3:::b*`) and every `Condition` are never modified: access still
-/// possible through them after the edit is reported as a `StillReadable` finding. Revoking only
-/// removes text, so the result is never larger than the input and no size check applies.
+/// The `Action` entries a revoke takes out of a statement, compared without regard to case ("The
+/// prefix and the action name are case insensitive", IAM User Guide, IAM JSON policy elements:
+/// Action): the reads flowgate grants, and the read-only `s3:Get*` and
+/// `s3:List*` of the vendor's manual statement. Anything else (`s3:*`, `s3:GetObject*`,
+/// `s3:GetObjectVersion`, write actions) is someone else's permission and stays; when it still
+/// lets the role read the bucket, the revoke reports it instead.
+pub const REVOKED_ACTIONS: &[&str] = &["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:Get*", "s3:List*"];
+
+/// What "the role can still read the bucket" means after a revoke: one of these actions is allowed
+/// on the bucket's objects or on the bucket itself.
+const READ_CHECKS: &[(&str, ReadTarget)] =
+    &[("s3:getobject", ReadTarget::Objects), ("s3:listbucket", ReadTarget::Bucket), ("s3:getbucketlocation", ReadTarget::Bucket)];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadTarget {
+    /// `arn:P:s3:::B/...`
+    Objects,
+    /// `arn:P:s3:::B`
+    Bucket,
+}
+
+/// Revokes read access to `buckets`, and nothing else: from every unconditional Allow statement
+/// with `Action` and `Resource` (whoever wrote it), the (action, resource) pairs whose action is
+/// one of [`REVOKED_ACTIONS`] and whose resource names one of the buckets (`arn:P:s3:::B`, or a
+/// path in it such as `B/*` or `B/reports/*`: reading under a prefix is reading that bucket).
+///
+/// - Only read actions on only the bucket's ARNs: the statement is removed.
+/// - Other actions on the bucket's ARNs too: the read actions leave `Action`, the rest stays.
+/// - Other resources too: the bucket's ARNs leave `Resource`, the rest stays.
+/// - Both: the statement is split. It keeps its Sid, every action and its other resources; a new
+///   statement right after it (Sid `<Sid>NonRead` when it had one) keeps the other actions on the
+///   bucket's ARNs.
+///
+/// Never rewritten: Deny statements, statements with `NotAction`, `NotResource` or a `Condition`,
+/// and resource patterns with a wildcard in the bucket name (`*`, `arn:P:s3:::logs-a*`): access
+/// still possible through them (or through actions outside the read set, such as `s3:*`) is
+/// reported as a `StillReadable` finding. Arrays that shrink stay arrays, every other key keeps its
+/// place and every statement not naming a bucket is unchanged byte for byte. A split repeats part
+/// of a statement, so the result can be larger than the input: the command checks IAM's size limit
+/// over all of the role's inline policies ([`inline_size_error`]).
 pub fn revoke(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str) -> Result<Edit, RolePolicyError> {
     check_partition(partition)?;
     let buckets = distinct(buckets)?;
     let before = policy_doc::statements(doc)?;
+    let mut sids: BTreeSet<String> = before.iter().filter_map(policy_doc::sid).map(str::to_owned).collect();
     let mut work = Vec::with_capacity(before.len());
     let mut changes = Vec::new();
     for (index, statement) in before.iter().enumerate() {
-        match without_bucket_arns(statement, &buckets, partition) {
-            None => work.push(statement.clone()),
-            Some(None) => changes.push(change(Some(index), None, Some(statement), None)),
-            Some(Some(kept)) => {
+        let Some(revoked) = revoke_statement(statement, &buckets, partition) else {
+            work.push(statement.clone());
+            continue;
+        };
+        match revoked.kept {
+            None => changes.push(change(Some(index), None, Some(statement), None)),
+            Some(kept) => {
                 changes.push(change(Some(index), Some(work.len()), Some(statement), Some(&kept)));
                 work.push(kept);
             }
         }
-    }
-
-    let views = policy_views("this policy", PolicySource::Inline, &work);
-    let mut findings = Vec::new();
-    for bucket in &buckets {
-        let access = bucket_access(&views, bucket, partition);
-        if !matches!(access.readability, Readability::Allowed { .. } | Readability::Conditional { .. }) {
-            continue;
-        }
-        for allow in &access.allows {
-            let when = if allow.conditional { " when its condition holds" } else { "" };
-            findings.push(Finding {
-                kind: FindingKind::StillReadable,
-                bucket: Some(bucket.to_string()),
-                statement: allow.statement.label(),
-                message: format!(
-                    "{bucket} is still readable{when} through statement {}, which allows s3:GetObject on {}: use --narrow-wildcard or edit that statement by hand",
-                    allow.statement.label(),
-                    allow.resource
-                ),
-            });
+        if let Some(mut split) = revoked.split {
+            if let (Some(sid), Value::Object(map)) = (policy_doc::sid(statement), &mut split) {
+                let new_sid = unique_sid(&format!("{sid}NonRead"), &sids);
+                sids.insert(new_sid.clone());
+                map.insert("Sid".into(), Value::String(new_sid));
+            }
+            changes.push(change(None, Some(work.len()), None, Some(&split)));
+            work.push(split);
         }
     }
 
+    let policy = NamedPolicy { name: String::new(), source: PolicySource::Inline, document: Map::new() };
+    let findings = still_readable_in(&[(&policy, work.as_slice())], &buckets, partition);
     if changes.is_empty() {
         return Ok(unchanged(doc, findings));
     }
@@ -309,6 +326,268 @@ pub fn revoke(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str)
     let single = matches!(doc.get("Statement"), Some(Value::Object(_)));
     put_statements(&mut document, work, single);
     Ok(Edit { document, changed: true, delete_policy, findings, changes })
+}
+
+/// The revoke of one statement: what is left of it (`None`: removed) and the split-off statement.
+struct RevokedStatement {
+    kept: Option<Value>,
+    split: Option<Value>,
+}
+
+/// `None` when the statement is not edited: not an unconditional Allow with `Action` and
+/// `Resource` lists of strings, or no read action on a bucket's ARN.
+fn revoke_statement(statement: &Value, buckets: &[BucketName], partition: &str) -> Option<RevokedStatement> {
+    let map = statement.as_object()?;
+    if effect_of(statement) != Some(Effect::Allow) || is_conditional(map) || map.contains_key("NotAction") || map.contains_key("NotResource") {
+        return None;
+    }
+    let actions = string_list(map.get("Action")?)?;
+    let resources = string_list(map.get("Resource")?)?;
+    let (read, other_actions): (Vec<&str>, Vec<&str>) = actions.iter().partition(|a| is_revoked_action(a));
+    let (named, other_resources): (Vec<&str>, Vec<&str>) = resources.iter().partition(|r| names_any_bucket(r, buckets, partition));
+    if read.is_empty() || named.is_empty() {
+        return None;
+    }
+    let with = |actions: Option<&[&str]>, resources: Option<&[&str]>| {
+        let mut map = map.clone();
+        // `insert` on an existing key keeps its position (serde_json preserve_order). A list that
+        // keeps some but not all of its entries had two or more: it was an array and stays one.
+        if let Some(actions) = actions {
+            map.insert("Action".into(), Value::Array(actions.iter().map(|a| Value::String((*a).to_owned())).collect()));
+        }
+        if let Some(resources) = resources {
+            map.insert("Resource".into(), Value::Array(resources.iter().map(|r| Value::String((*r).to_owned())).collect()));
+        }
+        Value::Object(map)
+    };
+    let revoked = match (other_actions.is_empty(), other_resources.is_empty()) {
+        (true, true) => RevokedStatement { kept: None, split: None },
+        (false, true) => RevokedStatement { kept: Some(with(Some(&other_actions), None)), split: None },
+        (true, false) => RevokedStatement { kept: Some(with(None, Some(&other_resources))), split: None },
+        (false, false) => RevokedStatement { kept: Some(with(None, Some(&other_resources))), split: Some(with(Some(&other_actions), Some(&named))) },
+    };
+    Some(revoked)
+}
+
+fn is_revoked_action(action: &str) -> bool {
+    REVOKED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(action))
+}
+
+/// Whether `resource` is `arn:P:s3:::B` or a path in it (`B/...`) for one of the buckets, by
+/// name: a wildcard in the bucket name is a pattern, not a name.
+fn names_any_bucket(resource: &str, buckets: &[BucketName], partition: &str) -> bool {
+    buckets.iter().any(|b| {
+        let arn = b.arn(partition);
+        resource.strip_prefix(arn.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// A string-or-array value's strings; `None` when it holds anything else (never rewritten).
+fn string_list(value: &Value) -> Option<Vec<&str>> {
+    match value {
+        Value::String(s) => Some(vec![s.as_str()]),
+        Value::Array(items) => items.iter().map(Value::as_str).collect(),
+        _ => None,
+    }
+}
+
+fn is_conditional(map: &Map<String, Value>) -> bool {
+    match map.get("Condition") {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(conditions)) => !conditions.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// `wanted`, or `wanted2`, `wanted3`...: "In IAM, the Sid value must be unique within a JSON
+/// policy", and it takes only ASCII letters and digits (IAM User Guide, IAM JSON policy elements:
+/// Sid), so the suffixes are letters and digits too.
+fn unique_sid(wanted: &str, taken: &BTreeSet<String>) -> String {
+    if !taken.contains(wanted) {
+        return wanted.to_owned();
+    }
+    (2..).map(|n| format!("{wanted}{n}")).find(|s| !taken.contains(s)).unwrap_or_else(|| wanted.to_owned())
+}
+
+/// After a revoke: every Allow in any of the role's policies (inline as edited, managed) through
+/// which the role may still read one of `buckets` (`s3:GetObject` on its objects, `s3:ListBucket`
+/// or `s3:GetBucketLocation` on it), unless an unconditional Deny blocks that action; plus one
+/// finding per policy that could not be read. Each finding names the policy, the statement and
+/// what to do.
+pub fn still_readable(policies: &[NamedPolicy], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut lists = Vec::new();
+    for policy in policies {
+        match policy_doc::statements(&policy.document) {
+            Ok(list) => lists.push((policy, list)),
+            Err(e) => findings.push(Finding {
+                kind: FindingKind::Unreadable,
+                bucket: None,
+                policy: Some(policy.name.clone()),
+                statement: String::new(),
+                message: format!(
+                    "{} policy {} could not be read ({e}): the role may still read the bucket through it",
+                    source_word(policy.source),
+                    policy.name
+                ),
+            }),
+        }
+    }
+    let borrowed: Vec<(&NamedPolicy, &[Value])> = lists.iter().map(|(p, l)| (*p, l.as_slice())).collect();
+    findings.extend(still_readable_in(&borrowed, buckets, partition));
+    findings
+}
+
+/// The policy of a finding; `None` for the one document `grant`/`revoke` edit (named "").
+fn policy_name(statement: &StatementRef) -> Option<String> {
+    (!statement.policy.is_empty()).then(|| statement.policy.clone())
+}
+
+/// `statement Sid "X" of this policy`, or `inline policy P, statement Sid "X"`.
+fn statement_words(statement: &StatementRef) -> String {
+    if statement.policy.is_empty() { format!("statement {} of this policy", statement.label()) } else { statement.to_string() }
+}
+
+fn source_word(source: PolicySource) -> &'static str {
+    match source {
+        PolicySource::Inline => "inline",
+        PolicySource::Managed => "managed",
+    }
+}
+
+fn still_readable_in(policies: &[(&NamedPolicy, &[Value])], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
+    let views: Vec<StatementView<'_>> = policies.iter().flat_map(|(p, statements)| policy_views(&p.name, p.source, statements)).collect();
+    let mut findings = Vec::new();
+    for bucket in buckets {
+        // Per statement, in the order first seen: the actions it still allows, and on what.
+        let mut remaining: Vec<(&StatementView<'_>, Vec<&str>, String)> = Vec::new();
+        for (action, target) in READ_CHECKS {
+            let (allows, denies) = action_grants(&views, bucket, partition, action, *target);
+            if denies.iter().any(|d| !d.conditional && d.scope == Scope::AllObjects) {
+                continue;
+            }
+            for allow in allows {
+                let Some(view) = views.iter().find(|v| v.statement == allow.statement) else { continue };
+                match remaining.iter_mut().find(|(v, _, _)| v.statement == allow.statement) {
+                    Some((_, actions, _)) => actions.push(action_name(action)),
+                    None => remaining.push((view, vec![action_name(action)], allow.resource)),
+                }
+            }
+        }
+        for (view, actions, resource) in remaining {
+            let when = if view.conditional { " when its condition holds" } else { "" };
+            findings.push(Finding {
+                kind: FindingKind::StillReadable,
+                bucket: Some(bucket.to_string()),
+                policy: policy_name(&view.statement),
+                statement: view.statement.label(),
+                message: format!(
+                    "{bucket} is still readable{when} through {}, which allows {} on {resource}: {}",
+                    statement_words(&view.statement),
+                    actions.join(", "),
+                    remedy(view, &resource, partition)
+                ),
+            });
+        }
+    }
+    findings
+}
+
+fn action_name(lowercase: &str) -> &'static str {
+    match lowercase {
+        "s3:getobject" => "s3:GetObject",
+        "s3:listbucket" => "s3:ListBucket",
+        _ => "s3:GetBucketLocation",
+    }
+}
+
+/// Why flowgate left a statement that still grants read access, and what the user can do.
+fn remedy(view: &StatementView<'_>, resource: &str, partition: &str) -> String {
+    if view.statement.source == PolicySource::Managed {
+        return "flowgate edits only inline policies: detach that managed policy from the role, or remove the bucket from it".into();
+    }
+    if view.conditional {
+        return "flowgate does not rewrite a statement with a Condition: edit it by hand".into();
+    }
+    if matches!(view.actions, Listed::AllBut(_)) {
+        return "flowgate does not rewrite a statement with NotAction: edit it by hand".into();
+    }
+    if matches!(view.resources, Listed::AllBut(_)) {
+        return "flowgate does not rewrite a statement with NotResource: edit it by hand".into();
+    }
+    match classify(resource, partition) {
+        S3Resource::AllBuckets | S3Resource::BucketPattern => {
+            "its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again".into()
+        }
+        _ => format!(
+            "its actions are broader than the reads a revoke removes ({}): edit it by hand",
+            REVOKED_ACTIONS.join(", ")
+        ),
+    }
+}
+
+/// Every statement allowing, and every statement denying, `action` (lowercase) on the bucket's
+/// objects or on the bucket, with the resource pattern that matched. For the bucket itself the
+/// scope is always `AllObjects` (the one ARN is covered or not).
+fn action_grants(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, action: &str, target: ReadTarget) -> (Vec<Grant>, Vec<Grant>) {
+    let arn = bucket.arn(partition);
+    let objects = format!("{arn}/");
+    let mut allows = Vec::new();
+    let mut denies = Vec::new();
+    for view in views.iter().filter(|v| v.allows(action)) {
+        let scope = match target {
+            ReadTarget::Objects => view.object_scope(&objects),
+            ReadTarget::Bucket => view.bucket_scope(&arn),
+        };
+        let Some((scope, resource)) = scope else { continue };
+        let grant = Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional };
+        match view.effect {
+            Effect::Allow => allows.push(grant),
+            Effect::Deny => denies.push(grant),
+        }
+    }
+    (allows, denies)
+}
+
+/// After a grant: every unconditional Deny in any of the role's policies that blocks one of the
+/// granted reads (`s3:GetObject` on all of a bucket's objects, `s3:ListBucket` or
+/// `s3:GetBucketLocation` on it): explicit deny wins, so the grant has no effect.
+pub fn grant_denied(policies: &[NamedPolicy], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
+    let lists: Vec<(&NamedPolicy, Vec<Value>)> =
+        policies.iter().filter_map(|p| policy_doc::statements(&p.document).ok().map(|list| (p, list))).collect();
+    let borrowed: Vec<(&NamedPolicy, &[Value])> = lists.iter().map(|(p, l)| (*p, l.as_slice())).collect();
+    grant_denied_in(&borrowed, buckets, partition)
+}
+
+fn grant_denied_in(policies: &[(&NamedPolicy, &[Value])], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
+    let views: Vec<StatementView<'_>> = policies.iter().flat_map(|(p, statements)| policy_views(&p.name, p.source, statements)).collect();
+    let mut findings = Vec::new();
+    for bucket in buckets {
+        let mut blocked: Vec<(StatementRef, Vec<&str>, String)> = Vec::new();
+        for (action, target) in READ_CHECKS {
+            let (_, denies) = action_grants(&views, bucket, partition, action, *target);
+            for deny in denies.into_iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects) {
+                match blocked.iter_mut().find(|(s, _, _)| *s == deny.statement) {
+                    Some((_, actions, _)) => actions.push(action_name(action)),
+                    None => blocked.push((deny.statement, vec![action_name(action)], deny.resource)),
+                }
+            }
+        }
+        for (statement, actions, resource) in blocked {
+            findings.push(Finding {
+                kind: FindingKind::Denied,
+                bucket: Some(bucket.to_string()),
+                policy: policy_name(&statement),
+                statement: statement.label(),
+                message: format!(
+                    "{} denies {} on {bucket} ({resource}): the grant has no effect until that Deny is removed",
+                    statement_words(&statement),
+                    actions.join(", ")
+                ),
+            });
+        }
+    }
+    findings
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +923,18 @@ impl StatementView<'_> {
         }
     }
 
+    /// Whether the statement's resources cover the bucket ARN `arn` itself, and the first pattern
+    /// that does.
+    fn bucket_scope(&self, arn: &str) -> Option<(Scope, String)> {
+        match &self.resources {
+            Listed::Only(patterns) => patterns.iter().find(|p| glob_match(p, arn)).map(|p| (Scope::AllObjects, (*p).to_owned())),
+            Listed::AllBut(excluded) => {
+                (!excluded.iter().any(|p| glob_match(p, arn))).then(|| (Scope::AllObjects, format!("NotResource {}", compact_strings(excluded))))
+            }
+            Listed::Missing => None,
+        }
+    }
+
     /// How much of the objects under `objects` (`arn:P:s3:::B/`) the statement's resources cover,
     /// and the pattern that covers the most.
     fn object_scope(&self, objects: &str) -> Option<(Scope, String)> {
@@ -731,39 +1022,6 @@ fn flowgate_statement(sid: &str, actions: &[&str], arns: &[String]) -> Value {
     // Always an array, so that later grants append without changing its representation.
     map.insert("Resource".into(), Value::Array(arns.iter().cloned().map(Value::String).collect()));
     Value::Object(map)
-}
-
-/// The statement without the buckets' ARNs: `None` when it is not edited (not an Allow with
-/// `Resource`, or none of its resources name the buckets), `Some(None)` when nothing is left.
-fn without_bucket_arns(statement: &Value, buckets: &[BucketName], partition: &str) -> Option<Option<Value>> {
-    let map = statement.as_object()?;
-    if effect_of(statement) != Some(Effect::Allow) || map.contains_key("NotResource") {
-        return None;
-    }
-    let names_bucket = |resource: &Value| {
-        resource.as_str().is_some_and(|r| {
-            buckets.iter().any(|b| {
-                let arn = b.arn(partition);
-                r.strip_prefix(arn.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-            })
-        })
-    };
-    match map.get("Resource")? {
-        single @ Value::String(_) => names_bucket(single).then_some(None),
-        Value::Array(items) => {
-            if !items.iter().any(names_bucket) {
-                return None;
-            }
-            let kept: Vec<Value> = items.iter().filter(|r| !names_bucket(r)).cloned().collect();
-            if kept.is_empty() {
-                return Some(None);
-            }
-            let mut map = map.clone();
-            map.insert("Resource".into(), Value::Array(kept));
-            Some(Some(Value::Object(map)))
-        }
-        _ => None,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -902,6 +1160,7 @@ fn broad_grant_findings(statements: &[Value], partition: &str) -> Vec<Finding> {
         findings.push(Finding {
             kind: FindingKind::BroaderThanNeeded,
             bucket: None,
+            policy: None,
             statement: label.clone(),
             message: format!(
                 "statement {label} allows s3:GetObject on {}{condition}, broader than the buckets flowgate grants: {remedy}",
@@ -1322,16 +1581,16 @@ mod tests {
                 true,
             ),
             (
-                "from hand-written statements too, with prefix patterns; Deny, NotResource and Condition kept",
+                "from hand-written statements too, with prefix patterns; Deny, NotResource and Condition on other buckets kept",
                 json!({"Statement": [
                  {"Sid": "Logs", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/AWSLogs/*"},
-                 {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::other-b"],
+                 {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-b", "arn:aws:s3:::other-b"],
                   "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
                  deny_a.clone(), not_resource.clone(),
                  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-ab/*", "arn:aws:s3:::flow-a.b/*"]}]}),
                 vec!["flow-a"],
                 Some(json!({"Statement": [
-                 {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::other-b"],
+                 {"Sid": "Cond", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-b", "arn:aws:s3:::other-b"],
                   "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
                  deny_a, not_resource,
                  {"Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::flow-ab/*", "arn:aws:s3:::flow-a.b/*"]}]})),
@@ -1422,9 +1681,10 @@ mod tests {
         assert!(edit.findings.iter().all(|f| f.kind == FindingKind::StillReadable && f.bucket.as_deref() == Some("flow-a")));
         assert_eq!(
             edit.findings[0].message,
-            "flow-a is still readable through statement Sid \"S3Read\", which allows s3:GetObject on arn:aws:s3:::*: use --narrow-wildcard or edit that statement by hand"
+            "flow-a is still readable through statement Sid \"S3Read\" of this policy, which allows s3:GetObject, s3:GetBucketLocation on arn:aws:s3:::*: its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again"
         );
         assert!(edit.findings[1].message.contains("readable when its condition holds"));
+        assert!(edit.findings[1].message.contains("does not rewrite a statement with a Condition"), "{}", edit.findings[1]);
 
         // Removing the named grant while a wildcard remains: changed, and still reported.
         let both = doc(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, flowgate(&["flow-a"], &[])[0].clone()]}));
@@ -1438,6 +1698,163 @@ mod tests {
             json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}, {"Effect": "Deny", "Action": "*", "Resource": "*"}]}),
         );
         assert!(revoke(&denied, &buckets(&["flow-a"]), "aws").unwrap().findings.is_empty());
+    }
+
+    /// Issue 12 item 1: a revoke took the role's write and tagging grants on the bucket away with
+    /// its read grant ("no statement left: delete the inline policy").
+    #[test]
+    fn revoke_takes_only_the_reads_and_keeps_other_grants_on_the_bucket() {
+        let input = doc(json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "WriteReports", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::logs-a/reports/*"]},
+            {"Sid": "ReadA", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::logs-a/*"]},
+            {"Sid": "TagBucket", "Effect": "Allow", "Action": ["s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-a"]}]}));
+        let edit = revoke(&input, &buckets(&["logs-a"]), "aws").unwrap();
+        assert!(edit.changed && !edit.delete_policy);
+        assert_eq!(
+            text(&edit.document),
+            json!({"Version": "2012-10-17", "Statement": [
+                {"Sid": "WriteReports", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::logs-a/reports/*"]},
+                {"Sid": "TagBucket", "Effect": "Allow", "Action": ["s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-a"]}]})
+            .to_string()
+        );
+        assert!(edit.findings.is_empty(), "{:?}", edit.findings);
+    }
+
+    #[test]
+    fn revoke_splits_mixed_statements() {
+        // (name, statement, expected statements)
+        let cases: Vec<(&str, Value, Value)> = vec![
+            (
+                "read and write on the bucket: the write stays, action case ignored",
+                json!({"Sid": "Mixed", "Effect": "Allow", "Action": ["S3:GETOBJECT", "s3:PutObject", "s3:Get*"], "Resource": "arn:aws:s3:::logs-a/*"}),
+                json!([{"Sid": "Mixed", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::logs-a/*"}]),
+            ),
+            (
+                "reads on two buckets: the other bucket stays",
+                json!({"Sid": "Two", "Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::logs-b/*", "arn:aws:s3:::logs-a/*"]}),
+                json!([{"Sid": "Two", "Effect": "Allow", "Action": "s3:GetObject", "Resource": ["arn:aws:s3:::logs-b/*"]}]),
+            ),
+            (
+                "read and write on two buckets: split, the Sid kept and a new one for the bucket's other actions",
+                json!({"Sid": "Both", "Effect": "Allow", "Action": ["s3:List*", "s3:PutObject"],
+                       "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-b", "arn:aws:s3:::logs-a/x/*"]}),
+                json!([{"Sid": "Both", "Effect": "Allow", "Action": ["s3:List*", "s3:PutObject"], "Resource": ["arn:aws:s3:::logs-b"]},
+                       {"Sid": "BothNonRead", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/x/*"]}]),
+            ),
+            (
+                "split without a Sid",
+                json!({"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-b"]}),
+                json!([{"Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-b"]},
+                       {"Effect": "Allow", "Action": ["s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-a"]}]),
+            ),
+            (
+                "write only: untouched",
+                json!({"Sid": "W", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::logs-a/*"}),
+                json!([{"Sid": "W", "Effect": "Allow", "Action": ["s3:PutObject"], "Resource": "arn:aws:s3:::logs-a/*"}]),
+            ),
+        ];
+        for (name, statement, expected) in cases {
+            let input = doc(json!({"Statement": [statement]}));
+            let edit = revoke(&input, &buckets(&["logs-a"]), "aws").unwrap();
+            assert_eq!(Value::Array(policy_doc::statements(&edit.document).unwrap()), expected, "{name}");
+            assert!(edit.findings.is_empty(), "{name}: {:?}", edit.findings);
+            assert!(!revoke(&edit.document, &buckets(&["logs-a"]), "aws").unwrap().changed, "{name}: second revoke");
+        }
+        // A split's Sid never collides with one the policy already has.
+        let taken = doc(json!({"Statement": [
+            {"Sid": "S", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": ["arn:aws:s3:::logs-a/*", "arn:aws:s3:::logs-b/*"]},
+            {"Sid": "SNonRead", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}]}));
+        let edit = revoke(&taken, &buckets(&["logs-a"]), "aws").unwrap();
+        let sids: Vec<&str> = edit.document["Statement"].as_array().unwrap().iter().filter_map(policy_doc::sid).collect();
+        assert_eq!(sids, ["S", "SNonRead2", "SNonRead"]);
+        assert_eq!(edit.changes.iter().map(|c| (c.before_index, c.after_index)).collect::<Vec<_>>(), [(Some(0), Some(0)), (None, Some(1))]);
+    }
+
+    #[test]
+    fn revoke_leaves_what_it_cannot_rewrite_and_says_so() {
+        let cond = json!({"Bool": {"aws:SecureTransport": "true"}});
+        // (name, statement, words the finding must contain; None = no finding)
+        let cases: Vec<(&str, Value, Option<&str>)> = vec![
+            (
+                "s3:* is more than reads",
+                json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::logs-a/*"}),
+                Some("broader than the reads"),
+            ),
+            (
+                "s3:GetObject* is more than reads",
+                json!({"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::logs-a/*"}),
+                Some("broader than the reads"),
+            ),
+            (
+                "condition",
+                json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::logs-a/*", "Condition": cond}),
+                Some("with a Condition"),
+            ),
+            ("NotAction", json!({"Effect": "Allow", "NotAction": "s3:PutObject", "Resource": "arn:aws:s3:::logs-a/*"}), Some("with NotAction")),
+            ("NotResource", json!({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::other/*"}), Some("with NotResource")),
+            ("NotResource excluding the bucket", json!({"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::logs-a*"}), None),
+            (
+                "bucket-name pattern",
+                json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::logs-a*"}),
+                Some("wildcard covering the bucket"),
+            ),
+            (
+                "every bucket",
+                json!({"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": "arn:aws:s3:::*"}),
+                Some("allows s3:ListBucket on arn:aws:s3:::*"),
+            ),
+            ("list objects only, write actions", json!({"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}), None),
+        ];
+        for (name, statement, words) in cases {
+            let input = doc(json!({"Statement": [statement]}));
+            let edit = revoke(&input, &buckets(&["logs-a"]), "aws").unwrap();
+            assert!(!edit.changed, "{name}: never rewritten");
+            match words {
+                None => assert!(edit.findings.is_empty(), "{name}: {:?}", edit.findings),
+                Some(words) => {
+                    assert_eq!(edit.findings.len(), 1, "{name}: {:?}", edit.findings);
+                    assert_eq!(edit.findings[0].kind, FindingKind::StillReadable, "{name}");
+                    assert!(edit.findings[0].message.contains(words), "{name}: {}", edit.findings[0]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn still_readable_looks_at_every_policy_and_honours_denies() {
+        let read_only = NamedPolicy::parse(
+            "AmazonS3ReadOnlyAccess",
+            PolicySource::Managed,
+            &json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*", "s3-object-lambda:Get*", "s3-object-lambda:List*"], "Resource": "*"}]}).to_string(),
+        )
+        .unwrap();
+        let findings = still_readable(&[inline("Mine", json!({"Statement": []})), read_only.clone()], &buckets(&["logs-a"]), "aws");
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].policy.as_deref(), Some("AmazonS3ReadOnlyAccess"));
+        assert!(findings[0].message.starts_with("logs-a is still readable through managed policy AmazonS3ReadOnlyAccess, statement #0, which allows s3:GetObject, s3:ListBucket, s3:GetBucketLocation on *"), "{}", findings[0]);
+        assert!(findings[0].message.contains("detach"), "{}", findings[0]);
+
+        let deny = inline(
+            "Guard",
+            json!({"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]}]}),
+        );
+        assert!(still_readable(&[read_only.clone(), deny], &buckets(&["logs-a"]), "aws").is_empty());
+
+        let broken = NamedPolicy { name: "Broken".into(), source: PolicySource::Inline, document: doc(json!({"Statement": 3})) };
+        let findings = still_readable(&[broken], &buckets(&["logs-a"]), "aws");
+        assert_eq!(findings.iter().map(|f| f.kind).collect::<Vec<_>>(), [FindingKind::Unreadable]);
+
+        let denied = grant_denied(
+            &[inline("Guard", json!({"Statement": {"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::logs-*"}}))],
+            &buckets(&["logs-a", "other"]),
+            "aws",
+        );
+        assert_eq!(denied.len(), 1, "{denied:?}");
+        assert_eq!(denied[0].bucket.as_deref(), Some("logs-a"));
+        assert_eq!(
+            denied[0].message,
+            "inline policy Guard, statement #0 denies s3:ListBucket on logs-a (arn:aws:s3:::logs-*): the grant has no effect until that Deny is removed"
+        );
     }
 
     fn inline(name: &str, document: Value) -> NamedPolicy {
@@ -1640,15 +2057,17 @@ mod tests {
                     "arn:aws:s3:::*",
                     "arn:aws:s3:::*/*",
                     "arn:aws:s3:::alpha-*",
+                    "arn:aws:s3:::alpha-logs*",
                     "arn:aws:ec2:*:*:instance/*",
                     "arn:aws-cn:s3:::alpha-logs/*",
                 ])
                 .prop_map(str::to_owned),
-                (0..UNIVERSE.len(), 0..3u8).prop_map(|(b, form)| {
+                (0..UNIVERSE.len(), 0..4u8).prop_map(|(b, form)| {
                     let arn = format!("arn:aws:s3:::{}", UNIVERSE[b]);
                     match form {
                         0 => arn,
                         1 => format!("{arn}/*"),
+                        2 => format!("{arn}/reports/*"),
                         _ => format!("{arn}/AWSLogs/*"),
                     }
                 }),
@@ -1656,8 +2075,23 @@ mod tests {
         }
 
         fn action() -> impl Strategy<Value = String> {
-            prop::sample::select(vec!["s3:GetObject", "s3:getobject", "s3:*", "s3:Get*", "s3:ListBucket", "s3:PutObject", "ec2:Describe*", "*"])
-                .prop_map(str::to_owned)
+            prop::sample::select(vec![
+                "s3:GetObject",
+                "s3:getobject",
+                "S3:GETOBJECT",
+                "s3:*",
+                "s3:Get*",
+                "s3:List*",
+                "s3:GetObject*",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:PutBucketTagging",
+                "ec2:Describe*",
+                "*",
+            ])
+            .prop_map(str::to_owned)
         }
 
         fn statement() -> impl Strategy<Value = Value> {
@@ -1736,16 +2170,6 @@ mod tests {
             policy_doc::statements(doc).unwrap()
         }
 
-        /// Whether an Allow statement lists one of the bucket's ARNs in `Resource` (the bucket is granted by name).
-        fn names_bucket(doc: &Map<String, Value>, name: &str) -> bool {
-            let arn = format!("arn:aws:s3:::{name}");
-            statement_list(doc).iter().any(|s| {
-                s["Effect"] == "Allow"
-                    && s.get("NotResource").is_none()
-                    && strings(&s["Resource"]).iter().any(|r| *r == arn || r.starts_with(&format!("{arn}/")))
-            })
-        }
-
         /// Statements in a form where `"x"` and `["x"]` compare equal, serialized to compare key order too.
         fn normalized(doc: &Map<String, Value>) -> Vec<String> {
             statement_list(doc)
@@ -1791,13 +2215,15 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
-            /// (a) revoke(grant(p, b), b) ≡ p when p did not name b: the same top-level keys, and the same
+            /// (a) revoke(grant(p, b), b) ≡ p when revoke(p, b) changes nothing: the same top-level keys, and the same
             /// statements in the same order, byte for byte once a one-string Resource is written as a
             /// one-element array; a p without statements comes back as "delete the policy". The
             /// evaluator gives the same answer for every bucket.
             #[test]
             fn revoke_undoes_grant(p in policy(), pick in any::<prop::sample::Index>()) {
-                let candidates: Vec<&str> = UNIVERSE.into_iter().filter(|b| !names_bucket(&p, b)).collect();
+                // Buckets p grants nothing a revoke would take (statements naming them with other
+                // actions, conditions or wildcards are welcome).
+                let candidates: Vec<&str> = UNIVERSE.into_iter().filter(|b| !revoke(&p, &[bucket(b)], "aws").unwrap().changed).collect();
                 prop_assume!(!candidates.is_empty());
                 let b = candidates[pick.index(candidates.len())];
                 let granted = grant(&p, &[bucket(b)], "aws", &PLAIN).unwrap();
@@ -1835,7 +2261,9 @@ mod tests {
                 }
             }
 
-            /// (c) revoking b never changes what the evaluator says about any other bucket, nor the wildcard grants.
+            /// (c) revoking b never changes what the evaluator says about any other bucket, nor the
+            /// wildcard grants; afterwards b is unreadable unless a finding says through which
+            /// statement; a second revoke changes nothing.
             #[test]
             fn revoke_leaves_other_buckets_alone(p in policy(), b in prop::sample::select(UNIVERSE.to_vec())) {
                 let revoked = revoke(&p, &[bucket(b)], "aws").unwrap();
@@ -1848,34 +2276,88 @@ mod tests {
                 prop_assert_eq!(others(&after), others(&before));
                 prop_assert_eq!(positionless(&after.wildcard_allows), positionless(&before.wildcard_allows));
                 prop_assert_eq!(positionless(&after.wildcard_denies), positionless(&before.wildcard_denies));
-                // And b itself is no longer granted by name.
-                prop_assert!(!names_bucket(&revoked.document, b));
+                let reported = revoked.findings.iter().any(|f| f.kind == FindingKind::StillReadable && f.bucket.as_deref() == Some(b));
+                let readability = readable(&revoked.document, b);
+                prop_assert!(reported || matches!(readability, Readability::NotGranted | Readability::Denied { .. }), "{:?}", readability);
+                prop_assert!(!revoke(&revoked.document, &[bucket(b)], "aws").unwrap().changed);
             }
 
-            /// (d) statements not naming b are byte-identical after revoke(p, b) and keep their order;
-            /// only Allow statements with b in `Resource` change.
+            /// (d) statements not changed by revoke(p, b) are byte-identical and keep their order; a
+            /// changed statement is an unconditional Allow with Action and Resource that names b in
+            /// its Resource; a Sid the revoke adds is unique in the policy.
             #[test]
             fn revoke_keeps_other_statements_byte_for_byte(p in policy(), b in prop::sample::select(UNIVERSE.to_vec())) {
                 let revoked = revoke(&p, &[bucket(b)], "aws").unwrap();
                 let before = statement_list(&p);
                 let after = statement_list(&revoked.document);
-                let changed: BTreeSet<usize> = revoked.changes.iter().filter_map(|c| c.before_index).collect();
-                let removed: Vec<usize> = revoked.changes.iter().filter(|c| c.after.is_none()).filter_map(|c| c.before_index).collect();
-                prop_assert_eq!(after.len(), before.len() - removed.len());
+                let changed_before: BTreeSet<usize> = revoked.changes.iter().filter_map(|c| c.before_index).collect();
+                let changed_after: BTreeSet<usize> = revoked.changes.iter().filter(|c| c.after.is_some()).filter_map(|c| c.after_index).collect();
+                let untouched = |list: &[Value], changed: &BTreeSet<usize>| {
+                    list.iter().enumerate().filter(|(i, _)| !changed.contains(i)).map(|(_, s)| s.to_string()).collect::<Vec<_>>()
+                };
+                prop_assert_eq!(untouched(&after, &changed_after), untouched(&before, &changed_before));
                 let arn = format!("arn:aws:s3:::{b}");
-                for (i, statement) in before.iter().enumerate() {
-                    let serialized = serde_json::to_string(statement).unwrap();
-                    let mentions = serialized.contains(&format!("{arn}\"")) || serialized.contains(&format!("{arn}/"));
-                    let is_allow_resource = statement["Effect"] == "Allow" && statement.get("NotResource").is_none() && statement.get("Resource").is_some();
-                    if changed.contains(&i) {
-                        prop_assert!(mentions && is_allow_resource, "statement {} changed: {}", i, serialized);
-                        continue;
-                    }
-                    prop_assert!(!(mentions && is_allow_resource), "statement {} naming {} kept: {}", i, b, serialized);
-                    let at = i - removed.iter().filter(|r| **r < i).count();
-                    prop_assert_eq!(serde_json::to_string(&after[at]).unwrap(), serialized);
+                for i in &changed_before {
+                    let statement = &before[*i];
+                    let names_b = strings(&statement["Resource"]).iter().any(|r| *r == arn || r.starts_with(&format!("{arn}/")));
+                    let plain_allow = statement["Effect"] == "Allow"
+                        && ["NotAction", "NotResource", "Condition"].iter().all(|k| statement.get(*k).is_none());
+                    prop_assert!(names_b && plain_allow, "statement {} changed: {}", i, statement);
+                }
+                let sids_before: BTreeSet<&str> = before.iter().filter_map(policy_doc::sid).collect();
+                let new_sids: Vec<&str> = after.iter().filter_map(policy_doc::sid).filter(|s| !sids_before.contains(s)).collect();
+                let distinct: BTreeSet<&str> = new_sids.iter().copied().collect();
+                prop_assert_eq!(distinct.len(), new_sids.len());
+            }
+
+            /// (e) The (action, resource) pairs of every unconditional Allow: a revoke removes only
+            /// pairs of (read set x b's ARNs) and adds none; every other statement (Deny,
+            /// Condition, NotAction, NotResource) is kept as it was.
+            #[test]
+            fn revoke_removes_only_reads_on_the_bucket(p in policy(), b in prop::sample::select(UNIVERSE.to_vec())) {
+                let revoked = revoke(&p, &[bucket(b)], "aws").unwrap();
+                let (pairs_before, others_before) = pairs(&p);
+                let (pairs_after, others_after) = pairs(&revoked.document);
+                prop_assert_eq!(others_after, others_before);
+                prop_assert!(pairs_after.is_subset(&pairs_before), "added: {:?}", pairs_after.difference(&pairs_before).collect::<Vec<_>>());
+                let arn = format!("arn:aws:s3:::{b}");
+                for (context, action, resource) in pairs_before.difference(&pairs_after) {
+                    let read = REVOKED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(action));
+                    let on_b = *resource == arn || resource.starts_with(&format!("{arn}/"));
+                    prop_assert!(read && on_b, "removed ({}, {}) from {}", action, resource, context);
                 }
             }
+        }
+
+        /// (statement without Sid/Action/Resource, action, resource) for each plain Allow, and the
+        /// sorted text of every other statement.
+        #[allow(clippy::type_complexity)]
+        fn pairs(doc: &Map<String, Value>) -> (BTreeSet<(String, String, String)>, Vec<String>) {
+            let mut pairs = BTreeSet::new();
+            let mut others = Vec::new();
+            for statement in statement_list(doc) {
+                let plain = statement["Effect"] == "Allow"
+                    && statement.get("Action").is_some()
+                    && statement.get("Resource").is_some()
+                    && ["NotAction", "NotResource", "Condition"].iter().all(|k| statement.get(*k).is_none());
+                if !plain {
+                    others.push(statement.to_string());
+                    continue;
+                }
+                let mut context = statement.clone();
+                if let Some(map) = context.as_object_mut() {
+                    for key in ["Sid", "Action", "Resource"] {
+                        map.shift_remove(key);
+                    }
+                }
+                for action in strings(&statement["Action"]) {
+                    for resource in strings(&statement["Resource"]) {
+                        pairs.insert((context.to_string(), action.to_owned(), resource.to_owned()));
+                    }
+                }
+            }
+            others.sort();
+            (pairs, others)
         }
 
         fn any_json() -> impl Strategy<Value = Value> {

@@ -175,3 +175,130 @@ fn access_input_errors() {
     }
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
+
+/// Issue 12 item 1: with write and tagging grants on the bucket beside its read grant, a revoke
+/// planned "no statement left: delete the inline policy" and deleted all three.
+#[test]
+fn revoke_takes_only_read_access_and_keeps_write_and_tagging_grants() {
+    let env = Env::isolated();
+    let write = json!({"Sid": "WriteReports", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": ["arn:aws:s3:::logs-a/reports/*"]});
+    let read = json!({"Sid": "ReadA", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::logs-a/*"]});
+    let tag = json!({"Sid": "TagBucket", "Effect": "Allow", "Action": ["s3:PutBucketTagging"], "Resource": ["arn:aws:s3:::logs-a"]});
+    hand_made_role(&env, vec![write.clone(), read, tag.clone()]);
+    let revoked = access(&env, &["revoke", "--bucket", "logs-a"]);
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let report = json_stdout(&revoked);
+    assert_eq!(report["changes"][0]["action"], "put-role-policy", "{report:#}");
+    assert_eq!(inline_statements(&env).unwrap(), [write, tag], "only the read statement goes");
+}
+
+/// Issue 12 item 1: a revoke reported only inline wildcards; a managed policy that keeps the bucket
+/// readable (AWS's AmazonS3ReadOnlyAccess, which moto loads with MOTO_IAM_LOAD_MANAGED_POLICIES)
+/// is named, and the exit code is 1.
+#[test]
+fn revoke_names_a_managed_policy_that_keeps_the_bucket_readable() {
+    let env = Env::isolated();
+    hand_made_role(&env, vec![json!({"Sid": "ReadA", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::logs-a/*"})]);
+    block_on(env.iam().attach_role_policy().role_name(ROLE).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send()).unwrap();
+    let revoked = access(&env, &["revoke", "--bucket", "logs-a"]);
+    assert_eq!(revoked.status.code(), Some(1), "{}", stderr(&revoked));
+    let report = json_stdout(&revoked);
+    assert_eq!(report["summary"]["applied"], 1, "the inline grant is still revoked: {report:#}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["kind"] == "still-readable" && f["policy"] == "AmazonS3ReadOnlyAccess" && f["bucket"] == "logs-a"),
+        "{report:#}"
+    );
+    assert!(inline_statements(&env).is_none());
+}
+
+/// Issue 12 item 1: a grant made ineffective by an explicit Deny (here in a customer managed
+/// policy, which the single-document editor never saw) exits 1, like the revoke analogue.
+#[test]
+fn grant_blocked_by_a_deny_in_another_policy_exits_1() {
+    let env = Env::isolated();
+    hand_made_role(&env, unrelated_statements());
+    let iam = env.iam();
+    let deny = json!({"Version": "2012-10-17", "Statement": [{"Sid": "NoLogs", "Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]}]});
+    let created = block_on(iam.create_policy().policy_name("DenyLogsA").policy_document(deny.to_string()).send()).unwrap();
+    let arn = created.policy().and_then(|p| p.arn()).unwrap().to_owned();
+    block_on(iam.attach_role_policy().role_name(ROLE).policy_arn(arn).send()).unwrap();
+    let granted = access(&env, &["grant", "--bucket", "logs-a"]);
+    assert_eq!(granted.status.code(), Some(1), "{}", stderr(&granted));
+    let report = json_stdout(&granted);
+    let denied: Vec<&Value> = report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "denied").collect();
+    assert_eq!(denied.len(), 1, "{report:#}");
+    assert_eq!(denied[0]["policy"], "DenyLogsA");
+    assert!(denied[0]["message"].as_str().unwrap().contains("s3:GetObject, s3:ListBucket, s3:GetBucketLocation"), "{report:#}");
+}
+
+/// Issue 12 item 2: the current grant comes from the StorageBucketNames parameter, not from the
+/// StorageBuckets output. The stack is made here with an output that says something else
+/// ("stale-logs"), as a stale or hand-edited output would: planning from it, a grant revoked the
+/// granted buckets and a revoke of a granted bucket planned nothing.
+#[test]
+fn stack_mode_plans_from_the_bucket_parameter_not_the_output() {
+    let env = Env::isolated();
+    let template = flowgate::core::stack_plan::TEMPLATE
+        .replace(r#"Value: !If [GrantStorage, !Join [",", !Ref StorageBucketNames], ""]"#, r#"Value: "stale-logs""#);
+    assert_ne!(template, flowgate::core::stack_plan::TEMPLATE, "the template's StorageBuckets output changed: update this test");
+    let cfn = aws_sdk_cloudformation::Client::new(&env.sdk("us-east-1"));
+    let parameter = |key: &str, value: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(key).parameter_value(value).build();
+    block_on(
+        cfn.create_stack()
+            .stack_name("flowgate-cross-account")
+            .template_body(template)
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityNamedIam)
+            .parameters(parameter("VendorAccountId", "111122223333"))
+            .parameters(parameter("ExternalId", "stale-output-external-id"))
+            .parameters(parameter("StorageAccess", "true"))
+            .parameters(parameter("StorageBucketNames", "flow-logs-a,flow-logs-b"))
+            .send(),
+    )
+    .unwrap();
+    let stack_value = |key: &str, outputs: bool| -> String {
+        let out = block_on(cfn.describe_stacks().stack_name("flowgate-cross-account").send()).unwrap();
+        let stack = &out.stacks()[0];
+        if outputs {
+            stack.outputs().iter().find(|o| o.output_key() == Some(key)).and_then(|o| o.output_value()).unwrap_or_default().to_owned()
+        } else {
+            stack.parameters().iter().find(|p| p.parameter_key() == Some(key)).and_then(|p| p.parameter_value()).unwrap_or_default().to_owned()
+        }
+    };
+    assert_eq!(stack_value("StorageBuckets", true), "stale-logs", "the setup gives a stale output");
+    let words = |report: &Value| -> Vec<String> {
+        report["stack"]["parameter_changes"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap().to_owned()).collect()
+    };
+
+    let grant = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-c", "--yes", "--output", "json"]).output().unwrap();
+    assert!(grant.status.success(), "{}", stderr(&grant));
+    assert_eq!(words(&json_stdout(&grant)), ["storage access will be GRANTED for bucket flow-logs-c"]);
+    let buckets = flowgate::core::stack_plan::parse_bucket_list(&stack_value("StorageBucketNames", false));
+    assert_eq!(buckets, ["flow-logs-a", "flow-logs-b", "flow-logs-c"]);
+
+    let revoke = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-a", "--yes", "--output", "json"]).output().unwrap();
+    assert!(revoke.status.success(), "{}", stderr(&revoke));
+    assert_eq!(words(&json_stdout(&revoke)), ["storage access will be REVOKED for bucket flow-logs-a"]);
+    let buckets = flowgate::core::stack_plan::parse_bucket_list(&stack_value("StorageBucketNames", false));
+    assert_eq!(buckets, ["flow-logs-b", "flow-logs-c"]);
+}
+
+/// Issue 12 item 5: contradictory flags exit 2 before any AWS call.
+#[test]
+fn contradictory_access_flags_exit_2_before_any_call() {
+    let env = Env::isolated();
+    for args in [
+        vec!["access", "grant", "--via", "stack", "--role-name", ROLE, "--bucket", "flow-logs-a"],
+        vec!["access", "revoke", "--via", "stack", "--role-name", ROLE, "--bucket", "flow-logs-a"],
+        vec!["access", "list", "--via", "stack", "--role-name", ROLE],
+        vec!["access", "grant", "--via", "stack", "--policy-name", POLICY, "--bucket", "flow-logs-a"],
+        vec!["access", "revoke", "--role-name", ROLE, "--bucket", "flow-logs-a", "--narrow-wildcard"],
+        vec!["access", "grant", "--via", "stack", "--bucket", "flow-logs-a", "--narrow-wildcard"],
+    ] {
+        env.proxy.reset_log();
+        let output = env.flowgate().args(&args).arg("--yes").output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", stderr(&output));
+        assert!(stderr(&output).contains("hint:"), "{args:?}: {}", stderr(&output));
+        assert_eq!(env.proxy.requests(), Vec::new(), "{args:?}: no AWS call");
+    }
+}
