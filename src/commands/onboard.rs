@@ -236,6 +236,14 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
     }
 
+    // A vendor account that is the caller's own, or a short ExternalId (printed by the stack
+    // step as warnings): applied only with a deliberate --yes, never on a prompt's answer.
+    if !stack_plan.warnings.is_empty() && !ctx.dry_run && !ctx.yes {
+        return Err(Error::input(
+            format!("not applied: {} warning(s) above need a deliberate --yes", stack_plan.warnings.len()),
+            Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
+        ));
+    }
     match confirm(ctx, pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
         Decision::DryRun => return Ok(report),
         Decision::NothingToDo => {

@@ -260,6 +260,17 @@ fn own_account_vendor_or_short_external_id_needs_yes() {
     assert!(deliberate.status.success(), "{}", stderr(&deliberate));
     assert!(stderr(&deliberate).contains("the ExternalId has 9 characters"));
     assert_eq!(json_stdout(&deliberate)["warnings"].as_array().unwrap().len(), 1);
+    // onboard plans through the same stack step: the same warning, the same deliberate --yes.
+    env.proxy.reset_log();
+    let onboard = env
+        .flowgate()
+        .args(["onboard", "--bucket", "flowgate-warned-logs", "--regions", "us-east-1", "--vendor-account", crate::support::ACCOUNT])
+        .args(["--stack-name", "flowgate-warned"])
+        .output()
+        .unwrap();
+    assert_eq!(onboard.status.code(), Some(2), "{}", stderr(&onboard));
+    assert!(stderr(&onboard).contains("is this account itself") && stderr(&onboard).contains("deliberate --yes"), "{}", stderr(&onboard));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
     // Kept on the next deploy, it is not judged again.
     let again = env
         .flowgate()
