@@ -5,7 +5,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::core::flowlog_plan::{FileFormat, TrafficType};
 use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
-use crate::core::stack_plan::{DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, parse_external_id, parse_role_name, parse_stack_name};
+use crate::core::stack_plan::{DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, StorageId, parse_external_id, parse_role_name, parse_stack_name, parse_storage_id};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -332,8 +332,8 @@ pub struct OnboardArgs {
     pub storage_access: bool,
 
     /// Buckets to grant instead of the flow-log bucket, comma-separated
-    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_bucket_or_arn, requires = "storage_access")]
-    pub storage_ids: Vec<BucketName>,
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_storage_id, requires = "storage_access")]
+    pub storage_ids: Vec<StorageId>,
 
     /// Record format: required, extended, or a field list (see flowlogs enable)
     #[arg(long, default_value = "required")]
@@ -560,7 +560,7 @@ pub struct PermissionsArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum StackCommand {
-    /// Create or update the cross-account role stack through a change set (shown as the plan)
+    /// Create or update the cross-account role stack (planned locally, applied through a change set)
     Deploy(StackDeployArgs),
     /// The stack's state, parameters, outputs and what the role can read
     Status(StackNameArgs),
@@ -609,12 +609,18 @@ pub struct StackDeployArgs {
     pub storage_access: bool,
 
     /// Buckets (names or ARNs) to grant read access to, comma-separated
-    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_bucket_or_arn, requires = "storage_access")]
-    pub storage_ids: Vec<BucketName>,
+    #[arg(long, value_delimiter = ',', value_name = "ID,...", value_parser = parse_storage_id, requires = "storage_access")]
+    pub storage_ids: Vec<StorageId>,
 
-    /// Deploy this template instead of the one shipped in the binary
+    /// Deploy this template instead of the one shipped in the binary (YAML or JSON; checked
+    /// locally before any AWS call)
     #[arg(long, value_name = "FILE")]
     pub template: Option<std::path::PathBuf>,
+
+    /// Show CloudFormation's own change set as the plan (CreateChangeSet: a mutating call that
+    /// needs write permissions, also with --dry-run) instead of the local comparison
+    #[arg(long)]
+    pub change_set_preview: bool,
 
     #[command(flatten)]
     pub wait: StackWaitArgs,

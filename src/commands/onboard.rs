@@ -1,13 +1,13 @@
 //! `flowgate onboard`: the whole onboarding as one plan and one confirmation. Each step is the
 //! real command (bucket create, flowlogs enable, stack deploy, verify), run first in dry-run mode
-//! to build the combined plan, then, once confirmed, with --yes: every step re-reads the account,
-//! so a re-run after a partial failure converges.
+//! to build the combined plan (no mutating call: the stack's plan is the local comparison, not a
+//! change set), then, once confirmed, with --yes: every step re-reads the account, so a re-run
+//! after a partial failure converges.
 
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::aws::cloudformation as cfn;
 use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
     VerifyArgs,
@@ -17,7 +17,9 @@ use crate::commands::verify::VerifyReport;
 use crate::commands::{Decision, bucket, confirm, flowlogs, stack, verify};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::FileFormat;
+use crate::core::names::partition_of_region;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
+use crate::core::stack_plan::StorageId;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{Report, render_changes};
 
@@ -43,7 +45,8 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
         per_hour_partition: false,
     };
     let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: args.concurrency };
-    let storage_ids = if args.storage_access && args.storage_ids.is_empty() { vec![args.bucket.clone()] } else { args.storage_ids.clone() };
+    let storage_ids =
+        if args.storage_access && args.storage_ids.is_empty() { vec![StorageId::from(args.bucket.clone())] } else { args.storage_ids.clone() };
     OnboardSteps {
         bucket: BucketCreateArgs {
             target: BucketTargetArgs {
@@ -65,6 +68,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             storage_access: args.storage_access,
             storage_ids,
             template: None,
+            change_set_preview: false,
             wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 },
         },
         verify: VerifyArgs {
@@ -204,16 +208,13 @@ impl OnboardReport {
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
+    // What the input alone can tell, before the first AWS call.
+    stack::check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
     let identity = ctx.identity().await?.clone();
-    // One ExternalId for the plan and the apply: generated here when the stack does not exist yet.
-    let external_id = match &args.external_id {
-        Some(id) => Some(id.clone()),
-        None => match cfn::describe_stack(&ctx.cloudformation(), &args.stack_name).await? {
-            Some(_) => None,
-            None => Some(stack::new_external_id()),
-        },
-    };
-    let steps = steps_of(args, external_id);
+    stack::check_storage_partition(&args.storage_ids, &identity.partition, &format!("the caller {}", identity.arn))?;
+    // The planning pass makes no ExternalId up (it says one will be generated); the apply
+    // generates it once, in stack deploy, and reports it.
+    let steps = steps_of(args, args.external_id.clone());
     let mut report = OnboardReport::new("onboard", &identity.account, &identity.arn, args.bucket.to_string(), ctx.dry_run);
 
     // The plan: every step in dry-run mode, plans not printed one by one.
@@ -235,6 +236,14 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
     }
 
+    // A vendor account that is the caller's own, or a short ExternalId (printed by the stack
+    // step as warnings): applied only with a deliberate --yes, never on a prompt's answer.
+    if !stack_plan.warnings.is_empty() && !ctx.dry_run && !ctx.yes {
+        return Err(Error::input(
+            format!("not applied: {} warning(s) above need a deliberate --yes", stack_plan.warnings.len()),
+            Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
+        ));
+    }
     match confirm(ctx, pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
         Decision::DryRun => return Ok(report),
         Decision::NothingToDo => {

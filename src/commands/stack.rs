@@ -15,11 +15,13 @@ use crate::cli::{StackDeleteArgs, StackDeployArgs, StackNameArgs};
 use crate::commands::{ApplyMode, Decision, confirm_mode};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
+use crate::core::names::partition_of_region;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::stack_plan::{
-    DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, TEMPLATE, classify_status, external_id_from_random, is_no_change_reason,
-    parameter_changes,
+    DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
+    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes,
 };
+use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{Printer, Report, render_changes};
 
@@ -74,9 +76,15 @@ pub struct StackDeployReport {
     /// create, update, recreate (after ROLLBACK_COMPLETE) or none (up to date).
     pub operation: &'static str,
     pub dry_run: bool,
+    /// Where the plan comes from: local (the template and parameters compared here, no
+    /// mutating call) or change-set (--change-set-preview).
+    pub plan_source: &'static str,
     pub changes: Vec<Change>,
     pub parameter_changes: Vec<ParameterChange>,
+    /// On a dry run of a first deploy: one will be generated when applied (no value is shown).
     pub external_id_generated: bool,
+    /// What needs a deliberate --yes: the caller's own account as vendor, a short ExternalId.
+    pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub final_status: Option<String>,
     pub failures: Vec<String>,
@@ -89,7 +97,8 @@ impl fmt::Display for StackDeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.operation, self.dry_run, &self.final_status) {
             ("none", _, _) => writeln!(f, "stack {} is up to date: nothing to change", self.stack_name)?,
-            (_, true, _) => writeln!(f, "dry run: the change set was deleted, nothing applied")?,
+            (_, true, _) if self.plan_source == "change-set" => writeln!(f, "dry run: the change set was deleted, nothing applied")?,
+            (_, true, _) => writeln!(f, "dry run: nothing applied (planned locally from the template and parameters)")?,
             (_, false, Some(status)) if self.failures.is_empty() => writeln!(f, "stack {}: {status}", self.stack_name)?,
             (_, false, Some(status)) => {
                 writeln!(f, "stack {}: {status} (FAILED)", self.stack_name)?;
@@ -177,10 +186,76 @@ async fn discard_change_set(cfn_client: &Client, stack: &str, id: &str, created_
     Ok(())
 }
 
+/// After CreateChangeSet failed for a stack that did not exist: CloudFormation may already have
+/// created the stack, empty, in REVIEW_IN_PROGRESS ("CreateChangeSet ... for a stack that does not
+/// exist ... creates the stack with status REVIEW_IN_PROGRESS", CreateChangeSet API reference);
+/// such a stub is deleted so that nothing is left behind. Bounded: the emulator leaves one per
+/// retried attempt. Best effort: the CreateChangeSet error is what the caller reports.
+async fn remove_review_stacks(cfn_client: &Client, stack: &str) {
+    for _ in 0..10 {
+        match cfn::describe_stack(cfn_client, stack).await {
+            Ok(Some(info)) if info.status == "REVIEW_IN_PROGRESS" => {
+                tracing::info!(stack, "deleting the empty REVIEW_IN_PROGRESS stack left by a failed CreateChangeSet");
+                if cfn::delete_stack(cfn_client, stack).await.is_err() {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
+/// How `deploy_stack` plans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeployOptions {
+    /// Plan from CloudFormation's change set (CreateChangeSet, a mutating call, also on a dry
+    /// run) instead of the local comparison of templates and parameters.
+    pub change_set_preview: bool,
+}
+
+/// Parses and checks a template before any AWS call: a bad one is an input error (exit 2).
+pub fn check_template(text: &str, path: Option<&std::path::Path>) -> Result<Template> {
+    parse_template(text).map_err(|e| {
+        let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the stack's template".to_owned());
+        Error::input(
+            format!("the template {name} cannot be deployed: {e}"),
+            Some(
+                "fix the file (YAML or JSON with a Resources section and flowgate's parameters), or leave out --template to use the shipped one"
+                    .to_owned(),
+            ),
+        )
+    })
+}
+
+/// A resource plan as a line of the plan.
+fn resource_change(plan: &ResourcePlan) -> Option<Change> {
+    let (action, status) = match plan.action {
+        "add" => ("add-resource", ChangeStatus::Planned),
+        "remove" => ("remove-resource", ChangeStatus::Planned),
+        "modify" => ("modify-resource", ChangeStatus::Planned),
+        "may-change" => ("may-change-resource", ChangeStatus::Planned),
+        "absent" => ("skip-resource", ChangeStatus::Skipped),
+        _ => return None,
+    };
+    Some(Change::new(action, &plan.logical_id, status, format!("{}: {}", plan.resource_type, plan.detail)))
+}
+
 /// Deploys (creates, updates or re-creates) the role stack: the one path `stack deploy` and
-/// `access` (stack mode) use.
+/// `access` (stack mode) use. The plan is the local comparison (no mutating call before the
+/// confirmation); the apply goes through a change set.
 pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMode, request: &DeployRequest) -> Result<StackDeployReport> {
+    deploy_stack_with(cfn_client, printer, mode, request, DeployOptions::default()).await
+}
+
+pub async fn deploy_stack_with(
+    cfn_client: &Client,
+    printer: &Printer,
+    mode: ApplyMode,
+    request: &DeployRequest,
+    options: DeployOptions,
+) -> Result<StackDeployReport> {
     let stack = request.stack_name.as_str();
+    let template = check_template(&request.template, None)?;
     let info = settled_stack(cfn_client, printer, request).await?;
     let condition = classify_status(info.as_ref().map(|i| i.status.as_str()));
     if let StackCondition::Broken { status } = &condition {
@@ -206,9 +281,13 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
     let vendor_account = request.vendor_account.clone().or_else(|| existing.as_ref().map(|p| p.vendor_account.clone())).ok_or_else(|| {
         Error::input(format!("--vendor-account is required to create stack {stack}"), Some("pass the vendor's 12-digit AWS account id".to_owned()))
     })?;
+    // A dry run does not make up an ExternalId: the apply would make up another. It says one will
+    // be generated. (A change-set preview needs a value; it is used for the preview only.)
+    let external_id_pending = request.external_id.is_none() && existing.is_none() && mode.dry_run && !options.change_set_preview;
     let (external_id, generated) = match (&request.external_id, &existing) {
         (Some(id), _) => (id.clone(), false),
         (None, Some(p)) => (p.external_id.clone(), false),
+        (None, None) if external_id_pending => (String::new(), true),
         (None, None) => (random_external_id(), true),
     };
     let role_name =
@@ -225,7 +304,14 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         Vec::new()
     };
     let desired = StackParameters { vendor_account, external_id, role_name, storage_buckets };
-    let words = parameter_changes(if recreate { None } else { existing.as_ref() }, &desired);
+    let mut words = parameter_changes(if recreate { None } else { existing.as_ref() }, &desired);
+    if external_id_pending {
+        words.push(ParameterChange {
+            parameter: "ExternalId",
+            text: "a strong ExternalId will be generated when applied (no value yet: pass --external-id ID to choose it now)".to_owned(),
+            loud: false,
+        });
+    }
 
     let mut report = StackDeployReport {
         command: "stack deploy",
@@ -239,19 +325,27 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
             "update"
         },
         dry_run: mode.dry_run,
+        plan_source: if options.change_set_preview && !recreate { "change-set" } else { "local" },
         changes: Vec::new(),
         parameter_changes: words.clone(),
         external_id_generated: generated,
+        warnings: Vec::new(),
         final_status: None,
         failures: Vec::new(),
         outputs: None,
         summary: ChangeTally::default(),
     };
 
+    // The stack's current template, for the up-to-date check and the local plan (GetTemplate is
+    // a read).
+    let old_template_text = match (&existing, recreate) {
+        (Some(_), false) => cfn::template_body(cfn_client, stack).await?,
+        _ => None,
+    };
     // Up to date: same parameters and same template. Checked before any change set, so that a
     // second run makes no mutating call at all.
     if let (Some(old), Some(info)) = (&existing, &info) {
-        if !recreate && old == &desired && cfn::template_body(cfn_client, stack).await?.as_deref().map(str::trim) == Some(request.template.trim()) {
+        if !recreate && old == &desired && old_template_text.as_deref().map(str::trim) == Some(request.template.trim()) {
             report.operation = "none";
             report.changes.push(Change::new(
                 "update-stack",
@@ -265,8 +359,28 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         }
     }
 
-    // A failed create (ROLLBACK_COMPLETE) cannot be updated: delete it first. No change set can
-    // be previewed for a stack that still exists, so the plan says so in words.
+    report.warnings = deploy_warnings(&request.account, existing.as_ref(), &desired, !external_id_pending);
+    for warning in &report.warnings {
+        eprintln!("{} {warning}", console::style("WARNING:").red().bold());
+    }
+    if !report.warnings.is_empty() && !mode.dry_run && !mode.yes {
+        return Err(Error::input(
+            format!("not deployed: {} warning(s) above need a deliberate --yes", report.warnings.len()),
+            Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
+        ));
+    }
+
+    // The local plan: which resources the conditions switch on or off, and which use a changed
+    // parameter, with the old template and parameters against the new.
+    let region = cfn_client.config().region().map(|r| r.as_ref().to_owned());
+    let inputs_of = |p: &StackParameters| Inputs::new(&p.to_api(), &request.partition, region.as_deref(), &request.account, stack);
+    let new_inputs = if external_id_pending { inputs_of(&desired).without("ExternalId") } else { inputs_of(&desired) };
+    let old_inputs = existing.as_ref().filter(|_| !recreate).map(inputs_of);
+    // An old template that cannot be read locally is taken to be the new one (the usual case).
+    let old_template = old_template_text.as_deref().and_then(|t| parse_template(t).ok()).unwrap_or_else(|| template.clone());
+    let old_bound = old_inputs.as_ref().map(|i| Bound::new(&old_template, i));
+    let resource_plans = plan_resources(old_bound.as_ref(), &Bound::new(&template, &new_inputs));
+
     let mut change_set = None;
     let mut parameters_only = false;
     if recreate {
@@ -277,8 +391,17 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
             "ROLLBACK_COMPLETE (a failed create) cannot be updated: delete it, then create it again",
         ));
         report.changes.push(Change::new("create-stack", stack, ChangeStatus::Planned, "create the role stack from the template"));
-    } else {
-        let id = cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await?;
+        report.changes.extend(resource_plans.iter().filter_map(resource_change));
+    } else if options.change_set_preview {
+        let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
+            Ok(id) => id,
+            Err(e) => {
+                if create {
+                    remove_review_stacks(cfn_client, stack).await;
+                }
+                return Err(e);
+            }
+        };
         let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
         if set.status == "FAILED" {
             let reason = set.status_reason.clone().unwrap_or_default();
@@ -327,12 +450,20 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
             }
             change_set = Some(set);
         }
+    } else {
+        report.changes.push(Change::new(
+            if create { "create-stack" } else { "update-stack" },
+            stack,
+            ChangeStatus::Planned,
+            if create { "create the role stack from the template (through a change set)" } else { "update the stack (through a change set)" },
+        ));
+        report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(resource_change));
     }
     for word in &words {
         report.changes.push(Change::new("parameter", word.parameter, ChangeStatus::Planned, &word.text));
     }
     printer.text(format_args!("Plan for stack {stack} ({}):\n{}", report.operation, render_changes(&report.changes)))?;
-    if generated {
+    if generated && !mode.dry_run {
         printer.status(format!("generated a new ExternalId: {} (give it to the vendor)", desired.external_id));
     }
     let revoked: Vec<&ParameterChange> = words.iter().filter(|w| w.loud).collect();
@@ -347,14 +478,14 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         Ok(d) => d,
         Err(e) => {
             if let Some(set) = &change_set {
-                let _ = discard_change_set(cfn_client, stack, &set.id, create && !recreate).await;
+                let _ = discard_change_set(cfn_client, stack, &set.id, create).await;
             }
             return Err(e);
         }
     };
     if decision != Decision::Apply {
         if let Some(set) = &change_set {
-            discard_change_set(cfn_client, stack, &set.id, create && !recreate).await?;
+            discard_change_set(cfn_client, stack, &set.id, create).await?;
         }
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
@@ -362,7 +493,7 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
 
     if crate::interrupt::requested() {
         if let Some(set) = &change_set {
-            discard_change_set(cfn_client, stack, &set.id, create && !recreate).await?;
+            discard_change_set(cfn_client, stack, &set.id, create).await?;
         }
         for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
             change.status = ChangeStatus::NotAttempted;
@@ -384,15 +515,45 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
         if let Some(change) = report.changes.iter_mut().find(|c| c.action == "delete-stack") {
             change.status = ChangeStatus::Applied;
         }
-        let id = cfn::create_change_set(cfn_client, stack, &change_set_name(), true, &request.template, &desired.to_api()).await?;
+    }
+    // The apply's change set (unless a preview already made it).
+    if change_set.is_none() && !parameters_only {
+        let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
+            Ok(id) => id,
+            Err(e) => {
+                if create {
+                    remove_review_stacks(cfn_client, stack).await;
+                }
+                return Err(e);
+            }
+        };
         let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
         if set.status == "FAILED" {
-            return Err(Error::refused(
-                format!("CloudFormation rejected the change set for stack {stack}: {}", set.status_reason.unwrap_or_default()),
-                None,
-            ));
+            let reason = set.status_reason.clone().unwrap_or_default();
+            discard_change_set(cfn_client, stack, &id, create).await?;
+            if !is_no_change_reason(&reason) {
+                return Err(Error::refused(
+                    format!("CloudFormation rejected the change set for stack {stack}: {reason}"),
+                    Some("fix the cause (template, parameters, permissions) and re-run".to_owned()),
+                ));
+            }
+            if existing.as_ref() == Some(&desired) {
+                // The template differs only in ways CloudFormation ignores.
+                report.operation = "none";
+                for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+                    change.status = ChangeStatus::Skipped;
+                }
+                report.outputs = info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
+                report.summary = ChangeTally::of(&report.changes);
+                return Ok(report);
+            }
+            // The parameters differ although the change set lists no change (the emulator's
+            // UPDATE change sets never list one): a parameter change is never dropped; it is
+            // applied with UpdateStack instead.
+            parameters_only = true;
+        } else {
+            change_set = Some(set);
         }
-        change_set = Some(set);
     }
     match (&change_set, parameters_only) {
         (Some(set), _) => cfn::execute_change_set(cfn_client, stack, &set.id).await?,
@@ -448,9 +609,22 @@ pub fn read_template(path: Option<&std::path::Path>) -> Result<String> {
     }
 }
 
+/// `--storage-ids` ARNs of another partition than the caller's: refused (exit 2) from the home
+/// region's partition before any call, and from the caller's ARN before any mutating call.
+pub fn check_storage_partition(ids: &[StorageId], partition: &str, source: &str) -> Result<()> {
+    match foreign_partition(ids, partition, source) {
+        None => Ok(()),
+        Some(message) => Err(Error::input(message, Some("name buckets of the caller's partition (or bare bucket names)".to_owned()))),
+    }
+}
+
 pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployReport> {
+    // Everything the input alone can tell is checked before the first AWS call.
     let template = read_template(args.template.as_deref())?;
+    check_template(&template, args.template.as_deref())?;
+    check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
     let identity = ctx.identity().await?.clone();
+    check_storage_partition(&args.storage_ids, &identity.partition, &format!("the caller {}", identity.arn))?;
     let storage_buckets = if !args.storage_access {
         Vec::new()
     } else if args.storage_ids.is_empty() {
@@ -461,7 +635,7 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
         ));
         found
     } else {
-        args.storage_ids.iter().map(|b| b.to_string()).collect()
+        args.storage_ids.iter().map(|b| b.bucket.to_string()).collect()
     };
     let request = DeployRequest {
         stack_name: args.name.stack_name.clone(),
@@ -478,7 +652,8 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
     };
     ctx.printer.text(ctx.identity_line().await?)?;
     ctx.printer.text("\n")?;
-    deploy_stack(&ctx.cloudformation(), &ctx.printer, ctx.mode(), &request).await
+    let options = DeployOptions { change_set_preview: args.change_set_preview };
+    deploy_stack_with(&ctx.cloudformation(), &ctx.printer, ctx.mode(), &request, options).await
 }
 
 #[derive(Debug, Serialize)]
@@ -553,9 +728,11 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         stack_name: stack.to_owned(),
         operation: "delete",
         dry_run: ctx.dry_run,
+        plan_source: "local",
         changes: Vec::new(),
         parameter_changes: Vec::new(),
         external_id_generated: false,
+        warnings: Vec::new(),
         final_status: None,
         failures: Vec::new(),
         outputs: None,

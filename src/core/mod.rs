@@ -16,5 +16,6 @@ pub mod policy_doc;
 pub mod report;
 pub mod role_policy;
 pub mod stack_plan;
+pub mod stack_template;
 pub mod talkers;
 pub mod trust;

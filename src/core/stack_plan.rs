@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::core::names::{BucketName, parse_bucket_or_arn};
+
 pub const DEFAULT_STACK_NAME: &str = "flowgate-cross-account";
 pub const DEFAULT_ROLE_NAME: &str = "FlowgateCrossAccountRole";
 pub const TEMPLATE: &str = include_str!("../../templates/cross-account-role.yaml");
@@ -184,6 +186,69 @@ pub fn parameter_changes(old: Option<&StackParameters>, new: &StackParameters) -
     changes
 }
 
+/// A bucket given to `--storage-ids`: a name, or an ARN whose partition is kept so that a bucket
+/// of another partition than the caller's is refused before any change (`arn:aws-cn:s3:::b` can
+/// never be granted to a role in `aws`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StorageId {
+    pub bucket: BucketName,
+    /// The ARN's partition; `None` for a bare name.
+    pub partition: Option<String>,
+}
+
+impl From<BucketName> for StorageId {
+    fn from(bucket: BucketName) -> Self {
+        StorageId { bucket, partition: None }
+    }
+}
+
+impl std::fmt::Display for StorageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.bucket)
+    }
+}
+
+pub fn parse_storage_id(value: &str) -> Result<StorageId, String> {
+    let bucket = parse_bucket_or_arn(value)?;
+    let partition = value.strip_prefix("arn:").and_then(|rest| rest.split(':').next()).map(str::to_owned);
+    Ok(StorageId { bucket, partition })
+}
+
+/// The `--storage-ids` ARNs of another partition than `partition`, as one error sentence.
+pub fn foreign_partition(ids: &[StorageId], partition: &str, source: &str) -> Option<String> {
+    let foreign: Vec<String> =
+        ids.iter().filter_map(|id| id.partition.as_deref().filter(|p| *p != partition).map(|p| format!("arn:{p}:s3:::{}", id.bucket))).collect();
+    (!foreign.is_empty()).then(|| {
+        format!(
+            "--storage-ids {} is in another partition than {source} ({partition}): a role can only be granted buckets of its own partition",
+            foreign.join(", ")
+        )
+    })
+}
+
+/// The shortest ExternalId flowgate sets without a warning. The ExternalId is what keeps another
+/// customer of the vendor from having the vendor assume this role (the confused deputy); a short
+/// one can be guessed.
+pub const MIN_EXTERNAL_ID_LEN: usize = 16;
+
+/// Warnings about what a deploy sets, each to be made deliberate with `--yes`: a role trusting
+/// the caller's own account (the vendor account given is probably wrong), a weak ExternalId.
+/// Only values this deploy sets are judged: a kept value was judged when it was set.
+pub fn deploy_warnings(caller_account: &str, old: Option<&StackParameters>, new: &StackParameters, external_id_known: bool) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if new.vendor_account == caller_account && old.is_none_or(|o| o.vendor_account != new.vendor_account) {
+        warnings
+            .push(format!("--vendor-account {} is this account itself: the role would trust your own account, not the vendor's", new.vendor_account));
+    }
+    let length = new.external_id.chars().count();
+    if external_id_known && length < MIN_EXTERNAL_ID_LEN && old.is_none_or(|o| o.external_id != new.external_id) {
+        warnings.push(format!(
+            "the ExternalId has {length} characters: use at least {MIN_EXTERNAL_ID_LEN} (leave --external-id out for a strong generated one)"
+        ));
+    }
+    warnings
+}
+
 /// The characters of a generated ExternalId: letters and digits, all within AWS's allowed set.
 const EXTERNAL_ID_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 
@@ -272,6 +337,35 @@ mod tests {
         let mut other = params(&[]);
         other.external_id = "new-one".into();
         assert!(parameter_changes(Some(&params(&[])), &other)[0].text.contains("ExternalId will change"));
+    }
+
+    #[test]
+    fn storage_ids_keep_their_partition() {
+        let named = parse_storage_id("flow-one").unwrap();
+        let cn = parse_storage_id("arn:aws-cn:s3:::flow-two").unwrap();
+        let aws = parse_storage_id("arn:aws:s3:::flow-three").unwrap();
+        assert_eq!((named.partition.as_deref(), cn.partition.as_deref()), (None, Some("aws-cn")));
+        assert_eq!(cn.to_string(), "flow-two");
+        let ids = [named, cn, aws];
+        let err = foreign_partition(&ids, "aws", "the caller").unwrap();
+        assert!(err.contains("arn:aws-cn:s3:::flow-two") && !err.contains("flow-three"), "{err}");
+        assert!(foreign_partition(&ids[..1], "aws-cn", "the caller").is_none(), "a bare name is in the caller's partition");
+        assert!(parse_storage_id("arn:aws:s3:::b/*").is_err());
+    }
+
+    #[test]
+    fn warnings_for_an_own_account_vendor_and_a_short_external_id() {
+        let mut own = params(&[]);
+        own.vendor_account = "123456789012".into();
+        let warnings = deploy_warnings("123456789012", None, &own, true);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].contains("this account itself") && warnings[1].contains("7 characters"), "{warnings:?}");
+        // Kept values were judged when they were set.
+        assert!(deploy_warnings("123456789012", Some(&own), &own, true).is_empty());
+        let mut strong = params(&[]);
+        strong.external_id = "x".repeat(16);
+        assert!(deploy_warnings("123456789012", None, &strong, true).is_empty());
+        assert!(deploy_warnings("123456789012", None, &params(&[]), false).is_empty(), "an ExternalId still to be generated is strong");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod support;
 mod access;
 mod bucket;
 mod cli;
+mod dry_run;
 mod flowlogs;
 mod live;
 mod mocks;

@@ -369,7 +369,9 @@ mod stack {
         });
         let delete_set = mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
         let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &template, &create, &describe_set, &delete_set, &execute]);
+        let events = mock!(Client::describe_stack_events).then_output(|| DescribeStackEventsOutput::builder().build());
+        let cfn =
+            mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &template, &create, &describe_set, &delete_set, &execute, &events]);
 
         let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&["flow-bucket"])).await.unwrap();
         assert_eq!(report.operation, "none");
@@ -406,7 +408,9 @@ mod stack {
         let create = mock!(Client::create_change_set).then_output(|| CreateChangeSetOutput::builder().id("cs-3").build());
         let describe_set = mock!(Client::describe_change_set).then_output(|| change_set(ChangeSetStatus::CreateComplete, None));
         let execute = mock!(Client::execute_change_set).then_output(|| ExecuteChangeSetOutput::builder().build());
-        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &create, &describe_set, &execute]);
+        let template =
+            mock!(Client::get_template).then_output(|| GetTemplateOutput::builder().template_body(flowgate::core::stack_plan::TEMPLATE).build());
+        let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe, &events, &create, &describe_set, &execute, &template]);
 
         let report = deploy_stack(&cfn, &quiet(), APPLY, &request(&["flow-bucket"])).await.unwrap();
         assert_eq!(report.final_status.as_deref(), Some("UPDATE_ROLLBACK_COMPLETE"));

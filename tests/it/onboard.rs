@@ -48,9 +48,16 @@ fn onboard_applies_everything_then_a_second_run_changes_nothing() {
     assert_eq!(plan["dry_run"], true);
     assert!(plan["summary"]["planned"].as_u64().unwrap() >= 6 + 3, "{plan:#}");
     assert!(flow_logs(&env).is_empty(), "a dry run creates nothing");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "a dry run makes no mutating call (no change set either)");
 
+    env.proxy.reset_log();
     let output = onboard(&env, &["--yes"]);
     assert!(output.status.success(), "{}", stderr(&output));
+    // The plan shown before confirmation is the local comparison: the only change set is the
+    // apply's (a planning change set would be created, deleted, and its empty stack deleted).
+    let counts = env.proxy.counts();
+    assert_eq!(counts.get("cloudformation:CreateChangeSet"), Some(&1), "{counts:?}");
+    assert_eq!((counts.get("cloudformation:DeleteChangeSet"), counts.get("cloudformation:DeleteStack")), (None, None), "{counts:?}");
     let report = json_stdout(&output);
     assert_eq!(report["summary"]["failed"], 0);
     let steps: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();

@@ -108,23 +108,36 @@ fn create_grant_revoke_and_delete() {
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
 
+fn changes_of<'a>(report: &'a Value, action: &str) -> Vec<&'a str> {
+    report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == action).map(|c| c["resource"].as_str().unwrap()).collect()
+}
+
 #[test]
-fn dry_run_shows_the_change_set_and_leaves_nothing_behind() {
+fn change_set_preview_shows_the_change_set_and_leaves_nothing_behind() {
     let env = Env::isolated();
     let output = env
         .flowgate()
-        .args(["stack", "deploy", "--vendor-account", VENDOR, "--external-id", "Team:flow-logs/2026", "--dry-run", "--output", "json"])
+        .args([
+            "stack",
+            "deploy",
+            "--vendor-account",
+            VENDOR,
+            "--external-id",
+            "Team:flow-logs/2026",
+            "--change-set-preview",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let report = json_stdout(&output);
-    assert_eq!(report["dry_run"], true);
-    let adds: Vec<&str> =
-        report["changes"].as_array().unwrap().iter().filter(|c| c["action"] == "add-resource").map(|c| c["resource"].as_str().unwrap()).collect();
-    assert!(adds.contains(&"CrossAccountRole"), "{report:#}");
-    // The only mutations were the change set and its deletion: no stack resources.
-    // The only mutations were the change set and its removal, with the empty stack CloudFormation
-    // made for it (REVIEW_IN_PROGRESS): no stack, no role is left behind.
+    assert_eq!((report["dry_run"].as_bool(), report["plan_source"].as_str()), (Some(true), Some("change-set")));
+    assert!(changes_of(&report, "add-resource").contains(&"CrossAccountRole"), "{report:#}");
+    // CloudFormation's preview is asked for explicitly: its mutations are the change set and its
+    // removal, with the empty stack CloudFormation made for it (REVIEW_IN_PROGRESS): no stack,
+    // no role is left behind.
     let mutations = env.proxy.mutating_calls();
     assert_eq!(mutations, ["cloudformation:CreateChangeSet", "cloudformation:DeleteChangeSet", "cloudformation:DeleteStack"]);
     assert!(block_on(env.iam().get_role().role_name("FlowgateCrossAccountRole").send()).is_err());
@@ -135,9 +148,155 @@ fn dry_run_shows_the_change_set_and_leaves_nothing_behind() {
     assert!(deployed.status.success(), "{}", stderr(&deployed));
 }
 
+/// Issue 13 item 5: a dry run plans from a local comparison of the template and parameters, with
+/// no mutating call ("CreateChangeSet ... for a stack that doesn't exist": CloudFormation creates
+/// the stack in REVIEW_IN_PROGRESS, a write that needs permissions and leaves events;
+/// https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_CreateChangeSet.html,
+/// parameter ChangeSetType). Issue 12 item 6: it shows no ExternalId the apply would replace.
+#[test]
+fn dry_run_plans_locally_without_a_mutating_call() {
+    let env = Env::isolated();
+    let dry = env
+        .flowgate()
+        .args([
+            "stack",
+            "deploy",
+            "--vendor-account",
+            VENDOR,
+            "--storage-access",
+            "--storage-ids",
+            "flow-bucket-one",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let report = json_stdout(&dry);
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "a dry run makes no mutating call");
+    assert_eq!(report["plan_source"], "local");
+    assert_eq!(changes_of(&report, "create-stack"), ["flowgate-cross-account"]);
+    assert_eq!(changes_of(&report, "add-resource"), ["CrossAccountRole", "DiscoveryPolicy", "StorageReadPolicy"], "{report:#}");
+    // Item 6: the ExternalId is announced, not shown: the apply generates the one it uses.
+    assert_eq!(report["external_id_generated"], true);
+    let words: Vec<&str> = report["parameter_changes"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
+    assert!(words.iter().any(|w| w.contains("ExternalId will be generated when applied")), "{words:?}");
+    assert!(!stderr(&dry).contains("generated a new ExternalId"), "{}", stderr(&dry));
+    assert!(!stdout(&dry).contains("external_id\":\""), "no value in the report");
+
+    // Without storage access the storage-read policy is not created: the template's
+    // GrantStorage condition is false.
+    let plain = env.flowgate().args(["stack", "deploy", "--vendor-account", VENDOR, "--dry-run", "--output", "json"]).output().unwrap();
+    let report = json_stdout(&plain);
+    assert_eq!(changes_of(&report, "add-resource"), ["CrossAccountRole", "DiscoveryPolicy"]);
+    assert_eq!(changes_of(&report, "skip-resource"), ["StorageReadPolicy"]);
+
+    // An update: granting adds the policy, more buckets modify it, deploying without
+    // --storage-access removes it. Each as a dry run, with no mutating call.
+    let created = deploy(&env, &["--vendor-account", VENDOR]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let external_id = json_stdout(&created)["outputs"]["external_id"].as_str().unwrap().to_owned();
+    env.proxy.reset_log();
+    let dry_deploy = |args: &[&str]| {
+        let out = env.flowgate().args(["stack", "deploy", "--dry-run", "--output", "json"]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        json_stdout(&out)
+    };
+    let grant = dry_deploy(&["--storage-access", "--storage-ids", "flow-bucket-one"]);
+    assert_eq!(changes_of(&grant, "add-resource"), ["StorageReadPolicy"], "{grant:#}");
+    assert!(changes_of(&grant, "modify-resource").is_empty(), "{grant:#}");
+    let rotate = dry_deploy(&["--external-id", "a-new-external-id-2026"]);
+    assert_eq!(changes_of(&rotate, "modify-resource"), ["CrossAccountRole"], "a new ExternalId changes the trust policy: {rotate:#}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+
+    let granted = deploy(&env, &["--storage-access", "--storage-ids", "flow-bucket-one"]);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert_eq!(json_stdout(&granted)["outputs"]["external_id"], external_id.as_str());
+    env.proxy.reset_log();
+    let more = dry_deploy(&["--storage-access", "--storage-ids", "flow-bucket-one,flow-bucket-two"]);
+    assert_eq!(changes_of(&more, "modify-resource"), ["StorageReadPolicy"], "{more:#}");
+    let revoke = env.flowgate().args(["stack", "deploy", "--dry-run", "--output", "json"]).output().unwrap();
+    assert!(stderr(&revoke).contains("WARNING: storage access will be REVOKED for bucket flow-bucket-one"), "{}", stderr(&revoke));
+    assert_eq!(changes_of(&json_stdout(&revoke), "remove-resource"), ["StorageReadPolicy"]);
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
+
+/// Issue 12 item 5: when CreateChangeSet fails for a stack that did not exist, the empty stack
+/// CloudFormation made for it (REVIEW_IN_PROGRESS, API_CreateChangeSet.html above) is deleted.
+/// The proxy lets the emulator create it, then answers 500 (and the SDK retries).
+#[test]
+fn a_failed_create_change_set_leaves_no_empty_stack() {
+    let env = Env::isolated();
+    env.proxy.fail_after_forwarding("CreateChangeSet");
+    // The SDK retries the 500 (five attempts by default): each attempt reaches the emulator.
+    let failed = env.flowgate().args(["stack", "deploy", "--vendor-account", VENDOR, "--yes"]).output().unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    env.proxy.clear_faults();
+    assert!(env.proxy.mutating_calls().contains(&"cloudformation:DeleteStack".to_owned()), "{:?}", env.proxy.mutating_calls());
+    let status = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    assert_eq!(json_stdout(&status)["exists"], false, "no REVIEW_IN_PROGRESS stub left: {}", stdout(&status));
+    let deployed = deploy(&env, &["--vendor-account", VENDOR]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+}
+
+/// Issue 12 item 5: a role trusting the caller's own account, or a short ExternalId, is warned
+/// about and deployed only with a deliberate --yes.
+#[test]
+fn own_account_vendor_or_short_external_id_needs_yes() {
+    let env = Env::isolated();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--vendor-account", crate::support::ACCOUNT], "is this account itself"),
+        (&["--vendor-account", VENDOR, "--external-id", "team-2026"], "the ExternalId has 9 characters"),
+    ];
+    for (args, warning) in cases {
+        let refused = env.flowgate().args(["stack", "deploy"]).args(*args).output().unwrap();
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", stderr(&refused));
+        assert!(stderr(&refused).contains("WARNING:") && stderr(&refused).contains(warning), "{}", stderr(&refused));
+        assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+        assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "{args:?}");
+    }
+    let deliberate = deploy(&env, &["--vendor-account", VENDOR, "--external-id", "team-2026"]);
+    assert!(deliberate.status.success(), "{}", stderr(&deliberate));
+    assert!(stderr(&deliberate).contains("the ExternalId has 9 characters"));
+    assert_eq!(json_stdout(&deliberate)["warnings"].as_array().unwrap().len(), 1);
+    // onboard plans through the same stack step: the same warning, the same deliberate --yes.
+    env.proxy.reset_log();
+    let onboard = env
+        .flowgate()
+        .args(["onboard", "--bucket", "flowgate-warned-logs", "--regions", "us-east-1", "--vendor-account", crate::support::ACCOUNT])
+        .args(["--stack-name", "flowgate-warned"])
+        .output()
+        .unwrap();
+    assert_eq!(onboard.status.code(), Some(2), "{}", stderr(&onboard));
+    assert!(stderr(&onboard).contains("is this account itself") && stderr(&onboard).contains("deliberate --yes"), "{}", stderr(&onboard));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    // Kept on the next deploy, it is not judged again.
+    let again = env
+        .flowgate()
+        .args(["stack", "deploy", "--storage-access", "--storage-ids", "flow-bucket-one", "--output", "json", "--yes"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(json_stdout(&again)["warnings"].as_array().unwrap().is_empty());
+}
+
+/// Issue 12 item 5: every input is checked before the first call, the template included
+/// (parsed locally: YAML with CloudFormation's short-form tags, or JSON).
 #[test]
 fn invalid_stack_input_exits_2_before_any_call() {
     let env = Env::isolated();
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let shipped = flowgate::core::stack_plan::TEMPLATE;
+    let unparsable = file("unparsable.yaml", "Resources: [unclosed\n  - {\n");
+    let no_resources = file("no-resources.yaml", &shipped[..shipped.find("Resources:").unwrap()]);
+    let missing_parameter = file("missing-parameter.yaml", &shipped.replace("  StorageAccess:\n", "  StorageAccessFlag:\n"));
+    let bad_json = file("bad.json", "{\"Resources\": {\"R\": {\"Properties\": {}}}}");
     let cases: &[&[&str]] = &[
         &["--vendor-account", "12345"],
         &["--vendor-account", VENDOR, "--external-id", "x"],
@@ -148,6 +307,12 @@ fn invalid_stack_input_exits_2_before_any_call() {
         &["--vendor-account", VENDOR, "--stack-name", "9lives"],
         &["--vendor-account", VENDOR, "--role-name", "has space"],
         &["--vendor-account", VENDOR, "--template", "/nonexistent/template.yaml"],
+        &["--vendor-account", VENDOR, "--template", &unparsable],
+        &["--vendor-account", VENDOR, "--template", &no_resources],
+        &["--vendor-account", VENDOR, "--template", &missing_parameter],
+        &["--vendor-account", VENDOR, "--template", &bad_json],
+        // us-east-1 is in the aws partition: a bucket of aws-cn can never be granted there.
+        &["--vendor-account", VENDOR, "--storage-access", "--storage-ids", "flow-bucket-one,arn:aws-cn:s3:::flow-bucket-cn"],
     ];
     for args in cases {
         let output = env.flowgate().args(["stack", "deploy", "--yes"]).args(*args).output().unwrap();
@@ -156,10 +321,61 @@ fn invalid_stack_input_exits_2_before_any_call() {
         assert!(err.starts_with("error: "), "{args:?}: {err}");
     }
     assert!(env.proxy.requests().is_empty(), "{:?}", env.proxy.requests());
+    let output = env.flowgate().args(["stack", "deploy", "--yes", "--vendor-account", VENDOR, "--template", &missing_parameter]).output().unwrap();
+    assert!(stderr(&output).contains("does not declare the parameter(s) flowgate passes: StorageAccess"), "{}", stderr(&output));
+    let output = env
+        .flowgate()
+        .args([
+            "onboard",
+            "--bucket",
+            "flow-bucket-one",
+            "--vendor-account",
+            VENDOR,
+            "--storage-access",
+            "--storage-ids",
+            "arn:aws-cn:s3:::flow-bucket-cn",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(stderr(&output).contains("another partition"), "{}", stderr(&output));
+    assert!(env.proxy.requests().is_empty(), "{:?}", env.proxy.requests());
 
     let first = env.flowgate().args(["stack", "deploy", "--yes"]).output().unwrap();
     assert_eq!(first.status.code(), Some(2));
     assert!(stderr(&first).contains("--vendor-account is required"), "{}", stderr(&first));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
+
+/// A template given with --template, in JSON, gets the same local plan: its conditions decide
+/// which resources exist.
+#[test]
+fn a_json_template_is_planned_from_its_conditions() {
+    let env = Env::isolated();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("role.json");
+    let template = serde_json::json!({
+        "Parameters": {
+            "VendorAccountId": {"Type": "String"}, "ExternalId": {"Type": "String"}, "RoleName": {"Type": "String"},
+            "StorageAccess": {"Type": "String", "Default": "false"}, "StorageBucketNames": {"Type": "CommaDelimitedList", "Default": ""}
+        },
+        "Conditions": {"NoStorage": {"Fn::Not": [{"Fn::Equals": [{"Ref": "StorageAccess"}, "true"]}]}},
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": {"Ref": "RoleName"}, "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${VendorAccountId}:root"}},
+                "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}}}]}}},
+            "Marker": {"Type": "AWS::SNS::Topic", "Condition": "NoStorage"}
+        }
+    });
+    std::fs::write(&path, serde_json::to_string_pretty(&template).unwrap()).unwrap();
+    let dry = env
+        .flowgate()
+        .args(["stack", "deploy", "--vendor-account", VENDOR, "--template", path.to_str().unwrap(), "--dry-run", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    assert_eq!(changes_of(&json_stdout(&dry), "add-resource"), ["Role", "Marker"]);
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
 

@@ -66,6 +66,8 @@ struct ProxyState {
     seed: Mutex<u64>,
     ordinal: Mutex<u64>,
     log: Mutex<Vec<RequestRecord>>,
+    /// Actions forwarded to the emulator (so they take effect) and then answered with a 500.
+    fail_after_forwarding: Mutex<Vec<String>>,
 }
 
 pub struct ChaosProxy {
@@ -119,8 +121,15 @@ impl ChaosProxy {
         self.state.rewrites.lock().unwrap().push((action.to_owned(), Arc::new(rewrite)));
     }
 
+    /// Every `action` request reaches the emulator, which applies it, and is then answered with
+    /// HTTP 500: the service did the work but the caller saw an error (and retries).
+    pub fn fail_after_forwarding(&self, action: &str) {
+        self.state.fail_after_forwarding.lock().unwrap().push(action.to_owned());
+    }
+
     pub fn clear_faults(&self) {
         self.state.faults.lock().unwrap().clear();
+        self.state.fail_after_forwarding.lock().unwrap().clear();
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {
@@ -282,7 +291,8 @@ async fn handle(
         })
     };
     let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
-    state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() });
+    let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
+    state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() || fail_after });
 
     let latency = *state.latency.lock().unwrap();
     if !latency.is_zero() {
@@ -307,6 +317,7 @@ async fn handle(
         return Ok(fault_response(&service, FaultKind::ServerError));
     };
     match client.request(upstream).await {
+        Ok(_) if fail_after => Ok(fault_response(&service, FaultKind::ServerError)),
         Ok(response) => {
             let (parts, body) = response.into_parts();
             let mut body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
