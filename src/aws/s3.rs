@@ -518,7 +518,10 @@ async fn region_of(home: &Client, bucket: &BucketName) -> std::result::Result<St
     };
     match from_head {
         Some(region) => Ok(region),
-        None => bucket_location(home, bucket).await.map_err(|e| e.to_string()),
+        None => bucket_location(home, bucket).await.map_err(|e| match e.hint() {
+            Some(hint) => format!("{e}; {hint}"),
+            None => e.to_string(),
+        }),
     }
 }
 
