@@ -159,6 +159,10 @@ pub struct BucketCreateArgs {
     /// Replace an SSE-KMS default encryption with SSE-S3 (AES256) instead of refusing
     #[arg(long)]
     pub fix_encryption: bool,
+
+    /// Remove delivery paths of an earlier --prefix from the bucket policy once no flow log of the account delivers there (kept otherwise)
+    #[arg(long)]
+    pub remove_old_paths: bool,
 }
 
 #[derive(Debug, Clone, Args)]

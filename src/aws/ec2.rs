@@ -134,7 +134,20 @@ pub async fn vpcs_with_interfaces(ec2: &Client, region: &str, vpc_ids: &[String]
 
 /// Every flow log of the region (unfiltered): for discovering the buckets flow logs deliver to.
 pub async fn list_all_flow_log_buckets(ec2: &Client, region: &str) -> Result<Vec<String>> {
-    let mut buckets = Vec::new();
+    Ok(list_s3_destinations(ec2, region).await?.into_iter().map(|d| d.bucket).collect())
+}
+
+/// A flow log of the region that delivers to S3, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Destination {
+    pub flow_log_id: String,
+    pub bucket: String,
+    pub prefix: Option<String>,
+}
+
+/// Every flow log of the region (unfiltered) that delivers to S3, with its bucket and prefix.
+pub async fn list_s3_destinations(ec2: &Client, region: &str) -> Result<Vec<S3Destination>> {
+    let mut destinations = Vec::new();
     let mut pages = ec2.describe_flow_logs().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_error(e, format!("listing flow logs in {region}"), "ec2:DescribeFlowLogs"))?;
@@ -144,12 +157,12 @@ pub async fn list_all_flow_log_buckets(ec2: &Client, region: &str) -> Result<Vec
                 destination: f.log_destination().map(str::to_owned),
                 ..ExistingFlowLog::default()
             };
-            if let Some((bucket, _)) = flow_log.s3_destination() {
-                buckets.push(bucket);
+            if let Some((bucket, prefix)) = flow_log.s3_destination() {
+                destinations.push(S3Destination { flow_log_id: f.flow_log_id().unwrap_or_default().to_owned(), bucket, prefix });
             }
         }
     }
-    Ok(buckets)
+    Ok(destinations)
 }
 
 /// A per-resource failure reported in `Unsuccessful`.

@@ -1,5 +1,7 @@
 //! S3: reading and setting up the flow-log bucket.
 
+use std::time::Duration;
+
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
@@ -9,7 +11,9 @@ use aws_sdk_s3::types::{
 
 use crate::aws::{aws_error, error_code, http_status};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketAction, BucketExistence, BucketObservation, DefaultEncryption, LIFECYCLE_RULE_ID, PublicAccessBlock};
+use crate::core::bucket::{
+    BucketAction, BucketExistence, BucketObservation, DefaultEncryption, ExpirationRule, LIFECYCLE_RULE_ID, ListedBucket, PublicAccessBlock,
+};
 use crate::core::names::{BucketName, Tag};
 use crate::error::{Error, Result};
 
@@ -41,28 +45,59 @@ fn build_error(what: &str, e: impl std::fmt::Display) -> Error {
     Error::refused(format!("could not build the {what} request: {e}"), None)
 }
 
-/// Where the bucket is, if it exists and is the caller's. `s3` is a client of the home region.
-pub async fn bucket_existence(s3: &Client, bucket: &BucketName, account: &str) -> Result<BucketExistence> {
-    let head = s3.head_bucket().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
-    match head {
-        Ok(out) => {
-            let region = match out.bucket_region() {
-                Some(region) => region.to_owned(),
-                None => bucket_location(s3, bucket).await?,
-            };
-            Ok(BucketExistence::Owned { region })
-        }
+/// A client like `s3` (same credentials, endpoint and interceptors) that signs for `region`.
+fn client_in(s3: &Client, region: &str) -> Client {
+    Client::from_conf(s3.config().to_builder().region(aws_sdk_s3::config::Region::new(region.to_owned())).build())
+}
+
+/// HeadBucket's answer, before the owner is known to be the caller.
+enum Head {
+    Owned(Option<String>),
+    Missing,
+    Forbidden,
+    /// 301 (or 400) naming the bucket's region: S3 answered before checking `ExpectedBucketOwner`.
+    Elsewhere(String),
+}
+
+async fn head(s3: &Client, bucket: &BucketName, account: &str) -> Result<Head> {
+    match s3.head_bucket().bucket(bucket.as_str()).expected_bucket_owner(account).send().await {
+        Ok(out) => Ok(Head::Owned(out.bucket_region().map(str::to_owned))),
         Err(err) => {
             // S3 answers a HEAD for a bucket in another region with 301 (or 400) and names the
             // bucket's region in a header.
             let header_region = err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned);
             match (http_status(&err), header_region) {
-                (Some(404), _) => Ok(BucketExistence::Missing),
-                (Some(403), _) => Ok(BucketExistence::Forbidden),
-                (Some(301 | 400), Some(region)) => Ok(BucketExistence::Owned { region }),
+                (Some(404), _) => Ok(Head::Missing),
+                (Some(403), _) => Ok(Head::Forbidden),
+                (Some(301 | 400), Some(region)) => Ok(Head::Elsewhere(region)),
                 _ => Err(aws_error(err, format!("looking up bucket {bucket}"), "s3:ListBucket")),
             }
         }
+    }
+}
+
+/// Where the bucket is, if it exists and is the caller's. `s3` is a client of the home region.
+///
+/// A bucket in another region answers 301 with its region in `x-amz-bucket-region` *before*
+/// S3 evaluates `ExpectedBucketOwner` (HeadBucket, Amazon S3 API Reference:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html), so a 301 says nothing
+/// about the owner: the HEAD is repeated in that region, where the owner check applies.
+pub async fn bucket_existence(s3: &Client, bucket: &BucketName, account: &str) -> Result<BucketExistence> {
+    match head(s3, bucket, account).await? {
+        Head::Owned(Some(region)) => Ok(BucketExistence::Owned { region }),
+        Head::Owned(None) => Ok(BucketExistence::Owned { region: bucket_location(s3, bucket).await? }),
+        Head::Missing => Ok(BucketExistence::Missing),
+        Head::Forbidden => Ok(BucketExistence::Forbidden),
+        Head::Elsewhere(region) => match head(&client_in(s3, &region), bucket, account).await? {
+            Head::Owned(_) => Ok(BucketExistence::Owned { region }),
+            Head::Forbidden => Ok(BucketExistence::Forbidden),
+            // Deleted between the two answers.
+            Head::Missing => Ok(BucketExistence::Missing),
+            Head::Elsewhere(again) => Err(Error::refused(
+                format!("looking up bucket {bucket}: S3 redirected to {region}, which redirected to {again}"),
+                Some("re-run in a moment; if it persists, pass --bucket-region with the bucket's region".to_owned()),
+            )),
+        },
     }
 }
 
@@ -88,15 +123,15 @@ pub async fn observe_bucket(ctx: &Ctx, bucket: &BucketName, account: &str) -> Re
         return Ok(BucketObservation { existence, ..BucketObservation::missing() });
     };
     let s3 = ctx.s3(region);
-    let (public_access_block, object_ownership, policy, encryption, expiration_days, tags) = tokio::try_join!(
+    let (public_access_block, object_ownership, policy, encryption, expiration_rules, tags) = tokio::try_join!(
         read_public_access_block(&s3, bucket),
         read_object_ownership(&s3, bucket),
         read_policy(&s3, bucket),
         read_encryption(&s3, bucket),
-        read_expiration_days(&s3, bucket),
+        read_expiration_rules(&s3, bucket),
         read_tags(&s3, bucket),
     )?;
-    Ok(BucketObservation { existence, public_access_block, object_ownership, policy, encryption, expiration_days, tags })
+    Ok(BucketObservation { existence, public_access_block, object_ownership, policy, encryption, expiration_rules, tags, flow_log_use: None })
 }
 
 async fn read_public_access_block(s3: &Client, bucket: &BucketName) -> Result<Option<PublicAccessBlock>> {
@@ -151,13 +186,24 @@ async fn read_lifecycle_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<Li
     }
 }
 
-async fn read_expiration_days(s3: &Client, bucket: &BucketName) -> Result<Option<i32>> {
+/// flowgate's expiration rules (ids starting with LIFECYCLE_RULE_ID), with the prefix each expires.
+async fn read_expiration_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<ExpirationRule>> {
     let rules = read_lifecycle_rules(s3, bucket).await?;
     Ok(rules
         .iter()
-        .find(|r| r.id() == Some(LIFECYCLE_RULE_ID) && r.status() == &ExpirationStatus::Enabled)
-        .and_then(|r| r.expiration())
-        .and_then(|e| e.days()))
+        .filter_map(|r| {
+            let id = r.id().filter(|id| id.starts_with(LIFECYCLE_RULE_ID))?;
+            // The rule-level Prefix is the legacy form of Filter.Prefix; either may be used.
+            #[allow(deprecated)]
+            let prefix = r.filter().and_then(|f| f.prefix()).or(r.prefix()).map(str::to_owned);
+            Some(ExpirationRule {
+                id: id.to_owned(),
+                prefix,
+                days: r.expiration().and_then(|e| e.days()),
+                enabled: r.status() == &ExpirationStatus::Enabled,
+            })
+        })
+        .collect())
 }
 
 async fn read_tags(s3: &Client, bucket: &BucketName) -> Result<Vec<Tag>> {
@@ -177,7 +223,42 @@ pub enum Applied {
 }
 
 pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, action: &BucketAction) -> Result<Applied> {
-    let s3 = ctx.s3(region);
+    apply_on(&ctx.s3(region), bucket, action).await
+}
+
+/// The waits between attempts of a bucket call that S3 refuses right after CreateBucket: at most
+/// 6.75 s in all, then the error stands.
+pub const AFTER_CREATE_DELAYS: &[Duration] =
+    &[Duration::from_millis(250), Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(3)];
+
+/// Whether S3 refused a call because the bucket it just created is not visible everywhere yet.
+fn bucket_settling(error: &Error) -> bool {
+    matches!(error, Error::Aws { code: Some(code), .. } if code == "NoSuchBucket" || code == "OperationAborted")
+}
+
+/// Applies `action` to a bucket created moments ago. Bucket configuration is eventually
+/// consistent: right after CreateBucket, calls such as PutPublicAccessBlock or PutBucketPolicy can
+/// answer `NoSuchBucket` or `OperationAborted` ("a conflicting conditional operation is currently
+/// in progress") for a few seconds (Amazon S3 User Guide, "Amazon S3 data consistency model":
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel). Those two
+/// answers are retried after each of `delays`; any other answer is returned at once.
+pub async fn apply_after_create(s3: &Client, bucket: &BucketName, action: &BucketAction, delays: &[Duration]) -> Result<Applied> {
+    let mut waits = delays.iter();
+    loop {
+        match apply_on(s3, bucket, action).await {
+            Err(e) if bucket_settling(&e) => match waits.next() {
+                Some(wait) => {
+                    tracing::debug!("{}: {e}; bucket {bucket} was just created, trying again in {wait:?}", action.name());
+                    tokio::time::sleep(*wait).await;
+                }
+                None => return Err(e),
+            },
+            other => return other,
+        }
+    }
+}
+
+async fn apply_on(s3: &Client, bucket: &BucketName, action: &BucketAction) -> Result<Applied> {
     let name = bucket.as_str();
     match action {
         BucketAction::CreateBucket { region } => {
@@ -253,14 +334,13 @@ pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, a
                 .map_err(|e| aws_error(e, format!("setting SSE-S3 default encryption on {bucket}"), "s3:PutEncryptionConfiguration"))?;
             Ok(Applied::Changed)
         }
-        BucketAction::PutLifecycleExpiration { days, prefix } => {
+        BucketAction::PutLifecycleExpiration { days, prefix, id } => {
             // The lifecycle configuration is replaced whole: re-read it now and keep every rule
-            // but flowgate's own.
-            let mut rules: Vec<LifecycleRule> =
-                read_lifecycle_rules(&s3, bucket).await?.into_iter().filter(|r| r.id() != Some(LIFECYCLE_RULE_ID)).collect();
+            // but the one written here (flowgate's rules for other prefixes included).
+            let mut rules: Vec<LifecycleRule> = read_lifecycle_rules(s3, bucket).await?.into_iter().filter(|r| r.id() != Some(id.as_str())).collect();
             rules.push(
                 LifecycleRule::builder()
-                    .id(LIFECYCLE_RULE_ID)
+                    .id(id)
                     .status(ExpirationStatus::Enabled)
                     .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
                     .expiration(LifecycleExpiration::builder().days(*days).build())
@@ -427,27 +507,55 @@ pub async fn delete_bucket_and_objects(s3: &Client, bucket: &BucketName) -> Resu
     Ok(deleted)
 }
 
-/// The account's buckets, with their region and whether their default encryption is KMS (for
-/// the wizard's choice), at most `cap` of them, read concurrently.
-pub async fn list_buckets_with_encryption(ctx: &Ctx, cap: usize) -> Result<Vec<(String, String, bool)>> {
+/// The bucket's region, or why it could not be learnt. HeadBucket names the region in
+/// `x-amz-bucket-region` whoever asks and from whichever region, while GetBucketLocation outside
+/// the bucket's region is not governed by its policy (GetBucketLocation, Amazon S3 API Reference:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html): HEAD first.
+async fn region_of(home: &Client, bucket: &BucketName) -> std::result::Result<String, String> {
+    let from_head = match home.head_bucket().bucket(bucket.as_str()).send().await {
+        Ok(out) => out.bucket_region().map(str::to_owned),
+        Err(err) => err.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned),
+    };
+    match from_head {
+        Some(region) => Ok(region),
+        None => bucket_location(home, bucket).await.map_err(|e| match e.hint() {
+            Some(hint) => format!("{e}; {hint}"),
+            None => e.to_string(),
+        }),
+    }
+}
+
+/// The account's buckets (at most `cap`), each with its region and whether its default encryption
+/// is KMS, or why that could not be read: a bucket is never left out for an error. `home` is a
+/// client of the home region; each bucket's encryption is read in its own region.
+pub async fn list_buckets_with_encryption(home: &Client, cap: usize) -> Result<Vec<ListedBucket>> {
     use futures::stream::{self, StreamExt};
-    let home = ctx.s3(&ctx.home_region);
     let out = home.list_buckets().send().await.map_err(|e| aws_error(e, "listing the account's buckets", "s3:ListAllMyBuckets"))?;
-    let names: Vec<String> = out.buckets().iter().filter_map(|b| b.name().map(str::to_owned)).take(cap).collect();
-    let results: Vec<Option<(String, String, bool)>> = stream::iter(names)
-        .map(|name| {
-            let home = home.clone();
-            async move {
-                let bucket: BucketName = name.parse().ok()?;
-                let region = bucket_location(&home, &bucket).await.ok()?;
-                let kms = read_encryption(&ctx.s3(&region), &bucket).await.map(|e| e.is_kms()).unwrap_or(false);
-                Some((name, region, kms))
-            }
+    // ListBuckets names each bucket's region (BucketRegion) where S3 reports it.
+    let listed: Vec<(String, Option<String>)> =
+        out.buckets().iter().filter_map(|b| Some((b.name()?.to_owned(), b.bucket_region().map(str::to_owned)))).take(cap).collect();
+    let mut buckets: Vec<ListedBucket> = stream::iter(listed)
+        .map(|(name, listed_region)| async move {
+            let bucket: BucketName = match name.parse() {
+                Ok(bucket) => bucket,
+                Err(e) => {
+                    let why = format!("not usable by flowgate: {e}");
+                    return ListedBucket { name, region: Err(why.clone()), kms: Err(why) };
+                }
+            };
+            let region = match listed_region {
+                Some(region) => Ok(region),
+                None => region_of(home, &bucket).await,
+            };
+            let kms = match &region {
+                Ok(region) => read_encryption(&client_in(home, region), &bucket).await.map(|e| e.is_kms()).map_err(|e| e.to_string()),
+                Err(_) => Err("its region is unknown".to_owned()),
+            };
+            ListedBucket { name, region, kms }
         })
         .buffer_unordered(8)
         .collect()
         .await;
-    let mut buckets: Vec<(String, String, bool)> = results.into_iter().flatten().collect();
-    buckets.sort();
+    buckets.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(buckets)
 }

@@ -4,11 +4,14 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::aws::ec2;
 use crate::aws::s3::{self, Applied};
 use crate::cli::{BucketCheckArgs, BucketCreateArgs, BucketTargetArgs};
 use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketSpec, assess_bucket, plan_bucket};
+use crate::core::bucket::{BucketAction, BucketSpec, DeliveringFlowLog, FlowLogUse, assess_bucket, old_delivery_paths, plan_bucket};
+use crate::core::flowlog_plan::usable_regions;
+use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{Report, render_changes, render_checks};
@@ -24,6 +27,41 @@ fn spec_of(ctx: &Ctx, target: &BucketTargetArgs) -> BucketSpec {
         tags: Vec::new(),
         fix_encryption: false,
     }
+}
+
+/// Where the account's flow logs deliver in `bucket`, in every usable region (DescribeFlowLogs,
+/// unfiltered, as `stack deploy` discovers flow-log buckets). A region that cannot be read is
+/// recorded, not fatal: its paths then count as possibly in use.
+async fn observe_flow_log_use(ctx: &Ctx, bucket: &BucketName, partition: &str) -> FlowLogUse {
+    use futures::stream::{self, StreamExt};
+    let regions = match ec2::describe_regions(&ctx.ec2(&ctx.home_region)).await {
+        Ok(all) => usable_regions(&all, partition),
+        Err(e) => return FlowLogUse { delivering: Vec::new(), unread: vec![("every region".to_owned(), e.to_string())] },
+    };
+    let results: Vec<(String, Result<Vec<ec2::S3Destination>>)> = stream::iter(regions)
+        .map(|region| async move {
+            let found = ec2::list_s3_destinations(&ctx.ec2(&region), &region).await;
+            (region, found)
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let mut usage = FlowLogUse::default();
+    for (region, result) in results {
+        match result {
+            Ok(destinations) => {
+                usage.delivering.extend(destinations.into_iter().filter(|d| d.bucket == bucket.as_str()).map(|d| DeliveringFlowLog {
+                    region: region.clone(),
+                    id: d.flow_log_id,
+                    prefix: d.prefix,
+                }))
+            }
+            Err(e) => usage.unread.push((region, e.to_string())),
+        }
+    }
+    usage.delivering.sort_by(|a, b| (&a.region, &a.id).cmp(&(&b.region, &b.id)));
+    usage.unread.sort();
+    usage
 }
 
 #[derive(Debug, Serialize)]
@@ -73,8 +111,13 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
     let identity = ctx.identity().await?.clone();
     let spec =
         BucketSpec { expire_days: args.expire_days, tags: args.tags.clone(), fix_encryption: args.fix_encryption, ..spec_of(ctx, &args.target) };
-    let observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
-    let plan = plan_bucket(&spec, &observed, &identity.partition, &identity.account).map_err(|e| {
+    let mut observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
+    // Only a policy that grants an earlier delivery path needs the account's flow logs: whether
+    // they still deliver there decides what the plan keeps.
+    if !old_delivery_paths(&spec, &observed, &identity.partition, &identity.account).is_empty() {
+        observed.flow_log_use = Some(observe_flow_log_use(ctx, &spec.bucket, &identity.partition).await);
+    }
+    let plan = plan_bucket(&spec, &observed, &identity.partition, &identity.account, args.remove_old_paths).map_err(|e| {
         let hint = e.hint();
         Error::refused(e.to_string(), Some(hint))
     })?;
@@ -105,13 +148,22 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
 
     report.applied = true;
     let mut failed = false;
+    let mut created = false;
     for (action, index) in &plan.steps {
         let change = &mut report.changes[*index];
         if failed || crate::interrupt::requested() {
             change.status = ChangeStatus::NotAttempted;
             continue;
         }
-        match s3::apply_bucket_action(ctx, &spec.bucket, &plan.region, action).await {
+        let outcome = if created {
+            s3::apply_after_create(&ctx.s3(&plan.region), &spec.bucket, action, s3::AFTER_CREATE_DELAYS).await
+        } else {
+            s3::apply_bucket_action(ctx, &spec.bucket, &plan.region, action).await
+        };
+        if matches!(action, BucketAction::CreateBucket { .. }) && outcome.is_ok() {
+            created = true;
+        }
+        match outcome {
             Ok(Applied::Changed) => change.status = ChangeStatus::Applied,
             Ok(Applied::AlreadyDone) => {
                 change.status = ChangeStatus::Skipped;

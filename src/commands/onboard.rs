@@ -58,6 +58,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             expire_days: args.expire_days,
             tags: args.tags.clone(),
             fix_encryption: false,
+            remove_old_paths: false,
         },
         flowlogs: FlowLogsEnableArgs { spec: spec.clone(), scope: scope.clone(), replace: args.replace, tags: args.tags.clone() },
         stack: StackDeployArgs {

@@ -10,6 +10,7 @@ use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
 use crate::commands::onboard::{OnboardReport, onboard};
 use crate::commands::stack::new_external_id;
 use crate::context::Ctx;
+use crate::core::bucket::ListedBucket;
 use crate::core::flowlog_plan::TrafficType;
 use crate::core::names::{AccountId, BucketName, RegionName};
 use crate::core::stack_plan::parse_external_id;
@@ -125,8 +126,8 @@ pub struct AccountFacts {
     pub account: String,
     pub principal: String,
     pub region: String,
-    /// (name, region, KMS default encryption)
-    pub buckets: Vec<(String, String, bool)>,
+    /// The account's buckets, each with its region and encryption or why they are unknown.
+    pub buckets: Vec<ListedBucket>,
     /// Whether the role stack exists (its vendor account and ExternalId are then kept).
     pub stack_exists: bool,
 }
@@ -138,6 +139,22 @@ fn valid<T: std::str::FromStr<Err = String>>(text: &str) -> std::result::Result<
     text.parse::<T>().map(|_| ())
 }
 
+/// A bucket as the wizard lists it: its region, or why it is not known (a bucket is never left
+/// out of the list for an error), and a warning for SSE-KMS.
+pub fn bucket_item(bucket: &ListedBucket) -> String {
+    let region = match &bucket.region {
+        Ok(region) => region.clone(),
+        Err(why) => format!("region unknown: {why}"),
+    };
+    let warning = match &bucket.kms {
+        Ok(true) => "  WARNING: SSE-KMS, the vendor cannot read it".to_owned(),
+        Ok(false) => String::new(),
+        Err(why) if bucket.region.is_ok() => format!("  (default encryption unknown: {why})"),
+        Err(_) => String::new(),
+    };
+    format!("{} ({region}){warning}", bucket.name)
+}
+
 /// Steps 1 and 2: who you are, and the bucket. Returns `None` when the user stops.
 pub fn ask_bucket(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<Option<BucketName>> {
     if !p.confirm(&format!("Onboard account {} as {} (home region {})?", facts.account, facts.principal, facts.region), true)? {
@@ -146,16 +163,9 @@ pub fn ask_bucket(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<Option<B
     let choices = vec!["Create a new bucket for the flow logs".to_owned(), "Use an existing bucket".to_owned()];
     let use_existing = !facts.buckets.is_empty() && p.select("Flow-log bucket", &choices, 0)? == 1;
     let name = if use_existing {
-        let items: Vec<String> = facts
-            .buckets
-            .iter()
-            .map(
-                |(name, region, kms)| {
-                    if *kms { format!("{name} ({region})  WARNING: SSE-KMS, the vendor cannot read it") } else { format!("{name} ({region})") }
-                },
-            )
-            .collect();
-        facts.buckets[p.select("Which bucket?", &items, 0)?].0.clone()
+        let items: Vec<String> = facts.buckets.iter().map(bucket_item).collect();
+        let picked = p.select("Which bucket?", &items, 0)?;
+        facts.buckets.get(picked).map(|b| b.name.clone()).unwrap_or_default()
     } else {
         let suggested = format!("flowgate-flow-logs-{}-{}", facts.account, facts.region);
         p.input("Bucket name", Some(&suggested), &valid::<BucketName>)?
@@ -238,7 +248,14 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
     }
     let identity = ctx.identity().await?.clone();
     ctx.printer.status("reading the account (buckets, role stack)...");
-    let buckets = crate::aws::s3::list_buckets_with_encryption(ctx, 100).await?;
+    let buckets = match crate::aws::s3::list_buckets_with_encryption(&ctx.s3(&ctx.home_region), 100).await {
+        Ok(buckets) => buckets,
+        Err(e) => {
+            // Not a reason to stop: a new bucket, or a name typed in, still works.
+            ctx.printer.status(format_args!("could not list the account's buckets ({e}): name a new or existing bucket instead"));
+            Vec::new()
+        }
+    };
     let stack_exists = crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await?.is_some();
     let facts =
         AccountFacts { account: identity.account.clone(), principal: identity.arn.clone(), region: ctx.home_region.clone(), buckets, stack_exists };
@@ -279,7 +296,7 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
 mod tests {
     use super::*;
 
-    fn facts(buckets: Vec<(String, String, bool)>, stack_exists: bool) -> AccountFacts {
+    fn facts(buckets: Vec<ListedBucket>, stack_exists: bool) -> AccountFacts {
         AccountFacts {
             account: "123456789012".into(),
             principal: "arn:aws:iam::123456789012:user/admin".into(),
@@ -322,7 +339,8 @@ mod tests {
 
     #[test]
     fn an_existing_bucket_is_picked_from_the_list() {
-        let buckets = vec![("kms-bucket".to_owned(), "us-east-1".to_owned(), true), ("plain-bucket".to_owned(), "eu-west-1".to_owned(), false)];
+        let listed = |name: &str, region: &str, kms: bool| ListedBucket { name: name.into(), region: Ok(region.into()), kms: Ok(kms) };
+        let buckets = vec![listed("kms-bucket", "us-east-1", true), listed("plain-bucket", "eu-west-1", false)];
         let mut p = script(vec![Answer::Yes, Answer::Pick(1), Answer::Pick(1)]);
         assert_eq!(ask_bucket(&mut p, &facts(buckets, false)).unwrap().unwrap().as_str(), "plain-bucket");
     }

@@ -8,6 +8,7 @@ use super::names::{BucketName, LogPrefix, Tag};
 use super::report::{Change, ChangeStatus, Check};
 
 /// The lifecycle rule flowgate owns in a bucket's lifecycle configuration; other rules are kept.
+/// A rule for another prefix (after `--prefix` changed) gets this id with the prefix appended.
 pub const LIFECYCLE_RULE_ID: &str = "flowgate-expire-flow-logs";
 
 /// What the user asked for.
@@ -77,6 +78,76 @@ impl PublicAccessBlock {
         PublicAccessBlock { block_public_acls: true, ignore_public_acls: true, block_public_policy: true, restrict_public_buckets: true };
 }
 
+/// One of flowgate's lifecycle rules (id starting with LIFECYCLE_RULE_ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpirationRule {
+    pub id: String,
+    /// The key prefix it filters on (`None`: the whole bucket).
+    pub prefix: Option<String>,
+    pub days: Option<i32>,
+    pub enabled: bool,
+}
+
+/// A flow log of the account that delivers to the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveringFlowLog {
+    pub region: String,
+    pub id: String,
+    /// Its key prefix in the bucket (`None`: no prefix, straight under `AWSLogs/`).
+    pub prefix: Option<String>,
+}
+
+/// Where the account's flow logs deliver in the bucket, as far as it could be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlowLogUse {
+    pub delivering: Vec<DeliveringFlowLog>,
+    /// (region, why) for every region whose flow logs could not be read.
+    pub unread: Vec<(String, String)>,
+}
+
+/// Whether any flow log still writes under a granted delivery path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathUse {
+    /// Flow logs deliver there ("fl-1 in eu-west-1").
+    InUse(Vec<String>),
+    Unused,
+    /// Not known: some region could not be read (or flow logs were not read at all).
+    Unknown(String),
+}
+
+/// Whether a flow log writes under `path` (a granted key path such as `AWSLogs/123456789012/`):
+/// a flow log with prefix P writes under `P/AWSLogs/...`.
+pub fn path_use(flow_logs: Option<&FlowLogUse>, path: &str) -> PathUse {
+    let Some(flow_logs) = flow_logs else { return PathUse::Unknown("the account's flow logs were not read".into()) };
+    let users: Vec<String> = flow_logs
+        .delivering
+        .iter()
+        .filter(|f| {
+            let root = lifecycle_prefix_of(f.prefix.as_deref());
+            root.starts_with(path) || path.starts_with(&root)
+        })
+        .map(|f| format!("{} in {}", f.id, f.region))
+        .collect();
+    if !users.is_empty() {
+        PathUse::InUse(users)
+    } else if !flow_logs.unread.is_empty() {
+        let regions: Vec<String> = flow_logs.unread.iter().map(|(region, why)| format!("{region}: {why}")).collect();
+        PathUse::Unknown(format!("flow logs could not be read in {}", regions.join("; ")))
+    } else {
+        PathUse::Unused
+    }
+}
+
+/// A bucket of the account as the wizard lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedBucket {
+    pub name: String,
+    /// Its region, or why it could not be read.
+    pub region: Result<String, String>,
+    /// Whether its default encryption is KMS, or why that could not be read.
+    pub kms: Result<bool, String>,
+}
+
 /// What the adapters read about the bucket. For a missing bucket only `existence` is meaningful.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BucketObservation {
@@ -85,9 +156,12 @@ pub struct BucketObservation {
     pub object_ownership: Option<String>,
     pub policy: Option<String>,
     pub encryption: DefaultEncryption,
-    /// Days of flowgate's expiration rule, if the bucket has it.
-    pub expiration_days: Option<i32>,
+    /// flowgate's expiration rules, if the bucket has any.
+    pub expiration_rules: Vec<ExpirationRule>,
     pub tags: Vec<Tag>,
+    /// Where the account's flow logs deliver in this bucket; read only when the policy grants a
+    /// delivery path other than the wanted one (`None`: not read).
+    pub flow_log_use: Option<FlowLogUse>,
 }
 
 impl BucketObservation {
@@ -98,8 +172,9 @@ impl BucketObservation {
             object_ownership: None,
             policy: None,
             encryption: DefaultEncryption::NotConfigured,
-            expiration_days: None,
+            expiration_rules: Vec::new(),
             tags: Vec::new(),
+            flow_log_use: None,
         }
     }
 }
@@ -112,7 +187,7 @@ pub enum BucketAction {
     PutOwnershipControls,
     PutBucketPolicy { document: String },
     PutEncryptionSseS3,
-    PutLifecycleExpiration { days: i32, prefix: String },
+    PutLifecycleExpiration { days: i32, prefix: String, id: String },
     PutTagging { tags: Vec<Tag> },
 }
 
@@ -174,9 +249,48 @@ fn delivery_target<'a>(spec: &'a BucketSpec, partition: &'a str, account: &'a st
 
 /// The prefix flowgate's lifecycle rule expires: everything flow logs are delivered under.
 pub fn lifecycle_prefix(prefix: Option<&LogPrefix>) -> String {
-    match prefix {
+    lifecycle_prefix_of(prefix.map(LogPrefix::as_str))
+}
+
+fn lifecycle_prefix_of(prefix: Option<&str>) -> String {
+    match prefix.map(|p| p.trim_matches('/')).filter(|p| !p.is_empty()) {
         Some(p) => format!("{p}/AWSLogs/"),
         None => "AWSLogs/".into(),
+    }
+}
+
+/// What to do about the expiration of `prefix` after `days`: `None` when one of flowgate's rules
+/// already does exactly that; otherwise the rule id to write (the rule for that prefix, or a new
+/// one: a rule for another prefix is kept, its objects still expire).
+pub fn expiration_rule_to_write(rules: &[ExpirationRule], prefix: &str, days: i32) -> Option<String> {
+    let same_prefix = rules.iter().find(|r| r.prefix.as_deref() == Some(prefix));
+    match same_prefix {
+        Some(rule) if rule.enabled && rule.days == Some(days) => None,
+        Some(rule) => Some(rule.id.clone()),
+        None if !rules.iter().any(|r| r.id == LIFECYCLE_RULE_ID) => Some(LIFECYCLE_RULE_ID.to_owned()),
+        None => {
+            let suffix: String = prefix.trim_end_matches('/').chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
+            Some(format!("{LIFECYCLE_RULE_ID}-{suffix}"))
+        }
+    }
+}
+
+/// Delivery paths flowgate's policy statement grants besides the wanted one (an earlier
+/// `--prefix`): when there are any, the command reads where the account's flow logs deliver.
+pub fn old_delivery_paths(spec: &BucketSpec, observed: &BucketObservation, partition: &str, account: &str) -> Vec<String> {
+    let desired = bucket_policy::delivery_statements(&delivery_target(spec, partition, account));
+    match bucket_policy::merge_delivery_statements(observed.policy.as_deref(), &desired, &|_| false) {
+        Ok(merge) => merge.kept_resources.iter().filter_map(|r| bucket_policy::resource_path(r, partition, &spec.bucket)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn describe_use(path: &str, usage: &PathUse, removing: bool) -> String {
+    match usage {
+        PathUse::InUse(users) => format!("keep {path}: flow logs still deliver there ({})", users.join(", ")),
+        PathUse::Unused if removing => format!("remove {path}: no flow log delivers there (--remove-old-paths)"),
+        PathUse::Unused => format!("keep {path}: no flow log delivers there any more (--remove-old-paths removes it)"),
+        PathUse::Unknown(why) => format!("keep {path}: {why}"),
     }
 }
 
@@ -191,7 +305,16 @@ pub fn merged_tags(existing: &[Tag], requested: &[Tag]) -> Option<Vec<Tag>> {
     Some(merged)
 }
 
-pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &str, account: &str) -> Result<BucketPlan, BucketPlanError> {
+/// The plan for `bucket create`. `remove_old_paths` (`--remove-old-paths`) removes delivery paths
+/// of an earlier `--prefix` from flowgate's policy statement once no flow log of the account
+/// delivers there; without it they are kept.
+pub fn plan_bucket(
+    spec: &BucketSpec,
+    observed: &BucketObservation,
+    partition: &str,
+    account: &str,
+    remove_old_paths: bool,
+) -> Result<BucketPlan, BucketPlanError> {
     let bucket = spec.bucket.to_string();
     let mut plan = BucketPlan { region: spec.region.clone(), steps: Vec::new(), changes: Vec::new() };
     let step = |plan: &mut BucketPlan, needed: Option<BucketAction>, name: &'static str, detail: String| {
@@ -210,7 +333,14 @@ pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &
                 return Err(BucketPlanError::WrongRegion { bucket, actual: region.clone(), wanted: spec.region.clone() });
             }
             plan.region = region.clone();
-            step(&mut plan, None, "create-bucket", format!("exists in {region}, owned by this account: adopted"));
+            // Named without --bucket-region, a bucket elsewhere than the home region is adopted
+            // where it is: the plan says so, as it decides where the flow logs are stored.
+            let detail = if !spec.region_required && region != &spec.region {
+                format!("adopting bucket in {region} (not the home region {}): exists there, owned by this account", spec.region)
+            } else {
+                format!("exists in {region}, owned by this account: adopted")
+            };
+            step(&mut plan, None, "create-bucket", detail);
             false
         }
         BucketExistence::Missing => {
@@ -254,8 +384,28 @@ pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &
     );
 
     let desired = bucket_policy::delivery_statements(&delivery_target(spec, partition, account));
-    let merge = bucket_policy::merge_delivery_statements(observed.policy.as_deref(), &desired)
+    let usage_of = |resource: &str| {
+        bucket_policy::resource_path(resource, partition, &spec.bucket).map(|path| {
+            let usage = path_use(observed.flow_log_use.as_ref(), &path);
+            (path, usage)
+        })
+    };
+    // An old path goes only when asked to and no flow log of the account delivers there.
+    let retire = |resource: &str| remove_old_paths && usage_of(resource).is_some_and(|(_, usage)| usage == PathUse::Unused);
+    let merge = bucket_policy::merge_delivery_statements(observed.policy.as_deref(), &desired, &retire)
         .map_err(|e| BucketPlanError::UnreadablePolicy { bucket: bucket.clone(), reason: e.to_string() })?;
+    let path_of = |resource: &String| bucket_policy::resource_path(resource, partition, &spec.bucket).unwrap_or_else(|| resource.clone());
+    let mut paths = Vec::new();
+    if !merge.added_resources.is_empty() {
+        paths.push(format!("add path {}", merge.added_resources.iter().map(path_of).collect::<Vec<_>>().join(", ")));
+    }
+    for resource in merge.kept_resources.iter().chain(&merge.removed_resources) {
+        let removing = merge.removed_resources.contains(resource);
+        paths.push(match usage_of(resource) {
+            Some((path, usage)) => describe_use(&path, &usage, removing),
+            None => format!("keep {resource}"),
+        });
+    }
     match merge.document {
         Some(document) => {
             let mut what = Vec::new();
@@ -265,6 +415,7 @@ pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &
             if !merge.updated.is_empty() {
                 what.push(format!("update {}", merge.updated.join(", ")));
             }
+            what.extend(paths);
             if merge.kept > 0 {
                 what.push(format!("keep {} existing statement(s)", merge.kept));
             }
@@ -275,7 +426,8 @@ pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &
                 format!("flow-log delivery policy: {}", what.join("; ")),
             );
         }
-        None => step(&mut plan, None, "put-bucket-policy", "flow-log delivery statements already present".into()),
+        None if paths.is_empty() => step(&mut plan, None, "put-bucket-policy", "flow-log delivery statements already present".into()),
+        None => step(&mut plan, None, "put-bucket-policy", format!("flow-log delivery statements already present; {}", paths.join("; "))),
     }
 
     match &observed.encryption {
@@ -295,16 +447,24 @@ pub fn plan_bucket(spec: &BucketSpec, observed: &BucketObservation, partition: &
 
     if let Some(days) = spec.expire_days {
         let prefix = lifecycle_prefix(spec.prefix.as_ref());
-        let ok = observed.expiration_days == Some(days);
+        let to_write = expiration_rule_to_write(&observed.expiration_rules, &prefix, days);
+        let others: Vec<String> = observed
+            .expiration_rules
+            .iter()
+            .filter(|r| r.prefix.as_deref() != Some(prefix.as_str()))
+            .map(|r| format!("{} ({})", r.prefix.as_deref().unwrap_or("whole bucket"), r.id))
+            .collect();
+        let kept = if others.is_empty() { String::new() } else { format!("; rule(s) for {} kept", others.join(", ")) };
+        let detail = if to_write.is_none() {
+            format!("objects under {prefix} already expire after {days} days{kept}")
+        } else {
+            format!("expire objects under {prefix} after {days} days (other lifecycle rules kept){kept}")
+        };
         step(
             &mut plan,
-            (!ok).then(|| BucketAction::PutLifecycleExpiration { days, prefix: prefix.clone() }),
+            to_write.map(|id| BucketAction::PutLifecycleExpiration { days, prefix: prefix.clone(), id }),
             "put-lifecycle-configuration",
-            if ok {
-                format!("objects under {prefix} already expire after {days} days")
-            } else {
-                format!("expire objects under {prefix} after {days} days (other lifecycle rules kept)")
-            },
+            detail,
         );
     }
 
@@ -367,12 +527,26 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
         ),
     });
 
-    let desired = bucket_policy::delivery_statements(&delivery_target(spec, partition, account));
-    checks.push(match bucket_policy::missing_delivery_statements(observed.policy.as_deref(), &desired) {
-        Ok(missing) if missing.is_empty() => Check::pass("delivery-policy", "flow-log delivery statements present"),
-        Ok(missing) => {
-            Check::fail("delivery-policy", format!("missing {}", missing.join(", ")), "flowgate bucket create (merges them into the policy)")
+    let target = delivery_target(spec, partition, account);
+    let desired = bucket_policy::delivery_statements(&target);
+    let wanted_path = target.log_path();
+    // Every path the delivery service may write to, the wanted one and earlier ones alike.
+    let others = match bucket_policy::granted_delivery_paths(observed.policy.as_deref(), partition, &spec.bucket) {
+        Ok(paths) => {
+            let others: Vec<String> = paths.into_iter().filter(|p| p != &wanted_path).collect();
+            if others.is_empty() { String::new() } else { format!("; also grants {} (kept while flow logs deliver there)", others.join(", ")) }
         }
+        Err(_) => String::new(),
+    };
+    checks.push(match bucket_policy::missing_delivery_statements(observed.policy.as_deref(), &desired) {
+        Ok(missing) if missing.is_empty() => {
+            Check::pass("delivery-policy", format!("flow-log delivery statements present for {wanted_path}{others}"))
+        }
+        Ok(missing) => Check::fail(
+            "delivery-policy",
+            format!("missing {} for {wanted_path}{others}", missing.join(", ")),
+            "flowgate bucket create (merges them into the policy)",
+        ),
         Err(e) => Check::fail("delivery-policy", e.to_string(), "fix the bucket policy's JSON"),
     });
 
@@ -390,14 +564,25 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
     });
 
     if let Some(days) = spec.expire_days {
-        checks.push(match observed.expiration_days {
-            Some(have) if have == days => Check::pass("lifecycle", format!("flow logs expire after {days} days")),
-            Some(have) => Check::warn(
+        // A rule is judged by the prefix it filters on as well as its id: a rule for `AWSLogs/`
+        // does not expire what is delivered under `net/AWSLogs/`.
+        let prefix = lifecycle_prefix(spec.prefix.as_ref());
+        let fix =
+            format!("flowgate bucket create --expire-days {days}{}", spec.prefix.as_ref().map(|p| format!(" --prefix {p}")).unwrap_or_default());
+        let rule = observed.expiration_rules.iter().find(|r| r.prefix.as_deref() == Some(prefix.as_str()));
+        checks.push(match rule {
+            Some(r) if r.enabled && r.days == Some(days) => Check::pass("lifecycle", format!("flow logs under {prefix} expire after {days} days")),
+            Some(r) if !r.enabled => Check::warn("lifecycle", format!("the expiration rule for {prefix} is disabled"), fix),
+            Some(r) => Check::warn(
                 "lifecycle",
-                format!("flow logs expire after {have} days, not {days}"),
-                format!("flowgate bucket create --expire-days {days}"),
+                format!("flow logs under {prefix} expire after {} days, not {days}", r.days.map(|d| d.to_string()).unwrap_or_else(|| "no".into())),
+                fix,
             ),
-            None => Check::warn("lifecycle", "no flowgate expiration rule", format!("flowgate bucket create --expire-days {days}")),
+            None if observed.expiration_rules.is_empty() => Check::warn("lifecycle", "no flowgate expiration rule", fix),
+            None => {
+                let covered: Vec<&str> = observed.expiration_rules.iter().map(|r| r.prefix.as_deref().unwrap_or("the whole bucket")).collect();
+                Check::warn("lifecycle", format!("no flowgate expiration rule for {prefix} (rules expire {})", covered.join(", ")), fix)
+            }
         });
     }
     checks
@@ -429,8 +614,9 @@ mod tests {
             object_ownership: Some("BucketOwnerEnforced".into()),
             policy: Some(serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()),
             encryption: DefaultEncryption::SseS3,
-            expiration_days: None,
+            expiration_rules: Vec::new(),
             tags: Vec::new(),
+            flow_log_use: None,
         }
     }
 
@@ -440,7 +626,7 @@ mod tests {
 
     #[test]
     fn missing_bucket_plans_everything_in_order() {
-        let plan = plan_bucket(&spec(), &BucketObservation::missing(), "aws", "123456789012").unwrap();
+        let plan = plan_bucket(&spec(), &BucketObservation::missing(), "aws", "123456789012", false).unwrap();
         assert_eq!(planned(&plan), ["create-bucket", "put-public-access-block", "put-bucket-policy"]);
         assert_eq!(plan.region, "eu-west-1");
         // Every property is reported, applied or not.
@@ -450,7 +636,7 @@ mod tests {
     #[test]
     fn compliant_bucket_plans_nothing() {
         let spec = spec();
-        let plan = plan_bucket(&spec, &compliant(&spec), "aws", "123456789012").unwrap();
+        let plan = plan_bucket(&spec, &compliant(&spec), "aws", "123456789012", false).unwrap();
         assert!(plan.steps.is_empty());
         assert!(plan.changes.iter().all(|c| c.status == ChangeStatus::Skipped));
         assert!(assess_bucket(&spec, &compliant(&spec), "aws", "123456789012").iter().all(|c| c.status == CheckStatus::Pass));
@@ -460,21 +646,21 @@ mod tests {
     fn adopted_bucket_keeps_its_region() {
         let mut observed = compliant(&spec());
         observed.existence = BucketExistence::Owned { region: "us-west-2".into() };
-        let plan = plan_bucket(&spec(), &observed, "aws", "123456789012").unwrap();
+        let plan = plan_bucket(&spec(), &observed, "aws", "123456789012", false).unwrap();
         assert_eq!(plan.region, "us-west-2");
         let required = BucketSpec { region_required: true, ..spec() };
-        assert!(matches!(plan_bucket(&required, &observed, "aws", "123456789012"), Err(BucketPlanError::WrongRegion { .. })));
+        assert!(matches!(plan_bucket(&required, &observed, "aws", "123456789012", false), Err(BucketPlanError::WrongRegion { .. })));
     }
 
     #[test]
     fn kms_is_refused_unless_fixing() {
         let mut observed = compliant(&spec());
         observed.encryption = DefaultEncryption::from_algorithm("aws:kms", Some("alias/x".into()));
-        let err = plan_bucket(&spec(), &observed, "aws", "123456789012").unwrap_err();
+        let err = plan_bucket(&spec(), &observed, "aws", "123456789012", false).unwrap_err();
         assert!(err.to_string().contains("SSE-KMS"));
         assert!(err.hint().contains("--fix-encryption"));
         let fixing = BucketSpec { fix_encryption: true, ..spec() };
-        assert_eq!(planned(&plan_bucket(&fixing, &observed, "aws", "123456789012").unwrap()), ["put-bucket-encryption"]);
+        assert_eq!(planned(&plan_bucket(&fixing, &observed, "aws", "123456789012", false).unwrap()), ["put-bucket-encryption"]);
         let checks = assess_bucket(&spec(), &observed, "aws", "123456789012");
         assert!(checks.iter().any(|c| c.name == "encryption" && c.status == CheckStatus::Fail));
     }
@@ -482,7 +668,7 @@ mod tests {
     #[test]
     fn foreign_bucket_is_an_error() {
         let observed = BucketObservation { existence: BucketExistence::Forbidden, ..BucketObservation::missing() };
-        assert!(matches!(plan_bucket(&spec(), &observed, "aws", "1"), Err(BucketPlanError::NotOwned { .. })));
+        assert!(matches!(plan_bucket(&spec(), &observed, "aws", "1", false), Err(BucketPlanError::NotOwned { .. })));
     }
 
     #[test]
@@ -490,12 +676,133 @@ mod tests {
         let spec = BucketSpec { expire_days: Some(30), tags: vec!["team=net".parse().unwrap()], ..spec() };
         let mut observed = compliant(&spec);
         observed.tags = vec!["owner=ops".parse().unwrap()];
-        let plan = plan_bucket(&spec, &observed, "aws", "123456789012").unwrap();
+        let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
         assert_eq!(planned(&plan), ["put-lifecycle-configuration", "put-bucket-tagging"]);
         let Some((BucketAction::PutTagging { tags }, _)) = plan.steps.last() else { panic!("tagging planned") };
         assert_eq!(tags.len(), 2, "existing tag kept");
-        observed.expiration_days = Some(30);
+        observed.expiration_rules =
+            vec![ExpirationRule { id: LIFECYCLE_RULE_ID.into(), prefix: Some("AWSLogs/".into()), days: Some(30), enabled: true }];
         observed.tags.push("team=net".parse().unwrap());
-        assert!(plan_bucket(&spec, &observed, "aws", "123456789012").unwrap().steps.is_empty());
+        assert!(plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap().steps.is_empty());
+    }
+
+    fn with_prefix(prefix: &str) -> BucketSpec {
+        BucketSpec { prefix: Some(prefix.parse().unwrap()), ..spec() }
+    }
+
+    fn policy_detail(plan: &BucketPlan) -> String {
+        plan.changes.iter().find(|c| c.action == "put-bucket-policy").map(|c| c.detail.clone()).unwrap_or_default()
+    }
+
+    fn delivering(prefix: Option<&str>) -> FlowLogUse {
+        FlowLogUse {
+            delivering: vec![DeliveringFlowLog { region: "eu-west-1".into(), id: "fl-1".into(), prefix: prefix.map(str::to_owned) }],
+            unread: Vec::new(),
+        }
+    }
+
+    /// `bucket create --prefix net` on a bucket granting `AWSLogs/...`: the new path is added, the
+    /// old one kept while a flow log delivers there, and the plan says so.
+    #[test]
+    fn a_new_prefix_adds_a_path_and_keeps_the_delivering_one() {
+        let mut observed = compliant(&spec());
+        observed.flow_log_use = Some(delivering(None));
+        let net = with_prefix("net");
+        assert_eq!(old_delivery_paths(&net, &observed, "aws", "123456789012"), ["AWSLogs/123456789012/"]);
+        let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
+        assert_eq!(planned(&plan), ["put-bucket-policy"]);
+        let detail = policy_detail(&plan);
+        assert!(detail.contains("add path net/AWSLogs/123456789012/"), "{detail}");
+        assert!(detail.contains("keep AWSLogs/123456789012/: flow logs still deliver there (fl-1 in eu-west-1)"), "{detail}");
+        assert!(!detail.contains("update"), "{detail}");
+        let Some((BucketAction::PutBucketPolicy { document }, _)) = plan.steps.first() else { panic!("policy planned") };
+        assert!(document.contains("/AWSLogs/123456789012/*") && document.contains("/net/AWSLogs/123456789012/*"), "{document}");
+
+        // Even with --remove-old-paths, a path a flow log delivers to stays.
+        let flagged = plan_bucket(&net, &observed, "aws", "123456789012", true).unwrap();
+        let Some((BucketAction::PutBucketPolicy { document: flagged_doc }, _)) = flagged.steps.first() else { panic!("policy planned") };
+        assert_eq!(flagged_doc, document);
+    }
+
+    #[test]
+    fn an_unused_old_path_goes_only_with_the_flag() {
+        let mut observed = compliant(&spec());
+        let net = with_prefix("net");
+        // Applied once: both paths granted.
+        observed.flow_log_use = Some(delivering(Some("net")));
+        let Some((BucketAction::PutBucketPolicy { document }, _)) =
+            plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap().steps.first().cloned()
+        else {
+            panic!("policy planned")
+        };
+        observed.policy = Some(document);
+
+        let kept = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
+        assert!(kept.steps.is_empty(), "nothing to change without the flag");
+        assert!(policy_detail(&kept).contains("keep AWSLogs/123456789012/: no flow log delivers there any more (--remove-old-paths removes it)"));
+
+        let removed = plan_bucket(&net, &observed, "aws", "123456789012", true).unwrap();
+        assert_eq!(planned(&removed), ["put-bucket-policy"]);
+        assert!(policy_detail(&removed).contains("remove AWSLogs/123456789012/: no flow log delivers there"), "{}", policy_detail(&removed));
+
+        // A region that could not be read may hide a flow log: kept, with the reason.
+        observed.flow_log_use = Some(FlowLogUse { delivering: Vec::new(), unread: vec![("ap-south-1".into(), "access denied".into())] });
+        let unknown = plan_bucket(&net, &observed, "aws", "123456789012", true).unwrap();
+        assert!(unknown.steps.is_empty());
+        assert!(policy_detail(&unknown).contains("keep AWSLogs/123456789012/: flow logs could not be read in ap-south-1: access denied"));
+
+        // bucket check --prefix reports both paths.
+        let checks = assess_bucket(&net, &observed, "aws", "123456789012");
+        let policy = checks.iter().find(|c| c.name == "delivery-policy").unwrap();
+        assert_eq!(policy.status, CheckStatus::Pass);
+        assert!(
+            policy.detail.contains("net/AWSLogs/123456789012/") && policy.detail.contains("also grants AWSLogs/123456789012/"),
+            "{}",
+            policy.detail
+        );
+    }
+
+    /// A lifecycle rule filtering `AWSLogs/` does not expire what is delivered under `net/AWSLogs/`.
+    #[test]
+    fn lifecycle_rule_is_judged_by_its_prefix() {
+        let net = BucketSpec { expire_days: Some(30), ..with_prefix("net") };
+        let mut observed = compliant(&spec());
+        observed.flow_log_use = Some(delivering(None));
+        observed.expiration_rules =
+            vec![ExpirationRule { id: LIFECYCLE_RULE_ID.into(), prefix: Some("AWSLogs/".into()), days: Some(30), enabled: true }];
+        let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
+        let lifecycle = plan.steps.iter().find_map(|(a, _)| match a {
+            BucketAction::PutLifecycleExpiration { days, prefix, id } => Some((*days, prefix.clone(), id.clone())),
+            _ => None,
+        });
+        assert_eq!(lifecycle, Some((30, "net/AWSLogs/".to_owned(), format!("{LIFECYCLE_RULE_ID}-net-AWSLogs"))));
+        let checks = assess_bucket(&net, &observed, "aws", "123456789012");
+        let check = checks.iter().find(|c| c.name == "lifecycle").unwrap();
+        assert_eq!(check.status, CheckStatus::Warn, "{check:?}");
+        assert!(check.detail.contains("no flowgate expiration rule for net/AWSLogs/"), "{}", check.detail);
+
+        // Both rules present: nothing to do, and the old one is named as kept.
+        observed.expiration_rules.push(ExpirationRule {
+            id: format!("{LIFECYCLE_RULE_ID}-net-AWSLogs"),
+            prefix: Some("net/AWSLogs/".into()),
+            days: Some(30),
+            enabled: true,
+        });
+        let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
+        assert!(!planned(&plan).contains(&"put-lifecycle-configuration"));
+        let detail = &plan.changes.iter().find(|c| c.action == "put-lifecycle-configuration").unwrap().detail;
+        assert!(detail.contains("rule(s) for AWSLogs/ (flowgate-expire-flow-logs) kept"), "{detail}");
+    }
+
+    #[test]
+    fn adopting_outside_the_home_region_is_said_in_the_plan() {
+        let mut observed = compliant(&spec());
+        observed.existence = BucketExistence::Owned { region: "eu-central-1".into() };
+        let plan = plan_bucket(&spec(), &observed, "aws", "123456789012", false).unwrap();
+        let create = plan.changes.iter().find(|c| c.action == "create-bucket").unwrap();
+        assert!(create.detail.starts_with("adopting bucket in eu-central-1 (not the home region eu-west-1)"), "{}", create.detail);
+        // In the home region it is a plain adoption.
+        let home = plan_bucket(&spec(), &compliant(&spec()), "aws", "123456789012", false).unwrap();
+        assert!(home.changes.iter().any(|c| c.detail.contains("exists in eu-west-1, owned by this account: adopted")));
     }
 }

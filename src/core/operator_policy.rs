@@ -146,6 +146,11 @@ mod tests {
         for action in elsewhere {
             assert!(!allowed.iter().any(|a| a == action), "bucket create needs no {action}");
         }
+        // A policy granting an earlier --prefix: whether the account's flow logs still deliver
+        // there is read in every region (onboard and wizard run bucket create: covered below).
+        for action in ["ec2:DescribeRegions", "ec2:DescribeFlowLogs"] {
+            assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
+        }
     }
 
     /// The actions each flow-log command calls, from the adapters' lists.

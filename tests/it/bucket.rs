@@ -100,7 +100,9 @@ fn adopts_an_existing_bucket_in_its_own_region() {
     let report = json_stdout(&output);
     assert_eq!(report["region"], "us-west-2");
     assert_eq!(change(&report, "create-bucket")["status"], "skipped");
-    assert!(change(&report, "create-bucket")["detail"].as_str().unwrap().contains("adopted"));
+    // Adopted outside the home region (us-east-1) without --bucket-region: the plan says where.
+    let adopted = change(&report, "create-bucket")["detail"].as_str().unwrap();
+    assert!(adopted.starts_with("adopting bucket in us-west-2 (not the home region us-east-1)"), "{adopted}");
     assert_eq!(change(&report, "put-bucket-policy")["status"], "applied");
     assert!(env.proxy.mutating_calls().iter().all(|c| !c.ends_with("PUT bucket")), "no CreateBucket: {:?}", env.proxy.mutating_calls());
 
@@ -276,4 +278,117 @@ fn throttling_beyond_the_retries_is_a_clear_error() {
     assert!(err.contains("hint:") && err.contains("--max-attempts"), "{err}");
     let heads = env.proxy.requests().iter().filter(|r| r.service == "s3").count();
     assert_eq!(heads, 2, "--max-attempts 2 means two attempts");
+}
+
+fn statement_resources(policy: &Value, sid: &str) -> Vec<String> {
+    let statement = policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no {sid} in {policy:#}"));
+    match &statement["Resource"] {
+        Value::String(r) => vec![r.clone()],
+        Value::Array(items) => items.iter().map(|r| r.as_str().unwrap().to_owned()).collect(),
+        other => panic!("{other}"),
+    }
+}
+
+/// issue 12 item 3: `--prefix net` on a bucket whose delivery statement grants `AWSLogs/...` adds
+/// the new path; the old one stays while a flow log delivers there, even with
+/// `--remove-old-paths`, and goes with the flag once none does.
+#[test]
+fn a_new_prefix_keeps_the_path_flow_logs_still_deliver_to() {
+    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+    let env = Env::isolated();
+    let bucket = unique("fg-prefix");
+    let first = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes"]).output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let old_path = format!("arn:aws:s3:::{bucket}/AWSLogs/123456789012/*");
+    let new_path = format!("arn:aws:s3:::{bucket}/net/AWSLogs/123456789012/*");
+
+    // A flow log that delivers to the old path (no prefix), in another region than the bucket's.
+    let ec2 = env.ec2("eu-west-1");
+    let vpc = block_on(ec2.create_vpc().cidr_block("10.42.0.0/16").send()).unwrap();
+    let vpc_id = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_owned();
+    let created = block_on(
+        ec2.create_flow_logs()
+            .resource_ids(&vpc_id)
+            .resource_type(FlowLogsResourceType::Vpc)
+            .traffic_type(TrafficType::All)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(format!("arn:aws:s3:::{bucket}"))
+            .send(),
+    )
+    .unwrap();
+    let flow_log = created.flow_log_ids()[0].clone();
+
+    for flags in [&[][..], &["--remove-old-paths"][..]] {
+        let output = env
+            .flowgate()
+            .args(["bucket", "create", "--bucket", &bucket, "--prefix", "net", "--yes", "--output", "json"])
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        let detail = change(&json_stdout(&output), "put-bucket-policy")["detail"].as_str().unwrap().to_owned();
+        assert!(
+            detail.contains(&format!("keep AWSLogs/123456789012/: flow logs still deliver there ({flow_log} in eu-west-1)")),
+            "{flags:?}: {detail}"
+        );
+        let resources = statement_resources(&policy_of(&env, &bucket, "us-east-1"), "FlowgateLogDeliveryWrite");
+        assert_eq!(resources, [old_path.clone(), new_path.clone()], "{flags:?}");
+    }
+
+    // bucket check --prefix net passes and reports both paths.
+    let check = env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--prefix", "net", "--output", "json"]).output().unwrap();
+    assert!(check.status.success(), "{}", stdout(&check));
+    let report = json_stdout(&check);
+    let policy_check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "delivery-policy").unwrap();
+    let detail = policy_check["detail"].as_str().unwrap();
+    assert!(detail.contains("present for net/AWSLogs/123456789012/") && detail.contains("also grants AWSLogs/123456789012/"), "{detail}");
+
+    // Once no flow log delivers there, the flag removes the old path (and only it).
+    block_on(ec2.delete_flow_logs().flow_log_ids(&flow_log).send()).unwrap();
+    let kept = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--prefix", "net", "--yes"]).output().unwrap();
+    assert!(kept.status.success() && stdout(&kept).contains("nothing to change"), "{}", stdout(&kept));
+    assert!(stdout(&kept).contains("--remove-old-paths removes it"), "{}", stdout(&kept));
+    let removed = env
+        .flowgate()
+        .args(["bucket", "create", "--bucket", &bucket, "--prefix", "net", "--remove-old-paths", "--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(removed.status.success(), "{}", stderr(&removed));
+    let detail = change(&json_stdout(&removed), "put-bucket-policy")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("remove AWSLogs/123456789012/"), "{detail}");
+    let policy = policy_of(&env, &bucket, "us-east-1");
+    assert_eq!(statement_resources(&policy, "FlowgateLogDeliveryWrite"), [new_path]);
+    assert_eq!(policy["Statement"].as_array().unwrap().len(), 2, "the ACL statement is kept");
+}
+
+/// issue 12 item 3: a lifecycle rule filtering `AWSLogs/` does not cover `net/AWSLogs/`: a rule for
+/// the new prefix is added, the old one kept.
+#[test]
+fn expiration_is_judged_by_the_rules_prefix() {
+    let env = Env::shared();
+    let bucket = unique("fg-expire");
+    let first = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--expire-days", "30", "--yes"]).output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let check =
+        env.flowgate().args(["bucket", "check", "--bucket", &bucket, "--prefix", "net", "--expire-days", "30", "--output", "json"]).output().unwrap();
+    let report = json_stdout(&check);
+    let lifecycle = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "lifecycle").unwrap();
+    assert_eq!(lifecycle["status"], "warn", "{lifecycle}");
+
+    let output = env
+        .flowgate()
+        .args(["bucket", "create", "--bucket", &bucket, "--prefix", "net", "--expire-days", "30", "--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(change(&json_stdout(&output), "put-lifecycle-configuration")["status"], "applied");
+    let rules = block_on(env.s3("us-east-1").get_bucket_lifecycle_configuration().bucket(&bucket).send()).unwrap();
+    let mut prefixes: Vec<String> = rules.rules().iter().filter_map(|r| r.filter().and_then(|f| f.prefix()).map(str::to_owned)).collect();
+    prefixes.sort();
+    assert_eq!(prefixes, ["AWSLogs/", "net/AWSLogs/"]);
+
+    env.proxy.reset_log();
+    let again = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--prefix", "net", "--expire-days", "30", "--yes"]).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "converged");
 }

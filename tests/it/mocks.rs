@@ -1,15 +1,21 @@
 //! Adapter behaviour the emulator cannot produce (moto never answers 403 or 301 to HeadBucket, nor
-//! AccessDenied with a named action), covered with aws-smithy-mocks.
+//! AccessDenied with a named action, nor S3's eventual consistency right after CreateBucket),
+//! covered with aws-smithy-mocks.
+
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::head_bucket::HeadBucketOutput;
-use aws_smithy_mocks::{mock, mock_client};
+use aws_sdk_s3::operation::list_buckets::ListBucketsOutput;
+use aws_sdk_s3::operation::put_public_access_block::PutPublicAccessBlockOutput;
+use aws_sdk_s3::types::Bucket;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
-use flowgate::aws::s3::bucket_existence;
-use flowgate::core::bucket::BucketExistence;
+use flowgate::aws::s3::{AFTER_CREATE_DELAYS, Applied, apply_after_create, bucket_existence, list_buckets_with_encryption};
+use flowgate::core::bucket::{BucketAction, BucketExistence};
 use flowgate::error::{AwsErrorKind, Error};
 
 fn bucket() -> flowgate::core::names::BucketName {
@@ -23,17 +29,121 @@ async fn head_bucket_403_means_not_ours() {
     assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Forbidden);
 }
 
-#[tokio::test]
-async fn head_bucket_301_names_the_region() {
-    let rule = mock!(Client::head_bucket).then_http_response(|| {
+fn moved_to(region: &'static str) -> impl Fn() -> HttpResponse + Send + Sync + 'static {
+    move || {
         let mut response = HttpResponse::new(StatusCode::try_from(301).unwrap(), SdkBody::empty());
-        response.headers_mut().insert("x-amz-bucket-region", "ap-southeast-2");
+        response.headers_mut().insert("x-amz-bucket-region", region);
         response
-    });
-    let s3 = mock_client!(aws_sdk_s3, [&rule]);
-    assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Owned { region: "ap-southeast-2".into() });
+    }
 }
 
+/// AWS behaviour: HeadBucket on a bucket in another region answers 301 with
+/// `x-amz-bucket-region` *before* it evaluates `ExpectedBucketOwner` (moto never redirects), so
+/// a name owned by another account in another region looks like "ours, elsewhere" from the home
+/// region. flowgate asks again in that region with `ExpectedBucketOwner`, where the owner check
+/// answers 403. Sources: HeadBucket, https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html;
+/// GetBucketLocation ("HeadBucket ... always return[s] the bucket's location through an HTTP
+/// response header, whether access to the bucket is authorized or not"),
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html
+#[tokio::test]
+async fn head_bucket_301_comes_before_the_expected_owner_check() {
+    let redirect = mock!(Client::head_bucket).then_http_response(moved_to("eu-west-1"));
+    let in_region = mock!(Client::head_bucket)
+        .match_requests(|r| r.bucket() == Some("mocked-bucket") && r.expected_bucket_owner() == Some("123456789012"))
+        .then_http_response(|| HttpResponse::new(StatusCode::try_from(403).unwrap(), SdkBody::empty()));
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&redirect, &in_region]);
+    assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Forbidden);
+    assert_eq!((redirect.num_calls(), in_region.num_calls()), (1, 1), "the HEAD is repeated in the bucket's region");
+}
+
+#[tokio::test]
+async fn head_bucket_301_then_ours_in_the_named_region() {
+    let redirect = mock!(Client::head_bucket).then_http_response(moved_to("ap-southeast-2"));
+    let in_region = mock!(Client::head_bucket)
+        .match_requests(|r| r.expected_bucket_owner() == Some("123456789012"))
+        .then_output(|| HeadBucketOutput::builder().bucket_region("ap-southeast-2").build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::Sequential, [&redirect, &in_region]);
+    assert_eq!(bucket_existence(&s3, &bucket(), "123456789012").await.unwrap(), BucketExistence::Owned { region: "ap-southeast-2".into() });
+    assert_eq!(in_region.num_calls(), 1);
+}
+
+fn s3_error(status: u16, code: &str) -> HttpResponse {
+    HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!("<Error><Code>{code}</Code><Message>{code} (as S3 answers it)</Message></Error>")),
+    )
+}
+
+/// AWS behaviour: right after CreateBucket, bucket configuration calls can answer `NoSuchBucket`
+/// (404) or `OperationAborted` (409, "A conflicting conditional operation is currently in
+/// progress") for a few seconds: bucket configuration is eventually consistent (moto is
+/// immediately consistent). Source: Amazon S3 User Guide, "Amazon S3 data consistency model",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel
+#[tokio::test]
+async fn right_after_create_bucket_no_such_bucket_and_operation_aborted_are_retried() {
+    let put = mock!(Client::put_public_access_block)
+        .sequence()
+        .http_response(|| s3_error(404, "NoSuchBucket"))
+        .http_response(|| s3_error(409, "OperationAborted"))
+        .output(|| PutPublicAccessBlockOutput::builder().build())
+        .build();
+    let s3 = mock_client!(aws_sdk_s3, [&put]);
+    let delays = [Duration::ZERO; 3];
+    let applied = apply_after_create(&s3, &bucket(), &BucketAction::PutPublicAccessBlock, &delays).await.unwrap();
+    assert_eq!(applied, Applied::Changed);
+    assert_eq!(put.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn right_after_create_bucket_retries_are_bounded_and_other_errors_are_not_retried() {
+    let put = mock!(Client::put_bucket_policy).sequence().http_response(|| s3_error(404, "NoSuchBucket")).repeatedly().build();
+    let s3 = mock_client!(aws_sdk_s3, [&put]);
+    let action = BucketAction::PutBucketPolicy { document: "{}".into() };
+    let err = apply_after_create(&s3, &bucket(), &action, &[Duration::ZERO; 2]).await.unwrap_err();
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    assert_eq!(put.num_calls(), 3, "one attempt, then one per delay");
+
+    let denied = mock!(Client::put_bucket_policy).sequence().http_response(|| s3_error(403, "AccessDenied")).repeatedly().build();
+    let s3 = mock_client!(aws_sdk_s3, [&denied]);
+    assert!(apply_after_create(&s3, &bucket(), &action, &[Duration::ZERO; 2]).await.is_err());
+    assert_eq!(denied.num_calls(), 1, "only the settling answers are retried");
+    // The production bound stays a few seconds in all.
+    assert!(AFTER_CREATE_DELAYS.iter().sum::<Duration>() <= Duration::from_secs(8));
+}
+
+/// AWS behaviour: GetBucketLocation outside the bucket's region is not governed by the bucket's
+/// policy and may be refused, while HeadBucket names the region in `x-amz-bucket-region` for any
+/// caller (moto answers GetBucketLocation from any region). The wizard lists each bucket with
+/// its region, or with the reason it is unknown, and never drops one. Source: GetBucketLocation,
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html
+#[tokio::test]
+async fn wizard_bucket_list_reads_regions_from_head_bucket_and_says_why_not() {
+    let list = mock!(Client::list_buckets).then_output(|| {
+        ListBucketsOutput::builder()
+            .buckets(Bucket::builder().name("far-away-logs").build())
+            .buckets(Bucket::builder().name("locked-logs").build())
+            .buckets(Bucket::builder().name("listed-logs").bucket_region("us-west-2").build())
+            .build()
+    });
+    let head_far = mock!(Client::head_bucket).match_requests(|r| r.bucket() == Some("far-away-logs")).then_http_response(moved_to("eu-west-1"));
+    let head_locked = mock!(Client::head_bucket)
+        .match_requests(|r| r.bucket() == Some("locked-logs"))
+        .then_http_response(|| HttpResponse::new(StatusCode::try_from(403).unwrap(), SdkBody::empty()));
+    let location = mock!(Client::get_bucket_location).then_http_response(|| s3_error(403, "AccessDenied"));
+    let encryption = mock!(Client::get_bucket_encryption).then_http_response(|| s3_error(404, "ServerSideEncryptionConfigurationNotFoundError"));
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&list, &head_far, &head_locked, &location, &encryption]);
+
+    let buckets = list_buckets_with_encryption(&s3, 100).await.unwrap();
+    let names: Vec<&str> = buckets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(names, ["far-away-logs", "listed-logs", "locked-logs"], "no bucket is dropped");
+    assert_eq!(buckets[0].region, Ok("eu-west-1".to_owned()));
+    assert_eq!(buckets[0].kms, Ok(false));
+    assert_eq!(buckets[1].region, Ok("us-west-2".to_owned()));
+    let Err(why) = &buckets[2].region else { panic!("{:?}", buckets[2]) };
+    assert!(why.contains("access denied") && why.contains("s3:GetBucketLocation"), "{why}");
+    let item = flowgate::commands::wizard::bucket_item(&buckets[2]);
+    assert!(item.starts_with("locked-logs (region unknown: "), "{item}");
+}
 #[tokio::test]
 async fn head_bucket_region_comes_from_the_response() {
     let rule = mock!(Client::head_bucket).then_output(|| HeadBucketOutput::builder().bucket_region("eu-central-1").build());
