@@ -302,3 +302,25 @@ fn contradictory_access_flags_exit_2_before_any_call() {
         assert_eq!(env.proxy.requests(), Vec::new(), "{args:?}: no AWS call");
     }
 }
+
+/// Issue 12 item 1, stack mode: a revoke through the stack also names a policy outside the stack
+/// (here AWS's AmazonS3ReadOnlyAccess attached to the stack's role) that keeps the bucket readable.
+#[test]
+fn stack_mode_revoke_names_a_managed_policy_that_keeps_the_bucket_readable() {
+    let env = Env::isolated();
+    let created = env
+        .flowgate()
+        .args(["stack", "deploy", "--vendor-account", "111122223333", "--storage-access", "--storage-ids", "flow-logs-a", "--yes", "-q"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let role = flowgate::core::stack_plan::DEFAULT_ROLE_NAME;
+    block_on(env.iam().attach_role_policy().role_name(role).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send()).unwrap();
+    let revoke = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-a", "--yes", "--output", "json"]).output().unwrap();
+    assert_eq!(revoke.status.code(), Some(1), "{}", stderr(&revoke));
+    let report = json_stdout(&revoke);
+    assert_eq!(report["via"], "stack");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["kind"] == "still-readable" && f["policy"] == "AmazonS3ReadOnlyAccess"), "{report:#}");
+    assert!(findings.iter().all(|f| f["policy"] != "FlowgateStorageRead"), "the stack's own policy is the one being edited: {report:#}");
+}
