@@ -1833,6 +1833,59 @@ mod tests {
         assert!(matches!(summarize(trailer_cut, &ParseOptions::default()), Err(ParseError::Truncated { .. })));
     }
 
+    /// Zero bytes after the last member are padding (`gzip -d` says "trailing zero bytes
+    /// ignored"), not a cut: the object is whole.
+    #[test]
+    fn zero_padding_after_the_last_member_is_not_truncation() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let expected = summarize(plain.as_slice(), &ParseOptions::default()).unwrap();
+        for padding in [1, 7, 8, 10, 512, 300_000] {
+            let mut padded = gzip(&plain);
+            padded.resize(padded.len() + padding, 0);
+            assert_eq!(summarize(padded.as_slice(), &ParseOptions::default()).unwrap(), expected, "{padding} zero bytes");
+            assert_eq!(summarize(Trickle(&padded), &ParseOptions::default()).unwrap(), expected, "{padding} zero bytes, one at a time");
+        }
+        let cut = plain.len() / 3;
+        let mut members = gzip(&plain[..cut]);
+        members.extend(gzip(&plain[cut..]));
+        members.resize(members.len() + 4096, 0);
+        assert_eq!(summarize(members.as_slice(), &ParseOptions::default()).unwrap(), expected, "two members, then padding");
+
+        // Anything else after a member is not padding, and not another member: corrupt, with
+        // every record before it counted.
+        for tail in [&b"garbage"[..], &b"\0\0\0\0x"[..], &b"\x1f\x8b\x08"[..]] {
+            let mut bad = gzip(&plain);
+            bad.extend_from_slice(tail);
+            match summarize(bad.as_slice(), &ParseOptions::default()) {
+                Err(ParseError::Corrupt { records, .. } | ParseError::Truncated { records, .. }) => {
+                    assert_eq!(records, TCP_SEQUENCE.len() as u64, "{tail:?}")
+                }
+                other => panic!("{tail:?}: expected corrupt or truncated, got {other:?}"),
+            }
+        }
+    }
+
+    /// A cut object reports the records read before the cut, also when the whole object was
+    /// decompressed while the header was being read.
+    #[test]
+    fn a_cut_small_object_counts_the_records_before_the_cut() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let compressed = gzip(&plain);
+        // Cut in the trailer: every record is there.
+        let error = summarize(&compressed[..compressed.len() - 3], &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Truncated { records, .. } if records == TCP_SEQUENCE.len() as u64), "{error:?}");
+        assert!(error.to_string().starts_with(&format!("the gzip stream ends early after {} records", TCP_SEQUENCE.len())), "{error}");
+        // A bad checksum is found after the last record too.
+        let mut bad_crc = compressed.clone();
+        let at = bad_crc.len() - 8;
+        bad_crc[at] ^= 0xff;
+        let error = summarize(bad_crc.as_slice(), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Corrupt { records, .. } if records == TCP_SEQUENCE.len() as u64), "{error:?}");
+        // A plain-text download that fails counts its whole lines; the cut line is not a record.
+        let error = summarize(Failing(&plain[..plain.len() - 10]), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Read { records, .. } if records == TCP_SEQUENCE.len() as u64 - 1), "{error:?}");
+    }
+
     #[test]
     fn corrupt_gzip_is_an_error() {
         let mut bad_crc = gzip(&large_object());
@@ -2048,6 +2101,30 @@ mod tests {
         assert_eq!(visited, 3);
         let parse_failure: Result<_, io::Error> = for_each_record(&b""[..], &lenient(), |_| Ok(()));
         assert_eq!(parse_failure.unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// Totals that overflow stop at u64::MAX and say so; a count that is u64::MAX is not
+    /// saturation.
+    #[test]
+    fn saturated_totals_say_so() {
+        let header = "srcaddr dstaddr packets bytes";
+        let max = u64::MAX;
+        let one = summarize(object(header, &[&format!("10.0.0.1 10.0.0.2 1 {max}")]).as_slice(), &lenient()).unwrap();
+        assert_eq!(one.bytes, max);
+        assert!(!one.saturated.any());
+        assert!(serde_json::to_value(&one).unwrap().get("saturated").is_none(), "absent when nothing saturated");
+
+        let two = summarize(object(header, &[&format!("10.0.0.1 10.0.0.2 1 {max}"), "10.0.0.1 10.0.0.2 1 1"]).as_slice(), &lenient()).unwrap();
+        assert_eq!((two.bytes, two.packets), (max, 2));
+        assert_eq!(two.saturated, Saturated { packets: false, bytes: true });
+        assert_eq!(serde_json::to_value(&two).unwrap()["saturated"], serde_json::json!(["bytes"]));
+
+        let mut merged = one.clone();
+        merged.merge(one.clone());
+        assert!(merged.saturated.bytes && !merged.saturated.packets, "merging two maximal objects overflows");
+        let mut carried = ObjectSummary::default();
+        carried.merge(two);
+        assert!(carried.saturated.bytes, "a merge keeps an object's saturation");
     }
 
     #[test]

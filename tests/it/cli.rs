@@ -76,6 +76,14 @@ fn other_invalid_values_exit_2() {
         &["bucket", "create", "--bucket", "ok-name", "--output", "yaml"],
         &["--region", "nowhere", "bucket", "check", "--bucket", "ok-name"],
         &["bucket", "check", "--bucket", "ok-name", "--verbose", "--quiet"],
+        // Contradictions: --ecs only extends --format extended; flowgate:managed is flowgate's own tag.
+        &["flowlogs", "enable", "--bucket", "ok-name", "--ecs"],
+        &["flowlogs", "status", "--bucket", "ok-name", "--format", "required", "--ecs"],
+        &["verify", "--bucket", "ok-name", "--format", "extended,ecs-cluster-name", "--ecs"],
+        &["onboard", "--bucket", "ok-name", "--ecs"],
+        &["bucket", "create", "--bucket", "ok-name", "--tag", "flowgate:managed=true"],
+        &["flowlogs", "enable", "--bucket", "ok-name", "--tag", "flowgate:managed=false"],
+        &["onboard", "--bucket", "ok-name", "--tag", "flowgate:managed=true"],
     ];
     for args in cases {
         let output = env.flowgate().args(*args).output().unwrap();
