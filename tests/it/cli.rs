@@ -298,6 +298,8 @@ fn closed_stdout_ends_quietly_with_exit_0() {
         &["parse", object, "--top", "5"],
         &["parse", object, "--output", "json"],
         &["--help"],
+        // A report (here a failing check, exit 1 when read) to a reader that has gone.
+        &["-q", "bucket", "check", "--bucket", "flowgate-closed-stdout-none"],
     ];
     for args in cases {
         for read_first in [0usize, 100] {
