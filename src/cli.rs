@@ -1,9 +1,9 @@
 //! The command line: clap types only. Values are validated by their parsers here, so malformed
 //! input exits 2 before any AWS call.
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::core::flowlog_plan::{FileFormat, TrafficType};
+use crate::core::flowlog_plan::{FileFormat, MANAGED_TAG_KEY, TrafficType};
 use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
 use crate::core::stack_plan::{DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, StorageId, parse_external_id, parse_role_name, parse_stack_name, parse_storage_id};
 use crate::output::OutputFormat;
@@ -22,6 +22,45 @@ pub struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Contradictions between flags that clap's attributes cannot express (they depend on a
+    /// value), refused as usage errors (exit 2) before any AWS call.
+    pub fn check(&self) -> Result<(), clap::Error> {
+        let contradiction = |message: String| Err(Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message));
+        let ecs = |format: &str, ecs: bool| {
+            if ecs && format != "extended" {
+                return contradiction(format!(
+                    "--ecs adds the ECS fields to --format extended only; with --format {format} it would be ignored: \
+                     use --format extended --ecs, or name the ecs-* fields in a --format field list"
+                ));
+            }
+            Ok(())
+        };
+        match &self.command {
+            Command::Parse(args) if args.records.is_some() && self.global.output == OutputFormat::Json => contradiction(
+                "--records streams the records to stdout, --output json prints one document there: use one of them \
+                 (the summary of a --records run is on stderr)"
+                    .to_owned(),
+            ),
+            Command::Flowlogs(FlowLogsCommand::Enable(FlowLogsEnableArgs { spec, .. }))
+            | Command::Flowlogs(FlowLogsCommand::Status(FlowLogsStatusArgs { spec, .. }))
+            | Command::Verify(VerifyArgs { spec, .. }) => ecs(&spec.format, spec.ecs),
+            Command::Onboard(args) => ecs(&args.format, args.ecs),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A `--tag`: any valid tag but flowgate's own marker, which says which flow logs flowgate
+/// created (and may delete): a user setting it would mark, or unmark, flow logs by hand.
+fn parse_user_tag(value: &str) -> Result<Tag, String> {
+    let tag: Tag = value.parse()?;
+    if tag.key == MANAGED_TAG_KEY {
+        return Err(format!("the tag key '{MANAGED_TAG_KEY}' is flowgate's own (it marks the flow logs flowgate created): choose another key"));
+    }
+    Ok(tag)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -153,7 +192,7 @@ pub struct BucketCreateArgs {
     pub expire_days: Option<i32>,
 
     /// Tag the bucket (repeatable); existing tags are kept
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
     pub tags: Vec<Tag>,
 
     /// Replace an SSE-KMS default encryption with SSE-S3 (AES256) instead of refusing
@@ -263,7 +302,7 @@ pub struct FlowLogsEnableArgs {
     pub replace: bool,
 
     /// Tag the flow logs flowgate creates (repeatable); flowgate:managed=true is always added
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
     pub tags: Vec<Tag>,
 }
 
@@ -360,7 +399,7 @@ pub struct OnboardArgs {
     pub expire_days: Option<i32>,
 
     /// Tag the bucket and the flow logs (repeatable)
-    #[arg(long = "tag", value_name = "KEY=VALUE")]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
     pub tags: Vec<Tag>,
 
     /// After applying, poll until the first delivery (up to DURATION, 15m without a value)
@@ -642,7 +681,6 @@ pub struct StackDeleteArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_is_well_formed() {

@@ -1,3 +1,4 @@
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -6,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 use flowgate::cli::Cli;
 use flowgate::error::{AwsErrorKind, Error, ExitStatus};
 use flowgate::interrupt;
-use flowgate::output::Printer;
+use flowgate::output::{self, ErrorBody, ErrorDocument, OutputFormat, Printer};
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
@@ -18,19 +19,85 @@ fn init_tracing(verbose: u8) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
 }
 
-fn print_error(error: &Error, profile: Option<&str>) {
+/// Prints `error:` and `hint:` on stderr and, in JSON mode, the error document on stdout (unless
+/// the report was already written: one document, never two).
+fn print_error(error: &Error, profile: Option<&str>, printer: &Printer) {
     eprintln!("{} {error}", console::style("error:").red().bold());
     let hint = match error {
         Error::Aws { kind: AwsErrorKind::Credentials, .. } => Some(flowgate::aws::credentials_hint(profile)),
         other => other.hint().map(str::to_owned),
     };
-    if let Some(hint) = hint {
+    if let Some(hint) = &hint {
         eprintln!("{} {hint}", console::style("hint:").yellow().bold());
+    }
+    if let Err(e) = printer.error_document(&ErrorDocument::new(error, hint, printer.shown_plan())) {
+        eprintln!("error: {e}");
     }
 }
 
+/// Whether the command line asks for JSON output, read from the raw arguments: for the errors
+/// clap finds before it hands over a parsed command line. The last `--output` wins, as in clap.
+fn json_requested(args: &[OsString]) -> bool {
+    let mut json = false;
+    let mut args = args.iter().skip(1).map(|a| a.to_str().unwrap_or(""));
+    while let Some(arg) = args.next() {
+        match arg {
+            "--" => break,
+            "--output" => json = args.next() == Some("json"),
+            other => {
+                if let Some(value) = other.strip_prefix("--output=") {
+                    json = value == "json";
+                }
+            }
+        }
+    }
+    json
+}
+
+/// A command line clap refused (or help/version it printed): clap's own text on its stream and,
+/// when `--output json` was asked for, the error document on stdout as well.
+fn command_line_error(error: clap::Error, args: &[OsString]) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = error.exit_code();
+    let shown = error.print();
+    if matches!(error.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        // Asked for: help and version are for people, and exit 0.
+        if let Err(e) = shown
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            eprintln!("error: writing to stdout: {e}");
+            return ExitCode::from(1);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if json_requested(args) {
+        // clap's text: `error: WHAT` (continued on indented lines), then paragraphs of tips, usage
+        // and where to find more, each after a blank line.
+        let rendered = error.render().to_string();
+        let paragraphs: Vec<String> = rendered
+            .split("\n\n")
+            .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "))
+            .filter(|p| !p.is_empty())
+            .collect();
+        let (message, hint) = match paragraphs.split_first() {
+            Some((first, rest)) if first.starts_with("error: ") => {
+                (first.trim_start_matches("error: ").to_owned(), (!rest.is_empty()).then(|| rest.join(" ")))
+            }
+            // Help shown instead of an error: a subcommand or argument is missing.
+            _ => ("a subcommand is required".to_owned(), Some("the usage is printed on stderr; see flowgate --help".to_owned())),
+        };
+        let document = ErrorDocument { error: ErrorBody { message, hint, exit_code: code, kind: "usage", aws_error_code: None, plan: None } };
+        let _ = Printer::new(OutputFormat::Json, true).error_document(&document);
+    }
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args).and_then(|cli| cli.check().map(|()| cli)) {
+        Ok(cli) => cli,
+        Err(error) => return command_line_error(error, &args),
+    };
     let no_color = cli.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     if no_color {
         console::set_colors_enabled(false);
@@ -43,14 +110,15 @@ fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            eprintln!("error: could not start the async runtime: {e}");
+            print_error(&Error::io("starting the async runtime", e), profile.as_deref(), &printer);
             return ExitCode::from(1);
         }
     };
     // The command runs as a task so that Ctrl-C is seen even while it blocks in a prompt. The
     // first Ctrl-C during an apply lets the current step finish and the report be printed.
+    let command_printer = printer.clone();
     let result = runtime.block_on(async {
-        let mut command = tokio::spawn(flowgate::commands::run(cli, printer));
+        let mut command = tokio::spawn(flowgate::commands::run(cli, command_printer));
         loop {
             tokio::select! {
                 result = &mut command => {
@@ -66,19 +134,23 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Do not wait for in-flight SDK calls after an interrupt.
+    runtime.shutdown_background();
     let result = match result {
         Ok(_) if interrupt::requested() => Ok(ExitStatus::Interrupted),
         other => other,
     };
+    // A reader that closed stdout (`| head`) has all it wanted: end quietly, as ripgrep does.
+    let stdout_gone = |error: &Error| matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe);
     let status = match result {
+        _ if output::stdout_closed() => ExitStatus::Success,
+        Err(error) if stdout_gone(&error) => ExitStatus::Success,
         Ok(status) => status,
         Err(error) => {
-            print_error(&error, profile.as_deref());
+            print_error(&error, profile.as_deref(), &printer);
             error.exit_status()
         }
     };
-    // Do not wait for in-flight SDK calls after an interrupt.
-    runtime.shutdown_background();
     debug_assert!(status != ExitStatus::Success || status.code() == 0);
     ExitCode::from(u8::try_from(status.code()).unwrap_or(1))
 }

@@ -3,6 +3,8 @@
 
 use std::fmt::{self, Display, Write as _};
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::ValueEnum;
 use serde::Serialize;
@@ -29,11 +31,36 @@ pub struct Printer {
     pub quiet: bool,
     /// Plans of sub-steps are not printed (a composed command prints its own combined plan).
     pub silent_plans: bool,
+    /// What this printer and its copies have put out, for the error path of `main`.
+    shown: Arc<Shown>,
+}
+
+/// Shared by a printer and its copies (sub-steps print through copies).
+#[derive(Debug, Default)]
+struct Shown {
+    /// In JSON mode, the plan text a command showed (text mode prints it instead), so that an
+    /// error after the plan (`--yes` missing) still carries it in the one JSON document.
+    plan: Mutex<String>,
+    /// Whether the JSON document (a report) has been written: an error after it adds no second.
+    document: AtomicBool,
+}
+
+/// Set once stdout is found closed (`flowgate ... | head`): the process then ends quietly, exit 0.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Whether a write found stdout closed by its reader.
+pub fn stdout_closed() -> bool {
+    STDOUT_CLOSED.load(Ordering::SeqCst)
+}
+
+/// Records that stdout's reader has gone (a write failed with a broken pipe).
+pub fn note_stdout_closed() {
+    STDOUT_CLOSED.store(true, Ordering::SeqCst);
 }
 
 impl Printer {
     pub fn new(format: OutputFormat, quiet: bool) -> Self {
-        Printer { format, quiet, silent_plans: false }
+        Printer { format, quiet, silent_plans: false, shown: Arc::default() }
     }
 
     /// The same printer, without the sub-steps' plans.
@@ -45,12 +72,40 @@ impl Printer {
         self.format == OutputFormat::Json
     }
 
-    /// Text for people on stdout (plans); nothing in JSON mode, where the report says it all.
+    /// Text for people on stdout (plans). In JSON mode nothing is printed (the report says it
+    /// all) but the text is kept: should the command end in an error instead of a report (a plan
+    /// that needs `--yes`), the error document carries the plan.
     pub fn text(&self, text: impl Display) -> Result<()> {
-        if self.is_json() || self.silent_plans {
+        if self.silent_plans {
+            return Ok(());
+        }
+        if self.is_json() {
+            let text = console::strip_ansi_codes(&text.to_string()).into_owned();
+            self.shown.plan.lock().unwrap_or_else(|p| p.into_inner()).push_str(&text);
             return Ok(());
         }
         write_stdout(&format!("{text}"))
+    }
+
+    /// The lines of the plan text kept in JSON mode (see [`Printer::text`]), if any was shown.
+    pub fn shown_plan(&self) -> Option<Vec<String>> {
+        let plan = self.shown.plan.lock().unwrap_or_else(|p| p.into_inner());
+        let lines: Vec<String> = plan.lines().map(str::trim_end).filter(|l| !l.is_empty()).map(str::to_owned).collect();
+        (!lines.is_empty()).then_some(lines)
+    }
+
+    /// Whether this printer (or a copy) has written the JSON report.
+    pub fn document_written(&self) -> bool {
+        self.shown.document.load(Ordering::SeqCst)
+    }
+
+    /// Prints the one JSON document of a run that ends in an error (JSON mode only).
+    pub fn error_document(&self, error: &ErrorDocument) -> Result<()> {
+        if !self.is_json() || self.document_written() {
+            return Ok(());
+        }
+        self.shown.document.store(true, Ordering::SeqCst);
+        write_json(error)
     }
 
     /// A progress or status line on stderr, unless `-q` or JSON output.
@@ -80,25 +135,79 @@ impl Printer {
     }
 
     pub fn report<R: Report>(&self, report: &R) -> Result<ExitStatus> {
-        let text = match self.format {
+        match self.format {
             OutputFormat::Json => {
-                let mut json = serde_json::to_string_pretty(report).map_err(|e| Error::io("encoding the report as JSON", io::Error::other(e)))?;
-                json.push('\n');
-                json
+                self.shown.document.store(true, Ordering::SeqCst);
+                write_json(report)?;
             }
-            OutputFormat::Text => format!("{report}"),
-        };
-        write_stdout(&text)?;
+            OutputFormat::Text => write_stdout(&format!("{report}"))?,
+        }
         Ok(report.exit_status())
     }
 }
 
-/// Writes to stdout; a closed pipe (`flowgate ... | head`) is not an error.
-fn write_stdout(text: &str) -> Result<()> {
+/// The one JSON document of a run that ends in an error: `{"error": {...}}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorDocument {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorBody {
+    /// What went wrong, as the `error:` line on stderr says it.
+    pub message: String,
+    /// What to do about it, as the `hint:` line says it (null when there is none).
+    pub hint: Option<String>,
+    /// The process's exit code.
+    pub exit_code: i32,
+    /// `usage` (the command line), `input`, `aws`, `refused`, `interrupted` or `io`.
+    pub kind: &'static str,
+    /// For `aws`: the AWS error code, when AWS gave one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_error_code: Option<String>,
+    /// The plan the command showed before it stopped (as text mode prints it, one line each).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Vec<String>>,
+}
+
+impl ErrorDocument {
+    /// The document for an error of a command; `hint` replaces the error's own.
+    pub fn new(error: &Error, hint: Option<String>, plan: Option<Vec<String>>) -> ErrorDocument {
+        let (kind, aws_error_code) = match error {
+            Error::Input { .. } => ("input", None),
+            Error::Aws { code, .. } => ("aws", code.clone()),
+            Error::Refused { .. } => ("refused", None),
+            Error::Interrupted => ("interrupted", None),
+            Error::Io { .. } => ("io", None),
+        };
+        ErrorDocument { error: ErrorBody { message: error.to_string(), hint, exit_code: error.exit_status().code(), kind, aws_error_code, plan } }
+    }
+}
+
+fn write_json<T: Serialize>(value: &T) -> Result<()> {
+    let mut json = serde_json::to_string_pretty(value).map_err(|e| Error::io("encoding the report as JSON", io::Error::other(e)))?;
+    json.push('\n');
+    write_stdout(&json)
+}
+
+/// Writes to stdout; a closed pipe (`flowgate ... | head`) is not an error: it is noted, and the
+/// run ends quietly with exit 0 (as ripgrep does).
+pub fn write_stdout(text: &str) -> Result<()> {
+    write_stdout_bytes(text.as_bytes())
+}
+
+pub fn write_stdout_bytes(bytes: &[u8]) -> Result<()> {
+    if stdout_closed() {
+        return Ok(());
+    }
     let mut out = io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::io("writing to stdout", e)),
-        _ => Ok(()),
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            note_stdout_closed();
+            Ok(())
+        }
+        Err(e) => Err(Error::io("writing to stdout", e)),
+        Ok(()) => Ok(()),
     }
 }
 

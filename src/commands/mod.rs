@@ -54,7 +54,15 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
 
 fn run_parse(mut args: crate::cli::ParseArgs, printer: &Printer) -> Result<ExitStatus> {
     args.files = parse::files_arg(&args.files);
-    let (report, streamed) = parse::parse(&args, printer.is_json())?;
+    let (report, streamed) = match parse::parse(&args, printer.is_json()) {
+        // The reader of the records went away (`| head`): it has what it wanted, and a summary of
+        // the records read so far would describe nothing it asked for.
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+            crate::output::note_stdout_closed();
+            return Ok(ExitStatus::Success);
+        }
+        other => other?,
+    };
     for object in &report.objects {
         if let Some(error) = &object.error {
             eprintln!("error: {}: {error}", object.source);

@@ -44,7 +44,13 @@ impl fmt::Display for ParseReport {
         writeln!(f, "total: {} object(s), {} records", t.objects, t.records)?;
         writeln!(f, "  log-status  OK {}  NODATA {}  SKIPDATA {}", t.log_status.ok, t.log_status.nodata, t.log_status.skipdata)?;
         writeln!(f, "  action      ACCEPT {}  REJECT {}", t.actions.accept, t.actions.reject)?;
-        writeln!(f, "  traffic     {} packets, {} bytes, {} interface(s)", t.packets, t.bytes, t.distinct_interfaces())?;
+        writeln!(
+            f,
+            "  traffic     {} packets, {} bytes, {} interface(s)",
+            count(t.packets, t.saturated.packets),
+            count(t.bytes, t.saturated.bytes),
+            t.distinct_interfaces()
+        )?;
         if let (Some(start), Some(end)) = (t.first_start, t.last_end) {
             writeln!(f, "  time        {start} .. {end} (Unix seconds)")?;
         }
@@ -61,12 +67,18 @@ impl fmt::Display for ParseReport {
         if !self.top_talkers.is_empty() {
             writeln!(f, "top talkers by bytes:")?;
             for t in &self.top_talkers {
-                let port = t.dst_port.map(|p| p.to_string()).unwrap_or_else(|| "-".into());
-                writeln!(f, "  {:>14} B  {:>10} pkts  {} -> {}:{port}", t.bytes, t.packets, t.src, t.dst)?;
+                let (bytes, packets) = (count(t.bytes, t.saturated.bytes), count(t.packets, t.saturated.packets));
+                writeln!(f, "  {bytes:>14} B  {packets:>10} pkts  {} -> {}", t.src, t.destination())?;
             }
         }
         Ok(())
     }
+}
+
+/// A total as text: the number, or, when it overflowed and stopped at `u64::MAX`, what is known
+/// about it (never the limit shown as if it were the count).
+fn count(value: u64, saturated: bool) -> String {
+    if saturated { "at least 2^64 (saturated)".to_owned() } else { value.to_string() }
 }
 
 impl Report for ParseReport {
@@ -126,7 +138,8 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
                 }
                 match args.records {
                     Some(RecordFormat::Json) => {
-                        serde_json::to_writer(&mut out, record).map_err(io::Error::other)?;
+                        // serde_json hands a write error back as the io::Error it was (a closed pipe stays one).
+                        serde_json::to_writer(&mut out, record).map_err(io::Error::from)?;
                         out.write_all(b"\n")?;
                     }
                     Some(RecordFormat::Csv) => {
@@ -153,11 +166,10 @@ pub fn parse(args: &ParseArgs, json: bool) -> Result<(ParseReport, bool)> {
                 objects.push(ObjectReport { source, error: None, summary: Some(summary) });
             }
             Err(StreamError::Parse(e)) => objects.push(ObjectReport { source, error: Some(describe(&e)), summary: None }),
-            Err(StreamError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => break,
             Err(StreamError::Io(e)) => return Err(Error::io("writing records to stdout", e)),
         }
     }
-    let _ = out.flush();
+    out.flush().map_err(|e| Error::io("writing records to stdout", e))?;
     let _ = json;
     Ok((ParseReport { command: "parse", objects, total, top_talkers: args.top.map(|n| talkers.top(n)).unwrap_or_default() }, args.records.is_some()))
 }

@@ -20,10 +20,10 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
@@ -278,6 +278,48 @@ pub struct ActionCounts {
     pub reject: u64,
 }
 
+/// Which traffic totals overflowed a u64 and stopped at `u64::MAX`: the true total is larger
+/// (at least 2^64). Serialized as the list of their names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Saturated {
+    pub packets: bool,
+    pub bytes: bool,
+}
+
+impl Saturated {
+    pub fn any(&self) -> bool {
+        self.packets || self.bytes
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        [("packets", self.packets), ("bytes", self.bytes)].into_iter().filter(|(_, on)| *on).map(|(name, _)| name).collect()
+    }
+
+    fn merge(&mut self, other: Saturated) {
+        self.packets |= other.packets;
+        self.bytes |= other.bytes;
+    }
+}
+
+impl Serialize for Saturated {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.names())
+    }
+}
+
+/// Adds `n` to a total that stops at `u64::MAX`, noting when it does (rather than wrapping, or
+/// showing the limit as if it were the count).
+#[inline]
+pub fn add_saturating(total: &mut u64, n: u64, saturated: &mut bool) {
+    match total.checked_add(n) {
+        Some(sum) => *total = sum,
+        None => {
+            *total = u64::MAX;
+            *saturated = true;
+        }
+    }
+}
+
 /// Counts and totals over the well-formed records of one object, or of several merged. Bad lines
 /// are counted in `parse_errors` and are in no other count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -293,6 +335,9 @@ pub struct ObjectSummary {
     pub actions: ActionCounts,
     pub packets: u64,
     pub bytes: u64,
+    /// The totals above that overflowed and stopped at `u64::MAX` (absent when none did).
+    #[serde(skip_serializing_if = "is_unsaturated")]
+    pub saturated: Saturated,
     /// The earliest `start` (Unix seconds).
     pub first_start: Option<u64>,
     /// The latest `end` (Unix seconds).
@@ -308,6 +353,10 @@ pub struct ObjectSummary {
     pub errors: Vec<LineError>,
     #[serde(skip)]
     error_limit: usize,
+}
+
+fn is_unsaturated(saturated: &Saturated) -> bool {
+    !saturated.any()
 }
 
 fn serialize_len<S: Serializer>(set: &HashSet<Box<[u8]>, IdHashBuilder>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -439,6 +488,7 @@ impl ObjectSummary {
             actions: ActionCounts::default(),
             packets: 0,
             bytes: 0,
+            saturated: Saturated::default(),
             first_start: None,
             last_end: None,
             interfaces: HashSet::default(),
@@ -481,8 +531,9 @@ impl ObjectSummary {
         self.log_status.skipdata = self.log_status.skipdata.saturating_add(other.log_status.skipdata);
         self.actions.accept = self.actions.accept.saturating_add(other.actions.accept);
         self.actions.reject = self.actions.reject.saturating_add(other.actions.reject);
-        self.packets = self.packets.saturating_add(other.packets);
-        self.bytes = self.bytes.saturating_add(other.bytes);
+        self.saturated.merge(other.saturated);
+        add_saturating(&mut self.packets, other.packets, &mut self.saturated.packets);
+        add_saturating(&mut self.bytes, other.bytes, &mut self.saturated.bytes);
         self.first_start = min_option(self.first_start, other.first_start);
         self.last_end = self.last_end.max(other.last_end);
         if self.interfaces.len() < other.interfaces.len() {
@@ -666,7 +717,7 @@ impl<R: Read> RecordReader<R> {
         source.replay(&magic[..have]);
         let gzip = magic[..have] == GZIP_MAGIC;
         let decoder = if gzip {
-            Decoder::Gzip(Box::new(MultiGzDecoder::new(io::BufReader::with_capacity(GZIP_INPUT_BUFFER_LEN, source))))
+            Decoder::Gzip(Box::new(GzipMembers::new(io::BufReader::with_capacity(GZIP_INPUT_BUFFER_LEN, source))))
         } else {
             Decoder::Plain(source)
         };
@@ -679,10 +730,14 @@ impl<R: Read> RecordReader<R> {
         }
         let head = lines.buffered();
         if head.is_empty() {
-            return Err(ParseError::Empty);
+            return Err(match lines.error.take() {
+                Some(e) => lines.inner.classify(e, 0),
+                None => ParseError::Empty,
+            });
         }
         let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-        let complete = first_line.len() < head.len() || lines.eof;
+        // A line cut by a read error is not complete: its last character may be cut in two.
+        let complete = first_line.len() < head.len() || (lines.eof && lines.error.is_none());
         if let Some(reason) = binary_reason(first_line, complete) {
             return Err(if gzip { ParseError::BinaryContent(reason) } else { ParseError::NotText(reason) });
         }
@@ -794,10 +849,10 @@ impl ObjectSummary {
             _ => {}
         }
         if let Some(n) = number(columns.packets) {
-            self.packets = self.packets.saturating_add(n);
+            add_saturating(&mut self.packets, n, &mut self.saturated.packets);
         }
         if let Some(n) = number(columns.bytes) {
-            self.bytes = self.bytes.saturating_add(n);
+            add_saturating(&mut self.bytes, n, &mut self.saturated.bytes);
         }
         if let Some(t) = number(columns.start) {
             self.first_start = Some(self.first_start.map_or(t, |s| s.min(t)));
@@ -1270,7 +1325,66 @@ impl<R: Read> Read for Source<R> {
 
 enum Decoder<R> {
     Plain(Source<R>),
-    Gzip(Box<MultiGzDecoder<io::BufReader<Source<R>>>>),
+    Gzip(Box<GzipMembers<R>>),
+}
+
+/// The gzip members of an object, one after the other (a multi-member object is one text), then
+/// optionally zero bytes up to the end: some writers pad a file to a block size, and `gzip -d`
+/// takes trailing zeros for padding, not for a cut. Anything else after a member must be another
+/// member.
+struct GzipMembers<R> {
+    /// The current member; `None` only while one member is swapped for the next.
+    member: Option<GzDecoder<io::BufReader<Source<R>>>>,
+    done: bool,
+}
+
+impl<R> GzipMembers<R> {
+    fn source(&self) -> Option<&Source<R>> {
+        self.member.as_ref().map(|m| m.get_ref().get_ref())
+    }
+}
+
+impl<R: Read> GzipMembers<R> {
+    fn new(input: io::BufReader<Source<R>>) -> GzipMembers<R> {
+        GzipMembers { member: Some(GzDecoder::new(input)), done: false }
+    }
+
+    /// After a member's trailer: whether the input ends there, once any zero padding is skipped.
+    fn at_end_of_members(input: &mut io::BufReader<Source<R>>) -> io::Result<bool> {
+        let mut padding = false;
+        loop {
+            let next = input.fill_buf()?;
+            let Some(&first) = next.first() else { return Ok(true) };
+            if first != 0 && !padding {
+                return Ok(false);
+            }
+            if next.iter().any(|&b| b != 0) {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, "bytes other than zero padding follow the last gzip member"));
+            }
+            padding = true;
+            let len = next.len();
+            input.consume(len);
+        }
+    }
+}
+
+impl<R: Read> Read for GzipMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while !self.done && !buf.is_empty() {
+            let Some(member) = self.member.as_mut() else { return Ok(0) };
+            let n = member.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            // The member ended, its checksum and length checked.
+            if Self::at_end_of_members(member.get_mut())? {
+                self.done = true;
+            } else if let Some(member) = self.member.take() {
+                self.member = Some(GzDecoder::new(member.into_inner()));
+            }
+        }
+        Ok(0)
+    }
 }
 
 impl<R: Read> Read for Decoder<R> {
@@ -1283,20 +1397,20 @@ impl<R: Read> Read for Decoder<R> {
 }
 
 impl<R> Decoder<R> {
-    fn source(&self) -> &Source<R> {
+    fn source(&self) -> Option<&Source<R>> {
         match self {
-            Decoder::Plain(source) => source,
-            Decoder::Gzip(decoder) => decoder.get_ref().get_ref(),
+            Decoder::Plain(source) => Some(source),
+            Decoder::Gzip(members) => members.source(),
         }
     }
 
     /// Names a read error: the caller's reader failing, or the gzip data being cut or corrupt.
     fn classify(&self, error: io::Error, records: u64) -> ParseError {
         let source = self.source();
-        if source.failed || matches!(self, Decoder::Plain(_)) {
+        if source.is_none_or(|s| s.failed) || matches!(self, Decoder::Plain(_)) {
             return ParseError::Read { records, source: error };
         }
-        let compressed_bytes = source.bytes_read;
+        let compressed_bytes = source.map_or(0, |s| s.bytes_read);
         if error.kind() == io::ErrorKind::UnexpectedEof {
             ParseError::Truncated { records, compressed_bytes }
         } else {
@@ -1321,13 +1435,16 @@ struct LineReader<R> {
     start: usize,
     end: usize,
     eof: bool,
+    /// The read error that ended the stream, returned once the lines read before it are: a cut
+    /// object still yields (and counts) every whole line before the cut.
+    error: Option<io::Error>,
     /// The number of the line last returned (1-based).
     line_number: u64,
 }
 
 impl<R: Read> LineReader<R> {
     fn new(inner: R) -> LineReader<R> {
-        LineReader { inner, buf: vec![0; LINE_BUFFER_LEN].into_boxed_slice(), start: 0, end: 0, eof: false, line_number: 0 }
+        LineReader { inner, buf: vec![0; LINE_BUFFER_LEN].into_boxed_slice(), start: 0, end: 0, eof: false, error: None, line_number: 0 }
     }
 
     fn bytes(&self, (start, end): (usize, usize)) -> &[u8] {
@@ -1364,7 +1481,11 @@ impl<R: Read> LineReader<R> {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.eof = true;
+                    self.error = Some(e);
+                    return Ok(());
+                }
             }
         }
     }
@@ -1382,6 +1503,11 @@ impl<R: Read> LineReader<R> {
             }
             let pending = self.end - self.start;
             if self.eof {
+                if let Some(error) = self.error.take() {
+                    // The rest of a line cut by the error is not a record.
+                    self.start = self.end;
+                    return Err(error);
+                }
                 if pending == 0 && !too_long {
                     return Ok(None);
                 }
@@ -1707,6 +1833,59 @@ mod tests {
         assert!(matches!(summarize(trailer_cut, &ParseOptions::default()), Err(ParseError::Truncated { .. })));
     }
 
+    /// Zero bytes after the last member are padding (`gzip -d` says "trailing zero bytes
+    /// ignored"), not a cut: the object is whole.
+    #[test]
+    fn zero_padding_after_the_last_member_is_not_truncation() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let expected = summarize(plain.as_slice(), &ParseOptions::default()).unwrap();
+        for padding in [1, 7, 8, 10, 512, 300_000] {
+            let mut padded = gzip(&plain);
+            padded.resize(padded.len() + padding, 0);
+            assert_eq!(summarize(padded.as_slice(), &ParseOptions::default()).unwrap(), expected, "{padding} zero bytes");
+            assert_eq!(summarize(Trickle(&padded), &ParseOptions::default()).unwrap(), expected, "{padding} zero bytes, one at a time");
+        }
+        let cut = plain.len() / 3;
+        let mut members = gzip(&plain[..cut]);
+        members.extend(gzip(&plain[cut..]));
+        members.resize(members.len() + 4096, 0);
+        assert_eq!(summarize(members.as_slice(), &ParseOptions::default()).unwrap(), expected, "two members, then padding");
+
+        // Anything else after a member is not padding, and not another member: corrupt, with
+        // every record before it counted.
+        for tail in [&b"garbage"[..], &b"\0\0\0\0x"[..], &b"\x1f\x8b\x08"[..]] {
+            let mut bad = gzip(&plain);
+            bad.extend_from_slice(tail);
+            match summarize(bad.as_slice(), &ParseOptions::default()) {
+                Err(ParseError::Corrupt { records, .. } | ParseError::Truncated { records, .. }) => {
+                    assert_eq!(records, TCP_SEQUENCE.len() as u64, "{tail:?}")
+                }
+                other => panic!("{tail:?}: expected corrupt or truncated, got {other:?}"),
+            }
+        }
+    }
+
+    /// A cut object reports the records read before the cut, also when the whole object was
+    /// decompressed while the header was being read.
+    #[test]
+    fn a_cut_small_object_counts_the_records_before_the_cut() {
+        let plain = object(TCP_SEQUENCE_FORMAT, TCP_SEQUENCE);
+        let compressed = gzip(&plain);
+        // Cut in the trailer: every record is there.
+        let error = summarize(&compressed[..compressed.len() - 3], &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Truncated { records, .. } if records == TCP_SEQUENCE.len() as u64), "{error:?}");
+        assert!(error.to_string().starts_with(&format!("the gzip stream ends early after {} records", TCP_SEQUENCE.len())), "{error}");
+        // A bad checksum is found after the last record too.
+        let mut bad_crc = compressed.clone();
+        let at = bad_crc.len() - 8;
+        bad_crc[at] ^= 0xff;
+        let error = summarize(bad_crc.as_slice(), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Corrupt { records, .. } if records == TCP_SEQUENCE.len() as u64), "{error:?}");
+        // A plain-text download that fails counts its whole lines; the cut line is not a record.
+        let error = summarize(Failing(&plain[..plain.len() - 10]), &ParseOptions::default()).unwrap_err();
+        assert!(matches!(error, ParseError::Read { records, .. } if records == TCP_SEQUENCE.len() as u64 - 1), "{error:?}");
+    }
+
     #[test]
     fn corrupt_gzip_is_an_error() {
         let mut bad_crc = gzip(&large_object());
@@ -1922,6 +2101,30 @@ mod tests {
         assert_eq!(visited, 3);
         let parse_failure: Result<_, io::Error> = for_each_record(&b""[..], &lenient(), |_| Ok(()));
         assert_eq!(parse_failure.unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
+
+    /// Totals that overflow stop at u64::MAX and say so; a count that is u64::MAX is not
+    /// saturation.
+    #[test]
+    fn saturated_totals_say_so() {
+        let header = "srcaddr dstaddr packets bytes";
+        let max = u64::MAX;
+        let one = summarize(object(header, &[&format!("10.0.0.1 10.0.0.2 1 {max}")]).as_slice(), &lenient()).unwrap();
+        assert_eq!(one.bytes, max);
+        assert!(!one.saturated.any());
+        assert!(serde_json::to_value(&one).unwrap().get("saturated").is_none(), "absent when nothing saturated");
+
+        let two = summarize(object(header, &[&format!("10.0.0.1 10.0.0.2 1 {max}"), "10.0.0.1 10.0.0.2 1 1"]).as_slice(), &lenient()).unwrap();
+        assert_eq!((two.bytes, two.packets), (max, 2));
+        assert_eq!(two.saturated, Saturated { packets: false, bytes: true });
+        assert_eq!(serde_json::to_value(&two).unwrap()["saturated"], serde_json::json!(["bytes"]));
+
+        let mut merged = one.clone();
+        merged.merge(one.clone());
+        assert!(merged.saturated.bytes && !merged.saturated.packets, "merging two maximal objects overflows");
+        let mut carried = ObjectSummary::default();
+        carried.merge(two);
+        assert!(carried.saturated.bytes, "a merge keeps an object's saturation");
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Top talkers: the (source, destination, port) flows that moved the most bytes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use super::flowlog_parse::{FieldValue, Header, Record};
+use super::flowlog_parse::{FieldValue, Header, Record, Saturated, add_saturating};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Talker {
@@ -15,12 +15,42 @@ pub struct Talker {
     pub bytes: u64,
     pub packets: u64,
     pub records: u64,
+    /// `bytes` or `packets` when that total overflowed and stopped at `u64::MAX`.
+    #[serde(skip_serializing_if = "is_unsaturated")]
+    pub saturated: Saturated,
+}
+
+fn is_unsaturated(saturated: &Saturated) -> bool {
+    !saturated.any()
+}
+
+impl Talker {
+    /// The destination as an endpoint: `10.0.0.2:443`, `[2001:db8::1]:443` (an IPv6 address is
+    /// bracketed so that its port cannot be read as one more group), `-` for no port.
+    pub fn destination(&self) -> String {
+        endpoint(self.dst, self.dst_port)
+    }
+}
+
+/// An address and port written so that they read back unambiguously (RFC 3986's bracketed IPv6).
+pub fn endpoint(address: IpAddr, port: Option<u16>) -> String {
+    match (address, port) {
+        (address, Some(port)) => SocketAddr::new(address, port).to_string(),
+        (IpAddr::V4(v4), None) => format!("{v4}:-"),
+        (IpAddr::V6(v6), None) => format!("[{v6}]:-"),
+    }
 }
 
 /// Source, destination and destination port.
 type FlowKey = (IpAddr, IpAddr, Option<u16>);
-/// Bytes, packets and records.
-type FlowTotals = (u64, u64, u64);
+
+#[derive(Debug, Clone, Copy, Default)]
+struct FlowTotals {
+    bytes: u64,
+    packets: u64,
+    records: u64,
+    saturated: Saturated,
+}
 
 #[derive(Debug, Default)]
 pub struct TopTalkers {
@@ -65,11 +95,11 @@ impl TopTalkers {
             Some(FieldValue::Counter(n)) => n,
             _ => 0,
         };
-        // Counts come from the object: saturate rather than overflow on absurd values.
+        // Counts come from the object: saturate (and say so) rather than overflow on absurd values.
         let entry = self.flows.entry((src, dst, port)).or_default();
-        entry.0 = entry.0.saturating_add(counter(columns.bytes));
-        entry.1 = entry.1.saturating_add(counter(columns.packets));
-        entry.2 = entry.2.saturating_add(1);
+        add_saturating(&mut entry.bytes, counter(columns.bytes), &mut entry.saturated.bytes);
+        add_saturating(&mut entry.packets, counter(columns.packets), &mut entry.saturated.packets);
+        entry.records = entry.records.saturating_add(1);
     }
 
     /// The `n` flows with the most bytes, most first (ties in address order, so output is stable).
@@ -77,13 +107,14 @@ impl TopTalkers {
         let mut all: Vec<Talker> = self
             .flows
             .iter()
-            .map(|((src, dst, dst_port), (bytes, packets, records))| Talker {
-                src: *src,
-                dst: *dst,
-                dst_port: *dst_port,
-                bytes: *bytes,
-                packets: *packets,
-                records: *records,
+            .map(|(&(src, dst, dst_port), totals)| Talker {
+                src,
+                dst,
+                dst_port,
+                bytes: totals.bytes,
+                packets: totals.packets,
+                records: totals.records,
+                saturated: totals.saturated,
             })
             .collect();
         all.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| (a.src, a.dst, a.dst_port).cmp(&(b.src, b.dst, b.dst_port))));
@@ -131,5 +162,33 @@ mod tests {
         .unwrap();
         let top = talkers.top(1);
         assert_eq!((top[0].bytes, top[0].packets, top[0].records), (u64::MAX, u64::MAX, 2));
+        assert!(top[0].saturated.bytes && top[0].saturated.packets, "the totals say they saturated");
+        assert_eq!(serde_json::to_value(&top[0]).unwrap()["saturated"], serde_json::json!(["packets", "bytes"]));
+    }
+
+    #[test]
+    fn a_single_maximal_count_is_not_saturation() {
+        let text = "srcaddr dstaddr dstport packets bytes\n10.0.0.1 10.0.0.2 443 1 18446744073709551615\n";
+        let mut talkers = TopTalkers::default();
+        let lenient = ParseOptions { require_fields: false, ..ParseOptions::default() };
+        for_each_record(text.as_bytes(), &lenient, |r| {
+            talkers.add(r, &TalkerColumns::new(r.header()));
+            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+        })
+        .unwrap();
+        let top = talkers.top(1);
+        assert_eq!(top[0].bytes, u64::MAX);
+        assert!(!top[0].saturated.any());
+        assert!(serde_json::to_value(&top[0]).unwrap().get("saturated").is_none());
+    }
+
+    #[test]
+    fn ipv6_endpoints_are_bracketed() {
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let v4: IpAddr = "10.0.0.2".parse().unwrap();
+        assert_eq!(endpoint(v6, Some(443)), "[2001:db8::1]:443");
+        assert_eq!(endpoint(v6, None), "[2001:db8::1]:-");
+        assert_eq!(endpoint(v4, Some(443)), "10.0.0.2:443");
+        assert_eq!(endpoint(v4, None), "10.0.0.2:-");
     }
 }

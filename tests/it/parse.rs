@@ -91,3 +91,61 @@ fn bad_objects_fail_with_one_clear_line_and_exit_1() {
     let missing = env.flowgate().args(["parse", "/nonexistent/object.log.gz"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Zero padding after the last gzip member is not a cut; a cut object says how many records it
+/// read before the cut (a small object is decompressed whole while its header is read: the count
+/// used to be 0 there).
+#[test]
+fn zero_padding_is_whole_and_a_cut_counts_the_records_before_it() {
+    let (text, totals) = synthetic(40, 5);
+    let env = Env::shared();
+    let mut padded = gzip(&text);
+    padded.resize(padded.len() + 512, 0);
+    let output = env.flowgate().args(["parse", "-", "--output", "json"]).write_stdin(padded).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(json_stdout(&output)["total"]["records"], totals.records);
+
+    let compressed = gzip(&text);
+    let cut = compressed[..compressed.len() - 4].to_vec();
+    let output = env.flowgate().args(["parse", "-"]).write_stdin(cut).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let err = stderr(&output);
+    assert!(err.contains(&format!("ends early after {} records", totals.records)), "{err}");
+}
+
+/// `--top` writes an IPv6 destination bracketed, so its port is not read as one more group.
+#[test]
+fn top_talkers_bracket_ipv6_endpoints() {
+    let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n";
+    let object = format!(
+        "{header}2 1 eni-1 2001:db8::2 2001:db8::1 40000 443 6 10 5000 1 2 ACCEPT OK 2\n2 1 eni-1 10.0.0.1 10.0.0.2 40000 80 6 1 100 1 2 ACCEPT OK 2\n"
+    );
+    let env = Env::shared();
+    let output = env.flowgate().args(["parse", "-", "--top", "2"]).write_stdin(object).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert!(out.contains("2001:db8::2 -> [2001:db8::1]:443"), "{out}");
+    assert!(out.contains("10.0.0.1 -> 10.0.0.2:80"), "{out}");
+}
+
+/// Totals that overflow a u64 say so, in text and JSON, instead of showing u64::MAX as a count.
+#[test]
+fn saturated_totals_say_so() {
+    let header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags\n";
+    let max = u64::MAX;
+    let object = format!(
+        "{header}2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 {max} 1 2 ACCEPT OK 2\n2 1 eni-1 10.0.0.1 10.0.0.2 40000 443 6 1 {max} 1 2 ACCEPT OK 2\n"
+    );
+    let env = Env::shared();
+    let text = env.flowgate().args(["parse", "-", "--top", "1"]).write_stdin(object.clone()).output().unwrap();
+    assert!(text.status.success(), "{}", stderr(&text));
+    let out = stdout(&text);
+    assert!(!out.contains(&max.to_string()), "u64::MAX is not a count: {out}");
+    assert!(out.contains("at least 2^64 (saturated) bytes"), "{out}");
+    assert!(out.contains("2 packets"), "{out}");
+
+    let json = env.flowgate().args(["parse", "-", "--top", "1", "--output", "json"]).write_stdin(object).output().unwrap();
+    let report = json_stdout(&json);
+    assert_eq!(report["total"]["saturated"], serde_json::json!(["bytes"]), "{report}");
+    assert_eq!(report["top_talkers"][0]["saturated"], serde_json::json!(["bytes"]), "{report}");
+}
