@@ -17,8 +17,10 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("stack deploy", include_str!("../../policies/operator/stack-deploy.json")),
     ("stack status", include_str!("../../policies/operator/stack-status.json")),
     ("stack delete", include_str!("../../policies/operator/stack-delete.json")),
-    // `access grant|revoke --via stack` needs the `stack deploy` policy.
     ("access grant/revoke --via role", include_str!("../../policies/operator/access-role.json")),
+    // `stack deploy`'s policy, plus reading the managed policies attached to the role: after the
+    // redeploy a revoke checks every policy of the role for what still grants the bucket.
+    ("access grant/revoke --via stack", include_str!("../../policies/operator/access-stack.json")),
     ("access list", include_str!("../../policies/operator/access-list.json")),
     ("verify", include_str!("../../policies/operator/verify.json")),
     ("onboard", include_str!("../../policies/operator/onboard.json")),
@@ -42,6 +44,8 @@ pub const PERMISSION_COMMANDS: &[(&str, &str)] = &[
     ("stack-delete", "stack delete"),
     ("access-grant", "access grant/revoke --via role"),
     ("access-revoke", "access grant/revoke --via role"),
+    ("access-grant-stack", "access grant/revoke --via stack"),
+    ("access-revoke-stack", "access grant/revoke --via stack"),
     ("access-list", "access list"),
     ("verify", "verify"),
     ("onboard", "onboard"),
@@ -231,6 +235,7 @@ mod tests {
             ("onboard", &["bucket create", "flowlogs enable", "stack deploy", "verify"][..]),
             ("wizard", &["bucket create", "flowlogs enable", "stack deploy", "verify"][..]),
             ("offboard", &["flowlogs disable", "stack delete"][..]),
+            ("access grant/revoke --via stack", &["stack deploy"][..]),
         ] {
             let allowed = allowed_actions(policy(composed));
             for action in union(steps) {
@@ -238,6 +243,11 @@ mod tests {
             }
         }
         assert!(allowed_actions(policy("wizard")).iter().any(|a| a == "s3:ListAllMyBuckets"));
+        // A stack-mode revoke reads every policy of the role afterwards to say what still grants.
+        let via_stack = allowed_actions(policy("access grant/revoke --via stack"));
+        for action in ["iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicy", "iam:GetPolicyVersion"] {
+            assert!(via_stack.iter().any(|a| a == action), "access --via stack lacks {action}");
+        }
         let offboard = allowed_actions(policy("offboard"));
         assert!(offboard.iter().any(|a| a == "s3:DeleteBucket") && offboard.iter().any(|a| a == "s3:DeleteObjectVersion"));
     }
@@ -311,6 +321,7 @@ mod tests {
         let deploying = ["create", "read", "update", "delete"];
         for (command, operations) in [
             ("stack deploy", &deploying[..]),
+            ("access grant/revoke --via stack", &deploying[..]),
             ("onboard", &deploying[..]),
             ("wizard", &deploying[..]),
             ("stack delete", &["delete"][..]),
