@@ -5,7 +5,9 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
 use crate::core::flowlog_plan::{FileFormat, MANAGED_TAG_KEY, TrafficType};
 use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
-use crate::core::stack_plan::{DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, StorageId, parse_external_id, parse_role_name, parse_stack_name, parse_storage_id};
+use crate::core::stack_plan::{
+    DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, StorageId, parse_external_id, parse_role_name, parse_stack_name, parse_storage_id,
+};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]

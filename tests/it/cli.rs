@@ -169,6 +169,8 @@ fn json_output_is_one_document_on_every_failure() {
         (&["bucket", "check", "--bucket", "ok-name", "--verbose", "--quiet"], 2, "usage"),
         (&["completions", "no-such-shell"], 2, "usage"),
         (&["man", "extra"], 2, "usage"),
+        (&["permissions", "no-such-command"], 2, "input"),
+        (&["permissions", "bucket-create"], 2, "input"),
         // Contradictions (exit 2, before any AWS call).
         (&["parse", "-", "--records", "json"], 2, "usage"),
         (&["parse", "-", "--records", "csv"], 2, "usage"),
