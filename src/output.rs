@@ -283,3 +283,41 @@ impl Display for IdentityLine<'_> {
         write!(f, "account {} as {} (home region {})", self.account, self.principal, self.region)
     }
 }
+
+/// The command line this process was started with, as one line a shell reads back the same:
+/// every argument after the program name, global flags included wherever they stood
+/// (`flowgate --profile p onboard ...`), quoted where a shell would split or expand it.
+pub fn rerun_command_line() -> String {
+    command_line_of(std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()))
+}
+
+fn command_line_of(args: impl IntoIterator<Item = String>) -> String {
+    let mut line = String::from("flowgate");
+    for arg in args {
+        line.push(' ');
+        line.push_str(&shell_quoted(&arg));
+    }
+    line
+}
+
+fn shell_quoted(arg: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_-./:=,@%+".contains(c);
+    if !arg.is_empty() && arg.chars().all(plain) {
+        return arg.to_owned();
+    }
+    format!("'{}'", arg.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod command_line_tests {
+    use super::command_line_of;
+
+    #[test]
+    fn global_flags_before_the_subcommand_are_kept_and_odd_arguments_quoted() {
+        let args = ["--profile", "p", "onboard", "--bucket", "b", "--tag", "team=net ops", "--external-id", "it's", ""];
+        assert_eq!(
+            command_line_of(args.map(str::to_owned)),
+            r"flowgate --profile p onboard --bucket b --tag 'team=net ops' --external-id 'it'\''s' ''"
+        );
+    }
+}

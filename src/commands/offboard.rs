@@ -107,7 +107,7 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let all: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&all);
     if report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0 {
-        report.rerun = Some(format!("flowgate offboard {}", std::env::args().skip(2).collect::<Vec<_>>().join(" ")));
+        report.rerun = Some(crate::output::rerun_command_line());
     }
     Ok(report)
 }

@@ -259,7 +259,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // depend on it; what was applied is reported, and re-running converges.
     report.applied = true;
     let applying = ctx.fork(false, true, ctx.printer.without_plans());
-    let rerun = format!("flowgate onboard {}", std::env::args().skip(2).collect::<Vec<_>>().join(" "));
+    let rerun = crate::output::rerun_command_line();
     report.steps.clear();
     match bucket::create(&applying, &steps.bucket).await {
         Ok(r) => report.steps.push(StepResult { step: "bucket", changes: r.changes, error: None }),
