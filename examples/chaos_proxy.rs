@@ -3,6 +3,7 @@
 //! fixed latency per request, prints its own port, then reads commands on stdin:
 //! `counts` prints the requests seen since the last `counts` as JSON ({"total", "mutating",
 //! "by_action"}) and resets them; end of input stops it.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::BufRead;
 use std::time::Duration;

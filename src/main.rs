@@ -1,3 +1,7 @@
+//! The flowgate binary: parse, run, print the report or the error, exit code. With the output
+//! module, the only place allowed to print.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::ffi::OsString;
 use std::process::ExitCode;
 

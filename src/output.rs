@@ -1,5 +1,10 @@
 //! Where output goes: results on stdout (text or one JSON document), progress, prompts and
 //! diagnostics on stderr.
+//!
+//! With `main.rs`, the only module allowed to print (clippy's `print_stdout`/`print_stderr` are
+//! denied elsewhere), so that every byte a command writes goes through one place that knows the
+//! output format and a closed stdout.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fmt::{self, Display, Write as _};
 use std::io::{self, IsTerminal, Write};
@@ -282,6 +287,18 @@ impl Display for IdentityLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "account {} as {} (home region {})", self.account, self.principal, self.region)
     }
+}
+
+/// A warning people must see before they confirm (a revocation, a suspicious value): on stderr
+/// whatever the output format, so that stdout keeps one JSON document.
+pub fn warn(text: impl Display) {
+    eprintln!("{} {text}", console::style("WARNING:").red().bold());
+}
+
+/// Text on stderr whatever the output mode: a per-input error of a command that keeps going, or a
+/// summary while stdout carries streamed records.
+pub fn write_stderr(text: impl Display) {
+    eprint!("{text}");
 }
 
 /// The command line this process was started with, as one line a shell reads back the same:

@@ -65,12 +65,12 @@ fn run_parse(mut args: crate::cli::ParseArgs, printer: &Printer) -> Result<ExitS
     };
     for object in &report.objects {
         if let Some(error) = &object.error {
-            eprintln!("error: {}: {error}", object.source);
+            crate::output::write_stderr(format_args!("error: {}: {error}\n", object.source));
         }
     }
     if streamed {
         // stdout carries the records: the summary goes to stderr.
-        eprint!("{report}");
+        crate::output::write_stderr(&report);
         Ok(crate::output::Report::exit_status(&report))
     } else {
         printer.report(&report)

@@ -361,7 +361,7 @@ pub async fn deploy_stack_with(
 
     report.warnings = deploy_warnings(&request.account, existing.as_ref(), &desired, !external_id_pending);
     for warning in &report.warnings {
-        eprintln!("{} {warning}", console::style("WARNING:").red().bold());
+        crate::output::warn(warning);
     }
     if !report.warnings.is_empty() && !mode.dry_run && !mode.yes {
         return Err(Error::input(
@@ -468,7 +468,7 @@ pub async fn deploy_stack_with(
     }
     let revoked: Vec<&ParameterChange> = words.iter().filter(|w| w.loud).collect();
     for word in &revoked {
-        eprintln!("{} {}", console::style("WARNING:").red().bold(), word.text);
+        crate::output::warn(&word.text);
     }
 
     let question =

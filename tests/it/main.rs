@@ -1,5 +1,6 @@
 //! flowgate's integration tests: one test binary (each file in tests/ would link its own large
 //! binary), one module per capability. Emulator tests run the real binary against moto.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod support;
 
