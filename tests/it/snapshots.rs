@@ -30,18 +30,19 @@ const FILTERS: &[(&str, &str)] = &[
     // Change-set names: flowgate-<unix seconds>-<random hex>.
     (r"\bflowgate-\d{9,11}-[0-9a-f]{8}\b", "flowgate-[CHANGESET]"),
     // Ids the emulator makes up (vpc-, fl-, ...) and change-set/stack ids (UUIDs).
-    (r"\b(vpc|fl|eni|subnet|igw|sg|rtb|acl|dopt)-[0-9a-f]{8,17}\b", "$1-[ID]"),
+    (r"\b(vpc|fl|eni|subnet|igw|sg|rtb|acl|dopt)-[0-9a-f]{8,17}", "$1-[ID]"),
     (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]"),
     // Generated ExternalIds: 32 characters of flowgate's alphabet (letters and digits).
     (r"\b[A-Za-z0-9]{32}\b", "[EXTERNAL_ID]"),
     // Timestamps: RFC 3339, Unix seconds, and the date/time parts of flow-log object keys.
     (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?", "[TIMESTAMP]"),
-    (r"\b1[7-9]\d{8}(\d{3})?\b", "[EPOCH]"),
-    (r"\b\d{8}T\d{4}Z\b", "[KEYTIME]"),
+    // (from mid-2025 on: the synthetic records' fixed 1700000000 stays as it is).
+    (r"\b(17[5-9]\d{7}|1[89]\d{8})\b", "[EPOCH]"),
+    (r"\d{8}T\d{4}Z", "[KEYTIME]"),
     (r"\b\d{4}/\d{2}/\d{2}\b", "[DATE]"),
     (r"\b(year|month|day|hour)=\d{2,4}\b", "$1=[N]"),
-    // Ages ("newest 4 s old") and how long something took.
-    (r"\b\d+ (s|min|h) old\b", "[AGE] old"),
+    // Ages ("newest 4 s old", "1 s age") and how long something took.
+    (r"\b\d+ (s|min|h) (old|age)\b", "[AGE] $2"),
     (r#""(age_secs|elapsed_ms|duration_ms|elapsed_secs)": \d+"#, r#""$1": "[DURATION]""#),
     (r"\b\d+(\.\d+)? ?(ms|µs)\b", "[DURATION]"),
 ];
