@@ -30,7 +30,8 @@ const FILTERS: &[(&str, &str)] = &[
     // Change-set names: flowgate-<unix seconds>-<random hex>.
     (r"\bflowgate-\d{9,11}-[0-9a-f]{8}\b", "flowgate-[CHANGESET]"),
     // Ids the emulator makes up (vpc-, fl-, ...) and change-set/stack ids (UUIDs).
-    (r"\b(vpc|fl|eni|subnet|igw|sg|rtb|acl|dopt)-[0-9a-f]{8,17}", "$1-[ID]"),
+    // (not only at a word boundary: object keys have `_fl-...`).
+    (r"(^|[^A-Za-z])(vpc|fl|eni|subnet|igw|sg|rtb|acl|dopt)-[0-9a-f]{8,17}", "${1}${2}-[ID]"),
     (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]"),
     // Generated ExternalIds: 32 characters of flowgate's alphabet (letters and digits).
     (r"\b[A-Za-z0-9]{32}\b", "[EXTERNAL_ID]"),
