@@ -15,6 +15,7 @@ mod onboard;
 mod parse;
 mod permissions;
 mod reliability;
+mod snapshots;
 mod stack;
 mod verify;
 mod wizard;
