@@ -178,6 +178,42 @@ async fn settled_stack(cfn_client: &Client, printer: &Printer, request: &DeployR
 
 /// Deletes an unexecuted change set; for a CREATE change set also the empty stack CloudFormation
 /// made for it (REVIEW_IN_PROGRESS), which would otherwise stay behind.
+/// What a change set came to: ready to show or execute, or nothing for CloudFormation to change.
+enum ChangeSetOutcome {
+    Ready(cfn::ChangeSet),
+    NoChanges,
+}
+
+/// Creates the change set for `desired` and waits for it. A set CloudFormation failed is deleted
+/// (with the empty stack a create left); one that failed for any reason but "no changes" is an
+/// error. A CreateChangeSet that fails for a new stack removes the REVIEW_IN_PROGRESS stacks it
+/// left behind.
+async fn make_change_set(cfn_client: &Client, request: &DeployRequest, create: bool, desired: &StackParameters) -> Result<ChangeSetOutcome> {
+    let stack = request.stack_name.as_str();
+    let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
+        Ok(id) => id,
+        Err(e) => {
+            if create {
+                remove_review_stacks(cfn_client, stack).await;
+            }
+            return Err(e);
+        }
+    };
+    let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
+    if set.status != "FAILED" {
+        return Ok(ChangeSetOutcome::Ready(set));
+    }
+    let reason = set.status_reason.clone().unwrap_or_default();
+    discard_change_set(cfn_client, stack, &id, create).await?;
+    if !is_no_change_reason(&reason) {
+        return Err(Error::refused(
+            format!("CloudFormation rejected the change set for stack {stack}: {reason}"),
+            Some("fix the cause (template, parameters, permissions) and re-run".to_owned()),
+        ));
+    }
+    Ok(ChangeSetOutcome::NoChanges)
+}
+
 async fn discard_change_set(cfn_client: &Client, stack: &str, id: &str, created_stack: bool) -> Result<()> {
     cfn::delete_change_set(cfn_client, stack, id).await?;
     if created_stack {
@@ -393,25 +429,8 @@ pub async fn deploy_stack_with(
         report.changes.push(Change::new("create-stack", stack, ChangeStatus::Planned, "create the role stack from the template"));
         report.changes.extend(resource_plans.iter().filter_map(resource_change));
     } else if options.change_set_preview {
-        let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
-            Ok(id) => id,
-            Err(e) => {
-                if create {
-                    remove_review_stacks(cfn_client, stack).await;
-                }
-                return Err(e);
-            }
-        };
-        let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
-        if set.status == "FAILED" {
-            let reason = set.status_reason.clone().unwrap_or_default();
-            discard_change_set(cfn_client, stack, &id, create).await?;
-            if !is_no_change_reason(&reason) {
-                return Err(Error::refused(
-                    format!("CloudFormation rejected the change set for stack {stack}: {reason}"),
-                    Some("fix the cause (template, parameters, permissions) and re-run".to_owned()),
-                ));
-            }
+        let made = make_change_set(cfn_client, request, create, &desired).await?;
+        if let ChangeSetOutcome::NoChanges = made {
             if existing.as_ref() == Some(&desired) {
                 report.operation = "none";
                 report.changes.push(Change::new("update-stack", stack, ChangeStatus::Skipped, "the change set has no changes"));
@@ -428,7 +447,7 @@ pub async fn deploy_stack_with(
                 ChangeStatus::Planned,
                 "parameters only (the change set listed no resource change): UpdateStack",
             ));
-        } else {
+        } else if let ChangeSetOutcome::Ready(set) = made {
             report.changes.push(Change::new(
                 if create { "create-stack" } else { "update-stack" },
                 stack,
@@ -518,25 +537,8 @@ pub async fn deploy_stack_with(
     }
     // The apply's change set (unless a preview already made it).
     if change_set.is_none() && !parameters_only {
-        let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
-            Ok(id) => id,
-            Err(e) => {
-                if create {
-                    remove_review_stacks(cfn_client, stack).await;
-                }
-                return Err(e);
-            }
-        };
-        let set = cfn::wait_change_set(cfn_client, stack, &id, request.wait_timeout).await?;
-        if set.status == "FAILED" {
-            let reason = set.status_reason.clone().unwrap_or_default();
-            discard_change_set(cfn_client, stack, &id, create).await?;
-            if !is_no_change_reason(&reason) {
-                return Err(Error::refused(
-                    format!("CloudFormation rejected the change set for stack {stack}: {reason}"),
-                    Some("fix the cause (template, parameters, permissions) and re-run".to_owned()),
-                ));
-            }
+        let made = make_change_set(cfn_client, request, create, &desired).await?;
+        if let ChangeSetOutcome::NoChanges = made {
             if existing.as_ref() == Some(&desired) {
                 // The template differs only in ways CloudFormation ignores.
                 report.operation = "none";
@@ -551,7 +553,7 @@ pub async fn deploy_stack_with(
             // UPDATE change sets never list one): a parameter change is never dropped; it is
             // applied with UpdateStack instead.
             parameters_only = true;
-        } else {
+        } else if let ChangeSetOutcome::Ready(set) = made {
             change_set = Some(set);
         }
     }
