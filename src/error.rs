@@ -2,32 +2,7 @@
 
 use std::fmt;
 
-/// Process exit codes (documented in the README; a contract for automation).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ExitStatus {
-    /// Success, or nothing to do.
-    Success,
-    /// A check or an operation failed.
-    Failure,
-    /// Bad usage or invalid input, detected before any AWS call.
-    Usage,
-    /// Partial success: some regions or resources failed, the rest applied.
-    Partial,
-    /// Interrupted (SIGINT).
-    Interrupted,
-}
-
-impl ExitStatus {
-    pub fn code(self) -> i32 {
-        match self {
-            ExitStatus::Success => 0,
-            ExitStatus::Failure => 1,
-            ExitStatus::Usage => 2,
-            ExitStatus::Partial => 3,
-            ExitStatus::Interrupted => 130,
-        }
-    }
-}
+pub use crate::core::report::ExitStatus;
 
 /// What kind of AWS failure, so that the hint can say what to do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

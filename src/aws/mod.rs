@@ -8,6 +8,9 @@ pub mod iam;
 pub mod s3;
 pub mod sts;
 
+#[cfg(test)]
+mod operator_policy_coverage;
+
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;

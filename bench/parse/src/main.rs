@@ -5,15 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::time::Instant;
 
-#[path = "../../../src/core/flowlog_parse.rs"]
-#[allow(dead_code)]
-mod flowlog_parse;
-#[path = "../../../src/core/flowlog_synth.rs"]
-#[allow(dead_code)]
-mod flowlog_synth;
-#[path = "../../../src/core/format.rs"]
-#[allow(dead_code)]
-mod format;
+use flowgate_core::{flowlog_parse, flowlog_synth};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

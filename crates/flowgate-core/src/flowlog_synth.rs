@@ -613,8 +613,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::core::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
-    use crate::core::format::{CATALOG, extended_fields};
+    use crate::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
+    use crate::format::{CATALOG, extended_fields};
 
     fn generate(spec: &SynthSpec) -> (Vec<u8>, SynthTotals) {
         let mut out = Vec::new();

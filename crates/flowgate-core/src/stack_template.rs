@@ -529,7 +529,7 @@ pub fn plan_resources(old: Option<&Bound>, new: &Bound) -> Vec<ResourcePlan> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::stack_plan::TEMPLATE;
+    use crate::stack_plan::TEMPLATE;
 
     fn inputs(storage: &[&str], partition: &str) -> Inputs {
         let params = vec![

@@ -469,7 +469,7 @@ mod tests {
     /// silently not granted there.
     #[test]
     fn template_has_a_branch_for_every_partition() {
-        let template = include_str!("../../templates/cross-account-role.yaml");
+        let template = include_str!("../../../templates/cross-account-role.yaml");
         let known = template.lines().find(|l| l.trim_start().starts_with("KnownPartition:")).unwrap_or_default();
         for p in Partition::all() {
             let condition = p.template_condition();

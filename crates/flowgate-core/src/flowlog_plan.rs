@@ -591,7 +591,7 @@ mod tests {
 
     #[test]
     fn extra_fields_and_other_order_are_compliant() {
-        let mut fields: Vec<&str> = crate::core::format::extended_fields(false);
+        let mut fields: Vec<&str> = crate::format::extended_fields(false);
         fields.reverse();
         let f = flow_log("fl-a", "vpc-a", "arn:aws:s3:::flow-bucket", Some(LogFormat::new(&fields).to_api()));
         assert!(noncompliance(&desired(), &f).is_empty());

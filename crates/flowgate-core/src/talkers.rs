@@ -126,7 +126,7 @@ impl TopTalkers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::flowlog_parse::{ParseOptions, for_each_record};
+    use crate::flowlog_parse::{ParseOptions, for_each_record};
 
     #[test]
     fn sums_bytes_per_flow_and_skips_nodata() {
@@ -138,7 +138,7 @@ mod tests {
         let mut talkers = TopTalkers::default();
         for_each_record(text.as_bytes(), &ParseOptions::default(), |r| {
             talkers.add(r, &TalkerColumns::new(r.header()));
-            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+            Ok::<(), crate::flowlog_parse::ParseError>(())
         })
         .unwrap();
         let top = talkers.top(5);
@@ -157,7 +157,7 @@ mod tests {
         let lenient = ParseOptions { require_fields: false, ..ParseOptions::default() };
         for_each_record(text.as_bytes(), &lenient, |r| {
             talkers.add(r, &TalkerColumns::new(r.header()));
-            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+            Ok::<(), crate::flowlog_parse::ParseError>(())
         })
         .unwrap();
         let top = talkers.top(1);
@@ -173,7 +173,7 @@ mod tests {
         let lenient = ParseOptions { require_fields: false, ..ParseOptions::default() };
         for_each_record(text.as_bytes(), &lenient, |r| {
             talkers.add(r, &TalkerColumns::new(r.header()));
-            Ok::<(), crate::core::flowlog_parse::ParseError>(())
+            Ok::<(), crate::flowlog_parse::ParseError>(())
         })
         .unwrap();
         let top = talkers.top(1);

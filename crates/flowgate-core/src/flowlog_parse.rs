@@ -1556,7 +1556,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::core::format::DEFAULT_V2_FIELDS;
+    use crate::format::DEFAULT_V2_FIELDS;
 
     // The VPC User Guide's "Flow log record examples" (default format).
     const DOC_ACCEPT: &str = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
@@ -2505,9 +2505,9 @@ mod tests {
         let kinds = Header::parse(&required_header()).unwrap().kinds;
         let mut spans = vec![(0, 0); kinds.len()];
         let mut numbers = vec![0; kinds.len()];
-        let synth = crate::core::flowlog_synth::SynthSpec { records: 500, seed: 9, ..Default::default() };
+        let synth = crate::flowlog_synth::SynthSpec { records: 500, seed: 9, ..Default::default() };
         let mut text = Vec::new();
-        crate::core::flowlog_synth::write_records(&synth, &mut text).unwrap();
+        crate::flowlog_synth::write_records(&synth, &mut text).unwrap();
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').skip(1).filter(|l| !l.is_empty()).collect();
         assert_eq!(lines.len(), 500);
         for line in lines.into_iter().chain([DOC_ACCEPT.as_bytes(), DOC_IPV6.as_bytes()]) {

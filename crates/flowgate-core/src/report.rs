@@ -128,8 +128,7 @@ impl Check {
 impl ChangeTally {
     /// The exit status of an apply: partial (3) when something failed while other work succeeded,
     /// failure (1) when everything failed or a change was blocked.
-    pub fn exit_status(&self) -> crate::error::ExitStatus {
-        use crate::error::ExitStatus;
+    pub fn exit_status(&self) -> ExitStatus {
         let succeeded = self.applied + self.unchanged;
         if self.failed > 0 {
             if succeeded > 0 { ExitStatus::Partial } else { ExitStatus::Failure }
@@ -137,6 +136,33 @@ impl ChangeTally {
             ExitStatus::Failure
         } else {
             ExitStatus::Success
+        }
+    }
+}
+
+/// Process exit codes (documented in the README; a contract for automation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Success, or nothing to do.
+    Success,
+    /// A check or an operation failed.
+    Failure,
+    /// Bad usage or invalid input, detected before any AWS call.
+    Usage,
+    /// Partial success: some regions or resources failed, the rest applied.
+    Partial,
+    /// Interrupted (SIGINT).
+    Interrupted,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+            ExitStatus::Partial => 3,
+            ExitStatus::Interrupted => 130,
         }
     }
 }

@@ -591,7 +591,7 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::report::CheckStatus;
+    use crate::report::CheckStatus;
 
     fn spec() -> BucketSpec {
         BucketSpec {

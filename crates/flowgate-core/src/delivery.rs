@@ -235,7 +235,7 @@ pub fn judge_account(regions: &[RegionDelivery], rules: &DeliveryRules) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::report::CheckStatus;
+    use crate::report::CheckStatus;
 
     const ACCOUNT: &str = "123456789012";
     const NOW: i64 = 1_800_000_000;

@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::core::names::{BucketName, parse_bucket_or_arn};
+use crate::names::{BucketName, parse_bucket_or_arn};
 
 pub const DEFAULT_STACK_NAME: &str = "flowgate-cross-account";
 pub const DEFAULT_ROLE_NAME: &str = "FlowgateCrossAccountRole";
-pub const TEMPLATE: &str = include_str!("../../templates/cross-account-role.yaml");
+pub const TEMPLATE: &str = include_str!("../../../templates/cross-account-role.yaml");
 /// The read-only discovery policy, also embedded in the template (a test checks they match).
-pub const DISCOVERY_POLICY: &str = include_str!("../../policies/vendor-discovery.json");
+pub const DISCOVERY_POLICY: &str = include_str!("../../../policies/vendor-discovery.json");
 
 /// What a stack's status allows flowgate to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::names::{BucketName, LogPrefix};
 use super::policy_doc::{self, PolicyDocError};
 
-pub const DELIVERY_POLICY_TEMPLATE: &str = include_str!("../../policies/flowlog-delivery-bucket-policy.json");
+pub const DELIVERY_POLICY_TEMPLATE: &str = include_str!("../../../policies/flowlog-delivery-bucket-policy.json");
 
 /// Where and for whom flow logs are delivered; determines the policy's resources and conditions.
 #[derive(Debug, Clone)]
