@@ -3,7 +3,7 @@
 use std::io;
 
 /// Why an object could not be read. Bad records are not errors of the object: they are counted in
-/// [`ObjectSummary::parse_errors`] and parsing goes on.
+/// [`ObjectSummary::parse_errors`](super::ObjectSummary::parse_errors) and parsing goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
     #[error("the object is empty: no header line, no records")]

@@ -48,7 +48,7 @@ impl Header {
         self.fields.is_empty()
     }
 
-    /// The position of `name` among the fields. Look it up once, then use [`Record::value`].
+    /// The position of `name` among the fields. Look it up once, then use [`Record::value`](super::Record::value).
     pub fn index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f == name)
     }

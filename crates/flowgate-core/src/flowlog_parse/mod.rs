@@ -53,7 +53,7 @@ pub const DEFAULT_MAX_ERRORS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseOptions {
-    /// Fail when the header lacks a field of [`required_fields()`] (the analytics service's
+    /// Fail when the header lacks a field of [`required_fields()`](crate::format::required_fields) (the analytics service's
     /// format). Off for looking at arbitrary flow-log files.
     pub require_fields: bool,
     /// How many line errors the summary keeps with their message; all are counted.

@@ -50,7 +50,7 @@ impl LogStatus {
     }
 }
 
-/// A field's value typed by its [`FieldKind`]. Serializes as JSON numbers for the numeric kinds
+/// A field's value typed by its [`FieldKind`](crate::format::FieldKind). Serializes as JSON numbers for the numeric kinds
 /// and strings for the rest; `Display` writes it back as the log wrote it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]

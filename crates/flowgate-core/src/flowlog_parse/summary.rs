@@ -105,7 +105,7 @@ pub struct ObjectSummary {
     pub tcp_flags: TcpFlagCounts,
     /// Every line that was not a well-formed record.
     pub parse_errors: u64,
-    /// The first of them (at most `max_errors` of [`ParseOptions`]), with what is wrong.
+    /// The first of them (at most `max_errors` of [`ParseOptions`](super::ParseOptions)), with what is wrong.
     pub errors: Vec<LineError>,
     #[serde(skip)]
     error_limit: usize,

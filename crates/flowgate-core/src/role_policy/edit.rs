@@ -132,7 +132,7 @@ pub const REVOKED_ACTIONS: &[&str] = &["s3:GetObject", "s3:ListBucket", "s3:GetB
 /// reported as a `StillReadable` finding. Arrays that shrink stay arrays, every other key keeps its
 /// place and every statement not naming a bucket is unchanged byte for byte. A split repeats part
 /// of a statement, so the result can be larger than the input: the command checks IAM's size limit
-/// over all of the role's inline policies ([`inline_size_error`]).
+/// over all of the role's inline policies (`RolePolicyError::TooLarge`).
 pub fn revoke(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str) -> Result<Edit, RolePolicyError> {
     check_partition(partition)?;
     let buckets = distinct(buckets)?;
