@@ -1,0 +1,178 @@
+//! The cross-account role's storage access: flowgate's inline-policy editor (`access grant`,
+//! `access revoke`) and a static reading of the role's identity policies (`access list`, `verify`).
+//!
+//! flowgate keeps its grants in two statements of the role's inline policy, the shape the AWS docs
+//! and the vendor's manual guide give for reading a bucket:
+//! - `FlowgateS3ObjectRead`: `s3:GetObject` on `arn:P:s3:::BUCKET/*`
+//! - `FlowgateS3BucketRead`: `s3:ListBucket`, `s3:GetBucketLocation` on `arn:P:s3:::BUCKET`
+//!
+//! Two statements rather than one per bucket keep the document small (a role's inline policies
+//! share 10,240 characters), and rather than one with both ARN kinds they avoid granting
+//! `s3:GetObject` on a bucket ARN or `s3:ListBucket` on objects, which mean nothing.
+//!
+//! Resource patterns are matched as IAM does for ARNs: `*` any run of characters (including `/`
+//! and `:`), `?` one character, case-sensitive; actions are matched case-insensitively. The whole
+//! ARN is matched as one string: IAM lets only a segment-final `*` cross a colon, so a mid-segment
+//! wildcard is read here more broadly than IAM would, which can only over-report access.
+//!
+//! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket), `findings`
+//! (what an edit leaves readable or denied), `statement` (one statement as the evaluator reads it),
+//! `wildcard` (S3 resource patterns, `--narrow-wildcard`), `glob` (IAM wildcard matching).
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::policy_doc::{self, PolicyDocError};
+
+pub const OBJECT_READ_SID: &str = "FlowgateS3ObjectRead";
+pub const BUCKET_READ_SID: &str = "FlowgateS3BucketRead";
+const OBJECT_READ_ACTIONS: &[&str] = &["s3:GetObject"];
+const BUCKET_READ_ACTIONS: &[&str] = &["s3:ListBucket", "s3:GetBucketLocation"];
+
+/// IAM quotas: "Role policy size cannot exceed 10,240 characters", counted without whitespace and
+/// summed over all of a role's inline policies.
+pub const ROLE_INLINE_POLICY_MAX_CHARS: usize = 10_240;
+const POLICY_VERSION: &str = "2012-10-17";
+const GET_OBJECT: &str = "s3:getobject";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RolePolicyError {
+    #[error("the role's inline policy cannot be edited: {0}; fix it in the IAM console and run again")]
+    Document(#[from] PolicyDocError),
+    #[error("statement {sid} of the role's inline policy was not written by flowgate ({reason}): rename its Sid or delete it, then run again")]
+    ForeignStatement { sid: String, reason: String },
+    #[error(
+        "the role's inline policies would be {chars} characters, over IAM's limit of {limit}: grant fewer buckets per role, or move them to a managed policy"
+    )]
+    TooLarge { chars: usize, limit: usize },
+    #[error("no bucket given: name at least one bucket")]
+    NoBuckets,
+    #[error("'{0}' is not an AWS partition: expected aws, aws-cn, aws-us-gov or another aws-* partition")]
+    BadPartition(String),
+}
+
+/// Parses the role's inline policy as IAM returns it (URL-encoded JSON); no policy (`None`, or an
+/// empty string) is an empty document, which `grant` fills in.
+pub fn parse_inline(text: Option<&str>) -> Result<Map<String, Value>, RolePolicyError> {
+    match text {
+        Some(text) if !text.trim().is_empty() => Ok(policy_doc::parse_document(text)?),
+        _ => Ok(Map::new()),
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GrantOptions {
+    /// Replace the resource `*` (or `arn:P:s3:::*`, `arn:P:s3:::*/*`) of S3-only Allow statements
+    /// that grant `s3:GetObject` with the granted buckets' ARNs (`--narrow-wildcard`).
+    pub narrow_wildcard: bool,
+    /// Characters used by the role's other inline policies, which share IAM's size limit.
+    pub other_inline_chars: usize,
+}
+
+/// The result of planning a grant or revoke on one inline policy document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edit {
+    /// The whole document to put (or the input, unchanged).
+    pub document: Map<String, Value>,
+    pub changed: bool,
+    /// No statement is left: delete the inline policy instead of putting it (IAM rejects an empty one).
+    pub delete_policy: bool,
+    pub findings: Vec<Finding>,
+    /// Statement-level diff for `--dry-run`, in document order.
+    pub changes: Vec<StatementChange>,
+}
+
+impl Edit {
+    /// The document as PutRolePolicy takes it: compact JSON.
+    pub fn document_text(&self) -> String {
+        Value::Object(self.document.clone()).to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// An Allow grants `s3:GetObject` on more than named buckets (`*`, a bucket-name pattern, NotResource).
+    BroaderThanNeeded,
+    /// `--narrow-wildcard` replaced a wildcard resource with the granted buckets.
+    Narrowed,
+    /// After a revoke, the bucket is still readable through a statement flowgate does not edit.
+    StillReadable,
+    /// An unconditional Deny in one of the role's policies makes the grant ineffective.
+    Denied,
+    /// A policy of the role could not be read: access through it is unknown.
+    Unreadable,
+}
+
+/// Something about the policy the user should know; `Display` is the one-line message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub kind: FindingKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// The policy holding the statement, when the finding looked beyond the edited document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The statement concerned: `Sid "X"` or `#INDEX` (0-based) when it has no Sid.
+    pub statement: String,
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One statement added, modified or removed. Indexes are positions in the `Statement` list before
+/// and after the edit (a single-object `Statement` is position 0).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatementChange {
+    pub before_index: Option<usize>,
+    pub after_index: Option<usize>,
+    pub sid: Option<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+impl fmt::Display for StatementChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = match (&self.before, &self.after) {
+            (None, _) => '+',
+            (_, None) => '-',
+            _ => '~',
+        };
+        let index = self.after_index.or(self.before_index).unwrap_or_default();
+        match &self.sid {
+            Some(sid) => writeln!(f, "{sign} statement {index} ({sid})")?,
+            None => writeln!(f, "{sign} statement {index}")?,
+        }
+        if let Some(before) = &self.before {
+            writeln!(f, "  - {before}")?;
+        }
+        if let Some(after) = &self.after {
+            writeln!(f, "  + {after}")?;
+        }
+        Ok(())
+    }
+}
+
+mod edit;
+mod evaluate;
+mod findings;
+mod glob;
+mod statement;
+mod wildcard;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod properties;
+
+pub use edit::{REVOKED_ACTIONS, grant, revoke};
+pub use evaluate::{
+    AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, can_read, evaluate,
+};
+pub use findings::{grant_denied, still_readable};
