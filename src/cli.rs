@@ -472,6 +472,18 @@ pub struct VerifyArgs {
     /// Warnings fail too (exit 1)
     #[arg(long)]
     pub strict: bool,
+
+    /// Also write the evidence to FILE: FILE.html (one self-contained page) or FILE.csv (one row
+    /// per check); written even when a check fails
+    #[arg(long, value_name = "FILE", value_parser = parse_report_path)]
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// A `--report` path: its extension chooses the format, so anything but .html or .csv is refused
+/// before any AWS call.
+fn parse_report_path(value: &str) -> Result<std::path::PathBuf, String> {
+    crate::core::evidence::report_format(value)?;
+    Ok(std::path::PathBuf::from(value))
 }
 
 #[derive(Debug, Subcommand)]

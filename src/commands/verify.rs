@@ -3,6 +3,7 @@
 //! prefixes inside --since), the objects themselves (no KMS, required fields, every record
 //! parses), and the vendor role's access (the evaluator of `access list`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,8 +17,9 @@ use crate::cli::{AccessTargetArgs, VerifyArgs};
 use crate::commands::access::{audited_role, read_role_policies};
 use crate::commands::flowlogs::{RegionCoverage, coverage, desired_flow_log, resolve_regions};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketExistence, BucketSpec, assess_bucket};
+use crate::core::bucket::{BucketExistence, BucketObservation, BucketSpec, assess_bucket};
 use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery, age, judge_account, judge_region, short_name, written_by};
+use crate::core::evidence::{self, EvidenceFacts};
 use crate::core::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
 use crate::core::flowlog_plan::VpcState;
 use crate::core::layout::{is_text_object, window_prefixes};
@@ -51,6 +53,8 @@ pub struct VerifyReport {
     pub status: CheckStatus,
     pub checks: Vec<Check>,
     pub objects: Vec<ObjectResult>,
+    /// The facts behind the checks, as `--report` shows them.
+    pub evidence: EvidenceFacts,
     #[serde(skip)]
     strict: bool,
 }
@@ -308,6 +312,8 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
 
     // 4 and 5. Delivery and the objects, for every region with flowgate's flow logs to the bucket.
     let mut objects = Vec::new();
+    let mut facts = EvidenceFacts { bucket_tags: bucket_tags(&observed), ..EvidenceFacts::default() };
+    let mut idle = BTreeMap::new();
     if let Some(bucket_region) = &bucket_region {
         // The clock is read once per look at the bucket; the judgements get that `now`.
         let mut now = now_secs();
@@ -367,7 +373,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
             .await;
         objects.sort_by(|a, b| (&a.region, &a.key).cmp(&(&b.region, &b.key)));
         checks.extend(objects.iter().map(object_check));
+        (facts.delivery, idle) = delivery_facts(&regions_judged, &objects, now, args.since);
     }
+    facts.coverage = coverage_facts(&coverage, &idle);
 
     // 6. The vendor role's access.
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
@@ -394,7 +402,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
                 args.spec.bucket,
                 args.role_name.as_ref().map(|r| format!(" --role-name {r}")).unwrap_or_default()
             );
-            checks.push(match can_read(&read.policies, &args.spec.bucket, &identity.partition) {
+            let readability = can_read(&read.policies, &args.spec.bucket, &identity.partition);
+            facts.access = Some(evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(args.spec.bucket.as_str(), &readability)]));
+            checks.push(match readability {
                 Readability::Allowed { by } => Check::pass(
                     "access read",
                     format!(
@@ -430,6 +440,36 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         status: worst(&checks),
         checks,
         objects,
+        evidence: facts,
         strict: args.strict,
     })
+}
+
+// The facts for `--report` (and the JSON's `evidence`), from what verify observed; the shaping is
+// the core's (crate::core::evidence).
+
+fn bucket_tags(observed: &BucketObservation) -> Vec<evidence::TagPair> {
+    observed.tags.iter().map(|t| evidence::TagPair { key: t.key.clone(), value: t.value.clone() }).collect()
+}
+
+/// Per region with deliveries: the delivery row, and how many covered VPCs are idle.
+fn delivery_facts(
+    deliveries: &[RegionDelivery],
+    objects: &[ObjectResult],
+    now: i64,
+    since: u64,
+) -> (Vec<evidence::DeliveryRow>, BTreeMap<String, usize>) {
+    let rows = deliveries
+        .iter()
+        .map(|d| {
+            let read: Vec<&ObjectSummary> = objects.iter().filter(|o| o.region == d.region).filter_map(|o| o.summary.as_ref()).collect();
+            evidence::delivery_row(&d.region, &d.objects, &read, now, since)
+        })
+        .collect();
+    let idle = deliveries.iter().filter_map(|d| Some((d.region.clone(), evidence::idle_vpcs(d)?))).collect();
+    (rows, idle)
+}
+
+fn coverage_facts(coverage: &[RegionCoverage], idle: &BTreeMap<String, usize>) -> Vec<evidence::CoverageRow> {
+    coverage.iter().map(|r| evidence::coverage_row(&r.region, r.error.as_deref(), &r.coverage, &r.vpc_names, idle.get(&r.region).copied())).collect()
 }

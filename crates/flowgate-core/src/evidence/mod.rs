@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::delivery::DeliveredObject;
+use crate::delivery::{DeliveredObject, RegionDelivery};
 use crate::flowlog_parse::ObjectSummary;
 use crate::flowlog_plan::{VpcCoverage, VpcState};
 use crate::report::{Check, CheckStatus};
@@ -182,6 +182,16 @@ pub fn records_per_hour(spans: &[(u64, u64, u64)], now: u64, since_secs: u64) ->
     bars
 }
 
+/// How many of the VPCs a region's flow logs cover have no network interface (nothing to
+/// deliver), when that was read.
+pub fn idle_vpcs(delivery: &RegionDelivery) -> Option<usize> {
+    let busy = *delivery.vpcs_with_interfaces.as_ref().ok()?;
+    let mut covered: Vec<&str> = delivery.flow_logs.iter().map(|f| f.resource_id.as_str()).collect();
+    covered.sort_unstable();
+    covered.dedup();
+    Some(covered.len().saturating_sub(busy))
+}
+
 /// One statement that grants or denies the vendor role s3:GetObject on a bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementLine {
@@ -286,12 +296,6 @@ pub struct Evidence {
 pub fn check_region<'a>(name: &str, regions: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let regions: Vec<&str> = regions.into_iter().collect();
     name.split_whitespace().find(|word| regions.contains(word)).map(str::to_owned)
-}
-
-/// Quotes an argument for display the way a POSIX shell would read it back.
-pub fn shell_quote(arg: &str) -> String {
-    let plain = !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%".contains(c));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
 }
 
 /// `2026-11-30 22:47:25 UTC`.

@@ -177,7 +177,7 @@ pub fn render_csv(evidence: &Evidence) -> Result<String, String> {
     for check in &evidence.checks {
         let region = check_region(&check.name, regions.iter().copied()).unwrap_or_default();
         let row = [&evidence.account, &region, &check.name, class(check.status), &check.detail, check.fix.as_deref().unwrap_or("")];
-        writer.write_record(row.map(|v| cell(v))).map_err(err)?;
+        writer.write_record(row.map(cell)).map_err(err)?;
     }
     let bytes = writer.into_inner().map_err(|e| format!("writing the CSV report: {e}"))?;
     String::from_utf8(bytes).map_err(|e| format!("writing the CSV report: {e}"))

@@ -164,10 +164,6 @@ fn bucket_read_names_the_statements() {
 fn small_helpers() {
     assert_eq!(check_region("object eu-west-1 x.log.gz", ["us-east-1", "eu-west-1"]).as_deref(), Some("eu-west-1"));
     assert_eq!(check_region("bucket encryption", ["us-east-1"]), None);
-    assert_eq!(shell_quote("--bucket"), "--bucket");
-    assert_eq!(shell_quote("a b"), "'a b'");
-    assert_eq!(shell_quote("it's"), r"'it'\''s'");
-    assert_eq!(shell_quote(""), "''");
     assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
     assert_eq!(utc_text(1_800_000_000), "2027-01-15 08:00:00 UTC");
 }
@@ -228,4 +224,20 @@ fn csv_has_one_row_per_check() {
     // Text stays text: the <script> as it is, a formula made inert.
     assert_eq!(&rows[2][4], &format!("vpc-2 missing, name {SCRIPT}"));
     assert_eq!(&rows[2][5], "'=HYPERLINK(\"http://x\")");
+}
+
+#[test]
+fn idle_counts_covered_vpcs_without_interfaces() {
+    use crate::flowlog_plan::ExistingFlowLog;
+    let flow_log = |id: &str, vpc: &str| ExistingFlowLog { id: id.to_owned(), resource_id: vpc.to_owned(), ..ExistingFlowLog::default() };
+    let delivery = |interfaces| RegionDelivery {
+        region: "us-east-1".to_owned(),
+        flow_logs: vec![flow_log("fl-1", "vpc-1"), flow_log("fl-2", "vpc-1"), flow_log("fl-3", "vpc-2")],
+        vpcs_with_interfaces: interfaces,
+        objects: Vec::new(),
+        ignored: 0,
+    };
+    assert_eq!(idle_vpcs(&delivery(Ok(1))), Some(1));
+    assert_eq!(idle_vpcs(&delivery(Ok(0))), Some(2));
+    assert_eq!(idle_vpcs(&delivery(Err("denied".to_owned()))), None);
 }
