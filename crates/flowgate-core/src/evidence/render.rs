@@ -13,7 +13,7 @@ const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../../templates/report.html");
 
 /// The chart's drawing area, in SVG user units.
-const CHART_WIDTH: f64 = 480.0;
+const CHART_WIDTH: f64 = 240.0;
 const CHART_HEIGHT: f64 = 60.0;
 
 fn label(status: CheckStatus) -> &'static str {
