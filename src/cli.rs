@@ -483,7 +483,12 @@ pub struct VerifyArgs {
 /// before any AWS call.
 fn parse_report_path(value: &str) -> Result<std::path::PathBuf, String> {
     crate::core::evidence::report_format(value)?;
-    Ok(std::path::PathBuf::from(value))
+    let path = std::path::PathBuf::from(value);
+    // A missing folder is known before verify runs: say so now, not after the checks.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(format!("'{value}': the folder {} does not exist: create it or write the report elsewhere", dir.display()));
+    }
+    Ok(path)
 }
 
 #[derive(Debug, Subcommand)]

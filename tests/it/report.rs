@@ -286,5 +286,11 @@ fn an_unknown_extension_is_refused_before_any_call() {
         assert!(first.starts_with("error: ") && first.contains("FILE.html or FILE.csv"), "{name}: {first}");
         assert!(!path.exists());
     }
+    // A folder that does not exist is known before verify runs, too.
+    let missing = dir.path().join("no-such-folder").join("r.html");
+    let out = verify(&env, &["--report", missing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let first = stderr(&out).lines().next().unwrap_or("").to_owned();
+    assert!(first.starts_with("error: ") && first.contains("does not exist"), "{first}");
     assert!(env.proxy.requests().is_empty(), "validation must happen before any AWS call: {:?}", env.proxy.requests());
 }

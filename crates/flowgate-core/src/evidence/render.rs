@@ -147,6 +147,7 @@ pub fn render_html(evidence: &Evidence) -> Result<String, String> {
         .render(context! {
             evidence => evidence,
             generated => utc_text(evidence.run.generated_at),
+            generated_iso => utc_text(evidence.run.generated_at).replace(' ', "T").replace("TUTC", "Z"),
             since => age(evidence.since_secs as i64),
             verdict => context! { status => status(evidence.status), text => verdict(evidence.status) },
             counts => context! { pass => count(CheckStatus::Pass), warn => count(CheckStatus::Warn), fail => count(CheckStatus::Fail) },

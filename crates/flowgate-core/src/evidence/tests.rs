@@ -206,6 +206,7 @@ fn html_is_self_contained_and_complete() {
     assert!(html.contains("arn:aws:iam::111122223333:root"));
     assert!(html.contains("allows: inline policy vendor-read, statement Sid &quot;FlowgateRead&quot;"));
     assert!(html.contains("flowgate verify --bucket b"));
+    assert!(html.contains("<time datetime=\"2027-01-15T08:00:00Z\">2027-01-15 08:00:00 UTC</time>"));
 }
 
 #[test]
@@ -240,4 +241,28 @@ fn idle_counts_covered_vpcs_without_interfaces() {
     assert_eq!(idle_vpcs(&delivery(Ok(1))), Some(1));
     assert_eq!(idle_vpcs(&delivery(Ok(0))), Some(2));
     assert_eq!(idle_vpcs(&delivery(Err("denied".to_owned()))), None);
+}
+
+proptest::proptest! {
+    /// Whatever AWS returns in a tag, a VPC name or a check's text: the HTML shows it escaped in
+    /// its cell (never as markup), and the CSV gives it back as it was (a formula-looking cell gains one leading `'`).
+    #[test]
+    fn any_value_is_escaped_in_html_and_kept_in_csv(value in "\\PC{0,40}", tag in "[<>&\"'a-z =+@-]{0,20}") {
+        let mut e = evidence();
+        e.facts.bucket_tags = vec![TagPair { key: "k".to_owned(), value: tag.clone() }];
+        e.facts.coverage[0].vpc_details[0].name = Some(value.clone());
+        e.checks[0].detail = value.clone();
+        let html = render_html(&e).unwrap();
+        // Shown escaped where it belongs (HTML escaping of &, <, >, ", ' and /).
+        let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;").replace('/', "&#x2f;");
+        let name_cell = format!("<td class=\"vpc-name\">{}</td>", escape(&value));
+        let tag_cell = format!("<code class=\"tag\">k={}</code>", escape(&tag));
+        proptest::prop_assert!(html.contains(&name_cell), "{}", name_cell);
+        proptest::prop_assert!(html.contains(&tag_cell), "{}", tag_cell);
+        let text = render_csv(&e).unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let first = reader.records().next().unwrap().unwrap();
+        let expected = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.clone() };
+        proptest::prop_assert_eq!(&first[4], expected.as_str());
+    }
 }
