@@ -472,6 +472,23 @@ pub struct VerifyArgs {
     /// Warnings fail too (exit 1)
     #[arg(long)]
     pub strict: bool,
+
+    /// Also write the evidence to FILE: FILE.html (one self-contained page) or FILE.csv (one row
+    /// per check); written even when a check fails
+    #[arg(long, value_name = "FILE", value_parser = parse_report_path)]
+    pub report: Option<std::path::PathBuf>,
+}
+
+/// A `--report` path: its extension chooses the format, so anything but .html or .csv is refused
+/// before any AWS call.
+fn parse_report_path(value: &str) -> Result<std::path::PathBuf, String> {
+    crate::core::evidence::report_format(value)?;
+    let path = std::path::PathBuf::from(value);
+    // A missing folder is known before verify runs: say so now, not after the checks.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty() && !d.is_dir()) {
+        return Err(format!("'{value}': the folder {} does not exist: create it or write the report elsewhere", dir.display()));
+    }
+    Ok(path)
 }
 
 #[derive(Debug, Subcommand)]

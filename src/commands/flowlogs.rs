@@ -409,6 +409,9 @@ pub struct RegionCoverage {
     /// The flow logs to the bucket on the region's own VPCs (verify judges their delivery).
     #[serde(skip)]
     pub to_bucket: Vec<ExistingFlowLog>,
+    /// The VPCs' `Name` tags by VPC id (verify's report shows them).
+    #[serde(skip)]
+    pub vpc_names: BTreeMap<String, String>,
 }
 
 impl RegionCoverage {
@@ -457,6 +460,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                     missing: count(|s| matches!(s, VpcState::Missing)),
                     shared: count(|s| matches!(s, VpcState::Shared { .. })),
                     to_bucket: flow_logs_to_bucket(desired, &account, &state.vpcs, &state.flow_logs).into_iter().cloned().collect(),
+                    vpc_names: state.vpcs.iter().filter_map(|v| Some((v.id.clone(), v.name.clone()?))).collect(),
                     coverage: plan.coverage,
                 }
             }
@@ -473,6 +477,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                     shared: 0,
                     coverage: Vec::new(),
                     to_bucket: Vec::new(),
+                    vpc_names: BTreeMap::new(),
                 }
             }
         };

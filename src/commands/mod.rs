@@ -10,6 +10,7 @@ pub mod parse;
 pub mod permissions;
 pub mod stack;
 pub mod verify;
+pub mod verify_report;
 pub mod wizard;
 
 use std::io::IsTerminal;
@@ -43,7 +44,14 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(&ctx, &args, true).await?),
         Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(&ctx, &args, false).await?),
         Command::Access(AccessCommand::List(args)) => out.report(&access::list(&ctx, &args).await?),
-        Command::Verify(args) => out.report(&verify::verify(&ctx, &args).await?),
+        Command::Verify(args) => {
+            let report = verify::verify(&ctx, &args).await?;
+            // Written before stdout is: a failure to write it is the one error document.
+            if let Some(path) = &args.report {
+                verify_report::write_report(&report, path)?;
+            }
+            out.report(&report)
+        }
         Command::Onboard(args) => out.report(&onboard::onboard(&ctx, &args).await?),
         Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
         Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),

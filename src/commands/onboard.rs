@@ -82,6 +82,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             wait: args.wait,
             delivery_grace: 15 * 60,
             strict: false,
+            report: None,
         },
     }
 }

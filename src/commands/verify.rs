@@ -3,6 +3,7 @@
 //! prefixes inside --since), the objects themselves (no KMS, required fields, every record
 //! parses), and the vendor role's access (the evaluator of `access list`).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -16,9 +17,10 @@ use crate::cli::{AccessTargetArgs, VerifyArgs};
 use crate::commands::access::{audited_role, read_role_policies};
 use crate::commands::flowlogs::{RegionCoverage, coverage, desired_flow_log, resolve_regions};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketExistence, BucketSpec, assess_bucket};
+use crate::core::bucket::{BucketExistence, BucketObservation, BucketSpec, assess_bucket};
 use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery};
-use crate::core::flowlog_parse::{ParseOptions, summarize};
+use crate::core::evidence::{self, EvidenceFacts};
+use crate::core::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
 use crate::core::layout::window_prefixes;
 use crate::core::report::{Check, CheckStatus, worst};
 use crate::core::role_policy::can_read;
@@ -40,6 +42,8 @@ pub struct VerifyReport {
     pub status: CheckStatus,
     pub checks: Vec<Check>,
     pub objects: Vec<ObjectResult>,
+    /// The facts behind the checks, as `--report` shows them.
+    pub evidence: EvidenceFacts,
     #[serde(skip)]
     strict: bool,
 }
@@ -108,21 +112,27 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     let clock = RunClock::start();
     let mut checks = vec![identity_check(&identity.account, &identity.arn)];
 
-    let (bucket_checks, bucket_region) = check_bucket(ctx, args, &identity.account, &identity.partition).await?;
+    let (bucket_checks, bucket_region, bucket_tags) = check_bucket(ctx, args, &identity.account, &identity.partition).await?;
     checks.extend(bucket_checks);
+    let mut facts = EvidenceFacts { bucket_tags, ..EvidenceFacts::default() };
 
     // Coverage: the same judgement as `flowlogs status`.
     let (coverage, _) = coverage(ctx, &desired, &regions, &args.scope).await?;
     checks.extend(coverage.iter().map(|region| coverage_check(&coverage_counts(region), args.spec.bucket.as_str())));
 
     let mut objects = Vec::new();
+    let mut idle = BTreeMap::new();
     if let Some(bucket_region) = &bucket_region {
-        let (delivery, read) = check_delivery(ctx, args, &identity.account, bucket_region, &coverage, delivery_pending, &clock).await?;
-        checks.extend(delivery);
-        objects = read;
+        let looked = check_delivery(ctx, args, &identity.account, bucket_region, &coverage, delivery_pending, &clock).await?;
+        checks.extend(looked.checks);
+        (facts.delivery, idle) = delivery_facts(&looked.deliveries, &looked.objects, looked.now, args.since);
+        objects = looked.objects;
     }
+    facts.coverage = coverage_facts(&coverage, &idle);
 
-    checks.extend(check_access(ctx, args, &identity.partition).await?);
+    let (access_checks, access) = check_access(ctx, args, &identity.partition).await?;
+    checks.extend(access_checks);
+    facts.access = access;
 
     Ok(VerifyReport {
         command: "verify",
@@ -133,13 +143,14 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         status: worst(&checks),
         checks,
         objects,
+        evidence: facts,
         strict: args.strict,
     })
 }
 
-/// The bucket's checks (as `bucket check` makes them, named `bucket ...`), and its region when
-/// this account owns it: only then is delivery looked at.
-async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &str) -> Result<(Vec<Check>, Option<String>)> {
+/// The bucket's checks (as `bucket check` makes them, named `bucket ...`), its region when this
+/// account owns it (only then is delivery looked at), and its tags for the evidence.
+async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &str) -> Result<(Vec<Check>, Option<String>, Vec<evidence::TagPair>)> {
     let spec = BucketSpec {
         bucket: args.spec.bucket.clone(),
         region: ctx.home_region.clone(),
@@ -156,7 +167,7 @@ async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &s
         BucketExistence::Owned { region } => Some(region.clone()),
         _ => None,
     };
-    Ok((checks, bucket_region))
+    Ok((checks, bucket_region, bucket_tags(&observed)))
 }
 
 fn coverage_counts(region: &RegionCoverage) -> RegionCoverageCounts<'_> {
@@ -170,6 +181,15 @@ fn coverage_counts(region: &RegionCoverage) -> RegionCoverageCounts<'_> {
     }
 }
 
+/// What `check_delivery` looked at and concluded.
+struct DeliveryLook {
+    checks: Vec<Check>,
+    deliveries: Vec<RegionDelivery>,
+    objects: Vec<ObjectResult>,
+    /// Unix seconds of the last look.
+    now: i64,
+}
+
 /// Delivery and the objects, for every region with flowgate's flow logs to the bucket: look (and
 /// with --wait, look again), judge each region and the account, then read the newest objects.
 async fn check_delivery(
@@ -180,7 +200,7 @@ async fn check_delivery(
     coverage: &[RegionCoverage],
     delivery_pending: bool,
     clock: &RunClock,
-) -> Result<(Vec<Check>, Vec<ObjectResult>)> {
+) -> Result<DeliveryLook> {
     let (deliveries, now) = wait_for_deliveries(ctx, args, account, bucket_region, coverage, clock).await?;
     let rules = DeliveryRules {
         now: now as i64,
@@ -192,7 +212,7 @@ async fn check_delivery(
     let (mut checks, to_read) = delivery_checks(&deliveries, &rules, usize::from(args.max_objects));
     let objects = read_objects(ctx, args, bucket_region, to_read, rules.now).await;
     checks.extend(objects.iter().map(object_check));
-    Ok((checks, objects))
+    Ok(DeliveryLook { checks, deliveries, objects, now: rules.now })
 }
 
 /// What each region delivered, looked at once, or with --wait until every region worth waiting
@@ -340,15 +360,47 @@ async fn read_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, mut resu
     result
 }
 
-/// The vendor role's access: who may assume it, and whether its policies let it read the bucket.
-async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<Vec<Check>> {
+/// The vendor role's access: who may assume it, and whether its policies let it read the bucket;
+/// with the evidence of both.
+async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<(Vec<Check>, Option<evidence::AccessEvidence>)> {
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     let role = match audited_role(ctx, &target).await {
-        Err(Error::Input { .. }) => return Ok(vec![no_role_check()]),
+        Err(Error::Input { .. }) => return Ok((vec![no_role_check()], None)),
         Err(e) => return Err(e),
         Ok(role) => role,
     };
     let read = read_role_policies(ctx, &role).await?;
     let readability = can_read(&read.policies, &args.spec.bucket, partition);
-    Ok(vec![trust_check(&role, &read.trust), read_check(&role, &readability, args.spec.bucket.as_str(), args.role_name.as_deref())])
+    let access = evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(args.spec.bucket.as_str(), &readability)]);
+    let checks = vec![trust_check(&role, &read.trust), read_check(&role, &readability, args.spec.bucket.as_str(), args.role_name.as_deref())];
+    Ok((checks, Some(access)))
+}
+
+// The facts for `--report` (and the JSON's `evidence`), from what verify observed; the shaping is
+// the core's (crate::core::evidence).
+
+fn bucket_tags(observed: &BucketObservation) -> Vec<evidence::TagPair> {
+    observed.tags.iter().map(|t| evidence::TagPair { key: t.key.clone(), value: t.value.clone() }).collect()
+}
+
+/// Per region with deliveries: the delivery row, and how many covered VPCs are idle.
+fn delivery_facts(
+    deliveries: &[RegionDelivery],
+    objects: &[ObjectResult],
+    now: i64,
+    since: u64,
+) -> (Vec<evidence::DeliveryRow>, BTreeMap<String, usize>) {
+    let rows = deliveries
+        .iter()
+        .map(|d| {
+            let read: Vec<&ObjectSummary> = objects.iter().filter(|o| o.region == d.region).filter_map(|o| o.summary.as_ref()).collect();
+            evidence::delivery_row(&d.region, &d.objects, &read, now, since)
+        })
+        .collect();
+    let idle = deliveries.iter().filter_map(|d| Some((d.region.clone(), evidence::idle_vpcs(d)?))).collect();
+    (rows, idle)
+}
+
+fn coverage_facts(coverage: &[RegionCoverage], idle: &BTreeMap<String, usize>) -> Vec<evidence::CoverageRow> {
+    coverage.iter().map(|r| evidence::coverage_row(&r.region, r.error.as_deref(), &r.coverage, &r.vpc_names, idle.get(&r.region).copied())).collect()
 }

@@ -15,6 +15,7 @@ mod onboard;
 mod parse;
 mod permissions;
 mod reliability;
+mod report;
 mod snapshots;
 mod stack;
 mod verify;

@@ -44,7 +44,7 @@ const FILTERS: &[(&str, &str)] = &[
     (r"\b(year|month|day|hour)=\d{2,4}\b", "$1=[N]"),
     // Ages ("newest 4 s old", "1 s age") and how long something took.
     (r"\b\d+ (s|min|h) (old|age)\b", "[AGE] $2"),
-    (r#""(age_secs|elapsed_ms|duration_ms|elapsed_secs)": \d+"#, r#""$1": "[DURATION]""#),
+    (r#""(age_secs|newest_age_secs|elapsed_ms|duration_ms|elapsed_secs)": \d+"#, r#""$1": "[DURATION]""#),
     (r"\b\d+(\.\d+)? ?(ms|µs)\b", "[DURATION]"),
 ];
 

@@ -5,6 +5,7 @@ pub mod access_plan;
 pub mod bucket;
 pub mod bucket_policy;
 pub mod delivery;
+pub mod evidence;
 pub mod flowlog_parse;
 pub mod flowlog_plan;
 pub mod flowlog_synth;
