@@ -8,13 +8,14 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::apply::{self, ApplyMode, Decision};
 use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
     VerifyArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
-use crate::commands::{Decision, bucket, confirm, flowlogs, stack, verify};
+use crate::commands::{bucket, flowlogs, stack, verify};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::FileFormat;
 use crate::core::names::partition_of_region;
@@ -219,7 +220,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     let mut report = OnboardReport::new("onboard", &identity.account, &identity.arn, args.bucket.to_string(), ctx.dry_run);
 
     // The plan: every step in dry-run mode, plans not printed one by one.
-    let planning = ctx.fork(true, false, ctx.printer.without_plans());
+    let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
     let bucket_plan = bucket::create(&planning, &steps.bucket).await?;
     let bucket_exists = bucket_plan.changes.iter().any(|c| c.action == "create-bucket" && c.status == ChangeStatus::Skipped);
     let flowlogs_plan = flowlogs::enable_with(&planning, &steps.flowlogs, bucket_exists).await?;
@@ -245,7 +246,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
             Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
         ));
     }
-    match confirm(ctx, pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
+    match apply::confirm(ctx.mode(), pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
         Decision::DryRun => return Ok(report),
         Decision::NothingToDo => {
             report.portal = stack_plan.outputs.clone();
@@ -258,7 +259,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // Apply in order, each step re-reading the account. A step that fails stops the steps that
     // depend on it; what was applied is reported, and re-running converges.
     report.applied = true;
-    let applying = ctx.fork(false, true, ctx.printer.without_plans());
+    let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.without_plans());
     let rerun = crate::output::rerun_command_line();
     report.steps.clear();
     match bucket::create(&applying, &steps.bucket).await {

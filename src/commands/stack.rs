@@ -3,16 +3,17 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::apply::{self, ApplyMode, Decision, Done, OnFailure, Plan, Step};
 use crate::aws::cloudformation::{self as cfn, StackEvent, StackInfo};
 use crate::aws::ec2;
 use crate::cli::{StackDeleteArgs, StackDeployArgs, StackNameArgs};
-use crate::commands::{ApplyMode, Decision, confirm_mode};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
 use crate::core::names::partition_of_region;
@@ -122,7 +123,9 @@ impl fmt::Display for StackDeployReport {
 
 impl Report for StackDeployReport {
     fn exit_status(&self) -> ExitStatus {
-        if self.failures.is_empty() && self.summary.failed == 0 { ExitStatus::Success } else { ExitStatus::Failure }
+        // The stack ends in one state: a failed deployment failed as a whole, whatever resources
+        // it left alone.
+        if self.failures.is_empty() || self.summary.interrupted { self.summary.exit_status() } else { ExitStatus::Failure }
     }
 }
 
@@ -492,7 +495,7 @@ pub async fn deploy_stack_with(
 
     let question =
         if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
-    let decision = confirm_mode(mode, 1, &question);
+    let decision = apply::confirm(mode, 1, &question);
     let decision = match decision {
         Ok(d) => d,
         Err(e) => {
@@ -753,26 +756,37 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
     ));
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
-    if confirm_mode(ctx.mode(), 1, &format!("Delete stack {stack}?"))? != Decision::Apply {
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
-    }
-    let mut seen: HashSet<String> = cfn::recent_events(&client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
-    cfn::delete_stack(&client, stack).await?;
-    report.changes[0].status = ChangeStatus::Applied;
-    if !args.wait.no_wait {
+    // The wait's end: the stack's final status and the resources that failed to delete.
+    let ended: Mutex<Option<(String, Vec<String>)>> = Mutex::new(None);
+    let step = Step::new(report.changes.clone(), async {
+        let mut seen: HashSet<String> = cfn::recent_events(&client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
+        cfn::delete_stack(&client, stack).await?;
+        if args.wait.no_wait {
+            return Ok(Done::Changed);
+        }
         let mut on_event = print_event(&ctx.printer);
         let (info, failures) = cfn::wait_stack(&client, stack, &mut seen, Duration::from_secs(args.wait.wait_timeout), &mut on_event).await?;
         let status = info.map(|i| i.status).unwrap_or_else(|| "DELETE_COMPLETE".to_owned());
+        let mut changes = report.changes.clone();
+        let mut failed: Vec<String> = Vec::new();
         if status != "DELETE_COMPLETE" {
-            report.changes[0].status = ChangeStatus::Failed;
-            report.failures = failures.iter().map(|e| format!("{}: {} {}", e.logical_id, e.status, e.reason.as_deref().unwrap_or(""))).collect();
-            if report.failures.is_empty() {
-                report.failures.push(format!("the stack ended in {status}"));
+            changes[0].status = ChangeStatus::Failed;
+            failed = failures.iter().map(|e| format!("{}: {} {}", e.logical_id, e.status, e.reason.as_deref().unwrap_or(""))).collect();
+            if failed.is_empty() {
+                failed.push(format!("the stack ended in {status}"));
             }
+        } else {
+            changes[0].status = ChangeStatus::Applied;
         }
+        *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some((status, failed));
+        Ok(Done::Report { changes, error: None })
+    });
+    let outcome = apply::run(ctx.mode(), &ctx.printer, Plan::new(vec![step], OnFailure::Stop), &format!("Delete stack {stack}?")).await?;
+    report.changes = outcome.changes();
+    report.summary = outcome.tally;
+    if let Some((status, failures)) = ended.into_inner().unwrap_or_else(|p| p.into_inner()) {
         report.final_status = Some(status);
+        report.failures = failures;
     }
-    report.summary = ChangeTally::of(&report.changes);
     Ok(report)
 }

@@ -66,6 +66,13 @@ pub struct ChangeTally {
     pub failed: usize,
     pub not_attempted: usize,
     pub blocked: usize,
+    /// The user stopped the run (Ctrl-C): the rest of the plan was not attempted.
+    #[serde(skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl ChangeTally {
@@ -126,11 +133,14 @@ impl Check {
 }
 
 impl ChangeTally {
-    /// The exit status of an apply: partial (3) when something failed while other work succeeded,
-    /// failure (1) when everything failed or a change was blocked.
+    /// The one exit-code rule of an apply: interrupted (130) when the user stopped it, partial (3)
+    /// when something failed while other work was applied or already right, failure (1) when
+    /// everything failed or a change was blocked.
     pub fn exit_status(&self) -> ExitStatus {
         let succeeded = self.applied + self.unchanged;
-        if self.failed > 0 {
+        if self.interrupted {
+            ExitStatus::Interrupted
+        } else if self.failed > 0 {
             if succeeded > 0 { ExitStatus::Partial } else { ExitStatus::Failure }
         } else if self.blocked > 0 {
             ExitStatus::Failure
