@@ -68,6 +68,8 @@ struct ProxyState {
     log: Mutex<Vec<RequestRecord>>,
     /// Actions forwarded to the emulator (so they take effect) and then answered with a 500.
     fail_after_forwarding: Mutex<Vec<String>>,
+    /// Every request for one action answered with a fault (see [`ChaosProxy::fault_action`]).
+    action_faults: Mutex<Vec<(String, FaultKind)>>,
     /// The request held open (see [`ChaosProxy::hold`]).
     hold: Mutex<Option<Hold>>,
 }
@@ -139,6 +141,12 @@ impl ChaosProxy {
         self.state.fail_after_forwarding.lock().unwrap().push(action.to_owned());
     }
 
+    /// Every request for `action` (e.g. `PUT policy`, `CreateFlowLogs`) is answered with `kind`,
+    /// whatever the seed: one step of a plan fails, the others do not.
+    pub fn fault_action(&self, action: &str, kind: FaultKind) {
+        self.state.action_faults.lock().unwrap().push((action.to_owned(), kind));
+    }
+
     /// Holds the `nth` (1-based) request for `action` (e.g. `DeleteFlowLogs`) open, not yet
     /// forwarded, until [`ChaosProxy::release`]; [`ChaosProxy::wait_until_held`] waits for it.
     pub fn hold(&self, action: &str, nth: usize) {
@@ -172,6 +180,7 @@ impl ChaosProxy {
     pub fn clear_faults(&self) {
         self.state.faults.lock().unwrap().clear();
         self.state.fail_after_forwarding.lock().unwrap().clear();
+        self.state.action_faults.lock().unwrap().clear();
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {
@@ -332,6 +341,7 @@ async fn handle(
             (draw < threshold).then_some(rule.kind)
         })
     };
+    let fault = fault.or_else(|| state.action_faults.lock().unwrap().iter().find(|(a, _)| *a == action).map(|(_, kind)| *kind));
     let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
     let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
     let action_name = action.clone();
