@@ -310,6 +310,7 @@ fn editor_error(e: role_policy::RolePolicyError, role: &str, policy: &str) -> Er
     Error::refused(format!("role {role}, policy {policy}: {e}"), None)
 }
 
+// Long (~100 lines): the grant and revoke judgements over every policy of the role, then one step per edited policy.
 async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, way: AccessEdit, role: &str) -> Result<AccessEditReport> {
     let identity = ctx.identity().await?.clone();
     let client = ctx.iam();

@@ -534,6 +534,7 @@ pub async fn status(ctx: &Ctx, args: &FlowLogsStatusArgs) -> Result<StatusReport
     })
 }
 
+// Long (~90 lines): observe, select per region, show the plan, then one step per region; read top to bottom.
 pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsReport> {
     let identity = ctx.identity().await?.clone();
     let regions = resolve_regions(ctx, &args.scope).await?;

@@ -17,6 +17,7 @@ use crate::output::render_changes;
 /// Objects counted before a bucket deletion is refused or shown; beyond this it says "at least".
 const OBJECT_COUNT_CAP: usize = 100_000;
 
+// Long (~90 lines): three sub-plans composed into one plan and one run; read top to bottom.
 pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let identity = ctx.identity().await?.clone();
     let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: args.bucket.clone() };

@@ -209,6 +209,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
+// Long (~100 lines): four sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // What the input alone can tell, before the first AWS call.
     stack::check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
@@ -294,6 +295,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     }
     let all: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&all);
+    report.summary.interrupted = crate::interrupt::requested();
     let failed = report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0;
     if failed {
         report.rerun = Some(rerun);

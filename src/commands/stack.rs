@@ -380,6 +380,7 @@ enum Planned {
 /// The plan's change lines: the recreate, the change set's resource changes (a preview), or the
 /// local comparison of the old template and parameters with the new.
 #[allow(clippy::too_many_arguments)] // the observation, the wanted state and the plan, each needed once
+// Long (~85 lines): three ways to plan (recreate, local comparison, change-set preview), side by side.
 async fn plan_changes(
     cfn_client: &Client,
     request: &DeployRequest,
@@ -575,26 +576,7 @@ pub async fn deploy_stack_with(
             loud: false,
         });
     }
-    let mut report = StackDeployReport {
-        command: "stack deploy",
-        account: request.account.clone(),
-        stack_name: stack.to_owned(),
-        operation: match (observed.recreate, observed.create) {
-            (true, _) => "recreate",
-            (false, true) => "create",
-            (false, false) => "update",
-        },
-        dry_run: mode.dry_run,
-        plan_source: if options.change_set_preview && !observed.recreate { "change-set" } else { "local" },
-        changes: Vec::new(),
-        parameter_changes: words.clone(),
-        external_id_generated: desired.generated,
-        warnings: Vec::new(),
-        final_status: None,
-        failures: Vec::new(),
-        outputs: None,
-        summary: ChangeTally::default(),
-    };
+    let mut report = new_deploy_report(request, &observed, &desired, words.clone(), mode, options);
 
     // The stack's current template, for the up-to-date check and the local plan (GetTemplate is
     // a read).
@@ -649,19 +631,65 @@ pub async fn deploy_stack_with(
     let question =
         if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
 
+    run_deploy(cfn_client, printer, mode, request, &observed, &desired.parameters, planned, &question, report).await
+}
+
+/// The report of a deploy, before its plan.
+fn new_deploy_report(
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &Desired,
+    words: Vec<ParameterChange>,
+    mode: ApplyMode,
+    options: DeployOptions,
+) -> StackDeployReport {
+    StackDeployReport {
+        command: "stack deploy",
+        account: request.account.clone(),
+        stack_name: request.stack_name.clone(),
+        operation: match (observed.recreate, observed.create) {
+            (true, _) => "recreate",
+            (false, true) => "create",
+            (false, false) => "update",
+        },
+        dry_run: mode.dry_run,
+        plan_source: if options.change_set_preview && !observed.recreate { "change-set" } else { "local" },
+        changes: Vec::new(),
+        parameter_changes: words,
+        external_id_generated: desired.generated,
+        warnings: Vec::new(),
+        final_status: None,
+        failures: Vec::new(),
+        outputs: None,
+        summary: ChangeTally::default(),
+    }
+}
+
+/// Confirms and applies the deploy as one step of the runner, then reports what it came to.
+#[allow(clippy::too_many_arguments)] // what was observed, wanted and planned, each needed once
+async fn run_deploy(
+    cfn_client: &Client,
+    printer: &Printer,
+    mode: ApplyMode,
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &StackParameters,
+    planned: Planned,
+    question: &str,
+    mut report: StackDeployReport,
+) -> Result<StackDeployReport> {
+    let stack = request.stack_name.as_str();
     // One step: the deploy applies (or fails) as a whole.
     let preview = match &planned {
         Planned::Deploy { change_set: Some(set), .. } => Some(set.id.clone()),
         _ => None,
     };
     let deployed = Mutex::new(Deployed::default());
-    let step = Step::new(
-        report.changes.clone(),
-        apply_deploy(cfn_client, printer, request, &observed, &desired.parameters, planned, report.changes.clone(), &deployed),
-    );
+    let step =
+        Step::new(report.changes.clone(), apply_deploy(cfn_client, printer, request, observed, desired, planned, report.changes.clone(), &deployed));
     let mut plan = Plan::new(vec![step], OnFailure::Stop);
     plan.pending = Some(1);
-    let outcome = apply::run(mode, printer, plan, &question).await;
+    let outcome = apply::run(mode, printer, plan, question).await;
     let deployed = deployed.into_inner().unwrap_or_else(|p| p.into_inner());
     // A preview's change set that was not executed (a dry run, a refusal, an interrupt) is
     // deleted, with the empty stack a CREATE change set made.
