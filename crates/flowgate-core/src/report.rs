@@ -181,3 +181,23 @@ impl ExitStatus {
 pub fn worst(checks: &[Check]) -> CheckStatus {
     checks.iter().map(|c| c.status).max().unwrap_or(CheckStatus::Pass)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(applied: usize, unchanged: usize, failed: usize, interrupted: bool) -> ChangeTally {
+        ChangeTally { applied, unchanged, failed, interrupted, ..ChangeTally::default() }
+    }
+
+    /// The one exit-code rule of every apply.
+    #[test]
+    fn partial_all_failed_and_interrupted() {
+        assert_eq!(tally(2, 1, 0, false).exit_status(), ExitStatus::Success);
+        assert_eq!(tally(1, 0, 1, false).exit_status(), ExitStatus::Partial);
+        assert_eq!(tally(0, 1, 1, false).exit_status(), ExitStatus::Partial);
+        assert_eq!(tally(0, 0, 2, false).exit_status(), ExitStatus::Failure);
+        assert_eq!(tally(1, 0, 1, true).exit_status(), ExitStatus::Interrupted);
+        assert_eq!(ChangeTally { blocked: 1, ..ChangeTally::default() }.exit_status(), ExitStatus::Failure);
+    }
+}
