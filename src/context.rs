@@ -11,6 +11,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
+use crate::apply::ApplyMode;
 use crate::aws;
 use crate::cli::GlobalArgs;
 use crate::core::names::partition_of;
@@ -41,7 +42,7 @@ pub struct Ctx {
 impl Ctx {
     /// The same account and configuration, applying differently: onboard plans every step with
     /// a dry-run fork and applies with a `--yes` fork. The identity is shared, not re-resolved.
-    pub fn fork(&self, dry_run: bool, yes: bool, printer: Printer) -> Ctx {
+    pub fn fork(&self, mode: ApplyMode, printer: Printer) -> Ctx {
         let identity = OnceCell::new();
         if let Some(known) = self.identity.get() {
             let _ = identity.set(known.clone());
@@ -52,8 +53,8 @@ impl Ctx {
             endpoint_url: self.endpoint_url.clone(),
             profile: self.profile.clone(),
             printer,
-            dry_run,
-            yes,
+            dry_run: mode.dry_run,
+            yes: mode.yes,
             identity,
             s3_clients: Mutex::new(HashMap::new()),
             ec2_clients: Mutex::new(HashMap::new()),
@@ -116,8 +117,8 @@ impl Ctx {
         Ok(IdentityLine { account: &identity.account, principal: &identity.arn, region: &self.home_region }.to_string())
     }
 
-    pub fn mode(&self) -> crate::commands::ApplyMode {
-        crate::commands::ApplyMode { dry_run: self.dry_run, yes: self.yes }
+    pub fn mode(&self) -> ApplyMode {
+        ApplyMode { dry_run: self.dry_run, yes: self.yes }
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {

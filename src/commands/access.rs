@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::apply::{self, Done, OnFailure, Plan, Step};
 use crate::aws::{cloudformation as cfn, iam};
 use crate::cli::{AccessEditArgs, AccessListArgs, AccessTargetArgs, AccessVia};
 use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack};
-use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
-use crate::core::access_plan;
+use crate::core::access_plan::{self, AccessEdit};
 use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::role_policy::{
@@ -142,14 +142,14 @@ impl Report for AccessEditReport {
             "access revoke" => matches!(f.kind, FindingKind::StillReadable | FindingKind::Unreadable),
             _ => f.kind == FindingKind::Denied,
         });
-        if self.summary.failed > 0 || stack_failed || ineffective { ExitStatus::Failure } else { ExitStatus::Success }
+        if (stack_failed || ineffective) && !self.summary.interrupted { ExitStatus::Failure } else { self.summary.exit_status() }
     }
 }
 
 impl AccessEditReport {
-    fn new(grant: bool, via: &'static str, target: &str, buckets: Vec<String>, dry_run: bool) -> Self {
+    fn new(edit: AccessEdit, via: &'static str, target: &str, buckets: Vec<String>, dry_run: bool) -> Self {
         AccessEditReport {
-            command: if grant { "access grant" } else { "access revoke" },
+            command: edit.command(),
             via,
             target: target.to_owned(),
             buckets,
@@ -167,26 +167,26 @@ fn names(buckets: &[BucketName]) -> Vec<String> {
     buckets.iter().map(|b| b.to_string()).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &str, params: &StackParameters) -> Result<AccessEditReport> {
+async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit, name: &str, params: &StackParameters) -> Result<AccessEditReport> {
     let identity = ctx.identity().await?.clone();
     // The current grant is the stack's StorageBucketNames parameter (with StorageAccess), which is
     // what CloudFormation renders into the policy; the StorageBuckets output is only a copy that
     // can be stale or absent.
     let asked: BTreeSet<String> = names(&args.buckets).into_iter().collect();
-    let desired = access_plan::stack_edit(params, &asked, grant);
-    let mut report = AccessEditReport::new(grant, "stack", name, asked.iter().cloned().collect(), ctx.dry_run);
-    if !grant {
+    let desired = access_plan::stack_edit(params, &asked, edit);
+    let mut report = AccessEditReport::new(edit, "stack", name, asked.iter().cloned().collect(), ctx.dry_run);
+    if edit == AccessEdit::Revoke {
         report.findings = still_readable_outside_stack(ctx, &params.role_name, &args.buckets, &identity.partition).await;
     }
     if desired == *params {
         for bucket in &asked {
-            let detail = if grant { "already granted by the stack" } else { "not granted by the stack" };
+            let detail = if edit == AccessEdit::Grant { "already granted by the stack" } else { "not granted by the stack" };
             report.changes.push(Change::new("storage-access", bucket, ChangeStatus::Skipped, detail));
         }
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     }
-    if let Some(reason) = access_plan::stack_edit_refusal(params, &desired, &asked, grant) {
+    if let Some(reason) = access_plan::stack_edit_refusal(params, &desired, &asked, edit) {
         return Err(Error::refused(
             format!("stack {name}: {reason}; nothing was changed"),
             Some("check the stack's StorageBucketNames parameter (flowgate stack status) and run again".to_owned()),
@@ -310,7 +310,8 @@ fn editor_error(e: role_policy::RolePolicyError, role: &str, policy: &str) -> Er
     Error::refused(format!("role {role}, policy {policy}: {e}"), None)
 }
 
-async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str) -> Result<AccessEditReport> {
+// Long (~100 lines): the grant and revoke judgements over every policy of the role, then one step per edited policy.
+async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, way: AccessEdit, role: &str) -> Result<AccessEditReport> {
     let identity = ctx.identity().await?.clone();
     let client = ctx.iam();
     if iam::get_role(&client, role).await?.is_none() {
@@ -324,7 +325,7 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
         })
         .collect::<Result<_>>()?;
     let asked = names(&args.buckets);
-    let mut report = AccessEditReport::new(grant, "role", role, asked.clone(), ctx.dry_run);
+    let mut report = AccessEditReport::new(way, "role", role, asked.clone(), ctx.dry_run);
 
     // Managed policies are never edited, but they decide whether the bucket stays readable after
     // a revoke, or whether a Deny blocks a grant.
@@ -333,7 +334,7 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
 
     // (policy name, edit) for every policy that changes.
     let mut edits: Vec<(String, Edit)> = Vec::new();
-    if grant {
+    if way == AccessEdit::Grant {
         let policy = policy_for_grant(args.target.policy_name.as_deref(), &parsed);
         let current = parsed.iter().find(|(n, _)| n == &policy).map(|(_, p)| p.document.clone()).unwrap_or_default();
         let other_inline_chars: usize =
@@ -369,7 +370,7 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
         after.extend(managed.iter().cloned());
         report.findings.extend(role_policy::still_readable(&after, &args.buckets, &identity.partition));
     }
-    let mut steps = Vec::new();
+    let mut steps: Vec<Step> = Vec::new();
     for (policy, edit) in edits {
         if !edit.changed {
             continue;
@@ -379,40 +380,37 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, grant: bool, role: &str
         } else {
             ("put-role-policy", format!("{} statement change(s)", edit.changes.len()))
         };
-        report.changes.push(Change::new(action, format!("{role}/{policy}"), ChangeStatus::Planned, detail));
+        let change = Change::new(action, format!("{role}/{policy}"), ChangeStatus::Planned, detail);
+        report.changes.push(change.clone());
         report.diff.extend(edit.changes.clone());
-        steps.push((policy, edit, report.changes.len() - 1));
+        let client = &client;
+        steps.push(Step::new(vec![change], async move {
+            if edit.delete_policy {
+                iam::delete_role_policy(client, role, &policy).await?;
+            } else {
+                iam::put_role_policy(client, role, &policy, &edit.document_text()).await?;
+            }
+            Ok(Done::Changed)
+        }));
     }
     if steps.is_empty() {
         for bucket in &asked {
-            let detail = if grant { "already granted" } else { "not granted by the role's inline policies" };
-            report.changes.push(Change::new("storage-access", bucket, ChangeStatus::Skipped, detail));
+            let detail = if way == AccessEdit::Grant { "already granted" } else { "not granted by the role's inline policies" };
+            let change = Change::new("storage-access", bucket, ChangeStatus::Skipped, detail);
+            report.changes.push(change.clone());
+            steps.push(Step::shown(vec![change]));
         }
     }
     ctx.printer.text(format_args!("{}\nPlan for role {role}:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
     for change in &report.diff {
         ctx.printer.text(format_args!("{change}\n"))?;
     }
-    if confirm(ctx, steps.len(), &format!("Apply {} policy change(s) to role {role}?", steps.len()))? != Decision::Apply {
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
-    }
-    for (policy, edit, index) in steps {
-        let result = if edit.delete_policy {
-            iam::delete_role_policy(&client, role, &policy).await
-        } else {
-            iam::put_role_policy(&client, role, &policy, &edit.document_text()).await
-        };
-        let change = &mut report.changes[index];
-        match result {
-            Ok(()) => change.status = ChangeStatus::Applied,
-            Err(e) => {
-                change.status = ChangeStatus::Failed;
-                change.error = Some(e.to_string());
-            }
-        }
-    }
-    report.summary = ChangeTally::of(&report.changes);
+    // Each inline policy is its own document: one failing does not stop the others.
+    let plan = Plan::new(steps, OnFailure::Continue { concurrency: 1 });
+    let pending = plan.pending();
+    let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Apply {pending} policy change(s) to role {role}?")).await?;
+    report.changes = outcome.changes();
+    report.summary = outcome.tally;
     Ok(report)
 }
 
@@ -420,10 +418,10 @@ fn narrow_wildcard_in_stack_mode() -> Error {
     Error::input("--narrow-wildcard edits a hand-made role's policy", Some("use it with --via role --role-name NAME".to_owned()))
 }
 
-pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, grant: bool) -> Result<AccessEditReport> {
+pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<AccessEditReport> {
     // Narrowing replaces a wildcard with the buckets that stay readable; a revoke names the ones
     // that go, so it cannot know which stay: refused rather than guessed.
-    if args.narrow_wildcard && !grant {
+    if args.narrow_wildcard && edit == AccessEdit::Revoke {
         return Err(Error::input(
             "--narrow-wildcard narrows a wildcard to the buckets granted; a revoke names the buckets taken away",
             Some(
@@ -440,9 +438,9 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, grant: bool) -> Result<Acces
             if args.narrow_wildcard {
                 return Err(narrow_wildcard_in_stack_mode());
             }
-            edit_via_stack(ctx, args, grant, &name, &params).await
+            edit_via_stack(ctx, args, edit, &name, &params).await
         }
-        Target::Role { role } => edit_via_role(ctx, args, grant, &role).await,
+        Target::Role { role } => edit_via_role(ctx, args, edit, &role).await,
     }
 }
 

@@ -4,12 +4,12 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::apply::{self, Done, OnFailure, Plan, Step};
 use crate::aws::ec2;
 use crate::aws::s3::{self, Applied};
 use crate::cli::{BucketCheckArgs, BucketCreateArgs, BucketTargetArgs};
-use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketAction, BucketSpec, DeliveringFlowLog, FlowLogUse, assess_bucket, old_delivery_paths, plan_bucket};
+use crate::core::bucket::{BucketAction, BucketPlan, BucketSpec, DeliveringFlowLog, FlowLogUse, assess_bucket, old_delivery_paths, plan_bucket};
 use crate::core::flowlog_plan::usable_regions;
 use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
@@ -103,7 +103,7 @@ impl fmt::Display for BucketCreateReport {
 
 impl crate::output::Report for BucketCreateReport {
     fn exit_status(&self) -> ExitStatus {
-        if self.summary.failed > 0 { ExitStatus::Failure } else { ExitStatus::Success }
+        self.summary.exit_status()
     }
 }
 
@@ -122,67 +122,61 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
         Error::refused(e.to_string(), Some(hint))
     })?;
 
-    let mut report = BucketCreateReport {
-        command: "bucket create",
-        account: identity.account.clone(),
-        principal: identity.arn.clone(),
-        bucket: spec.bucket.to_string(),
-        region: plan.region.clone(),
-        dry_run: ctx.dry_run,
-        changes: plan.changes.clone(),
-        summary: ChangeTally::of(&plan.changes),
-        applied: false,
-    };
+    let bucket_name = spec.bucket.to_string();
     ctx.printer.text(format_args!(
         "{}\nPlan for bucket {} ({}):\n{}",
         ctx.identity_line().await?,
-        report.bucket,
-        report.region,
-        render_changes(&report.changes)
+        bucket_name,
+        plan.region,
+        render_changes(&plan.changes)
     ))?;
+    let pending = plan.steps.len();
+    let outcome =
+        apply::run(ctx.mode(), &ctx.printer, apply_plan(ctx, &spec.bucket, &plan), &format!("Apply {pending} change(s) to bucket {bucket_name}?"))
+            .await?;
+    Ok(BucketCreateReport {
+        command: "bucket create",
+        account: identity.account.clone(),
+        principal: identity.arn.clone(),
+        bucket: bucket_name,
+        region: plan.region.clone(),
+        dry_run: ctx.dry_run,
+        changes: outcome.changes(),
+        summary: outcome.tally,
+        applied: outcome.applied(),
+    })
+}
 
-    match confirm(ctx, plan.steps.len(), &format!("Apply {} change(s) to bucket {}?", plan.steps.len(), report.bucket))? {
-        Decision::DryRun | Decision::NothingToDo => return Ok(report),
-        Decision::Apply => {}
-    }
-
-    report.applied = true;
-    let mut failed = false;
-    let mut created = false;
-    for (action, index) in &plan.steps {
-        let change = &mut report.changes[*index];
-        if failed || crate::interrupt::requested() {
-            change.status = ChangeStatus::NotAttempted;
-            continue;
-        }
-        let outcome = if created {
-            s3::apply_after_create(&ctx.s3(&plan.region), &spec.bucket, action, s3::AFTER_CREATE_DELAYS).await
-        } else {
-            s3::apply_bucket_action(ctx, &spec.bucket, &plan.region, action).await
-        };
-        if matches!(action, BucketAction::CreateBucket { .. }) && outcome.is_ok() {
-            created = true;
-        }
-        match outcome {
-            Ok(Applied::Changed) => change.status = ChangeStatus::Applied,
-            Ok(Applied::AlreadyDone) => {
-                change.status = ChangeStatus::Skipped;
-                change.detail = format!("{} (already done)", change.detail);
+/// One step per change of the bucket plan, in order; later steps depend on earlier ones (a
+/// policy needs the bucket), so a failure stops the rest.
+fn apply_plan<'a>(ctx: &'a Ctx, bucket: &'a BucketName, plan: &'a BucketPlan) -> Plan<'a> {
+    // Once the plan creates the bucket, the steps after it run against a bucket S3 may not show
+    // everywhere yet: they retry its NoSuchBucket for a while.
+    let creates = plan.steps.iter().position(|(action, _)| matches!(action, BucketAction::CreateBucket { .. }));
+    let steps = plan
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(index, change)| match plan.steps.iter().position(|(_, i)| *i == index) {
+            None => Step::shown(vec![change.clone()]),
+            Some(n) => {
+                let (action, _) = &plan.steps[n];
+                let after_create = creates.is_some_and(|c| n > c);
+                Step::new(vec![change.clone()], async move {
+                    let applied = if after_create {
+                        s3::apply_after_create(&ctx.s3(&plan.region), bucket, action, s3::AFTER_CREATE_DELAYS).await?
+                    } else {
+                        s3::apply_bucket_action(ctx, bucket, &plan.region, action).await?
+                    };
+                    Ok(match applied {
+                        Applied::Changed => Done::Changed,
+                        Applied::AlreadyDone => Done::AlreadyDone,
+                    })
+                })
             }
-            Err(e) => {
-                // Later steps depend on earlier ones (a policy needs the bucket): stop here and
-                // report the rest as not attempted.
-                change.status = ChangeStatus::Failed;
-                change.error = Some(match e.hint() {
-                    Some(hint) => format!("{e} (hint: {hint})"),
-                    None => e.to_string(),
-                });
-                failed = true;
-            }
-        }
-    }
-    report.summary = ChangeTally::of(&report.changes);
-    Ok(report)
+        })
+        .collect();
+    Plan::new(steps, OnFailure::Stop)
 }
 
 #[derive(Debug, Serialize)]

@@ -9,10 +9,10 @@ use futures::stream::{self, StreamExt};
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::apply::{self, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::ec2::{self, ItemFailure};
 use crate::aws::s3;
 use crate::cli::{FlowLogSpecArgs, FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, ScopeArgs};
-use crate::commands::{Decision, confirm};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
@@ -116,13 +116,6 @@ fn check_named_vpcs(scope: &ScopeArgs, observed: &[(String, Result<RegionState>)
     }
 }
 
-fn error_text(error: &Error) -> String {
-    match error.hint() {
-        Some(hint) => format!("{error} (hint: {hint})"),
-        None => error.to_string(),
-    }
-}
-
 fn failed_region(action: &str, region: &str, error: &Error) -> Change {
     let mut change = Change::new(action, region, ChangeStatus::Failed, "the region could not be read");
     change.error = Some(error_text(error));
@@ -212,13 +205,6 @@ fn mark(changes: &mut [Change], action: &str, vpc: &str, status: ChangeStatus, e
 }
 
 /// After an interrupt: every planned change of a region that was not started.
-fn not_attempted(mut changes: Vec<Change>) -> Vec<Change> {
-    for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-        change.status = ChangeStatus::NotAttempted;
-    }
-    changes
-}
-
 fn item_error(failure: &ItemFailure) -> String {
     format!("{}: {}", failure.code, failure.message)
 }
@@ -349,43 +335,31 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         render_changes(&planned)
     ))?;
 
-    let decision = confirm(ctx, pending, &format!("Apply {pending} flow-log change(s)?"))?;
-    if decision != Decision::Apply {
-        report.summary = ChangeTally::of(&planned);
-        report.changes = planned;
-        return Ok(report);
-    }
-
-    report.applied = true;
     let tags = ec2::creation_tags(&args.tags);
-    let progress = ctx.printer.progress(plans.len(), "applying");
-    let applied: Vec<Vec<Change>> = stream::iter(plans)
+    let mut steps: Vec<Step> = plans
+        .into_iter()
         .map(|(plan, region_changes)| {
-            let (desired, tags, progress) = (&desired, &tags, progress.clone());
-            async move {
-                let updated = if plan.pending() == 0 {
-                    region_changes
-                } else if crate::interrupt::requested() {
-                    not_attempted(region_changes)
-                } else {
-                    apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await
-                };
-                if let Some(bar) = &progress {
-                    bar.inc(1);
-                    bar.set_message(plan.region.clone());
-                }
-                updated
+            if plan.pending() == 0 {
+                return Step::shown(region_changes);
             }
+            let (desired, tags) = (&desired, &tags);
+            Step::new(region_changes.clone(), async move {
+                let changes = apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await;
+                Ok(Done::Report { changes, error: None })
+            })
         })
-        .buffer_unordered(usize::from(args.scope.concurrency))
-        .collect()
-        .await;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
+        .collect();
+    steps.push(Step::shown(changes));
+    let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
+    plan.pending = Some(pending);
+    plan.progress = Some("applying");
+    let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Apply {pending} flow-log change(s)?")).await?;
+    let mut all = outcome.changes();
+    if outcome.applied() {
+        all.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
     }
-    let mut all: Vec<Change> = applied.into_iter().flatten().chain(changes).collect();
-    all.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
-    report.summary = ChangeTally::of(&all);
+    report.applied = outcome.applied();
+    report.summary = outcome.tally;
     report.changes = all;
     Ok(report)
 }
@@ -565,6 +539,7 @@ pub async fn status(ctx: &Ctx, args: &FlowLogsStatusArgs) -> Result<StatusReport
     })
 }
 
+// Long (~90 lines): observe, select per region, show the plan, then one step per region; read top to bottom.
 pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsReport> {
     let identity = ctx.identity().await?.clone();
     let regions = resolve_regions(ctx, &args.scope).await?;
@@ -626,53 +601,60 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
         summary: ChangeTally::default(),
         applied: false,
     };
-    if confirm(ctx, pending, &format!("Delete {pending} flow log(s)?"))? != Decision::Apply {
-        report.summary = ChangeTally::of(&planned);
-        report.changes = planned;
-        return Ok(report);
+    // One step per region (its flow logs are deleted in batches, each keeps its own outcome), in
+    // the plan's order: a region's deletions are listed together.
+    let mut groups: Vec<(Option<String>, Vec<Change>)> = Vec::new();
+    for change in planned {
+        let region = change.region.clone().filter(|r| change.action == "delete-flow-log" && to_delete.contains_key(r));
+        match groups.last_mut() {
+            Some((Some(last), changes)) if region.as_ref() == Some(last) => changes.push(change),
+            _ => groups.push((region, vec![change])),
+        }
     }
-    report.applied = true;
-    let results: Vec<(String, Vec<String>, Result<Vec<ItemFailure>>)> = stream::iter(to_delete)
-        .map(|(region, ids)| async move {
-            if crate::interrupt::requested() {
-                return (region, ids, Err(Error::Interrupted));
+    let steps: Vec<Step> = groups
+        .into_iter()
+        .map(|(region, changes)| match region {
+            None => Step::shown(changes),
+            Some(region) => {
+                let ids = to_delete.get(&region).cloned().unwrap_or_default();
+                Step::new(changes.clone(), delete_region(ctx, region, ids, changes))
             }
-            let mut failures = Vec::new();
-            for batch in ids.chunks(CREATE_BATCH_LIMIT) {
-                match ec2::delete_flow_logs(&ctx.ec2(&region), &region, batch).await {
-                    Ok(failed) => failures.extend(failed),
-                    Err(e) => return (region, ids, Err(e)),
-                }
-            }
-            (region, ids, Ok(failures))
         })
-        .buffer_unordered(usize::from(args.scope.concurrency))
-        .collect()
-        .await;
-    for (region, ids, result) in results {
-        for id in ids {
-            let Some(change) =
-                planned.iter_mut().find(|c| c.action == "delete-flow-log" && c.resource == id && c.region.as_deref() == Some(region.as_str()))
-            else {
-                continue;
-            };
-            match &result {
-                Ok(failures) => match failures.iter().find(|f| f.id == id) {
-                    Some(f) => {
-                        change.status = ChangeStatus::Failed;
-                        change.error = Some(item_error(f));
-                    }
-                    None => change.status = ChangeStatus::Applied,
-                },
-                Err(Error::Interrupted) => change.status = ChangeStatus::NotAttempted,
-                Err(e) => {
-                    change.status = ChangeStatus::Failed;
-                    change.error = Some(error_text(e));
-                }
+        .collect();
+    let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
+    plan.pending = Some(pending);
+    let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Delete {pending} flow log(s)?")).await?;
+    report.applied = outcome.applied();
+    report.summary = outcome.tally;
+    report.changes = outcome.changes();
+    Ok(report)
+}
+
+/// Deletes one region's flow logs in batches; each change records its own outcome.
+async fn delete_region(ctx: &Ctx, region: String, ids: Vec<String>, mut changes: Vec<Change>) -> Result<Done> {
+    let mut failures = Vec::new();
+    let mut error = None;
+    for batch in ids.chunks(CREATE_BATCH_LIMIT) {
+        match ec2::delete_flow_logs(&ctx.ec2(&region), &region, batch).await {
+            Ok(failed) => failures.extend(failed),
+            Err(e) => {
+                error = Some(error_text(&e));
+                break;
             }
         }
     }
-    report.summary = ChangeTally::of(&planned);
-    report.changes = planned;
-    Ok(report)
+    for change in changes.iter_mut() {
+        match (&error, failures.iter().find(|f| f.id == change.resource)) {
+            (Some(text), _) => {
+                change.status = ChangeStatus::Failed;
+                change.error = Some(text.clone());
+            }
+            (None, Some(f)) => {
+                change.status = ChangeStatus::Failed;
+                change.error = Some(item_error(f));
+            }
+            (None, None) => change.status = ChangeStatus::Applied,
+        }
+    }
+    Ok(Done::Report { changes, error: None })
 }

@@ -13,10 +13,9 @@ pub mod verify;
 pub mod verify_report;
 pub mod wizard;
 
-use std::io::IsTerminal;
-
 use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, StackCommand};
 use crate::context::Ctx;
+use crate::core::access_plan::AccessEdit;
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Printer;
 
@@ -41,8 +40,8 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Stack(StackCommand::Deploy(args)) => out.report(&stack::deploy(&ctx, &args).await?),
         Command::Stack(StackCommand::Status(args)) => out.report(&stack::status(&ctx, &args).await?),
         Command::Stack(StackCommand::Delete(args)) => out.report(&stack::delete(&ctx, &args).await?),
-        Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(&ctx, &args, true).await?),
-        Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(&ctx, &args, false).await?),
+        Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(&ctx, &args, AccessEdit::Grant).await?),
+        Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(&ctx, &args, AccessEdit::Revoke).await?),
         Command::Access(AccessCommand::List(args)) => out.report(&access::list(&ctx, &args).await?),
         Command::Verify(args) => {
             let report = verify::verify(&ctx, &args).await?;
@@ -82,53 +81,5 @@ fn run_parse(mut args: crate::cli::ParseArgs, printer: &Printer) -> Result<ExitS
         Ok(crate::output::Report::exit_status(&report))
     } else {
         printer.report(&report)
-    }
-}
-
-/// What to do once a plan is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Apply,
-    /// `--dry-run`: stop after the plan.
-    DryRun,
-    /// The plan has nothing to apply.
-    NothingToDo,
-}
-
-/// How a run applies its plan: `--dry-run` and `--yes`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ApplyMode {
-    pub dry_run: bool,
-    pub yes: bool,
-}
-
-/// Asks for confirmation of a plan with `pending` changes: `--yes` applies, `--dry-run` stops,
-/// a terminal is asked, and anything else is refused (exit 2) rather than applied unasked.
-pub fn confirm(ctx: &Ctx, pending: usize, question: &str) -> Result<Decision> {
-    confirm_mode(ApplyMode { dry_run: ctx.dry_run, yes: ctx.yes }, pending, question)
-}
-
-pub fn confirm_mode(mode: ApplyMode, pending: usize, question: &str) -> Result<Decision> {
-    if pending == 0 {
-        return Ok(Decision::NothingToDo);
-    }
-    if mode.dry_run {
-        return Ok(Decision::DryRun);
-    }
-    if mode.yes {
-        return Ok(Decision::Apply);
-    }
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(Error::input(
-            format!("the plan has {pending} change(s) and no terminal to confirm them on"),
-            Some("re-run with --yes to apply, or --dry-run to only see the plan".to_owned()),
-        ));
-    }
-    let _prompt = crate::interrupt::PromptGuard::new();
-    let answer = dialoguer::Confirm::new().with_prompt(question).default(false).interact_opt();
-    match answer {
-        Ok(Some(true)) => Ok(Decision::Apply),
-        Ok(Some(false)) | Ok(None) => Err(Error::refused("not applied: the plan was declined", None)),
-        Err(_) => Err(Error::Interrupted),
     }
 }

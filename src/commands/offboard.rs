@@ -2,26 +2,29 @@
 //! flow logs (tagged flowgate:managed) in every region, the role stack (which revokes the vendor's
 //! access with the role), and with --delete-bucket the bucket. Other flow logs are never touched.
 
+use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::s3;
 use crate::cli::{FlowLogsDisableArgs, OffboardArgs, StackDeleteArgs, StackNameArgs, StackWaitArgs};
 use crate::commands::onboard::{OnboardReport, StepResult};
-use crate::commands::{Decision, confirm, flowlogs, stack};
+use crate::commands::{flowlogs, stack};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
-use crate::core::report::{Change, ChangeStatus, ChangeTally};
+use crate::core::names::BucketName;
+use crate::core::report::{Change, ChangeStatus};
 use crate::error::{Error, Result};
 use crate::output::render_changes;
 
 /// Objects counted before a bucket deletion is refused or shown; beyond this it says "at least".
 const OBJECT_COUNT_CAP: usize = 100_000;
 
+// Long (~90 lines): three sub-plans composed into one plan and one run; read top to bottom.
 pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let identity = ctx.identity().await?.clone();
     let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: args.bucket.clone() };
     let delete =
         StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 } };
 
-    let planning = ctx.fork(true, false, ctx.printer.without_plans());
+    let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
     let flowlogs_plan = flowlogs::disable(&planning, &disable).await?;
     let stack_plan = stack::delete(&planning, &delete).await?;
     let mut bucket_change = None;
@@ -60,54 +63,57 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     if let Some(change) = &bucket_change {
         report.steps.push(StepResult { step: "bucket", changes: vec![change.clone()], error: None });
     }
-    let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
-    report.summary = ChangeTally::of(&planned);
-    let pending = report.summary.planned;
     ctx.printer.text(format_args!("{}\nPlan for offboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
     for step in &report.steps {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
     }
-    if confirm(ctx, pending, &format!("Apply {pending} change(s) to offboard account {}?", identity.account))? != Decision::Apply {
+
+    // Applied in order, each sub-command re-reading the account; a failed step does not keep the
+    // next from running (each removes its own resources), but Ctrl-C stops before the next one.
+    let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.without_plans());
+    let (applying, disable, delete) = (&applying, &disable, &delete);
+    let mut steps = vec![
+        Step::new(report.steps[0].changes.clone(), async move {
+            Ok(match flowlogs::disable(applying, disable).await {
+                Ok(r) => Done::Report { changes: r.changes, error: None },
+                Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+            })
+        }),
+        Step::new(report.steps[1].changes.clone(), async move {
+            Ok(match stack::delete(applying, delete).await {
+                Ok(r) => Done::Report { changes: r.changes, error: (!r.failures.is_empty()).then(|| r.failures.join("; ")) },
+                Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+            })
+        }),
+    ];
+    if let (Some(bucket), Some(change)) = (&args.bucket, &bucket_change) {
+        steps.push(Step::new(vec![change.clone()], delete_bucket(ctx, bucket, &identity.account, change.clone())));
+    }
+    let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
+    let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: 1 });
+    plan.pending = Some(report.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned).count());
+    let pending = plan.pending();
+    let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Apply {pending} change(s) to offboard account {}?", identity.account)).await?;
+    report.summary = outcome.tally;
+    if !outcome.applied() {
         return Ok(report);
     }
-
     report.mark_applied();
-    let applying = ctx.fork(false, true, ctx.printer.without_plans());
-    report.steps.clear();
-    match flowlogs::disable(&applying, &disable).await {
-        Ok(r) => report.steps.push(StepResult { step: "flow logs", changes: r.changes, error: None }),
-        Err(e) => report.steps.push(StepResult::failed("flow logs", &e)),
-    }
-    match stack::delete(&applying, &delete).await {
-        Ok(r) => {
-            let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));
-            report.steps.push(StepResult { step: "role stack and access", changes: r.changes, error });
-        }
-        Err(e) => report.steps.push(StepResult::failed("role stack and access", &e)),
-    }
-    if let (Some(bucket), Some(mut change)) = (&args.bucket, bucket_change) {
-        if change.status == ChangeStatus::Planned {
-            let region = match s3::bucket_existence(&ctx.s3(&ctx.home_region), bucket, &identity.account).await {
-                Ok(BucketExistence::Owned { region }) => region,
-                _ => ctx.home_region.clone(),
-            };
-            match s3::delete_bucket_and_objects(&ctx.s3(&region), bucket).await {
-                Ok(n) => {
-                    change.status = ChangeStatus::Applied;
-                    change.detail = format!("deleted with {n} object(s)");
-                }
-                Err(e) => {
-                    change.status = ChangeStatus::Failed;
-                    change.error = Some(e.to_string());
-                }
-            }
-        }
-        report.steps.push(StepResult { step: "bucket", changes: vec![change], error: None });
-    }
-    let all: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
-    report.summary = ChangeTally::of(&all);
-    if report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0 {
+    report.steps = names.into_iter().zip(outcome.steps).map(|(step, o)| StepResult { step, changes: o.changes, error: o.error }).collect();
+    if report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0 || report.summary.interrupted {
         report.rerun = Some(crate::output::rerun_command_line());
     }
     Ok(report)
+}
+
+/// Deletes the bucket (and, when the plan said so, its objects) in the region it is in.
+async fn delete_bucket(ctx: &Ctx, bucket: &BucketName, account: &str, mut change: Change) -> Result<Done> {
+    let region = match s3::bucket_existence(&ctx.s3(&ctx.home_region), bucket, account).await {
+        Ok(BucketExistence::Owned { region }) => region,
+        _ => ctx.home_region.clone(),
+    };
+    let deleted = s3::delete_bucket_and_objects(&ctx.s3(&region), bucket).await?;
+    change.status = ChangeStatus::Applied;
+    change.detail = format!("deleted with {deleted} object(s)");
+    Ok(Done::Report { changes: vec![change], error: None })
 }

@@ -8,13 +8,17 @@ use std::fmt;
 
 use serde::Serialize;
 
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::apply::{self, ApplyMode, Decision, Done, OnFailure, Plan, Step, error_text};
 use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
     VerifyArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
-use crate::commands::{Decision, bucket, confirm, flowlogs, stack, verify};
+use crate::commands::{bucket, flowlogs, stack, verify};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::FileFormat;
 use crate::core::names::partition_of_region;
@@ -174,14 +178,19 @@ impl Report for OnboardReport {
     }
 }
 
-impl StepResult {
-    /// A step that could not run at all.
-    pub fn failed(step: &'static str, error: &Error) -> StepResult {
-        let text = match error.hint() {
-            Some(hint) => format!("{error} (hint: {hint})"),
-            None => error.to_string(),
-        };
-        StepResult { step, changes: Vec::new(), error: Some(text) }
+/// A sub-command's result as a step of the composed plan: its changes and any error of the
+/// step as a whole (with its hint).
+fn sub_report(result: Result<(Vec<Change>, Option<String>)>) -> Done {
+    match result {
+        Ok((changes, error)) => Done::Report { changes, error },
+        Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+    }
+}
+
+fn step_ok(done: &Done) -> bool {
+    match done {
+        Done::Report { changes, error } => error.is_none() && changes.iter().all(|c| c.status != ChangeStatus::Failed),
+        Done::Changed | Done::AlreadyDone => true,
     }
 }
 
@@ -209,6 +218,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
+// Long (~100 lines): four sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // What the input alone can tell, before the first AWS call.
     stack::check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
@@ -220,7 +230,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     let mut report = OnboardReport::new("onboard", &identity.account, &identity.arn, args.bucket.to_string(), ctx.dry_run);
 
     // The plan: every step in dry-run mode, plans not printed one by one.
-    let planning = ctx.fork(true, false, ctx.printer.without_plans());
+    let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
     let bucket_plan = bucket::create(&planning, &steps.bucket).await?;
     let bucket_exists = bucket_plan.changes.iter().any(|c| c.action == "create-bucket" && c.status == ChangeStatus::Skipped);
     let flowlogs_plan = flowlogs::enable_with(&planning, &steps.flowlogs, bucket_exists).await?;
@@ -246,7 +256,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
             Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
         ));
     }
-    match confirm(ctx, pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
+    match apply::confirm(ctx.mode(), pending, &format!("Apply {pending} change(s) to onboard account {}?", identity.account))? {
         Decision::DryRun => return Ok(report),
         Decision::NothingToDo => {
             report.portal = stack_plan.outputs.clone();
@@ -256,53 +266,59 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         Decision::Apply => {}
     }
 
-    // Apply in order, each step re-reading the account. A step that fails stops the steps that
-    // depend on it; what was applied is reported, and re-running converges.
+    // Apply in order, each step re-reading the account: the sub-commands' plans run as steps of
+    // one plan, so Ctrl-C stops before the next one. The flow logs and the stack need the bucket
+    // (a failed bucket step leaves them not attempted); they do not need each other. What was
+    // applied is reported, and re-running converges.
     report.applied = true;
-    let applying = ctx.fork(false, true, ctx.printer.without_plans());
+    let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.without_plans());
     let rerun = crate::output::rerun_command_line();
-    report.steps.clear();
-    match bucket::create(&applying, &steps.bucket).await {
-        Ok(r) => report.steps.push(StepResult { step: "bucket", changes: r.changes, error: None }),
-        Err(e) => report.steps.push(StepResult::failed("bucket", &e)),
-    }
-    let bucket_ok = report.steps.iter().all(|s| s.error.is_none() && s.changes.iter().all(|c| c.status != ChangeStatus::Failed));
-    let mut created_flow_logs = false;
-    if crate::interrupt::requested() {
-        report.steps.push(StepResult { step: "flow logs", changes: Vec::new(), error: Some("not attempted: interrupted".into()) });
-    } else if bucket_ok {
-        match flowlogs::enable(&applying, &steps.flowlogs).await {
-            Ok(r) => {
-                created_flow_logs = r.summary.applied > 0;
-                report.steps.push(StepResult { step: "flow logs", changes: r.changes, error: None });
-            }
-            Err(e) => report.steps.push(StepResult::failed("flow logs", &e)),
-        }
-        match if crate::interrupt::requested() { Err(Error::Interrupted) } else { stack::deploy(&applying, &steps.stack).await } {
-            Err(Error::Interrupted) => {
-                report.steps.push(StepResult { step: "role stack and access", changes: Vec::new(), error: Some("not attempted: interrupted".into()) })
-            }
-            Ok(r) => {
-                report.portal = r.outputs.clone();
-                let error = (!r.failures.is_empty()).then(|| r.failures.join("; "));
-                report.steps.push(StepResult { step: "role stack and access", changes: r.changes, error });
-            }
-            Err(e) => report.steps.push(StepResult::failed("role stack and access", &e)),
-        }
-    } else {
-        report.steps.push(StepResult { step: "flow logs", changes: Vec::new(), error: Some("not attempted: the bucket step failed".into()) });
-    }
-    let all: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
-    report.summary = ChangeTally::of(&all);
+    let bucket_ok = AtomicBool::new(true);
+    let created_flow_logs = AtomicBool::new(false);
+    // An up-to-date stack is not deployed again: its outputs are the plan's.
+    let portal = Mutex::new(stack_plan.outputs.clone());
+    let (applying, sub) = (&applying, &steps);
+    let (bucket_ok, created, portal_ref) = (&bucket_ok, &created_flow_logs, &portal);
+    let needs_bucket = || Done::Report { changes: Vec::new(), error: Some("not attempted: the bucket step failed".into()) };
+    let plan = Plan::new(
+        vec![
+            Step::new(report.steps[0].changes.clone(), async move {
+                let done = sub_report(bucket::create(applying, &sub.bucket).await.map(|r| (r.changes, None)));
+                bucket_ok.store(step_ok(&done), Ordering::SeqCst);
+                Ok(done)
+            }),
+            Step::new(report.steps[1].changes.clone(), async move {
+                if !bucket_ok.load(Ordering::SeqCst) {
+                    return Ok(needs_bucket());
+                }
+                Ok(sub_report(flowlogs::enable(applying, &sub.flowlogs).await.map(|r| {
+                    created.store(r.summary.applied > 0, Ordering::SeqCst);
+                    (r.changes, None)
+                })))
+            }),
+            Step::new(report.steps[2].changes.clone(), async move {
+                if !bucket_ok.load(Ordering::SeqCst) {
+                    return Ok(needs_bucket());
+                }
+                Ok(sub_report(stack::deploy(applying, &sub.stack).await.map(|r| {
+                    *portal_ref.lock().unwrap_or_else(|p| p.into_inner()) = r.outputs.clone();
+                    (r.changes, (!r.failures.is_empty()).then(|| r.failures.join("; ")))
+                })))
+            }),
+        ],
+        OnFailure::Continue { concurrency: 1 },
+    );
+    let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, plan, "").await?;
+    let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
+    report.steps = names.into_iter().zip(outcome.steps).map(|(step, o)| StepResult { step, changes: o.changes, error: o.error }).collect();
+    report.summary = outcome.tally;
+    report.portal = portal.into_inner().unwrap_or_else(|p| p.into_inner());
     let failed = report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0;
-    if failed {
+    if failed || report.summary.interrupted {
         report.rerun = Some(rerun);
         return Ok(report);
     }
-    if crate::interrupt::requested() {
-        report.rerun = Some(rerun);
-        return Ok(report);
-    }
+    let created_flow_logs = created_flow_logs.load(Ordering::SeqCst);
     let pending_delivery = created_flow_logs && args.wait.is_none();
     report.verify = Some(verify::verify_with(ctx, &steps.verify, pending_delivery).await?);
     Ok(report)

@@ -3,16 +3,17 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use rand::RngCore;
 use serde::Serialize;
 
+use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step};
 use crate::aws::cloudformation::{self as cfn, StackEvent, StackInfo};
 use crate::aws::ec2;
 use crate::cli::{StackDeleteArgs, StackDeployArgs, StackNameArgs};
-use crate::commands::{ApplyMode, Decision, confirm_mode};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
 use crate::core::names::partition_of_region;
@@ -122,7 +123,10 @@ impl fmt::Display for StackDeployReport {
 
 impl Report for StackDeployReport {
     fn exit_status(&self) -> ExitStatus {
-        if self.failures.is_empty() && self.summary.failed == 0 { ExitStatus::Success } else { ExitStatus::Failure }
+        // A deploy or delete is one step that CloudFormation applies or rolls back as a whole:
+        // when it failed, nothing of it is partly done, whatever resources the plan left alone.
+        let failed = !self.failures.is_empty() || self.summary.failed > 0;
+        if failed && !self.summary.interrupted { ExitStatus::Failure } else { self.summary.exit_status() }
     }
 }
 
@@ -283,15 +287,19 @@ pub async fn deploy_stack(cfn_client: &Client, printer: &Printer, mode: ApplyMod
     deploy_stack_with(cfn_client, printer, mode, request, DeployOptions::default()).await
 }
 
-pub async fn deploy_stack_with(
-    cfn_client: &Client,
-    printer: &Printer,
-    mode: ApplyMode,
-    request: &DeployRequest,
-    options: DeployOptions,
-) -> Result<StackDeployReport> {
+/// The stack as found: its state, flowgate's parameters on it, and what a deploy must do.
+struct Observed {
+    info: Option<StackInfo>,
+    existing: Option<StackParameters>,
+    /// ROLLBACK_COMPLETE (a failed create): delete, then create again.
+    recreate: bool,
+    create: bool,
+}
+
+/// Reads the stack (waiting out an operation in progress) and refuses one flowgate cannot deploy
+/// to: broken, or not flowgate's role stack.
+async fn observe_stack(cfn_client: &Client, printer: &Printer, request: &DeployRequest) -> Result<Observed> {
     let stack = request.stack_name.as_str();
-    let template = check_template(&request.template, None)?;
     let info = settled_stack(cfn_client, printer, request).await?;
     let condition = classify_status(info.as_ref().map(|i| i.status.as_str()));
     if let StackCondition::Broken { status } = &condition {
@@ -313,21 +321,39 @@ pub async fn deploy_stack_with(
     };
     let recreate = condition == StackCondition::RollbackComplete;
     let create = condition == StackCondition::Missing || recreate;
+    Ok(Observed { info, existing, recreate, create })
+}
 
-    let vendor_account = request.vendor_account.clone().or_else(|| existing.as_ref().map(|p| p.vendor_account.clone())).ok_or_else(|| {
+/// The parameters to deploy (the one place they are built): the request's, else the stack's,
+/// else the defaults. Also whether the ExternalId is (to be) generated, and whether a dry run
+/// leaves it pending.
+struct Desired {
+    parameters: StackParameters,
+    generated: bool,
+    external_id_pending: bool,
+}
+
+fn mark_planned(changes: &mut [Change], status: ChangeStatus) {
+    for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+        change.status = status;
+    }
+}
+
+fn desired_parameters(request: &DeployRequest, existing: Option<&StackParameters>, mode: ApplyMode, options: DeployOptions) -> Result<Desired> {
+    let stack = request.stack_name.as_str();
+    let vendor_account = request.vendor_account.clone().or_else(|| existing.map(|p| p.vendor_account.clone())).ok_or_else(|| {
         Error::input(format!("--vendor-account is required to create stack {stack}"), Some("pass the vendor's 12-digit AWS account id".to_owned()))
     })?;
     // A dry run does not make up an ExternalId: the apply would make up another. It says one will
     // be generated. (A change-set preview needs a value; it is used for the preview only.)
     let external_id_pending = request.external_id.is_none() && existing.is_none() && mode.dry_run && !options.change_set_preview;
-    let (external_id, generated) = match (&request.external_id, &existing) {
+    let (external_id, generated) = match (&request.external_id, existing) {
         (Some(id), _) => (id.clone(), false),
         (None, Some(p)) => (p.external_id.clone(), false),
         (None, None) if external_id_pending => (String::new(), true),
         (None, None) => (random_external_id(), true),
     };
-    let role_name =
-        request.role_name.clone().or_else(|| existing.as_ref().map(|p| p.role_name.clone())).unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
+    let role_name = request.role_name.clone().or_else(|| existing.map(|p| p.role_name.clone())).unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
     let storage_buckets: Vec<String> = if request.storage_access {
         if request.storage_buckets.is_empty() {
             return Err(Error::refused(
@@ -339,86 +365,46 @@ pub async fn deploy_stack_with(
     } else {
         Vec::new()
     };
-    let desired = StackParameters { vendor_account, external_id, role_name, storage_buckets };
-    let mut words = parameter_changes(if recreate { None } else { existing.as_ref() }, &desired);
-    if external_id_pending {
-        words.push(ParameterChange {
-            parameter: "ExternalId",
-            text: "a strong ExternalId will be generated when applied (no value yet: pass --external-id ID to choose it now)".to_owned(),
-            loud: false,
-        });
-    }
+    Ok(Desired { parameters: StackParameters { vendor_account, external_id, role_name, storage_buckets }, generated, external_id_pending })
+}
 
-    let mut report = StackDeployReport {
-        command: "stack deploy",
-        account: request.account.clone(),
-        stack_name: stack.to_owned(),
-        operation: if recreate {
-            "recreate"
-        } else if create {
-            "create"
-        } else {
-            "update"
-        },
-        dry_run: mode.dry_run,
-        plan_source: if options.change_set_preview && !recreate { "change-set" } else { "local" },
-        changes: Vec::new(),
-        parameter_changes: words.clone(),
-        external_id_generated: generated,
-        warnings: Vec::new(),
-        final_status: None,
-        failures: Vec::new(),
-        outputs: None,
-        summary: ChangeTally::default(),
-    };
+/// What the plan came to.
+enum Planned {
+    /// Nothing to deploy (the report says why).
+    UpToDate,
+    /// Deploy through this change set (a preview's), or make one when applying; `parameters_only`:
+    /// the change set listed nothing although the parameters differ, so UpdateStack applies them.
+    Deploy { change_set: Option<cfn::ChangeSet>, parameters_only: bool },
+}
 
-    // The stack's current template, for the up-to-date check and the local plan (GetTemplate is
-    // a read).
-    let old_template_text = match (&existing, recreate) {
-        (Some(_), false) => cfn::template_body(cfn_client, stack).await?,
-        _ => None,
-    };
-    // Up to date: same parameters and same template. Checked before any change set, so that a
-    // second run makes no mutating call at all.
-    if let (Some(old), Some(info)) = (&existing, &info) {
-        if !recreate && old == &desired && old_template_text.as_deref().map(str::trim) == Some(request.template.trim()) {
-            report.operation = "none";
-            report.changes.push(Change::new(
-                "update-stack",
-                stack,
-                ChangeStatus::Skipped,
-                format!("{}: parameters and template unchanged", info.status),
-            ));
-            report.outputs = outputs_of(info, &request.partition, &request.account);
-            report.summary = ChangeTally::of(&report.changes);
-            return Ok(report);
-        }
-    }
-
-    report.warnings = deploy_warnings(&request.account, existing.as_ref(), &desired, !external_id_pending);
-    for warning in &report.warnings {
-        crate::output::warn(warning);
-    }
-    if !report.warnings.is_empty() && !mode.dry_run && !mode.yes {
-        return Err(Error::input(
-            format!("not deployed: {} warning(s) above need a deliberate --yes", report.warnings.len()),
-            Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
-        ));
-    }
-
+/// The plan's change lines: the recreate, the change set's resource changes (a preview), or the
+/// local comparison of the old template and parameters with the new.
+#[allow(clippy::too_many_arguments)] // the observation, the wanted state and the plan, each needed once
+// Long (~85 lines): three ways to plan (recreate, local comparison, change-set preview), side by side.
+async fn plan_changes(
+    cfn_client: &Client,
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &Desired,
+    template: &Template,
+    old_template_text: Option<&str>,
+    options: DeployOptions,
+    report: &mut StackDeployReport,
+) -> Result<Planned> {
+    let stack = request.stack_name.as_str();
+    let Observed { existing, recreate, create, info } = observed;
+    let (recreate, create) = (*recreate, *create);
     // The local plan: which resources the conditions switch on or off, and which use a changed
     // parameter, with the old template and parameters against the new.
     let region = cfn_client.config().region().map(|r| r.as_ref().to_owned());
     let inputs_of = |p: &StackParameters| Inputs::new(&p.to_api(), &request.partition, region.as_deref(), &request.account, stack);
-    let new_inputs = if external_id_pending { inputs_of(&desired).without("ExternalId") } else { inputs_of(&desired) };
+    let new_inputs = if desired.external_id_pending { inputs_of(&desired.parameters).without("ExternalId") } else { inputs_of(&desired.parameters) };
     let old_inputs = existing.as_ref().filter(|_| !recreate).map(inputs_of);
     // An old template that cannot be read locally is taken to be the new one (the usual case).
-    let old_template = old_template_text.as_deref().and_then(|t| parse_template(t).ok()).unwrap_or_else(|| template.clone());
+    let old_template = old_template_text.and_then(|t| parse_template(t).ok()).unwrap_or_else(|| template.clone());
     let old_bound = old_inputs.as_ref().map(|i| Bound::new(&old_template, i));
-    let resource_plans = plan_resources(old_bound.as_ref(), &Bound::new(&template, &new_inputs));
+    let resource_plans = plan_resources(old_bound.as_ref(), &Bound::new(template, &new_inputs));
 
-    let mut change_set = None;
-    let mut parameters_only = false;
     if recreate {
         report.changes.push(Change::new(
             "delete-stack",
@@ -428,26 +414,37 @@ pub async fn deploy_stack_with(
         ));
         report.changes.push(Change::new("create-stack", stack, ChangeStatus::Planned, "create the role stack from the template"));
         report.changes.extend(resource_plans.iter().filter_map(resource_change));
-    } else if options.change_set_preview {
-        let made = make_change_set(cfn_client, request, create, &desired).await?;
-        if let ChangeSetOutcome::NoChanges = made {
-            if existing.as_ref() == Some(&desired) {
-                report.operation = "none";
-                report.changes.push(Change::new("update-stack", stack, ChangeStatus::Skipped, "the change set has no changes"));
-                report.outputs = info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
-                report.summary = ChangeTally::of(&report.changes);
-                return Ok(report);
-            }
+        return Ok(Planned::Deploy { change_set: None, parameters_only: false });
+    }
+    if !options.change_set_preview {
+        report.changes.push(Change::new(
+            if create { "create-stack" } else { "update-stack" },
+            stack,
+            ChangeStatus::Planned,
+            if create { "create the role stack from the template (through a change set)" } else { "update the stack (through a change set)" },
+        ));
+        report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(resource_change));
+        return Ok(Planned::Deploy { change_set: None, parameters_only: false });
+    }
+    match make_change_set(cfn_client, request, create, &desired.parameters).await? {
+        ChangeSetOutcome::NoChanges if existing.as_ref() == Some(&desired.parameters) => {
+            report.operation = "none";
+            report.changes.push(Change::new("update-stack", stack, ChangeStatus::Skipped, "the change set has no changes"));
+            report.outputs = info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
+            Ok(Planned::UpToDate)
+        }
+        ChangeSetOutcome::NoChanges => {
             // The parameters differ although the change set lists no change: a parameter change
             // is never dropped; it is applied with UpdateStack instead.
-            parameters_only = true;
             report.changes.push(Change::new(
                 "update-stack",
                 stack,
                 ChangeStatus::Planned,
                 "parameters only (the change set listed no resource change): UpdateStack",
             ));
-        } else if let ChangeSetOutcome::Ready(set) = made {
+            Ok(Planned::Deploy { change_set: None, parameters_only: true })
+        }
+        ChangeSetOutcome::Ready(set) => {
             report.changes.push(Change::new(
                 if create { "create-stack" } else { "update-stack" },
                 stack,
@@ -467,62 +464,44 @@ pub async fn deploy_stack_with(
                     format!("{}{replacement}", rc.resource_type),
                 ));
             }
-            change_set = Some(set);
+            Ok(Planned::Deploy { change_set: Some(set), parameters_only: false })
         }
-    } else {
-        report.changes.push(Change::new(
-            if create { "create-stack" } else { "update-stack" },
-            stack,
-            ChangeStatus::Planned,
-            if create { "create the role stack from the template (through a change set)" } else { "update the stack (through a change set)" },
-        ));
-        report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(resource_change));
     }
-    for word in &words {
-        report.changes.push(Change::new("parameter", word.parameter, ChangeStatus::Planned, &word.text));
-    }
-    printer.text(format_args!("Plan for stack {stack} ({}):\n{}", report.operation, render_changes(&report.changes)))?;
-    if generated && !mode.dry_run {
-        printer.status(format!("generated a new ExternalId: {} (give it to the vendor)", desired.external_id));
-    }
-    let revoked: Vec<&ParameterChange> = words.iter().filter(|w| w.loud).collect();
-    for word in &revoked {
-        crate::output::warn(&word.text);
-    }
+}
 
-    let question =
-        if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
-    let decision = confirm_mode(mode, 1, &question);
-    let decision = match decision {
-        Ok(d) => d,
-        Err(e) => {
-            if let Some(set) = &change_set {
-                let _ = discard_change_set(cfn_client, stack, &set.id, create).await;
-            }
-            return Err(e);
-        }
+/// What the apply step learned, for the report.
+#[derive(Default)]
+struct Deployed {
+    /// The change set (a preview's) was executed, or none was left to discard.
+    settled: bool,
+    /// The template differs only in ways CloudFormation ignores: nothing was deployed.
+    no_changes: bool,
+    final_status: Option<String>,
+    failures: Vec<String>,
+    info: Option<StackInfo>,
+}
+
+#[allow(clippy::too_many_arguments)] // what was observed, wanted and planned, each needed once
+/// The deploy itself: the recreate's delete, the change set (unless a preview made it), its
+/// execution (or UpdateStack for parameters only), and the wait.
+async fn apply_deploy(
+    cfn_client: &Client,
+    printer: &Printer,
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &StackParameters,
+    planned: Planned,
+    mut changes: Vec<Change>,
+    deployed: &Mutex<Deployed>,
+) -> Result<Done> {
+    let stack = request.stack_name.as_str();
+    let record = |update: &dyn Fn(&mut Deployed)| update(&mut deployed.lock().unwrap_or_else(|p| p.into_inner()));
+    let Planned::Deploy { mut change_set, mut parameters_only } = planned else {
+        return Ok(Done::Changed);
     };
-    if decision != Decision::Apply {
-        if let Some(set) = &change_set {
-            discard_change_set(cfn_client, stack, &set.id, create).await?;
-        }
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
-    }
-
-    if crate::interrupt::requested() {
-        if let Some(set) = &change_set {
-            discard_change_set(cfn_client, stack, &set.id, create).await?;
-        }
-        for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-            change.status = ChangeStatus::NotAttempted;
-        }
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
-    }
     let mut seen: HashSet<String> = cfn::recent_events(cfn_client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
     let mut on_event = print_event(printer);
-    if recreate {
+    if observed.recreate {
         cfn::delete_stack(cfn_client, stack).await?;
         let (_, failures) = cfn::wait_stack(cfn_client, stack, &mut seen, request.wait_timeout, &mut on_event).await?;
         if !failures.is_empty() {
@@ -531,30 +510,23 @@ pub async fn deploy_stack_with(
                 Some("delete it in the CloudFormation console, then re-run".to_owned()),
             ));
         }
-        if let Some(change) = report.changes.iter_mut().find(|c| c.action == "delete-stack") {
-            change.status = ChangeStatus::Applied;
-        }
     }
     // The apply's change set (unless a preview already made it).
     if change_set.is_none() && !parameters_only {
-        let made = make_change_set(cfn_client, request, create, &desired).await?;
-        if let ChangeSetOutcome::NoChanges = made {
-            if existing.as_ref() == Some(&desired) {
-                // The template differs only in ways CloudFormation ignores.
-                report.operation = "none";
-                for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-                    change.status = ChangeStatus::Skipped;
-                }
-                report.outputs = info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
-                report.summary = ChangeTally::of(&report.changes);
-                return Ok(report);
+        match make_change_set(cfn_client, request, observed.create, desired).await? {
+            ChangeSetOutcome::NoChanges if observed.existing.as_ref() == Some(desired) => {
+                record(&|d| {
+                    d.settled = true;
+                    d.no_changes = true;
+                });
+                mark_planned(&mut changes, ChangeStatus::Skipped);
+                return Ok(Done::Report { changes, error: None });
             }
             // The parameters differ although the change set lists no change (the emulator's
             // UPDATE change sets never list one): a parameter change is never dropped; it is
             // applied with UpdateStack instead.
-            parameters_only = true;
-        } else if let ChangeSetOutcome::Ready(set) = made {
-            change_set = Some(set);
+            ChangeSetOutcome::NoChanges => parameters_only = true,
+            ChangeSetOutcome::Ready(set) => change_set = Some(set),
         }
     }
     match (&change_set, parameters_only) {
@@ -562,29 +534,183 @@ pub async fn deploy_stack_with(
         (None, true) => cfn::update_stack(cfn_client, stack, &request.template, &desired.to_api()).await?,
         (None, false) => return Err(Error::refused("internal: no change set to execute", None)),
     }
-    for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-        change.status = ChangeStatus::Applied;
-    }
+    record(&|d| d.settled = true);
     if request.no_wait {
-        report.final_status = Some("execution started (not waiting)".to_owned());
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
+        record(&|d| d.final_status = Some("execution started (not waiting)".to_owned()));
+        return Ok(Done::Changed);
     }
     let (info, failures) = cfn::wait_stack(cfn_client, stack, &mut seen, request.wait_timeout, &mut on_event).await?;
     let status = info.as_ref().map(|i| i.status.clone()).unwrap_or_else(|| "DELETE_COMPLETE".to_owned());
-    report.failures =
+    let mut failures: Vec<String> =
         failures.iter().map(|e| format!("{} ({}): {} {}", e.logical_id, e.resource_type, e.status, e.reason.as_deref().unwrap_or(""))).collect();
-    if failed_status(&status) {
-        if report.failures.is_empty() {
-            report.failures.push(info.as_ref().and_then(|i| i.status_reason.clone()).unwrap_or_else(|| format!("the stack ended in {status}")));
-        }
-        for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Applied) {
-            change.status = ChangeStatus::Failed;
+    let failed = failed_status(&status);
+    if failed && failures.is_empty() {
+        failures.push(info.as_ref().and_then(|i| i.status_reason.clone()).unwrap_or_else(|| format!("the stack ended in {status}")));
+    }
+    record(&|d| {
+        d.final_status = Some(status.clone());
+        d.failures = failures.clone();
+        d.info = info.clone();
+    });
+    // A stack that ended in a failed state: every change of the deploy failed with it.
+    mark_planned(&mut changes, if failed { ChangeStatus::Failed } else { ChangeStatus::Applied });
+    Ok(Done::Report { changes, error: None })
+}
+
+pub async fn deploy_stack_with(
+    cfn_client: &Client,
+    printer: &Printer,
+    mode: ApplyMode,
+    request: &DeployRequest,
+    options: DeployOptions,
+) -> Result<StackDeployReport> {
+    let stack = request.stack_name.as_str();
+    let template = check_template(&request.template, None)?;
+    let observed = observe_stack(cfn_client, printer, request).await?;
+    let desired = desired_parameters(request, observed.existing.as_ref(), mode, options)?;
+    let mut words = parameter_changes(if observed.recreate { None } else { observed.existing.as_ref() }, &desired.parameters);
+    if desired.external_id_pending {
+        words.push(ParameterChange {
+            parameter: "ExternalId",
+            text: "a strong ExternalId will be generated when applied (no value yet: pass --external-id ID to choose it now)".to_owned(),
+            loud: false,
+        });
+    }
+    let mut report = new_deploy_report(request, &observed, &desired, words.clone(), mode, options);
+
+    // The stack's current template, for the up-to-date check and the local plan (GetTemplate is
+    // a read).
+    let old_template_text = match (&observed.existing, observed.recreate) {
+        (Some(_), false) => cfn::template_body(cfn_client, stack).await?,
+        _ => None,
+    };
+    // Up to date: same parameters and same template. Checked before any change set, so that a
+    // second run makes no mutating call at all.
+    if let (Some(old), Some(info)) = (&observed.existing, &observed.info) {
+        if !observed.recreate && old == &desired.parameters && old_template_text.as_deref().map(str::trim) == Some(request.template.trim()) {
+            report.operation = "none";
+            report.changes.push(Change::new(
+                "update-stack",
+                stack,
+                ChangeStatus::Skipped,
+                format!("{}: parameters and template unchanged", info.status),
+            ));
+            report.outputs = outputs_of(info, &request.partition, &request.account);
+            report.summary = ChangeTally::of(&report.changes);
+            return Ok(report);
         }
     }
-    report.final_status = Some(status);
-    report.outputs = info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
-    report.summary = ChangeTally::of(&report.changes);
+
+    report.warnings = deploy_warnings(&request.account, observed.existing.as_ref(), &desired.parameters, !desired.external_id_pending);
+    for warning in &report.warnings {
+        crate::output::warn(warning);
+    }
+    if !report.warnings.is_empty() && !mode.dry_run && !mode.yes {
+        return Err(Error::input(
+            format!("not deployed: {} warning(s) above need a deliberate --yes", report.warnings.len()),
+            Some("fix --vendor-account / --external-id, or re-run with --yes if this is deliberate".to_owned()),
+        ));
+    }
+
+    let planned = plan_changes(cfn_client, request, &observed, &desired, &template, old_template_text.as_deref(), options, &mut report).await?;
+    if let Planned::UpToDate = planned {
+        report.summary = ChangeTally::of(&report.changes);
+        return Ok(report);
+    }
+    for word in &words {
+        report.changes.push(Change::new("parameter", word.parameter, ChangeStatus::Planned, &word.text));
+    }
+    printer.text(format_args!("Plan for stack {stack} ({}):\n{}", report.operation, render_changes(&report.changes)))?;
+    if desired.generated && !mode.dry_run {
+        printer.status(format!("generated a new ExternalId: {} (give it to the vendor)", desired.parameters.external_id));
+    }
+    let revoked: Vec<&ParameterChange> = words.iter().filter(|w| w.loud).collect();
+    for word in &revoked {
+        crate::output::warn(&word.text);
+    }
+    let question =
+        if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
+
+    run_deploy(cfn_client, printer, mode, request, &observed, &desired.parameters, planned, &question, report).await
+}
+
+/// The report of a deploy, before its plan.
+fn new_deploy_report(
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &Desired,
+    words: Vec<ParameterChange>,
+    mode: ApplyMode,
+    options: DeployOptions,
+) -> StackDeployReport {
+    StackDeployReport {
+        command: "stack deploy",
+        account: request.account.clone(),
+        stack_name: request.stack_name.clone(),
+        operation: match (observed.recreate, observed.create) {
+            (true, _) => "recreate",
+            (false, true) => "create",
+            (false, false) => "update",
+        },
+        dry_run: mode.dry_run,
+        plan_source: if options.change_set_preview && !observed.recreate { "change-set" } else { "local" },
+        changes: Vec::new(),
+        parameter_changes: words,
+        external_id_generated: desired.generated,
+        warnings: Vec::new(),
+        final_status: None,
+        failures: Vec::new(),
+        outputs: None,
+        summary: ChangeTally::default(),
+    }
+}
+
+/// Confirms and applies the deploy as one step of the runner, then reports what it came to.
+#[allow(clippy::too_many_arguments)] // what was observed, wanted and planned, each needed once
+async fn run_deploy(
+    cfn_client: &Client,
+    printer: &Printer,
+    mode: ApplyMode,
+    request: &DeployRequest,
+    observed: &Observed,
+    desired: &StackParameters,
+    planned: Planned,
+    question: &str,
+    mut report: StackDeployReport,
+) -> Result<StackDeployReport> {
+    let stack = request.stack_name.as_str();
+    // One step: the deploy applies (or fails) as a whole.
+    let preview = match &planned {
+        Planned::Deploy { change_set: Some(set), .. } => Some(set.id.clone()),
+        _ => None,
+    };
+    let deployed = Mutex::new(Deployed::default());
+    let step =
+        Step::new(report.changes.clone(), apply_deploy(cfn_client, printer, request, observed, desired, planned, report.changes.clone(), &deployed));
+    let mut plan = Plan::new(vec![step], OnFailure::Stop);
+    plan.pending = Some(1);
+    let outcome = apply::run(mode, printer, plan, question).await;
+    let deployed = deployed.into_inner().unwrap_or_else(|p| p.into_inner());
+    // A preview's change set that was not executed (a dry run, a refusal, an interrupt) is
+    // deleted, with the empty stack a CREATE change set made.
+    if let (Some(id), false) = (&preview, deployed.settled) {
+        let discarded = discard_change_set(cfn_client, stack, id, observed.create).await;
+        if outcome.is_ok() {
+            discarded?;
+        }
+    }
+    let outcome = outcome?;
+    report.changes = outcome.changes();
+    report.summary = outcome.tally;
+    if deployed.no_changes {
+        report.operation = "none";
+        report.outputs = observed.info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
+    }
+    if deployed.final_status.is_some() {
+        report.final_status = deployed.final_status;
+        report.failures = deployed.failures;
+        report.outputs = deployed.info.as_ref().and_then(|i| outputs_of(i, &request.partition, &request.account));
+    }
     Ok(report)
 }
 
@@ -753,26 +879,37 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
     ));
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
-    if confirm_mode(ctx.mode(), 1, &format!("Delete stack {stack}?"))? != Decision::Apply {
-        report.summary = ChangeTally::of(&report.changes);
-        return Ok(report);
-    }
-    let mut seen: HashSet<String> = cfn::recent_events(&client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
-    cfn::delete_stack(&client, stack).await?;
-    report.changes[0].status = ChangeStatus::Applied;
-    if !args.wait.no_wait {
+    // The wait's end: the stack's final status and the resources that failed to delete.
+    let ended: Mutex<Option<(String, Vec<String>)>> = Mutex::new(None);
+    let step = Step::new(report.changes.clone(), async {
+        let mut seen: HashSet<String> = cfn::recent_events(&client, stack).await.map(|e| e.into_iter().map(|e| e.id).collect()).unwrap_or_default();
+        cfn::delete_stack(&client, stack).await?;
+        if args.wait.no_wait {
+            return Ok(Done::Changed);
+        }
         let mut on_event = print_event(&ctx.printer);
         let (info, failures) = cfn::wait_stack(&client, stack, &mut seen, Duration::from_secs(args.wait.wait_timeout), &mut on_event).await?;
         let status = info.map(|i| i.status).unwrap_or_else(|| "DELETE_COMPLETE".to_owned());
+        let mut changes = report.changes.clone();
+        let mut failed: Vec<String> = Vec::new();
         if status != "DELETE_COMPLETE" {
-            report.changes[0].status = ChangeStatus::Failed;
-            report.failures = failures.iter().map(|e| format!("{}: {} {}", e.logical_id, e.status, e.reason.as_deref().unwrap_or(""))).collect();
-            if report.failures.is_empty() {
-                report.failures.push(format!("the stack ended in {status}"));
+            changes[0].status = ChangeStatus::Failed;
+            failed = failures.iter().map(|e| format!("{}: {} {}", e.logical_id, e.status, e.reason.as_deref().unwrap_or(""))).collect();
+            if failed.is_empty() {
+                failed.push(format!("the stack ended in {status}"));
             }
+        } else {
+            changes[0].status = ChangeStatus::Applied;
         }
+        *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some((status, failed));
+        Ok(Done::Report { changes, error: None })
+    });
+    let outcome = apply::run(ctx.mode(), &ctx.printer, Plan::new(vec![step], OnFailure::Stop), &format!("Delete stack {stack}?")).await?;
+    report.changes = outcome.changes();
+    report.summary = outcome.tally;
+    if let Some((status, failures)) = ended.into_inner().unwrap_or_else(|p| p.into_inner()) {
         report.final_status = Some(status);
+        report.failures = failures;
     }
-    report.summary = ChangeTally::of(&report.changes);
     Ok(report)
 }

@@ -392,3 +392,36 @@ fn expiration_is_judged_by_the_rules_prefix() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "converged");
 }
+
+/// Issue 16: one exit-code rule for every apply. A bucket create whose policy step fails after
+/// earlier steps applied is partial (3), as a flow-log enable with one failed region is; it used
+/// to exit 1. When nothing was applied nor already right it is 1: a flow-log enable whose only
+/// region failed. Every failed change carries its hint.
+#[test]
+fn one_exit_code_rule_partial_is_3_and_all_failed_is_1_with_the_hint() {
+    use crate::support::FaultKind;
+    let env = Env::shared();
+    let failed_change = |report: &Value| {
+        report["changes"].as_array().unwrap().iter().find(|c| c["status"] == "failed").cloned().unwrap_or_else(|| panic!("{report:#}"))
+    };
+    let bucket = unique("fg-partial");
+    env.proxy.fault_action("PUT policy", FaultKind::Throttle);
+    let partial =
+        env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json", "--max-attempts", "1"]).output().unwrap();
+    assert_eq!(partial.status.code(), Some(3), "{}", stderr(&partial));
+    let report = json_stdout(&partial);
+    assert!(report["summary"]["applied"].as_u64().unwrap() > 0, "{report:#}");
+    assert_eq!(report["summary"]["failed"], 1, "{report:#}");
+    assert!(failed_change(&report)["error"].as_str().unwrap().contains("(hint: re-run later"), "{report:#}");
+
+    // The flow logs of the first bucket (it exists): the only region fails, nothing applied.
+    env.proxy.clear_faults();
+    env.proxy.fault_action("CreateFlowLogs", FaultKind::Throttle);
+    let flowlogs = env
+        .flowgate()
+        .args(["flowlogs", "enable", "--bucket", &bucket, "--regions", "eu-central-1", "--yes", "--output", "json", "--max-attempts", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(flowlogs.status.code(), Some(1), "{}\n{}", stderr(&flowlogs), stdout(&flowlogs));
+    assert!(failed_change(&json_stdout(&flowlogs))["error"].as_str().unwrap().contains("(hint:"), "{}", stdout(&flowlogs));
+}

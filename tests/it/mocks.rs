@@ -367,7 +367,7 @@ mod stack {
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
-    use flowgate::commands::ApplyMode;
+    use flowgate::apply::ApplyMode;
     use flowgate::commands::stack::{DeployRequest, deploy_stack};
     use flowgate::error::Error;
     use flowgate::output::{OutputFormat, Printer};

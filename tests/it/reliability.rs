@@ -265,3 +265,144 @@ fn security_linters_pass_on_templates_and_policies() {
     assert!(parliament.status.success(), "parliament:\n{}{}", stdout(&parliament), stderr(&parliament));
     assert!(stdout(&parliament).contains("0 finding(s) above LOW"));
 }
+
+/// Runs flowgate with `args` and, once the proxy holds the request set up with `hold`, sends it
+/// SIGINT, waits until flowgate says it will stop after the current step, and lets the request
+/// through: the interrupt lands inside a known step, whatever the machine's speed.
+fn interrupt_while_held(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+    use std::io::{BufRead, Read};
+    let mut child = env.flowgate_process().args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        out.read_to_string(&mut text).unwrap();
+        text
+    });
+    let held = env.proxy.wait_until_held(Duration::from_secs(60));
+    if !held {
+        let _ = child.kill();
+    }
+    assert!(held, "the request to hold never came: {:?}", env.proxy.counts());
+    let kill = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("interrupted: finishing the current step") {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    env.proxy.release();
+    err.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    (status.code(), reader.join().unwrap(), seen)
+}
+
+fn statuses(changes: &serde_json::Value) -> Vec<String> {
+    changes.as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap().to_owned()).collect()
+}
+
+fn stack_exists(env: &Env) -> bool {
+    let cfn = aws_sdk_cloudformation::Client::new(&env.sdk("us-east-1"));
+    match block_on(cfn.describe_stacks().stack_name(flowgate::core::stack_plan::DEFAULT_STACK_NAME).send()) {
+        Ok(out) => out.stacks().iter().any(|s| s.stack_status().is_some_and(|st| st.as_str() != "DELETE_COMPLETE")),
+        Err(_) => false,
+    }
+}
+
+/// Issue 16: Ctrl-C while offboard deletes the flow logs (its first step): they finish, the role
+/// stack and the bucket are not attempted (no DeleteStack, no bucket DELETE), exit 130, and the
+/// JSON report says so. Before the runner, offboard went on to delete the stack and the bucket.
+#[test]
+fn sigint_during_offboard_stops_before_the_stack_and_the_bucket() {
+    let env = Env::isolated();
+    let bucket = "flowgate-offboard-sigint";
+    for args in [
+        vec!["bucket", "create", "--bucket", bucket],
+        vec!["flowlogs", "enable", "--bucket", bucket, "--regions", "us-east-1"],
+        vec!["stack", "deploy", "--vendor-account", "111122223333"],
+    ] {
+        let setup = env.flowgate().args(&args).args(["--yes", "-q"]).output().unwrap();
+        assert!(setup.status.success(), "{args:?}: {}", stderr(&setup));
+    }
+    assert!(stack_exists(&env));
+    env.proxy.reset_log();
+    env.proxy.hold("DeleteFlowLogs", 1);
+    let (code, out, err) =
+        interrupt_while_held(&env, &["offboard", "--bucket", bucket, "--regions", "us-east-1", "--delete-bucket", "--yes", "--output", "json"]);
+    assert_eq!(code, Some(130), "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let steps = report["steps"].as_array().unwrap();
+    assert_eq!(statuses(&steps[0]["changes"]), ["applied"], "the flow logs in progress finished: {report:#}");
+    assert_eq!(statuses(&steps[1]["changes"]), ["not-attempted"], "{report:#}");
+    assert_eq!(statuses(&steps[2]["changes"]), ["not-attempted"], "{report:#}");
+    assert_eq!(report["summary"]["interrupted"], true, "{report:#}");
+    assert!(report["rerun"].as_str().unwrap().contains("offboard"), "{report:#}");
+    assert_eq!(env.proxy.mutating_calls(), ["ec2:DeleteFlowLogs"], "nothing after the interrupted step");
+    assert!(stack_exists(&env), "the stack was not deleted");
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(bucket).send()).is_ok(), "the bucket was not deleted");
+}
+
+/// Issue 16: Ctrl-C while `access revoke` edits the first of two inline policies (one a bucket):
+/// that edit finishes, the second is not attempted, exit 130. Before the runner, access never
+/// checked for an interrupt and edited both.
+#[test]
+fn sigint_during_access_revoke_over_two_buckets_stops_after_the_first() {
+    let env = Env::isolated();
+    let role = "SigintRevokeRole";
+    let iam = env.iam();
+    let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]});
+    block_on(iam.create_role().role_name(role).assume_role_policy_document(trust.to_string()).send()).unwrap();
+    for (policy, bucket) in [("ReadA", "sigint-logs-a"), ("ReadB", "sigint-logs-b")] {
+        let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Discovery", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"},
+            {"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")},
+        ]});
+        block_on(iam.put_role_policy().role_name(role).policy_name(policy).policy_document(doc.to_string()).send()).unwrap();
+    }
+    env.proxy.reset_log();
+    env.proxy.hold("PutRolePolicy", 1);
+    let (code, out, err) = interrupt_while_held(
+        &env,
+        &["access", "revoke", "--bucket", "sigint-logs-a", "--bucket", "sigint-logs-b", "--role-name", role, "--yes", "--output", "json"],
+    );
+    assert_eq!(code, Some(130), "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(statuses(&report["changes"]), ["applied", "not-attempted"], "{report:#}");
+    assert_eq!(report["summary"]["interrupted"], true, "{report:#}");
+    assert_eq!(env.proxy.mutating_calls(), ["iam:PutRolePolicy"], "the second policy was not edited");
+    let still_granting: Vec<bool> = ["ReadA", "ReadB"]
+        .iter()
+        .map(|p| block_on(iam.get_role_policy().role_name(role).policy_name(*p).send()).unwrap().policy_document().contains("s3%3AGetObject"))
+        .collect();
+    assert_eq!(still_granting.iter().filter(|g| **g).count(), 1, "exactly one policy still grants its bucket: {still_granting:?}");
+}
+
+/// Issue 16: Ctrl-C during `stack delete` exits 130. Signalled while the stack is read (before
+/// the delete step), nothing is deleted (before the runner, stack delete never checked and
+/// deleted the stack); signalled while DeleteStack is in flight, that step finishes.
+#[test]
+fn sigint_during_stack_delete_exits_130() {
+    let env = Env::isolated();
+    let deployed = env.flowgate().args(["stack", "deploy", "--vendor-account", "111122223333", "--yes", "-q"]).output().unwrap();
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+
+    env.proxy.reset_log();
+    env.proxy.hold("DescribeStacks", 1);
+    let (code, out, err) = interrupt_while_held(&env, &["stack", "delete", "--yes", "--output", "json"]);
+    assert_eq!(code, Some(130), "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(statuses(&report["changes"]), ["not-attempted"], "{report:#}");
+    assert_eq!(report["summary"]["interrupted"], true, "{report:#}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    assert!(stack_exists(&env), "interrupted before the step: the stack stays");
+
+    env.proxy.hold("DeleteStack", 1);
+    let (code, out, err) = interrupt_while_held(&env, &["stack", "delete", "--yes", "--output", "json"]);
+    assert_eq!(code, Some(130), "{err}\n{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(statuses(&report["changes"]), ["applied"], "the step in flight finished: {report:#}");
+    assert!(!stack_exists(&env));
+}

@@ -66,6 +66,13 @@ pub struct ChangeTally {
     pub failed: usize,
     pub not_attempted: usize,
     pub blocked: usize,
+    /// The user stopped the run (Ctrl-C): the rest of the plan was not attempted.
+    #[serde(skip_serializing_if = "is_false")]
+    pub interrupted: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl ChangeTally {
@@ -126,11 +133,14 @@ impl Check {
 }
 
 impl ChangeTally {
-    /// The exit status of an apply: partial (3) when something failed while other work succeeded,
-    /// failure (1) when everything failed or a change was blocked.
+    /// The one exit-code rule of an apply: interrupted (130) when the user stopped it, partial (3)
+    /// when something failed while other work was applied or already right, failure (1) when
+    /// everything failed or a change was blocked.
     pub fn exit_status(&self) -> ExitStatus {
         let succeeded = self.applied + self.unchanged;
-        if self.failed > 0 {
+        if self.interrupted {
+            ExitStatus::Interrupted
+        } else if self.failed > 0 {
             if succeeded > 0 { ExitStatus::Partial } else { ExitStatus::Failure }
         } else if self.blocked > 0 {
             ExitStatus::Failure
@@ -170,4 +180,24 @@ impl ExitStatus {
 /// The worst status of a list of checks (`Pass` for none).
 pub fn worst(checks: &[Check]) -> CheckStatus {
     checks.iter().map(|c| c.status).max().unwrap_or(CheckStatus::Pass)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tally(applied: usize, unchanged: usize, failed: usize, interrupted: bool) -> ChangeTally {
+        ChangeTally { applied, unchanged, failed, interrupted, ..ChangeTally::default() }
+    }
+
+    /// The one exit-code rule of every apply.
+    #[test]
+    fn partial_all_failed_and_interrupted() {
+        assert_eq!(tally(2, 1, 0, false).exit_status(), ExitStatus::Success);
+        assert_eq!(tally(1, 0, 1, false).exit_status(), ExitStatus::Partial);
+        assert_eq!(tally(0, 1, 1, false).exit_status(), ExitStatus::Partial);
+        assert_eq!(tally(0, 0, 2, false).exit_status(), ExitStatus::Failure);
+        assert_eq!(tally(1, 0, 1, true).exit_status(), ExitStatus::Interrupted);
+        assert_eq!(ChangeTally { blocked: 1, ..ChangeTally::default() }.exit_status(), ExitStatus::Failure);
+    }
 }

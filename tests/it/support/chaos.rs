@@ -68,6 +68,20 @@ struct ProxyState {
     log: Mutex<Vec<RequestRecord>>,
     /// Actions forwarded to the emulator (so they take effect) and then answered with a 500.
     fail_after_forwarding: Mutex<Vec<String>>,
+    /// Every request for one action answered with a fault (see [`ChaosProxy::fault_action`]).
+    action_faults: Mutex<Vec<(String, FaultKind)>>,
+    /// The request held open (see [`ChaosProxy::hold`]).
+    hold: Mutex<Option<Hold>>,
+}
+
+/// Holds the `nth` request for `action` before it reaches the emulator, until released: a test
+/// then knows exactly which step a run is in when it signals the process.
+struct Hold {
+    action: String,
+    nth: usize,
+    seen: usize,
+    held: Arc<std::sync::atomic::AtomicBool>,
+    release: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct ChaosProxy {
@@ -127,9 +141,46 @@ impl ChaosProxy {
         self.state.fail_after_forwarding.lock().unwrap().push(action.to_owned());
     }
 
+    /// Every request for `action` (e.g. `PUT policy`, `CreateFlowLogs`) is answered with `kind`,
+    /// whatever the seed: one step of a plan fails, the others do not.
+    pub fn fault_action(&self, action: &str, kind: FaultKind) {
+        self.state.action_faults.lock().unwrap().push((action.to_owned(), kind));
+    }
+
+    /// Holds the `nth` (1-based) request for `action` (e.g. `DeleteFlowLogs`) open, not yet
+    /// forwarded, until [`ChaosProxy::release`]; [`ChaosProxy::wait_until_held`] waits for it.
+    pub fn hold(&self, action: &str, nth: usize) {
+        let (release, _) = tokio::sync::watch::channel(false);
+        *self.state.hold.lock().unwrap() = Some(Hold { action: action.to_owned(), nth, seen: 0, held: Arc::default(), release });
+    }
+
+    /// Waits (up to `timeout`) until the held request has arrived; whether it did.
+    pub fn wait_until_held(&self, timeout: Duration) -> bool {
+        let held = match self.state.hold.lock().unwrap().as_ref() {
+            Some(hold) => hold.held.clone(),
+            None => return false,
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        while !held.load(std::sync::atomic::Ordering::SeqCst) {
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    /// Lets the held request (and any later one) through to the emulator.
+    pub fn release(&self) {
+        if let Some(hold) = self.state.hold.lock().unwrap().as_ref() {
+            let _ = hold.release.send(true);
+        }
+    }
+
     pub fn clear_faults(&self) {
         self.state.faults.lock().unwrap().clear();
         self.state.fail_after_forwarding.lock().unwrap().clear();
+        self.state.action_faults.lock().unwrap().clear();
     }
 
     pub fn requests(&self) -> Vec<RequestRecord> {
@@ -290,9 +341,32 @@ async fn handle(
             (draw < threshold).then_some(rule.kind)
         })
     };
+    let fault = fault.or_else(|| state.action_faults.lock().unwrap().iter().find(|(a, _)| *a == action).map(|(_, kind)| *kind));
     let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
     let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
+    let action_name = action.clone();
     state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() || fail_after });
+
+    let released = {
+        let mut hold = state.hold.lock().unwrap();
+        match hold.as_mut().filter(|h| h.action == action_name) {
+            Some(h) => {
+                h.seen += 1;
+                (h.seen == h.nth).then(|| {
+                    h.held.store(true, std::sync::atomic::Ordering::SeqCst);
+                    h.release.subscribe()
+                })
+            }
+            None => None,
+        }
+    };
+    if let Some(mut released) = released {
+        while !*released.borrow() {
+            if released.changed().await.is_err() {
+                break;
+            }
+        }
+    }
 
     let latency = *state.latency.lock().unwrap();
     if !latency.is_zero() {
