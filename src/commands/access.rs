@@ -206,6 +206,10 @@ async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, grant: bool, name: &st
         role_name: Some(params.role_name.clone()),
         storage_access: !wanted.is_empty(),
         storage_buckets: wanted,
+        // Only the buckets change: the compliance account and the write mode stay as they are.
+        compliance_account: params.compliance_account.clone(),
+        no_compliance: params.compliance_account.is_none(),
+        read_write: params.read_write,
         template,
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),

@@ -19,7 +19,7 @@ use crate::core::names::partition_of_region;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
-    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes,
+    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, resolve_compliance,
 };
 use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources};
 use crate::error::{Error, ExitStatus, Result};
@@ -32,6 +32,10 @@ pub struct StackOutputs {
     pub external_id: String,
     pub account_id: String,
     pub storage_buckets: Vec<String>,
+    /// The second (compliance) vendor account the role trusts, with the same ExternalId.
+    pub compliance_account: Option<String>,
+    /// Whether the role may manage security-group rules (segmentation enforcement).
+    pub read_write: bool,
 }
 
 /// The stack's outputs; where CloudFormation reports none (the emulator, for stacks made through
@@ -48,6 +52,8 @@ pub fn outputs_of(info: &StackInfo, partition: &str, account: &str) -> Option<St
         external_id: info.outputs.get("ExternalId").cloned().unwrap_or(params.external_id),
         account_id: info.outputs.get("AccountId").cloned().unwrap_or_else(|| account.to_owned()),
         storage_buckets,
+        compliance_account: params.compliance_account.clone(),
+        read_write: params.read_write,
     })
 }
 
@@ -63,6 +69,11 @@ pub struct DeployRequest {
     pub storage_access: bool,
     /// The buckets to grant when `storage_access` (named or discovered).
     pub storage_buckets: Vec<String>,
+    /// `--compliance-account` (kept from the stack when `None`, unless `no_compliance`).
+    pub compliance_account: Option<String>,
+    pub no_compliance: bool,
+    /// `--read-write`: omitted means read-only (as the vendor's script).
+    pub read_write: bool,
     pub template: String,
     pub no_wait: bool,
     pub wait_timeout: Duration,
@@ -115,6 +126,10 @@ impl fmt::Display for StackDeployReport {
             writeln!(f, "  account id   {}", out.account_id)?;
             let buckets = if out.storage_buckets.is_empty() { "(none)".to_owned() } else { out.storage_buckets.join(", ") };
             writeln!(f, "  buckets      {buckets}")?;
+            if let Some(compliance) = &out.compliance_account {
+                writeln!(f, "  compliance   account {compliance} also trusted (same ExternalId), compliance read privileges")?;
+            }
+            writeln!(f, "  mode         {}", if out.read_write { "read-write (manages security-group rules)" } else { "read-only" })?;
         }
         Ok(())
     }
@@ -188,9 +203,14 @@ enum ChangeSetOutcome {
 /// (with the empty stack a create left); one that failed for any reason but "no changes" is an
 /// error. A CreateChangeSet that fails for a new stack removes the REVIEW_IN_PROGRESS stacks it
 /// left behind.
-async fn make_change_set(cfn_client: &Client, request: &DeployRequest, create: bool, desired: &StackParameters) -> Result<ChangeSetOutcome> {
+async fn make_change_set(
+    cfn_client: &Client,
+    request: &DeployRequest,
+    create: bool,
+    parameters: &[(&'static str, String)],
+) -> Result<ChangeSetOutcome> {
     let stack = request.stack_name.as_str();
-    let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
+    let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, parameters).await {
         Ok(id) => id,
         Err(e) => {
             if create {
@@ -339,7 +359,8 @@ pub async fn deploy_stack_with(
     } else {
         Vec::new()
     };
-    let desired = StackParameters { vendor_account, external_id, role_name, storage_buckets };
+    let desired = desired_parameters(request, existing.as_ref(), vendor_account, external_id, role_name, storage_buckets);
+    let api = template_parameters(&template, &desired, request.template.as_str() != TEMPLATE)?;
     let mut words = parameter_changes(if recreate { None } else { existing.as_ref() }, &desired);
     if external_id_pending {
         words.push(ParameterChange {
@@ -410,7 +431,8 @@ pub async fn deploy_stack_with(
     // parameter, with the old template and parameters against the new.
     let region = cfn_client.config().region().map(|r| r.as_ref().to_owned());
     let inputs_of = |p: &StackParameters| Inputs::new(&p.to_api(), &request.partition, region.as_deref(), &request.account, stack);
-    let new_inputs = if external_id_pending { inputs_of(&desired).without("ExternalId") } else { inputs_of(&desired) };
+    let desired_inputs = Inputs::new(&api, &request.partition, region.as_deref(), &request.account, stack);
+    let new_inputs = if external_id_pending { desired_inputs.without("ExternalId") } else { desired_inputs };
     let old_inputs = existing.as_ref().filter(|_| !recreate).map(inputs_of);
     // An old template that cannot be read locally is taken to be the new one (the usual case).
     let old_template = old_template_text.as_deref().and_then(|t| parse_template(t).ok()).unwrap_or_else(|| template.clone());
@@ -429,7 +451,7 @@ pub async fn deploy_stack_with(
         report.changes.push(Change::new("create-stack", stack, ChangeStatus::Planned, "create the role stack from the template"));
         report.changes.extend(resource_plans.iter().filter_map(resource_change));
     } else if options.change_set_preview {
-        let made = make_change_set(cfn_client, request, create, &desired).await?;
+        let made = make_change_set(cfn_client, request, create, &api).await?;
         if let ChangeSetOutcome::NoChanges = made {
             if existing.as_ref() == Some(&desired) {
                 report.operation = "none";
@@ -537,7 +559,7 @@ pub async fn deploy_stack_with(
     }
     // The apply's change set (unless a preview already made it).
     if change_set.is_none() && !parameters_only {
-        let made = make_change_set(cfn_client, request, create, &desired).await?;
+        let made = make_change_set(cfn_client, request, create, &api).await?;
         if let ChangeSetOutcome::NoChanges = made {
             if existing.as_ref() == Some(&desired) {
                 // The template differs only in ways CloudFormation ignores.
@@ -559,7 +581,7 @@ pub async fn deploy_stack_with(
     }
     match (&change_set, parameters_only) {
         (Some(set), _) => cfn::execute_change_set(cfn_client, stack, &set.id).await?,
-        (None, true) => cfn::update_stack(cfn_client, stack, &request.template, &desired.to_api()).await?,
+        (None, true) => cfn::update_stack(cfn_client, stack, &request.template, &api).await?,
         (None, false) => return Err(Error::refused("internal: no change set to execute", None)),
     }
     for change in report.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
@@ -597,6 +619,40 @@ async fn discover_flow_log_buckets(ctx: &Ctx) -> Result<Vec<String>> {
         buckets.extend(ec2::list_all_flow_log_buckets(&ctx.ec2(&region), &region).await?);
     }
     Ok(buckets.into_iter().collect())
+}
+
+/// The parameters a deploy sets: the vendor script's semantics for its optional products (a
+/// compliance account is kept unless named or `--no-compliance`; `--read-write` omitted means
+/// read-only).
+fn desired_parameters(
+    request: &DeployRequest,
+    existing: Option<&StackParameters>,
+    vendor_account: String,
+    external_id: String,
+    role_name: String,
+    storage_buckets: Vec<String>,
+) -> StackParameters {
+    StackParameters {
+        vendor_account,
+        external_id,
+        role_name,
+        storage_buckets,
+        compliance_account: resolve_compliance(request.compliance_account.as_deref(), request.no_compliance, existing),
+        read_write: request.read_write,
+    }
+}
+
+/// The CloudFormation parameters for `template`: the optional ones only where it declares them
+/// (a template given with --template may predate them); one it lacks but the deploy needs is an
+/// input error before any change.
+fn template_parameters(template: &Template, desired: &StackParameters, custom: bool) -> Result<Vec<(&'static str, String)>> {
+    desired.api_for(|name| template.parameters.contains_key(name)).map_err(|e| {
+        let fix = if custom { "add it to the template given with --template, or leave out --template" } else { "leave out the flag" };
+        Error::input(
+            format!("{e}: {fix}"),
+            Some("flowgate's shipped template declares every parameter (flowgate stack deploy without --template)".to_owned()),
+        )
+    })
 }
 
 pub fn read_template(path: Option<&std::path::Path>) -> Result<String> {
@@ -648,6 +704,9 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
         role_name: args.role_name.clone(),
         storage_access: args.storage_access,
         storage_buckets,
+        compliance_account: args.vendor_modes.compliance_account.as_ref().map(|a| a.to_string()),
+        no_compliance: args.vendor_modes.no_compliance,
+        read_write: args.vendor_modes.read_write,
         template,
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),
@@ -674,6 +733,14 @@ pub struct StackStatusReport {
     pub outputs: Option<StackOutputs>,
     /// What the role can read: discovery everywhere, objects in these buckets.
     pub readable_buckets: Vec<String>,
+    /// The accounts the role trusts (each only with the ExternalId): the vendor's, then the
+    /// compliance account.
+    pub trusted_accounts: Vec<String>,
+    /// network-discovery, compliance-read, segmentation-write, storage-read: what the template
+    /// grants with the stack's parameters.
+    pub permission_sets: Vec<&'static str>,
+    /// Whether the role may manage security-group rules (read-write mode).
+    pub can_write: bool,
 }
 
 impl fmt::Display for StackStatusReport {
@@ -691,7 +758,10 @@ impl fmt::Display for StackStatusReport {
             writeln!(f, "  external id     {}", o.external_id)?;
         }
         let buckets = if self.readable_buckets.is_empty() { "none (discovery only)".to_owned() } else { self.readable_buckets.join(", ") };
-        writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")
+        writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")?;
+        writeln!(f, "  trusts          {}", self.trusted_accounts.join(", "))?;
+        writeln!(f, "  permission sets {}", self.permission_sets.join(", "))?;
+        writeln!(f, "  can write       {}", if self.can_write { "yes: security-group rules (read-write mode)" } else { "no (read-only)" })
     }
 }
 
@@ -706,6 +776,7 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
     let info = cfn::describe_stack(&ctx.cloudformation(), &args.stack_name).await?;
     let condition = classify_status(info.as_ref().map(|i| i.status.as_str()));
     let outputs = info.as_ref().and_then(|i| outputs_of(i, &identity.partition, &identity.account));
+    let parameters = info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters));
     Ok(StackStatusReport {
         command: "stack status",
         account: identity.account.clone(),
@@ -713,8 +784,11 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
         exists: info.is_some(),
         status: info.as_ref().map(|i| i.status.clone()),
         condition: condition.label(),
-        parameters: info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters)),
         readable_buckets: outputs.as_ref().map(|o| o.storage_buckets.clone()).unwrap_or_default(),
+        trusted_accounts: parameters.as_ref().map(StackParameters::trusted_accounts).unwrap_or_default(),
+        permission_sets: parameters.as_ref().map(StackParameters::permission_sets).unwrap_or_default(),
+        can_write: parameters.as_ref().is_some_and(|p| p.read_write),
+        parameters,
         outputs,
     })
 }

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 
-use crate::cli::{OnboardArgs, ScopeArgs, WizardArgs};
+use crate::cli::{OnboardArgs, ScopeArgs, VendorModeArgs, WizardArgs};
 use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
 use crate::commands::onboard::{OnboardReport, onboard};
 use crate::commands::stack::new_external_id;
@@ -194,6 +194,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         (vendor.parse::<AccountId>().ok(), Some(external))
     };
     let storage_access = p.confirm(&format!("Let the vendor read the flow logs in {bucket}?"), true)?;
+    let vendor_modes = ask_vendor_modes(p, facts)?;
     let wait = p.confirm("After applying, wait for the first delivery (about 10 minutes)?", false)?.then_some(15 * 60);
     Ok(OnboardArgs {
         bucket,
@@ -201,6 +202,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         prefix: None,
         regions: chosen,
         vendor_account,
+        vendor_modes,
         external_id,
         role_name: None,
         stack_name: stack_name.to_owned(),
@@ -217,6 +219,25 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
     })
 }
 
+/// The vendor's optional products: a compliance account and the read-write (segmentation
+/// enforcement) mode, both off unless chosen. On an existing stack, "no" to the compliance
+/// question keeps what the stack has; read-write is asked every time, since a deploy without it
+/// removes it.
+fn ask_vendor_modes(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<VendorModeArgs> {
+    let question = if facts.stack_exists {
+        "Trust a (new) compliance account of the vendor (its compliance product), with the same ExternalId?"
+    } else {
+        "Also trust the vendor's compliance account (its compliance product), with the same ExternalId?"
+    };
+    let compliance_account = if p.confirm(question, false)? {
+        p.input("The vendor's compliance account id (12 digits)", None, &valid::<AccountId>)?.parse::<AccountId>().ok()
+    } else {
+        None
+    };
+    let read_write = p.confirm("Let the vendor manage security-group rules (read-write: segmentation enforcement)?", false)?;
+    Ok(VendorModeArgs { compliance_account, no_compliance: false, read_write })
+}
+
 /// The equivalent non-interactive command line, for automation.
 pub fn command_line(args: &OnboardArgs) -> String {
     let mut line = format!("flowgate onboard --bucket {}", args.bucket);
@@ -231,6 +252,12 @@ pub fn command_line(args: &OnboardArgs) -> String {
     }
     if args.storage_access {
         line.push_str(" --storage-access");
+    }
+    if let Some(compliance) = &args.vendor_modes.compliance_account {
+        line.push_str(&format!(" --compliance-account {compliance}"));
+    }
+    if args.vendor_modes.read_write {
+        line.push_str(" --read-write");
     }
     if args.stack_name != crate::core::stack_plan::DEFAULT_STACK_NAME {
         line.push_str(&format!(" --stack-name {}", args.stack_name));
