@@ -2,6 +2,7 @@
 //! through the role stack (redeployed by `stack deploy`'s change-set path) or, for a role created
 //! by hand, by editing its inline policy with the pure editor in `core::role_policy`.
 
+use crate::core::vendor_access::{VendorPermissions, trusted_account_ids, vendor_permissions};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
@@ -499,6 +500,14 @@ pub struct AccessListReport {
     pub role_arn: String,
     pub trust: TrustAssessment,
     pub policies: Vec<String>,
+    /// The account ids among the trusted principals (the vendor's, and a compliance account).
+    pub trusted_accounts: Vec<String>,
+    /// The vendor permission sets the role's policies grant beyond storage: compliance-read,
+    /// segmentation-write (judged from the actions; see `vendor_permissions`).
+    pub permission_sets: Vec<&'static str>,
+    /// Whether the role may change security-group rules (read-write mode), and with which actions.
+    pub can_write: bool,
+    pub write_actions: Vec<String>,
     #[serde(flatten)]
     pub access: AccessReport,
     #[serde(skip)]
@@ -515,6 +524,15 @@ impl fmt::Display for AccessListReport {
             if self.trust.principals.is_empty() { "no AWS principal".to_owned() } else { self.trust.principals.join(", ") }
         )?;
         writeln!(f, "  policies: {}", self.policies.join(", "))?;
+        writeln!(f, "  trusted accounts: {}", if self.trusted_accounts.is_empty() { "none".to_owned() } else { self.trusted_accounts.join(", ") })?;
+        if !self.permission_sets.is_empty() {
+            writeln!(f, "  permission sets: {}", self.permission_sets.join(", "))?;
+        }
+        writeln!(
+            f,
+            "  can write: {}",
+            if self.can_write { format!("YES, security-group rules ({})", self.write_actions.join(", ")) } else { "no (read-only)".to_owned() }
+        )?;
         if self.access.buckets.is_empty() {
             writeln!(f, "  no bucket is named in an S3 statement")?;
         }
@@ -550,13 +568,31 @@ pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> 
     let read = read_role_policies(ctx, &role).await?;
     let mut access = role_policy::evaluate(&read.policies, &identity.partition);
     access.problems.extend(read.problems.clone());
+    let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
+    let vendor = vendor_permissions(&documents);
     Ok(AccessListReport {
         command: "access list",
         role: read.role,
         role_arn: read.arn,
+        trusted_accounts: trusted_account_ids(&read.trust.principals),
+        permission_sets: permission_set_names(&vendor),
+        can_write: vendor.can_write(),
+        write_actions: vendor.write_actions,
         trust: read.trust,
         policies: read.policies.iter().map(|p| p.name.clone()).collect(),
         access,
         strict: args.strict,
     })
+}
+
+/// The names of the vendor permission sets found (as `stack status` names them).
+pub fn permission_set_names(found: &VendorPermissions) -> Vec<&'static str> {
+    let mut sets = Vec::new();
+    if found.compliance_read {
+        sets.push("compliance-read");
+    }
+    if found.can_write() {
+        sets.push("segmentation-write");
+    }
+    sets
 }

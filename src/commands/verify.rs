@@ -51,6 +51,11 @@ pub struct VerifyReport {
     pub status: CheckStatus,
     pub checks: Vec<Check>,
     pub objects: Vec<ObjectResult>,
+    /// The vendor role's trusted accounts, permission sets beyond storage (compliance-read,
+    /// segmentation-write) and whether it can write (empty/false when no role was checked).
+    pub trusted_accounts: Vec<String>,
+    pub permission_sets: Vec<&'static str>,
+    pub can_write: bool,
     #[serde(skip)]
     strict: bool,
 }
@@ -65,6 +70,11 @@ impl fmt::Display for VerifyReport {
             CheckStatus::Warn => "onboarded, with warnings",
             CheckStatus::Fail => "NOT onboarded correctly",
         };
+        if !self.trusted_accounts.is_empty() {
+            let sets = if self.permission_sets.is_empty() { String::new() } else { format!("; also {}", self.permission_sets.join(", ")) };
+            let write = if self.can_write { "can write security-group rules" } else { "read-only" };
+            writeln!(f, "vendor role: trusts {}; {write}{sets}", self.trusted_accounts.join(", "))?;
+        }
         writeln!(
             f,
             "{}: {verdict} ({} passed, {} warnings, {} failed)",
@@ -370,6 +380,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     }
 
     // 6. The vendor role's access.
+    let (mut trusted_accounts, mut permission_sets, mut can_write) = (Vec::new(), Vec::new(), false);
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     match audited_role(ctx, &target).await {
         Err(Error::Input { .. }) => checks.push(Check::warn(
@@ -380,6 +391,11 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         Err(e) => return Err(e),
         Ok(role) => {
             let read = read_role_policies(ctx, &role).await?;
+            let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
+            let found = crate::core::vendor_access::vendor_permissions(&documents);
+            trusted_accounts = crate::core::vendor_access::trusted_account_ids(&read.trust.principals);
+            permission_sets = crate::commands::access::permission_set_names(&found);
+            can_write = found.can_write();
             checks.push(if read.trust.requires_external_id {
                 Check::pass("access trust", format!("role {role} is assumable by {} only with the ExternalId", read.trust.principals.join(", ")))
             } else {
@@ -430,6 +446,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         status: worst(&checks),
         checks,
         objects,
+        trusted_accounts,
+        permission_sets,
+        can_write,
         strict: args.strict,
     })
 }

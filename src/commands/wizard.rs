@@ -352,8 +352,11 @@ mod tests {
             Answer::Yes,
             Answer::Yes,
             Answer::No,
+            Answer::No,
+            Answer::No,
         ]);
         let args = ask_rest(&mut p, &facts(Vec::new(), false), bucket, &regions, "flowgate-cross-account").unwrap();
+        assert!(args.vendor_modes.compliance_account.is_none() && !args.vendor_modes.read_write, "both off by default");
         assert_eq!(args.regions.len(), 2);
         assert_eq!(args.vendor_account.as_ref().map(|a| a.as_str()), Some("111122223333"));
         assert_eq!(args.external_id.as_ref().map(String::len), Some(32));
@@ -375,10 +378,32 @@ mod tests {
     #[test]
     fn an_existing_stack_keeps_its_vendor_and_external_id() {
         let regions = vec![("eu-west-1".to_owned(), 1, 1)];
-        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::No, Answer::No]);
+        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::No, Answer::No, Answer::No, Answer::No]);
         let args = ask_rest(&mut p, &facts(Vec::new(), true), "b-bucket".parse().unwrap(), &regions, "s").unwrap();
         assert!(args.vendor_account.is_none() && args.external_id.is_none());
         assert!(!args.storage_access);
+    }
+
+    /// The vendor's optional products: a compliance account (its id validated) and read-write.
+    #[test]
+    fn compliance_account_and_read_write_when_chosen() {
+        let regions = vec![("eu-west-1".to_owned(), 1, 1)];
+        let mut p = script(vec![
+            Answer::Picks(vec![0]),
+            Answer::Yes,
+            Answer::Yes,
+            Answer::Yes,
+            Answer::Text(Some("4444".into())),
+            Answer::Text(Some("444455556666".into())),
+            Answer::Yes,
+            Answer::No,
+        ]);
+        let args = ask_rest(&mut p, &facts(Vec::new(), true), "b-bucket".parse().unwrap(), &regions, "s").unwrap();
+        assert_eq!(args.vendor_modes.compliance_account.as_ref().map(|a| a.as_str()), Some("444455556666"));
+        assert!(args.vendor_modes.read_write && !args.vendor_modes.no_compliance);
+        assert!(p.asked.iter().any(|q| q.contains("read-write")), "{:?}", p.asked);
+        let line = command_line(&args);
+        assert!(line.contains(" --storage-access --compliance-account 444455556666 --read-write "), "{line}");
     }
 
     #[test]

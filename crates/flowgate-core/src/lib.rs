@@ -19,3 +19,4 @@ pub mod stack_plan;
 pub mod stack_template;
 pub mod talkers;
 pub mod trust;
+pub mod vendor_access;
