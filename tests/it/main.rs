@@ -17,5 +17,6 @@ mod permissions;
 mod reliability;
 mod snapshots;
 mod stack;
+mod vendor;
 mod verify;
 mod wizard;
