@@ -198,8 +198,14 @@ fn read_write_is_added_and_removed_by_a_deploy_without_it() {
     assert_eq!(json_stdout(&again)["operation"], "none", "{}", stderr(&again));
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 
+    // access grant through the stack changes the bucket list only: the write mode stays.
+    let granted = env.flowgate().args(["access", "grant", "--bucket", "vendor-rw-bucket", "--yes", "--output", "json"]).output().unwrap();
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    let status = json_of(&env, &["stack", "status"]);
+    assert_eq!((status["can_write"].clone(), status["readable_buckets"].clone()), (Value::Bool(true), serde_json::json!(["vendor-rw-bucket"])));
+
     // The script's meaning: no --read-write is read-only, so the write policy goes, loudly.
-    let removed = deploy(&env, &[]);
+    let removed = deploy(&env, &["--storage-access", "--storage-ids", "vendor-rw-bucket"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert!(stderr(&removed).contains("security-group rule management will be REVOKED"), "{}", stderr(&removed));
     let report = json_stdout(&removed);
@@ -211,7 +217,7 @@ fn read_write_is_added_and_removed_by_a_deploy_without_it() {
     assert_eq!((status["can_write"].clone(), status["parameters"]["read_write"].clone()), (Value::Bool(false), Value::Bool(false)));
 
     env.proxy.reset_log();
-    let again = deploy(&env, &[]);
+    let again = deploy(&env, &["--storage-access", "--storage-ids", "vendor-rw-bucket"]);
     assert_eq!(json_stdout(&again)["operation"], "none", "{}", stderr(&again));
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
