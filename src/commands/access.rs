@@ -31,7 +31,7 @@ pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
 /// Where the access lives.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Stack { name: String, info: cfn::StackInfo, params: StackParameters },
+    Stack { name: String, info: Box<cfn::StackInfo>, params: StackParameters },
     Role { role: String },
 }
 
@@ -57,7 +57,7 @@ pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Targ
                     Some("pass --stack-name, or --via role --role-name NAME".to_owned()),
                 )
             })?;
-            Ok(Target::Stack { name: target.stack_name.clone(), info, params })
+            Ok(Target::Stack { name: target.stack_name.clone(), info: Box::new(info), params })
         }
         None if via == Some(AccessVia::Stack) => Err(Error::refused(
             format!("stack {} does not exist", target.stack_name),
