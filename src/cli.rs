@@ -68,8 +68,13 @@ fn parse_user_tag(value: &str) -> Result<Tag, String> {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Named profile from ~/.aws/config
-    #[arg(long, global = true, env = "AWS_PROFILE", help_heading = "AWS")]
+    #[arg(long, visible_alias = "aws-profile", global = true, env = "AWS_PROFILE", help_heading = "AWS")]
     pub profile: Option<String>,
+
+    /// The account the caller must be in: compared with STS GetCallerIdentity before any other
+    /// call; another account stops the run (exit 2) before anything is read or changed
+    #[arg(long, global = true, value_name = "ID", help_heading = "AWS")]
+    pub target_account: Option<AccountId>,
 
     /// Home region: STS, IAM, CloudFormation and new buckets [default: from the profile or AWS_REGION]
     #[arg(long, global = true, value_parser = clap::value_parser!(RegionName), help_heading = "AWS")]
@@ -357,8 +362,11 @@ pub struct OnboardArgs {
     pub regions: Vec<RegionName>,
 
     /// The vendor's 12-digit AWS account id (required unless the stack exists)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, visible_alias = "colortokens-account", value_name = "ID")]
     pub vendor_account: Option<AccountId>,
+
+    #[command(flatten)]
+    pub vendor_modes: VendorModeArgs,
 
     /// ExternalId [default: kept from the stack, or generated]
     #[arg(long, value_name = "ID", value_parser = parse_external_id)]
@@ -648,13 +656,32 @@ pub struct StackWaitArgs {
     pub wait_timeout: u64,
 }
 
+/// The vendor's optional products, with its deployment script's flag names as aliases.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VendorModeArgs {
+    /// A second vendor account (its compliance product) trusted with the same ExternalId and given
+    /// read-only compliance privileges [default: kept on update]
+    #[arg(long, visible_alias = "xcloud-account", value_name = "ID")]
+    pub compliance_account: Option<AccountId>,
+
+    /// No compliance account: removes its trust and privileges when the stack has them (also when
+    /// --compliance-account is given)
+    #[arg(long, visible_alias = "no-deploy-xcloud")]
+    pub no_compliance: bool,
+
+    /// Let the vendor manage the account's security-group rules (segmentation enforcement).
+    /// Deploying WITHOUT it removes that permission.
+    #[arg(long)]
+    pub read_write: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct StackDeployArgs {
     #[command(flatten)]
     pub name: StackNameArgs,
 
     /// The vendor's 12-digit AWS account id (required to create the stack; kept on update)
-    #[arg(long, value_name = "ID")]
+    #[arg(long, visible_alias = "colortokens-account", value_name = "ID")]
     pub vendor_account: Option<AccountId>,
 
     /// ExternalId the vendor must present [default: kept on update; on create, a strong random one]
@@ -678,6 +705,9 @@ pub struct StackDeployArgs {
     /// locally before any AWS call)
     #[arg(long, value_name = "FILE")]
     pub template: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub vendor_modes: VendorModeArgs,
 
     /// Show CloudFormation's own change set as the plan (CreateChangeSet: a mutating call that
     /// needs write permissions, also with --dry-run) instead of the local comparison

@@ -34,6 +34,8 @@ pub struct Ctx {
     pub printer: Printer,
     pub dry_run: bool,
     pub yes: bool,
+    /// `--target-account`: the account the caller must be in.
+    pub target_account: Option<String>,
     identity: OnceCell<Identity>,
     s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     ec2_clients: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
@@ -55,6 +57,7 @@ impl Ctx {
             printer,
             dry_run: mode.dry_run,
             yes: mode.yes,
+            target_account: self.target_account.clone(),
             identity,
             s3_clients: Mutex::new(HashMap::new()),
             ec2_clients: Mutex::new(HashMap::new()),
@@ -95,21 +98,40 @@ impl Ctx {
             printer,
             dry_run: global.dry_run,
             yes: global.yes,
+            target_account: global.target_account.as_ref().map(|a| a.to_string()),
             identity: OnceCell::new(),
             s3_clients: Mutex::new(HashMap::new()),
             ec2_clients: Mutex::new(HashMap::new()),
         })
     }
 
-    /// The caller, resolved once per run.
+    /// The caller, resolved once per run; with `--target-account`, refused unless it is in that
+    /// account (the guard that keeps a pipeline with the wrong profile off the wrong account).
     pub async fn identity(&self) -> Result<&Identity> {
         self.identity
             .get_or_try_init(|| async {
                 let (account, arn) = aws::sts::caller_identity(&self.sts()).await?;
+                if let Some(message) = target_account_mismatch(self.target_account.as_deref(), &account, &arn) {
+                    return Err(Error::input(
+                        message,
+                        Some(
+                            "use the profile or credentials of the target account (--aws-profile/--profile), or correct --target-account".to_owned(),
+                        ),
+                    ));
+                }
                 let partition = partition_of(&arn).to_owned();
                 Ok(Identity { account, arn, partition })
             })
             .await
+    }
+
+    /// Checks `--target-account` before any other call: a run that names one resolves the
+    /// caller (STS GetCallerIdentity, a read) first.
+    pub async fn check_target_account(&self) -> Result<()> {
+        if self.target_account.is_some() {
+            self.identity().await?;
+        }
+        Ok(())
     }
 
     pub async fn identity_line(&self) -> Result<String> {
@@ -158,5 +180,25 @@ impl Ctx {
                 aws_sdk_ec2::Client::from_conf(config)
             })
             .clone()
+    }
+}
+
+/// The sentence refusing a caller outside `--target-account`, naming both accounts.
+pub fn target_account_mismatch(target: Option<&str>, account: &str, arn: &str) -> Option<String> {
+    let target = target?;
+    (target != account)
+        .then(|| format!("--target-account is {target} but the credentials are for account {account} ({arn}): nothing was read or changed"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_account_names_both_accounts() {
+        assert_eq!(target_account_mismatch(None, "123456789012", "arn"), None);
+        assert_eq!(target_account_mismatch(Some("123456789012"), "123456789012", "arn"), None);
+        let message = target_account_mismatch(Some("210987654321"), "123456789012", "arn:aws:iam::123456789012:user/ci").unwrap();
+        assert!(message.contains("210987654321") && message.contains("123456789012"), "{message}");
     }
 }

@@ -2,6 +2,7 @@
 //! through the role stack (redeployed by `stack deploy`'s change-set path) or, for a role created
 //! by hand, by editing its inline policy with the pure editor in `core::role_policy`.
 
+use crate::core::vendor_access::{VendorPermissions, trusted_account_ids, vendor_permissions};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
 /// Where the access lives.
 #[derive(Debug, Clone)]
 pub enum Target {
-    Stack { name: String, info: cfn::StackInfo, params: StackParameters },
+    Stack { name: String, info: Box<cfn::StackInfo>, params: StackParameters },
     Role { role: String },
 }
 
@@ -56,7 +57,7 @@ pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Targ
                     Some("pass --stack-name, or --via role --role-name NAME".to_owned()),
                 )
             })?;
-            Ok(Target::Stack { name: target.stack_name.clone(), info, params })
+            Ok(Target::Stack { name: target.stack_name.clone(), info: Box::new(info), params })
         }
         None if via == Some(AccessVia::Stack) => Err(Error::refused(
             format!("stack {} does not exist", target.stack_name),
@@ -206,6 +207,10 @@ async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit, name
         role_name: Some(params.role_name.clone()),
         storage_access: !wanted.is_empty(),
         storage_buckets: wanted,
+        // Only the buckets change: the compliance account and the write mode stay as they are.
+        compliance_account: params.compliance_account.clone(),
+        no_compliance: params.compliance_account.is_none(),
+        read_write: params.read_write,
         template,
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),
@@ -493,6 +498,14 @@ pub struct AccessListReport {
     pub role_arn: String,
     pub trust: TrustAssessment,
     pub policies: Vec<String>,
+    /// The account ids among the trusted principals (the vendor's, and a compliance account).
+    pub trusted_accounts: Vec<String>,
+    /// The vendor permission sets the role's policies grant beyond storage: compliance-read,
+    /// segmentation-write (judged from the actions; see `vendor_permissions`).
+    pub permission_sets: Vec<&'static str>,
+    /// Whether the role may change security-group rules (read-write mode), and with which actions.
+    pub can_write: bool,
+    pub write_actions: Vec<String>,
     #[serde(flatten)]
     pub access: AccessReport,
     #[serde(skip)]
@@ -509,6 +522,15 @@ impl fmt::Display for AccessListReport {
             if self.trust.principals.is_empty() { "no AWS principal".to_owned() } else { self.trust.principals.join(", ") }
         )?;
         writeln!(f, "  policies: {}", self.policies.join(", "))?;
+        writeln!(f, "  trusted accounts: {}", if self.trusted_accounts.is_empty() { "none".to_owned() } else { self.trusted_accounts.join(", ") })?;
+        if !self.permission_sets.is_empty() {
+            writeln!(f, "  permission sets: {}", self.permission_sets.join(", "))?;
+        }
+        writeln!(
+            f,
+            "  can write: {}",
+            if self.can_write { format!("YES, security-group rules ({})", self.write_actions.join(", ")) } else { "no (read-only)".to_owned() }
+        )?;
         if self.access.buckets.is_empty() {
             writeln!(f, "  no bucket is named in an S3 statement")?;
         }
@@ -544,13 +566,31 @@ pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> 
     let read = read_role_policies(ctx, &role).await?;
     let mut access = role_policy::evaluate(&read.policies, &identity.partition);
     access.problems.extend(read.problems.clone());
+    let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
+    let vendor = vendor_permissions(&documents);
     Ok(AccessListReport {
         command: "access list",
         role: read.role,
         role_arn: read.arn,
+        trusted_accounts: trusted_account_ids(&read.trust.principals),
+        permission_sets: permission_set_names(&vendor),
+        can_write: vendor.can_write(),
+        write_actions: vendor.write_actions,
         trust: read.trust,
         policies: read.policies.iter().map(|p| p.name.clone()).collect(),
         access,
         strict: args.strict,
     })
+}
+
+/// The names of the vendor permission sets found (as `stack status` names them).
+pub fn permission_set_names(found: &VendorPermissions) -> Vec<&'static str> {
+    let mut sets = Vec::new();
+    if found.compliance_read {
+        sets.push("compliance-read");
+    }
+    if found.can_write() {
+        sets.push("segmentation-write");
+    }
+    sets
 }

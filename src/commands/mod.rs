@@ -30,6 +30,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         aws => aws,
     };
     let ctx = Ctx::new(&cli.global, printer).await?;
+    ctx.check_target_account().await?;
     let out = &ctx.printer;
     match command {
         Command::Bucket(BucketCommand::Create(args)) => out.report(&bucket::create(&ctx, &args).await?),

@@ -72,6 +72,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             role_name: args.role_name.clone(),
             storage_access: args.storage_access,
             storage_ids,
+            vendor_modes: args.vendor_modes.clone(),
             template: None,
             change_set_preview: false,
             wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 },

@@ -20,7 +20,7 @@ use crate::core::names::partition_of_region;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
-    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes,
+    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, resolve_compliance,
 };
 use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources};
 use crate::error::{Error, ExitStatus, Result};
@@ -33,6 +33,10 @@ pub struct StackOutputs {
     pub external_id: String,
     pub account_id: String,
     pub storage_buckets: Vec<String>,
+    /// The second (compliance) vendor account the role trusts, with the same ExternalId.
+    pub compliance_account: Option<String>,
+    /// Whether the role may manage security-group rules (segmentation enforcement).
+    pub read_write: bool,
 }
 
 /// The stack's outputs; where CloudFormation reports none (the emulator, for stacks made through
@@ -49,6 +53,8 @@ pub fn outputs_of(info: &StackInfo, partition: &str, account: &str) -> Option<St
         external_id: info.outputs.get("ExternalId").cloned().unwrap_or(params.external_id),
         account_id: info.outputs.get("AccountId").cloned().unwrap_or_else(|| account.to_owned()),
         storage_buckets,
+        compliance_account: params.compliance_account.clone(),
+        read_write: params.read_write,
     })
 }
 
@@ -64,6 +70,11 @@ pub struct DeployRequest {
     pub storage_access: bool,
     /// The buckets to grant when `storage_access` (named or discovered).
     pub storage_buckets: Vec<String>,
+    /// `--compliance-account` (kept from the stack when `None`, unless `no_compliance`).
+    pub compliance_account: Option<String>,
+    pub no_compliance: bool,
+    /// `--read-write`: omitted means read-only (as the vendor's script).
+    pub read_write: bool,
     pub template: String,
     pub no_wait: bool,
     pub wait_timeout: Duration,
@@ -116,6 +127,10 @@ impl fmt::Display for StackDeployReport {
             writeln!(f, "  account id   {}", out.account_id)?;
             let buckets = if out.storage_buckets.is_empty() { "(none)".to_owned() } else { out.storage_buckets.join(", ") };
             writeln!(f, "  buckets      {buckets}")?;
+            if let Some(compliance) = &out.compliance_account {
+                writeln!(f, "  compliance   account {compliance} also trusted (same ExternalId), compliance read privileges")?;
+            }
+            writeln!(f, "  mode         {}", if out.read_write { "read-write (manages security-group rules)" } else { "read-only" })?;
         }
         Ok(())
     }
@@ -192,9 +207,14 @@ enum ChangeSetOutcome {
 /// (with the empty stack a create left); one that failed for any reason but "no changes" is an
 /// error. A CreateChangeSet that fails for a new stack removes the REVIEW_IN_PROGRESS stacks it
 /// left behind.
-async fn make_change_set(cfn_client: &Client, request: &DeployRequest, create: bool, desired: &StackParameters) -> Result<ChangeSetOutcome> {
+async fn make_change_set(
+    cfn_client: &Client,
+    request: &DeployRequest,
+    create: bool,
+    parameters: &[(&'static str, String)],
+) -> Result<ChangeSetOutcome> {
     let stack = request.stack_name.as_str();
-    let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, &desired.to_api()).await {
+    let id = match cfn::create_change_set(cfn_client, stack, &change_set_name(), create, &request.template, parameters).await {
         Ok(id) => id,
         Err(e) => {
             if create {
@@ -329,6 +349,8 @@ async fn observe_stack(cfn_client: &Client, printer: &Printer, request: &DeployR
 /// leaves it pending.
 struct Desired {
     parameters: StackParameters,
+    /// The parameters as the template takes them (the optional ones only where it declares them).
+    api: Vec<(&'static str, String)>,
     generated: bool,
     external_id_pending: bool,
 }
@@ -339,7 +361,13 @@ fn mark_planned(changes: &mut [Change], status: ChangeStatus) {
     }
 }
 
-fn desired_parameters(request: &DeployRequest, existing: Option<&StackParameters>, mode: ApplyMode, options: DeployOptions) -> Result<Desired> {
+fn desired_parameters(
+    request: &DeployRequest,
+    template: &Template,
+    existing: Option<&StackParameters>,
+    mode: ApplyMode,
+    options: DeployOptions,
+) -> Result<Desired> {
     let stack = request.stack_name.as_str();
     let vendor_account = request.vendor_account.clone().or_else(|| existing.map(|p| p.vendor_account.clone())).ok_or_else(|| {
         Error::input(format!("--vendor-account is required to create stack {stack}"), Some("pass the vendor's 12-digit AWS account id".to_owned()))
@@ -365,7 +393,18 @@ fn desired_parameters(request: &DeployRequest, existing: Option<&StackParameters
     } else {
         Vec::new()
     };
-    Ok(Desired { parameters: StackParameters { vendor_account, external_id, role_name, storage_buckets }, generated, external_id_pending })
+    // The vendor script's semantics for its optional products: a compliance account is kept
+    // unless named or `--no-compliance`; `--read-write` omitted means read-only.
+    let parameters = StackParameters {
+        vendor_account,
+        external_id,
+        role_name,
+        storage_buckets,
+        compliance_account: resolve_compliance(request.compliance_account.as_deref(), request.no_compliance, existing),
+        read_write: request.read_write,
+    };
+    let api = template_parameters(template, &parameters, request.template.as_str() != TEMPLATE)?;
+    Ok(Desired { parameters, api, generated, external_id_pending })
 }
 
 /// What the plan came to.
@@ -398,7 +437,8 @@ async fn plan_changes(
     // parameter, with the old template and parameters against the new.
     let region = cfn_client.config().region().map(|r| r.as_ref().to_owned());
     let inputs_of = |p: &StackParameters| Inputs::new(&p.to_api(), &request.partition, region.as_deref(), &request.account, stack);
-    let new_inputs = if desired.external_id_pending { inputs_of(&desired.parameters).without("ExternalId") } else { inputs_of(&desired.parameters) };
+    let desired_inputs = Inputs::new(&desired.api, &request.partition, region.as_deref(), &request.account, stack);
+    let new_inputs = if desired.external_id_pending { desired_inputs.without("ExternalId") } else { desired_inputs };
     let old_inputs = existing.as_ref().filter(|_| !recreate).map(inputs_of);
     // An old template that cannot be read locally is taken to be the new one (the usual case).
     let old_template = old_template_text.and_then(|t| parse_template(t).ok()).unwrap_or_else(|| template.clone());
@@ -426,7 +466,7 @@ async fn plan_changes(
         report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(resource_change));
         return Ok(Planned::Deploy { change_set: None, parameters_only: false });
     }
-    match make_change_set(cfn_client, request, create, &desired.parameters).await? {
+    match make_change_set(cfn_client, request, create, &desired.api).await? {
         ChangeSetOutcome::NoChanges if existing.as_ref() == Some(&desired.parameters) => {
             report.operation = "none";
             report.changes.push(Change::new("update-stack", stack, ChangeStatus::Skipped, "the change set has no changes"));
@@ -489,7 +529,7 @@ async fn apply_deploy(
     printer: &Printer,
     request: &DeployRequest,
     observed: &Observed,
-    desired: &StackParameters,
+    desired: &Desired,
     planned: Planned,
     mut changes: Vec<Change>,
     deployed: &Mutex<Deployed>,
@@ -513,8 +553,8 @@ async fn apply_deploy(
     }
     // The apply's change set (unless a preview already made it).
     if change_set.is_none() && !parameters_only {
-        match make_change_set(cfn_client, request, observed.create, desired).await? {
-            ChangeSetOutcome::NoChanges if observed.existing.as_ref() == Some(desired) => {
+        match make_change_set(cfn_client, request, observed.create, &desired.api).await? {
+            ChangeSetOutcome::NoChanges if observed.existing.as_ref() == Some(&desired.parameters) => {
                 record(&|d| {
                     d.settled = true;
                     d.no_changes = true;
@@ -531,7 +571,7 @@ async fn apply_deploy(
     }
     match (&change_set, parameters_only) {
         (Some(set), _) => cfn::execute_change_set(cfn_client, stack, &set.id).await?,
-        (None, true) => cfn::update_stack(cfn_client, stack, &request.template, &desired.to_api()).await?,
+        (None, true) => cfn::update_stack(cfn_client, stack, &request.template, &desired.api).await?,
         (None, false) => return Err(Error::refused("internal: no change set to execute", None)),
     }
     record(&|d| d.settled = true);
@@ -567,7 +607,7 @@ pub async fn deploy_stack_with(
     let stack = request.stack_name.as_str();
     let template = check_template(&request.template, None)?;
     let observed = observe_stack(cfn_client, printer, request).await?;
-    let desired = desired_parameters(request, observed.existing.as_ref(), mode, options)?;
+    let desired = desired_parameters(request, &template, observed.existing.as_ref(), mode, options)?;
     let mut words = parameter_changes(if observed.recreate { None } else { observed.existing.as_ref() }, &desired.parameters);
     if desired.external_id_pending {
         words.push(ParameterChange {
@@ -631,7 +671,7 @@ pub async fn deploy_stack_with(
     let question =
         if revoked.is_empty() { format!("Deploy stack {stack}?") } else { format!("Deploy stack {stack} ({} warning(s) above)?", revoked.len()) };
 
-    run_deploy(cfn_client, printer, mode, request, &observed, &desired.parameters, planned, &question, report).await
+    run_deploy(cfn_client, printer, mode, request, &observed, &desired, planned, &question, report).await
 }
 
 /// The report of a deploy, before its plan.
@@ -673,7 +713,7 @@ async fn run_deploy(
     mode: ApplyMode,
     request: &DeployRequest,
     observed: &Observed,
-    desired: &StackParameters,
+    desired: &Desired,
     planned: Planned,
     question: &str,
     mut report: StackDeployReport,
@@ -725,6 +765,19 @@ async fn discover_flow_log_buckets(ctx: &Ctx) -> Result<Vec<String>> {
     Ok(buckets.into_iter().collect())
 }
 
+/// The CloudFormation parameters for `template`: the optional ones only where it declares them
+/// (a template given with --template may predate them); one it lacks but the deploy needs is an
+/// input error before any change.
+fn template_parameters(template: &Template, desired: &StackParameters, custom: bool) -> Result<Vec<(&'static str, String)>> {
+    desired.api_for(|name| template.parameters.contains_key(name)).map_err(|e| {
+        let fix = if custom { "add it to the template given with --template, or leave out --template" } else { "leave out the flag" };
+        Error::input(
+            format!("{e}: {fix}"),
+            Some("flowgate's shipped template declares every parameter (flowgate stack deploy without --template)".to_owned()),
+        )
+    })
+}
+
 pub fn read_template(path: Option<&std::path::Path>) -> Result<String> {
     match path {
         None => Ok(TEMPLATE.to_owned()),
@@ -774,6 +827,9 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
         role_name: args.role_name.clone(),
         storage_access: args.storage_access,
         storage_buckets,
+        compliance_account: args.vendor_modes.compliance_account.as_ref().map(|a| a.to_string()),
+        no_compliance: args.vendor_modes.no_compliance,
+        read_write: args.vendor_modes.read_write,
         template,
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),
@@ -800,6 +856,14 @@ pub struct StackStatusReport {
     pub outputs: Option<StackOutputs>,
     /// What the role can read: discovery everywhere, objects in these buckets.
     pub readable_buckets: Vec<String>,
+    /// The accounts the role trusts (each only with the ExternalId): the vendor's, then the
+    /// compliance account.
+    pub trusted_accounts: Vec<String>,
+    /// network-discovery, compliance-read, segmentation-write, storage-read: what the template
+    /// grants with the stack's parameters.
+    pub permission_sets: Vec<&'static str>,
+    /// Whether the role may manage security-group rules (read-write mode).
+    pub can_write: bool,
 }
 
 impl fmt::Display for StackStatusReport {
@@ -817,7 +881,10 @@ impl fmt::Display for StackStatusReport {
             writeln!(f, "  external id     {}", o.external_id)?;
         }
         let buckets = if self.readable_buckets.is_empty() { "none (discovery only)".to_owned() } else { self.readable_buckets.join(", ") };
-        writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")
+        writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")?;
+        writeln!(f, "  trusts          {}", self.trusted_accounts.join(", "))?;
+        writeln!(f, "  permission sets {}", self.permission_sets.join(", "))?;
+        writeln!(f, "  can write       {}", if self.can_write { "yes: security-group rules (read-write mode)" } else { "no (read-only)" })
     }
 }
 
@@ -832,6 +899,7 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
     let info = cfn::describe_stack(&ctx.cloudformation(), &args.stack_name).await?;
     let condition = classify_status(info.as_ref().map(|i| i.status.as_str()));
     let outputs = info.as_ref().and_then(|i| outputs_of(i, &identity.partition, &identity.account));
+    let parameters = info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters));
     Ok(StackStatusReport {
         command: "stack status",
         account: identity.account.clone(),
@@ -839,8 +907,11 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
         exists: info.is_some(),
         status: info.as_ref().map(|i| i.status.clone()),
         condition: condition.label(),
-        parameters: info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters)),
         readable_buckets: outputs.as_ref().map(|o| o.storage_buckets.clone()).unwrap_or_default(),
+        trusted_accounts: parameters.as_ref().map(StackParameters::trusted_accounts).unwrap_or_default(),
+        permission_sets: parameters.as_ref().map(StackParameters::permission_sets).unwrap_or_default(),
+        can_write: parameters.as_ref().is_some_and(|p| p.read_write),
+        parameters,
         outputs,
     })
 }

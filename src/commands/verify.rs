@@ -44,6 +44,11 @@ pub struct VerifyReport {
     pub objects: Vec<ObjectResult>,
     /// The facts behind the checks, as `--report` shows them.
     pub evidence: EvidenceFacts,
+    /// The vendor role's trusted accounts, permission sets beyond storage (compliance-read,
+    /// segmentation-write) and whether it can write (empty/false when no role was checked).
+    pub trusted_accounts: Vec<String>,
+    pub permission_sets: Vec<&'static str>,
+    pub can_write: bool,
     #[serde(skip)]
     strict: bool,
 }
@@ -58,6 +63,11 @@ impl fmt::Display for VerifyReport {
             CheckStatus::Warn => "onboarded, with warnings",
             CheckStatus::Fail => "NOT onboarded correctly",
         };
+        if !self.trusted_accounts.is_empty() {
+            let sets = if self.permission_sets.is_empty() { String::new() } else { format!("; also {}", self.permission_sets.join(", ")) };
+            let write = if self.can_write { "can write security-group rules" } else { "read-only" };
+            writeln!(f, "vendor role: trusts {}; {write}{sets}", self.trusted_accounts.join(", "))?;
+        }
         writeln!(
             f,
             "{}: {verdict} ({} passed, {} warnings, {} failed)",
@@ -130,9 +140,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     }
     facts.coverage = coverage_facts(&coverage, &idle);
 
-    let (access_checks, access) = check_access(ctx, args, &identity.partition).await?;
-    checks.extend(access_checks);
-    facts.access = access;
+    let access = check_access(ctx, args, &identity.partition).await?;
+    checks.extend(access.checks);
+    facts.access = access.evidence;
 
     Ok(VerifyReport {
         command: "verify",
@@ -144,6 +154,9 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         checks,
         objects,
         evidence: facts,
+        trusted_accounts: access.trusted_accounts,
+        permission_sets: access.permission_sets,
+        can_write: access.can_write,
         strict: args.strict,
     })
 }
@@ -360,12 +373,22 @@ async fn read_object(ctx: &Ctx, args: &VerifyArgs, bucket_region: &str, mut resu
     result
 }
 
-/// The vendor role's access: who may assume it, and whether its policies let it read the bucket;
-/// with the evidence of both.
-async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<(Vec<Check>, Option<evidence::AccessEvidence>)> {
+/// What `check_access` found about the vendor role.
+#[derive(Default)]
+struct AccessLook {
+    checks: Vec<Check>,
+    evidence: Option<evidence::AccessEvidence>,
+    trusted_accounts: Vec<String>,
+    permission_sets: Vec<&'static str>,
+    can_write: bool,
+}
+
+/// The vendor role's access: who may assume it, whether its policies let it read the bucket (with
+/// the evidence of both), and what else it may do (compliance reads, security-group writes).
+async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<AccessLook> {
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     let role = match audited_role(ctx, &target).await {
-        Err(Error::Input { .. }) => return Ok((vec![no_role_check()], None)),
+        Err(Error::Input { .. }) => return Ok(AccessLook { checks: vec![no_role_check()], ..AccessLook::default() }),
         Err(e) => return Err(e),
         Ok(role) => role,
     };
@@ -373,7 +396,15 @@ async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<(
     let readability = can_read(&read.policies, &args.spec.bucket, partition);
     let access = evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(args.spec.bucket.as_str(), &readability)]);
     let checks = vec![trust_check(&role, &read.trust), read_check(&role, &readability, args.spec.bucket.as_str(), args.role_name.as_deref())];
-    Ok((checks, Some(access)))
+    let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
+    let found = crate::core::vendor_access::vendor_permissions(&documents);
+    Ok(AccessLook {
+        checks,
+        evidence: Some(access),
+        trusted_accounts: crate::core::vendor_access::trusted_account_ids(&read.trust.principals),
+        permission_sets: crate::commands::access::permission_set_names(&found),
+        can_write: found.can_write(),
+    })
 }
 
 // The facts for `--report` (and the JSON's `evidence`), from what verify observed; the shaping is

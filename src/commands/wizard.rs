@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 
-use crate::cli::{OnboardArgs, ScopeArgs, WizardArgs};
+use crate::cli::{OnboardArgs, ScopeArgs, VendorModeArgs, WizardArgs};
 use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
 use crate::commands::onboard::{OnboardReport, onboard};
 use crate::commands::stack::new_external_id;
@@ -194,6 +194,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         (vendor.parse::<AccountId>().ok(), Some(external))
     };
     let storage_access = p.confirm(&format!("Let the vendor read the flow logs in {bucket}?"), true)?;
+    let vendor_modes = ask_vendor_modes(p, facts)?;
     let wait = p.confirm("After applying, wait for the first delivery (about 10 minutes)?", false)?.then_some(15 * 60);
     Ok(OnboardArgs {
         bucket,
@@ -201,6 +202,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         prefix: None,
         regions: chosen,
         vendor_account,
+        vendor_modes,
         external_id,
         role_name: None,
         stack_name: stack_name.to_owned(),
@@ -217,6 +219,25 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
     })
 }
 
+/// The vendor's optional products: a compliance account and the read-write (segmentation
+/// enforcement) mode, both off unless chosen. On an existing stack, "no" to the compliance
+/// question keeps what the stack has; read-write is asked every time, since a deploy without it
+/// removes it.
+fn ask_vendor_modes(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<VendorModeArgs> {
+    let question = if facts.stack_exists {
+        "Trust a (new) compliance account of the vendor (its compliance product), with the same ExternalId?"
+    } else {
+        "Also trust the vendor's compliance account (its compliance product), with the same ExternalId?"
+    };
+    let compliance_account = if p.confirm(question, false)? {
+        p.input("The vendor's compliance account id (12 digits)", None, &valid::<AccountId>)?.parse::<AccountId>().ok()
+    } else {
+        None
+    };
+    let read_write = p.confirm("Let the vendor manage security-group rules (read-write: segmentation enforcement)?", false)?;
+    Ok(VendorModeArgs { compliance_account, no_compliance: false, read_write })
+}
+
 /// The equivalent non-interactive command line, for automation.
 pub fn command_line(args: &OnboardArgs) -> String {
     let mut line = format!("flowgate onboard --bucket {}", args.bucket);
@@ -231,6 +252,12 @@ pub fn command_line(args: &OnboardArgs) -> String {
     }
     if args.storage_access {
         line.push_str(" --storage-access");
+    }
+    if let Some(compliance) = &args.vendor_modes.compliance_account {
+        line.push_str(&format!(" --compliance-account {compliance}"));
+    }
+    if args.vendor_modes.read_write {
+        line.push_str(" --read-write");
     }
     if args.stack_name != crate::core::stack_plan::DEFAULT_STACK_NAME {
         line.push_str(&format!(" --stack-name {}", args.stack_name));
@@ -325,8 +352,11 @@ mod tests {
             Answer::Yes,
             Answer::Yes,
             Answer::No,
+            Answer::No,
+            Answer::No,
         ]);
         let args = ask_rest(&mut p, &facts(Vec::new(), false), bucket, &regions, "flowgate-cross-account").unwrap();
+        assert!(args.vendor_modes.compliance_account.is_none() && !args.vendor_modes.read_write, "both off by default");
         assert_eq!(args.regions.len(), 2);
         assert_eq!(args.vendor_account.as_ref().map(|a| a.as_str()), Some("111122223333"));
         assert_eq!(args.external_id.as_ref().map(String::len), Some(32));
@@ -348,10 +378,32 @@ mod tests {
     #[test]
     fn an_existing_stack_keeps_its_vendor_and_external_id() {
         let regions = vec![("eu-west-1".to_owned(), 1, 1)];
-        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::No, Answer::No]);
+        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::No, Answer::No, Answer::No, Answer::No]);
         let args = ask_rest(&mut p, &facts(Vec::new(), true), "b-bucket".parse().unwrap(), &regions, "s").unwrap();
         assert!(args.vendor_account.is_none() && args.external_id.is_none());
         assert!(!args.storage_access);
+    }
+
+    /// The vendor's optional products: a compliance account (its id validated) and read-write.
+    #[test]
+    fn compliance_account_and_read_write_when_chosen() {
+        let regions = vec![("eu-west-1".to_owned(), 1, 1)];
+        let mut p = script(vec![
+            Answer::Picks(vec![0]),
+            Answer::Yes,
+            Answer::Yes,
+            Answer::Yes,
+            Answer::Text(Some("4444".into())),
+            Answer::Text(Some("444455556666".into())),
+            Answer::Yes,
+            Answer::No,
+        ]);
+        let args = ask_rest(&mut p, &facts(Vec::new(), true), "b-bucket".parse().unwrap(), &regions, "s").unwrap();
+        assert_eq!(args.vendor_modes.compliance_account.as_ref().map(|a| a.as_str()), Some("444455556666"));
+        assert!(args.vendor_modes.read_write && !args.vendor_modes.no_compliance);
+        assert!(p.asked.iter().any(|q| q.contains("read-write")), "{:?}", p.asked);
+        let line = command_line(&args);
+        assert!(line.contains(" --storage-access --compliance-account 444455556666 --read-write "), "{line}");
     }
 
     #[test]

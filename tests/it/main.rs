@@ -18,5 +18,6 @@ mod reliability;
 mod report;
 mod snapshots;
 mod stack;
+mod vendor;
 mod verify;
 mod wizard;

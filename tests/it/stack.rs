@@ -190,7 +190,11 @@ fn dry_run_plans_locally_without_a_mutating_call() {
     let plain = env.flowgate().args(["stack", "deploy", "--vendor-account", VENDOR, "--dry-run", "--output", "json"]).output().unwrap();
     let report = json_stdout(&plain);
     assert_eq!(changes_of(&report, "add-resource"), ["CrossAccountRole", "DiscoveryPolicy"]);
-    assert_eq!(changes_of(&report, "skip-resource"), ["StorageReadPolicy"]);
+    assert_eq!(
+        changes_of(&report, "skip-resource"),
+        ["StorageReadPolicy", "CompliancePolicy", "SegmentationWritePolicy"],
+        "the compliance and write policies are off by default"
+    );
 
     // An update: granting adds the policy, more buckets modify it, deploying without
     // --storage-access removes it. Each as a dry run, with no mutating call.

@@ -41,6 +41,9 @@ fn wizard_onboards_an_account_in_a_terminal() {
     line(&mut session, "account id (12 digits)", "111122223333");
     key(&mut session, "Generate a strong random ExternalId?", "y");
     key(&mut session, "Let the vendor read the flow logs", "y");
+    // The vendor's optional products, off unless chosen.
+    key(&mut session, "Also trust the vendor's compliance account", "n");
+    key(&mut session, "Let the vendor manage security-group rules", "n");
     key(&mut session, "wait for the first delivery", "n");
     session.exp_string("Plan for onboarding").unwrap();
     key(&mut session, "Apply", "y");

@@ -70,6 +70,8 @@ mod tests {
             external_id: "ext-id-0123456789".into(),
             role_name: "FlowgateCrossAccountRole".into(),
             storage_buckets: buckets.iter().map(|b| (*b).to_owned()).collect(),
+            compliance_account: None,
+            read_write: false,
         }
     }
 

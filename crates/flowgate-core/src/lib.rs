@@ -20,4 +20,5 @@ pub mod stack_plan;
 pub mod stack_template;
 pub mod talkers;
 pub mod trust;
+pub mod vendor_access;
 pub mod verify_checks;

@@ -12,6 +12,15 @@ pub const DEFAULT_ROLE_NAME: &str = "FlowgateCrossAccountRole";
 pub const TEMPLATE: &str = include_str!("../../../templates/cross-account-role.yaml");
 /// The read-only discovery policy, also embedded in the template (a test checks they match).
 pub const DISCOVERY_POLICY: &str = include_str!("../../../policies/vendor-discovery.json");
+/// The compliance account's read-only privileges (the vendor guide's "Xcloud Compliance
+/// Requirements"), also embedded in the template (a test checks they match).
+pub const COMPLIANCE_POLICY: &str = include_str!("../../../policies/vendor-compliance-read.json");
+/// Segmentation enforcement (`--read-write`): security-group rules of the account only, also
+/// embedded in the template with `${AWS::Partition}`/`${AWS::AccountId}` (a test checks they match).
+pub const SEGMENTATION_WRITE_POLICY: &str = include_str!("../../../policies/vendor-segmentation-write.json");
+/// Parameters of the shipped template that older or hand-written templates (`--template`) may
+/// lack: they are passed only when the template declares them, and refused when set but undeclared.
+pub const OPTIONAL_PARAMETERS: &[&str] = &["ComplianceAccountId", "ReadWrite"];
 
 /// What a stack's status allows flowgate to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -71,11 +80,38 @@ pub struct StackParameters {
     pub role_name: String,
     /// Buckets the vendor may read; empty means no storage access.
     pub storage_buckets: Vec<String>,
+    /// A second vendor account (the vendor's compliance product, "XCloud" in its script) trusted
+    /// with the same ExternalId and given the compliance read privileges; `None` for none.
+    pub compliance_account: Option<String>,
+    /// Segmentation enforcement: the role may manage the account's security-group rules.
+    pub read_write: bool,
 }
 
 impl StackParameters {
     pub fn storage_access(&self) -> bool {
         !self.storage_buckets.is_empty()
+    }
+
+    /// The accounts the role trusts (each only with the ExternalId): the vendor's, then the
+    /// compliance account.
+    pub fn trusted_accounts(&self) -> Vec<String> {
+        std::iter::once(self.vendor_account.clone()).chain(self.compliance_account.clone()).collect()
+    }
+
+    /// The permission sets the template grants with these parameters, by the name of their
+    /// policy file: network-discovery always, compliance-read, segmentation-write, storage-read.
+    pub fn permission_sets(&self) -> Vec<&'static str> {
+        let mut sets = vec!["network-discovery"];
+        if self.compliance_account.is_some() {
+            sets.push("compliance-read");
+        }
+        if self.read_write {
+            sets.push("segmentation-write");
+        }
+        if self.storage_access() {
+            sets.push("storage-read");
+        }
+        sets
     }
 
     /// CloudFormation parameters. A revoke sends `StorageAccess=false` with an empty list: a
@@ -88,7 +124,32 @@ impl StackParameters {
             ("RoleName", self.role_name.clone()),
             ("StorageAccess", self.storage_access().to_string()),
             ("StorageBucketNames", self.storage_buckets.join(",")),
+            ("ComplianceAccountId", self.compliance_account.clone().unwrap_or_default()),
+            ("ReadWrite", self.read_write.to_string()),
         ]
+    }
+
+    /// The parameters for a template that declares (`declares`) some of them: an optional one the
+    /// template lacks is left out while it has its default, and is an error when it is set
+    /// (CloudFormation rejects a parameter the template does not declare, and leaving it out
+    /// would silently drop the compliance trust or the write permission asked for).
+    pub fn api_for(&self, declares: impl Fn(&str) -> bool) -> Result<Vec<(&'static str, String)>, String> {
+        let mut out = Vec::new();
+        for (name, value) in self.to_api() {
+            if declares(name) || !OPTIONAL_PARAMETERS.contains(&name) {
+                out.push((name, value));
+                continue;
+            }
+            let set = match name {
+                "ComplianceAccountId" => self.compliance_account.is_some(),
+                _ => self.read_write,
+            };
+            if set {
+                let flag = if name == "ReadWrite" { "--read-write" } else { "--compliance-account" };
+                return Err(format!("the template does not declare the parameter {name}, which {flag} needs"));
+            }
+        }
+        Ok(out)
     }
 
     /// Reads the parameters of an existing stack; `None` when it is not flowgate's template.
@@ -103,8 +164,23 @@ impl StackParameters {
             } else {
                 Vec::new()
             },
+            compliance_account: parameters
+                .get("ComplianceAccountId")
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty() && v != "[]" && v != "['']"),
+            read_write: parameters.get("ReadWrite").is_some_and(|v| v == "true"),
         })
     }
+}
+
+/// The compliance account a deploy sets, with the vendor script's meaning: `--xcloud-account ID`
+/// (`--compliance-account`) sets it, `--no-deploy-xcloud` (`--no-compliance`) removes it, and
+/// neither keeps what the stack has (as the vendor account and ExternalId are kept).
+pub fn resolve_compliance(named: Option<&str>, no_compliance: bool, existing: Option<&StackParameters>) -> Option<String> {
+    if no_compliance {
+        return None;
+    }
+    named.map(str::to_owned).or_else(|| existing.and_then(|p| p.compliance_account.clone()))
 }
 
 /// A CommaDelimitedList as read back: `b1,b2` from AWS, `['b1', 'b2']` from the emulator.
@@ -146,6 +222,7 @@ pub fn parameter_changes(old: Option<&StackParameters>, new: &StackParameters) -
         if new.storage_buckets.is_empty() {
             changes.push(ParameterChange { parameter: "StorageAccess", text: "no storage access (discovery only)".into(), loud: false });
         }
+        changes.extend(vendor_mode_changes(None, new));
         return changes;
     };
     if old.vendor_account != new.vendor_account {
@@ -182,6 +259,48 @@ pub fn parameter_changes(old: Option<&StackParameters>, new: &StackParameters) -
             text: format!("storage access will be REVOKED for bucket {bucket}"),
             loud: true,
         });
+    }
+    changes.extend(vendor_mode_changes(Some(old), new));
+    changes
+}
+
+/// The compliance trust and the write mode, in words. Removing either is loud: the vendor's
+/// script removes them when a deploy omits them, and so does flowgate, but never unannounced.
+fn vendor_mode_changes(old: Option<&StackParameters>, new: &StackParameters) -> Vec<ParameterChange> {
+    let mut changes = Vec::new();
+    let old_compliance = old.and_then(|o| o.compliance_account.as_deref());
+    match (old_compliance, new.compliance_account.as_deref()) {
+        (None, Some(account)) => changes.push(ParameterChange {
+            parameter: "ComplianceAccountId",
+            text: format!("compliance account {account} will be TRUSTED (same ExternalId) with read-only compliance privileges"),
+            loud: false,
+        }),
+        (Some(account), None) => changes.push(ParameterChange {
+            parameter: "ComplianceAccountId",
+            text: format!(
+                "compliance account {account} will be REMOVED: its trust and compliance privileges are dropped (pass --compliance-account/--xcloud-account to keep it)"
+            ),
+            loud: true,
+        }),
+        (Some(before), Some(after)) if before != after => changes.push(ParameterChange {
+            parameter: "ComplianceAccountId",
+            text: format!("trusted compliance account will change from {before} to {after}"),
+            loud: true,
+        }),
+        _ => {}
+    }
+    match (old.is_some_and(|o| o.read_write), new.read_write) {
+        (false, true) => changes.push(ParameterChange {
+            parameter: "ReadWrite",
+            text: "security-group rule management will be GRANTED (read-write: the vendor enforces segmentation)".into(),
+            loud: false,
+        }),
+        (true, false) => changes.push(ParameterChange {
+            parameter: "ReadWrite",
+            text: "security-group rule management will be REVOKED (read-only from now on; pass --read-write to keep it)".into(),
+            loud: true,
+        }),
+        _ => {}
     }
     changes
 }
@@ -240,6 +359,12 @@ pub fn deploy_warnings(caller_account: &str, old: Option<&StackParameters>, new:
         warnings
             .push(format!("--vendor-account {} is this account itself: the role would trust your own account, not the vendor's", new.vendor_account));
     }
+    if let Some(compliance) = new.compliance_account.as_deref().filter(|c| *c == caller_account) {
+        if old.is_none_or(|o| o.compliance_account.as_deref() != Some(compliance)) {
+            warnings
+                .push(format!("--compliance-account {compliance} is this account itself: the role would trust your own account, not the vendor's"));
+        }
+    }
     let length = new.external_id.chars().count();
     if external_id_known && length < MIN_EXTERNAL_ID_LEN && old.is_none_or(|o| o.external_id != new.external_id) {
         warnings.push(format!(
@@ -294,6 +419,8 @@ mod tests {
             external_id: "ext-123".into(),
             role_name: DEFAULT_ROLE_NAME.into(),
             storage_buckets: buckets.iter().map(|b| b.to_string()).collect(),
+            compliance_account: None,
+            read_write: false,
         }
     }
 
@@ -388,24 +515,59 @@ mod tests {
         assert!(parse_role_name("bad role").is_err());
     }
 
+    /// The actions of a policy document's statements.
+    fn actions_of(text: &str) -> Vec<String> {
+        let doc = super::super::policy_doc::parse_document(text).unwrap();
+        let mut out = Vec::new();
+        for statement in super::super::policy_doc::statements(&doc).unwrap() {
+            match &statement["Action"] {
+                serde_json::Value::String(a) => out.push(a.clone()),
+                serde_json::Value::Array(items) => out.extend(items.iter().filter_map(|v| v.as_str().map(str::to_owned))),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Read-only by name: the Service Authorization Reference's Read/List actions of these
+    /// policies all start so (ecr:BatchGetImage reads image layers).
+    fn is_read_only(action: &str) -> bool {
+        let verb = action.split(':').nth(1).unwrap_or("");
+        ["Describe", "List", "Get", "BatchGet"].iter().any(|p| verb.starts_with(p))
+    }
+
     #[test]
     fn shipped_policies_are_read_only_and_explicit() {
-        let doc = super::super::policy_doc::parse_document(DISCOVERY_POLICY).unwrap();
-        for statement in super::super::policy_doc::statements(&doc).unwrap() {
-            let actions: Vec<String> = match &statement["Action"] {
-                serde_json::Value::String(a) => vec![a.clone()],
-                serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
-                _ => Vec::new(),
-            };
+        for policy in [DISCOVERY_POLICY, COMPLIANCE_POLICY] {
+            let actions = actions_of(policy);
             assert!(!actions.is_empty());
             for action in actions {
                 assert!(!action.contains('*'), "no wildcard action: {action}");
-                let verb = action.split(':').nth(1).unwrap_or("");
-                assert!(["Describe", "List", "Get"].iter().any(|p| verb.starts_with(p)), "read-only: {action}");
+                assert!(is_read_only(&action), "read-only: {action}");
+            }
+        }
+        // The write policy: security-group rule actions only, never on "*", every resource a
+        // security group or security-group rule of the account.
+        let write = actions_of(SEGMENTATION_WRITE_POLICY);
+        assert_eq!(write.len(), 8, "{write:?}");
+        for action in &write {
+            assert!(action.starts_with("ec2:") && !action.contains('*'), "{action}");
+            assert!(action.contains("SecurityGroup") || action == "ec2:CreateTags", "{action}");
+        }
+        let doc = super::super::policy_doc::parse_document(SEGMENTATION_WRITE_POLICY).unwrap();
+        for statement in super::super::policy_doc::statements(&doc).unwrap() {
+            let resources: Vec<&str> = statement["Resource"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+            assert!(!resources.is_empty());
+            for resource in resources {
+                assert!(
+                    resource == "arn:${Partition}:ec2:*:${AccountId}:security-group/*"
+                        || resource == "arn:${Partition}:ec2:*:${AccountId}:security-group-rule/*",
+                    "{resource}"
+                );
             }
         }
         // Every action named in the template (`Action: svc:Verb` or `- svc:Verb` lines) is
-        // read-only, except the trust policy's sts:AssumeRole.
+        // read-only, except the trust policy's sts:AssumeRole and the write policy's actions.
         let is_action = |t: &str| {
             let mut parts = t.splitn(2, ':');
             let (service, verb) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
@@ -421,11 +583,86 @@ mod tests {
                 continue;
             }
             seen += 1;
-            let verb = token.split(':').nth(1).unwrap_or("");
-            assert!(["Describe", "List", "Get"].iter().any(|p| verb.starts_with(p)), "template action {token}");
             assert!(!token.contains('*'), "template action {token}");
+            assert!(is_read_only(token) || write.iter().any(|w| w == token), "template action {token}");
         }
-        assert!(seen >= 15, "found only {seen} actions in the template");
+        assert!(seen >= 15 + 34 + 8, "found only {seen} actions in the template");
         assert!(TEMPLATE.contains("sts:ExternalId"), "the trust policy requires the ExternalId");
+    }
+
+    fn vendor(compliance: Option<&str>, read_write: bool) -> StackParameters {
+        StackParameters { compliance_account: compliance.map(str::to_owned), read_write, ..params(&[]) }
+    }
+
+    /// The vendor script's semantics: a named compliance account is set, --no-deploy-xcloud
+    /// removes it, and omitting both keeps it; the write mode is exactly what is asked.
+    #[test]
+    fn compliance_account_is_set_removed_or_kept() {
+        let with = vendor(Some("444455556666"), false);
+        assert_eq!(resolve_compliance(Some("777788889999"), false, Some(&with)).as_deref(), Some("777788889999"));
+        assert_eq!(resolve_compliance(None, false, Some(&with)).as_deref(), Some("444455556666"), "omitted: kept");
+        assert_eq!(resolve_compliance(None, true, Some(&with)), None, "--no-deploy-xcloud removes");
+        assert_eq!(resolve_compliance(Some("777788889999"), true, None), None, "--no-deploy-xcloud wins");
+        assert_eq!(resolve_compliance(None, false, None), None);
+    }
+
+    #[test]
+    fn removing_compliance_or_write_is_loud() {
+        let base = vendor(None, false);
+        let full = vendor(Some("444455556666"), true);
+        let added = parameter_changes(Some(&base), &full);
+        assert_eq!(added.iter().map(|c| (c.parameter, c.loud)).collect::<Vec<_>>(), [("ComplianceAccountId", false), ("ReadWrite", false)]);
+        assert!(added[0].text.contains("444455556666 will be TRUSTED"), "{added:?}");
+        let removed = parameter_changes(Some(&full), &base);
+        assert_eq!(removed.iter().map(|c| (c.parameter, c.loud)).collect::<Vec<_>>(), [("ComplianceAccountId", true), ("ReadWrite", true)]);
+        assert!(removed[0].text.contains("REMOVED") && removed[1].text.contains("REVOKED"), "{removed:?}");
+        assert!(parameter_changes(Some(&full), &full).is_empty(), "a second run changes nothing");
+        let created = parameter_changes(None, &full);
+        assert!(created.iter().any(|c| c.parameter == "ComplianceAccountId" && !c.loud), "{created:?}");
+        assert!(created.iter().any(|c| c.parameter == "ReadWrite" && !c.loud), "{created:?}");
+        let moved = parameter_changes(Some(&full), &vendor(Some("777788889999"), true));
+        assert!(moved[0].loud && moved[0].text.contains("from 444455556666 to 777788889999"), "{moved:?}");
+    }
+
+    #[test]
+    fn new_parameters_round_trip_and_default_for_old_stacks() {
+        let full = vendor(Some("444455556666"), true);
+        let map: BTreeMap<String, String> = full.to_api().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        assert_eq!(StackParameters::from_api(&map), Some(full.clone()));
+        // A stack made before these parameters existed: no compliance account, read-only.
+        let old: BTreeMap<String, String> =
+            params(&[]).to_api().into_iter().filter(|(k, _)| !OPTIONAL_PARAMETERS.contains(k)).map(|(k, v)| (k.to_owned(), v)).collect();
+        assert_eq!(StackParameters::from_api(&old), Some(params(&[])));
+        let mut empty = map.clone();
+        empty.insert("ComplianceAccountId".into(), "".into());
+        assert_eq!(StackParameters::from_api(&empty).unwrap().compliance_account, None);
+    }
+
+    #[test]
+    fn optional_parameters_only_for_templates_that_declare_them() {
+        let declares_none = |p: &str| !OPTIONAL_PARAMETERS.contains(&p);
+        let plain = params(&["b1"]).api_for(declares_none).unwrap();
+        assert_eq!(plain.len(), 5, "{plain:?}");
+        assert!(vendor(None, true).api_for(declares_none).unwrap_err().contains("--read-write"));
+        assert!(vendor(Some("444455556666"), false).api_for(declares_none).unwrap_err().contains("--compliance-account"));
+        assert_eq!(vendor(Some("444455556666"), true).api_for(|_| true).unwrap().len(), 7);
+    }
+
+    #[test]
+    fn trusted_accounts_and_permission_sets() {
+        assert_eq!(params(&[]).trusted_accounts(), ["111122223333"]);
+        assert_eq!(params(&[]).permission_sets(), ["network-discovery"]);
+        let full = StackParameters { storage_buckets: vec!["b1".into()], ..vendor(Some("444455556666"), true) };
+        assert_eq!(full.trusted_accounts(), ["111122223333", "444455556666"]);
+        assert_eq!(full.permission_sets(), ["network-discovery", "compliance-read", "segmentation-write", "storage-read"]);
+    }
+
+    #[test]
+    fn a_compliance_account_that_is_the_caller_is_a_warning() {
+        let mut own = vendor(Some("123456789012"), false);
+        own.external_id = "x".repeat(16);
+        let warnings = deploy_warnings("123456789012", None, &own, true);
+        assert!(warnings.len() == 1 && warnings[0].contains("--compliance-account 123456789012"), "{warnings:?}");
+        assert!(deploy_warnings("123456789012", Some(&own), &own, true).is_empty());
     }
 }

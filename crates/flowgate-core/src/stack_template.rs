@@ -550,7 +550,7 @@ mod tests {
     fn the_shipped_template_parses_with_its_short_form_tags() {
         let t = parse_template(TEMPLATE).unwrap();
         let ids: Vec<&str> = t.resources.iter().map(|r| r.logical_id.as_str()).collect();
-        assert_eq!(ids, ["CrossAccountRole", "DiscoveryPolicy", "StorageReadPolicy"]);
+        assert_eq!(ids, ["CrossAccountRole", "DiscoveryPolicy", "StorageReadPolicy", "CompliancePolicy", "SegmentationWritePolicy"]);
         assert_eq!(t.resources[2].condition.as_deref(), Some("GrantStorage"));
         assert_eq!(t.conditions["StorageRequested"], serde_json::json!({"Fn::Equals": [{"Ref": "StorageAccess"}, "true"]}));
         let role = &t.resources[0].definition;
@@ -581,11 +581,59 @@ mod tests {
         let t = parse_template(TEMPLATE).unwrap();
         let none = inputs(&[], "aws");
         let plans = plan_resources(None, &Bound::new(&t, &none));
-        assert_eq!(actions(&plans), [("CrossAccountRole".into(), "add"), ("DiscoveryPolicy".into(), "add"), ("StorageReadPolicy".into(), "absent")]);
+        assert_eq!(
+            actions(&plans),
+            [
+                ("CrossAccountRole".into(), "add"),
+                ("DiscoveryPolicy".into(), "add"),
+                ("StorageReadPolicy".into(), "absent"),
+                ("CompliancePolicy".into(), "absent"),
+                ("SegmentationWritePolicy".into(), "absent")
+            ]
+        );
         assert!(plans[2].detail.contains("GrantStorage is false"), "{plans:?}");
         let granted = inputs(&["b1"], "aws");
         let plans = plan_resources(None, &Bound::new(&t, &granted));
         assert_eq!(plans[2].action, "add");
+    }
+
+    /// The vendor modes: a compliance account adds its policy and changes the role's trust;
+    /// dropping it (--no-deploy-xcloud) removes both; --read-write adds the write policy and a
+    /// deploy without it removes it. (The emulator never removes a conditional policy nor changes
+    /// a trust policy on update, so this plan is where the removal is checked.)
+    #[test]
+    fn compliance_and_write_modes_add_and_remove_their_resources() {
+        let t = parse_template(TEMPLATE).unwrap();
+        let plain = inputs(&[], "aws");
+        let mut full = inputs(&[], "aws");
+        full.parameters.insert("ComplianceAccountId".into(), "444455556666".into());
+        full.parameters.insert("ReadWrite".into(), "true".into());
+        assert_eq!(Bound::new(&t, &full).condition("HasComplianceAccount"), Some(true));
+        assert_eq!(Bound::new(&t, &full).condition("GrantWrite"), Some(true));
+        assert_eq!(Bound::new(&t, &plain).condition("HasComplianceAccount"), Some(false), "the default \"\" trusts no second account");
+        let add = plan_resources(Some(&Bound::new(&t, &plain)), &Bound::new(&t, &full));
+        assert_eq!(
+            actions(&add),
+            [
+                ("CrossAccountRole".into(), "modify"),
+                ("DiscoveryPolicy".into(), "keep"),
+                ("StorageReadPolicy".into(), "absent"),
+                ("CompliancePolicy".into(), "add"),
+                ("SegmentationWritePolicy".into(), "add")
+            ]
+        );
+        assert!(add[0].detail.contains("ComplianceAccountId"), "{add:?}");
+        let remove = plan_resources(Some(&Bound::new(&t, &full)), &Bound::new(&t, &plain));
+        assert_eq!(
+            actions(&remove),
+            [
+                ("CrossAccountRole".into(), "modify"),
+                ("DiscoveryPolicy".into(), "keep"),
+                ("StorageReadPolicy".into(), "absent"),
+                ("CompliancePolicy".into(), "remove"),
+                ("SegmentationWritePolicy".into(), "remove")
+            ]
+        );
     }
 
     #[test]
@@ -593,7 +641,16 @@ mod tests {
         let t = parse_template(TEMPLATE).unwrap();
         let (none, one, two) = (inputs(&[], "aws"), inputs(&["b1"], "aws"), inputs(&["b1", "b2"], "aws"));
         let grant = plan_resources(Some(&Bound::new(&t, &none)), &Bound::new(&t, &one));
-        assert_eq!(actions(&grant), [("CrossAccountRole".into(), "keep"), ("DiscoveryPolicy".into(), "keep"), ("StorageReadPolicy".into(), "add")]);
+        assert_eq!(
+            actions(&grant),
+            [
+                ("CrossAccountRole".into(), "keep"),
+                ("DiscoveryPolicy".into(), "keep"),
+                ("StorageReadPolicy".into(), "add"),
+                ("CompliancePolicy".into(), "absent"),
+                ("SegmentationWritePolicy".into(), "absent")
+            ]
+        );
         let more = plan_resources(Some(&Bound::new(&t, &one)), &Bound::new(&t, &two));
         assert_eq!(more[2].action, "modify");
         assert!(more[2].detail.contains("StorageBucketNames"), "{more:?}");
