@@ -3,11 +3,13 @@
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::core::flowlog_plan::{FileFormat, MANAGED_TAG_KEY, TrafficType};
+use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, FileFormat, MANAGED_TAG_KEY, TrafficType};
+use crate::core::format::LogFormat;
 use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
 use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, DEFAULT_STACK_NAME, StorageId, parse_external_id, parse_role_name, parse_stack_name, parse_storage_id,
 };
+use crate::error::{Error, Result};
 use crate::output::OutputFormat;
 
 #[derive(Debug, Parser)]
@@ -725,6 +727,29 @@ pub struct StackDeleteArgs {
 
     #[command(flatten)]
     pub wait: StackWaitArgs,
+}
+
+/// Validates the flow-log options (before any AWS call) into the desired flow log.
+pub fn desired_flow_log(spec: &FlowLogSpecArgs, partition: &str) -> Result<DesiredFlowLog> {
+    let format = LogFormat::from_option(&spec.format, spec.ecs).map_err(|e| {
+        Error::input(
+            format!("invalid --format: {e}"),
+            Some("use --format required, --format extended, or a comma-separated list of flow-log fields including the required ones".to_owned()),
+        )
+    })?;
+    Ok(DesiredFlowLog {
+        partition: partition.to_owned(),
+        bucket: spec.bucket.clone(),
+        prefix: spec.prefix.clone(),
+        format,
+        traffic_type: spec.traffic_type,
+        max_aggregation_interval: spec.max_aggregation_interval,
+        options: DestinationOptions {
+            file_format: spec.file_format,
+            hive_partitions: spec.hive_partitions,
+            per_hour_partition: spec.per_hour_partition,
+        },
+    })
 }
 
 #[cfg(test)]

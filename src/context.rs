@@ -1,18 +1,18 @@
 //! The one place AWS configuration is built: profile, home region, endpoint override, retries and
 //! timeouts; per-region clients and the caller's identity, resolved once.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::apply::ApplyMode;
 use crate::aws;
+use crate::aws::clients::Clients;
 use crate::cli::GlobalArgs;
 use crate::core::names::partition_of;
 use crate::error::{Error, Result};
@@ -27,7 +27,8 @@ pub struct Identity {
 }
 
 pub struct Ctx {
-    pub sdk: SdkConfig,
+    /// The run's SDK clients, shared by forks.
+    pub clients: Arc<Clients>,
     pub home_region: String,
     pub endpoint_url: Option<String>,
     pub profile: Option<String>,
@@ -37,8 +38,6 @@ pub struct Ctx {
     /// `--target-account`: the account the caller must be in.
     pub target_account: Option<String>,
     identity: OnceCell<Identity>,
-    s3_clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
-    ec2_clients: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
 }
 
 impl Ctx {
@@ -50,7 +49,7 @@ impl Ctx {
             let _ = identity.set(known.clone());
         }
         Ctx {
-            sdk: self.sdk.clone(),
+            clients: Arc::clone(&self.clients),
             home_region: self.home_region.clone(),
             endpoint_url: self.endpoint_url.clone(),
             profile: self.profile.clone(),
@@ -59,8 +58,6 @@ impl Ctx {
             yes: mode.yes,
             target_account: self.target_account.clone(),
             identity,
-            s3_clients: Mutex::new(HashMap::new()),
-            ec2_clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -91,7 +88,7 @@ impl Ctx {
             )
         })?;
         Ok(Ctx {
-            sdk,
+            clients: Arc::new(Clients::new(sdk, global.endpoint_url.is_some())),
             home_region,
             endpoint_url: global.endpoint_url.clone(),
             profile: global.profile.clone(),
@@ -100,8 +97,6 @@ impl Ctx {
             yes: global.yes,
             target_account: global.target_account.as_ref().map(|a| a.to_string()),
             identity: OnceCell::new(),
-            s3_clients: Mutex::new(HashMap::new()),
-            ec2_clients: Mutex::new(HashMap::new()),
         })
     }
 
@@ -144,42 +139,23 @@ impl Ctx {
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
-        aws_sdk_cloudformation::Client::new(&self.sdk)
+        self.clients.cloudformation()
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.sdk)
+        self.clients.iam()
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.sdk)
+        self.clients.sts()
     }
 
-    /// An S3 client signing for `region`. With an endpoint override (an emulator) S3 must use
-    /// path-style addressing: virtual-host style would resolve `bucket.localhost`.
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
-        let mut clients = self.s3_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_s3::config::Builder::from(&self.sdk)
-                    .region(Region::new(region.to_owned()))
-                    .force_path_style(self.endpoint_url.is_some())
-                    .build();
-                aws_sdk_s3::Client::from_conf(config)
-            })
-            .clone()
+        self.clients.s3(region)
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
-        let mut clients = self.ec2_clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config = aws_sdk_ec2::config::Builder::from(&self.sdk).region(Region::new(region.to_owned())).build();
-                aws_sdk_ec2::Client::from_conf(config)
-            })
-            .clone()
+        self.clients.ec2(region)
     }
 }
 

@@ -1,7 +1,10 @@
 //! flowgate: onboards an AWS account to a flow-log analytics service.
 //!
-//! `core` holds the pure judgement (planners, policy editing, validation); `aws` the thin adapters
-//! around SDK calls; `commands` ties them together per subcommand.
+//! Layers, each using only those below it (see `layering` for the test that holds the rule):
+//! `commands` (one module per subcommand: observe -> plan -> `apply::run` -> report) over
+//! `observe` (what several commands read from an account) and `apply` (the one runner), over
+//! `context` (configuration, clients, identity), over `aws` (thin SDK adapters), over `core` (the
+//! pure judgement, a crate of its own).
 
 pub mod apply;
 pub mod aws;
@@ -12,4 +15,8 @@ pub mod commands;
 pub mod context;
 pub mod error;
 pub mod interrupt;
+pub mod observe;
 pub mod output;
+
+#[cfg(test)]
+mod layering;

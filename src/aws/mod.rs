@@ -2,6 +2,7 @@
 //! messages a person can act on. Each adapter module lists the IAM actions it calls in `ACTIONS`
 //! (checked against `policies/operator/`).
 
+pub mod clients;
 pub mod cloudformation;
 pub mod ec2;
 pub mod iam;

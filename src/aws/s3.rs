@@ -9,8 +9,8 @@ use aws_sdk_s3::types::{
     ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
 };
 
+use crate::aws::clients::Clients;
 use crate::aws::{aws_error, error_code, http_status};
-use crate::context::Ctx;
 use crate::core::bucket::{
     BucketAction, BucketExistence, BucketObservation, DefaultEncryption, ExpirationRule, LIFECYCLE_RULE_ID, ListedBucket, PublicAccessBlock,
 };
@@ -116,13 +116,14 @@ async fn bucket_location(s3: &Client, bucket: &BucketName) -> Result<String> {
     })
 }
 
-/// Reads every property flowgate manages on the bucket.
-pub async fn observe_bucket(ctx: &Ctx, bucket: &BucketName, account: &str) -> Result<BucketObservation> {
-    let existence = bucket_existence(&ctx.s3(&ctx.home_region), bucket, account).await?;
+/// Reads every property flowgate manages on the bucket: where it is (asked in `home_region`),
+/// then the rest in its own region.
+pub async fn observe_bucket(clients: &Clients, home_region: &str, bucket: &BucketName, account: &str) -> Result<BucketObservation> {
+    let existence = bucket_existence(&clients.s3(home_region), bucket, account).await?;
     let BucketExistence::Owned { region } = &existence else {
         return Ok(BucketObservation { existence, ..BucketObservation::missing() });
     };
-    let s3 = ctx.s3(region);
+    let s3 = clients.s3(region);
     let (public_access_block, object_ownership, policy, encryption, expiration_rules, tags) = tokio::try_join!(
         read_public_access_block(&s3, bucket),
         read_object_ownership(&s3, bucket),
@@ -222,10 +223,6 @@ pub enum Applied {
     AlreadyDone,
 }
 
-pub async fn apply_bucket_action(ctx: &Ctx, bucket: &BucketName, region: &str, action: &BucketAction) -> Result<Applied> {
-    apply_on(&ctx.s3(region), bucket, action).await
-}
-
 /// The waits between attempts of a bucket call that S3 refuses right after CreateBucket: at most
 /// 6.75 s in all, then the error stands.
 pub const AFTER_CREATE_DELAYS: &[Duration] =
@@ -245,7 +242,7 @@ fn bucket_settling(error: &Error) -> bool {
 pub async fn apply_after_create(s3: &Client, bucket: &BucketName, action: &BucketAction, delays: &[Duration]) -> Result<Applied> {
     let mut waits = delays.iter();
     loop {
-        match apply_on(s3, bucket, action).await {
+        match apply_bucket_action(s3, bucket, action).await {
             Err(e) if bucket_settling(&e) => match waits.next() {
                 Some(wait) => {
                     tracing::debug!("{}: {e}; bucket {bucket} was just created, trying again in {wait:?}", action.name());
@@ -258,7 +255,8 @@ pub async fn apply_after_create(s3: &Client, bucket: &BucketName, action: &Bucke
     }
 }
 
-async fn apply_on(s3: &Client, bucket: &BucketName, action: &BucketAction) -> Result<Applied> {
+/// Applies one planned change to the bucket.
+pub async fn apply_bucket_action(s3: &Client, bucket: &BucketName, action: &BucketAction) -> Result<Applied> {
     let name = bucket.as_str();
     match action {
         BucketAction::CreateBucket { region } => {

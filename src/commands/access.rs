@@ -2,7 +2,6 @@
 //! through the role stack (redeployed by `stack deploy`'s change-set path) or, for a role created
 //! by hand, by editing its inline policy with the pure editor in `core::role_policy`.
 
-use crate::core::vendor_access::{VendorPermissions, trusted_account_ids, vendor_permissions};
 use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
 use crate::aws::{cloudformation as cfn, iam};
-use crate::cli::{AccessEditArgs, AccessListArgs, AccessTargetArgs, AccessVia};
+use crate::cli::{AccessEditArgs, AccessListArgs, AccessVia};
 use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack};
 use crate::context::Ctx;
 use crate::core::access_plan::{self, AccessEdit};
@@ -21,72 +20,14 @@ use crate::core::role_policy::{
     self, AccessReport, BUCKET_READ_SID, Edit, Finding, FindingKind, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
 };
 use crate::core::stack_plan::StackParameters;
-use crate::core::trust::{TrustAssessment, assess_trust};
+use crate::core::trust::TrustAssessment;
+use crate::core::vendor_access::{trusted_account_ids, vendor_permissions};
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::role::{Target, audited_role, inline_policies, managed_policies, read_role_policies, resolve_target};
 use crate::output::{Report, render_changes};
 
 /// The default inline policy flowgate creates on a hand-made role.
 pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
-
-/// Where the access lives.
-#[derive(Debug, Clone)]
-pub enum Target {
-    Stack { name: String, info: Box<cfn::StackInfo>, params: StackParameters },
-    Role { role: String },
-}
-
-/// Resolves `--via`/`--role-name`/`--stack-name` into a target (reads the stack when needed).
-pub async fn resolve_target(ctx: &Ctx, target: &AccessTargetArgs) -> Result<Target> {
-    check_target_flags(target)?;
-    let via = target.via.or(target.role_name.as_ref().map(|_| AccessVia::Role));
-    if via == Some(AccessVia::Role) {
-        let role = target.role_name.clone().ok_or_else(|| {
-            Error::input(
-                "--via role needs --role-name",
-                Some("name the role created by hand, e.g. --role-name ColorTokensCrossAccountAccessRole".to_owned()),
-            )
-        })?;
-        return Ok(Target::Role { role });
-    }
-    let info = cfn::describe_stack(&ctx.cloudformation(), &target.stack_name).await?;
-    match info {
-        Some(info) => {
-            let params = StackParameters::from_api(&info.parameters).ok_or_else(|| {
-                Error::refused(
-                    format!("stack {} is not flowgate's role stack", target.stack_name),
-                    Some("pass --stack-name, or --via role --role-name NAME".to_owned()),
-                )
-            })?;
-            Ok(Target::Stack { name: target.stack_name.clone(), info: Box::new(info), params })
-        }
-        None if via == Some(AccessVia::Stack) => Err(Error::refused(
-            format!("stack {} does not exist", target.stack_name),
-            Some("deploy it (flowgate stack deploy) or use --via role --role-name NAME".to_owned()),
-        )),
-        None => Err(Error::input(
-            format!("there is no flowgate stack named {}", target.stack_name),
-            Some("for a role created by hand pass --via role --role-name NAME; or deploy the stack first (flowgate stack deploy)".to_owned()),
-        )),
-    }
-}
-
-/// Flags that contradict each other, refused before any AWS call: the stack's role is the one
-/// its `RoleName` parameter names and its policy is the stack's, so `--role-name` or
-/// `--policy-name` with `--via stack` would be silently ignored.
-fn check_target_flags(target: &AccessTargetArgs) -> Result<()> {
-    if target.via != Some(AccessVia::Stack) {
-        return Ok(());
-    }
-    for (flag, given) in [("--role-name", target.role_name.is_some()), ("--policy-name", target.policy_name.is_some())] {
-        if given {
-            return Err(Error::input(
-                format!("{flag} names a role created by hand and contradicts --via stack"),
-                Some(format!("drop {flag} to use the stack's role, or use --via role {flag} ...")),
-            ));
-        }
-    }
-    Ok(())
-}
 
 #[derive(Debug, Serialize)]
 pub struct AccessEditReport {
@@ -220,46 +161,6 @@ async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit, name
     report.summary = deployed.summary;
     report.stack = Some(deployed);
     Ok(report)
-}
-
-/// The role's inline policies: (name, document text).
-async fn inline_policies(client: &aws_sdk_iam::Client, role: &str) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for name in iam::list_role_policies(client, role).await? {
-        if let Some(document) = iam::get_role_policy(client, role, &name).await? {
-            out.push((name, document));
-        }
-    }
-    Ok(out)
-}
-
-/// The role's attached managed policies, and an `Unreadable` finding for each one that could not
-/// be read (the edit goes ahead; the exit code says access is not known).
-async fn managed_policies(client: &aws_sdk_iam::Client, role: &str) -> (Vec<NamedPolicy>, Vec<Finding>) {
-    let unreadable = |policy: &str, why: String| Finding {
-        kind: FindingKind::Unreadable,
-        bucket: None,
-        policy: Some(policy.to_owned()),
-        statement: String::new(),
-        message: format!("{policy} could not be read ({why}): whether it grants or denies the bucket is not known"),
-    };
-    let attached = match iam::list_attached_policies(client, role).await {
-        Ok(attached) => attached,
-        Err(e) => return (Vec::new(), vec![unreadable(&format!("the managed policies of role {role}"), e.to_string())]),
-    };
-    let mut policies = Vec::new();
-    let mut findings = Vec::new();
-    for (name, arn) in attached {
-        let parsed = match iam::managed_policy_document(client, &arn).await {
-            Ok(text) => NamedPolicy::parse(name.clone(), PolicySource::Managed, &text).map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        match parsed {
-            Ok(policy) => policies.push(policy),
-            Err(why) => findings.push(unreadable(&format!("managed policy {name}"), why)),
-        }
-    }
-    (policies, findings)
 }
 
 /// Stack mode: whether the revoked buckets stay readable through a policy of the stack's role
@@ -449,48 +350,6 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<
     }
 }
 
-/// Everything IAM says about the role: its trust and every inline and managed policy.
-#[derive(Debug, Clone)]
-pub struct RolePolicies {
-    pub role: String,
-    pub arn: String,
-    pub trust: TrustAssessment,
-    pub policies: Vec<NamedPolicy>,
-    pub problems: Vec<String>,
-}
-
-pub async fn read_role_policies(ctx: &Ctx, role: &str) -> Result<RolePolicies> {
-    let client = ctx.iam();
-    let info = iam::get_role(&client, role).await?.ok_or_else(|| {
-        Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned()))
-    })?;
-    let trust = assess_trust(&info.trust_policy).map_err(|e| Error::refused(format!("role {role}: unreadable trust policy: {e}"), None))?;
-    let mut policies = Vec::new();
-    let mut problems = Vec::new();
-    for (name, text) in inline_policies(&client, role).await? {
-        match NamedPolicy::parse(name.clone(), PolicySource::Inline, &text) {
-            Ok(p) => policies.push(p),
-            Err(e) => problems.push(format!("inline policy {name}: {e}")),
-        }
-    }
-    for (name, arn) in iam::list_attached_policies(&client, role).await? {
-        let text = iam::managed_policy_document(&client, &arn).await?;
-        match NamedPolicy::parse(name.clone(), PolicySource::Managed, &text) {
-            Ok(p) => policies.push(p),
-            Err(e) => problems.push(format!("managed policy {name}: {e}")),
-        }
-    }
-    Ok(RolePolicies { role: role.to_owned(), arn: info.arn, trust, policies, problems })
-}
-
-/// The role whose access a command audits: the stack's role or the one named.
-pub async fn audited_role(ctx: &Ctx, target: &AccessTargetArgs) -> Result<String> {
-    match resolve_target(ctx, target).await? {
-        Target::Stack { params, .. } => Ok(params.role_name),
-        Target::Role { role } => Ok(role),
-    }
-}
-
 #[derive(Debug, Serialize)]
 pub struct AccessListReport {
     pub command: &'static str,
@@ -573,7 +432,7 @@ pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> 
         role: read.role,
         role_arn: read.arn,
         trusted_accounts: trusted_account_ids(&read.trust.principals),
-        permission_sets: permission_set_names(&vendor),
+        permission_sets: vendor.set_names(),
         can_write: vendor.can_write(),
         write_actions: vendor.write_actions,
         trust: read.trust,
@@ -581,16 +440,4 @@ pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> 
         access,
         strict: args.strict,
     })
-}
-
-/// The names of the vendor permission sets found (as `stack status` names them).
-pub fn permission_set_names(found: &VendorPermissions) -> Vec<&'static str> {
-    let mut sets = Vec::new();
-    if found.compliance_read {
-        sets.push("compliance-read");
-    }
-    if found.can_write() {
-        sets.push("segmentation-write");
-    }
-    sets
 }

@@ -111,7 +111,7 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
     let identity = ctx.identity().await?.clone();
     let spec =
         BucketSpec { expire_days: args.expire_days, tags: args.tags.clone(), fix_encryption: args.fix_encryption, ..spec_of(ctx, &args.target) };
-    let mut observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
+    let mut observed = s3::observe_bucket(&ctx.clients, &ctx.home_region, &spec.bucket, &identity.account).await?;
     // Only a policy that grants an earlier delivery path needs the account's flow logs: whether
     // they still deliver there decides what the plan keeps.
     if !old_delivery_paths(&spec, &observed, &identity.partition, &identity.account).is_empty() {
@@ -166,7 +166,7 @@ fn apply_plan<'a>(ctx: &'a Ctx, bucket: &'a BucketName, plan: &'a BucketPlan) ->
                     let applied = if after_create {
                         s3::apply_after_create(&ctx.s3(&plan.region), bucket, action, s3::AFTER_CREATE_DELAYS).await?
                     } else {
-                        s3::apply_bucket_action(ctx, bucket, &plan.region, action).await?
+                        s3::apply_bucket_action(&ctx.s3(&plan.region), bucket, action).await?
                     };
                     Ok(match applied {
                         Applied::Changed => Done::Changed,
@@ -207,7 +207,7 @@ impl Report for BucketCheckReport {
 pub async fn check(ctx: &Ctx, args: &BucketCheckArgs) -> Result<BucketCheckReport> {
     let identity = ctx.identity().await?.clone();
     let spec = BucketSpec { expire_days: args.expire_days, ..spec_of(ctx, &args.target) };
-    let observed = s3::observe_bucket(ctx, &spec.bucket, &identity.account).await?;
+    let observed = s3::observe_bucket(&ctx.clients, &ctx.home_region, &spec.bucket, &identity.account).await?;
     let checks = assess_bucket(&spec, &observed, &identity.partition, &identity.account);
     Ok(BucketCheckReport { command: "bucket check", account: identity.account, bucket: spec.bucket.to_string(), status: worst(&checks), checks })
 }

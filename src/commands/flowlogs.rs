@@ -5,116 +5,23 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use futures::stream::{self, StreamExt};
 use rand::RngCore;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::ec2::{self, ItemFailure};
 use crate::aws::s3;
-use crate::cli::{FlowLogSpecArgs, FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, ScopeArgs};
+
+use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, desired_flow_log};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, DestinationOptions, ExistingFlowLog, RegionPlan, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket,
-    plan_region, region_changes, select_for_disable, select_regions, shared_detail, usable_regions,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, plan_region, region_changes, select_for_disable, shared_detail,
 };
-use crate::core::format::LogFormat;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::regions::{CoverageTotals, RegionCoverage, check_named_vpcs, coverage, observe_regions, resolve_regions};
 use crate::output::{Report, render_changes};
-
-/// Validates the flow-log options (before any AWS call) into the desired flow log.
-pub fn desired_flow_log(spec: &FlowLogSpecArgs, partition: &str) -> Result<DesiredFlowLog> {
-    let format = LogFormat::from_option(&spec.format, spec.ecs).map_err(|e| {
-        Error::input(
-            format!("invalid --format: {e}"),
-            Some("use --format required, --format extended, or a comma-separated list of flow-log fields including the required ones".to_owned()),
-        )
-    })?;
-    Ok(DesiredFlowLog {
-        partition: partition.to_owned(),
-        bucket: spec.bucket.clone(),
-        prefix: spec.prefix.clone(),
-        format,
-        traffic_type: spec.traffic_type,
-        max_aggregation_interval: spec.max_aggregation_interval,
-        options: DestinationOptions {
-            file_format: spec.file_format,
-            hive_partitions: spec.hive_partitions,
-            per_hour_partition: spec.per_hour_partition,
-        },
-    })
-}
-
-/// The regions to work in: the account's usable regions, narrowed by `--regions`.
-pub async fn resolve_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<Vec<String>> {
-    let partition = ctx.identity().await?.partition.clone();
-    let all = ec2::describe_regions(&ctx.ec2(&ctx.home_region)).await?;
-    let usable = usable_regions(&all, &partition);
-    let requested: Vec<String> = scope.regions.iter().map(|r| r.to_string()).collect();
-    select_regions(&usable, &all, &requested)
-        .map_err(|message| Error::input(message, Some(format!("the enabled regions are: {}", usable.join(", ")))))
-}
-
-/// A region's VPCs and their flow logs.
-#[derive(Debug, Clone)]
-pub struct RegionState {
-    pub vpcs: Vec<Vpc>,
-    pub flow_logs: Vec<ExistingFlowLog>,
-}
-
-async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Result<RegionState> {
-    let account = ctx.identity().await?.account.clone();
-    let client = ctx.ec2(region);
-    let vpcs = ec2::list_vpcs(&client, region, only_vpcs).await?;
-    // Participants cannot describe the flow logs of a VPC shared with them: ask only about ours.
-    let ids: Vec<String> = vpcs.iter().filter(|v| v.shared_from(&account).is_none()).map(|v| v.id.clone()).collect();
-    let flow_logs = if ids.is_empty() { Vec::new() } else { ec2::list_flow_logs(&client, region, &ids).await? };
-    Ok(RegionState { vpcs, flow_logs })
-}
-
-/// Observes every region concurrently; results come back sorted by region.
-pub async fn observe_regions(ctx: &Ctx, regions: &[String], scope: &ScopeArgs) -> Vec<(String, Result<RegionState>)> {
-    let progress = ctx.printer.progress(regions.len(), "reading regions");
-    let mut results: Vec<(String, Result<RegionState>)> = stream::iter(regions.iter().cloned())
-        .map(|region| {
-            let progress = progress.clone();
-            async move {
-                let result = observe_region(ctx, &region, &scope.vpcs).await;
-                if let Some(bar) = &progress {
-                    bar.inc(1);
-                    bar.set_message(region.clone());
-                }
-                (region, result)
-            }
-        })
-        .buffer_unordered(usize::from(scope.concurrency))
-        .collect()
-        .await;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    results
-}
-
-/// VPCs named with --vpcs that no region has: an input error once every region answered.
-fn check_named_vpcs(scope: &ScopeArgs, observed: &[(String, Result<RegionState>)]) -> Result<()> {
-    if scope.vpcs.is_empty() || observed.iter().any(|(_, r)| r.is_err()) {
-        return Ok(());
-    }
-    let found: Vec<&str> = observed.iter().filter_map(|(_, r)| r.as_ref().ok()).flat_map(|s| s.vpcs.iter().map(|v| v.id.as_str())).collect();
-    let missing: Vec<&str> = scope.vpcs.iter().map(String::as_str).filter(|v| !found.contains(v)).collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::input(
-            format!("VPC(s) {} not found in the selected regions", missing.join(", ")),
-            Some("check the ids (aws ec2 describe-vpcs) and --regions".to_owned()),
-        ))
-    }
-}
 
 fn failed_region(action: &str, region: &str, error: &Error) -> Change {
     let mut change = Change::new(action, region, ChangeStatus::Failed, "the region could not be read");
@@ -362,107 +269,6 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     report.summary = outcome.tally;
     report.changes = all;
     Ok(report)
-}
-
-/// Coverage of one region, as `flowlogs status` and `verify` report it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RegionCoverage {
-    pub region: String,
-    /// When the oldest flow log to the bucket was created (Unix seconds).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub oldest_flow_log_created: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    pub vpcs: usize,
-    pub compliant: usize,
-    pub non_compliant: usize,
-    pub missing: usize,
-    /// VPCs shared from another account: their owner enables flow logs.
-    pub shared: usize,
-    pub coverage: Vec<VpcCoverage>,
-    /// The flow logs to the bucket on the region's own VPCs (verify judges their delivery).
-    #[serde(skip)]
-    pub to_bucket: Vec<ExistingFlowLog>,
-    /// The VPCs' `Name` tags by VPC id (verify's report shows them).
-    #[serde(skip)]
-    pub vpc_names: BTreeMap<String, String>,
-}
-
-impl RegionCoverage {
-    /// The ids of the region's compliant flow logs: only their objects are judged.
-    pub fn compliant_flow_log_ids(&self) -> Vec<String> {
-        self.coverage
-            .iter()
-            .filter_map(|v| match &v.state {
-                VpcState::Compliant { flow_log_id } => Some(flow_log_id.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct CoverageTotals {
-    pub regions: usize,
-    pub failed_regions: usize,
-    pub vpcs: usize,
-    pub compliant: usize,
-    pub non_compliant: usize,
-    pub missing: usize,
-    pub shared: usize,
-}
-
-/// Coverage of every selected region: the one judgement `status` and `verify` share.
-pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], scope: &ScopeArgs) -> Result<(Vec<RegionCoverage>, CoverageTotals)> {
-    let account = ctx.identity().await?.account.clone();
-    let observed = observe_regions(ctx, regions, scope).await;
-    check_named_vpcs(scope, &observed)?;
-    let mut totals = CoverageTotals { regions: regions.len(), ..CoverageTotals::default() };
-    let mut out = Vec::new();
-    for (region, result) in observed {
-        let entry = match result {
-            Ok(state) => {
-                let plan = plan_region(&region, &account, desired, &state.vpcs, &state.flow_logs, false);
-                let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
-                RegionCoverage {
-                    region,
-                    oldest_flow_log_created: plan.oldest_to_bucket,
-                    error: None,
-                    vpcs: plan.coverage.len(),
-                    compliant: count(|s| matches!(s, VpcState::Compliant { .. })),
-                    non_compliant: count(|s| matches!(s, VpcState::NonCompliant { .. })),
-                    missing: count(|s| matches!(s, VpcState::Missing)),
-                    shared: count(|s| matches!(s, VpcState::Shared { .. })),
-                    to_bucket: flow_logs_to_bucket(desired, &account, &state.vpcs, &state.flow_logs).into_iter().cloned().collect(),
-                    vpc_names: state.vpcs.iter().filter_map(|v| Some((v.id.clone(), v.name.clone()?))).collect(),
-                    coverage: plan.coverage,
-                }
-            }
-            Err(e) => {
-                totals.failed_regions += 1;
-                RegionCoverage {
-                    region,
-                    oldest_flow_log_created: None,
-                    error: Some(error_text(&e)),
-                    vpcs: 0,
-                    compliant: 0,
-                    non_compliant: 0,
-                    missing: 0,
-                    shared: 0,
-                    coverage: Vec::new(),
-                    to_bucket: Vec::new(),
-                    vpc_names: BTreeMap::new(),
-                }
-            }
-        };
-        totals.vpcs += entry.vpcs;
-        totals.compliant += entry.compliant;
-        totals.non_compliant += entry.non_compliant;
-        totals.missing += entry.missing;
-        totals.shared += entry.shared;
-        out.push(entry);
-    }
-    Ok((out, totals))
 }
 
 #[derive(Debug, Serialize)]

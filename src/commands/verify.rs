@@ -13,9 +13,8 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::aws::ec2;
 use crate::aws::s3;
+use crate::cli::desired_flow_log;
 use crate::cli::{AccessTargetArgs, VerifyArgs};
-use crate::commands::access::{audited_role, read_role_policies};
-use crate::commands::flowlogs::{RegionCoverage, coverage, desired_flow_log, resolve_regions};
 use crate::context::Ctx;
 use crate::core::bucket::{BucketExistence, BucketObservation, BucketSpec, assess_bucket};
 use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery};
@@ -30,6 +29,8 @@ use crate::core::verify_checks::{
     trust_check,
 };
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::regions::{RegionCoverage, coverage, resolve_regions};
+use crate::observe::role::{audited_role, read_role_policies};
 use crate::output::{Report, render_checks};
 
 #[derive(Debug, Serialize)]
@@ -174,7 +175,7 @@ async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &s
         tags: Vec::new(),
         fix_encryption: false,
     };
-    let observed = s3::observe_bucket(ctx, &spec.bucket, account).await?;
+    let observed = s3::observe_bucket(&ctx.clients, &ctx.home_region, &spec.bucket, account).await?;
     let checks = assess_bucket(&spec, &observed, partition, account).into_iter().map(|c| Check { name: format!("bucket {}", c.name), ..c }).collect();
     let bucket_region = match &observed.existence {
         BucketExistence::Owned { region } => Some(region.clone()),
@@ -402,7 +403,7 @@ async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<A
         checks,
         evidence: Some(access),
         trusted_accounts: crate::core::vendor_access::trusted_account_ids(&read.trust.principals),
-        permission_sets: crate::commands::access::permission_set_names(&found),
+        permission_sets: found.set_names(),
         can_write: found.can_write(),
     })
 }

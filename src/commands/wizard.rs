@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 
+use crate::cli::desired_flow_log;
 use crate::cli::{OnboardArgs, ScopeArgs, VendorModeArgs, WizardArgs};
-use crate::commands::flowlogs::{coverage, desired_flow_log, resolve_regions};
 use crate::commands::onboard::{OnboardReport, onboard};
 use crate::commands::stack::new_external_id;
 use crate::context::Ctx;
@@ -15,6 +15,7 @@ use crate::core::flowlog_plan::TrafficType;
 use crate::core::names::{AccountId, BucketName, RegionName};
 use crate::core::stack_plan::parse_external_id;
 use crate::error::{Error, Result};
+use crate::observe::regions::{coverage, resolve_regions};
 
 /// The questions the wizard asks; a terminal answers them, or a script in tests.
 pub trait Prompter {

@@ -25,6 +25,18 @@ impl VendorPermissions {
     pub fn can_write(&self) -> bool {
         !self.write_actions.is_empty()
     }
+
+    /// The names of the permission sets found, as `stack status` names them.
+    pub fn set_names(&self) -> Vec<&'static str> {
+        let mut sets = Vec::new();
+        if self.compliance_read {
+            sets.push("compliance-read");
+        }
+        if self.can_write() {
+            sets.push("segmentation-write");
+        }
+        sets
+    }
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
