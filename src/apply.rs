@@ -93,16 +93,25 @@ type Action<'a> = Pin<Box<dyn Future<Output = Result<Done>> + Send + 'a>>;
 pub struct Step<'a> {
     changes: Vec<Change>,
     action: Option<Action<'a>>,
+    /// The changes' "already right" is a prediction that holds only once the steps before it
+    /// have applied (a new bucket's default settings): after a failure they are not attempted.
+    predicted: bool,
 }
 
 impl<'a> Step<'a> {
     pub fn new(changes: Vec<Change>, action: impl Future<Output = Result<Done>> + Send + 'a) -> Self {
-        Step { changes, action: Some(Box::pin(action)) }
+        Step { changes, action: Some(Box::pin(action)), predicted: false }
     }
 
     /// Changes shown in the plan with nothing to apply.
     pub fn shown(changes: Vec<Change>) -> Self {
-        Step { changes, action: None }
+        Step { changes, action: None, predicted: false }
+    }
+
+    /// Changes shown as already right because an earlier step makes them so (a setting a new
+    /// bucket has by default): right once that step applied, "not attempted" after a failure.
+    pub fn predicted(changes: Vec<Change>) -> Self {
+        Step { changes, action: None, predicted: true }
     }
 
     fn pending(&self) -> bool {
@@ -218,7 +227,7 @@ fn step_failed(outcome: &StepOutcome) -> bool {
 
 /// Runs one step unless the user asked to stop: then its planned changes are "not attempted".
 async fn run_step(step: Step<'_>) -> StepOutcome {
-    let Step { mut changes, action } = step;
+    let Step { mut changes, action, .. } = step;
     match action {
         Some(action) if changes.iter().any(|c| c.status == ChangeStatus::Planned) || changes.is_empty() => {
             if crate::interrupt::requested() {
@@ -247,8 +256,14 @@ pub async fn run(mode: ApplyMode, printer: &Printer, plan: Plan<'_>, question: &
             let mut failed = false;
             for step in steps {
                 let outcome = if failed {
+                    let predicted = step.predicted;
                     let mut changes = step.changes;
                     mark_planned(&mut changes, ChangeStatus::NotAttempted);
+                    if predicted {
+                        for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Skipped) {
+                            change.status = ChangeStatus::NotAttempted;
+                        }
+                    }
                     StepOutcome { changes, error: None }
                 } else {
                     run_step(step).await
@@ -333,6 +348,30 @@ mod tests {
         assert_eq!(statuses(&outcome), [ChangeStatus::Failed, ChangeStatus::Skipped, ChangeStatus::Skipped]);
         assert_eq!(outcome.changes()[2].detail, "it (already done)");
         assert_eq!(outcome.tally.exit_status(), crate::error::ExitStatus::Partial);
+    }
+
+    #[tokio::test]
+    async fn a_prediction_after_a_failure_is_not_attempted_and_an_observation_stays_right() {
+        let printer = Printer::new(crate::output::OutputFormat::Json, true);
+        let right = |r: &str| Change::new("keep", r, ChangeStatus::Skipped, "ok");
+        let steps = vec![
+            Step::shown(vec![right("observed")]),
+            Step::new(vec![planned("create")], async { Err(Error::refused("no", None)) }),
+            Step::predicted(vec![right("default")]),
+            Step::shown(vec![right("observed-later")]),
+        ];
+        let outcome = run(ApplyMode::APPLY, &printer, Plan::new(steps, OnFailure::Stop), "?").await.unwrap();
+        assert_eq!(statuses(&outcome), [ChangeStatus::Skipped, ChangeStatus::Failed, ChangeStatus::NotAttempted, ChangeStatus::Skipped]);
+
+        // Nothing was applied and the only other line was a prediction: a failure (1), not partial.
+        let steps = vec![Step::new(vec![planned("create")], async { Err(Error::refused("no", None)) }), Step::predicted(vec![right("default")])];
+        let outcome = run(ApplyMode::APPLY, &printer, Plan::new(steps, OnFailure::Stop), "?").await.unwrap();
+        assert_eq!(outcome.tally.exit_status(), crate::error::ExitStatus::Failure);
+
+        // When the create succeeds, the prediction holds.
+        let steps = vec![Step::new(vec![planned("create")], async { Ok(Done::Changed) }), Step::predicted(vec![right("default")])];
+        let outcome = run(ApplyMode::APPLY, &printer, Plan::new(steps, OnFailure::Stop), "?").await.unwrap();
+        assert_eq!(statuses(&outcome), [ChangeStatus::Applied, ChangeStatus::Skipped]);
     }
 
     #[tokio::test]

@@ -153,11 +153,15 @@ fn apply_plan<'a>(ctx: &'a Ctx, bucket: &'a BucketName, plan: &'a BucketPlan) ->
     // Once the plan creates the bucket, the steps after it run against a bucket S3 may not show
     // everywhere yet: they retry its NoSuchBucket for a while.
     let creates = plan.steps.iter().position(|(action, _)| matches!(action, BucketAction::CreateBucket { .. }));
+    // The lines after the create that need no call are what a new bucket has by default: right
+    // only once the create succeeded.
+    let create_line = creates.map(|c| plan.steps[c].1);
     let steps = plan
         .changes
         .iter()
         .enumerate()
         .map(|(index, change)| match plan.steps.iter().position(|(_, i)| *i == index) {
+            None if create_line.is_some_and(|line| index > line) => Step::predicted(vec![change.clone()]),
             None => Step::shown(vec![change.clone()]),
             Some(n) => {
                 let (action, _) = &plan.steps[n];

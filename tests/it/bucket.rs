@@ -414,6 +414,18 @@ fn one_exit_code_rule_partial_is_3_and_all_failed_is_1_with_the_hint() {
     assert_eq!(report["summary"]["failed"], 1, "{report:#}");
     assert!(failed_change(&report)["error"].as_str().unwrap().contains("(hint: re-run later"), "{report:#}");
 
+    // A create that fails applies nothing: the settings a new bucket would have had by default
+    // are not attempted rather than "already right", so the run is a failure (1), not partial.
+    env.proxy.clear_faults();
+    env.proxy.fault_action("PUT bucket", FaultKind::Throttle);
+    let never = unique("fg-never");
+    let failed = env.flowgate().args(["bucket", "create", "--bucket", &never, "--yes", "--output", "json", "--max-attempts", "1"]).output().unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{}\n{}", stderr(&failed), stdout(&failed));
+    let report = json_stdout(&failed);
+    assert_eq!(report["summary"]["applied"], 0, "{report:#}");
+    assert_eq!(report["summary"]["unchanged"], 0, "{report:#}");
+    assert!(failed_change(&report)["error"].as_str().unwrap().contains("(hint:"), "{report:#}");
+
     // The flow logs of the first bucket (it exists): the only region fails, nothing applied.
     env.proxy.clear_faults();
     env.proxy.fault_action("CreateFlowLogs", FaultKind::Throttle);
