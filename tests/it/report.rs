@@ -24,16 +24,7 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 const SCRIPT_ESCAPED: &str = "&lt;script&gt;alert(1)&lt;&#x2f;script&gt;";
 
 fn onboarded() -> Env {
-    let env = Env::isolated();
-    for args in [
-        vec!["bucket", "create", "--bucket", BUCKET],
-        vec!["flowlogs", "enable", "--bucket", BUCKET, "--regions", REGIONS],
-        vec!["stack", "deploy", "--vendor-account", "111122223333", "--storage-access", "--storage-ids", BUCKET],
-    ] {
-        let out = env.flowgate().args(&args).args(["--yes", "-q"]).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    }
-    env
+    Env::onboarded(BUCKET, REGIONS)
 }
 
 /// A `<script>` in a tag of the bucket and in the `Name` of us-east-1's default VPC.
@@ -51,8 +42,7 @@ fn hostile_names(env: &Env) {
 
 /// An object as flowgate's flow log in `region` writes it; `hash` ends its name.
 fn upload(env: &Env, region: &str, hash: &str, seed: u64) -> String {
-    let flow_logs = block_on(env.ec2(region).describe_flow_logs().send()).unwrap();
-    let flow_log = flow_logs.flow_logs().iter().find_map(|f| f.flow_log_id()).unwrap().to_owned();
+    let flow_log = env.flow_log_id(region);
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
     let key = object_key(None, ACCOUNT, region, &flow_log, now, KeyLayout { hive: false, per_hour: false }, hash);
     let mut text = Vec::new();

@@ -23,18 +23,8 @@ fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
-/// An onboarded account: bucket, flow logs in two regions, the stack granting the bucket.
 fn onboarded() -> Env {
-    let env = Env::isolated();
-    for args in [
-        vec!["bucket", "create", "--bucket", BUCKET],
-        vec!["flowlogs", "enable", "--bucket", BUCKET, "--regions", REGIONS],
-        vec!["stack", "deploy", "--vendor-account", "111122223333", "--storage-access", "--storage-ids", BUCKET],
-    ] {
-        let out = env.flowgate().args(&args).args(["--yes", "-q"]).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    }
-    env
+    Env::onboarded(BUCKET, REGIONS)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -53,16 +43,9 @@ fn records(fields: Option<Vec<String>>, seed: u64) -> Vec<u8> {
     text
 }
 
-/// The id of flowgate's flow log in `region` (onboarded() covers the one default VPC per region):
-/// AWS names each object after the flow log that wrote it.
-fn flow_log_id(env: &Env, region: &str) -> String {
-    let out = block_on(env.ec2(region).describe_flow_logs().send()).unwrap();
-    out.flow_logs().iter().find_map(|f| f.flow_log_id()).unwrap_or_else(|| panic!("no flow log in {region}")).to_owned()
-}
-
 #[allow(clippy::too_many_arguments)]
 fn upload(env: &Env, region: &str, prefix: Option<&LogPrefix>, hive: bool, per_hour: bool, hash: &str, body: Vec<u8>, kms: bool) -> String {
-    upload_as(env, region, &flow_log_id(env, region), prefix, hive, per_hour, hash, body, kms)
+    upload_as(env, region, &env.flow_log_id(region), prefix, hive, per_hour, hash, body, kms)
 }
 
 /// An object as the flow log `flow_log` would write it.
@@ -252,7 +235,7 @@ fn a_failed_delivery_fails_with_awss_message() {
     let env = onboarded();
     upload(&env, "us-east-1", None, false, false, "fail0001", gzip(&records(None, 16)), false);
     upload(&env, "eu-west-1", None, false, false, "fail0002", gzip(&records(None, 17)), false);
-    let failing = flow_log_id(&env, "eu-west-1");
+    let failing = env.flow_log_id("eu-west-1");
     let id = failing.clone();
     env.proxy.rewrite_response("DescribeFlowLogs", move |body| {
         let Some(at) = body.find(&format!("<flowLogId>{id}</flowLogId>")) else { return body.to_owned() };

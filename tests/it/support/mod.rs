@@ -98,6 +98,28 @@ impl Env {
         let config = aws_sdk_s3::config::Builder::from(&self.sdk(region)).force_path_style(true).build();
         aws_sdk_s3::Client::from_conf(config)
     }
+
+    /// An onboarded account on its own emulator: `bucket`, flow logs in `regions`, and the stack
+    /// granting the bucket.
+    pub fn onboarded(bucket: &str, regions: &str) -> Env {
+        let env = Env::isolated();
+        for args in [
+            vec!["bucket", "create", "--bucket", bucket],
+            vec!["flowlogs", "enable", "--bucket", bucket, "--regions", regions],
+            vec!["stack", "deploy", "--vendor-account", "111122223333", "--storage-access", "--storage-ids", bucket],
+        ] {
+            let out = env.flowgate().args(&args).args(["--yes", "-q"]).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        }
+        env
+    }
+
+    /// The id of flowgate's flow log in `region` (an onboarded account covers the one default VPC
+    /// per region): AWS names each delivered object after the flow log that wrote it.
+    pub fn flow_log_id(&self, region: &str) -> String {
+        let out = block_on(self.ec2(region).describe_flow_logs().send()).unwrap();
+        out.flow_logs().iter().find_map(|f| f.flow_log_id()).unwrap_or_else(|| panic!("no flow log in {region}")).to_owned()
+    }
 }
 
 /// Runs a future on the test runtime.
