@@ -30,8 +30,6 @@ pub struct Ctx {
     /// The run's SDK clients, shared by forks.
     pub clients: Arc<Clients>,
     pub home_region: String,
-    pub endpoint_url: Option<String>,
-    pub profile: Option<String>,
     pub printer: Printer,
     pub dry_run: bool,
     pub yes: bool,
@@ -51,8 +49,6 @@ impl Ctx {
         Ctx {
             clients: Arc::clone(&self.clients),
             home_region: self.home_region.clone(),
-            endpoint_url: self.endpoint_url.clone(),
-            profile: self.profile.clone(),
             printer,
             dry_run: mode.dry_run,
             yes: mode.yes,
@@ -90,8 +86,6 @@ impl Ctx {
         Ok(Ctx {
             clients: Arc::new(Clients::new(sdk, global.endpoint_url.is_some())),
             home_region,
-            endpoint_url: global.endpoint_url.clone(),
-            profile: global.profile.clone(),
             printer,
             dry_run: global.dry_run,
             yes: global.yes,

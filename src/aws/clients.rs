@@ -21,10 +21,6 @@ impl Clients {
         Clients { sdk, s3_path_style, s3: Mutex::new(HashMap::new()), ec2: Mutex::new(HashMap::new()) }
     }
 
-    pub fn sdk(&self) -> &SdkConfig {
-        &self.sdk
-    }
-
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.sdk)
     }
