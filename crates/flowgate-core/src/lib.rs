@@ -13,6 +13,7 @@ pub mod format;
 pub mod layout;
 pub mod names;
 pub mod operator_policy;
+pub mod org_delivery;
 pub mod policy_doc;
 pub mod report;
 pub mod role_policy;
