@@ -14,6 +14,7 @@ pub mod layout;
 pub mod names;
 pub mod operator_policy;
 pub mod org_delivery;
+pub mod org_scope;
 pub mod policy_doc;
 pub mod report;
 pub mod role_policy;
