@@ -7,8 +7,11 @@
 //! https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html): each account's
 //! `AWSLogs/ACCOUNT/*` path, with `aws:SourceAccount` and `aws:SourceArn` naming the accounts. It
 //! grows with every account, and bucket policies are limited to 20 KB, so an org of a few hundred
-//! accounts needs the org form: one path `AWSLogs/*` conditioned on the global condition key
-//! `aws:SourceOrgID`.
+//! accounts needs the org form: one path `AWSLogs/*` conditioned on `aws:SourceOrgID`, a global
+//! condition key present when a service principal acts for a resource of an organization's
+//! account (IAM User Guide, "AWS global condition context keys",
+//! https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html). The
+//! flow-log page itself shows only the per-account form, which is why it is the default.
 //!
 //! The single-account statements (`FlowgateLogDelivery*`, see `bucket_policy`) are never touched
 //! here: an account onboarded on its own keeps its grant.
