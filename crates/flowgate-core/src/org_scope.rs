@@ -144,8 +144,8 @@ pub enum ScopeError {
     BadAccountId(String),
     #[error("'{0}' is not an OU or root id: give ou-xxxx-xxxxxxxx or r-xxxx (see `aws organizations list-organizational-units-for-parent`)")]
     BadOuId(String),
-    #[error("--{flag} is empty: give comma-separated ids")]
-    Empty { flag: &'static str },
+    #[error("no {what} id given: give one or more, comma-separated")]
+    Empty { what: &'static str },
     #[error("OU '{0}' is not in this organization: check the id with `aws organizations list-organizational-units-for-parent`")]
     UnknownOu(String),
     #[error("account {id} in --{flag} is not an account of this organization: check it with `aws organizations list-accounts`")]
@@ -172,7 +172,7 @@ pub fn is_ou_id(text: &str) -> bool {
     text.strip_prefix("ou-").and_then(|rest| rest.split_once('-')).is_some_and(|(root, ou)| is_lower_alnum(root, 4, 32) && is_lower_alnum(ou, 8, 32))
 }
 
-fn split_ids(text: &str, flag: &'static str, valid: fn(&str) -> bool, bad: fn(String) -> ScopeError) -> Result<Vec<String>, ScopeError> {
+fn split_ids(text: &str, what: &'static str, valid: fn(&str) -> bool, bad: fn(String) -> ScopeError) -> Result<Vec<String>, ScopeError> {
     let mut ids: Vec<String> = Vec::new();
     for piece in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         if !valid(piece) {
@@ -183,7 +183,7 @@ fn split_ids(text: &str, flag: &'static str, valid: fn(&str) -> bool, bad: fn(St
         }
     }
     if ids.is_empty() {
-        return Err(ScopeError::Empty { flag });
+        return Err(ScopeError::Empty { what });
     }
     Ok(ids)
 }
@@ -191,12 +191,12 @@ fn split_ids(text: &str, flag: &'static str, valid: fn(&str) -> bool, bad: fn(St
 /// A comma-separated list of account ids (`--include-accounts`, `--exclude-accounts`): trimmed,
 /// deduplicated, in the order given.
 pub fn parse_account_ids(text: &str) -> Result<Vec<String>, ScopeError> {
-    split_ids(text, "accounts", is_account_id, ScopeError::BadAccountId)
+    split_ids(text, "account", is_account_id, ScopeError::BadAccountId)
 }
 
 /// A comma-separated list of OU or root ids (`--ous`): trimmed, deduplicated, in the order given.
 pub fn parse_ou_ids(text: &str) -> Result<Vec<String>, ScopeError> {
-    split_ids(text, "ous", |id| is_ou_id(id) || is_root_id(id), ScopeError::BadOuId)
+    split_ids(text, "OU", |id| is_ou_id(id) || is_root_id(id), ScopeError::BadOuId)
 }
 
 /// The OU ids above `parent` (nearest first) and the `Root/...` path of names. Stops at the root,
@@ -461,7 +461,7 @@ mod tests {
     fn flag_values_are_parsed() {
         assert_eq!(parse_account_ids(" 222222222222, 111111111111,222222222222,").unwrap(), ["222222222222", "111111111111"]);
         assert_eq!(parse_account_ids("1111-2222-3333"), Err(ScopeError::BadAccountId("1111-2222-3333".into())));
-        assert_eq!(parse_account_ids(" , "), Err(ScopeError::Empty { flag: "accounts" }));
+        assert_eq!(parse_account_ids(" , "), Err(ScopeError::Empty { what: "account" }));
         assert_eq!(parse_ou_ids("ou-ab12-prod0001, r-ab12 ,ou-ab12-prod0001").unwrap(), ["ou-ab12-prod0001", "r-ab12"]);
         for bad in ["ou-ab1-prod0001", "ou-ab12-prod001", "ou-ab12", "r-ab1", "o-abcdef1234", "ou-ab12-prod_001"] {
             assert_eq!(parse_ou_ids(bad), Err(ScopeError::BadOuId(bad.into())), "{bad}");
