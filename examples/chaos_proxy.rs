@@ -2,7 +2,8 @@
 //! benchmarks: `chaos_proxy UPSTREAM_PORT [LATENCY_MS]` forwards to the emulator on loopback with a
 //! fixed latency per request, prints its own port, then reads commands on stdin:
 //! `counts` prints the requests seen since the last `counts` as JSON ({"total", "mutating",
-//! "by_action"}) and resets them; end of input stops it.
+//! "by_action"}) and resets them; `answer ACTION STATUS BODY` makes the proxy answer ACTION itself;
+//! end of input stops it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::BufRead;
@@ -41,6 +42,13 @@ fn main() {
             });
             println!("{json}");
             proxy.reset_log();
+        } else if let Some(rest) = line.trim().strip_prefix("answer ") {
+            // `answer ACTION STATUS BODY`: the proxy answers ACTION itself (an operation the
+            // emulator cannot serve).
+            let mut parts = rest.splitn(3, ' ');
+            if let (Some(action), Some(status), Some(body)) = (parts.next(), parts.next().and_then(|s| s.parse().ok()), parts.next()) {
+                proxy.answer(action, status, body);
+            }
         }
     }
 }

@@ -144,6 +144,10 @@ pub enum Command {
     Onboard(OnboardArgs),
     /// Remove what flowgate set up: its flow logs, the role stack (and the bucket with --delete-bucket)
     Offboard(OffboardArgs),
+    /// A whole AWS Organization in one plan: roles by a CloudFormation StackSet, flow logs in every
+    /// member account to one central bucket
+    #[command(subcommand)]
+    Org(OrgCommand),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -724,6 +728,189 @@ pub struct StackDeployArgs {
 pub struct StackDeleteArgs {
     #[command(flatten)]
     pub name: StackNameArgs,
+
+    #[command(flatten)]
+    pub wait: StackWaitArgs,
+}
+
+/// The StackSet `org onboard` creates.
+pub const DEFAULT_STACK_SET_NAME: &str = "flowgate-org-roles";
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Onboard every account in scope: trusted access, the central bucket and its delivery
+    /// policy, the roles StackSet, the management account's stack, flow logs in every member
+    Onboard(OrgOnboardArgs),
+    /// What is deployed where, and what a re-run of org onboard would change (read-only)
+    Status(OrgStatusArgs),
+    /// Per account: the stack instance, the operator role, flow-log coverage and delivery to the
+    /// central bucket, judged pass/warn/fail (exit 1 on any fail)
+    Verify(OrgStatusArgs),
+    /// The reverse of org onboard, planned first: stack instances and the StackSet, flowgate's
+    /// flow logs in every account, the organization's delivery statements
+    Offboard(OrgOffboardArgs),
+}
+
+/// Who calls StackSets: the management account or a registered delegated administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CallAs {
+    #[value(name = "self")]
+    SelfAccount,
+    DelegatedAdmin,
+}
+
+/// How the central bucket's policy lets the accounts deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DeliveryPolicyForm {
+    /// Per-account paths with aws:SourceAccount/aws:SourceArn lists (what AWS documents for flow
+    /// logs; one entry per account, checked against the 20 KB policy limit)
+    PerAccount,
+    /// One statement for the whole organization, conditioned on aws:SourceOrgID (a global
+    /// condition key; AWS's flow-log guide documents the per-account form)
+    Org,
+}
+
+fn parse_ou_id(value: &str) -> std::result::Result<String, String> {
+    crate::core::org_scope::parse_ou_ids(value).map_err(|e| e.to_string()).and_then(|ids| match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!("'{value}' is not one OU id")),
+    })
+}
+
+/// Which accounts of the organization, and how flowgate reaches them.
+#[derive(Debug, Clone, Args)]
+pub struct OrgTargetArgs {
+    /// Call StackSets as the management account (self) or as a registered delegated administrator
+    #[arg(long, value_enum, default_value = "self")]
+    pub call_as: CallAs,
+
+    /// Only the accounts under these OUs (any depth), comma-separated [default: the whole root]
+    #[arg(long, value_delimiter = ',', value_name = "OU-ID,...", value_parser = parse_ou_id)]
+    pub ous: Vec<String>,
+
+    /// Only these accounts (of those under --ous), comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub include_accounts: Vec<AccountId>,
+
+    /// Leave these accounts out, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "ID,...")]
+    pub exclude_accounts: Vec<AccountId>,
+
+    /// The StackSet that deploys the roles to the member accounts
+    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = parse_stack_name)]
+    pub stack_set_name: String,
+
+    /// The one region the StackSet's instances live in (IAM is global: a second region would
+    /// create the same named roles again) [default: the home region]
+    #[arg(long, value_name = "REGION")]
+    pub stack_set_region: Option<RegionName>,
+
+    /// The account the central bucket lives in [default: the caller's]
+    #[arg(long, value_name = "ID")]
+    pub log_archive_account: Option<AccountId>,
+
+    /// The role flowgate assumes in --log-archive-account
+    #[arg(long, default_value = "OrganizationAccountAccessRole", value_parser = parse_role_name)]
+    pub log_archive_role: String,
+
+    /// Accounts worked on at once (each with --concurrency regions at once)
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub account_concurrency: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgStatusArgs {
+    #[command(flatten)]
+    pub target: OrgTargetArgs,
+
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgOnboardArgs {
+    #[command(flatten)]
+    pub target: OrgTargetArgs,
+
+    #[command(flatten)]
+    pub flowlogs: FlowLogsEnableArgs,
+
+    /// Region of a new central bucket [default: the home region]
+    #[arg(long, value_name = "REGION")]
+    pub bucket_region: Option<RegionName>,
+
+    /// How the bucket policy lets the accounts deliver
+    #[arg(long, value_enum, default_value = "per-account")]
+    pub delivery_policy: DeliveryPolicyForm,
+
+    /// The vendor's 12-digit AWS account id (required to create the StackSet; kept on update)
+    #[arg(long, visible_alias = "colortokens-account", value_name = "ID")]
+    pub vendor_account: Option<AccountId>,
+
+    /// ExternalId the vendor must present in every account [default: kept from the StackSet; on
+    /// create, a strong random one]
+    #[arg(long, value_name = "ID", value_parser = parse_external_id)]
+    pub external_id: Option<String>,
+
+    /// Name of the vendor role in every account [default: kept, or FlowgateCrossAccountRole]
+    #[arg(long, value_parser = parse_role_name)]
+    pub role_name: Option<String>,
+
+    /// Grant the vendor read access to the central bucket (in the log-archive account's vendor
+    /// role only; member accounts' roles never read storage)
+    #[arg(long)]
+    pub storage_access: bool,
+
+    #[command(flatten)]
+    pub vendor_modes: VendorModeArgs,
+
+    /// Register this account as StackSets' delegated administrator (from the management account)
+    #[arg(long, value_name = "ID")]
+    pub register_delegated_admin: Option<AccountId>,
+
+    /// Per StackSet operation: the percentage of accounts that may fail before it stops
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub failure_tolerance_percentage: i32,
+
+    /// Per StackSet operation: the percentage of accounts deployed at once
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub max_concurrent_percentage: i32,
+
+    /// The management account's role stack (the StackSet never reaches that account)
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    #[command(flatten)]
+    pub wait: StackWaitArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgOffboardArgs {
+    #[command(flatten)]
+    pub target: OrgTargetArgs,
+
+    /// The central bucket whose organization delivery statements are removed (the bucket and its
+    /// objects are kept)
+    #[arg(long, value_name = "NAME")]
+    pub bucket: BucketName,
+
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+
+    /// The management account's role stack
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
+    /// Per StackSet operation: the percentage of accounts that may fail before it stops
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub failure_tolerance_percentage: i32,
+
+    /// Per StackSet operation: the percentage of accounts worked on at once
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub max_concurrent_percentage: i32,
 
     #[command(flatten)]
     pub wait: StackWaitArgs,

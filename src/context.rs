@@ -57,6 +57,22 @@ impl Ctx {
         }
     }
 
+    /// The run acting in another account (an organization member, through a role): the same
+    /// home region, that account's clients and identity (known from the role, not asked again).
+    pub fn in_account(&self, clients: Clients, identity: Identity, mode: ApplyMode, printer: Printer) -> Ctx {
+        let known = OnceCell::new();
+        let _ = known.set(identity);
+        Ctx {
+            clients: Arc::new(clients),
+            home_region: self.home_region.clone(),
+            printer,
+            dry_run: mode.dry_run,
+            yes: mode.yes,
+            target_account: None,
+            identity: known,
+        }
+    }
+
     pub async fn new(global: &GlobalArgs, printer: Printer) -> Result<Ctx> {
         // Standard retry mode: exponential backoff with jitter on throttling, 5xx and transient
         // network errors; every AWS call of every command is retried by this one policy.

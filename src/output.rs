@@ -73,6 +73,12 @@ impl Printer {
         Printer { silent_plans: true, ..self.clone() }
     }
 
+    /// The same printer for a part of a larger run (an account of an organization): no plans, no
+    /// progress bars of its own.
+    pub fn silent(&self) -> Self {
+        Printer { silent_plans: true, quiet: true, ..self.clone() }
+    }
+
     pub fn is_json(&self) -> bool {
         self.format == OutputFormat::Json
     }

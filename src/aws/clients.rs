@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::{self, ProvideCredentials, SharedCredentialsProvider, future};
 
 pub struct Clients {
     sdk: SdkConfig,
@@ -21,8 +24,30 @@ impl Clients {
         Clients { sdk, s3_path_style, s3: Mutex::new(HashMap::new()), ec2: Mutex::new(HashMap::new()) }
     }
 
+    /// The same configuration acting as `role_arn` (STS AssumeRole). The role is assumed once here,
+    /// so that a role that cannot be assumed is one clear error before any other call; the SDK's
+    /// identity cache then refreshes the credentials by assuming the role again before they
+    /// expire, so a long run never calls with expired credentials.
+    pub async fn assumed(&self, role_arn: &str, session_name: &str) -> std::result::Result<Clients, provider::error::CredentialsError> {
+        let provider = AssumeRoleProvider::builder(role_arn).session_name(session_name).configure(&self.sdk).build().await;
+        let first = provider.provide_credentials().await?;
+        let credentials = SharedCredentialsProvider::new(FirstThenRefresh { first: Mutex::new(Some(first)), refresh: provider });
+        let sdk = self.sdk.to_builder().credentials_provider(credentials).build();
+        Ok(Clients::new(sdk, self.s3_path_style))
+    }
+
+    pub fn organizations(&self) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::new(&self.sdk)
+    }
+
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.sdk)
+    }
+
+    /// CloudFormation in `region` (a StackSet lives in the region it was created in).
+    pub fn cloudformation_in(&self, region: &str) -> aws_sdk_cloudformation::Client {
+        let config = aws_sdk_cloudformation::config::Builder::from(&self.sdk).region(Region::new(region.to_owned())).build();
+        aws_sdk_cloudformation::Client::from_conf(config)
     }
 
     pub fn iam(&self) -> aws_sdk_iam::Client {
@@ -55,5 +80,36 @@ impl Clients {
                 aws_sdk_ec2::Client::from_conf(config)
             })
             .clone()
+    }
+}
+
+/// Hands out the credentials of the role while they are good for a while more, and assumes the
+/// role again when they are not: one AssumeRole per account for every client of a run, however
+/// many regions it works in, and never an expired credential in a long one.
+#[derive(Debug)]
+struct FirstThenRefresh {
+    first: Mutex<Option<Credentials>>,
+    refresh: AssumeRoleProvider,
+}
+
+/// Credentials with less than this left are refreshed before use.
+const REFRESH_MARGIN: std::time::Duration = std::time::Duration::from_secs(300);
+
+impl ProvideCredentials for FirstThenRefresh {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        let current = self.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let fresh =
+            current.filter(|c| c.expiry().is_none_or(|at| at.duration_since(std::time::SystemTime::now()).is_ok_and(|left| left > REFRESH_MARGIN)));
+        match fresh {
+            Some(credentials) => future::ProvideCredentials::ready(Ok(credentials)),
+            None => future::ProvideCredentials::new(async move {
+                let credentials = self.refresh.provide_credentials().await?;
+                *self.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(credentials.clone());
+                Ok(credentials)
+            }),
+        }
     }
 }

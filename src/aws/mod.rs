@@ -6,7 +6,9 @@ pub mod clients;
 pub mod cloudformation;
 pub mod ec2;
 pub mod iam;
+pub mod organizations;
 pub mod s3;
+pub mod stacksets;
 pub mod sts;
 
 #[cfg(test)]

@@ -156,12 +156,21 @@ async fn read_object_ownership(s3: &Client, bucket: &BucketName) -> Result<Optio
     }
 }
 
-async fn read_policy(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
+pub async fn read_policy(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
     match s3.get_bucket_policy().bucket(bucket.as_str()).send().await {
         Ok(out) => Ok(out.policy().map(str::to_owned)),
         Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(None),
         Err(e) => Err(aws_error(e, format!("reading the bucket policy of {bucket}"), "s3:GetBucketPolicy")),
     }
+}
+
+pub async fn delete_policy(s3: &Client, bucket: &BucketName) -> Result<()> {
+    s3.delete_bucket_policy()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("deleting the bucket policy of {bucket}"), "s3:DeleteBucketPolicy"))?;
+    Ok(())
 }
 
 async fn read_encryption(s3: &Client, bucket: &BucketName) -> Result<DefaultEncryption> {

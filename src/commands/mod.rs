@@ -6,6 +6,7 @@ pub mod completions;
 pub mod flowlogs;
 pub mod offboard;
 pub mod onboard;
+pub mod org;
 pub mod parse;
 pub mod permissions;
 pub mod stack;
@@ -13,7 +14,7 @@ pub mod verify;
 pub mod verify_report;
 pub mod wizard;
 
-use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, StackCommand};
+use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, OrgCommand, StackCommand};
 use crate::context::Ctx;
 use crate::core::access_plan::AccessEdit;
 use crate::error::{Error, ExitStatus, Result};
@@ -55,6 +56,10 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Onboard(args) => out.report(&onboard::onboard(&ctx, &args).await?),
         Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
         Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),
+        Command::Org(OrgCommand::Onboard(args)) => out.report(&org::onboard(&ctx, &args).await?),
+        Command::Org(OrgCommand::Status(args)) => out.report(&org::inspect(&ctx, &args, "org status").await?),
+        Command::Org(OrgCommand::Verify(args)) => out.report(&org::inspect(&ctx, &args, "org verify").await?),
+        Command::Org(OrgCommand::Offboard(args)) => out.report(&org::offboard(&ctx, &args).await?),
         // Returned above, before any AWS configuration is loaded.
         Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),
     }

@@ -72,6 +72,8 @@ struct ProxyState {
     action_faults: Mutex<Vec<(String, FaultKind)>>,
     /// The request held open (see [`ChaosProxy::hold`]).
     hold: Mutex<Option<Hold>>,
+    /// Actions answered by the proxy itself (see [`ChaosProxy::answer`]).
+    answers: Mutex<Vec<(String, u16, String)>>,
 }
 
 /// Holds the `nth` request for `action` before it reaches the emulator, until released: a test
@@ -128,6 +130,12 @@ impl ChaosProxy {
 
     pub fn add_fault(&self, rule: FaultRule) {
         self.state.faults.lock().unwrap().push(rule);
+    }
+
+    /// Every request for `action` is answered with `status` and `body` by the proxy, without
+    /// reaching the emulator: an AWS answer to an operation the emulator cannot serve at all.
+    pub fn answer(&self, action: &str, status: u16, body: &str) {
+        self.state.answers.lock().unwrap().push((action.to_owned(), status, body.to_owned()));
     }
 
     /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
@@ -378,6 +386,14 @@ async fn handle(
         Some(FaultKind::Slow(delay)) => tokio::time::sleep(delay).await,
         Some(kind) => return Ok(fault_response(&service, kind)),
         None => {}
+    }
+
+    let answer = state.answers.lock().unwrap().iter().rev().find(|(a, _, _)| *a == action_name).map(|(_, status, body)| (*status, body.clone()));
+    if let Some((status, body)) = answer {
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+        response.headers_mut().insert("content-type", "text/xml".parse().unwrap());
+        return Ok(response);
     }
 
     let uri = format!("{}{}", state.upstream, parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));

@@ -1,0 +1,1337 @@
+//! `flowgate org onboard | status | verify | offboard`: a whole AWS Organization as one plan.
+//! AWS's own multi-account engine deploys the roles (one service-managed StackSet with
+//! auto-deployment, in one region: IAM is global); flowgate's flow-log engine, the one
+//! `flowlogs enable` runs, is fanned out over the accounts through the operator role the StackSet
+//! deploys. The management account, which a service-managed StackSet never reaches, gets the
+//! single-account stack. The central bucket's policy names every account in scope before any of
+//! them creates a flow log to it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
+use crate::aws::organizations;
+use crate::aws::s3;
+use crate::aws::stacksets::{self, Caller, OperationPreferences, StackInstance, Targets};
+use crate::cli::{
+    BucketCreateArgs, BucketTargetArgs, CallAs, DeliveryPolicyForm, FlowLogsDisableArgs, FlowLogsStatusArgs, OrgOffboardArgs, OrgOnboardArgs,
+    OrgStatusArgs, OrgTargetArgs, StackDeleteArgs, StackDeployArgs, StackNameArgs, desired_flow_log,
+};
+use crate::commands::{bucket, flowlogs, stack};
+use crate::context::{Ctx, Identity};
+use crate::core::bucket::BucketAction;
+use crate::core::names::{BucketName, LogPrefix};
+use crate::core::org_delivery::{self, DeliveryForm, OrgDeliveryTarget};
+use crate::core::org_scope::{self, OrgScope, OrgTree, ScopeRequest, ScopedAccount};
+use crate::core::org_template::{OPERATOR_ROLE_NAME, org_member_template};
+use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
+use crate::core::stack_plan::{DEFAULT_ROLE_NAME, StorageId, TEMPLATE};
+use crate::error::{Error, ExitStatus, Result};
+use crate::output::{Report, render_changes, render_checks};
+
+/// The session name flowgate's AssumeRole calls carry (CloudTrail shows it).
+const SESSION_NAME: &str = "flowgate-org";
+
+/// What the organization looks like to this run.
+struct OrgView {
+    identity: Identity,
+    tree: OrgTree,
+    scope: OrgScope,
+    caller: Caller,
+    stack_set_region: String,
+}
+
+fn caller_of(call_as: CallAs) -> Caller {
+    match call_as {
+        CallAs::SelfAccount => Caller::Management,
+        CallAs::DelegatedAdmin => Caller::DelegatedAdmin,
+    }
+}
+
+fn scope_request(target: &OrgTargetArgs) -> ScopeRequest {
+    ScopeRequest {
+        ous: target.ous.clone(),
+        include: target.include_accounts.iter().map(|a| a.to_string()).collect(),
+        exclude: target.exclude_accounts.iter().map(|a| a.to_string()).collect(),
+    }
+}
+
+/// Discovery (read-only): who calls, the organization's tree, and which accounts are in scope.
+async fn observe_org(ctx: &Ctx, target: &OrgTargetArgs) -> Result<OrgView> {
+    let identity = ctx.identity().await?.clone();
+    let tree = organizations::org_tree(&ctx.clients.organizations()).await?;
+    let caller = caller_of(target.call_as);
+    match caller {
+        Caller::Management if identity.account != tree.management_account => {
+            return Err(Error::input(
+                format!("account {} is not the organization's management account ({})", identity.account, tree.management_account),
+                Some("run from the management account, or from StackSets' delegated administrator with --call-as delegated-admin".to_owned()),
+            ));
+        }
+        Caller::DelegatedAdmin if identity.account == tree.management_account => {
+            return Err(Error::input(
+                "--call-as delegated-admin is for a member account registered as StackSets' delegated administrator, and this is the management account",
+                Some("leave out --call-as (self) in the management account".to_owned()),
+            ));
+        }
+        _ => {}
+    }
+    let scope = org_scope::select(&tree, &scope_request(target))
+        .map_err(|e| Error::input(e.to_string(), Some("list the organization with: aws organizations list-accounts / list-roots".to_owned())))?;
+    let stack_set_region = target.stack_set_region.as_ref().map(|r| r.to_string()).unwrap_or_else(|| ctx.home_region.clone());
+    Ok(OrgView { identity, tree, scope, caller, stack_set_region })
+}
+
+/// The run acting in `account` through `role` (AssumeRole, credentials cached and refreshed), or
+/// the caller itself when `account` is the caller's.
+async fn account_ctx(ctx: &Ctx, account: &str, role: &str, mode: ApplyMode) -> Result<Ctx> {
+    let identity = ctx.identity().await?.clone();
+    let printer = ctx.printer.silent();
+    if account == identity.account {
+        return Ok(ctx.fork(mode, printer));
+    }
+    let role_arn = format!("arn:{}:iam::{account}:role/{role}", identity.partition);
+    let clients = ctx.clients.assumed(&role_arn, SESSION_NAME).await.map_err(|e| {
+        let detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
+        let denied = detail.contains("AccessDenied") || detail.contains("not authorized");
+        Error::refused(
+            format!("cannot assume {role} in account {account}: {}", if denied { "access denied" } else { detail.as_str() }),
+            Some(if role == OPERATOR_ROLE_NAME {
+                format!("the StackSet deploys {OPERATOR_ROLE_NAME}: check the account's stack instance with flowgate org status")
+            } else {
+                format!("the caller needs sts:AssumeRole on {role_arn}, and the role must trust the caller's account")
+            }),
+        )
+    })?;
+    let assumed = Identity {
+        account: account.to_owned(),
+        arn: format!("arn:{}:sts::{account}:assumed-role/{role}/{SESSION_NAME}", identity.partition),
+        partition: identity.partition.clone(),
+    };
+    Ok(ctx.in_account(clients, assumed, mode, printer))
+}
+
+/// The account the central bucket is in, and the run acting there.
+async fn log_archive_ctx(ctx: &Ctx, target: &OrgTargetArgs, mode: ApplyMode) -> Result<(String, Ctx)> {
+    let caller = ctx.identity().await?.account.clone();
+    let account = target.log_archive_account.as_ref().map(|a| a.to_string()).unwrap_or(caller);
+    let la = account_ctx(ctx, &account, &target.log_archive_role, mode).await?;
+    Ok((account, la))
+}
+
+/// The StackSets' client in the StackSet's region.
+fn stacksets_client(ctx: &Ctx, region: &str) -> aws_sdk_cloudformation::Client {
+    ctx.clients.cloudformation_in(region)
+}
+
+/// One account of the report: where it sits, its stack instance, and its changes or checks.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountEntry {
+    #[serde(flatten)]
+    pub account: ScopedAccount,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_instance: Option<StackInstance>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CheckStatus>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl AccountEntry {
+    fn new(account: &ScopedAccount, instances: &[StackInstance], region: &str) -> Self {
+        AccountEntry {
+            account: account.clone(),
+            stack_instance: instances.iter().find(|i| i.account == account.id && i.region == region).cloned(),
+            changes: Vec::new(),
+            checks: Vec::new(),
+            status: None,
+            error: None,
+        }
+    }
+
+    fn in_scope(&self) -> bool {
+        matches!(self.account.decision, org_scope::AccountDecision::InScope { .. })
+    }
+
+    fn is_management(&self) -> bool {
+        matches!(self.account.decision, org_scope::AccountDecision::InScope { placement: org_scope::Placement::Management })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Organization {
+    pub id: String,
+    pub management_account: String,
+    pub root_id: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrgReport {
+    pub command: &'static str,
+    pub account: String,
+    pub principal: String,
+    pub organization: Organization,
+    pub call_as: &'static str,
+    pub stack_set: String,
+    pub stack_set_region: String,
+    pub bucket: String,
+    pub log_archive_account: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_policy: Option<&'static str>,
+    pub dry_run: bool,
+    /// What is done once for the organization: prerequisites, bucket, policy, StackSet, the
+    /// management account's stack.
+    pub changes: Vec<Change>,
+    pub accounts: Vec<AccountEntry>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CheckStatus>,
+    pub summary: ChangeTally,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerun: Option<String>,
+    #[serde(skip)]
+    applied: bool,
+}
+
+impl OrgReport {
+    fn new(command: &'static str, view: &OrgView, args: &OrgTargetArgs, bucket: &BucketName, log_archive: &str, dry_run: bool) -> Self {
+        OrgReport {
+            command,
+            account: view.identity.account.clone(),
+            principal: view.identity.arn.clone(),
+            organization: Organization {
+                id: view.tree.org_id.clone(),
+                management_account: view.tree.management_account.clone(),
+                root_id: view.tree.root_id.clone(),
+            },
+            call_as: match args.call_as {
+                CallAs::SelfAccount => "self",
+                CallAs::DelegatedAdmin => "delegated-admin",
+            },
+            stack_set: args.stack_set_name.clone(),
+            stack_set_region: view.stack_set_region.clone(),
+            bucket: bucket.to_string(),
+            log_archive_account: log_archive.to_owned(),
+            delivery_policy: None,
+            dry_run,
+            changes: Vec::new(),
+            accounts: Vec::new(),
+            status: None,
+            summary: ChangeTally::default(),
+            rerun: None,
+            applied: false,
+        }
+    }
+
+    fn all_changes(&self) -> Vec<Change> {
+        self.changes.iter().chain(self.accounts.iter().flat_map(|a| a.changes.iter())).cloned().collect()
+    }
+
+    fn accounts_table(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let in_scope = self.accounts.iter().filter(|a| a.in_scope()).count();
+        writeln!(
+            f,
+            "organization {} (management account {}): {} account(s), {in_scope} in scope",
+            self.organization.id,
+            self.organization.management_account,
+            self.accounts.len()
+        )?;
+        let name_width = self.accounts.iter().map(|a| a.account.name.len()).max().unwrap_or(4).clamp(4, 24);
+        let ou_width = self.accounts.iter().map(|a| a.account.ou_path.len()).max().unwrap_or(2).clamp(2, 32);
+        writeln!(f, "  {:<12}  {:<name_width$}  {:<ou_width$}  {:<28}  stack instance", "account", "name", "ou", "decision")?;
+        for entry in &self.accounts {
+            let a = &entry.account;
+            let decision = match &a.decision {
+                org_scope::AccountDecision::InScope { placement: org_scope::Placement::Management } => "in scope (management: stack)".to_owned(),
+                org_scope::AccountDecision::InScope { .. } => "in scope".to_owned(),
+                org_scope::AccountDecision::OutOfScope { reason } => format!("out: {reason}"),
+                org_scope::AccountDecision::Skipped { reason } => format!("skipped: {reason}"),
+            };
+            let instance = match (&entry.stack_instance, entry.is_management()) {
+                (_, true) => "n/a (never reached by a StackSet)".to_owned(),
+                (Some(i), _) => match &i.detailed_status {
+                    Some(detail) => format!("{} ({detail})", i.status),
+                    None => i.status.clone(),
+                },
+                (None, _) if entry.in_scope() => "none".to_owned(),
+                (None, _) => "-".to_owned(),
+            };
+            let name: String = a.name.chars().take(name_width).collect();
+            let ou: String = a.ou_path.chars().take(ou_width).collect();
+            writeln!(f, "  {:<12}  {name:<name_width$}  {ou:<ou_width$}  {decision:<28}  {instance}", a.id)?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan as shown before the confirmation: the accounts and every change.
+struct PlanText<'a>(&'a OrgReport);
+
+impl fmt::Display for PlanText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = self.0;
+        report.accounts_table(f)?;
+        report.changes_text(f, false)
+    }
+}
+
+impl OrgReport {
+    fn changes_text(&self, f: &mut fmt::Formatter<'_>, applied: bool) -> fmt::Result {
+        let show = |c: &&Change| !applied || c.status != ChangeStatus::Skipped;
+        let org: Vec<Change> = self.changes.iter().filter(show).cloned().collect();
+        if !org.is_empty() {
+            write!(f, "organization:\n{}", render_changes(&org))?;
+        }
+        for entry in &self.accounts {
+            let changes: Vec<Change> = entry.changes.iter().filter(show).cloned().collect();
+            if !changes.is_empty() {
+                write!(f, "account {} ({}):\n{}", entry.account.id, entry.account.name, render_changes(&changes))?;
+            }
+            if let Some(error) = &entry.error {
+                writeln!(f, "account {} ({}): ERROR: {error}", entry.account.id, entry.account.name)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for OrgReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(status) = self.status {
+            self.accounts_table(f)?;
+            for entry in self.accounts.iter().filter(|a| !a.checks.is_empty()) {
+                writeln!(f, "account {} ({}): {}", entry.account.id, entry.account.name, entry.status.unwrap_or(CheckStatus::Pass))?;
+                write!(f, "{}", render_checks(&entry.checks))?;
+            }
+            if !self.changes.is_empty() {
+                write!(f, "organization:\n{}", render_changes(&self.changes))?;
+            }
+            return writeln!(f, "{status}: {} account(s) checked", self.accounts.iter().filter(|a| !a.checks.is_empty()).count());
+        }
+        if self.applied {
+            self.changes_text(f, true)?;
+        }
+        let s = &self.summary;
+        if self.applied {
+            write!(f, "{} applied, {} unchanged", s.applied, s.unchanged)?;
+        } else if s.planned == 0 {
+            write!(f, "nothing to change")?;
+        } else {
+            write!(f, "dry run: {} change(s) planned, nothing applied", s.planned)?;
+        }
+        if s.failed > 0 {
+            write!(f, ", {} FAILED (re-run to converge)", s.failed)?;
+        }
+        if s.not_attempted > 0 {
+            write!(f, ", {} not attempted", s.not_attempted)?;
+        }
+        writeln!(f)?;
+        if let Some(rerun) = &self.rerun {
+            writeln!(f, "re-run to converge: {rerun}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Report for OrgReport {
+    fn exit_status(&self) -> ExitStatus {
+        match self.status {
+            Some(CheckStatus::Fail) if self.command == "org verify" => ExitStatus::Failure,
+            Some(_) => ExitStatus::Success,
+            None => self.summary.exit_status(),
+        }
+    }
+}
+
+/// The StackSet's parameters: today's vendor template with storage access off (member accounts
+/// never read the central bucket), plus the operator role's trust.
+struct SetParameters {
+    values: Vec<(String, String)>,
+    external_id: String,
+    role_name: String,
+}
+
+fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Option<&BTreeMap<String, String>>) -> Result<SetParameters> {
+    let kept = |key: &str| existing.and_then(|p| p.get(key)).filter(|v| !v.is_empty()).cloned();
+    let vendor = args.vendor_account.as_ref().map(|a| a.to_string()).or_else(|| kept("VendorAccountId")).ok_or_else(|| {
+        Error::input(
+            "--vendor-account is required to create the StackSet",
+            Some("pass the vendor's 12-digit account id: --vendor-account ID".to_owned()),
+        )
+    })?;
+    let external_id = args.external_id.clone().or_else(|| kept("ExternalId")).unwrap_or_else(stack::new_external_id);
+    let role_name = args.role_name.clone().or_else(|| kept("RoleName")).unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
+    let compliance = if args.vendor_modes.no_compliance {
+        String::new()
+    } else {
+        args.vendor_modes.compliance_account.as_ref().map(|a| a.to_string()).or_else(|| kept("ComplianceAccountId")).unwrap_or_default()
+    };
+    let values = vec![
+        ("VendorAccountId".to_owned(), vendor),
+        ("ExternalId".to_owned(), external_id.clone()),
+        ("RoleName".to_owned(), role_name.clone()),
+        ("StorageAccess".to_owned(), "false".to_owned()),
+        ("StorageBucketNames".to_owned(), String::new()),
+        ("ComplianceAccountId".to_owned(), compliance),
+        ("ReadWrite".to_owned(), args.vendor_modes.read_write.to_string()),
+        ("AdministratorAccountId".to_owned(), view.identity.account.clone()),
+        ("OrganizationId".to_owned(), view.tree.org_id.clone()),
+        ("OperatorRoleName".to_owned(), OPERATOR_ROLE_NAME.to_owned()),
+    ];
+    Ok(SetParameters { values, external_id, role_name })
+}
+
+fn delivery_target<'a>(
+    partition: &'a str,
+    bucket: &'a BucketName,
+    prefix: Option<&'a LogPrefix>,
+    hive: bool,
+    form: DeliveryPolicyForm,
+    org_id: &str,
+) -> OrgDeliveryTarget<'a> {
+    OrgDeliveryTarget {
+        partition,
+        bucket,
+        prefix,
+        hive_partitions: hive,
+        form: match form {
+            DeliveryPolicyForm::PerAccount => DeliveryForm::PerAccount,
+            DeliveryPolicyForm::Org => DeliveryForm::Org { org_id: org_id.to_owned() },
+        },
+    }
+}
+
+/// The delivery policy for `accounts` merged into `existing`, refused past S3's size limit.
+fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'_>, accounts: &[String]) -> Result<org_delivery::OrgPolicyMerge> {
+    let merge = org_delivery::merge_org_delivery(existing, target, accounts).map_err(|e| {
+        Error::refused(format!("the central bucket's policy cannot be edited: {e}"), Some("fix the policy by hand, then re-run".to_owned()))
+    })?;
+    if merge.over_limit() {
+        return Err(Error::refused(
+            format!(
+                "the bucket policy with per-account delivery for {} account(s) would be {} bytes, over S3's {}-byte limit",
+                accounts.len(),
+                merge.size_bytes,
+                org_delivery::BUCKET_POLICY_LIMIT_BYTES
+            ),
+            Some("use --delivery-policy org (one statement conditioned on aws:SourceOrgID), or narrow the scope with --ous".to_owned()),
+        ));
+    }
+    Ok(merge)
+}
+
+fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exists: bool) -> Change {
+    let size = format!("{} of {} bytes", merge.size_bytes, org_delivery::BUCKET_POLICY_LIMIT_BYTES);
+    match &merge.document {
+        None => Change::new("put-bucket-policy", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})")),
+        Some(_) => {
+            let what = if merge.form_changed {
+                "organization delivery statements rewritten in the new form".to_owned()
+            } else if merge.added_accounts.is_empty() {
+                "organization delivery statements".to_owned()
+            } else {
+                format!("delivery for {} more account(s): {}", merge.added_accounts.len(), merge.added_accounts.join(", "))
+            };
+            let kept = if merge.kept_accounts.is_empty() { String::new() } else { format!("; {} account(s) kept", merge.kept_accounts.len()) };
+            let after = if exists { "" } else { " (after the bucket is created)" };
+            Change::new("put-bucket-policy", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}; {size}{after}"))
+        }
+    }
+}
+
+/// Which accounts' flow logs flowgate manages, and through which role: members through the
+/// operator role, the management account as the caller itself.
+fn flow_log_accounts(view: &OrgView) -> Vec<(ScopedAccount, String)> {
+    view.scope
+        .in_scope()
+        .into_iter()
+        .filter(|a| {
+            a.id == view.identity.account || matches!(a.decision, org_scope::AccountDecision::InScope { placement: org_scope::Placement::Member })
+        })
+        .map(|a| (a.clone(), OPERATOR_ROLE_NAME.to_owned()))
+        .collect()
+}
+
+/// The flow-log plan (or its application) of one account, with `flowlogs enable`'s engine.
+async fn account_flow_logs(ctx: &Ctx, account: &ScopedAccount, role: &str, args: &OrgOnboardArgs, mode: ApplyMode) -> Result<Vec<Change>> {
+    let member = account_ctx(ctx, &account.id, role, mode).await?;
+    let report = flowlogs::enable_with(&member, &args.flowlogs, false).await?;
+    Ok(report.changes)
+}
+
+fn account_failure(action: &str, account: &str, error: &Error) -> Change {
+    let mut change = Change::new(action, account, ChangeStatus::Failed, "the account could not be read");
+    change.error = Some(error_text(error));
+    change
+}
+
+// Long (~200 lines): discovery, five plan parts (prerequisites, bucket and policy, StackSet,
+// management stack, flow logs per account), one confirmation, and their application in order.
+pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
+    // What the input alone can tell, before the first AWS call.
+    desired_flow_log(&args.flowlogs.spec, "aws")?;
+    let view = observe_org(ctx, &args.target).await?;
+    let template = org_member_template(TEMPLATE).map_err(|e| Error::refused(format!("the StackSet template does not build (a bug): {e}"), None))?;
+    let cfn = stacksets_client(ctx, &view.stack_set_region);
+    let planning_mode = ApplyMode::PLAN_ONLY;
+
+    // Prerequisites.
+    let mut org_changes = Vec::new();
+    let mut register_admin = None;
+    if let Some(admin) = &args.register_delegated_admin {
+        if view.caller != Caller::Management {
+            return Err(Error::input("--register-delegated-admin is applied from the management account", None));
+        }
+        let registered = organizations::is_stacksets_delegated_admin(&ctx.clients.organizations(), admin.as_str()).await?;
+        org_changes.push(Change::new(
+            "register-delegated-admin",
+            admin.as_str(),
+            if registered { ChangeStatus::Skipped } else { ChangeStatus::Planned },
+            if registered { "already StackSets' delegated administrator" } else { "StackSets' delegated administrator" },
+        ));
+        register_admin = (!registered).then(|| admin.to_string());
+    }
+    let trusted = stacksets::organizations_access(&cfn, view.caller).await?;
+    if !trusted && view.caller == Caller::DelegatedAdmin {
+        return Err(Error::refused(
+            "StackSets' trusted access to the organization is not activated",
+            Some(
+                "activate it from the management account: flowgate org onboard there, or aws cloudformation activate-organizations-access".to_owned(),
+            ),
+        ));
+    }
+    org_changes.push(Change::new(
+        "activate-organizations-access",
+        "cloudformation",
+        if trusted { ChangeStatus::Skipped } else { ChangeStatus::Planned },
+        if trusted { "StackSets' trusted access is active" } else { "StackSets' trusted access to the organization (service-managed permissions)" },
+    ));
+
+    // The central bucket and its delivery policy.
+    let (log_archive, la_plan) = log_archive_ctx(ctx, &args.target, planning_mode).await?;
+    let bucket_args = BucketCreateArgs {
+        target: BucketTargetArgs {
+            bucket: args.flowlogs.spec.bucket.clone(),
+            bucket_region: args.bucket_region.clone(),
+            prefix: args.flowlogs.spec.prefix.clone(),
+            hive_partitions: args.flowlogs.spec.hive_partitions,
+        },
+        expire_days: None,
+        tags: Vec::new(),
+        fix_encryption: false,
+        remove_old_paths: false,
+    };
+    let bucket_plan = bucket::create(&la_plan, &bucket_args).await?;
+    let bucket_exists = bucket_plan.changes.iter().any(|c| c.action == "create-bucket" && c.status == ChangeStatus::Skipped);
+    let scoped_ids: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+    let spec = &args.flowlogs.spec;
+    let partition = view.identity.partition.clone();
+    let target = delivery_target(&partition, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, args.delivery_policy, &view.tree.org_id);
+    let existing_policy = if bucket_exists { s3::read_policy(&la_plan.s3(&bucket_plan.region), &spec.bucket).await? } else { None };
+    let merge = merged_policy(existing_policy.as_deref(), &target, &scoped_ids)?;
+    let policy_line = policy_change(&merge, &spec.bucket, bucket_exists);
+
+    // The StackSet and its instances.
+    let existing_set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let parameters = set_parameters(args, &view, existing_set.as_ref().map(|s| &s.parameters))?;
+    let instances = match &existing_set {
+        Some(_) => stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await?,
+        None => Vec::new(),
+    };
+    let set_name = args.target.stack_set_name.clone();
+    let set_line = match &existing_set {
+        None => Change::new(
+            "create-stack-set",
+            &set_name,
+            ChangeStatus::Planned,
+            "service-managed, auto-deployment on, the vendor role and the operator role",
+        ),
+        Some(set) => {
+            let same_parameters = parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v));
+            if set.template_body == template && same_parameters {
+                Change::new("update-stack-set", &set_name, ChangeStatus::Skipped, "template and parameters are current")
+            } else {
+                Change::new("update-stack-set", &set_name, ChangeStatus::Planned, "template or parameters changed: every instance is updated")
+            }
+        }
+    };
+    let members: Vec<&ScopedAccount> = view.scope.members();
+    let missing: Vec<String> =
+        members.iter().filter(|m| !instances.iter().any(|i| i.account == m.id && i.region == view.stack_set_region)).map(|m| m.id.clone()).collect();
+    let instances_line = if missing.is_empty() {
+        Change::new(
+            "create-stack-instances",
+            &set_name,
+            ChangeStatus::Skipped,
+            format!("every member in scope has an instance in {}", view.stack_set_region),
+        )
+    } else {
+        Change::new(
+            "create-stack-instances",
+            &set_name,
+            ChangeStatus::Planned,
+            format!(
+                "{} member account(s) in {} via {} target(s): {}",
+                missing.len(),
+                view.stack_set_region,
+                view.scope.target_ous.len(),
+                missing.join(", ")
+            ),
+        )
+    }
+    .in_region(&view.stack_set_region);
+
+    // The management account: never reached by a service-managed StackSet.
+    let management_in_scope = view.scope.management().is_some();
+    let storage_ids = vec![StorageId::from(spec.bucket.clone())];
+    let management_stack = StackDeployArgs {
+        name: StackNameArgs { stack_name: args.stack_name.clone() },
+        vendor_account: parameters.values.first().and_then(|(_, v)| v.parse().ok()),
+        external_id: Some(parameters.external_id.clone()),
+        role_name: Some(parameters.role_name.clone()),
+        storage_access: args.storage_access && log_archive == view.identity.account,
+        storage_ids: if args.storage_access && log_archive == view.identity.account { storage_ids } else { Vec::new() },
+        template: None,
+        vendor_modes: args.vendor_modes.clone(),
+        change_set_preview: false,
+        wait: args.wait.clone(),
+    };
+    let caller_is_management = view.caller == Caller::Management;
+    let mut management_changes = Vec::new();
+    if management_in_scope && caller_is_management {
+        let planning = ctx.fork(planning_mode, ctx.printer.silent());
+        management_changes = stack::deploy(&planning, &management_stack).await?.changes;
+    } else if management_in_scope {
+        management_changes.push(Change::new(
+            "deploy-stack",
+            &view.tree.management_account,
+            ChangeStatus::Skipped,
+            "the management account is out of a delegated administrator's reach: run flowgate onboard there",
+        ));
+    }
+    if args.storage_access && log_archive != view.identity.account {
+        org_changes.push(Change::new(
+            "grant-storage-access",
+            spec.bucket.as_str(),
+            ChangeStatus::Skipped,
+            format!(
+                "not granted: the vendor role in log-archive account {log_archive} comes from the StackSet; grant there with flowgate access grant --via role"
+            ),
+        ));
+    }
+
+    // Flow logs, per account: planned through the operator role where it exists already.
+    let flow_accounts = flow_log_accounts(&view);
+    let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_flow_logs(ctx, account, role, args)).collect();
+    let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+
+    let mut report = OrgReport::new("org onboard", &view, &args.target, &spec.bucket, &log_archive, ctx.dry_run);
+    report.delivery_policy = Some(match args.delivery_policy {
+        DeliveryPolicyForm::PerAccount => "per-account",
+        DeliveryPolicyForm::Org => "org",
+    });
+    report.changes = org_changes;
+    report.changes.extend(bucket_plan.changes.clone());
+    report.changes.push(policy_line.clone());
+    report.changes.push(set_line.clone());
+    report.changes.push(instances_line.clone());
+    report.changes.extend(management_changes.clone());
+    report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
+    let first_run = existing_set.is_none() || !missing.is_empty();
+    for (id, result) in planned {
+        let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) else { continue };
+        entry.changes = match result {
+            Ok(changes) => changes,
+            // A role the StackSet has yet to deploy cannot be assumed: planned with it.
+            Err(_) if first_run && missing.contains(&id) => vec![Change::new(
+                "enable-flow-logs",
+                &id,
+                ChangeStatus::Planned,
+                format!("every VPC in scope, once the StackSet has deployed {OPERATOR_ROLE_NAME}"),
+            )],
+            Err(e) => vec![account_failure("read-account", &id, &e)],
+        };
+    }
+    report.summary = ChangeTally::of(&report.all_changes());
+    ctx.printer.text(format_args!("{}\nPlan for organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
+
+    // Apply, in order: the bucket policy names every account before any of them creates a flow
+    // log to it; the roles exist before flow logs are made through them.
+    let pending = report.summary.planned;
+    let question = format!("Apply {pending} change(s) to organization {}?", view.tree.org_id);
+    let decision = apply::confirm(ctx.mode(), pending, &question)?;
+    if decision != apply::Decision::Apply {
+        return Ok(report);
+    }
+    report.applied = true;
+    let la_apply = la_plan.fork(ApplyMode::APPLY, ctx.printer.silent());
+    let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
+    let preferences = OperationPreferences {
+        failure_tolerance_percentage: args.failure_tolerance_percentage,
+        max_concurrent_percentage: args.max_concurrent_percentage,
+    };
+    let wait = std::time::Duration::from_secs(args.wait.wait_timeout);
+    let prerequisites_ok = AtomicBool::new(true);
+    let bucket_ok = AtomicBool::new(true);
+    let roles_failed: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let account_results: Mutex<BTreeMap<String, Vec<Change>>> = Mutex::new(BTreeMap::new());
+    let (view_ref, cfn_ref, template_ref, parameters_ref) = (&view, &cfn, &template, &parameters);
+    let (prereq_ok, bucket_ok_ref, roles_failed_ref, results_ref) = (&prerequisites_ok, &bucket_ok, &roles_failed, &account_results);
+    let (la_ref, applying_ref, bucket_args_ref, target_ref, scoped_ref) = (&la_apply, &applying, &bucket_args, &target, &scoped_ids);
+    let prerequisite_lines: Vec<Change> =
+        report.changes.iter().filter(|c| c.action == "register-delegated-admin" || c.action == "activate-organizations-access").cloned().collect();
+    let not_after = |what: &str| Done::Report { changes: Vec::new(), error: Some(format!("not attempted: {what} failed")) };
+
+    let mut steps = vec![Step::new(prerequisite_lines, async move {
+        let done = async {
+            if let Some(admin) = &register_admin {
+                organizations::register_stacksets_delegated_admin(&ctx.clients.organizations(), admin).await?;
+            }
+            if !trusted {
+                stacksets::activate_organizations_access(&stacksets_client(ctx, &view_ref.stack_set_region)).await?;
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        prereq_ok.store(done.is_ok(), Ordering::SeqCst);
+        done.map(|()| Done::Changed)
+    })];
+    steps.push(Step::new(bucket_plan.changes.clone(), async move {
+        let done = match bucket::create(la_ref, bucket_args_ref).await {
+            Ok(r) => Done::Report { changes: r.changes, error: None },
+            Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+        };
+        bucket_ok_ref.store(step_ok(&done), Ordering::SeqCst);
+        Ok(done)
+    }));
+    steps.push(Step::new(vec![policy_line], async move {
+        if !bucket_ok_ref.load(Ordering::SeqCst) {
+            return Ok(not_after("the bucket step"));
+        }
+        let result = async {
+            let region = match s3::bucket_existence(&la_ref.s3(&la_ref.home_region), &spec.bucket, &la_ref.identity().await?.account).await? {
+                crate::core::bucket::BucketExistence::Owned { region } => region,
+                _ => return Err(Error::refused(format!("bucket {} is not there", spec.bucket), None)),
+            };
+            let client = la_ref.s3(&region);
+            let existing = s3::read_policy(&client, &spec.bucket).await?;
+            let merge = merged_policy(existing.as_deref(), target_ref, scoped_ref)?;
+            match merge.document {
+                None => Ok(Done::AlreadyDone),
+                Some(document) => {
+                    s3::apply_after_create(&client, &spec.bucket, &BucketAction::PutBucketPolicy { document }, s3::AFTER_CREATE_DELAYS).await?;
+                    Ok(Done::Changed)
+                }
+            }
+        }
+        .await;
+        if result.is_err() {
+            bucket_ok_ref.store(false, Ordering::SeqCst);
+        }
+        result
+    }));
+    let set_lines = vec![set_line, instances_line];
+    let applied_lines = set_lines.clone();
+    steps.push(Step::new(set_lines, async move {
+        if !prereq_ok.load(Ordering::SeqCst) {
+            return Ok(not_after("the prerequisites step"));
+        }
+        let outcome = deploy_stack_set(
+            cfn_ref,
+            view_ref,
+            &args.target.stack_set_name,
+            template_ref,
+            parameters_ref,
+            existing_set.is_some(),
+            !missing.is_empty(),
+            preferences,
+            wait,
+        )
+        .await;
+        match outcome {
+            Ok(failures) => {
+                let mut changes = applied_lines;
+                for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+                    change.status = ChangeStatus::Applied;
+                }
+                for (account, region, status, reason) in &failures {
+                    let mut change = Change::new("stack-instance", account, ChangeStatus::Failed, format!("{status} in {region}"));
+                    change.error = Some(reason.clone());
+                    changes.push(change);
+                }
+                roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).extend(failures.into_iter().map(|f| f.0));
+                Ok(Done::Report { changes, error: None })
+            }
+            Err(e) => {
+                roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).push("*".to_owned());
+                Err(e)
+            }
+        }
+    }));
+    if management_in_scope && caller_is_management {
+        let management_stack = &management_stack;
+        steps.push(Step::new(management_changes, async move {
+            Ok(match stack::deploy(applying_ref, management_stack).await {
+                Ok(r) => Done::Report { changes: r.changes, error: (!r.failures.is_empty()).then(|| r.failures.join("; ")) },
+                Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+            })
+        }));
+    }
+    let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
+    let flow_accounts_ref = &flow_accounts;
+    steps.push(Step::new(flow_changes, async move {
+        if !bucket_ok_ref.load(Ordering::SeqCst) {
+            return Ok(not_after("the bucket policy step"));
+        }
+        let failed_roles = roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        // The futures are made up front: a future made by a stream's closure is not provably
+        // `Send` inside the runner's boxed step.
+        let caller = view_ref.identity.account.as_str();
+        let pending: Vec<_> =
+            flow_accounts_ref.iter().map(|(account, role)| apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller)).collect();
+        let results: Vec<(String, Vec<Change>)> =
+            stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
+        let mut all = Vec::new();
+        let mut by_account = results_ref.lock().unwrap_or_else(|p| p.into_inner());
+        for (account, changes) in results {
+            all.extend(changes.iter().cloned());
+            by_account.insert(account, changes);
+        }
+        Ok(Done::Report { changes: all, error: None })
+    }));
+    let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Continue { concurrency: 1 }), "").await?;
+
+    // The report: organization-level outcomes, and each account's flow-log changes.
+    let mut org_outcome = Vec::new();
+    let flow_step = outcome.steps.len() - 1;
+    for (index, step) in outcome.steps.iter().enumerate() {
+        if index == flow_step {
+            continue;
+        }
+        org_outcome.extend(step.changes.iter().cloned());
+        if let Some(error) = &step.error {
+            let mut change = Change::new("step", "organization", ChangeStatus::Failed, "the step did not complete");
+            change.error = Some(error.clone());
+            org_outcome.push(change);
+        }
+    }
+    report.changes = org_outcome;
+    let by_account = account_results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let flow_error = outcome.steps.get(flow_step).and_then(|s| s.error.clone());
+    for entry in report.accounts.iter_mut() {
+        if let Some(changes) = by_account.get(&entry.account.id) {
+            entry.changes = changes.clone();
+        } else if let Some(error) = &flow_error {
+            for change in entry.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+                change.status = ChangeStatus::NotAttempted;
+            }
+            entry.error = Some(error.clone());
+        }
+    }
+    let mut tally = ChangeTally::of(&report.all_changes());
+    tally.interrupted = outcome.tally.interrupted;
+    report.summary = tally;
+    if report.summary.failed > 0 || report.summary.not_attempted > 0 || report.summary.interrupted {
+        report.rerun = Some(crate::output::rerun_command_line());
+    }
+    // Re-read the instances so that the report shows what the StackSet did.
+    if let Ok(now) = stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await {
+        for entry in report.accounts.iter_mut() {
+            entry.stack_instance = now.iter().find(|i| i.account == entry.account.id && i.region == view.stack_set_region).cloned();
+        }
+    }
+    Ok(report)
+}
+
+/// One account's flow-log plan. (Each per-account future is boxed as `Send` where its lifetimes
+/// are concrete: unboxed, the streams over accounts are not provably `Send` inside the runner.)
+fn plan_account_flow_logs<'a>(
+    ctx: &'a Ctx,
+    account: &'a ScopedAccount,
+    role: &'a str,
+    args: &'a OrgOnboardArgs,
+) -> BoxFuture<'a, (String, Result<Vec<Change>>)> {
+    async move { (account.id.clone(), account_flow_logs(ctx, account, role, args, ApplyMode::PLAN_ONLY).await) }.boxed()
+}
+
+/// Applies one account's flow logs, unless its roles did not deploy or the user asked to stop.
+fn apply_account_flow_logs<'a>(
+    ctx: &'a Ctx,
+    account: &'a ScopedAccount,
+    role: &'a str,
+    args: &'a OrgOnboardArgs,
+    failed_roles: &'a [String],
+    caller: &'a str,
+) -> BoxFuture<'a, (String, Vec<Change>)> {
+    async move {
+        let member = account.id != caller;
+        if member && failed_roles.iter().any(|f| f == &account.id || f == "*") {
+            let change = Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "its stack instance did not deploy");
+            return (account.id.clone(), vec![change]);
+        }
+        if crate::interrupt::requested() {
+            return (account.id.clone(), vec![Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "interrupted")]);
+        }
+        let changes = match account_flow_logs(ctx, account, role, args, ApplyMode::APPLY).await {
+            Ok(changes) => changes,
+            Err(e) => {
+                let mut change = Change::new("enable-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
+                change.error = Some(error_text(&e));
+                vec![change]
+            }
+        };
+        (account.id.clone(), changes)
+    }
+    .boxed()
+}
+
+/// Removes one account's flowgate flow logs to the bucket.
+fn disable_account_flow_logs<'a>(
+    ctx: &'a Ctx,
+    account: &'a ScopedAccount,
+    role: &'a str,
+    disable: &'a FlowLogsDisableArgs,
+) -> BoxFuture<'a, (String, Vec<Change>)> {
+    async move {
+        let result = async {
+            let member = account_ctx(ctx, &account.id, role, ApplyMode::APPLY).await?;
+            Ok::<_, Error>(flowlogs::disable(&member, disable).await?.changes)
+        }
+        .await;
+        let changes = result.unwrap_or_else(|e| {
+            let mut change = Change::new("delete-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
+            change.error = Some(error_text(&e));
+            vec![change]
+        });
+        (account.id.clone(), changes)
+    }
+    .boxed()
+}
+
+fn step_ok(done: &Done) -> bool {
+    match done {
+        Done::Report { changes, error } => error.is_none() && changes.iter().all(|c| c.status != ChangeStatus::Failed),
+        Done::Changed | Done::AlreadyDone => true,
+    }
+}
+
+/// Creates or updates the StackSet and creates the missing instances, waiting for each
+/// operation; returns each account's failure.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_stack_set(
+    cfn: &aws_sdk_cloudformation::Client,
+    view: &OrgView,
+    name: &str,
+    template: &str,
+    parameters: &SetParameters,
+    exists: bool,
+    instances_missing: bool,
+    preferences: OperationPreferences,
+    wait: std::time::Duration,
+) -> Result<Vec<(String, String, String, String)>> {
+    let mut failures = Vec::new();
+    let current = stacksets::describe_stack_set(cfn, name, view.caller).await?;
+    match current {
+        None => stacksets::create_stack_set(cfn, name, template, &parameters.values, view.caller).await?,
+        Some(set) if exists => {
+            let same = set.template_body == template && parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v));
+            if !same {
+                let id =
+                    stacksets::update_stack_set(cfn, name, template, &parameters.values, preferences, view.caller, stacksets::BUSY_DELAYS).await?;
+                let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+                failures.extend(outcome.failures);
+            }
+        }
+        Some(_) => {}
+    }
+    if instances_missing {
+        // At most 50 OUs per call.
+        for ous in view.scope.target_ous.chunks(50) {
+            let targets = Targets { ous, filter: &view.scope.account_filter };
+            let id = stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
+                .await?;
+            let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+            if outcome.status == "FAILED" && outcome.failures.is_empty() {
+                return Err(Error::refused(
+                    format!("the StackSet operation {id} FAILED: {}", outcome.status_reason.unwrap_or_default()),
+                    Some("see the operation in the CloudFormation console (StackSets), fix, and re-run".to_owned()),
+                ));
+            }
+            failures.extend(outcome.failures);
+        }
+    }
+    Ok(failures)
+}
+
+/// `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
+/// coverage and delivery to the central bucket.
+pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> Result<OrgReport> {
+    desired_flow_log(&args.spec, "aws")?;
+    let view = observe_org(ctx, &args.target).await?;
+    let cfn = stacksets_client(ctx, &view.stack_set_region);
+    let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
+    let (log_archive, la) = log_archive_ctx(ctx, &args.target, ApplyMode::PLAN_ONLY).await?;
+    let policy = match s3::bucket_existence(&la.s3(&la.home_region), &args.spec.bucket, &log_archive).await? {
+        crate::core::bucket::BucketExistence::Owned { region } => Some((region.clone(), s3::read_policy(&la.s3(&region), &args.spec.bucket).await?)),
+        _ => None,
+    };
+    let granted = match &policy {
+        Some((_, Some(text))) => org_delivery::granted_org_accounts(Some(text)).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let org_form =
+        policy.as_ref().and_then(|(_, p)| p.as_deref()).is_some_and(|p| p.contains("aws:SourceOrgID") && p.contains(org_delivery::ORG_WRITE_SID));
+
+    let mut report = OrgReport::new(command, &view, &args.target, &args.spec.bucket, &log_archive, false);
+    report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
+    if set.is_none() {
+        report.changes.push(Change::new("stack-set", &args.target.stack_set_name, ChangeStatus::Planned, "not deployed: org onboard creates it"));
+    }
+    if policy.is_none() {
+        report.changes.push(Change::new("bucket", args.spec.bucket.as_str(), ChangeStatus::Planned, format!("not in account {log_archive}")));
+    }
+    let flow_accounts = flow_log_accounts(&view);
+    let status_args = FlowLogsStatusArgs { spec: args.spec.clone(), scope: args.scope.clone() };
+    let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| account_coverage(ctx, account, role, &status_args)).collect();
+    let coverage: Vec<(String, Result<flowlogs::StatusReport>)> =
+        stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    let coverage: BTreeMap<String, Result<flowlogs::StatusReport>> = coverage.into_iter().collect();
+    let delivered = delivered_accounts(&la, &args.spec.bucket, args.spec.prefix.as_ref(), policy.as_ref().map(|(r, _)| r.as_str())).await;
+
+    for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
+        let id = entry.account.id.clone();
+        let mut checks = Vec::new();
+        if entry.is_management() {
+            checks.push(Check::pass("stack-instance", "the management account has the single-account stack, not a StackSet instance"));
+        } else {
+            checks.push(instance_check(entry.stack_instance.as_ref()));
+        }
+        match coverage.get(&id) {
+            Some(Ok(status)) => {
+                let t = &status.totals;
+                let detail = format!(
+                    "{} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing",
+                    t.vpcs, t.regions, t.compliant, t.non_compliant, t.missing
+                );
+                checks.push(match status.status {
+                    CheckStatus::Pass => Check::pass("flow-logs", detail),
+                    _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
+                });
+            }
+            Some(Err(e)) => {
+                checks.push(Check::fail("flow-logs", format!("could not be read: {e}"), e.hint().unwrap_or("check the account's operator role")))
+            }
+            None => checks.push(Check::warn("flow-logs", "not managed by this caller", "run flowgate onboard in the management account")),
+        }
+        checks.push(if org_form || granted.contains(&id) {
+            Check::pass("delivery-policy", "the central bucket's policy lets the account deliver")
+        } else {
+            Check::fail("delivery-policy", "the central bucket's policy does not name the account", "re-run flowgate org onboard")
+        });
+        checks.push(match &delivered {
+            Ok(accounts) if accounts.contains(&id) => Check::pass("delivery", "flow-log objects from the account are in the central bucket"),
+            Ok(_) => Check::warn(
+                "delivery",
+                "no flow-log object from the account yet",
+                "objects arrive about 10 minutes after traffic; a VPC without traffic delivers nothing",
+            ),
+            Err(e) => Check::warn("delivery", format!("the central bucket could not be listed: {e}"), "check the log-archive role's s3:ListBucket"),
+        });
+        entry.status = Some(worst(&checks));
+        entry.checks = checks;
+    }
+    let all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    let mut status = worst(&all);
+    if !report.changes.is_empty() {
+        status = CheckStatus::Fail;
+    }
+    report.status = Some(status);
+    Ok(report)
+}
+
+fn account_coverage<'a>(
+    ctx: &'a Ctx,
+    account: &'a ScopedAccount,
+    role: &'a str,
+    args: &'a FlowLogsStatusArgs,
+) -> BoxFuture<'a, (String, Result<flowlogs::StatusReport>)> {
+    async move {
+        let member = account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await;
+        let result = match member {
+            Ok(member) => flowlogs::status(&member, args).await,
+            Err(e) => Err(e),
+        };
+        (account.id.clone(), result)
+    }
+    .boxed()
+}
+
+fn plan_account_disable<'a>(
+    ctx: &'a Ctx,
+    account: &'a ScopedAccount,
+    role: &'a str,
+    disable: &'a FlowLogsDisableArgs,
+) -> BoxFuture<'a, (String, Result<Vec<Change>>)> {
+    async move {
+        let result = match account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await {
+            Ok(member) => flowlogs::disable(&member, disable).await.map(|r| r.changes),
+            Err(e) => Err(e),
+        };
+        (account.id.clone(), result)
+    }
+    .boxed()
+}
+
+fn instance_check(instance: Option<&StackInstance>) -> Check {
+    match instance {
+        None => Check::fail("stack-instance", "no stack instance: the roles are not deployed", "re-run flowgate org onboard"),
+        Some(i) => {
+            let detail = format!(
+                "{} ({}){}",
+                i.status,
+                i.detailed_status.as_deref().unwrap_or("-"),
+                i.status_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
+            );
+            match (i.status.as_str(), i.detailed_status.as_deref()) {
+                ("CURRENT", None | Some("SUCCEEDED")) => Check::pass("stack-instance", detail),
+                ("OUTDATED", Some("RUNNING" | "PENDING")) => {
+                    Check::warn("stack-instance", detail, "an operation is deploying it: wait, then check again")
+                }
+                ("OUTDATED", _) => Check::fail("stack-instance", detail, "re-run flowgate org onboard to update it"),
+                _ => Check::fail("stack-instance", detail, "see the StackSet's operations in the CloudFormation console, fix, and re-run"),
+            }
+        }
+    }
+}
+
+/// The accounts with at least one flow-log object under `[prefix/]AWSLogs/`.
+async fn delivered_accounts(la: &Ctx, bucket: &BucketName, prefix: Option<&LogPrefix>, region: Option<&str>) -> Result<Vec<String>> {
+    let Some(region) = region else { return Ok(Vec::new()) };
+    let root = format!("{}AWSLogs/", prefix.map(|p| format!("{p}/")).unwrap_or_default());
+    let objects = s3::list_objects(&la.s3(region), bucket, &root).await?;
+    let mut accounts: Vec<String> = objects
+        .iter()
+        .filter_map(|o| o.key.strip_prefix(&root))
+        .filter_map(|rest| rest.split('/').next())
+        .map(|a| a.trim_start_matches("aws-account-id=").to_owned())
+        .collect();
+    accounts.sort();
+    accounts.dedup();
+    Ok(accounts)
+}
+
+// Long (~120 lines): the reverse of onboard in the order that keeps access until it is not
+// needed: flow logs (through the operator roles), the bucket policy, the instances, the set.
+pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
+    let view = observe_org(ctx, &args.target).await?;
+    let cfn = stacksets_client(ctx, &view.stack_set_region);
+    let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
+    let (log_archive, la) = log_archive_ctx(ctx, &args.target, ApplyMode::PLAN_ONLY).await?;
+    let whole_org = args.target.ous.is_empty() && args.target.include_accounts.is_empty() && args.target.exclude_accounts.is_empty();
+    let mut report = OrgReport::new("org offboard", &view, &args.target, &args.bucket, &log_archive, ctx.dry_run);
+    report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
+
+    // Flow logs first: they are removed through the operator roles the instances hold.
+    let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: Some(args.bucket.clone()) };
+    let flow_accounts = flow_log_accounts(&view);
+    let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_disable(ctx, account, role, &disable)).collect();
+    let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    for (id, result) in planned {
+        if let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) {
+            entry.changes = match result {
+                Ok(changes) => changes,
+                Err(e) => vec![account_failure("read-account", &id, &e)],
+            };
+        }
+    }
+
+    // The organization's delivery statements: only when the whole organization leaves (a
+    // narrower offboard leaves the others delivering).
+    let bucket_region = match s3::bucket_existence(&la.s3(&la.home_region), &args.bucket, &log_archive).await? {
+        crate::core::bucket::BucketExistence::Owned { region } => Some(region),
+        _ => None,
+    };
+    let policy_line = match &bucket_region {
+        None => {
+            Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("no such bucket in account {log_archive}"))
+        }
+        Some(_) if !whole_org => Change::new(
+            "remove-delivery-statements",
+            args.bucket.as_str(),
+            ChangeStatus::Skipped,
+            "kept: other accounts of the organization still deliver (only a whole-organization offboard removes them)",
+        ),
+        Some(region) => {
+            let existing = s3::read_policy(&la.s3(region), &args.bucket).await?;
+            let removal = org_delivery::remove_org_delivery(existing.as_deref())
+                .map_err(|e| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None))?;
+            if removal.removed_sids.is_empty() {
+                Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, "no organization delivery statement")
+            } else {
+                Change::new(
+                    "remove-delivery-statements",
+                    args.bucket.as_str(),
+                    ChangeStatus::Planned,
+                    format!("{}; {} other statement(s) kept", removal.removed_sids.join(", "), removal.kept),
+                )
+            }
+        }
+    };
+    let in_scope_instances: Vec<&StackInstance> = instances.iter().filter(|i| view.scope.members().iter().any(|m| m.id == i.account)).collect();
+    let instances_line = if in_scope_instances.is_empty() {
+        Change::new("delete-stack-instances", &args.target.stack_set_name, ChangeStatus::Skipped, "no instance in scope")
+    } else {
+        Change::new(
+            "delete-stack-instances",
+            &args.target.stack_set_name,
+            ChangeStatus::Planned,
+            format!("{} account(s): the vendor role and the operator role go with them", in_scope_instances.len()),
+        )
+    };
+    let others_remain = instances.len() > in_scope_instances.len();
+    let set_line = match (&set, others_remain) {
+        (None, _) => Change::new("delete-stack-set", &args.target.stack_set_name, ChangeStatus::Skipped, "does not exist"),
+        (Some(_), true) => {
+            Change::new("delete-stack-set", &args.target.stack_set_name, ChangeStatus::Skipped, "kept: instances outside the scope remain")
+        }
+        (Some(_), false) => Change::new("delete-stack-set", &args.target.stack_set_name, ChangeStatus::Planned, "once its instances are gone"),
+    };
+    let delete_management = view.scope.management().is_some() && view.caller == Caller::Management;
+    let delete_args = StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: args.wait.clone() };
+    let management_changes = if delete_management {
+        stack::delete(&ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.silent()), &delete_args).await?.changes
+    } else {
+        Vec::new()
+    };
+    report.changes = vec![policy_line.clone(), instances_line.clone(), set_line.clone()];
+    report.changes.extend(management_changes.clone());
+    report.summary = ChangeTally::of(&report.all_changes());
+    ctx.printer.text(format_args!("{}\nPlan to offboard organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
+
+    let pending = report.summary.planned;
+    let decision = apply::confirm(ctx.mode(), pending, &format!("Apply {pending} change(s) to offboard organization {}?", view.tree.org_id))?;
+    if decision != apply::Decision::Apply {
+        return Ok(report);
+    }
+    report.applied = true;
+    let preferences = OperationPreferences {
+        failure_tolerance_percentage: args.failure_tolerance_percentage,
+        max_concurrent_percentage: args.max_concurrent_percentage,
+    };
+    let wait = std::time::Duration::from_secs(args.wait.wait_timeout);
+    let la_apply = la.fork(ApplyMode::APPLY, ctx.printer.silent());
+    let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
+    let (view_ref, cfn_ref, disable_ref, la_ref, applying_ref, delete_ref) = (&view, &cfn, &disable, &la_apply, &applying, &delete_args);
+    let account_results: Mutex<BTreeMap<String, Vec<Change>>> = Mutex::new(BTreeMap::new());
+    let results_ref = &account_results;
+    let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
+    let flow_accounts_ref = &flow_accounts;
+    let set_name = args.target.stack_set_name.as_str();
+    let bucket = &args.bucket;
+    let mut steps = vec![
+        Step::new(flow_changes, async move {
+            let pending: Vec<_> =
+                flow_accounts_ref.iter().map(|(account, role)| disable_account_flow_logs(ctx, account, role, disable_ref)).collect();
+            let results: Vec<(String, Vec<Change>)> =
+                stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
+            let mut all = Vec::new();
+            let mut by_account = results_ref.lock().unwrap_or_else(|p| p.into_inner());
+            for (account, changes) in results {
+                all.extend(changes.iter().cloned());
+                by_account.insert(account, changes);
+            }
+            Ok(Done::Report { changes: all, error: None })
+        }),
+        Step::new(vec![policy_line], async move {
+            let Some(region) = &bucket_region else { return Ok(Done::AlreadyDone) };
+            let client = la_ref.s3(region);
+            let existing = s3::read_policy(&client, bucket).await?;
+            let removal = org_delivery::remove_org_delivery(existing.as_deref())
+                .map_err(|e| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None))?;
+            if removal.delete_policy {
+                s3::delete_policy(&client, bucket).await?;
+                Ok(Done::Changed)
+            } else if let Some(document) = removal.document {
+                s3::apply_bucket_action(&client, bucket, &BucketAction::PutBucketPolicy { document }).await?;
+                Ok(Done::Changed)
+            } else {
+                Ok(Done::AlreadyDone)
+            }
+        }),
+        Step::new(vec![instances_line, set_line], async move {
+            if !in_scope_instances.is_empty() {
+                for ous in view_ref.scope.target_ous.chunks(50) {
+                    let targets = Targets { ous, filter: &view_ref.scope.account_filter };
+                    let id = stacksets::delete_stack_instances(
+                        cfn_ref,
+                        set_name,
+                        &targets,
+                        &view_ref.stack_set_region,
+                        preferences,
+                        view_ref.caller,
+                        stacksets::BUSY_DELAYS,
+                    )
+                    .await?;
+                    let outcome = stacksets::wait_operation(cfn_ref, set_name, &id, view_ref.caller, wait).await?;
+                    if let Some((account, _, status, reason)) = outcome.failures.first() {
+                        return Err(Error::refused(format!("deleting the instance in account {account}: {status} {reason}"), None));
+                    }
+                }
+            }
+            if set.is_some() && !others_remain {
+                let left = stacksets::list_stack_instances(cfn_ref, set_name, view_ref.caller).await?;
+                if !left.is_empty() {
+                    return Err(Error::refused(
+                        format!("stack set {set_name} still has {} instance(s): it is kept", left.len()),
+                        Some("see flowgate org status; delete the remaining instances, then re-run".to_owned()),
+                    ));
+                }
+                stacksets::delete_stack_set(cfn_ref, set_name, view_ref.caller, stacksets::BUSY_DELAYS).await?;
+            }
+            Ok(Done::Changed)
+        }),
+    ];
+    if delete_management {
+        steps.push(Step::new(management_changes, async move {
+            Ok(match stack::delete(applying_ref, delete_ref).await {
+                Ok(r) => Done::Report { changes: r.changes, error: (!r.failures.is_empty()).then(|| r.failures.join("; ")) },
+                Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+            })
+        }));
+    }
+    let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Stop), "").await?;
+    let mut org_outcome = Vec::new();
+    for step in outcome.steps.iter().skip(1) {
+        org_outcome.extend(step.changes.iter().cloned());
+        if let Some(error) = &step.error {
+            let mut change = Change::new("step", "organization", ChangeStatus::Failed, "the step did not complete");
+            change.error = Some(error.clone());
+            org_outcome.push(change);
+        }
+    }
+    report.changes = org_outcome;
+    let by_account = account_results.into_inner().unwrap_or_else(|p| p.into_inner());
+    for entry in report.accounts.iter_mut() {
+        if let Some(changes) = by_account.get(&entry.account.id) {
+            entry.changes = changes.clone();
+        }
+    }
+    let mut tally = ChangeTally::of(&report.all_changes());
+    tally.interrupted = outcome.tally.interrupted;
+    report.summary = tally;
+    if report.summary.failed > 0 || report.summary.not_attempted > 0 || report.summary.interrupted {
+        report.rerun = Some(crate::output::rerun_command_line());
+    }
+    Ok(report)
+}
