@@ -147,7 +147,7 @@ pub enum Command {
     /// A whole AWS Organization in one plan: roles by a CloudFormation StackSet, flow logs in every
     /// member account to one central bucket
     #[command(subcommand)]
-    Org(OrgCommand),
+    Org(Box<OrgCommand>),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -740,7 +740,7 @@ pub const DEFAULT_STACK_SET_NAME: &str = "flowgate-org-roles";
 pub enum OrgCommand {
     /// Onboard every account in scope: trusted access, the central bucket and its delivery
     /// policy, the roles StackSet, the management account's stack, flow logs in every member
-    Onboard(OrgOnboardArgs),
+    Onboard(Box<OrgOnboardArgs>),
     /// What is deployed where, and what a re-run of org onboard would change (read-only)
     Status(OrgStatusArgs),
     /// Per account: the stack instance, the operator role, flow-log coverage and delivery to the

@@ -56,10 +56,12 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Onboard(args) => out.report(&onboard::onboard(&ctx, &args).await?),
         Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
         Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),
-        Command::Org(OrgCommand::Onboard(args)) => out.report(&org::onboard(&ctx, &args).await?),
-        Command::Org(OrgCommand::Status(args)) => out.report(&org::inspect(&ctx, &args, "org status").await?),
-        Command::Org(OrgCommand::Verify(args)) => out.report(&org::inspect(&ctx, &args, "org verify").await?),
-        Command::Org(OrgCommand::Offboard(args)) => out.report(&org::offboard(&ctx, &args).await?),
+        Command::Org(org_command) => match *org_command {
+            OrgCommand::Onboard(args) => out.report(&org::onboard(&ctx, &args).await?),
+            OrgCommand::Status(args) => out.report(&org::inspect(&ctx, &args, "org status").await?),
+            OrgCommand::Verify(args) => out.report(&org::inspect(&ctx, &args, "org verify").await?),
+            OrgCommand::Offboard(args) => out.report(&org::offboard(&ctx, &args).await?),
+        },
         // Returned above, before any AWS configuration is loaded.
         Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),
     }

@@ -28,7 +28,7 @@ use crate::context::{Ctx, Identity};
 use crate::core::bucket::BucketAction;
 use crate::core::names::{BucketName, LogPrefix};
 use crate::core::org_delivery::{self, DeliveryForm, OrgDeliveryTarget};
-use crate::core::org_scope::{self, OrgScope, OrgTree, ScopeRequest, ScopedAccount};
+use crate::core::org_scope::{self, AccountFilter, OrgScope, OrgTree, ScopeRequest, ScopedAccount};
 use crate::core::org_template::{OPERATOR_ROLE_NAME, org_member_template};
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
 use crate::core::stack_plan::{DEFAULT_ROLE_NAME, StorageId, TEMPLATE};
@@ -752,7 +752,8 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             template_ref,
             parameters_ref,
             existing_set.is_some(),
-            !missing.is_empty(),
+            &missing,
+            instances.is_empty(),
             preferences,
             wait,
         )
@@ -934,7 +935,8 @@ async fn deploy_stack_set(
     template: &str,
     parameters: &SetParameters,
     exists: bool,
-    instances_missing: bool,
+    missing: &[String],
+    no_instances: bool,
     preferences: OperationPreferences,
     wait: std::time::Duration,
 ) -> Result<Vec<(String, String, String, String)>> {
@@ -953,10 +955,15 @@ async fn deploy_stack_set(
         }
         Some(_) => {}
     }
-    if instances_missing {
+    if !missing.is_empty() {
+        // The first deployment targets the scope (its OUs, filtered as asked); a later one only
+        // the members still without an instance (accounts that joined while auto-deployment was
+        // off, or whose instance was deleted), leaving the others' stacks alone.
+        let only_missing = AccountFilter::Intersection(missing.to_vec());
+        let filter = if no_instances { &view.scope.account_filter } else { &only_missing };
         // At most 50 OUs per call.
         for ous in view.scope.target_ous.chunks(50) {
-            let targets = Targets { ous, filter: &view.scope.account_filter };
+            let targets = Targets { ous, filter };
             let id = stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
                 .await?;
             let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
@@ -1156,8 +1163,8 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         }
     }
 
-    // The organization's delivery statements: only when the whole organization leaves (a
-    // narrower offboard leaves the others delivering).
+    // The organization's delivery statements go once every account they name is leaving; a
+    // narrower offboard leaves the others delivering.
     let bucket_region = match s3::bucket_existence(&la.s3(&la.home_region), &args.bucket, &log_archive).await? {
         crate::core::bucket::BucketExistence::Owned { region } => Some(region),
         _ => None,
@@ -1166,18 +1173,24 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         None => {
             Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("no such bucket in account {log_archive}"))
         }
-        Some(_) if !whole_org => Change::new(
-            "remove-delivery-statements",
-            args.bucket.as_str(),
-            ChangeStatus::Skipped,
-            "kept: other accounts of the organization still deliver (only a whole-organization offboard removes them)",
-        ),
         Some(region) => {
             let existing = s3::read_policy(&la.s3(region), &args.bucket).await?;
-            let removal = org_delivery::remove_org_delivery(existing.as_deref())
-                .map_err(|e| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None))?;
+            let edit_error =
+                |e: crate::core::policy_doc::PolicyDocError| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None);
+            let removal = org_delivery::remove_org_delivery(existing.as_deref()).map_err(edit_error)?;
+            let granted = org_delivery::granted_org_accounts(existing.as_deref()).map_err(edit_error)?;
+            let leaving: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+            let staying: Vec<&String> = granted.iter().filter(|a| !leaving.contains(a)).collect();
+            let org_form = existing.as_deref().is_some_and(|p| p.contains("aws:SourceOrgID"));
             if removal.removed_sids.is_empty() {
                 Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, "no organization delivery statement")
+            } else if !staying.is_empty() || (org_form && !whole_org) {
+                let who = if staying.is_empty() {
+                    "the organization's other accounts".to_owned()
+                } else {
+                    format!("{} account(s) outside the scope", staying.len())
+                };
+                Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("kept: {who} still deliver"))
             } else {
                 Change::new(
                     "remove-delivery-statements",

@@ -12,6 +12,7 @@ mod flowlogs;
 mod live;
 mod mocks;
 mod onboard;
+mod org;
 mod parse;
 mod permissions;
 mod reliability;

@@ -51,6 +51,9 @@ pub struct RequestRecord {
     pub action: String,
     pub mutating: bool,
     pub faulted: bool,
+    /// The request's body as text (form-encoded or JSON parameters), to assert what was asked
+    /// where the emulator ignores it.
+    pub body: String,
 }
 
 /// Rewrites the emulator's answer body to one action: reproduces an AWS answer the emulator never
@@ -73,7 +76,17 @@ struct ProxyState {
     /// The request held open (see [`ChaosProxy::hold`]).
     hold: Mutex<Option<Hold>>,
     /// Actions answered by the proxy itself (see [`ChaosProxy::answer`]).
-    answers: Mutex<Vec<(String, u16, String)>>,
+    answers: Mutex<Vec<Answer>>,
+}
+
+/// An answer the proxy gives itself: to `action` (whose request body contains `when`, if set),
+/// `times` times (or always).
+struct Answer {
+    action: String,
+    when: Option<String>,
+    times: Option<usize>,
+    status: u16,
+    body: String,
 }
 
 /// Holds the `nth` request for `action` before it reaches the emulator, until released: a test
@@ -135,7 +148,20 @@ impl ChaosProxy {
     /// Every request for `action` is answered with `status` and `body` by the proxy, without
     /// reaching the emulator: an AWS answer to an operation the emulator cannot serve at all.
     pub fn answer(&self, action: &str, status: u16, body: &str) {
-        self.state.answers.lock().unwrap().push((action.to_owned(), status, body.to_owned()));
+        self.state.answers.lock().unwrap().push(Answer { action: action.to_owned(), when: None, times: None, status, body: body.to_owned() });
+    }
+
+    /// Like [`ChaosProxy::answer`], only for requests whose body contains `when` (a role ARN, an
+    /// account id), and only the first `times` of them (`None`: all).
+    #[allow(dead_code)]
+    pub fn answer_when(&self, action: &str, when: Option<&str>, times: Option<usize>, status: u16, body: &str) {
+        self.state.answers.lock().unwrap().push(Answer {
+            action: action.to_owned(),
+            when: when.map(str::to_owned),
+            times,
+            status,
+            body: body.to_owned(),
+        });
     }
 
     /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
@@ -278,7 +304,8 @@ fn classify(service: &str, method: &str, path: &str, query: &str, target: Option
 }
 
 fn is_mutating_action(action: &str) -> bool {
-    const READS: &[&str] = &["Get", "Describe", "List", "Head", "Validate", "Simulate", "Estimate", "Detect", "Lookup"];
+    // AssumeRole issues credentials and changes no resource of any account.
+    const READS: &[&str] = &["Get", "Describe", "List", "Head", "Validate", "Simulate", "Estimate", "Detect", "Lookup", "AssumeRole"];
     !READS.iter().any(|p| action.starts_with(p))
 }
 
@@ -353,7 +380,15 @@ async fn handle(
     let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
     let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
     let action_name = action.clone();
-    state.log.lock().unwrap().push(RequestRecord { service: service.clone(), region, action, mutating, faulted: fault.is_some() || fail_after });
+    let body_text = String::from_utf8_lossy(&body).into_owned();
+    state.log.lock().unwrap().push(RequestRecord {
+        service: service.clone(),
+        region,
+        action,
+        mutating,
+        faulted: fault.is_some() || fail_after,
+        body: body_text.clone(),
+    });
 
     let released = {
         let mut hold = state.hold.lock().unwrap();
@@ -388,7 +423,23 @@ async fn handle(
         None => {}
     }
 
-    let answer = state.answers.lock().unwrap().iter().rev().find(|(a, _, _)| *a == action_name).map(|(_, status, body)| (*status, body.clone()));
+    let answer = {
+        let mut answers = state.answers.lock().unwrap();
+        answers
+            .iter_mut()
+            .rev()
+            .find(|a| {
+                a.action == action_name
+                    && a.when.as_deref().is_none_or(|w| body_text.contains(w) || body_text.contains(&w.replace(':', "%3A").replace('/', "%2F")))
+                    && a.times != Some(0)
+            })
+            .map(|a| {
+                if let Some(times) = a.times.as_mut() {
+                    *times -= 1;
+                }
+                (a.status, a.body.clone())
+            })
+    };
     if let Some((status, body)) = answer {
         let mut response = Response::new(Full::new(Bytes::from(body)));
         *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);

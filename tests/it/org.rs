@@ -1,0 +1,399 @@
+//! `flowgate org`: a whole AWS Organization on the emulator (management account + members in two
+//! OUs, one of them nested), asserted through each member's own credentials.
+//!
+//! Where the emulator does not behave like AWS, the chaos proxy gives AWS's answer and each test
+//! names the behaviour:
+//! - CloudFormation `DescribeOrganizationsAccess` is answered by the proxy (moto: HTTP 500); AWS
+//!   answers ENABLED once StackSets' trusted access is activated (AWS CloudFormation User Guide,
+//!   "Activate trusted access for stack sets with AWS Organizations").
+//! - moto finishes StackSet operations at once and always SUCCEEDED, returns no per-account
+//!   results for OU targets, ignores OperationInProgressException, never denies AssumeRole and never
+//!   suspends an account: those are rewritten or answered by the proxy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::SdkConfig;
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use serde_json::Value;
+
+use crate::support::{Env, block_on, json_stdout, stderr, stdout};
+
+const VENDOR: &str = "999988887777";
+const REGIONS: &str = "us-east-1,eu-west-1";
+const OPERATOR_ROLE: &str = "FlowgateOrgOperatorRole";
+const VENDOR_ROLE: &str = "FlowgateCrossAccountRole";
+
+const ORGANIZATIONS_ACCESS_ENABLED: &str = r#"<DescribeOrganizationsAccessResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeOrganizationsAccessResult><Status>ENABLED</Status></DescribeOrganizationsAccessResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DescribeOrganizationsAccessResponse>"#;
+
+/// An organization on its own emulator: the management account (the emulator's default
+/// account) and four members: app1 in Workloads, app2 in Workloads/Prod (two OU levels),
+/// log-archive and audit in Security.
+struct Org {
+    env: Env,
+    root: String,
+    workloads: String,
+    security: String,
+    members: BTreeMap<&'static str, String>,
+}
+
+impl Org {
+    fn new() -> Org {
+        let env = Env::isolated();
+        // AWS: trusted access is active once activated (moto cannot answer this call).
+        env.proxy.answer("DescribeOrganizationsAccess", 200, ORGANIZATIONS_ACCESS_ENABLED);
+        let orgs = aws_sdk_organizations::Client::new(&env.sdk("us-east-1"));
+        block_on(orgs.create_organization().feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All).send()).unwrap();
+        let root = block_on(orgs.list_roots().send()).unwrap().roots()[0].id().unwrap().to_owned();
+        let ou = |parent: &str, name: &str| {
+            block_on(orgs.create_organizational_unit().parent_id(parent).name(name).send())
+                .unwrap()
+                .organizational_unit()
+                .unwrap()
+                .id()
+                .unwrap()
+                .to_owned()
+        };
+        let workloads = ou(&root, "Workloads");
+        let prod = ou(&workloads, "Prod");
+        let security = ou(&root, "Security");
+        let mut members = BTreeMap::new();
+        for (name, parent) in [("app1", &workloads), ("app2", &prod), ("log-archive", &security), ("audit", &security)] {
+            let id = create_account(&env, name);
+            block_on(orgs.move_account().account_id(&id).source_parent_id(&root).destination_parent_id(parent).send()).unwrap();
+            members.insert(name, id);
+        }
+        Org { env, root, workloads, security, members }
+    }
+
+    fn ous(&self) -> String {
+        format!("{},{}", self.workloads, self.security)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        self.env.flowgate().args(["org"]).args(args).args(["--output", "json"]).output().unwrap()
+    }
+
+    fn onboard(&self, bucket: &str, extra: &[&str]) -> std::process::Output {
+        let ous = self.ous();
+        let mut args = vec!["onboard", "--bucket", bucket, "--vendor-account", VENDOR, "--regions", REGIONS, "--ous", &ous];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+}
+
+fn create_account(env: &Env, name: &str) -> String {
+    let orgs = aws_sdk_organizations::Client::new(&env.sdk("us-east-1"));
+    let status = block_on(orgs.create_account().account_name(name).email(format!("{name}@example.com")).send()).unwrap();
+    status.create_account_status().unwrap().account_id().unwrap().to_owned()
+}
+
+/// The member's own credentials (AssumeRole into the role Organizations created with it),
+/// straight to the emulator.
+fn member_sdk(env: &Env, account: &str, region: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::new(&env.sdk(region));
+    let out =
+        block_on(sts.assume_role().role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole")).role_session_name("test").send())
+            .unwrap();
+    let c = out.credentials().unwrap();
+    let credentials = Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "member");
+    env.sdk(region).to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build()
+}
+
+fn role_exists(env: &Env, account: &str, role: &str) -> bool {
+    let iam = aws_sdk_iam::Client::new(&member_sdk(env, account, "us-east-1"));
+    block_on(iam.get_role().role_name(role).send()).is_ok()
+}
+
+/// The member's flow logs to `bucket` in `region`.
+fn flow_logs_to(env: &Env, account: &str, region: &str, bucket: &str) -> usize {
+    let ec2 = aws_sdk_ec2::Client::new(&member_sdk(env, account, region));
+    let out = block_on(ec2.describe_flow_logs().send()).unwrap();
+    out.flow_logs().iter().filter(|f| f.log_destination().is_some_and(|d| d.starts_with(&format!("arn:aws:s3:::{bucket}")))).count()
+}
+
+fn bucket_policy(env: &Env, owner: &str, bucket: &str) -> String {
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&member_sdk(env, owner, "us-east-1")).force_path_style(true).build());
+    block_on(s3.get_bucket_policy().bucket(bucket).send()).unwrap().policy().unwrap_or_default().to_owned()
+}
+
+fn account_entry<'a>(report: &'a Value, account: &str) -> &'a Value {
+    report["accounts"].as_array().unwrap().iter().find(|a| a["id"] == account).unwrap_or_else(|| panic!("no entry for {account}: {report}"))
+}
+
+/// The changes of a report that did not go as planned, for assertion messages.
+fn trouble(output: &std::process::Output) -> String {
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let all = report["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(report["accounts"].as_array().into_iter().flatten().flat_map(|a| a["changes"].as_array().into_iter().flatten()));
+    let bad: Vec<String> = all.filter(|c| c["status"] != "applied" && c["status"] != "unchanged").map(|c| c.to_string()).collect();
+    format!("{}\n{}", bad.join("\n"), stderr(output))
+}
+
+fn statuses(entry: &Value) -> Vec<String> {
+    entry["changes"].as_array().map(|c| c.iter().map(|c| format!("{}:{}", c["action"], c["status"])).collect()).unwrap_or_default()
+}
+
+#[test]
+fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
+    let org = Org::new();
+    let bucket = crate::support::unique("org-central");
+    let log_archive = org.members["log-archive"].clone();
+    let extra = ["--log-archive-account", log_archive.as_str(), "--yes"];
+
+    // The plan makes no mutating call.
+    let plan = org.onboard(&bucket, &["--log-archive-account", &log_archive, "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "a dry run changed something: {:?}", org.env.proxy.mutating_calls());
+    let report = json_stdout(&plan);
+    assert_eq!(report["accounts"].as_array().unwrap().len(), 5, "{report}");
+    assert_eq!(account_entry(&report, "123456789012")["decision"], "out-of-scope", "the management account is directly under the root");
+
+    // Apply: roles by the StackSet, flow logs in every member, the bucket in the log-archive account.
+    let out = org.onboard(&bucket, &extra);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json_stdout(&out);
+    let policy = bucket_policy(&org.env, &log_archive, &bucket);
+    for (name, account) in &org.members {
+        assert!(role_exists(&org.env, account, OPERATOR_ROLE), "{name}: no operator role");
+        assert!(role_exists(&org.env, account, VENDOR_ROLE), "{name}: no vendor role");
+        for region in REGIONS.split(',') {
+            assert_eq!(
+                flow_logs_to(&org.env, account, region, &bucket),
+                1,
+                "{name} {region}: {}",
+                statuses(account_entry(&report, account)).join(" ")
+            );
+        }
+        assert!(policy.contains(&format!("AWSLogs/{account}/*")), "{name} cannot deliver: {policy}");
+    }
+    // The creation request asked for auto-deployment and service-managed permissions (moto
+    // drops AutoDeployment from DescribeStackSet, so the request is where it shows).
+    let create = org.env.proxy.requests().into_iter().find(|r| r.action == "CreateStackSet").expect("CreateStackSet was called");
+    assert!(create.body.contains("PermissionModel=SERVICE_MANAGED"), "{}", create.body);
+    assert!(create.body.contains("AutoDeployment.Enabled=true") && create.body.contains("RetainStacksOnAccountRemoval=false"), "{}", create.body);
+    let instances = org.env.proxy.requests().into_iter().find(|r| r.action == "CreateStackInstances").expect("CreateStackInstances was called");
+    assert!(
+        instances.body.contains("FailureTolerancePercentage=25") && instances.body.contains("RegionConcurrencyType=PARALLEL"),
+        "{}",
+        instances.body
+    );
+    assert!(
+        instances.body.contains("Regions.member.1=us-east-1") && !instances.body.contains("Regions.member.2"),
+        "one region only: {}",
+        instances.body
+    );
+
+    // A second run changes nothing and makes no mutating call.
+    org.env.proxy.reset_log();
+    let again = org.onboard(&bucket, &extra);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "the second run changed something: {:?}", org.env.proxy.mutating_calls());
+    assert_eq!(json_stdout(&again)["summary"]["applied"], 0);
+
+    // An account created at the root is out of scope; moved into Workloads, a re-run picks it up.
+    // (AWS's auto-deployment would have deployed its roles as it joined; moto ignores
+    // auto-deployment, so the re-run's CreateStackInstances for the missing member does it.)
+    let newcomer = create_account(&org.env, "newcomer");
+    let orgs = aws_sdk_organizations::Client::new(&org.env.sdk("us-east-1"));
+    block_on(orgs.move_account().account_id(&newcomer).source_parent_id(&org.root).destination_parent_id(&org.workloads).send()).unwrap();
+    org.env.proxy.reset_log();
+    let joined = org.onboard(&bucket, &extra);
+    assert_eq!(joined.status.code(), Some(0), "{}", stderr(&joined));
+    assert!(role_exists(&org.env, &newcomer, OPERATOR_ROLE));
+    assert_eq!(flow_logs_to(&org.env, &newcomer, "us-east-1", &bucket), 1);
+    assert!(bucket_policy(&org.env, &log_archive, &bucket).contains(&format!("AWSLogs/{newcomer}/*")));
+    let instances = org.env.proxy.requests().into_iter().find(|r| r.action == "CreateStackInstances").expect("the newcomer's instance");
+    assert!(
+        instances.body.contains("AccountFilterType=INTERSECTION") && instances.body.contains(&newcomer),
+        "only the missing member is targeted: {}",
+        instances.body
+    );
+
+    // verify: one entry per account with checks; nothing delivered yet is a warning, not a failure.
+    let verify = org.run(&["verify", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive]);
+    assert_eq!(verify.status.code(), Some(0), "{}", stdout(&verify));
+    let report = json_stdout(&verify);
+    let app2 = account_entry(&report, &org.members["app2"]);
+    let checks: BTreeMap<String, String> = app2["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(checks["stack-instance"], "pass", "{app2}");
+    assert_eq!(checks["flow-logs"], "pass", "{app2}");
+    assert_eq!(checks["delivery-policy"], "pass", "{app2}");
+    assert_eq!(checks["delivery"], "warn", "{app2}");
+
+    // Offboard: flow logs go through the operator roles, then the organization's statements (the
+    // log-archive account's own delivery statements stay), then the instances.
+    let mut listed = 0;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    // AWS deletes the instances DeleteStackInstances targets (moto keeps them): after the plan's
+    // own listing, the instances are gone.
+    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            return body.to_owned();
+        }
+        r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
+    });
+    // ...and DeleteStackSet then succeeds (moto refuses it: its instances are still there).
+    org.env.proxy.answer(
+        "DeleteStackSet",
+        200,
+        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
+    );
+    let out = org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    for account in org.members.values().chain([&newcomer]) {
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", &bucket), 0);
+        listed += 1;
+    }
+    assert_eq!(listed, 5);
+    let policy = bucket_policy(&org.env, &log_archive, &bucket);
+    assert!(!policy.contains("FlowgateOrgLogDelivery"), "{policy}");
+    assert!(policy.contains("FlowgateLogDeliveryWrite"), "the log-archive account's own statements are kept: {policy}");
+    let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
+    assert!(delete.body.contains("RetainStacks=false") && delete.body.contains(&org.workloads), "{}", delete.body);
+    assert!(org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+}
+
+#[test]
+fn bad_scope_is_an_input_error_before_any_change() {
+    let org = Org::new();
+    let out = org.run(&["onboard", "--bucket", "org-bad-scope", "--vendor-account", VENDOR, "--ous", "ou-zzzz-nonexist1", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let report = json_stdout(&out);
+    assert!(report.to_string().contains("ou-zzzz-nonexist1"), "{report}");
+    assert!(org.env.proxy.mutating_calls().is_empty());
+
+    // The management account calling as a delegated administrator.
+    let out = org.run(&["onboard", "--bucket", "org-bad-scope", "--vendor-account", VENDOR, "--call-as", "delegated-admin", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(org.env.proxy.mutating_calls().is_empty());
+
+    // Not an OU id at all: refused by the parser.
+    let out = org.run(&["onboard", "--bucket", "org-bad-scope", "--vendor-account", VENDOR, "--ous", "Workloads"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// AWS never deploys a service-managed StackSet to the management account (moto does, when the
+/// root is targeted): the plan deploys that account's stack by the single-account path instead.
+#[test]
+fn the_management_account_gets_the_single_account_stack_in_the_plan() {
+    let org = Org::new();
+    let out = org.run(&["onboard", "--bucket", "org-mgmt-plan", "--vendor-account", VENDOR, "--regions", "us-east-1", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report = json_stdout(&out);
+    let management = account_entry(&report, "123456789012");
+    assert_eq!(management["decision"], "in-scope");
+    assert_eq!(management["placement"], "management");
+    let changes = report["changes"].as_array().unwrap();
+    assert!(changes.iter().any(|c| c["action"] == "create-stack" || c["resource"] == "flowgate-cross-account"), "no single-account stack: {report}");
+    let instances = changes.iter().find(|c| c["action"] == "create-stack-instances").unwrap();
+    assert!(!instances["detail"].as_str().unwrap().contains("123456789012"), "the StackSet never targets the management account: {instances}");
+    assert!(org.env.proxy.mutating_calls().is_empty());
+}
+
+/// AWS: one operation per stack set at a time; another one in progress answers
+/// OperationInProgressException ("Another Operation on StackSet ... is in progress", AWS
+/// CloudFormation API Reference, CreateStackInstances errors). flowgate waits and retries.
+#[test]
+fn an_operation_in_progress_is_waited_for() {
+    let org = Org::new();
+    let busy = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>OperationInProgressException</Code><Message>Another Operation on StackSet arn:aws:cloudformation:us-east-1:123456789012:stackset/flowgate-org-roles is in progress</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"#;
+    org.env.proxy.answer_when("CreateStackInstances", None, Some(1), 400, busy);
+    let out = org.onboard("org-busy", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(org.env.proxy.counts().get("cloudformation:CreateStackInstances"), Some(&2));
+    assert!(role_exists(&org.env, &org.members["app1"], OPERATOR_ROLE));
+}
+
+/// AWS: an operation is RUNNING for minutes before it ends (moto ends it at once); flowgate
+/// polls DescribeStackSetOperation until it ends, then reads each account's result. One member's
+/// instance FAILED (ListStackSetOperationResults, e.g. a role of that name already exists there):
+/// the account is reported with AWS's reason, its flow logs are not attempted, the others are
+/// onboarded, and the run exits 3.
+#[test]
+fn a_running_operation_is_waited_for_and_a_failed_account_is_partial() {
+    let org = Org::new();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let seen = polls.clone();
+    org.env.proxy.rewrite_response("DescribeStackSetOperation", move |body| {
+        if seen.fetch_add(1, Ordering::SeqCst) < 2 { body.replace("<Status>SUCCEEDED</Status>", "<Status>RUNNING</Status>") } else { body.to_owned() }
+    });
+    let failed = org.members["audit"].clone();
+    let results = format!(
+        r#"<ListStackSetOperationResultsResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackSetOperationResultsResult><Summaries><member><Account>{failed}</Account><Region>us-east-1</Region><Status>FAILED</Status><StatusReason>Role FlowgateCrossAccountRole already exists</StatusReason></member></Summaries></ListStackSetOperationResultsResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackSetOperationResultsResponse>"#
+    );
+    org.env.proxy.answer("ListStackSetOperationResults", 200, &results);
+    let out = org.onboard("org-partial", &["--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(polls.load(Ordering::SeqCst) >= 3, "the RUNNING operation was not polled until it ended");
+    let report = json_stdout(&out);
+    let failure = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "stack-instance").expect("the failed instance is reported");
+    assert_eq!(failure["resource"], failed.as_str());
+    assert!(failure["error"].as_str().unwrap().contains("already exists"), "{failure}");
+    assert_eq!(statuses(account_entry(&report, &failed)), ["\"enable-flow-logs\":\"not-attempted\""]);
+    assert_eq!(flow_logs_to(&org.env, &failed, "us-east-1", "org-partial"), 0);
+    assert_eq!(flow_logs_to(&org.env, &org.members["app1"], "us-east-1", "org-partial"), 1);
+}
+
+/// AWS: AssumeRole is denied when the role's trust does not admit the caller (an account whose
+/// operator role was changed by hand; moto never denies). That account's failure is in the
+/// report with a hint, the others are onboarded, and the run exits 3.
+#[test]
+fn access_denied_on_one_member_is_reported_and_the_others_proceed() {
+    let org = Org::new();
+    let denied = org.members["app1"].clone();
+    let arn = format!("arn:aws:iam::{denied}:role/{OPERATOR_ROLE}");
+    let body = format!(
+        r#"<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/moto is not authorized to perform: sts:AssumeRole on resource: {arn}</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"#
+    );
+    org.env.proxy.answer_when("AssumeRole", Some(&arn), None, 403, &body);
+    let out = org.onboard("org-denied", &["--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json_stdout(&out);
+    let entry = account_entry(&report, &denied);
+    let change = &entry["changes"][0];
+    assert_eq!(change["status"], "failed", "{entry}");
+    assert!(change["error"].as_str().unwrap().contains("access denied") && change["error"].as_str().unwrap().contains("org status"), "{entry}");
+    assert_eq!(flow_logs_to(&org.env, &org.members["app2"], "us-east-1", "org-denied"), 1);
+}
+
+/// AWS: a suspended account stays in ListAccounts with Status/State SUSPENDED (moto never
+/// suspends). It is skipped and said so; nothing is created in it.
+#[test]
+fn a_suspended_account_is_skipped_and_said_so() {
+    let org = Org::new();
+    let suspended = org.members["audit"].clone();
+    let id = suspended.clone();
+    org.env.proxy.rewrite_response("ListAccountsForParent", move |body| {
+        let mut doc: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        if let Some(accounts) = doc["Accounts"].as_array_mut() {
+            for account in accounts.iter_mut().filter(|a| a["Id"] == id.as_str()) {
+                account["Status"] = "SUSPENDED".into();
+                account["State"] = "SUSPENDED".into();
+            }
+        }
+        doc.to_string()
+    });
+    let out = org.onboard("org-suspended", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    let report = json_stdout(&out);
+    let entry = account_entry(&report, &suspended);
+    assert_eq!(entry["decision"], "skipped", "{entry}");
+    assert_eq!(entry["reason"], "suspended", "{entry}");
+    assert_eq!(flow_logs_to(&org.env, &suspended, "us-east-1", "org-suspended"), 0);
+    assert!(!bucket_policy(&org.env, "123456789012", "org-suspended").contains(&suspended));
+    // The StackSet still targets the OU: AWS skips the suspended account
+    // (SKIPPED_SUSPENDED_ACCOUNT), and an account that comes back gets its instance.
+    assert_eq!(flow_logs_to(&org.env, &org.members["log-archive"], "us-east-1", "org-suspended"), 1);
+    let _ = &org.security;
+}
