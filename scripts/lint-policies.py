@@ -41,6 +41,14 @@ ACCEPTED = {
         "onboard includes bucket create (see bucket-create.json)",
     ("permissions:wizard", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
         "the wizard includes bucket create (see bucket-create.json)",
+    ("policies/operator/org-onboard.json", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
+        "org onboard writes the central bucket's delivery policy (and includes bucket create): that one bucket",
+    ("permissions:org-onboard", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
+        "org onboard writes the central bucket's delivery policy (and includes bucket create): that one bucket",
+    ("policies/operator/org-offboard.json", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
+        "org offboard removes the organization's statements from the central bucket's policy: that one bucket",
+    ("permissions:org-offboard", "RESOURCE_POLICY_PRIVILEGE_ESCALATION"):
+        "org offboard removes the organization's statements from the central bucket's policy: that one bucket",
 }
 
 def rendered_by_flowgate(binary):

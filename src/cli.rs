@@ -625,6 +625,14 @@ pub struct PermissionsArgs {
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
     pub stack_name: String,
 
+    /// The StackSet of the org commands
+    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = parse_stack_name)]
+    pub stack_set_name: String,
+
+    /// The role the org commands assume in --log-archive-account
+    #[arg(long, default_value = "OrganizationAccountAccessRole", value_parser = parse_role_name)]
+    pub log_archive_role: String,
+
     /// The account's 12-digit id [default: * (IAM and CloudFormation act only in the caller's own account)]
     #[arg(long, value_name = "ID")]
     pub account: Option<AccountId>,

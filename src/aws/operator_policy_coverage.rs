@@ -23,7 +23,7 @@ fn bucket_create_policy_covers_every_action_the_adapters_call() {
     let allowed = allowed_actions(policy("bucket create"));
     // The S3 adapter also reads objects (verify), deletes buckets (offboard) and lists
     // buckets (wizard): those are in those commands' policies, not in bucket create's.
-    let elsewhere = ["s3:GetObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:ListAllMyBuckets"];
+    let elsewhere = ["s3:GetObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:ListAllMyBuckets", "s3:DeleteBucketPolicy"];
     for action in crate::aws::s3::ACTIONS.iter().filter(|a| !elsewhere.contains(a)).chain(crate::aws::sts::ACTIONS) {
         assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
     }
@@ -133,11 +133,36 @@ fn composed_commands_cover_their_steps() {
 }
 
 #[test]
+fn org_policies_cover_their_adapters_and_steps() {
+    let union = |commands: &[&str]| -> Vec<String> { commands.iter().flat_map(|c| allowed_actions(policy(c))).collect() };
+    let onboard = allowed_actions(policy("org onboard"));
+    for action in crate::aws::organizations::ACTIONS.iter().chain(crate::aws::stacksets::ACTIONS) {
+        let delete_only = ["cloudformation:DeleteStackInstances", "cloudformation:DeleteStackSet"];
+        assert_eq!(onboard.iter().any(|a| a == action), !delete_only.contains(action), "org onboard and {action}");
+    }
+    // What org onboard runs in the caller's own account.
+    for action in union(&["stack deploy", "bucket create", "flowlogs enable"]).iter().chain(&["sts:AssumeRole".to_owned()]) {
+        assert!(onboard.contains(action), "org onboard lacks {action}");
+    }
+    let offboard = allowed_actions(policy("org offboard"));
+    for action in union(&["flowlogs disable", "stack delete"])
+        .into_iter()
+        .chain(["cloudformation:DeleteStackInstances", "cloudformation:DeleteStackSet", "s3:DeleteBucketPolicy", "sts:AssumeRole"].map(str::to_owned))
+    {
+        assert!(offboard.contains(&action), "org offboard lacks {action}");
+    }
+    let status = allowed_actions(policy("org status/verify"));
+    let reads = ["Get", "List", "Describe", "AssumeRole"];
+    assert!(status.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "read-only: {status:?}");
+}
+
+#[test]
 fn every_adapter_action_is_in_some_operator_policy() {
     let all: Vec<String> = OPERATOR_POLICIES.iter().flat_map(|(_, p)| allowed_actions(p)).collect();
     let adapters =
         [crate::aws::s3::ACTIONS, crate::aws::ec2::ACTIONS, crate::aws::iam::ACTIONS, crate::aws::cloudformation::ACTIONS, crate::aws::sts::ACTIONS];
-    for action in adapters.iter().flat_map(|a| a.iter()) {
+    let org_adapters = [crate::aws::organizations::ACTIONS, crate::aws::stacksets::ACTIONS];
+    for action in adapters.iter().chain(&org_adapters).flat_map(|a| a.iter()) {
         assert!(all.iter().any(|a| a == action), "no operator policy grants {action}");
     }
 }
@@ -227,7 +252,7 @@ fn stack_commands_allow_the_cloudformation_handler_permissions_of_every_template
 
 #[test]
 fn policies_hard_code_no_names_and_use_only_known_placeholders() {
-    let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}"];
+    let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}", "${StackSetName}", "${LogArchiveRole}"];
     for (command, document) in OPERATOR_POLICIES {
         for hard_coded in ["arn:aws:", "FlowgateCrossAccountRole", "flowgate-cross-account"] {
             assert!(!document.contains(hard_coded), "{command} hard-codes {hard_coded}");
@@ -248,6 +273,8 @@ fn names(partition: &str) -> PolicyNames {
         role_name: "VendorRole".into(),
         stack_name: "vendor-stack".into(),
         bucket: Some("acme-flow-logs".parse().unwrap()),
+        stack_set_name: "org-roles".into(),
+        log_archive_role: "LogArchiveAdmin".into(),
     }
 }
 

@@ -11,7 +11,6 @@ pub const ACTIONS: &[&str] = &[
     "organizations:DescribeOrganization",
     "organizations:ListRoots",
     "organizations:ListOrganizationalUnitsForParent",
-    "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
     "organizations:ListDelegatedAdministrators",
     "organizations:RegisterDelegatedAdministrator",

@@ -39,6 +39,7 @@ pub const ACTIONS: &[&str] = &[
     "s3:DeleteObjectVersion",
     "s3:DeleteBucket",
     "s3:ListAllMyBuckets",
+    "s3:DeleteBucketPolicy",
 ];
 
 fn build_error(what: &str, e: impl std::fmt::Display) -> Error {

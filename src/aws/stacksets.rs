@@ -26,6 +26,8 @@ pub const ACTIONS: &[&str] = &[
     "cloudformation:DeleteStackInstances",
     "cloudformation:DescribeStackSetOperation",
     "cloudformation:ListStackSetOperationResults",
+    "cloudformation:DescribeStackInstance",
+    "cloudformation:UpdateStackInstances",
 ];
 
 /// Who the caller is to StackSets: the management account, or a registered delegated
@@ -405,4 +407,56 @@ pub async fn wait_operation(cfn: &Client, name: &str, id: &str, caller: Caller, 
         }
     }
     Ok(OperationOutcome { status, status_reason, failures })
+}
+
+/// The parameter values one account's instance overrides (an empty map when it has none or
+/// there is no such instance).
+pub async fn instance_overrides(cfn: &Client, name: &str, account: &str, region: &str, caller: Caller) -> Result<BTreeMap<String, String>> {
+    match cfn.describe_stack_instance().stack_set_name(name).stack_instance_account(account).stack_instance_region(region).call_as(caller.call_as()).send().await
+    {
+        Ok(out) => Ok(out
+            .stack_instance()
+            .map(|i| {
+                i.parameter_overrides()
+                    .iter()
+                    .filter_map(|p| Some((p.parameter_key()?.to_owned(), p.parameter_value().unwrap_or_default().to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default()),
+        Err(e) if error_code(&e) == Some("StackInstanceNotFoundException") => Ok(BTreeMap::new()),
+        Err(e) => Err(aws_error(e, format!("reading the instance of stack set {name} in account {account}"), "cloudformation:DescribeStackInstance")),
+    }
+}
+
+/// Overrides parameters of one account's instance (the log-archive account's vendor role reads
+/// the central bucket; no other account's does).
+#[allow(clippy::too_many_arguments)]
+pub async fn override_instance(
+    cfn: &Client,
+    name: &str,
+    ous: &[String],
+    account: &str,
+    region: &str,
+    overrides: &[(String, String)],
+    preferences: OperationPreferences,
+    caller: Caller,
+    delays: &[Duration],
+) -> Result<String> {
+    let id = operation_id();
+    let targets = Targets { ous, filter: &AccountFilter::Intersection(vec![account.to_owned()]) };
+    let out = retry_busy!(
+        cfn.update_stack_instances()
+            .stack_set_name(name)
+            .deployment_targets(deployment_targets(&targets))
+            .regions(region)
+            .set_parameter_overrides(Some(parameters_of(overrides)))
+            .operation_preferences(preferences.build())
+            .operation_id(&id)
+            .call_as(caller.call_as())
+            .send(),
+        format!("overriding the parameters of stack set {name} in account {account}"),
+        "cloudformation:UpdateStackInstances",
+        delays
+    )?;
+    Ok(out.operation_id().unwrap_or(&id).to_owned())
 }

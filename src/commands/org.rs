@@ -618,16 +618,14 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             "the management account is out of a delegated administrator's reach: run flowgate onboard there",
         ));
     }
-    if args.storage_access && log_archive != view.identity.account {
-        org_changes.push(Change::new(
-            "grant-storage-access",
-            spec.bucket.as_str(),
-            ChangeStatus::Skipped,
-            format!(
-                "not granted: the vendor role in log-archive account {log_archive} comes from the StackSet; grant there with flowgate access grant --via role"
-            ),
-        ));
-    }
+    // Vendor storage access: the log-archive account's vendor role (a StackSet instance) reads
+    // the central bucket through a parameter override of that one instance; no other member's
+    // role reads storage, and nothing grants the organization as a whole.
+    let storage = if args.storage_access && log_archive != view.identity.account {
+        Some(plan_storage_access(&cfn, &view, &args.target.stack_set_name, &log_archive, &spec.bucket, &instances).await?)
+    } else {
+        None
+    };
 
     // Flow logs, per account: planned through the operator role where it exists already.
     let flow_accounts = flow_log_accounts(&view);
@@ -739,7 +737,11 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         }
         result
     }));
-    let set_lines = vec![set_line, instances_line];
+    let mut set_lines = vec![set_line, instances_line];
+    let storage_override = storage.as_ref().and_then(|(line, grant)| {
+        set_lines.push(line.clone());
+        grant.clone()
+    });
     let applied_lines = set_lines.clone();
     steps.push(Step::new(set_lines, async move {
         if !prereq_ok.load(Ordering::SeqCst) {
@@ -758,6 +760,33 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             wait,
         )
         .await;
+        let outcome = match (outcome, storage_override.as_ref()) {
+            (Ok(mut failures), Some(grant)) => {
+                let id = stacksets::override_instance(
+                    cfn_ref,
+                    &args.target.stack_set_name,
+                    std::slice::from_ref(&grant.ou),
+                    &grant.account,
+                    &view_ref.stack_set_region,
+                    &grant.overrides,
+                    preferences,
+                    view_ref.caller,
+                    stacksets::BUSY_DELAYS,
+                )
+                .await;
+                match id {
+                    Ok(id) => match stacksets::wait_operation(cfn_ref, &args.target.stack_set_name, &id, view_ref.caller, wait).await {
+                        Ok(result) => {
+                            failures.extend(result.failures);
+                            Ok(failures)
+                        }
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                }
+            }
+            (outcome, _) => outcome,
+        };
         match outcome {
             Ok(failures) => {
                 let mut changes = applied_lines;
@@ -923,6 +952,53 @@ fn step_ok(done: &Done) -> bool {
         Done::Report { changes, error } => error.is_none() && changes.iter().all(|c| c.status != ChangeStatus::Failed),
         Done::Changed | Done::AlreadyDone => true,
     }
+}
+
+/// The override that lets the log-archive account's vendor role read the central bucket.
+#[derive(Debug, Clone)]
+struct StorageGrant {
+    account: String,
+    /// The target OU the account's instance was deployed through.
+    ou: String,
+    overrides: Vec<(String, String)>,
+}
+
+/// The target OU above `account` (its instance's deployment target).
+fn target_ou_of(view: &OrgView, account: &str) -> Option<String> {
+    let mut parent = view.tree.accounts.iter().find(|a| a.id == account)?.parent_id.clone();
+    for _ in 0..8 {
+        if view.scope.target_ous.contains(&parent) {
+            return Some(parent);
+        }
+        parent = view.tree.units.iter().find(|u| u.id == parent)?.parent_id.clone();
+    }
+    None
+}
+
+async fn plan_storage_access(
+    cfn: &aws_sdk_cloudformation::Client,
+    view: &OrgView,
+    set: &str,
+    log_archive: &str,
+    bucket: &BucketName,
+    instances: &[StackInstance],
+) -> Result<(Change, Option<StorageGrant>)> {
+    let line = |status, detail: String| Change::new("grant-storage-access", bucket.as_str(), status, detail);
+    let member = view.scope.members().iter().any(|m| m.id == log_archive);
+    let Some(ou) = target_ou_of(view, log_archive).filter(|_| member) else {
+        return Err(Error::input(
+            format!("--storage-access: the log-archive account {log_archive} is not a member in scope, so the StackSet deploys no vendor role there"),
+            Some("include the log-archive account in the scope (--ous / --include-accounts), or grant by hand with flowgate access grant in that account".to_owned()),
+        ));
+    };
+    let overrides = vec![("StorageAccess".to_owned(), "true".to_owned()), ("StorageBucketNames".to_owned(), bucket.to_string())];
+    let has_instance = instances.iter().any(|i| i.account == log_archive && i.region == view.stack_set_region);
+    let current = if has_instance { stacksets::instance_overrides(cfn, set, log_archive, &view.stack_set_region, view.caller).await? } else { BTreeMap::new() };
+    if overrides.iter().all(|(k, v)| current.get(k) == Some(v)) {
+        return Ok((line(ChangeStatus::Skipped, format!("the vendor role in log-archive account {log_archive} reads the bucket")), None));
+    }
+    let detail = format!("the vendor role in log-archive account {log_archive} reads the bucket (a parameter override of that account's stack instance)");
+    Ok((line(ChangeStatus::Planned, detail), Some(StorageGrant { account: log_archive.to_owned(), ou, overrides })))
 }
 
 /// Creates or updates the StackSet and creates the missing instances, waiting for each

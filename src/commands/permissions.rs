@@ -60,6 +60,8 @@ pub fn permissions(args: &PermissionsArgs, region: Option<&RegionName>) -> Resul
         role_name: args.role_name.clone(),
         stack_name: args.stack_name.clone(),
         bucket: args.bucket.clone(),
+        stack_set_name: args.stack_set_name.clone(),
+        log_archive_role: args.log_archive_role.clone(),
     };
     match operator_policy::render(&command, &names) {
         Ok(policy) => Ok(PermissionsReport::Policy(policy)),

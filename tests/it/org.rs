@@ -143,7 +143,7 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     let org = Org::new();
     let bucket = crate::support::unique("org-central");
     let log_archive = org.members["log-archive"].clone();
-    let extra = ["--log-archive-account", log_archive.as_str(), "--yes"];
+    let extra = ["--log-archive-account", log_archive.as_str(), "--storage-access", "--yes"];
 
     // The plan makes no mutating call.
     let plan = org.onboard(&bucket, &["--log-archive-account", &log_archive, "--dry-run"]);
@@ -186,6 +186,18 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
         instances.body.contains("Regions.member.1=us-east-1") && !instances.body.contains("Regions.member.2"),
         "one region only: {}",
         instances.body
+    );
+
+    // The vendor reads the central bucket through the log-archive account's role only: a
+    // parameter override of that one instance (moto records overrides without redeploying).
+    let grant = org.env.proxy.requests().into_iter().find(|r| r.action == "UpdateStackInstances").expect("the storage grant");
+    assert!(grant.body.contains("ParameterKey=StorageAccess") && grant.body.contains(&bucket), "{}", grant.body);
+    assert!(grant.body.contains("AccountFilterType=INTERSECTION") && grant.body.contains(&log_archive), "{}", grant.body);
+    let set = org.env.proxy.requests().into_iter().find(|r| r.action == "CreateStackSet").unwrap();
+    assert!(
+        set.body.contains("Parameters.member.4.ParameterKey=StorageAccess") && set.body.contains("Parameters.member.4.ParameterValue=false"),
+        "member accounts' vendor roles read no storage: {}",
+        set.body
     );
 
     // A second run changes nothing and makes no mutating call.

@@ -26,6 +26,12 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("onboard", include_str!("../../../policies/operator/onboard.json")),
     ("wizard", include_str!("../../../policies/operator/wizard.json")),
     ("offboard", include_str!("../../../policies/operator/offboard.json")),
+    // The caller of the org commands (the management account or StackSets' delegated
+    // administrator); each includes the single-account policies of what it runs in the caller's
+    // own account (the management account's stack and flow logs, a central bucket there).
+    ("org onboard", include_str!("../../../policies/operator/org-onboard.json")),
+    ("org status/verify", include_str!("../../../policies/operator/org-status.json")),
+    ("org offboard", include_str!("../../../policies/operator/org-offboard.json")),
 ];
 
 /// The IAM actions of CloudFormation's resource handlers per resource type, with their source.
@@ -51,6 +57,10 @@ pub const PERMISSION_COMMANDS: &[(&str, &str)] = &[
     ("onboard", "onboard"),
     ("wizard", "wizard"),
     ("offboard", "offboard"),
+    ("org-onboard", "org onboard"),
+    ("org-status", "org status/verify"),
+    ("org-verify", "org status/verify"),
+    ("org-offboard", "org offboard"),
 ];
 
 /// The names a rendered policy is scoped to.
@@ -63,6 +73,10 @@ pub struct PolicyNames {
     pub role_name: String,
     pub stack_name: String,
     pub bucket: Option<BucketName>,
+    /// The StackSet of the org commands.
+    pub stack_set_name: String,
+    /// The role the org commands assume in the log-archive account.
+    pub log_archive_role: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,7 +99,7 @@ pub fn policy_of(command: &str) -> Result<(&'static str, &'static str), RenderEr
 }
 
 /// The policy of `command` with its placeholders (`${Partition}`, `${AccountId}`, `${RoleName}`,
-/// `${StackName}`, `${FlowLogBucket}`) replaced by `names`. Every value is validated by its
+/// `${StackName}`, `${FlowLogBucket}`, `${StackSetName}`, `${LogArchiveRole}`) replaced by `names`. Every value is validated by its
 /// parser before it gets here, so none can break out of its JSON string.
 pub fn render(command: &str, names: &PolicyNames) -> Result<Value, RenderError> {
     let (slug, document) = policy_of(command)?;
@@ -98,7 +112,9 @@ pub fn render(command: &str, names: &PolicyNames) -> Result<Value, RenderError> 
         .replace("${AccountId}", names.account.as_deref().unwrap_or("*"))
         .replace("${RoleName}", &names.role_name)
         .replace("${StackName}", &names.stack_name)
-        .replace("${FlowLogBucket}", bucket);
+        .replace("${FlowLogBucket}", bucket)
+        .replace("${StackSetName}", &names.stack_set_name)
+        .replace("${LogArchiveRole}", &names.log_archive_role);
     if let Some(at) = text.find("${") {
         let rest: String = text[at..].chars().take(24).collect();
         return Err(RenderError::Invalid(slug.to_owned(), format!("unreplaced placeholder {rest}")));
