@@ -27,13 +27,14 @@ use crate::commands::{bucket, flowlogs, stack};
 use crate::context::{Ctx, Identity};
 use crate::core::bucket::BucketAction;
 use crate::core::names::{BucketName, LogPrefix};
+use crate::core::org_checks::{self, InstanceState};
 use crate::core::org_delivery::{self, DeliveryForm, OrgDeliveryTarget};
 use crate::core::org_scope::{self, AccountFilter, OrgScope, OrgTree, ScopeRequest, ScopedAccount};
 use crate::core::org_template::{OPERATOR_ROLE_NAME, org_member_template};
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
 use crate::core::stack_plan::{DEFAULT_ROLE_NAME, StorageId, TEMPLATE};
 use crate::error::{Error, ExitStatus, Result};
-use crate::output::{Report, render_changes, render_checks};
+use crate::output::{Report, render_changes};
 
 /// The session name flowgate's AssumeRole calls carry (CloudTrail shows it).
 const SESSION_NAME: &str = "flowgate-org";
@@ -169,6 +170,13 @@ impl AccountEntry {
 }
 
 #[derive(Debug, Clone, Serialize)]
+pub struct VendorAccess {
+    pub account: String,
+    pub external_id: String,
+    pub role_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
 pub struct Organization {
     pub id: String,
     pub management_account: String,
@@ -188,6 +196,10 @@ pub struct OrgReport {
     pub log_archive_account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_policy: Option<&'static str>,
+    /// What the vendor needs to register the accounts: its account, the ExternalId every
+    /// account's role requires, and the role's name (the same in every account).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorAccess>,
     pub dry_run: bool,
     /// What is done once for the organization: prerequisites, bucket, policy, StackSet, the
     /// management account's stack.
@@ -222,6 +234,7 @@ impl OrgReport {
             bucket: bucket.to_string(),
             log_archive_account: log_archive.to_owned(),
             delivery_policy: None,
+            vendor: None,
             dry_run,
             changes: Vec::new(),
             accounts: Vec::new(),
@@ -273,6 +286,55 @@ impl OrgReport {
     }
 }
 
+impl OrgReport {
+    /// `org status` / `org verify`: accounts x checks, then what is not a pass, with its fix.
+    fn checks_table(&self, f: &mut fmt::Formatter<'_>, status: CheckStatus) -> fmt::Result {
+        let checked: Vec<&AccountEntry> = self.accounts.iter().filter(|a| !a.checks.is_empty()).collect();
+        writeln!(
+            f,
+            "organization {} (management account {}): {} account(s), {} in scope",
+            self.organization.id,
+            self.organization.management_account,
+            self.accounts.len(),
+            checked.len()
+        )?;
+        let names: Vec<String> = checked.first().map(|a| a.checks.iter().map(|c| c.name.clone()).collect()).unwrap_or_default();
+        let name_width = checked.iter().map(|a| a.account.name.len()).max().unwrap_or(4).clamp(4, 24);
+        write!(f, "  {:<12}  {:<name_width$}", "account", "name")?;
+        for name in &names {
+            write!(f, "  {name:<w$}", w = name.len().max(4))?;
+        }
+        writeln!(f)?;
+        for entry in &checked {
+            let name: String = entry.account.name.chars().take(name_width).collect();
+            let mut line = format!("  {:<12}  {name:<name_width$}", entry.account.id);
+            for (check, column) in entry.checks.iter().zip(&names) {
+                let shown = match check.status {
+                    CheckStatus::Fail => "FAIL".to_owned(),
+                    other => other.to_string(),
+                };
+                line.push_str(&format!("  {shown:<w$}", w = column.len().max(4)));
+            }
+            writeln!(f, "{}", line.trim_end())?;
+        }
+        for entry in self.accounts.iter().filter(|a| matches!(a.account.decision, org_scope::AccountDecision::Skipped { .. })) {
+            if let org_scope::AccountDecision::Skipped { reason } = &entry.account.decision {
+                writeln!(f, "  {:<12}  {}  skipped: {reason}", entry.account.id, entry.account.name)?;
+            }
+        }
+        for entry in &checked {
+            for check in entry.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
+                let fix = check.fix.as_deref().map(|x| format!(" (fix: {x})")).unwrap_or_default();
+                writeln!(f, "{} {}: {}: {}{fix}", entry.account.id, check.name, check.status, check.detail)?;
+            }
+        }
+        if !self.changes.is_empty() {
+            write!(f, "organization:\n{}", render_changes(&self.changes))?;
+        }
+        writeln!(f, "{status}: {} account(s) checked", checked.len())
+    }
+}
+
 /// The plan as shown before the confirmation: the accounts and every change.
 struct PlanText<'a>(&'a OrgReport);
 
@@ -307,15 +369,7 @@ impl OrgReport {
 impl fmt::Display for OrgReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(status) = self.status {
-            self.accounts_table(f)?;
-            for entry in self.accounts.iter().filter(|a| !a.checks.is_empty()) {
-                writeln!(f, "account {} ({}): {}", entry.account.id, entry.account.name, entry.status.unwrap_or(CheckStatus::Pass))?;
-                write!(f, "{}", render_checks(&entry.checks))?;
-            }
-            if !self.changes.is_empty() {
-                write!(f, "organization:\n{}", render_changes(&self.changes))?;
-            }
-            return writeln!(f, "{status}: {} account(s) checked", self.accounts.iter().filter(|a| !a.checks.is_empty()).count());
+            return self.checks_table(f, status);
         }
         if self.applied {
             self.changes_text(f, true)?;
@@ -335,6 +389,13 @@ impl fmt::Display for OrgReport {
             write!(f, ", {} not attempted", s.not_attempted)?;
         }
         writeln!(f)?;
+        if let (Some(vendor), true) = (&self.vendor, self.applied) {
+            writeln!(
+                f,
+                "for the vendor: role {} in every account in scope, trusting account {} with ExternalId {}",
+                vendor.role_name, vendor.account, vendor.external_id
+            )?;
+        }
         if let Some(rerun) = &self.rerun {
             writeln!(f, "re-run to converge: {rerun}")?;
         }
@@ -357,6 +418,8 @@ impl Report for OrgReport {
 struct SetParameters {
     values: Vec<(String, String)>,
     external_id: String,
+    /// The ExternalId is new (neither given nor kept): a dry run does not show it.
+    generated: bool,
     role_name: String,
 }
 
@@ -368,7 +431,9 @@ fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Option<&BTree
             Some("pass the vendor's 12-digit account id: --vendor-account ID".to_owned()),
         )
     })?;
-    let external_id = args.external_id.clone().or_else(|| kept("ExternalId")).unwrap_or_else(stack::new_external_id);
+    let given = args.external_id.clone().or_else(|| kept("ExternalId"));
+    let generated = given.is_none();
+    let external_id = given.unwrap_or_else(stack::new_external_id);
     let role_name = args.role_name.clone().or_else(|| kept("RoleName")).unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
     let compliance = if args.vendor_modes.no_compliance {
         String::new()
@@ -387,7 +452,7 @@ fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Option<&BTree
         ("OrganizationId".to_owned(), view.tree.org_id.clone()),
         ("OperatorRoleName".to_owned(), OPERATOR_ROLE_NAME.to_owned()),
     ];
-    Ok(SetParameters { values, external_id, role_name })
+    Ok(SetParameters { values, external_id, generated, role_name })
 }
 
 fn delivery_target<'a>(
@@ -432,7 +497,7 @@ fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'_>, account
 fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exists: bool) -> Change {
     let size = format!("{} of {} bytes", merge.size_bytes, org_delivery::BUCKET_POLICY_LIMIT_BYTES);
     match &merge.document {
-        None => Change::new("put-bucket-policy", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})")),
+        None => Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})")),
         Some(_) => {
             let what = if merge.form_changed {
                 "organization delivery statements rewritten in the new form".to_owned()
@@ -443,7 +508,7 @@ fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exis
             };
             let kept = if merge.kept_accounts.is_empty() { String::new() } else { format!("; {} account(s) kept", merge.kept_accounts.len()) };
             let after = if exists { "" } else { " (after the bucket is created)" };
-            Change::new("put-bucket-policy", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}; {size}{after}"))
+            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}; {size}{after}"))
         }
     }
 }
@@ -637,11 +702,19 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         DeliveryPolicyForm::PerAccount => "per-account",
         DeliveryPolicyForm::Org => "org",
     });
+    report.vendor = Some(VendorAccess {
+        account: parameters.values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
+        external_id: if parameters.generated && ctx.dry_run { "(a new random one, generated when applied)".to_owned() } else { parameters.external_id.clone() },
+        role_name: parameters.role_name.clone(),
+    });
     report.changes = org_changes;
     report.changes.extend(bucket_plan.changes.clone());
     report.changes.push(policy_line.clone());
     report.changes.push(set_line.clone());
     report.changes.push(instances_line.clone());
+    if let Some((line, _)) = &storage {
+        report.changes.push(line.clone());
+    }
     report.changes.extend(management_changes.clone());
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
     let first_run = existing_set.is_none() || !missing.is_empty();
@@ -1176,25 +1249,11 @@ fn plan_account_disable<'a>(
 }
 
 fn instance_check(instance: Option<&StackInstance>) -> Check {
-    match instance {
-        None => Check::fail("stack-instance", "no stack instance: the roles are not deployed", "re-run flowgate org onboard"),
-        Some(i) => {
-            let detail = format!(
-                "{} ({}){}",
-                i.status,
-                i.detailed_status.as_deref().unwrap_or("-"),
-                i.status_reason.as_deref().map(|r| format!(": {r}")).unwrap_or_default()
-            );
-            match (i.status.as_str(), i.detailed_status.as_deref()) {
-                ("CURRENT", None | Some("SUCCEEDED")) => Check::pass("stack-instance", detail),
-                ("OUTDATED", Some("RUNNING" | "PENDING")) => {
-                    Check::warn("stack-instance", detail, "an operation is deploying it: wait, then check again")
-                }
-                ("OUTDATED", _) => Check::fail("stack-instance", detail, "re-run flowgate org onboard to update it"),
-                _ => Check::fail("stack-instance", detail, "see the StackSet's operations in the CloudFormation console, fix, and re-run"),
-            }
-        }
-    }
+    org_checks::instance_check(instance.map(|i| InstanceState {
+        status: &i.status,
+        detailed_status: i.detailed_status.as_deref(),
+        status_reason: i.status_reason.as_deref(),
+    }))
 }
 
 /// The accounts with at least one flow-log object under `[prefix/]AWSLogs/`.

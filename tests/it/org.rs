@@ -242,6 +242,13 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     assert_eq!(checks["delivery-policy"], "pass", "{app2}");
     assert_eq!(checks["delivery"], "warn", "{app2}");
 
+    // The offboard plan changes nothing.
+    org.env.proxy.reset_log();
+    let plan = org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    assert!(flow_logs_to(&org.env, &newcomer, "us-east-1", &bucket) == 1);
+
     // Offboard: flow logs go through the operator roles, then the organization's statements (the
     // log-archive account's own delivery statements stay), then the instances.
     let mut listed = 0;

@@ -13,6 +13,7 @@ pub mod format;
 pub mod layout;
 pub mod names;
 pub mod operator_policy;
+pub mod org_checks;
 pub mod org_delivery;
 pub mod org_scope;
 pub mod org_template;
