@@ -23,7 +23,8 @@ fn bucket_create_policy_covers_every_action_the_adapters_call() {
     let allowed = allowed_actions(policy("bucket create"));
     // The S3 adapter also reads objects (verify), deletes buckets (offboard) and lists
     // buckets (wizard): those are in those commands' policies, not in bucket create's.
-    let elsewhere = ["s3:GetObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:ListAllMyBuckets", "s3:DeleteBucketPolicy"];
+    let elsewhere =
+        ["s3:GetObject", "s3:ListBucketVersions", "s3:DeleteObjectVersion", "s3:DeleteBucket", "s3:ListAllMyBuckets", "s3:DeleteBucketPolicy"];
     for action in crate::aws::s3::ACTIONS.iter().filter(|a| !elsewhere.contains(a)).chain(crate::aws::sts::ACTIONS) {
         assert!(allowed.iter().any(|a| a == action), "bucket create lacks {action}");
     }

@@ -412,7 +412,14 @@ pub async fn wait_operation(cfn: &Client, name: &str, id: &str, caller: Caller, 
 /// The parameter values one account's instance overrides (an empty map when it has none or
 /// there is no such instance).
 pub async fn instance_overrides(cfn: &Client, name: &str, account: &str, region: &str, caller: Caller) -> Result<BTreeMap<String, String>> {
-    match cfn.describe_stack_instance().stack_set_name(name).stack_instance_account(account).stack_instance_region(region).call_as(caller.call_as()).send().await
+    match cfn
+        .describe_stack_instance()
+        .stack_set_name(name)
+        .stack_instance_account(account)
+        .stack_instance_region(region)
+        .call_as(caller.call_as())
+        .send()
+        .await
     {
         Ok(out) => Ok(out
             .stack_instance()

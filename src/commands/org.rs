@@ -497,7 +497,9 @@ fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'_>, account
 fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exists: bool) -> Change {
     let size = format!("{} of {} bytes", merge.size_bytes, org_delivery::BUCKET_POLICY_LIMIT_BYTES);
     match &merge.document {
-        None => Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})")),
+        None => {
+            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})"))
+        }
         Some(_) => {
             let what = if merge.form_changed {
                 "organization delivery statements rewritten in the new form".to_owned()
@@ -704,7 +706,11 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     });
     report.vendor = Some(VendorAccess {
         account: parameters.values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
-        external_id: if parameters.generated && ctx.dry_run { "(a new random one, generated when applied)".to_owned() } else { parameters.external_id.clone() },
+        external_id: if parameters.generated && ctx.dry_run {
+            "(a new random one, generated when applied)".to_owned()
+        } else {
+            parameters.external_id.clone()
+        },
         role_name: parameters.role_name.clone(),
     });
     report.changes = org_changes;
@@ -1066,11 +1072,13 @@ async fn plan_storage_access(
     };
     let overrides = vec![("StorageAccess".to_owned(), "true".to_owned()), ("StorageBucketNames".to_owned(), bucket.to_string())];
     let has_instance = instances.iter().any(|i| i.account == log_archive && i.region == view.stack_set_region);
-    let current = if has_instance { stacksets::instance_overrides(cfn, set, log_archive, &view.stack_set_region, view.caller).await? } else { BTreeMap::new() };
+    let current =
+        if has_instance { stacksets::instance_overrides(cfn, set, log_archive, &view.stack_set_region, view.caller).await? } else { BTreeMap::new() };
     if overrides.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok((line(ChangeStatus::Skipped, format!("the vendor role in log-archive account {log_archive} reads the bucket")), None));
     }
-    let detail = format!("the vendor role in log-archive account {log_archive} reads the bucket (a parameter override of that account's stack instance)");
+    let detail =
+        format!("the vendor role in log-archive account {log_archive} reads the bucket (a parameter override of that account's stack instance)");
     Ok((line(ChangeStatus::Planned, detail), Some(StorageGrant { account: log_archive.to_owned(), ou, overrides })))
 }
 

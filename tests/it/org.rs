@@ -200,6 +200,17 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
         set.body
     );
 
+    // AWS records the override on the instance (DescribeStackInstance's ParameterOverrides);
+    // moto applies UpdateStackInstances only to top-level Accounts, which service-managed sets
+    // do not use, so the proxy answers as AWS would from here on.
+    let overrides = format!(
+        "<ParameterOverrides><member><ParameterKey>StorageAccess</ParameterKey><ParameterValue>true</ParameterValue></member><member><ParameterKey>StorageBucketNames</ParameterKey><ParameterValue>{bucket}</ParameterValue></member></ParameterOverrides>"
+    );
+    let archive = log_archive.clone();
+    org.env.proxy.rewrite_response("DescribeStackInstance", move |body| {
+        if body.contains(&format!("<Account>{archive}</Account>")) { body.replace("<ParameterOverrides/>", &overrides) } else { body.to_owned() }
+    });
+
     // A second run changes nothing and makes no mutating call.
     org.env.proxy.reset_log();
     let again = org.onboard(&bucket, &extra);
@@ -244,7 +255,8 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
 
     // The offboard plan changes nothing.
     org.env.proxy.reset_log();
-    let plan = org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--dry-run"]);
+    let plan =
+        org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--dry-run"]);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
     assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
     assert!(flow_logs_to(&org.env, &newcomer, "us-east-1", &bucket) == 1);

@@ -49,7 +49,8 @@ mod tests {
         assert_eq!(judge("OUTDATED", Some("CANCELLED")), CheckStatus::Fail);
         assert_eq!(judge("INOPERABLE", Some("INOPERABLE")), CheckStatus::Fail);
         assert_eq!(judge("OUTDATED", Some("SKIPPED_SUSPENDED_ACCOUNT")), CheckStatus::Fail);
-        let reasoned = instance_check(Some(InstanceState { status: "OUTDATED", detailed_status: Some("FAILED"), status_reason: Some("Role exists") }));
+        let reasoned =
+            instance_check(Some(InstanceState { status: "OUTDATED", detailed_status: Some("FAILED"), status_reason: Some("Role exists") }));
         assert!(reasoned.detail.contains("Role exists"), "{}", reasoned.detail);
     }
 }
