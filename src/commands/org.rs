@@ -245,6 +245,13 @@ impl OrgReport {
         }
     }
 
+    /// The accounts as people read them: by OU path, then name.
+    fn display_order(&self) -> Vec<&AccountEntry> {
+        let mut entries: Vec<&AccountEntry> = self.accounts.iter().collect();
+        entries.sort_by(|a, b| (&a.account.ou_path, &a.account.name, &a.account.id).cmp(&(&b.account.ou_path, &b.account.name, &b.account.id)));
+        entries
+    }
+
     fn all_changes(&self) -> Vec<Change> {
         self.changes.iter().chain(self.accounts.iter().flat_map(|a| a.changes.iter())).cloned().collect()
     }
@@ -261,7 +268,7 @@ impl OrgReport {
         let name_width = self.accounts.iter().map(|a| a.account.name.len()).max().unwrap_or(4).clamp(4, 24);
         let ou_width = self.accounts.iter().map(|a| a.account.ou_path.len()).max().unwrap_or(2).clamp(2, 32);
         writeln!(f, "  {:<12}  {:<name_width$}  {:<ou_width$}  {:<28}  stack instance", "account", "name", "ou", "decision")?;
-        for entry in &self.accounts {
+        for entry in self.display_order() {
             let a = &entry.account;
             let decision = match &a.decision {
                 org_scope::AccountDecision::InScope { placement: org_scope::Placement::Management } => "in scope (management: stack)".to_owned(),
@@ -289,7 +296,7 @@ impl OrgReport {
 impl OrgReport {
     /// `org status` / `org verify`: accounts x checks, then what is not a pass, with its fix.
     fn checks_table(&self, f: &mut fmt::Formatter<'_>, status: CheckStatus) -> fmt::Result {
-        let checked: Vec<&AccountEntry> = self.accounts.iter().filter(|a| !a.checks.is_empty()).collect();
+        let checked: Vec<&AccountEntry> = self.display_order().into_iter().filter(|a| !a.checks.is_empty()).collect();
         writeln!(
             f,
             "organization {} (management account {}): {} account(s), {} in scope",
@@ -317,7 +324,7 @@ impl OrgReport {
             }
             writeln!(f, "{}", line.trim_end())?;
         }
-        for entry in self.accounts.iter().filter(|a| matches!(a.account.decision, org_scope::AccountDecision::Skipped { .. })) {
+        for entry in self.display_order().into_iter().filter(|a| matches!(a.account.decision, org_scope::AccountDecision::Skipped { .. })) {
             if let org_scope::AccountDecision::Skipped { reason } = &entry.account.decision {
                 writeln!(f, "  {:<12}  {}  skipped: {reason}", entry.account.id, entry.account.name)?;
             }
@@ -353,7 +360,7 @@ impl OrgReport {
         if !org.is_empty() {
             write!(f, "organization:\n{}", render_changes(&org))?;
         }
-        for entry in &self.accounts {
+        for entry in self.display_order() {
             let changes: Vec<Change> = entry.changes.iter().filter(show).cloned().collect();
             if !changes.is_empty() {
                 write!(f, "account {} ({}):\n{}", entry.account.id, entry.account.name, render_changes(&changes))?;

@@ -428,3 +428,39 @@ fn a_suspended_account_is_skipped_and_said_so() {
     assert_eq!(flow_logs_to(&org.env, &org.members["log-archive"], "us-east-1", "org-suspended"), 1);
     let _ = &org.security;
 }
+
+/// Ctrl-C while the first account's flow log is being created (accounts one at a time): that
+/// account finishes, the others are "not attempted", exit 130, and the report says to re-run.
+#[test]
+fn sigint_during_the_flow_log_pass_stops_before_the_next_account() {
+    let org = Org::new();
+    org.env.proxy.hold("CreateFlowLogs", 1);
+    let ous = org.ous();
+    let args = [
+        "org",
+        "onboard",
+        "--bucket",
+        "org-sigint",
+        "--vendor-account",
+        VENDOR,
+        "--regions",
+        "us-east-1",
+        "--ous",
+        &ous,
+        "--account-concurrency",
+        "1",
+        "--yes",
+        "--output",
+        "json",
+    ];
+    let (code, out, err) = crate::reliability::interrupt_while_held(&org.env, &args);
+    assert_eq!(code, Some(130), "{err}\n{out}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(report["summary"]["interrupted"], true, "{report:#}");
+    assert!(report["rerun"].as_str().unwrap().contains("org onboard"), "{report:#}");
+    let members: Vec<&Value> = report["accounts"].as_array().unwrap().iter().filter(|a| a["placement"] == "member").collect();
+    let applied = members.iter().filter(|a| statuses(a).iter().any(|s| s.contains("applied"))).count();
+    let stopped = members.iter().filter(|a| statuses(a).iter().all(|s| s.contains("not-attempted"))).count();
+    assert_eq!((applied, stopped), (1, 3), "{report:#}");
+    assert_eq!(org.env.proxy.counts().get("ec2:CreateFlowLogs"), Some(&1), "no account after the interrupt");
+}

@@ -269,7 +269,7 @@ fn security_linters_pass_on_templates_and_policies() {
 /// Runs flowgate with `args` and, once the proxy holds the request set up with `hold`, sends it
 /// SIGINT, waits until flowgate says it will stop after the current step, and lets the request
 /// through: the interrupt lands inside a known step, whatever the machine's speed.
-fn interrupt_while_held(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn interrupt_while_held(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
     use std::io::{BufRead, Read};
     let mut child = env.flowgate_process().args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let mut out = child.stdout.take().unwrap();
