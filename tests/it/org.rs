@@ -464,3 +464,47 @@ fn sigint_during_the_flow_log_pass_stops_before_the_next_account() {
     assert_eq!((applied, stopped), (1, 3), "{report:#}");
     assert_eq!(org.env.proxy.counts().get("ec2:CreateFlowLogs"), Some(&1), "no account after the interrupt");
 }
+
+/// S3 refuses a bucket policy over 20 KB ("Bucket policies are limited to 20 KB in size", Amazon
+/// S3 User Guide, bucket policies). Per-account delivery for ~140 accounts would pass it: flowgate
+/// refuses before any change and offers the organization form. (The extra accounts are added to
+/// the Organizations answer by the proxy: building 135 accounts in the emulator is slow.)
+#[test]
+fn a_delivery_policy_past_20_kb_is_refused_with_the_org_form_offered() {
+    let org = Org::new();
+    org.env.proxy.rewrite_response("ListAccountsForParent", move |body| {
+        let mut doc: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        // The Workloads OU's answer (the one with app1).
+        let for_workloads = doc["Accounts"].as_array().is_some_and(|a| a.iter().any(|x| x["Name"] == "app1"));
+        if let (true, Some(accounts)) = (for_workloads, doc["Accounts"].as_array_mut()) {
+            if accounts.len() < 100 {
+                for n in 0..135u64 {
+                    let id = format!("{:012}", 400_000_000_000u64 + n);
+                    accounts.push(serde_json::json!({"Id": id, "Arn": format!("arn:aws:organizations::123456789012:account/o-x/{id}"),
+                        "Name": format!("extra{n}"), "Email": format!("extra{n}@example.com"), "Status": "ACTIVE", "State": "ACTIVE"}));
+                }
+            }
+        }
+        doc.to_string()
+    });
+    let out = org.onboard("org-too-many", &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stderr(&out) + &stdout(&out);
+    assert!(text.contains("20480") && text.contains("--delivery-policy org"), "{text}");
+    assert!(org.env.proxy.mutating_calls().is_empty());
+}
+
+/// `--delivery-policy org`: one statement for the organization, conditioned on aws:SourceOrgID.
+#[test]
+fn the_org_form_grants_the_organization_in_one_statement() {
+    let org = Org::new();
+    let out = org.onboard("org-form", &["--delivery-policy", "org", "--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let policy = bucket_policy(&org.env, "123456789012", "org-form");
+    let org_id = report["organization"]["id"].as_str().unwrap();
+    assert!(policy.contains("aws:SourceOrgID") && policy.contains(org_id), "{policy}");
+    assert!(policy.contains("arn:aws:s3:::org-form/AWSLogs/*"), "{policy}");
+    assert!(!policy.contains(&org.members["app1"]), "no per-account entries: {policy}");
+    assert_eq!(flow_logs_to(&org.env, &org.members["audit"], "us-east-1", "org-form"), 1);
+}
