@@ -63,6 +63,17 @@ fn scope_request(target: &OrgTargetArgs) -> ScopeRequest {
     }
 }
 
+/// `--vpcs` names VPCs of one account: an organization's plan covers every VPC of each account.
+fn refuse_named_vpcs(scope: &crate::cli::ScopeArgs) -> Result<()> {
+    if scope.vpcs.is_empty() {
+        return Ok(());
+    }
+    Err(Error::input(
+        "--vpcs names VPCs of one account; the org commands cover every VPC of every account in scope",
+        Some("leave out --vpcs (narrow with --ous, --include-accounts or --regions), or use flowgate flowlogs enable in that account".to_owned()),
+    ))
+}
+
 /// Discovery (read-only): who calls, the organization's tree, and which accounts are in scope.
 async fn observe_org(ctx: &Ctx, target: &OrgTargetArgs) -> Result<OrgView> {
     let identity = ctx.identity().await?.clone();
@@ -553,6 +564,7 @@ fn account_failure(action: &str, account: &str, error: &Error) -> Change {
 pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     // What the input alone can tell, before the first AWS call.
     desired_flow_log(&args.flowlogs.spec, "aws")?;
+    refuse_named_vpcs(&args.flowlogs.scope)?;
     let view = observe_org(ctx, &args.target).await?;
     let template = org_member_template(TEMPLATE).map_err(|e| Error::refused(format!("the StackSet template does not build (a bug): {e}"), None))?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
@@ -1147,6 +1159,7 @@ async fn deploy_stack_set(
 /// coverage and delivery to the central bucket.
 pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> Result<OrgReport> {
     desired_flow_log(&args.spec, "aws")?;
+    refuse_named_vpcs(&args.scope)?;
     let view = observe_org(ctx, &args.target).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
@@ -1290,6 +1303,7 @@ async fn delivered_accounts(la: &Ctx, bucket: &BucketName, prefix: Option<&LogPr
 // Long (~120 lines): the reverse of onboard in the order that keeps access until it is not
 // needed: flow logs (through the operator roles), the bucket policy, the instances, the set.
 pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
+    refuse_named_vpcs(&args.scope)?;
     let view = observe_org(ctx, &args.target).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;

@@ -309,6 +309,12 @@ fn bad_scope_is_an_input_error_before_any_change() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(org.env.proxy.mutating_calls().is_empty());
 
+    // VPC ids belong to one account.
+    org.env.proxy.reset_log();
+    let out = org.run(&["onboard", "--bucket", "org-bad-scope", "--vendor-account", VENDOR, "--vpcs", "vpc-0123456789abcdef0", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(org.env.proxy.requests().is_empty(), "an input error is found before any AWS call");
+
     // Not an OU id at all: refused by the parser.
     let out = org.run(&["onboard", "--bucket", "org-bad-scope", "--vendor-account", VENDOR, "--ous", "Workloads"]);
     assert_eq!(out.status.code(), Some(2));
