@@ -59,11 +59,11 @@ impl Ctx {
 
     /// The run acting in another account (an organization member, through a role): the same
     /// home region, that account's clients and identity (known from the role, not asked again).
-    pub fn in_account(&self, clients: Clients, identity: Identity, mode: ApplyMode, printer: Printer) -> Ctx {
+    pub fn in_account(&self, clients: Arc<Clients>, identity: Identity, mode: ApplyMode, printer: Printer) -> Ctx {
         let known = OnceCell::new();
         let _ = known.set(identity);
         Ctx {
-            clients: Arc::new(clients),
+            clients,
             home_region: self.home_region.clone(),
             printer,
             dry_run: mode.dry_run,

@@ -3,7 +3,7 @@
 //! take the client they call, or these when they follow a resource across regions.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::{Region, SdkConfig};
@@ -17,23 +17,31 @@ pub struct Clients {
     s3_path_style: bool,
     s3: Mutex<HashMap<String, aws_sdk_s3::Client>>,
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    /// The clients of the roles this run assumed, by role ARN: planned and applied with the same
+    /// credentials.
+    assumed: Mutex<HashMap<String, Arc<Clients>>>,
 }
 
 impl Clients {
     pub fn new(sdk: SdkConfig, s3_path_style: bool) -> Clients {
-        Clients { sdk, s3_path_style, s3: Mutex::new(HashMap::new()), ec2: Mutex::new(HashMap::new()) }
+        Clients { sdk, s3_path_style, s3: Mutex::new(HashMap::new()), ec2: Mutex::new(HashMap::new()), assumed: Mutex::new(HashMap::new()) }
     }
 
     /// The same configuration acting as `role_arn` (STS AssumeRole). The role is assumed once here,
     /// so that a role that cannot be assumed is one clear error before any other call; the SDK's
     /// identity cache then refreshes the credentials by assuming the role again before they
     /// expire, so a long run never calls with expired credentials.
-    pub async fn assumed(&self, role_arn: &str, session_name: &str) -> std::result::Result<Clients, provider::error::CredentialsError> {
+    pub async fn assumed(&self, role_arn: &str, session_name: &str) -> std::result::Result<Arc<Clients>, provider::error::CredentialsError> {
+        if let Some(known) = self.assumed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get(role_arn) {
+            return Ok(Arc::clone(known));
+        }
         let provider = AssumeRoleProvider::builder(role_arn).session_name(session_name).configure(&self.sdk).build().await;
         let first = provider.provide_credentials().await?;
         let credentials = SharedCredentialsProvider::new(FirstThenRefresh { first: Mutex::new(Some(first)), refresh: provider });
         let sdk = self.sdk.to_builder().credentials_provider(credentials).build();
-        Ok(Clients::new(sdk, self.s3_path_style))
+        let clients = Arc::new(Clients::new(sdk, self.s3_path_style));
+        self.assumed.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(role_arn.to_owned(), Arc::clone(&clients));
+        Ok(clients)
     }
 
     pub fn organizations(&self) -> aws_sdk_organizations::Client {

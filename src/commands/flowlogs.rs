@@ -191,9 +191,32 @@ pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsRepo
     enable_with(ctx, args, true).await
 }
 
-/// `enable`, optionally without checking that the bucket exists (onboard plans the flow logs
-/// before the bucket step has created it).
-pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<FlowLogsReport> {
+/// What `flowlogs enable` plans for one account: the flow log wanted, each readable region's
+/// plan with the changes it shows, and the regions that could not be read.
+pub struct EnablePlan {
+    pub account: String,
+    pub principal: String,
+    pub desired: DesiredFlowLog,
+    pub regions: Vec<String>,
+    pub plans: Vec<(RegionPlan, Vec<Change>)>,
+    pub unread: Vec<Change>,
+}
+
+impl EnablePlan {
+    pub fn pending(&self) -> usize {
+        self.plans.iter().map(|(p, _)| p.pending()).sum()
+    }
+
+    /// Every change of the plan, as the plan table shows it.
+    pub fn changes(&self) -> Vec<Change> {
+        self.plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(self.unread.iter().cloned()).collect()
+    }
+}
+
+/// Observes the account and plans its flow logs, optionally without checking that the bucket
+/// exists (onboard plans the flow logs before the bucket step has created it; an organization's
+/// members deliver to a bucket of another account).
+pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<EnablePlan> {
     // Validate before any AWS call; the partition only changes the ARN, checked again below.
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
@@ -206,69 +229,78 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     check_named_vpcs(&args.scope, &observed)?;
 
     let mut plans: Vec<(RegionPlan, Vec<Change>)> = Vec::new();
-    let mut changes = Vec::new();
+    let mut unread = Vec::new();
     for (region, result) in &observed {
         match result {
             Ok(state) => {
                 let plan = plan_region(region, &identity.account, &desired, &state.vpcs, &state.flow_logs, args.replace);
-                plans.push((plan.clone(), region_changes(&plan)));
+                let changes = region_changes(&plan);
+                plans.push((plan, changes));
             }
-            Err(e) => changes.push(failed_region("read-region", region, e)),
+            Err(e) => unread.push(failed_region("read-region", region, e)),
         }
     }
-    let pending: usize = plans.iter().map(|(p, _)| p.pending()).sum();
-    let mut report = FlowLogsReport {
-        command: "flowlogs enable",
-        account: identity.account.clone(),
-        principal: identity.arn.clone(),
-        destination: Some(desired.destination_arn()),
-        format: Some(desired.format.to_api()),
-        regions: regions.clone(),
-        dry_run: ctx.dry_run,
-        changes: Vec::new(),
-        summary: ChangeTally::default(),
-        applied: false,
-    };
-    let planned: Vec<Change> = plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(changes.iter().cloned()).collect();
-    ctx.printer.text(format_args!(
-        "{}\nPlan: flow logs to {} in {} region(s), format {} ({} fields, version {}), traffic {}:\n{}",
-        ctx.identity_line().await?,
-        desired.destination_arn(),
-        regions.len(),
-        args.spec.format,
-        desired.format.fields().len(),
-        desired.format.version(),
-        desired.traffic_type,
-        render_changes(&planned)
-    ))?;
+    Ok(EnablePlan { account: identity.account, principal: identity.arn, desired, regions, plans, unread })
+}
 
+/// Applies `plan` (confirmed as `ctx.mode()` says), regions concurrently.
+pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArgs) -> Result<apply::Outcome> {
+    let pending = plan.pending();
     let tags = ec2::creation_tags(&args.tags);
-    let mut steps: Vec<Step> = plans
-        .into_iter()
-        .map(|(plan, region_changes)| {
-            if plan.pending() == 0 {
-                return Step::shown(region_changes);
+    let mut steps: Vec<Step> = plan
+        .plans
+        .iter()
+        .map(|(region_plan, region_changes)| {
+            if region_plan.pending() == 0 {
+                return Step::shown(region_changes.clone());
             }
-            let (desired, tags) = (&desired, &tags);
+            let (desired, tags) = (&plan.desired, &tags);
+            let region_changes = region_changes.clone();
             Step::new(region_changes.clone(), async move {
-                let changes = apply_region(&ctx.ec2(&plan.region), desired, &plan, region_changes, tags).await;
+                let changes = apply_region(&ctx.ec2(&region_plan.region), desired, region_plan, region_changes, tags).await;
                 Ok(Done::Report { changes, error: None })
             })
         })
         .collect();
-    steps.push(Step::shown(changes));
-    let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
-    plan.pending = Some(pending);
-    plan.progress = Some("applying");
-    let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Apply {pending} flow-log change(s)?")).await?;
+    steps.push(Step::shown(plan.unread.clone()));
+    let mut runner_plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
+    runner_plan.pending = Some(pending);
+    runner_plan.progress = Some("applying");
+    apply::run(ctx.mode(), &ctx.printer, runner_plan, &format!("Apply {pending} flow-log change(s)?")).await
+}
+
+/// `enable`, optionally without checking that the bucket exists (see [`plan_enable`]).
+pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<FlowLogsReport> {
+    let plan = plan_enable(ctx, args, require_bucket).await?;
+    let desired = &plan.desired;
+    ctx.printer.text(format_args!(
+        "{}\nPlan: flow logs to {} in {} region(s), format {} ({} fields, version {}), traffic {}:\n{}",
+        ctx.identity_line().await?,
+        desired.destination_arn(),
+        plan.regions.len(),
+        args.spec.format,
+        desired.format.fields().len(),
+        desired.format.version(),
+        desired.traffic_type,
+        render_changes(&plan.changes())
+    ))?;
+    let outcome = apply_enable(ctx, &plan, args).await?;
     let mut all = outcome.changes();
     if outcome.applied() {
         all.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
     }
-    report.applied = outcome.applied();
-    report.summary = outcome.tally;
-    report.changes = all;
-    Ok(report)
+    Ok(FlowLogsReport {
+        command: "flowlogs enable",
+        account: plan.account.clone(),
+        principal: plan.principal.clone(),
+        destination: Some(desired.destination_arn()),
+        format: Some(desired.format.to_api()),
+        regions: plan.regions.clone(),
+        dry_run: ctx.dry_run,
+        changes: all,
+        summary: outcome.tally,
+        applied: outcome.applied(),
+    })
 }
 
 #[derive(Debug, Serialize)]

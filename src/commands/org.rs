@@ -23,6 +23,7 @@ use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, CallAs, DeliveryPolicyForm, FlowLogsDisableArgs, FlowLogsStatusArgs, OrgOffboardArgs, OrgOnboardArgs,
     OrgStatusArgs, OrgTargetArgs, StackDeleteArgs, StackDeployArgs, StackNameArgs, desired_flow_log,
 };
+use crate::commands::flowlogs::EnablePlan;
 use crate::commands::{bucket, flowlogs, stack};
 use crate::context::{Ctx, Identity};
 use crate::core::bucket::BucketAction;
@@ -547,10 +548,22 @@ fn flow_log_accounts(view: &OrgView) -> Vec<(ScopedAccount, String)> {
 }
 
 /// The flow-log plan (or its application) of one account, with `flowlogs enable`'s engine.
-async fn account_flow_logs(ctx: &Ctx, account: &ScopedAccount, role: &str, args: &OrgOnboardArgs, mode: ApplyMode) -> Result<Vec<Change>> {
-    let member = account_ctx(ctx, &account.id, role, mode).await?;
-    let report = flowlogs::enable_with(&member, &args.flowlogs, false).await?;
-    Ok(report.changes)
+/// One account's flow logs applied: the plan made before the confirmation when there is one
+/// (its reads are not repeated), else planned now (a member whose roles the StackSet has just
+/// deployed).
+async fn account_flow_logs(ctx: &Ctx, account: &ScopedAccount, role: &str, args: &OrgOnboardArgs, planned: Option<&EnablePlan>) -> Result<Vec<Change>> {
+    let member = account_ctx(ctx, &account.id, role, ApplyMode::APPLY).await?;
+    let fresh;
+    let plan = match planned {
+        Some(plan) => plan,
+        None => {
+            fresh = flowlogs::plan_enable(&member, &args.flowlogs, false).await?;
+            &fresh
+        }
+    };
+    let mut changes = flowlogs::apply_enable(&member, plan, &args.flowlogs).await?.changes();
+    changes.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
+    Ok(changes)
 }
 
 fn account_failure(action: &str, account: &str, error: &Error) -> Change {
@@ -716,7 +729,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     // Flow logs, per account: planned through the operator role where it exists already.
     let flow_accounts = flow_log_accounts(&view);
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_flow_logs(ctx, account, role, args)).collect();
-    let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    let planned: Vec<(String, Result<EnablePlan>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
 
     let mut report = OrgReport::new("org onboard", &view, &args.target, &spec.bucket, &log_archive, ctx.dry_run);
     report.delivery_policy = Some(match args.delivery_policy {
@@ -743,10 +756,15 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     report.changes.extend(management_changes.clone());
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
     let first_run = existing_set.is_none() || !missing.is_empty();
+    let mut flow_plans: BTreeMap<String, EnablePlan> = BTreeMap::new();
     for (id, result) in planned {
         let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) else { continue };
         entry.changes = match result {
-            Ok(changes) => changes,
+            Ok(plan) => {
+                let changes = plan.changes();
+                flow_plans.insert(id.clone(), plan);
+                changes
+            }
             // A role the StackSet has yet to deploy cannot be assumed: planned with it.
             Err(_) if first_run && missing.contains(&id) => vec![Change::new(
                 "enable-flow-logs",
@@ -916,6 +934,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     }
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
     let flow_accounts_ref = &flow_accounts;
+    let flow_plans_ref = &flow_plans;
     steps.push(Step::new(flow_changes, async move {
         if !bucket_ok_ref.load(Ordering::SeqCst) {
             return Ok(not_after("the bucket policy step"));
@@ -924,8 +943,10 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         // The futures are made up front: a future made by a stream's closure is not provably
         // `Send` inside the runner's boxed step.
         let caller = view_ref.identity.account.as_str();
-        let pending: Vec<_> =
-            flow_accounts_ref.iter().map(|(account, role)| apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller)).collect();
+        let pending: Vec<_> = flow_accounts_ref
+            .iter()
+            .map(|(account, role)| apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id)))
+            .collect();
         let results: Vec<(String, Vec<Change>)> =
             stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
         let mut all = Vec::new();
@@ -987,8 +1008,15 @@ fn plan_account_flow_logs<'a>(
     account: &'a ScopedAccount,
     role: &'a str,
     args: &'a OrgOnboardArgs,
-) -> BoxFuture<'a, (String, Result<Vec<Change>>)> {
-    async move { (account.id.clone(), account_flow_logs(ctx, account, role, args, ApplyMode::PLAN_ONLY).await) }.boxed()
+) -> BoxFuture<'a, (String, Result<EnablePlan>)> {
+    async move {
+        let plan = match account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await {
+            Ok(member) => flowlogs::plan_enable(&member, &args.flowlogs, false).await,
+            Err(e) => Err(e),
+        };
+        (account.id.clone(), plan)
+    }
+    .boxed()
 }
 
 /// Applies one account's flow logs, unless its roles did not deploy or the user asked to stop.
@@ -999,6 +1027,7 @@ fn apply_account_flow_logs<'a>(
     args: &'a OrgOnboardArgs,
     failed_roles: &'a [String],
     caller: &'a str,
+    planned: Option<&'a EnablePlan>,
 ) -> BoxFuture<'a, (String, Vec<Change>)> {
     async move {
         let member = account.id != caller;
@@ -1009,7 +1038,7 @@ fn apply_account_flow_logs<'a>(
         if crate::interrupt::requested() {
             return (account.id.clone(), vec![Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "interrupted")]);
         }
-        let changes = match account_flow_logs(ctx, account, role, args, ApplyMode::APPLY).await {
+        let changes = match account_flow_logs(ctx, account, role, args, planned).await {
             Ok(changes) => changes,
             Err(e) => {
                 let mut change = Change::new("enable-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
