@@ -633,6 +633,11 @@ pub struct PermissionsArgs {
     #[arg(long, default_value = "OrganizationAccountAccessRole", value_parser = parse_role_name)]
     pub log_archive_role: String,
 
+    /// The org commands' log-archive account: the policy may assume --log-archive-role there
+    /// only [default: none, the central bucket is in the caller's account]
+    #[arg(long, value_name = "ID")]
+    pub log_archive_account: Option<AccountId>,
+
     /// The account's 12-digit id [default: * (IAM and CloudFormation act only in the caller's own account)]
     #[arg(long, value_name = "ID")]
     pub account: Option<AccountId>,
@@ -751,8 +756,8 @@ pub enum OrgCommand {
     Onboard(Box<OrgOnboardArgs>),
     /// What is deployed where, and what a re-run of org onboard would change (read-only)
     Status(OrgStatusArgs),
-    /// Per account: the stack instance, the operator role, flow-log coverage and delivery to the
-    /// central bucket, judged pass/warn/fail (exit 1 on any fail)
+    /// Per account: the stack instance, flow-log coverage (read through the operator role), the
+    /// central bucket's policy and delivery to it, judged pass/warn/fail (exit 1 on any fail)
     Verify(OrgStatusArgs),
     /// The reverse of org onboard, planned first: stack instances and the StackSet, flowgate's
     /// flow logs in every account, the organization's delivery statements
@@ -831,6 +836,10 @@ pub struct OrgStatusArgs {
     #[command(flatten)]
     pub target: OrgTargetArgs,
 
+    /// The management account's role stack
+    #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
+    pub stack_name: String,
+
     #[command(flatten)]
     pub spec: FlowLogSpecArgs,
 
@@ -904,6 +913,11 @@ pub struct OrgOffboardArgs {
     /// objects are kept)
     #[arg(long, value_name = "NAME")]
     pub bucket: BucketName,
+
+    /// Offboard every account of the organization (without it, name the scope with --ous,
+    /// --include-accounts or --exclude-accounts)
+    #[arg(long)]
+    pub whole_organization: bool,
 
     #[command(flatten)]
     pub scope: ScopeArgs,

@@ -253,7 +253,7 @@ fn stack_commands_allow_the_cloudformation_handler_permissions_of_every_template
 
 #[test]
 fn policies_hard_code_no_names_and_use_only_known_placeholders() {
-    let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}", "${StackSetName}", "${LogArchiveRole}"];
+    let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}", "${StackSetName}", "${LogArchiveRole}", "${LogArchiveAccount}"];
     for (command, document) in OPERATOR_POLICIES {
         for hard_coded in ["arn:aws:", "FlowgateCrossAccountRole", "flowgate-cross-account"] {
             assert!(!document.contains(hard_coded), "{command} hard-codes {hard_coded}");
@@ -276,6 +276,7 @@ fn names(partition: &str) -> PolicyNames {
         bucket: Some("acme-flow-logs".parse().unwrap()),
         stack_set_name: "org-roles".into(),
         log_archive_role: "LogArchiveAdmin".into(),
+        log_archive_account: Some("210987654321".into()),
     }
 }
 
@@ -308,4 +309,19 @@ fn rendering_refuses_unknown_commands_and_a_missing_bucket() {
 fn bucket_check_policy_is_read_only() {
     let allowed = allowed_actions(policy("bucket check"));
     assert!(allowed.iter().all(|a| a.contains(":Get") || a.contains(":List")), "{allowed:?}");
+}
+
+/// The org commands may assume the log-archive role (by default OrganizationAccountAccessRole,
+/// an administrator) only in the log-archive account, and not at all when the central bucket is
+/// the caller's.
+#[test]
+fn org_policies_assume_the_log_archive_role_only_in_that_account() {
+    for command in ["org-onboard", "org-status", "org-offboard"] {
+        let scoped = render(command, &names("aws")).unwrap().to_string();
+        assert!(scoped.contains("arn:aws:iam::210987654321:role/LogArchiveAdmin"), "{command}: {scoped}");
+        assert!(!scoped.contains("iam::*:role/LogArchiveAdmin"), "{command}: {scoped}");
+        let own = render(command, &PolicyNames { log_archive_account: None, ..names("aws") }).unwrap().to_string();
+        assert!(!own.contains("LogArchiveAdmin"), "{command}: {own}");
+        assert!(own.contains("role/FlowgateOrgOperatorRole"), "{command}: {own}");
+    }
 }

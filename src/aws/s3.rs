@@ -410,6 +410,19 @@ pub async fn list_objects(s3: &Client, bucket: &BucketName, prefix: &str) -> Res
     Ok(objects)
 }
 
+/// Whether any object is under `prefix` (one key asked for, however large the bucket).
+pub async fn any_object(s3: &Client, bucket: &BucketName, prefix: &str) -> Result<bool> {
+    let out = s3
+        .list_objects_v2()
+        .bucket(bucket.as_str())
+        .prefix(prefix)
+        .max_keys(1)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("listing s3://{bucket}/{prefix}"), "s3:ListBucket"))?;
+    Ok(!out.contents().is_empty())
+}
+
 /// The server-side encryption of an object (`AES256`, `aws:kms`, `aws:kms:dsse`), if reported.
 pub async fn object_encryption(s3: &Client, bucket: &BucketName, key: &str) -> Result<Option<String>> {
     let out = s3

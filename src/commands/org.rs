@@ -75,6 +75,15 @@ fn refuse_named_vpcs(scope: &crate::cli::ScopeArgs) -> Result<()> {
     ))
 }
 
+/// `--regions` checked once against the caller's regions (exit 2 for a bad one), before the
+/// accounts are fanned out: each would otherwise report it as its own failure.
+async fn check_regions(ctx: &Ctx, scope: &crate::cli::ScopeArgs) -> Result<()> {
+    if scope.regions.is_empty() {
+        return Ok(());
+    }
+    crate::observe::regions::resolve_regions(ctx, scope).await.map(|_| ())
+}
+
 /// Discovery (read-only): who calls, the organization's tree, and which accounts are in scope.
 async fn observe_org(ctx: &Ctx, target: &OrgTargetArgs) -> Result<OrgView> {
     let identity = ctx.identity().await?.clone();
@@ -154,8 +163,9 @@ pub struct AccountEntry {
     pub changes: Vec<Change>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<CheckStatus>,
+    /// The account's worst check (`org status`/`org verify`); `status` is its Organizations status.
+    #[serde(rename = "result", skip_serializing_if = "Option::is_none")]
+    pub result: Option<CheckStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -167,7 +177,7 @@ impl AccountEntry {
             stack_instance: instances.iter().find(|i| i.account == account.id && i.region == region).cloned(),
             changes: Vec::new(),
             checks: Vec::new(),
-            status: None,
+            result: None,
             error: None,
         }
     }
@@ -279,15 +289,12 @@ impl OrgReport {
         )?;
         let name_width = self.accounts.iter().map(|a| a.account.name.len()).max().unwrap_or(4).clamp(4, 24);
         let ou_width = self.accounts.iter().map(|a| a.account.ou_path.len()).max().unwrap_or(2).clamp(2, 32);
-        writeln!(f, "  {:<12}  {:<name_width$}  {:<ou_width$}  {:<28}  stack instance", "account", "name", "ou", "decision")?;
+        let decisions: Vec<String> = self.accounts.iter().map(decision_text).collect();
+        let decision_width = decisions.iter().map(|d| d.len()).max().unwrap_or(8);
+        writeln!(f, "  {:<12}  {:<name_width$}  {:<ou_width$}  {:<decision_width$}  stack instance", "account", "name", "ou", "decision")?;
         for entry in self.display_order() {
             let a = &entry.account;
-            let decision = match &a.decision {
-                org_scope::AccountDecision::InScope { placement: org_scope::Placement::Management } => "in scope (management: stack)".to_owned(),
-                org_scope::AccountDecision::InScope { .. } => "in scope".to_owned(),
-                org_scope::AccountDecision::OutOfScope { reason } => format!("out: {reason}"),
-                org_scope::AccountDecision::Skipped { reason } => format!("skipped: {reason}"),
-            };
+            let decision = decision_text(entry);
             let instance = match (&entry.stack_instance, entry.is_management()) {
                 (_, true) => "n/a (never reached by a StackSet)".to_owned(),
                 (Some(i), _) => match &i.detailed_status {
@@ -299,7 +306,7 @@ impl OrgReport {
             };
             let name: String = a.name.chars().take(name_width).collect();
             let ou: String = a.ou_path.chars().take(ou_width).collect();
-            writeln!(f, "  {:<12}  {name:<name_width$}  {ou:<ou_width$}  {decision:<28}  {instance}", a.id)?;
+            writeln!(f, "  {:<12}  {name:<name_width$}  {ou:<ou_width$}  {decision:<decision_width$}  {instance}", a.id)?;
         }
         Ok(())
     }
@@ -351,6 +358,15 @@ impl OrgReport {
             write!(f, "organization:\n{}", render_changes(&self.changes))?;
         }
         writeln!(f, "{status}: {} account(s) checked", checked.len())
+    }
+}
+
+fn decision_text(entry: &AccountEntry) -> String {
+    match &entry.account.decision {
+        org_scope::AccountDecision::InScope { placement: org_scope::Placement::Management } => "in scope (management: stack)".to_owned(),
+        org_scope::AccountDecision::InScope { .. } => "in scope".to_owned(),
+        org_scope::AccountDecision::OutOfScope { reason } => format!("out: {reason}"),
+        org_scope::AccountDecision::Skipped { reason } => format!("skipped: {reason}"),
     }
 }
 
@@ -578,7 +594,14 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     // What the input alone can tell, before the first AWS call.
     desired_flow_log(&args.flowlogs.spec, "aws")?;
     refuse_named_vpcs(&args.flowlogs.scope)?;
+    if args.wait.no_wait {
+        return Err(Error::input(
+            "--no-wait does not apply to org onboard: the roles must exist before flow logs are made through them",
+            Some("leave out --no-wait; --wait-timeout bounds the wait for each StackSet operation".to_owned()),
+        ));
+    }
     let view = observe_org(ctx, &args.target).await?;
+    check_regions(ctx, &args.flowlogs.scope).await?;
     let template = org_member_template(TEMPLATE).map_err(|e| Error::refused(format!("the StackSet template does not build (a bug): {e}"), None))?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let planning_mode = ApplyMode::PLAN_ONLY;
@@ -807,11 +830,13 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
 
     let mut steps = vec![Step::new(prerequisite_lines, async move {
         let done = async {
-            if let Some(admin) = &register_admin {
-                organizations::register_stacksets_delegated_admin(&ctx.clients.organizations(), admin).await?;
-            }
+            // Trusted access first: a delegated administrator is registered for a service that
+            // has it.
             if !trusted {
                 stacksets::activate_organizations_access(&stacksets_client(ctx, &view_ref.stack_set_region)).await?;
+            }
+            if let Some(admin) = &register_admin {
+                organizations::register_stacksets_delegated_admin(&ctx.clients.organizations(), admin).await?;
             }
             Ok::<_, Error>(())
         }
@@ -861,6 +886,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let applied_lines = set_lines.clone();
     steps.push(Step::new(set_lines, async move {
         if !prereq_ok.load(Ordering::SeqCst) {
+            roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).push("*".to_owned());
             return Ok(not_after("the prerequisites step"));
         }
         let outcome = deploy_stack_set(
@@ -1081,6 +1107,17 @@ fn step_ok(done: &Done) -> bool {
     }
 }
 
+/// An operation that FAILED or was STOPPED without saying which account: an error of the step.
+fn failed_without_results(outcome: &stacksets::OperationOutcome, id: &str) -> Result<()> {
+    if matches!(outcome.status.as_str(), "FAILED" | "STOPPED") && outcome.failures.is_empty() {
+        return Err(Error::refused(
+            format!("the StackSet operation {id} ended {}: {}", outcome.status, outcome.status_reason.clone().unwrap_or_default()),
+            Some("see the operation in the CloudFormation console (StackSets), fix, and re-run".to_owned()),
+        ));
+    }
+    Ok(())
+}
+
 /// The override that lets the log-archive account's vendor role read the central bucket.
 #[derive(Debug, Clone)]
 struct StorageGrant {
@@ -1155,6 +1192,7 @@ async fn deploy_stack_set(
                 let id =
                     stacksets::update_stack_set(cfn, name, template, &parameters.values, preferences, view.caller, stacksets::BUSY_DELAYS).await?;
                 let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+                failed_without_results(&outcome, &id)?;
                 failures.extend(outcome.failures);
             }
         }
@@ -1172,12 +1210,7 @@ async fn deploy_stack_set(
             let id = stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
                 .await?;
             let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
-            if outcome.status == "FAILED" && outcome.failures.is_empty() {
-                return Err(Error::refused(
-                    format!("the StackSet operation {id} FAILED: {}", outcome.status_reason.unwrap_or_default()),
-                    Some("see the operation in the CloudFormation console (StackSets), fix, and re-run".to_owned()),
-                ));
-            }
+            failed_without_results(&outcome, &id)?;
             failures.extend(outcome.failures);
         }
     }
@@ -1190,6 +1223,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
     desired_flow_log(&args.spec, "aws")?;
     refuse_named_vpcs(&args.scope)?;
     let view = observe_org(ctx, &args.target).await?;
+    check_regions(ctx, &args.scope).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
     let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
@@ -1198,12 +1232,35 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         crate::core::bucket::BucketExistence::Owned { region } => Some((region.clone(), s3::read_policy(&la.s3(&region), &args.spec.bucket).await?)),
         _ => None,
     };
-    let granted = match &policy {
-        Some((_, Some(text))) => org_delivery::granted_org_accounts(Some(text)).unwrap_or_default(),
-        _ => Vec::new(),
+    // An account may deliver when the policy already grants its path under this prefix, in the
+    // per-account form or in the organization's (with this organization's id): merging it in
+    // either form would change nothing.
+    let policy_text = policy.as_ref().and_then(|(_, p)| p.clone());
+    let partition = view.identity.partition.clone();
+    let spec = &args.spec;
+    let may_deliver = |account: &str| {
+        let accounts = [account.to_owned()];
+        [DeliveryPolicyForm::PerAccount, DeliveryPolicyForm::Org].into_iter().any(|form| {
+            let target = delivery_target(&partition, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, form, &view.tree.org_id);
+            policy_text.is_some()
+                && org_delivery::merge_org_delivery(policy_text.as_deref(), &target, &accounts).is_ok_and(|m| m.document.is_none() && !m.form_changed)
+        })
     };
-    let org_form =
-        policy.as_ref().and_then(|(_, p)| p.as_deref()).is_some_and(|p| p.contains("aws:SourceOrgID") && p.contains(org_delivery::ORG_WRITE_SID));
+
+    // The management account's stack (a StackSet never reaches that account).
+    let management_stack = match (view.scope.management(), view.caller) {
+        (None, _) => Check::pass("stack-instance", "not in scope"),
+        (Some(_), Caller::DelegatedAdmin) => {
+            Check::warn("stack-instance", "the management account is out of a delegated administrator's reach", "check it there: flowgate stack status")
+        }
+        (Some(_), Caller::Management) => match crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await? {
+            Some(stack) if stack.status.ends_with("_COMPLETE") && !stack.status.contains("ROLLBACK") && !stack.status.starts_with("DELETE") => {
+                Check::pass("stack-instance", format!("the single-account stack {} is {}", args.stack_name, stack.status))
+            }
+            Some(stack) => Check::fail("stack-instance", format!("the single-account stack {} is {}", args.stack_name, stack.status), "re-run flowgate org onboard"),
+            None => Check::fail("stack-instance", format!("no stack {} in the management account", args.stack_name), "re-run flowgate org onboard"),
+        },
+    };
 
     let mut report = OrgReport::new(command, &view, &args.target, &args.spec.bucket, &log_archive, false);
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
@@ -1219,13 +1276,16 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
     let coverage: Vec<(String, Result<flowlogs::StatusReport>)> =
         stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
     let coverage: BTreeMap<String, Result<flowlogs::StatusReport>> = coverage.into_iter().collect();
-    let delivered = delivered_accounts(&la, &args.spec.bucket, args.spec.prefix.as_ref(), policy.as_ref().map(|(r, _)| r.as_str())).await;
+    let scoped: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+    let delivered =
+        delivered_accounts(&la, &args.spec.bucket, args.spec.prefix.as_ref(), args.spec.hive_partitions, policy.as_ref().map(|(r, _)| r.as_str()), &scoped)
+            .await;
 
     for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
         let id = entry.account.id.clone();
         let mut checks = Vec::new();
         if entry.is_management() {
-            checks.push(Check::pass("stack-instance", "the management account has the single-account stack, not a StackSet instance"));
+            checks.push(management_stack.clone());
         } else {
             checks.push(instance_check(entry.stack_instance.as_ref()));
         }
@@ -1246,7 +1306,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
             }
             None => checks.push(Check::warn("flow-logs", "not managed by this caller", "run flowgate onboard in the management account")),
         }
-        checks.push(if org_form || granted.contains(&id) {
+        checks.push(if may_deliver(&id) {
             Check::pass("delivery-policy", "the central bucket's policy lets the account deliver")
         } else {
             Check::fail("delivery-policy", "the central bucket's policy does not name the account", "re-run flowgate org onboard")
@@ -1260,7 +1320,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
             ),
             Err(e) => Check::warn("delivery", format!("the central bucket could not be listed: {e}"), "check the log-archive role's s3:ListBucket"),
         });
-        entry.status = Some(worst(&checks));
+        entry.result = Some(worst(&checks));
         entry.checks = checks;
     }
     let all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
@@ -1313,26 +1373,49 @@ fn instance_check(instance: Option<&StackInstance>) -> Check {
     }))
 }
 
-/// The accounts with at least one flow-log object under `[prefix/]AWSLogs/`.
-async fn delivered_accounts(la: &Ctx, bucket: &BucketName, prefix: Option<&LogPrefix>, region: Option<&str>) -> Result<Vec<String>> {
+/// The accounts with at least one flow-log object under their own flow-log path
+/// (`[prefix/]AWSLogs/ACCOUNT/vpcflowlogs/`, or the hive form), one key asked for per account:
+/// other services' logs under `AWSLogs/ACCOUNT/` are not flow logs, and a central bucket may hold
+/// millions of objects.
+async fn delivered_accounts(la: &Ctx, bucket: &BucketName, prefix: Option<&LogPrefix>, hive: bool, region: Option<&str>, accounts: &[String]) -> Result<Vec<String>> {
     let Some(region) = region else { return Ok(Vec::new()) };
-    let root = format!("{}AWSLogs/", prefix.map(|p| format!("{p}/")).unwrap_or_default());
-    let objects = s3::list_objects(&la.s3(region), bucket, &root).await?;
-    let mut accounts: Vec<String> = objects
+    let client = la.s3(region);
+    let root = prefix.map(|p| format!("{p}/")).unwrap_or_default();
+    let reads: Vec<_> = accounts
         .iter()
-        .filter_map(|o| o.key.strip_prefix(&root))
-        .filter_map(|rest| rest.split('/').next())
-        .map(|a| a.trim_start_matches("aws-account-id=").to_owned())
+        .map(|account| {
+            let path = if hive { format!("{root}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/") } else { format!("{root}AWSLogs/{account}/vpcflowlogs/") };
+            let client = client.clone();
+            async move { (account.clone(), s3::any_object(&client, bucket, &path).await) }
+        })
         .collect();
-    accounts.sort();
-    accounts.dedup();
-    Ok(accounts)
+    let found: Vec<(String, Result<bool>)> = stream::iter(reads).buffered(16).collect().await;
+    let mut delivered = Vec::new();
+    for (account, result) in found {
+        if result? {
+            delivered.push(account);
+        }
+    }
+    Ok(delivered)
 }
 
 // Long (~120 lines): the reverse of onboard in the order that keeps access until it is not
 // needed: flow logs (through the operator roles), the bucket policy, the instances, the set.
 pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     refuse_named_vpcs(&args.scope)?;
+    let t = &args.target;
+    if !args.whole_organization && t.ous.is_empty() && t.include_accounts.is_empty() && t.exclude_accounts.is_empty() {
+        return Err(Error::input(
+            "org offboard needs its scope named: it removes roles, flow logs and delivery grants",
+            Some("pass --ous, --include-accounts or --exclude-accounts as org onboard was given them, or --whole-organization".to_owned()),
+        ));
+    }
+    if !args.scope.regions.is_empty() {
+        return Err(Error::input(
+            "--regions does not apply to org offboard: flowgate's flow logs go in every region before the operator roles that remove them",
+            Some("leave out --regions".to_owned()),
+        ));
+    }
     let view = observe_org(ctx, &args.target).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;

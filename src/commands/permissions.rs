@@ -62,6 +62,7 @@ pub fn permissions(args: &PermissionsArgs, region: Option<&RegionName>) -> Resul
         bucket: args.bucket.clone(),
         stack_set_name: args.stack_set_name.clone(),
         log_archive_role: args.log_archive_role.clone(),
+        log_archive_account: args.log_archive_account.as_ref().map(|a| a.to_string()),
     };
     match operator_policy::render(&command, &names) {
         Ok(policy) => Ok(PermissionsReport::Policy(policy)),

@@ -256,7 +256,7 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     // The offboard plan changes nothing.
     org.env.proxy.reset_log();
     let plan =
-        org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--dry-run"]);
+        org.run(&["offboard", "--bucket", &bucket, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--dry-run"]);
     assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
     assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
     assert!(flow_logs_to(&org.env, &newcomer, "us-east-1", &bucket) == 1);
@@ -280,7 +280,7 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
         200,
         r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
     );
-    let out = org.run(&["offboard", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
+    let out = org.run(&["offboard", "--bucket", &bucket, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
     for account in org.members.values().chain([&newcomer]) {
         assert_eq!(flow_logs_to(&org.env, account, "us-east-1", &bucket), 0);

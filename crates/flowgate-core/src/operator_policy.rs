@@ -77,6 +77,9 @@ pub struct PolicyNames {
     pub stack_set_name: String,
     /// The role the org commands assume in the log-archive account.
     pub log_archive_role: String,
+    /// The log-archive account, when it is not the caller's: only then does the policy let the
+    /// caller assume the log-archive role, and only in that account.
+    pub log_archive_account: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +102,8 @@ pub fn policy_of(command: &str) -> Result<(&'static str, &'static str), RenderEr
 }
 
 /// The policy of `command` with its placeholders (`${Partition}`, `${AccountId}`, `${RoleName}`,
-/// `${StackName}`, `${FlowLogBucket}`, `${StackSetName}`, `${LogArchiveRole}`) replaced by `names`. Every value is validated by its
+/// `${StackName}`, `${FlowLogBucket}`, `${StackSetName}`, `${LogArchiveRole}`,
+/// `${LogArchiveAccount}`) replaced by `names`. Every value is validated by its
 /// parser before it gets here, so none can break out of its JSON string.
 pub fn render(command: &str, names: &PolicyNames) -> Result<Value, RenderError> {
     let (slug, document) = policy_of(command)?;
@@ -115,11 +119,30 @@ pub fn render(command: &str, names: &PolicyNames) -> Result<Value, RenderError> 
         .replace("${FlowLogBucket}", bucket)
         .replace("${StackSetName}", &names.stack_set_name)
         .replace("${LogArchiveRole}", &names.log_archive_role);
+    let text = match &names.log_archive_account {
+        Some(account) => text.replace("${LogArchiveAccount}", account),
+        None => without_log_archive_role(&text),
+    };
     if let Some(at) = text.find("${") {
         let rest: String = text[at..].chars().take(24).collect();
         return Err(RenderError::Invalid(slug.to_owned(), format!("unreplaced placeholder {rest}")));
     }
     serde_json::from_str(&text).map_err(|e| RenderError::Invalid(slug.to_owned(), e.to_string()))
+}
+
+/// The policy without the resources that name the log-archive account (a central bucket in the
+/// caller's own account needs no role assumed): a statement left with no resource goes too.
+fn without_log_archive_role(text: &str) -> String {
+    let Ok(mut doc) = serde_json::from_str::<Value>(text) else { return text.to_owned() };
+    if let Some(statements) = doc.get_mut("Statement").and_then(Value::as_array_mut) {
+        for statement in statements.iter_mut() {
+            if let Some(Value::Array(resources)) = statement.get_mut("Resource") {
+                resources.retain(|r| !r.as_str().is_some_and(|r| r.contains("${LogArchiveAccount}")));
+            }
+        }
+        statements.retain(|s| !matches!(s.get("Resource"), Some(Value::Array(r)) if r.is_empty()));
+    }
+    doc.to_string()
 }
 
 /// Every action an operator policy allows.
