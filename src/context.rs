@@ -62,15 +62,7 @@ impl Ctx {
     pub fn in_account(&self, clients: Arc<Clients>, identity: Identity, mode: ApplyMode, printer: Printer) -> Ctx {
         let known = OnceCell::new();
         let _ = known.set(identity);
-        Ctx {
-            clients,
-            home_region: self.home_region.clone(),
-            printer,
-            dry_run: mode.dry_run,
-            yes: mode.yes,
-            target_account: None,
-            identity: known,
-        }
+        Ctx { clients, home_region: self.home_region.clone(), printer, dry_run: mode.dry_run, yes: mode.yes, target_account: None, identity: known }
     }
 
     pub async fn new(global: &GlobalArgs, printer: Printer) -> Result<Ctx> {

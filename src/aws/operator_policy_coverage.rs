@@ -253,7 +253,16 @@ fn stack_commands_allow_the_cloudformation_handler_permissions_of_every_template
 
 #[test]
 fn policies_hard_code_no_names_and_use_only_known_placeholders() {
-    let known = ["${Partition}", "${AccountId}", "${RoleName}", "${StackName}", "${FlowLogBucket}", "${StackSetName}", "${LogArchiveRole}", "${LogArchiveAccount}"];
+    let known = [
+        "${Partition}",
+        "${AccountId}",
+        "${RoleName}",
+        "${StackName}",
+        "${FlowLogBucket}",
+        "${StackSetName}",
+        "${LogArchiveRole}",
+        "${LogArchiveAccount}",
+    ];
     for (command, document) in OPERATOR_POLICIES {
         for hard_coded in ["arn:aws:", "FlowgateCrossAccountRole", "flowgate-cross-account"] {
             assert!(!document.contains(hard_coded), "{command} hard-codes {hard_coded}");

@@ -98,12 +98,21 @@ fn parameters_of(parameters: &[(String, String)]) -> Vec<Parameter> {
 }
 
 /// Auto-deployment on: accounts that join a target OU get the stack, and accounts that leave
-/// lose it (stacks are not retained).
-fn auto_deployment() -> AutoDeployment {
-    AutoDeployment::builder().enabled(true).retain_stacks_on_account_removal(false).build()
+/// lose it (stacks are not retained). Off when the scope names its accounts: AWS deploys to
+/// every account that joins a target OU, whatever account filter the instances were created with.
+fn auto_deployment(enabled: bool) -> AutoDeployment {
+    let builder = AutoDeployment::builder().enabled(enabled);
+    if enabled { builder.retain_stacks_on_account_removal(false).build() } else { builder.build() }
 }
 
-pub async fn create_stack_set(cfn: &Client, name: &str, template: &str, parameters: &[(String, String)], caller: Caller) -> Result<()> {
+pub async fn create_stack_set(
+    cfn: &Client,
+    name: &str,
+    template: &str,
+    parameters: &[(String, String)],
+    auto_deploy: bool,
+    caller: Caller,
+) -> Result<()> {
     cfn.create_stack_set()
         .stack_set_name(name)
         .description("flowgate: the analytics vendor's cross-account role and flowgate's operator role in every member account")
@@ -111,7 +120,7 @@ pub async fn create_stack_set(cfn: &Client, name: &str, template: &str, paramete
         .set_parameters(Some(parameters_of(parameters)))
         .capabilities(Capability::CapabilityNamedIam)
         .permission_model(PermissionModels::ServiceManaged)
-        .auto_deployment(auto_deployment())
+        .auto_deployment(auto_deployment(auto_deploy))
         // Operations queue instead of failing with OperationInProgressException.
         .managed_execution(ManagedExecution::builder().active(true).build())
         .call_as(caller.call_as())
@@ -210,6 +219,7 @@ pub async fn update_stack_set(
     name: &str,
     template: &str,
     parameters: &[(String, String)],
+    auto_deploy: bool,
     preferences: OperationPreferences,
     caller: Caller,
     delays: &[Duration],
@@ -222,7 +232,7 @@ pub async fn update_stack_set(
             .set_parameters(Some(parameters_of(parameters)))
             .capabilities(Capability::CapabilityNamedIam)
             .permission_model(PermissionModels::ServiceManaged)
-            .auto_deployment(auto_deployment())
+            .auto_deployment(auto_deployment(auto_deploy))
             .operation_preferences(preferences.build())
             .operation_id(&id)
             .call_as(caller.call_as())
@@ -435,28 +445,31 @@ pub async fn instance_overrides(cfn: &Client, name: &str, account: &str, region:
     }
 }
 
-/// Overrides parameters of one account's instance (the log-archive account's vendor role reads
-/// the central bucket; no other account's does).
+/// Updates the instances of `accounts` (under `ous`): with `overrides`, their parameter values
+/// (the log-archive account's vendor role reads the central bucket; no other account's does);
+/// without, the instances are deployed again as they are (an instance a failed operation left
+/// OUTDATED).
 #[allow(clippy::too_many_arguments)]
-pub async fn override_instance(
+pub async fn update_instances(
     cfn: &Client,
     name: &str,
     ous: &[String],
-    account: &str,
+    accounts: &[String],
     region: &str,
-    overrides: &[(String, String)],
+    overrides: Option<&[(String, String)]>,
     preferences: OperationPreferences,
     caller: Caller,
     delays: &[Duration],
 ) -> Result<String> {
     let id = operation_id();
-    let targets = Targets { ous, filter: &AccountFilter::Intersection(vec![account.to_owned()]) };
+    let targets = Targets { ous, filter: &AccountFilter::Intersection(accounts.to_vec()) };
+    let account = accounts.join(", ");
     let out = retry_busy!(
         cfn.update_stack_instances()
             .stack_set_name(name)
             .deployment_targets(deployment_targets(&targets))
             .regions(region)
-            .set_parameter_overrides(Some(parameters_of(overrides)))
+            .set_parameter_overrides(overrides.map(parameters_of))
             .operation_preferences(preferences.build())
             .operation_id(&id)
             .call_as(caller.call_as())

@@ -510,6 +510,19 @@ fn delivery_target<'a>(
     }
 }
 
+/// The accounts the delivery policy names: those in scope; and when per-account statements
+/// replace the organization's (which let every account deliver), every active account of the
+/// organization, so that no account that delivers today loses its grant to a narrower scope.
+fn delivery_accounts(existing: Option<&str>, form: DeliveryPolicyForm, scoped: &[String], active: &[String]) -> Vec<String> {
+    let org_form_now = existing.is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID) && p.contains("aws:SourceOrgID"));
+    let mut accounts = scoped.to_vec();
+    if org_form_now && form == DeliveryPolicyForm::PerAccount {
+        accounts.extend(active.iter().filter(|a| !scoped.contains(a)).cloned());
+        accounts.sort();
+    }
+    accounts
+}
+
 /// The delivery policy for `accounts` merged into `existing`, refused past S3's size limit.
 fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'_>, accounts: &[String]) -> Result<org_delivery::OrgPolicyMerge> {
     let merge = org_delivery::merge_org_delivery(existing, target, accounts).map_err(|e| {
@@ -567,8 +580,16 @@ fn flow_log_accounts(view: &OrgView) -> Vec<(ScopedAccount, String)> {
 /// One account's flow logs applied: the plan made before the confirmation when there is one
 /// (its reads are not repeated), else planned now (a member whose roles the StackSet has just
 /// deployed).
-async fn account_flow_logs(ctx: &Ctx, account: &ScopedAccount, role: &str, args: &OrgOnboardArgs, planned: Option<&EnablePlan>) -> Result<Vec<Change>> {
-    let member = account_ctx(ctx, &account.id, role, ApplyMode::APPLY).await?;
+async fn account_flow_logs(
+    ctx: &Ctx,
+    account: &ScopedAccount,
+    role: &str,
+    args: &OrgOnboardArgs,
+    planned: Option<&EnablePlan>,
+    just_deployed: bool,
+) -> Result<Vec<Change>> {
+    let member =
+        if just_deployed { assume_new_role(ctx, &account.id, role).await? } else { account_ctx(ctx, &account.id, role, ApplyMode::APPLY).await? };
     let fresh;
     let plan = match planned {
         Some(plan) => plan,
@@ -659,7 +680,9 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let partition = view.identity.partition.clone();
     let target = delivery_target(&partition, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, args.delivery_policy, &view.tree.org_id);
     let existing_policy = if bucket_exists { s3::read_policy(&la_plan.s3(&bucket_plan.region), &spec.bucket).await? } else { None };
-    let merge = merged_policy(existing_policy.as_deref(), &target, &scoped_ids)?;
+    let active_ids: Vec<String> = view.tree.accounts.iter().filter(|a| a.status == org_scope::AccountStatus::Active).map(|a| a.id.clone()).collect();
+    let grant_ids = delivery_accounts(existing_policy.as_deref(), args.delivery_policy, &scoped_ids, &active_ids);
+    let merge = merged_policy(existing_policy.as_deref(), &target, &grant_ids)?;
     let policy_line = policy_change(&merge, &spec.bucket, bucket_exists);
 
     // The StackSet and its instances.
@@ -678,8 +701,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             "service-managed, auto-deployment on, the vendor role and the operator role",
         ),
         Some(set) => {
-            let same_parameters = parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v));
-            if set.template_body == template && same_parameters {
+            if set_is_current(set, &template, &parameters, &view) {
                 Change::new("update-stack-set", &set_name, ChangeStatus::Skipped, "template and parameters are current")
             } else {
                 Change::new("update-stack-set", &set_name, ChangeStatus::Planned, "template or parameters changed: every instance is updated")
@@ -689,6 +711,26 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let members: Vec<&ScopedAccount> = view.scope.members();
     let missing: Vec<String> =
         members.iter().filter(|m| !instances.iter().any(|i| i.account == m.id && i.region == view.stack_set_region)).map(|m| m.id.clone()).collect();
+    let missing_accounts = missing.clone();
+    // Instances a failed or cancelled operation left OUTDATED are deployed again (a StackSet
+    // update does that for every instance anyway).
+    let stale: Vec<String> = members
+        .iter()
+        .filter_map(|m| instances.iter().find(|i| i.account == m.id && i.region == view.stack_set_region))
+        .filter(|i| i.status == "OUTDATED" && !matches!(i.detailed_status.as_deref(), Some("RUNNING" | "PENDING")))
+        .map(|i| i.account.clone())
+        .collect();
+    let set_updates = set_line.action == "update-stack-set" && set_line.status == ChangeStatus::Planned;
+    let stale: Vec<String> = if set_updates { Vec::new() } else { stale };
+    let repair_line = (!stale.is_empty()).then(|| {
+        Change::new(
+            "update-stack-instances",
+            &set_name,
+            ChangeStatus::Planned,
+            format!("{} account(s) left OUTDATED by a failed operation, deployed again: {}", stale.len(), stale.join(", ")),
+        )
+        .in_region(&view.stack_set_region)
+    });
     let instances_line = if missing.is_empty() {
         Change::new(
             "create-stack-instances",
@@ -773,6 +815,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     report.changes.push(policy_line.clone());
     report.changes.push(set_line.clone());
     report.changes.push(instances_line.clone());
+    report.changes.extend(repair_line.clone());
     if let Some((line, _)) = &storage {
         report.changes.push(line.clone());
     }
@@ -824,6 +867,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let (view_ref, cfn_ref, template_ref, parameters_ref) = (&view, &cfn, &template, &parameters);
     let (prereq_ok, bucket_ok_ref, roles_failed_ref, results_ref) = (&prerequisites_ok, &bucket_ok, &roles_failed, &account_results);
     let (la_ref, applying_ref, bucket_args_ref, target_ref, scoped_ref) = (&la_apply, &applying, &bucket_args, &target, &scoped_ids);
+    let active_ref = &active_ids;
     let prerequisite_lines: Vec<Change> =
         report.changes.iter().filter(|c| c.action == "register-delegated-admin" || c.action == "activate-organizations-access").cloned().collect();
     let not_after = |what: &str| Done::Report { changes: Vec::new(), error: Some(format!("not attempted: {what} failed")) };
@@ -863,7 +907,8 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             };
             let client = la_ref.s3(&region);
             let existing = s3::read_policy(&client, &spec.bucket).await?;
-            let merge = merged_policy(existing.as_deref(), target_ref, scoped_ref)?;
+            let grant = delivery_accounts(existing.as_deref(), args.delivery_policy, scoped_ref, active_ref);
+            let merge = merged_policy(existing.as_deref(), target_ref, &grant)?;
             match merge.document {
                 None => Ok(Done::AlreadyDone),
                 Some(document) => {
@@ -879,6 +924,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         result
     }));
     let mut set_lines = vec![set_line, instances_line];
+    set_lines.extend(repair_line.clone());
     let storage_override = storage.as_ref().and_then(|(line, grant)| {
         set_lines.push(line.clone());
         grant.clone()
@@ -897,6 +943,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             parameters_ref,
             existing_set.is_some(),
             &missing,
+            &stale,
             instances.is_empty(),
             preferences,
             wait,
@@ -904,13 +951,13 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         .await;
         let outcome = match (outcome, storage_override.as_ref()) {
             (Ok(mut failures), Some(grant)) => {
-                let id = stacksets::override_instance(
+                let id = stacksets::update_instances(
                     cfn_ref,
                     &args.target.stack_set_name,
                     std::slice::from_ref(&grant.ou),
-                    &grant.account,
+                    std::slice::from_ref(&grant.account),
                     &view_ref.stack_set_region,
-                    &grant.overrides,
+                    Some(&grant.overrides),
                     preferences,
                     view_ref.caller,
                     stacksets::BUSY_DELAYS,
@@ -961,6 +1008,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
     let flow_accounts_ref = &flow_accounts;
     let flow_plans_ref = &flow_plans;
+    let missing_ref = &missing_accounts;
     steps.push(Step::new(flow_changes, async move {
         if !bucket_ok_ref.load(Ordering::SeqCst) {
             return Ok(not_after("the bucket policy step"));
@@ -971,7 +1019,10 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         let caller = view_ref.identity.account.as_str();
         let pending: Vec<_> = flow_accounts_ref
             .iter()
-            .map(|(account, role)| apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id)))
+            .map(|(account, role)| {
+                let just_deployed = missing_ref.contains(&account.id);
+                apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id), just_deployed)
+            })
             .collect();
         let results: Vec<(String, Vec<Change>)> =
             stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
@@ -1027,6 +1078,23 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     Ok(report)
 }
 
+/// A role the StackSet has just created: IAM is eventually consistent, and AssumeRole may be
+/// denied for a short while after the role and its trust are created. Denials are retried for
+/// about half a minute; any other error is not.
+async fn assume_new_role(ctx: &Ctx, account: &str, role: &str) -> Result<Ctx> {
+    const DELAYS: [u64; 4] = [2, 4, 8, 16];
+    let mut attempt = 0;
+    loop {
+        match account_ctx(ctx, account, role, ApplyMode::APPLY).await {
+            Err(e) if attempt < DELAYS.len() && e.to_string().contains("access denied") && !crate::interrupt::requested() => {
+                tokio::time::sleep(std::time::Duration::from_secs(DELAYS[attempt])).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// One account's flow-log plan. (Each per-account future is boxed as `Send` where its lifetimes
 /// are concrete: unboxed, the streams over accounts are not provably `Send` inside the runner.)
 fn plan_account_flow_logs<'a>(
@@ -1045,6 +1113,7 @@ fn plan_account_flow_logs<'a>(
     .boxed()
 }
 
+#[allow(clippy::too_many_arguments)]
 /// Applies one account's flow logs, unless its roles did not deploy or the user asked to stop.
 fn apply_account_flow_logs<'a>(
     ctx: &'a Ctx,
@@ -1054,6 +1123,7 @@ fn apply_account_flow_logs<'a>(
     failed_roles: &'a [String],
     caller: &'a str,
     planned: Option<&'a EnablePlan>,
+    just_deployed: bool,
 ) -> BoxFuture<'a, (String, Vec<Change>)> {
     async move {
         let member = account.id != caller;
@@ -1064,7 +1134,7 @@ fn apply_account_flow_logs<'a>(
         if crate::interrupt::requested() {
             return (account.id.clone(), vec![Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "interrupted")]);
         }
-        let changes = match account_flow_logs(ctx, account, role, args, planned).await {
+        let changes = match account_flow_logs(ctx, account, role, args, planned, just_deployed).await {
             Ok(changes) => changes,
             Err(e) => {
                 let mut change = Change::new("enable-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
@@ -1105,6 +1175,19 @@ fn step_ok(done: &Done) -> bool {
         Done::Report { changes, error } => error.is_none() && changes.iter().all(|c| c.status != ChangeStatus::Failed),
         Done::Changed | Done::AlreadyDone => true,
     }
+}
+
+/// Auto-deployment is on unless the scope names its accounts (see `stacksets::auto_deployment`).
+fn auto_deploys(view: &OrgView) -> bool {
+    !matches!(view.scope.account_filter, AccountFilter::Intersection(_))
+}
+
+/// Whether the StackSet has this template, these parameters and this auto-deployment (when
+/// CloudFormation reports it).
+fn set_is_current(set: &stacksets::StackSetInfo, template: &str, parameters: &SetParameters, view: &OrgView) -> bool {
+    set.template_body == template
+        && parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v))
+        && set.auto_deployment.is_none_or(|on| on == auto_deploys(view))
 }
 
 /// An operation that FAILED or was STOPPED without saying which account: an error of the step.
@@ -1178,6 +1261,7 @@ async fn deploy_stack_set(
     parameters: &SetParameters,
     exists: bool,
     missing: &[String],
+    stale: &[String],
     no_instances: bool,
     preferences: OperationPreferences,
     wait: std::time::Duration,
@@ -1185,12 +1269,20 @@ async fn deploy_stack_set(
     let mut failures = Vec::new();
     let current = stacksets::describe_stack_set(cfn, name, view.caller).await?;
     match current {
-        None => stacksets::create_stack_set(cfn, name, template, &parameters.values, view.caller).await?,
+        None => stacksets::create_stack_set(cfn, name, template, &parameters.values, auto_deploys(view), view.caller).await?,
         Some(set) if exists => {
-            let same = set.template_body == template && parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v));
-            if !same {
-                let id =
-                    stacksets::update_stack_set(cfn, name, template, &parameters.values, preferences, view.caller, stacksets::BUSY_DELAYS).await?;
+            if !set_is_current(&set, template, parameters, view) {
+                let id = stacksets::update_stack_set(
+                    cfn,
+                    name,
+                    template,
+                    &parameters.values,
+                    auto_deploys(view),
+                    preferences,
+                    view.caller,
+                    stacksets::BUSY_DELAYS,
+                )
+                .await?;
                 let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
                 failed_without_results(&outcome, &id)?;
                 failures.extend(outcome.failures);
@@ -1209,6 +1301,16 @@ async fn deploy_stack_set(
             let targets = Targets { ous, filter };
             let id = stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
                 .await?;
+            let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+            failed_without_results(&outcome, &id)?;
+            failures.extend(outcome.failures);
+        }
+    }
+    if !stale.is_empty() {
+        for ous in view.scope.target_ous.chunks(50) {
+            let id =
+                stacksets::update_instances(cfn, name, ous, stale, &view.stack_set_region, None, preferences, view.caller, stacksets::BUSY_DELAYS)
+                    .await?;
             let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
             failed_without_results(&outcome, &id)?;
             failures.extend(outcome.failures);
@@ -1250,14 +1352,20 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
     // The management account's stack (a StackSet never reaches that account).
     let management_stack = match (view.scope.management(), view.caller) {
         (None, _) => Check::pass("stack-instance", "not in scope"),
-        (Some(_), Caller::DelegatedAdmin) => {
-            Check::warn("stack-instance", "the management account is out of a delegated administrator's reach", "check it there: flowgate stack status")
-        }
+        (Some(_), Caller::DelegatedAdmin) => Check::warn(
+            "stack-instance",
+            "the management account is out of a delegated administrator's reach",
+            "check it there: flowgate stack status",
+        ),
         (Some(_), Caller::Management) => match crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await? {
             Some(stack) if stack.status.ends_with("_COMPLETE") && !stack.status.contains("ROLLBACK") && !stack.status.starts_with("DELETE") => {
                 Check::pass("stack-instance", format!("the single-account stack {} is {}", args.stack_name, stack.status))
             }
-            Some(stack) => Check::fail("stack-instance", format!("the single-account stack {} is {}", args.stack_name, stack.status), "re-run flowgate org onboard"),
+            Some(stack) => Check::fail(
+                "stack-instance",
+                format!("the single-account stack {} is {}", args.stack_name, stack.status),
+                "re-run flowgate org onboard",
+            ),
             None => Check::fail("stack-instance", format!("no stack {} in the management account", args.stack_name), "re-run flowgate org onboard"),
         },
     };
@@ -1277,9 +1385,15 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
     let coverage: BTreeMap<String, Result<flowlogs::StatusReport>> = coverage.into_iter().collect();
     let scoped: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
-    let delivered =
-        delivered_accounts(&la, &args.spec.bucket, args.spec.prefix.as_ref(), args.spec.hive_partitions, policy.as_ref().map(|(r, _)| r.as_str()), &scoped)
-            .await;
+    let delivered = delivered_accounts(
+        &la,
+        &args.spec.bucket,
+        args.spec.prefix.as_ref(),
+        args.spec.hive_partitions,
+        policy.as_ref().map(|(r, _)| r.as_str()),
+        &scoped,
+    )
+    .await;
 
     for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
         let id = entry.account.id.clone();
@@ -1377,14 +1491,25 @@ fn instance_check(instance: Option<&StackInstance>) -> Check {
 /// (`[prefix/]AWSLogs/ACCOUNT/vpcflowlogs/`, or the hive form), one key asked for per account:
 /// other services' logs under `AWSLogs/ACCOUNT/` are not flow logs, and a central bucket may hold
 /// millions of objects.
-async fn delivered_accounts(la: &Ctx, bucket: &BucketName, prefix: Option<&LogPrefix>, hive: bool, region: Option<&str>, accounts: &[String]) -> Result<Vec<String>> {
+async fn delivered_accounts(
+    la: &Ctx,
+    bucket: &BucketName,
+    prefix: Option<&LogPrefix>,
+    hive: bool,
+    region: Option<&str>,
+    accounts: &[String],
+) -> Result<Vec<String>> {
     let Some(region) = region else { return Ok(Vec::new()) };
     let client = la.s3(region);
     let root = prefix.map(|p| format!("{p}/")).unwrap_or_default();
     let reads: Vec<_> = accounts
         .iter()
         .map(|account| {
-            let path = if hive { format!("{root}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/") } else { format!("{root}AWSLogs/{account}/vpcflowlogs/") };
+            let path = if hive {
+                format!("{root}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/")
+            } else {
+                format!("{root}AWSLogs/{account}/vpcflowlogs/")
+            };
             let client = client.clone();
             async move { (account.clone(), s3::any_object(&client, bucket, &path).await) }
         })
