@@ -214,6 +214,7 @@ pub fn operation_id() -> String {
     format!("flowgate-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn update_stack_set(
     cfn: &Client,
     name: &str,
