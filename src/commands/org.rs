@@ -1749,3 +1749,19 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_account_statements_replacing_the_org_form_keep_every_active_account() {
+        let scoped = vec!["111111111111".to_owned()];
+        let active = vec!["111111111111".to_owned(), "222222222222".to_owned(), "333333333333".to_owned()];
+        let org_form = format!(r#"{{"Statement":[{{"Sid":"{}","Condition":{{"StringEquals":{{"aws:SourceOrgID":"o-abcdefghij"}}}}}}]}}"#, org_delivery::ORG_WRITE_SID);
+        assert_eq!(delivery_accounts(Some(&org_form), DeliveryPolicyForm::PerAccount, &scoped, &active), active);
+        // Already per-account, or staying in the org form: the scope only.
+        assert_eq!(delivery_accounts(None, DeliveryPolicyForm::PerAccount, &scoped, &active), scoped);
+        assert_eq!(delivery_accounts(Some(&org_form), DeliveryPolicyForm::Org, &scoped, &active), scoped);
+    }
+}

@@ -581,3 +581,46 @@ fn the_org_form_grants_the_organization_in_one_statement() {
     assert!(!policy.contains(&org.members["app1"]), "no per-account entries: {policy}");
     assert_eq!(flow_logs_to(&org.env, &org.members["audit"], "us-east-1", "org-form"), 1);
 }
+
+/// What people read from the org commands, recorded whole (see `snapshots.rs`): the plan, the
+/// apply, a second run, verify and the offboard plan. Run-dependent values (ports, account, OU,
+/// organization and VPC ids, the ExternalId, the policy's size) become placeholders.
+#[test]
+fn snapshots_of_the_org_commands() {
+    const FILTERS: &[(&str, &str)] = &[
+        (r"(127\.0\.0\.1|localhost):\d+", "$1:[PORT]"),
+        (r"\bo-[a-z0-9]{10,32}\b", "o-[ORG]"),
+        (r"\bou-[a-z0-9]{4,32}-[a-z0-9]{8,32}\b", "ou-[OU]"),
+        (r"\br-[a-z0-9]{4,32}\b", "r-[ROOT]"),
+        (r"\b\d{12}\b", "[ACCOUNT]"),
+        (r"(^|[^A-Za-z])(vpc|fl)-[0-9a-f]{8,17}", "${1}${2}-[ID]"),
+        (r"\b[A-Za-z0-9]{32}\b", "[EXTERNAL_ID]"),
+        (r"\b\d+ of 20480 bytes", "[N] of 20480 bytes"),
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "[TIMESTAMP]"),
+    ];
+    let org = Org::new();
+    let ous = org.ous();
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(true);
+    for (pattern, replacement) in FILTERS {
+        settings.add_filter(pattern, *replacement);
+    }
+    let record = |name: &str, args: &[&str]| {
+        let out = org.env.flowgate().args(args).output().unwrap();
+        let text = format!(
+            "$ flowgate {}\nexit: {}\n----- stdout -----\n{}\n----- stderr -----\n{}",
+            args.join(" "),
+            out.status.code().map_or("signal".to_owned(), |c| c.to_string()),
+            stdout(&out),
+            stderr(&out)
+        );
+        settings.bind(|| insta::assert_snapshot!(name, text));
+    };
+    let onboard = ["org", "onboard", "--bucket", "snap-org-central", "--vendor-account", VENDOR, "--regions", "us-east-1", "--ous", &ous];
+    record("org_onboard_dry_run", &[&onboard[..], &["--dry-run"]].concat());
+    record("org_onboard_apply", &[&onboard[..], &["--yes"]].concat());
+    record("org_onboard_second_run", &[&onboard[..], &["--yes"]].concat());
+    record("org_verify", &["org", "verify", "--bucket", "snap-org-central", "--regions", "us-east-1", "--ous", &ous]);
+    record("org_offboard_dry_run", &["org", "offboard", "--bucket", "snap-org-central", "--ous", &ous, "--dry-run"]);
+    record("org_offboard_without_scope", &["org", "offboard", "--bucket", "snap-org-central", "--dry-run"]);
+}
