@@ -348,10 +348,23 @@ impl OrgReport {
                 writeln!(f, "  {:<12}  {}  skipped: {reason}", entry.account.id, entry.account.name)?;
             }
         }
+        // What is not a pass, once per finding with the accounts it concerns.
+        let mut findings: Vec<(&Check, Vec<&str>)> = Vec::new();
         for entry in &checked {
             for check in entry.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
-                let fix = check.fix.as_deref().map(|x| format!(" (fix: {x})")).unwrap_or_default();
-                writeln!(f, "{} {}: {}: {}{fix}", entry.account.id, check.name, check.status, check.detail)?;
+                match findings
+                    .iter_mut()
+                    .find(|(c, _)| c.name == check.name && c.status == check.status && c.detail == check.detail && c.fix == check.fix)
+                {
+                    Some((_, accounts)) => accounts.push(&entry.account.id),
+                    None => findings.push((check, vec![&entry.account.id])),
+                }
+            }
+        }
+        for (check, accounts) in findings {
+            writeln!(f, "{} {}: {} ({})", check.status, check.name, check.detail, accounts.join(", "))?;
+            if let Some(fix) = &check.fix {
+                writeln!(f, "  fix: {fix}")?;
             }
         }
         if !self.changes.is_empty() {
@@ -1758,7 +1771,10 @@ mod tests {
     fn per_account_statements_replacing_the_org_form_keep_every_active_account() {
         let scoped = vec!["111111111111".to_owned()];
         let active = vec!["111111111111".to_owned(), "222222222222".to_owned(), "333333333333".to_owned()];
-        let org_form = format!(r#"{{"Statement":[{{"Sid":"{}","Condition":{{"StringEquals":{{"aws:SourceOrgID":"o-abcdefghij"}}}}}}]}}"#, org_delivery::ORG_WRITE_SID);
+        let org_form = format!(
+            r#"{{"Statement":[{{"Sid":"{}","Condition":{{"StringEquals":{{"aws:SourceOrgID":"o-abcdefghij"}}}}}}]}}"#,
+            org_delivery::ORG_WRITE_SID
+        );
         assert_eq!(delivery_accounts(Some(&org_form), DeliveryPolicyForm::PerAccount, &scoped, &active), active);
         // Already per-account, or staying in the org form: the scope only.
         assert_eq!(delivery_accounts(None, DeliveryPolicyForm::PerAccount, &scoped, &active), scoped);
