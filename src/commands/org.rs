@@ -1492,6 +1492,21 @@ fn plan_account_disable<'a>(
     .boxed()
 }
 
+/// What offboarding `leaving` does to the central bucket's policy: the per-account statements
+/// lose the leaving accounts (and go when none is left); the organization form goes only when the
+/// whole organization leaves. Returns the edit and the accounts taken out.
+fn offboard_policy_edit(existing: Option<&str>, leaving: &[String], whole_org: bool) -> Result<(org_delivery::OrgPolicyRemoval, Vec<String>)> {
+    let edit_error = |e: crate::core::policy_doc::PolicyDocError| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None);
+    let org_form = existing.is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID) && p.contains("aws:SourceOrgID"));
+    if org_form {
+        if whole_org {
+            return Ok((org_delivery::remove_org_delivery(existing).map_err(edit_error)?, Vec::new()));
+        }
+        return Ok((org_delivery::OrgPolicyRemoval::default(), Vec::new()));
+    }
+    org_delivery::remove_org_accounts(existing, leaving).map_err(edit_error)
+}
+
 fn instance_check(instance: Option<&StackInstance>) -> Check {
     org_checks::instance_check(instance.map(|i| InstanceState {
         status: &i.status,
@@ -1583,35 +1598,24 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         crate::core::bucket::BucketExistence::Owned { region } => Some(region),
         _ => None,
     };
+    let leaving: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
     let policy_line = match &bucket_region {
         None => {
             Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("no such bucket in account {log_archive}"))
         }
         Some(region) => {
             let existing = s3::read_policy(&la.s3(region), &args.bucket).await?;
-            let edit_error =
-                |e: crate::core::policy_doc::PolicyDocError| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None);
-            let removal = org_delivery::remove_org_delivery(existing.as_deref()).map_err(edit_error)?;
-            let granted = org_delivery::granted_org_accounts(existing.as_deref()).map_err(edit_error)?;
-            let leaving: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
-            let staying: Vec<&String> = granted.iter().filter(|a| !leaving.contains(a)).collect();
-            let org_form = existing.as_deref().is_some_and(|p| p.contains("aws:SourceOrgID"));
-            if removal.removed_sids.is_empty() {
-                Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, "no organization delivery statement")
-            } else if !staying.is_empty() || (org_form && !whole_org) {
-                let who = if staying.is_empty() {
-                    "the organization's other accounts".to_owned()
-                } else {
-                    format!("{} account(s) outside the scope", staying.len())
-                };
-                Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("kept: {who} still deliver"))
+            let (removal, taken_out) = offboard_policy_edit(existing.as_deref(), &leaving, whole_org)?;
+            let line = |status, detail: String| Change::new("remove-delivery-statements", args.bucket.as_str(), status, detail);
+            if !removal.removed_sids.is_empty() {
+                line(ChangeStatus::Planned, format!("{}; {} other statement(s) kept", removal.removed_sids.join(", "), removal.kept))
+            } else if !taken_out.is_empty() {
+                let staying = org_delivery::granted_org_accounts(existing.as_deref()).map(|g| g.len()).unwrap_or_default() - taken_out.len();
+                line(ChangeStatus::Planned, format!("the leaving account(s) taken out: {}; {staying} account(s) still deliver", taken_out.join(", ")))
+            } else if existing.as_deref().is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID)) {
+                line(ChangeStatus::Skipped, "kept: the organization form covers the organization's other accounts".to_owned())
             } else {
-                Change::new(
-                    "remove-delivery-statements",
-                    args.bucket.as_str(),
-                    ChangeStatus::Planned,
-                    format!("{}; {} other statement(s) kept", removal.removed_sids.join(", "), removal.kept),
-                )
+                line(ChangeStatus::Skipped, "no organization delivery statement".to_owned())
             }
         }
     };
@@ -1660,6 +1664,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let la_apply = la.fork(ApplyMode::APPLY, ctx.printer.silent());
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
     let (view_ref, cfn_ref, disable_ref, la_ref, applying_ref, delete_ref) = (&view, &cfn, &disable, &la_apply, &applying, &delete_args);
+    let leaving_ref = &leaving;
     let account_results: Mutex<BTreeMap<String, Vec<Change>>> = Mutex::new(BTreeMap::new());
     let results_ref = &account_results;
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
@@ -1684,8 +1689,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
             let Some(region) = &bucket_region else { return Ok(Done::AlreadyDone) };
             let client = la_ref.s3(region);
             let existing = s3::read_policy(&client, bucket).await?;
-            let removal = org_delivery::remove_org_delivery(existing.as_deref())
-                .map_err(|e| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None))?;
+            let (removal, _) = offboard_policy_edit(existing.as_deref(), leaving_ref, whole_org)?;
             if removal.delete_policy {
                 s3::delete_policy(&client, bucket).await?;
                 Ok(Done::Changed)

@@ -624,3 +624,29 @@ fn snapshots_of_the_org_commands() {
     record("org_offboard_dry_run", &["org", "offboard", "--bucket", "snap-org-central", "--ous", &ous, "--dry-run"]);
     record("org_offboard_without_scope", &["org", "offboard", "--bucket", "snap-org-central", "--dry-run"]);
 }
+
+/// Offboarding one OU: its accounts' flow logs go and their entries leave the central bucket's
+/// policy; the other OU's accounts keep both, and the StackSet stays for them.
+#[test]
+fn offboarding_one_ou_takes_only_its_accounts_out() {
+    let org = Org::new();
+    let out = org.onboard("org-narrow", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let out = org.run(&["offboard", "--bucket", "org-narrow", "--ous", &org.security, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let policy = bucket_policy(&org.env, "123456789012", "org-narrow");
+    for gone in ["audit", "log-archive"] {
+        let account = &org.members[gone];
+        assert!(!policy.contains(account.as_str()), "{gone} still delivers: {policy}");
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", "org-narrow"), 0, "{gone}");
+    }
+    for kept in ["app1", "app2"] {
+        let account = &org.members[kept];
+        assert!(policy.contains(&format!("AWSLogs/{account}/*")), "{kept} lost its grant: {policy}");
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", "org-narrow"), 1, "{kept}");
+    }
+    let report = json_stdout(&out);
+    let set = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "delete-stack-set").unwrap();
+    assert_eq!(set["status"], "skipped", "{set}");
+    assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+}

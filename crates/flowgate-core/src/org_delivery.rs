@@ -346,6 +346,65 @@ pub fn remove_org_delivery(existing: Option<&str>) -> Result<OrgPolicyRemoval, P
     Ok(removal)
 }
 
+/// Whether a resource or `aws:SourceArn` value of the per-account statements is `account`'s: its
+/// delivery path (`.../AWSLogs/ACCOUNT/*` or `.../aws-account-id=ACCOUNT/*`) or its log
+/// delivery's ARN (`arn:P:logs:*:ACCOUNT:*`).
+fn names_account(value: &str, account: &str) -> bool {
+    value.ends_with(&format!("/{account}/*")) || value.ends_with(&format!("aws-account-id={account}/*")) || value.split(':').nth(4) == Some(account)
+}
+
+/// `statement` without `leaving`'s resources and condition values, each list keeping its shape.
+fn without_accounts(statement: &Value, leaving: &[String]) -> Value {
+    let keep = |v: &Value| !v.as_str().is_some_and(|s| leaving.iter().any(|a| s == a || names_account(s, a)));
+    let mut out = statement.clone();
+    if let Some(Value::Array(items)) = out.get_mut("Resource") {
+        items.retain(keep);
+    }
+    if let Some(Value::Object(operators)) = out.get_mut("Condition") {
+        for (_, keys) in operators.iter_mut() {
+            if let Value::Object(keys) = keys {
+                for (key, values) in keys.iter_mut() {
+                    if key.eq_ignore_ascii_case(SOURCE_ACCOUNT) || key.eq_ignore_ascii_case(SOURCE_ARN) {
+                        if let Value::Array(items) = values {
+                            items.retain(keep);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Takes `leaving` out of the per-account org statements (their paths, `aws:SourceAccount` and
+/// `aws:SourceArn` entries) and keeps every other account's grant as it was; when no account is
+/// left, the two statements go as [`remove_org_delivery`] removes them. The organization form
+/// names no account: it is left alone (`removed_sids` empty, nothing to change). Every other
+/// statement and top-level key is kept.
+pub fn remove_org_accounts(existing: Option<&str>, leaving: &[String]) -> Result<(OrgPolicyRemoval, Vec<String>), PolicyDocError> {
+    let granted = granted_org_accounts(existing)?;
+    let removed: Vec<String> = granted.iter().filter(|a| leaving.contains(a)).cloned().collect();
+    let Some(text) = existing.filter(|t| !t.trim().is_empty()) else { return Ok((OrgPolicyRemoval::default(), Vec::new())) };
+    if removed.is_empty() {
+        return Ok((OrgPolicyRemoval { kept: existing_statements(existing)?.len(), ..OrgPolicyRemoval::default() }, Vec::new()));
+    }
+    if granted.iter().all(|a| leaving.contains(a)) {
+        return Ok((remove_org_delivery(Some(text))?, removed));
+    }
+    let mut doc = policy_doc::parse_document(text)?;
+    let statements: Vec<Value> = policy_doc::statements(&doc)?
+        .into_iter()
+        .map(|s| match policy_doc::sid(&s) {
+            Some(ORG_WRITE_SID | ORG_ACL_SID) if !is_org_form(&s) => without_accounts(&s, &removed),
+            _ => s,
+        })
+        .collect();
+    let kept = statements.len();
+    doc.insert("Statement".into(), Value::Array(statements));
+    let document = serde_json::to_string(&Value::Object(doc)).map_err(|e| PolicyDocError::NotJson(e.to_string()))?;
+    Ok((OrgPolicyRemoval { document: Some(document), delete_policy: false, removed_sids: Vec::new(), kept }, removed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +416,22 @@ mod tests {
 
     fn per_account<'a>(bucket: &'a BucketName, prefix: Option<&'a LogPrefix>) -> OrgDeliveryTarget<'a> {
         OrgDeliveryTarget { partition: "aws", bucket, prefix, hive_partitions: false, form: DeliveryForm::PerAccount }
+    }
+
+    #[test]
+    fn taking_accounts_out_of_hive_paths_and_leaving_the_org_form_alone() {
+        let b: BucketName = "central-logs".parse().unwrap();
+        let a = ids(3);
+        let hive = OrgDeliveryTarget { hive_partitions: true, ..per_account(&b, None) };
+        let merged = merge_org_delivery(None, &hive, &a).unwrap().document.unwrap();
+        let (removal, removed) = remove_org_accounts(Some(&merged), &a[..1]).unwrap();
+        let after = removal.document.unwrap();
+        assert_eq!(removed, a[..1].to_vec());
+        assert!(!after.contains(&a[0]) && after.contains(&format!("aws-account-id={}/*", a[1])), "{after}");
+        let org = OrgDeliveryTarget { form: DeliveryForm::Org { org_id: "o-abcdefghij".into() }, ..per_account(&b, None) };
+        let org_policy = merge_org_delivery(None, &org, &a).unwrap().document.unwrap();
+        let (untouched, none) = remove_org_accounts(Some(&org_policy), &a).unwrap();
+        assert!(untouched.document.is_none() && !untouched.delete_policy && none.is_empty());
     }
 
     fn org(bucket: &BucketName) -> OrgDeliveryTarget<'_> {
@@ -639,6 +714,32 @@ mod tests {
                 let again = merge_org_delivery(Some(&after_text), &target, &accounts).unwrap();
                 prop_assert_eq!(again.document, None);
                 prop_assert!(again.added_accounts.is_empty(), "{:?}", again.added_accounts);
+            }
+
+            /// Taking accounts out: every other statement stays, the other accounts keep their
+            /// grant, and what is left is what a merge of the remaining accounts alone would write.
+            #[test]
+            fn taking_accounts_out_keeps_everything_else(others in vec(other_statement(), 0..4), accounts in vec(account(), 1..8), leaving in vec(account(), 0..6)) {
+                let b = bucket();
+                let plain = json!({"Version": "2012-10-17", "Statement": others.clone()});
+                let merged = merge_org_delivery(Some(&plain.to_string()), &per_account(&b, None), &accounts).unwrap().document.unwrap();
+                let (removal, removed) = remove_org_accounts(Some(&merged), &leaving).unwrap();
+                let remaining: Vec<String> = sorted_unique(accounts.iter().filter(|a| !leaving.contains(a)).cloned());
+                prop_assert_eq!(&removed, &sorted_unique(accounts.iter().filter(|a| leaving.contains(a)).cloned()));
+                let after = match (&removal.document, removal.delete_policy, removed.is_empty()) {
+                    (_, _, true) => { prop_assert!(removal.document.is_none() && !removal.delete_policy); merged.clone() }
+                    (Some(d), false, false) => d.clone(),
+                    (None, true, false) => { prop_assert!(others.is_empty() && remaining.is_empty()); return Ok(()); }
+                    (None, false, false) => { prop_assert!(false, "nothing removed though {:?} left", removed); unreachable!() }
+                    (Some(_), true, _) => { prop_assert!(false, "both a document and a delete"); unreachable!() }
+                };
+                prop_assert_eq!(not_org(&doc(&after)), others.clone());
+                prop_assert_eq!(granted_org_accounts(Some(&after)).unwrap(), remaining.clone());
+                if !remaining.is_empty() {
+                    let fresh = merge_org_delivery(Some(&plain.to_string()), &per_account(&b, None), &remaining).unwrap().document.unwrap();
+                    let org_of = |d: &Value| -> Vec<Value> { d["Statement"].as_array().unwrap().iter().filter(|s| matches!(policy_doc::sid(s), Some(ORG_WRITE_SID | ORG_ACL_SID))).map(policy_doc::canonical_statement).collect() };
+                    prop_assert_eq!(org_of(&doc(&after)), org_of(&doc(&fresh)));
+                }
             }
 
             #[test]
