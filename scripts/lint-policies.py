@@ -25,6 +25,9 @@ PLACEHOLDERS = {
     "${StackName}": "flowgate-cross-account",
     "${BucketName}": "acme-flow-logs",
     "${LogPath}": "AWSLogs/123456789012/",
+    "${StackSetName}": "flowgate-org-roles",
+    "${LogArchiveRole}": "OrganizationAccountAccessRole",
+    "${LogArchiveAccount}": "210987654321",
 }
 
 # (file, finding issue) -> why it is accepted.
@@ -55,7 +58,7 @@ def rendered_by_flowgate(binary):
     """(name, policy text) for every command's `flowgate permissions` output."""
     listed = subprocess.run([binary, "permissions", "--list"], capture_output=True, text=True, check=True)
     for command in listed.stdout.split():
-        args = [binary, "permissions", command, "--bucket", "acme-flow-logs", "--account", "123456789012"]
+        args = [binary, "permissions", command, "--bucket", "acme-flow-logs", "--account", "123456789012", "--log-archive-account", "210987654321"]
         policy = subprocess.run(args, capture_output=True, text=True, check=True)
         yield f"permissions:{command}", policy.stdout
 
