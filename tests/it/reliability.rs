@@ -265,8 +265,14 @@ fn security_linters_pass_on_templates_and_policies() {
     let dir = tempfile::tempdir().unwrap();
     let member = dir.path().join("org-member-roles.yaml");
     std::fs::write(&member, flowgate::core::org_template::org_member_template(flowgate::core::stack_plan::TEMPLATE).unwrap()).unwrap();
-    let checkov = std::process::Command::new(tool("checkov")).arg("-f").arg(&member).args(["--skip-download", "--quiet", "--compact"]).output().unwrap();
-    assert!(checkov.status.success() && stdout(&checkov).contains("Failed checks: 0"), "checkov (org member template):\n{}{}", stdout(&checkov), stderr(&checkov));
+    let checkov =
+        std::process::Command::new(tool("checkov")).arg("-f").arg(&member).args(["--skip-download", "--quiet", "--compact"]).output().unwrap();
+    assert!(
+        checkov.status.success() && stdout(&checkov).contains("Failed checks: 0"),
+        "checkov (org member template):\n{}{}",
+        stdout(&checkov),
+        stderr(&checkov)
+    );
 
     let parliament = std::process::Command::new(tool("python")).arg("scripts/lint-policies.py").current_dir(root).output().unwrap();
     assert!(parliament.status.success(), "parliament:\n{}{}", stdout(&parliament), stderr(&parliament));
