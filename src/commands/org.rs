@@ -692,7 +692,21 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let spec = &args.flowlogs.spec;
     let partition = view.identity.partition.clone();
     let target = delivery_target(&partition, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, args.delivery_policy, &view.tree.org_id);
-    let existing_policy = if bucket_exists { s3::read_policy(&la_plan.s3(&bucket_plan.region), &spec.bucket).await? } else { None };
+    // A new bucket gets the log-archive account's own delivery statements first (bucket create):
+    // the size checked is that of the policy the organization's statements join.
+    let existing_policy = if bucket_exists {
+        s3::read_policy(&la_plan.s3(&bucket_plan.region), &spec.bucket).await?
+    } else {
+        let own = crate::core::bucket_policy::DeliveryTarget {
+            partition: &partition,
+            bucket: &spec.bucket,
+            prefix: spec.prefix.as_ref(),
+            account: &log_archive,
+            hive_partitions: spec.hive_partitions,
+        };
+        let statements = crate::core::bucket_policy::delivery_statements(&own);
+        crate::core::bucket_policy::merge_delivery_statements(None, &statements, &|_| false).ok().and_then(|m| m.document)
+    };
     let active_ids: Vec<String> = view.tree.accounts.iter().filter(|a| a.status == org_scope::AccountStatus::Active).map(|a| a.id.clone()).collect();
     let grant_ids = delivery_accounts(existing_policy.as_deref(), args.delivery_policy, &scoped_ids, &active_ids);
     let merge = merged_policy(existing_policy.as_deref(), &target, &grant_ids)?;
