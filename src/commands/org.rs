@@ -527,7 +527,7 @@ fn delivery_target<'a>(
 /// replace the organization's (which let every account deliver), every active account of the
 /// organization, so that no account that delivers today loses its grant to a narrower scope.
 fn delivery_accounts(existing: Option<&str>, form: DeliveryPolicyForm, scoped: &[String], active: &[String]) -> Vec<String> {
-    let org_form_now = existing.is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID) && p.contains("aws:SourceOrgID"));
+    let org_form_now = org_delivery::org_form_granted(existing);
     let mut accounts = scoped.to_vec();
     if org_form_now && form == DeliveryPolicyForm::PerAccount {
         accounts.extend(active.iter().filter(|a| !scoped.contains(a)).cloned());
@@ -569,9 +569,18 @@ fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exis
             } else {
                 format!("delivery for {} more account(s): {}", merge.added_accounts.len(), merge.added_accounts.join(", "))
             };
-            let kept = if merge.kept_accounts.is_empty() { String::new() } else { format!("; {} account(s) kept", merge.kept_accounts.len()) };
+            let kept = if merge.kept_accounts.is_empty() {
+                String::new()
+            } else {
+                format!("; {} account(s) kept: {}", merge.kept_accounts.len(), merge.kept_accounts.join(", "))
+            };
+            let dropped = if merge.dropped_resources.is_empty() {
+                String::new()
+            } else {
+                format!("; no longer granted (another prefix): {}", merge.dropped_resources.join(", "))
+            };
             let after = if exists { "" } else { " (after the bucket is created)" };
-            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}; {size}{after}"))
+            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}{dropped}; {size}{after}"))
         }
     }
 }
@@ -634,6 +643,12 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             Some("leave out --no-wait; --wait-timeout bounds the wait for each StackSet operation".to_owned()),
         ));
     }
+    if args.register_delegated_admin.is_some() && args.target.call_as == CallAs::DelegatedAdmin {
+        return Err(Error::input(
+            "--register-delegated-admin is applied from the management account, not with --call-as delegated-admin",
+            Some("run it once from the management account, then call as the delegated administrator".to_owned()),
+        ));
+    }
     let view = observe_org(ctx, &args.target).await?;
     check_regions(ctx, &args.flowlogs.scope).await?;
     let template = org_member_template(TEMPLATE).map_err(|e| Error::refused(format!("the StackSet template does not build (a bug): {e}"), None))?;
@@ -674,6 +689,15 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
 
     // The central bucket and its delivery policy.
     let (log_archive, la_plan) = log_archive_ctx(ctx, &args.target, planning_mode).await?;
+    // A bucket in the management account is read through that account's single-account stack;
+    // anywhere else, through the StackSet instance of the account it is in.
+    let via_management_stack = log_archive == view.identity.account && view.caller == Caller::Management;
+    if args.storage_access && via_management_stack && view.scope.management().is_none() {
+        return Err(Error::input(
+            "--storage-access: the central bucket is in the management account, which is out of scope, so no vendor role there would read it",
+            Some("put the bucket in a member account with --log-archive-account, or include the management account (leave out --ous)".to_owned()),
+        ));
+    }
     let bucket_args = BucketCreateArgs {
         target: BucketTargetArgs {
             bucket: args.flowlogs.spec.bucket.clone(),
@@ -731,7 +755,15 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             if set_is_current(set, &template, &parameters, &view) {
                 Change::new("update-stack-set", &set_name, ChangeStatus::Skipped, "template and parameters are current")
             } else {
-                Change::new("update-stack-set", &set_name, ChangeStatus::Planned, "template or parameters changed: every instance is updated")
+                Change::new(
+                    "update-stack-set",
+                    &set_name,
+                    ChangeStatus::Planned,
+                    format!(
+                        "{} changed: every instance is updated",
+                        set_differences(set, &template, &parameters.values, auto_deploys(&view)).join(", ")
+                    ),
+                )
             }
         }
     };
@@ -789,8 +821,8 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         vendor_account: parameters.values.first().and_then(|(_, v)| v.parse().ok()),
         external_id: Some(parameters.external_id.clone()),
         role_name: Some(parameters.role_name.clone()),
-        storage_access: args.storage_access && log_archive == view.identity.account,
-        storage_ids: if args.storage_access && log_archive == view.identity.account { storage_ids } else { Vec::new() },
+        storage_access: args.storage_access && via_management_stack,
+        storage_ids: if args.storage_access && via_management_stack { storage_ids } else { Vec::new() },
         template: None,
         vendor_modes: args.vendor_modes.clone(),
         change_set_preview: false,
@@ -812,7 +844,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     // Vendor storage access: the log-archive account's vendor role (a StackSet instance) reads
     // the central bucket through a parameter override of that one instance; no other member's
     // role reads storage, and nothing grants the organization as a whole.
-    let storage = if args.storage_access && log_archive != view.identity.account {
+    let storage = if args.storage_access && !via_management_stack {
         Some(plan_storage_access(&cfn, &view, &args.target.stack_set_name, &log_archive, &spec.bucket, &instances).await?)
     } else {
         None
@@ -899,6 +931,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         report.changes.iter().filter(|c| c.action == "register-delegated-admin" || c.action == "activate-organizations-access").cloned().collect();
     let not_after = |what: &str| Done::Report { changes: Vec::new(), error: Some(format!("not attempted: {what} failed")) };
 
+    let plan_changes: BTreeMap<String, Vec<Change>> = report.accounts.iter().map(|a| (a.account.id.clone(), a.changes.clone())).collect();
     let mut steps = vec![Step::new(prerequisite_lines, async move {
         let done = async {
             // Trusted access first: a delegated administrator is registered for a service that
@@ -1036,6 +1069,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let flow_accounts_ref = &flow_accounts;
     let flow_plans_ref = &flow_plans;
     let missing_ref = &missing_accounts;
+    let plan_changes_ref = &plan_changes;
     steps.push(Step::new(flow_changes, async move {
         if !bucket_ok_ref.load(Ordering::SeqCst) {
             return Ok(not_after("the bucket policy step"));
@@ -1048,7 +1082,8 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             .iter()
             .map(|(account, role)| {
                 let just_deployed = missing_ref.contains(&account.id);
-                apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id), just_deployed)
+                let plan_time = plan_changes_ref.get(&account.id).map(Vec::as_slice).unwrap_or_default();
+                apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id), just_deployed, plan_time)
             })
             .collect();
         let results: Vec<(String, Vec<Change>)> =
@@ -1151,8 +1186,15 @@ fn apply_account_flow_logs<'a>(
     caller: &'a str,
     planned: Option<&'a EnablePlan>,
     just_deployed: bool,
+    plan_time: &'a [Change],
 ) -> BoxFuture<'a, (String, Vec<Change>)> {
     async move {
+        // An account that could not be read for the plan is not changed unseen: the plan's
+        // failure stands, and a re-run plans it again. (A role the StackSet has just deployed
+        // was planned as "every VPC, once deployed".)
+        if planned.is_none() && !just_deployed {
+            return (account.id.clone(), plan_time.to_vec());
+        }
         let member = account.id != caller;
         if member && failed_roles.iter().any(|f| f == &account.id || f == "*") {
             let change = Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "its stack instance did not deploy");
@@ -1209,12 +1251,25 @@ fn auto_deploys(view: &OrgView) -> bool {
     !matches!(view.scope.account_filter, AccountFilter::Intersection(_))
 }
 
-/// Whether the StackSet has this template, these parameters and this auto-deployment (when
-/// CloudFormation reports it).
+/// What differs between the StackSet and what this run deploys: the template, the parameters
+/// (by name; the ExternalId's value is not shown), auto-deployment (when CloudFormation reports it).
+fn set_differences(set: &stacksets::StackSetInfo, template: &str, parameters: &[(String, String)], auto_deploy: bool) -> Vec<String> {
+    let mut differences = Vec::new();
+    if set.template_body != template {
+        differences.push("the template".to_owned());
+    }
+    let changed: Vec<&str> = parameters.iter().filter(|(k, v)| set.parameters.get(k) != Some(v)).map(|(k, _)| k.as_str()).collect();
+    if !changed.is_empty() {
+        differences.push(format!("parameter(s) {}", changed.join(", ")));
+    }
+    if let Some(on) = set.auto_deployment.filter(|on| *on != auto_deploy) {
+        differences.push(format!("auto-deployment {} -> {}", if on { "on" } else { "off" }, if auto_deploy { "on" } else { "off" }));
+    }
+    differences
+}
+
 fn set_is_current(set: &stacksets::StackSetInfo, template: &str, parameters: &SetParameters, view: &OrgView) -> bool {
-    set.template_body == template
-        && parameters.values.iter().all(|(k, v)| set.parameters.get(k) == Some(v))
-        && set.auto_deployment.is_none_or(|on| on == auto_deploys(view))
+    set_differences(set, template, &parameters.values, auto_deploys(view)).is_empty()
 }
 
 /// An operation that FAILED or was STOPPED without saying which account: an error of the step.
@@ -1265,11 +1320,18 @@ async fn plan_storage_access(
             Some("include the log-archive account in the scope (--ous / --include-accounts), or grant by hand with flowgate access grant in that account".to_owned()),
         ));
     };
-    let overrides = vec![("StorageAccess".to_owned(), "true".to_owned()), ("StorageBucketNames".to_owned(), bucket.to_string())];
+    let wanted = [("StorageAccess".to_owned(), "true".to_owned()), ("StorageBucketNames".to_owned(), bucket.to_string())];
     let has_instance = instances.iter().any(|i| i.account == log_archive && i.region == view.stack_set_region);
     let current =
         if has_instance { stacksets::instance_overrides(cfn, set, log_archive, &view.stack_set_region, view.caller).await? } else { BTreeMap::new() };
-    if overrides.iter().all(|(k, v)| current.get(k) == Some(v)) {
+    // UpdateStackInstances resets every override it is not given: the instance's others are
+    // passed again with their current values.
+    let overrides: Vec<(String, String)> = wanted
+        .iter()
+        .cloned()
+        .chain(current.iter().filter(|(k, _)| !wanted.iter().any(|(w, _)| w == *k)).map(|(k, v)| (k.clone(), v.clone())))
+        .collect();
+    if wanted.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok((line(ChangeStatus::Skipped, format!("the vendor role in log-archive account {log_archive} reads the bucket")), None));
     }
     let detail =
@@ -1511,8 +1573,7 @@ fn plan_account_disable<'a>(
 /// whole organization leaves. Returns the edit and the accounts taken out.
 fn offboard_policy_edit(existing: Option<&str>, leaving: &[String], whole_org: bool) -> Result<(org_delivery::OrgPolicyRemoval, Vec<String>)> {
     let edit_error = |e: crate::core::policy_doc::PolicyDocError| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None);
-    let org_form = existing.is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID) && p.contains("aws:SourceOrgID"));
-    if org_form {
+    if org_delivery::org_form_granted(existing) {
         if whole_org {
             return Ok((org_delivery::remove_org_delivery(existing).map_err(edit_error)?, Vec::new()));
         }
@@ -1597,11 +1658,15 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let flow_accounts = flow_log_accounts(&view);
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_disable(ctx, account, role, &disable)).collect();
     let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    let mut unread: Vec<String> = Vec::new();
     for (id, result) in planned {
         if let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) {
             entry.changes = match result {
                 Ok(changes) => changes,
-                Err(e) => vec![account_failure("read-account", &id, &e)],
+                Err(e) => {
+                    unread.push(id.clone());
+                    vec![account_failure("read-account", &id, &e)]
+                }
             };
         }
     }
@@ -1679,6 +1744,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
     let (view_ref, cfn_ref, disable_ref, la_ref, applying_ref, delete_ref) = (&view, &cfn, &disable, &la_apply, &applying, &delete_args);
     let leaving_ref = &leaving;
+    let unread_ref = &unread;
     let account_results: Mutex<BTreeMap<String, Vec<Change>>> = Mutex::new(BTreeMap::new());
     let results_ref = &account_results;
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
@@ -1687,8 +1753,12 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let bucket = &args.bucket;
     let mut steps = vec![
         Step::new(flow_changes, async move {
-            let pending: Vec<_> =
-                flow_accounts_ref.iter().map(|(account, role)| disable_account_flow_logs(ctx, account, role, disable_ref)).collect();
+            // An account that could not be read for the plan is not changed unseen.
+            let pending: Vec<_> = flow_accounts_ref
+                .iter()
+                .filter(|(account, _)| !unread_ref.contains(&account.id))
+                .map(|(account, role)| disable_account_flow_logs(ctx, account, role, disable_ref))
+                .collect();
             let results: Vec<(String, Vec<Change>)> =
                 stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
             let mut all = Vec::new();
@@ -1729,6 +1799,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
                     )
                     .await?;
                     let outcome = stacksets::wait_operation(cfn_ref, set_name, &id, view_ref.caller, wait).await?;
+                    failed_without_results(&outcome, &id)?;
                     if let Some((account, _, status, reason)) = outcome.failures.first() {
                         return Err(Error::refused(format!("deleting the instance in account {account}: {status} {reason}"), None));
                     }
@@ -1784,6 +1855,24 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stack_set_update_names_what_changed() {
+        let set = stacksets::StackSetInfo {
+            status: "ACTIVE".into(),
+            template_body: "T".into(),
+            parameters: [("RoleName".to_owned(), "A".to_owned())].into_iter().collect(),
+            auto_deployment: Some(true),
+        };
+        let same = [("RoleName".to_owned(), "A".to_owned())];
+        assert!(set_differences(&set, "T", &same, true).is_empty());
+        assert_eq!(set_differences(&set, "T", &same, false), ["auto-deployment on -> off"]);
+        let renamed = [("RoleName".to_owned(), "B".to_owned())];
+        assert_eq!(set_differences(&set, "U", &renamed, true), ["the template", "parameter(s) RoleName"]);
+        // CloudFormation did not report auto-deployment: not a difference.
+        let unknown = stacksets::StackSetInfo { auto_deployment: None, ..set.clone() };
+        assert!(set_differences(&unknown, "T", &same, false).is_empty());
+    }
 
     #[test]
     fn per_account_statements_replacing_the_org_form_keep_every_active_account() {

@@ -649,4 +649,7 @@ fn offboarding_one_ou_takes_only_its_accounts_out() {
     let set = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "delete-stack-set").unwrap();
     assert_eq!(set["status"], "skipped", "{set}");
     assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+    // Only the Security OU's instances are deleted (the emulator keeps them either way).
+    let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
+    assert!(delete.body.contains(&org.security) && !delete.body.contains(&org.workloads), "{}", delete.body);
 }

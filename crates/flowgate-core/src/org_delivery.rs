@@ -151,6 +151,9 @@ pub struct OrgPolicyMerge {
     pub size_bytes: usize,
     /// The org statements were in the other form and are rewritten.
     pub form_changed: bool,
+    /// Resources of the old write statement outside this prefix's `AWSLogs/` that a change of
+    /// form does not carry over (delivery under an earlier prefix): the plan names them.
+    pub dropped_resources: Vec<String>,
 }
 
 impl OrgPolicyMerge {
@@ -207,6 +210,12 @@ fn is_org_form(statement: &Value) -> bool {
 
 fn find<'s>(statements: &'s [Value], sid: &str) -> Option<(usize, &'s Value)> {
     statements.iter().enumerate().find(|(_, s)| policy_doc::sid(s) == Some(sid))
+}
+
+/// Whether flowgate's org write statement is in the organization form (`aws:SourceOrgID`). Other
+/// statements with that key (CloudTrail's, Config's) do not count.
+pub fn org_form_granted(existing: Option<&str>) -> bool {
+    existing_statements(existing).ok().and_then(|statements| find(&statements, ORG_WRITE_SID).map(|(_, s)| is_org_form(s))).unwrap_or(false)
 }
 
 /// Accounts the org write statement names in `aws:SourceAccount` (sorted); empty for the org form
@@ -273,6 +282,10 @@ pub fn merge_org_delivery(existing: Option<&str>, target: &OrgDeliveryTarget<'_>
         org_delivery_statements(target, &sorted_unique(granted.iter().chain(&requested).cloned()))
     };
 
+    if form_changed {
+        let root = target.root();
+        merge.dropped_resources = old_write.iter().flat_map(resources).filter(|r| !r.starts_with(&root)).collect();
+    }
     if desired.is_empty() {
         // The per-account form with no account at all: nothing to grant, and statements of the
         // other form are not taken away for it.
@@ -416,6 +429,20 @@ mod tests {
 
     fn per_account<'a>(bucket: &'a BucketName, prefix: Option<&'a LogPrefix>) -> OrgDeliveryTarget<'a> {
         OrgDeliveryTarget { partition: "aws", bucket, prefix, hive_partitions: false, form: DeliveryForm::PerAccount }
+    }
+
+    #[test]
+    fn the_org_form_is_flowgate_statement_not_any_source_org_id() {
+        let b: BucketName = "central-logs".parse().unwrap();
+        let per = merge_org_delivery(None, &per_account(&b, None), &ids(2)).unwrap().document.unwrap();
+        let mut with_trail: Value = serde_json::from_str(&per).unwrap();
+        with_trail["Statement"].as_array_mut().unwrap().push(json!({"Sid": "AWSCloudTrailWrite", "Effect": "Allow",
+            "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::central-logs/AWSLogs/*",
+            "Condition": {"StringEquals": {"aws:SourceOrgID": "o-abcdefghij"}}}));
+        assert!(!org_form_granted(Some(&with_trail.to_string())));
+        let org = OrgDeliveryTarget { form: DeliveryForm::Org { org_id: "o-abcdefghij".into() }, ..per_account(&b, None) };
+        assert!(org_form_granted(merge_org_delivery(None, &org, &ids(2)).unwrap().document.as_deref()));
+        assert!(!org_form_granted(None));
     }
 
     #[test]
@@ -661,20 +688,25 @@ mod tests {
 
         /// Other statements, and maybe per-account org statements of an earlier run at some place.
         fn policy() -> impl Strategy<Value = Value> {
-            (vec(other_statement(), 0..5), prop::option::of(vec(account(), 1..6)), 0..6usize, any::<bool>()).prop_map(|(others, earlier, at, id)| {
-                let mut statements = others;
-                if let Some(accounts) = earlier {
-                    let b = bucket();
-                    for (k, s) in org_delivery_statements(&per_account(&b, None), &accounts).into_iter().enumerate() {
-                        statements.insert((at + k).min(statements.len()), s);
+            (vec(other_statement(), 0..5), prop::option::of(vec(account(), 1..6)), 0..6usize, any::<bool>(), any::<bool>()).prop_map(
+                |(others, earlier, at, id, old_prefix)| {
+                    let mut statements = others;
+                    if let Some(accounts) = earlier {
+                        let b = bucket();
+                        // Sometimes granted under an earlier prefix.
+                        let prefix: LogPrefix = "old".parse().unwrap();
+                        let prefix = old_prefix.then_some(&prefix);
+                        for (k, s) in org_delivery_statements(&per_account(&b, prefix), &accounts).into_iter().enumerate() {
+                            statements.insert((at + k).min(statements.len()), s);
+                        }
                     }
-                }
-                let mut doc = json!({"Version": "2012-10-17", "Statement": statements});
-                if id {
-                    doc["Id"] = json!("team");
-                }
-                doc
-            })
+                    let mut doc = json!({"Version": "2012-10-17", "Statement": statements});
+                    if id {
+                        doc["Id"] = json!("team");
+                    }
+                    doc
+                },
+            )
         }
 
         fn not_org(d: &Value) -> Vec<Value> {
@@ -701,8 +733,20 @@ mod tests {
                 }
                 prop_assert_eq!(not_org(&after), not_org(&existing));
                 let granted = granted_org_accounts(Some(&after_text)).unwrap();
+                // Every resource the old write statement granted is granted again, or lies under this
+                // prefix's AWSLogs/ (which the new form covers), or is named as dropped.
+                let old_write = existing["Statement"].as_array().unwrap().iter().find(|s| policy_doc::sid(s) == Some(ORG_WRITE_SID)).cloned();
+                let new_write = after["Statement"].as_array().unwrap().iter().find(|s| policy_doc::sid(s) == Some(ORG_WRITE_SID)).cloned();
+                let root = target.root();
+                for r in old_write.iter().flat_map(resources) {
+                    let kept = new_write.as_ref().is_some_and(|w| resources(w).contains(&r));
+                    prop_assert!(kept || r.starts_with(&root) || merge.dropped_resources.contains(&r), "{} lost unnamed", r);
+                }
                 if org_form {
-                    prop_assert!(after_text.contains("o-abcdef1234"));
+                    let w = new_write.expect("the org write statement");
+                    prop_assert_eq!(condition_values(&w, "StringEquals", SOURCE_ORG_ID), vec!["o-abcdef1234".to_owned()]);
+                    let everything = format!("{}*", root);
+                    prop_assert!(resources(&w).contains(&everything));
                 } else {
                     for a in before.iter().chain(&accounts) {
                         prop_assert!(granted.contains(a), "{} lost or not added", a);
