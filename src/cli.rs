@@ -831,6 +831,18 @@ pub struct OrgTargetArgs {
     pub account_concurrency: u16,
 }
 
+/// How each StackSet operation proceeds across the accounts.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OperationArgs {
+    /// Per StackSet operation: the percentage of accounts that may fail before it stops
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(0..=100))]
+    pub failure_tolerance_percentage: i32,
+
+    /// Per StackSet operation: the percentage of accounts worked on at once
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
+    pub max_concurrent_percentage: i32,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct OrgStatusArgs {
     #[command(flatten)]
@@ -888,13 +900,8 @@ pub struct OrgOnboardArgs {
     #[arg(long, value_name = "ID")]
     pub register_delegated_admin: Option<AccountId>,
 
-    /// Per StackSet operation: the percentage of accounts that may fail before it stops
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(0..=100))]
-    pub failure_tolerance_percentage: i32,
-
-    /// Per StackSet operation: the percentage of accounts deployed at once
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
-    pub max_concurrent_percentage: i32,
+    #[command(flatten)]
+    pub operations: OperationArgs,
 
     /// The management account's role stack (the StackSet never reaches that account)
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
@@ -926,13 +933,8 @@ pub struct OrgOffboardArgs {
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
     pub stack_name: String,
 
-    /// Per StackSet operation: the percentage of accounts that may fail before it stops
-    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(i32).range(0..=100))]
-    pub failure_tolerance_percentage: i32,
-
-    /// Per StackSet operation: the percentage of accounts worked on at once
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i32).range(1..=100))]
-    pub max_concurrent_percentage: i32,
+    #[command(flatten)]
+    pub operations: OperationArgs,
 
     #[command(flatten)]
     pub wait: StackWaitArgs,

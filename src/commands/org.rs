@@ -383,6 +383,63 @@ fn decision_text(entry: &AccountEntry) -> String {
     }
 }
 
+impl OrgReport {
+    /// The report once applied: the organization's steps (a step's own error as a failed
+    /// change), each account's changes from the flow-log pass (or, when that step failed as a
+    /// whole, its planned changes not attempted), the tally and the re-run line.
+    fn settle(&mut self, org_steps: &[apply::StepOutcome], by_account: BTreeMap<String, Vec<Change>>, flow_error: Option<String>, interrupted: bool) {
+        self.changes = Vec::new();
+        for step in org_steps {
+            self.changes.extend(step.changes.iter().cloned());
+            if let Some(error) = &step.error {
+                let mut change = Change::new("step", "organization", ChangeStatus::Failed, "the step did not complete");
+                change.error = Some(error.clone());
+                self.changes.push(change);
+            }
+        }
+        for entry in self.accounts.iter_mut() {
+            if let Some(changes) = by_account.get(&entry.account.id) {
+                entry.changes = changes.clone();
+            } else if let Some(error) = &flow_error {
+                for change in entry.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+                    change.status = ChangeStatus::NotAttempted;
+                }
+                entry.error = Some(error.clone());
+            }
+        }
+        let mut tally = ChangeTally::of(&self.all_changes());
+        tally.interrupted = interrupted;
+        self.summary = tally;
+        if tally.failed > 0 || tally.not_attempted > 0 || tally.interrupted {
+            self.rerun = Some(crate::output::rerun_command_line());
+        }
+    }
+}
+
+fn preferences_of(operations: crate::cli::OperationArgs) -> OperationPreferences {
+    OperationPreferences {
+        failure_tolerance_percentage: operations.failure_tolerance_percentage,
+        max_concurrent_percentage: operations.max_concurrent_percentage,
+    }
+}
+
+/// Runs the accounts' futures, `concurrency` at once, and records each account's changes: the
+/// flow-log step of onboard and offboard.
+async fn run_accounts(
+    pending: Vec<BoxFuture<'_, (String, Vec<Change>)>>,
+    concurrency: u16,
+    by_account: &Mutex<BTreeMap<String, Vec<Change>>>,
+) -> Done {
+    let results: Vec<(String, Vec<Change>)> = stream::iter(pending).buffer_unordered(usize::from(concurrency)).collect().await;
+    let mut all = Vec::new();
+    let mut recorded = by_account.lock().unwrap_or_else(|p| p.into_inner());
+    for (account, changes) in results {
+        all.extend(changes.iter().cloned());
+        recorded.insert(account, changes);
+    }
+    Done::Report { changes: all, error: None }
+}
+
 /// The plan as shown before the confirmation: the accounts and every change.
 struct PlanText<'a>(&'a OrgReport);
 
@@ -625,8 +682,9 @@ async fn account_flow_logs(
     Ok(changes)
 }
 
-fn account_failure(action: &str, account: &str, error: &Error) -> Change {
-    let mut change = Change::new(action, account, ChangeStatus::Failed, "the account could not be read");
+/// An account's failed change: `detail` what did not happen, the error with its hint.
+fn account_failure(action: &str, account: &str, detail: &str, error: &Error) -> Change {
+    let mut change = Change::new(action, account, ChangeStatus::Failed, detail);
     change.error = Some(error_text(error));
     change
 }
@@ -897,7 +955,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
                 ChangeStatus::Planned,
                 format!("every VPC in scope, once the StackSet has deployed {OPERATOR_ROLE_NAME}"),
             )],
-            Err(e) => vec![account_failure("read-account", &id, &e)],
+            Err(e) => vec![account_failure("read-account", &id, "the account could not be read", &e)],
         };
     }
     report.summary = ChangeTally::of(&report.all_changes());
@@ -914,10 +972,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     report.applied = true;
     let la_apply = la_plan.fork(ApplyMode::APPLY, ctx.printer.silent());
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
-    let preferences = OperationPreferences {
-        failure_tolerance_percentage: args.failure_tolerance_percentage,
-        max_concurrent_percentage: args.max_concurrent_percentage,
-    };
+    let preferences = preferences_of(args.operations);
     let wait = std::time::Duration::from_secs(args.wait.wait_timeout);
     let prerequisites_ok = AtomicBool::new(true);
     let bucket_ok = AtomicBool::new(true);
@@ -1086,51 +1141,16 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
                 apply_account_flow_logs(ctx, account, role, args, &failed_roles, caller, flow_plans_ref.get(&account.id), just_deployed, plan_time)
             })
             .collect();
-        let results: Vec<(String, Vec<Change>)> =
-            stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
-        let mut all = Vec::new();
-        let mut by_account = results_ref.lock().unwrap_or_else(|p| p.into_inner());
-        for (account, changes) in results {
-            all.extend(changes.iter().cloned());
-            by_account.insert(account, changes);
-        }
-        Ok(Done::Report { changes: all, error: None })
+        Ok(run_accounts(pending, args.target.account_concurrency, results_ref).await)
     }));
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Continue { concurrency: 1 }), "").await?;
 
-    // The report: organization-level outcomes, and each account's flow-log changes.
-    let mut org_outcome = Vec::new();
-    let flow_step = outcome.steps.len() - 1;
-    for (index, step) in outcome.steps.iter().enumerate() {
-        if index == flow_step {
-            continue;
-        }
-        org_outcome.extend(step.changes.iter().cloned());
-        if let Some(error) = &step.error {
-            let mut change = Change::new("step", "organization", ChangeStatus::Failed, "the step did not complete");
-            change.error = Some(error.clone());
-            org_outcome.push(change);
-        }
-    }
-    report.changes = org_outcome;
+    // The report: organization-level outcomes (every step but the last, the flow logs), and
+    // each account's flow-log changes.
+    let (org_steps, flow_step) = outcome.steps.split_at(outcome.steps.len().saturating_sub(1));
+    let flow_error = flow_step.first().and_then(|s| s.error.clone());
     let by_account = account_results.into_inner().unwrap_or_else(|p| p.into_inner());
-    let flow_error = outcome.steps.get(flow_step).and_then(|s| s.error.clone());
-    for entry in report.accounts.iter_mut() {
-        if let Some(changes) = by_account.get(&entry.account.id) {
-            entry.changes = changes.clone();
-        } else if let Some(error) = &flow_error {
-            for change in entry.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-                change.status = ChangeStatus::NotAttempted;
-            }
-            entry.error = Some(error.clone());
-        }
-    }
-    let mut tally = ChangeTally::of(&report.all_changes());
-    tally.interrupted = outcome.tally.interrupted;
-    report.summary = tally;
-    if report.summary.failed > 0 || report.summary.not_attempted > 0 || report.summary.interrupted {
-        report.rerun = Some(crate::output::rerun_command_line());
-    }
+    report.settle(org_steps, by_account, flow_error, outcome.tally.interrupted);
     // Re-read the instances so that the report shows what the StackSet did.
     if let Ok(now) = stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await {
         for entry in report.accounts.iter_mut() {
@@ -1206,9 +1226,7 @@ fn apply_account_flow_logs<'a>(
         let changes = match account_flow_logs(ctx, account, role, args, planned, just_deployed).await {
             Ok(changes) => changes,
             Err(e) => {
-                let mut change = Change::new("enable-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
-                change.error = Some(error_text(&e));
-                vec![change]
+                vec![account_failure("enable-flow-logs", &account.id, "not applied", &e)]
             }
         };
         (account.id.clone(), changes)
@@ -1229,11 +1247,7 @@ fn disable_account_flow_logs<'a>(
             Ok::<_, Error>(flowlogs::disable(&member, disable).await?.changes)
         }
         .await;
-        let changes = result.unwrap_or_else(|e| {
-            let mut change = Change::new("delete-flow-logs", &account.id, ChangeStatus::Failed, "not applied");
-            change.error = Some(error_text(&e));
-            vec![change]
-        });
+        let changes = result.unwrap_or_else(|e| vec![account_failure("delete-flow-logs", &account.id, "not applied", &e)]);
         (account.id.clone(), changes)
     }
     .boxed()
@@ -1665,7 +1679,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
                 Ok(changes) => changes,
                 Err(e) => {
                     unread.push(id.clone());
-                    vec![account_failure("read-account", &id, &e)]
+                    vec![account_failure("read-account", &id, "the account could not be read", &e)]
                 }
             };
         }
@@ -1735,10 +1749,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         return Ok(report);
     }
     report.applied = true;
-    let preferences = OperationPreferences {
-        failure_tolerance_percentage: args.failure_tolerance_percentage,
-        max_concurrent_percentage: args.max_concurrent_percentage,
-    };
+    let preferences = preferences_of(args.operations);
     let wait = std::time::Duration::from_secs(args.wait.wait_timeout);
     let la_apply = la.fork(ApplyMode::APPLY, ctx.printer.silent());
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
@@ -1759,15 +1770,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
                 .filter(|(account, _)| !unread_ref.contains(&account.id))
                 .map(|(account, role)| disable_account_flow_logs(ctx, account, role, disable_ref))
                 .collect();
-            let results: Vec<(String, Vec<Change>)> =
-                stream::iter(pending).buffer_unordered(usize::from(args.target.account_concurrency)).collect().await;
-            let mut all = Vec::new();
-            let mut by_account = results_ref.lock().unwrap_or_else(|p| p.into_inner());
-            for (account, changes) in results {
-                all.extend(changes.iter().cloned());
-                by_account.insert(account, changes);
-            }
-            Ok(Done::Report { changes: all, error: None })
+            Ok(run_accounts(pending, args.target.account_concurrency, results_ref).await)
         }),
         Step::new(vec![policy_line], async move {
             let Some(region) = &bucket_region else { return Ok(Done::AlreadyDone) };
@@ -1827,28 +1830,9 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         }));
     }
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Stop), "").await?;
-    let mut org_outcome = Vec::new();
-    for step in outcome.steps.iter().skip(1) {
-        org_outcome.extend(step.changes.iter().cloned());
-        if let Some(error) = &step.error {
-            let mut change = Change::new("step", "organization", ChangeStatus::Failed, "the step did not complete");
-            change.error = Some(error.clone());
-            org_outcome.push(change);
-        }
-    }
-    report.changes = org_outcome;
+    // Every step but the first (the flow logs) is the organization's.
     let by_account = account_results.into_inner().unwrap_or_else(|p| p.into_inner());
-    for entry in report.accounts.iter_mut() {
-        if let Some(changes) = by_account.get(&entry.account.id) {
-            entry.changes = changes.clone();
-        }
-    }
-    let mut tally = ChangeTally::of(&report.all_changes());
-    tally.interrupted = outcome.tally.interrupted;
-    report.summary = tally;
-    if report.summary.failed > 0 || report.summary.not_attempted > 0 || report.summary.interrupted {
-        report.rerun = Some(crate::output::rerun_command_line());
-    }
+    report.settle(outcome.steps.get(1..).unwrap_or_default(), by_account, None, outcome.tally.interrupted);
     Ok(report)
 }
 
