@@ -29,6 +29,15 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// Parses the command line, noting which settings it gave itself rather than the environment.
+    pub fn parse_args(args: &[std::ffi::OsString]) -> Result<Cli, clap::Error> {
+        let matches = Cli::command().try_get_matches_from(args)?;
+        let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        cli.global.profile_on_command_line = matches.value_source("profile") == Some(clap::parser::ValueSource::CommandLine);
+        cli.check()?;
+        Ok(cli)
+    }
+
     /// Contradictions between flags that clap's attributes cannot express (they depend on a
     /// value), refused as usage errors (exit 2) before any AWS call.
     pub fn check(&self) -> Result<(), clap::Error> {
@@ -72,6 +81,10 @@ pub struct GlobalArgs {
     /// Named profile from ~/.aws/config
     #[arg(long, visible_alias = "aws-profile", global = true, env = "AWS_PROFILE", help_heading = "AWS")]
     pub profile: Option<String>,
+
+    /// `--profile` was given on the command line (not only `AWS_PROFILE`): it is used exclusively.
+    #[arg(skip)]
+    pub profile_on_command_line: bool,
 
     /// The account the caller must be in: compared with STS GetCallerIdentity before any other
     /// call; another account stops the run (exit 2) before anything is read or changed

@@ -7,15 +7,17 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
+use aws_types::os_shim_internal::Env;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
 use crate::apply::ApplyMode;
 use crate::aws;
 use crate::aws::clients::Clients;
+use crate::aws::profile::{self, NamedProfile};
 use crate::cli::GlobalArgs;
 use crate::core::names::partition_of;
-use crate::error::{Error, Result};
+use crate::error::{AwsErrorKind, Error, Result};
 use crate::output::{IdentityLine, Printer};
 
 /// Who flowgate acts as (STS GetCallerIdentity).
@@ -35,6 +37,8 @@ pub struct Ctx {
     pub yes: bool,
     /// `--target-account`: the account the caller must be in.
     pub target_account: Option<String>,
+    /// The profile read before any call (`--profile` or `AWS_PROFILE`), for the credentials hint.
+    profile: Option<Arc<NamedProfile>>,
     identity: OnceCell<Identity>,
 }
 
@@ -53,6 +57,7 @@ impl Ctx {
             dry_run: mode.dry_run,
             yes: mode.yes,
             target_account: self.target_account.clone(),
+            profile: self.profile.clone(),
             identity,
         }
     }
@@ -62,7 +67,16 @@ impl Ctx {
     pub fn in_account(&self, clients: Arc<Clients>, identity: Identity, mode: ApplyMode, printer: Printer) -> Ctx {
         let known = OnceCell::new();
         let _ = known.set(identity);
-        Ctx { clients, home_region: self.home_region.clone(), printer, dry_run: mode.dry_run, yes: mode.yes, target_account: None, identity: known }
+        Ctx {
+            clients,
+            home_region: self.home_region.clone(),
+            printer,
+            dry_run: mode.dry_run,
+            yes: mode.yes,
+            target_account: None,
+            profile: None,
+            identity: known,
+        }
     }
 
     pub async fn new(global: &GlobalArgs, printer: Printer) -> Result<Ctx> {
@@ -74,9 +88,16 @@ impl Ctx {
             .operation_attempt_timeout(Duration::from_secs(global.timeout))
             .operation_timeout(Duration::from_secs(global.timeout.saturating_mul(u64::from(global.max_attempts) + 1)))
             .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
-        if let Some(profile) = &global.profile {
-            loader = loader.profile_name(profile);
+        let profile = match &global.profile {
+            Some(name) => {
+                Some(Arc::new(profile::read(name, global.profile_on_command_line).await.map_err(|e| Error::input(e.to_string(), Some(e.hint())))?))
+            }
+            None => None,
+        };
+        let environment = profile::sdk_environment(std::env::vars(), profile.as_deref(), global.endpoint_url.as_deref());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).env(Env::from(environment)).retry_config(retry).timeout_config(timeouts);
+        if let Some(profile) = &profile {
+            loader = loader.profile_name(&profile.name);
         }
         if let Some(region) = &global.region {
             loader = loader.region(Region::new(region.as_str().to_owned()));
@@ -98,8 +119,22 @@ impl Ctx {
             dry_run: global.dry_run,
             yes: global.yes,
             target_account: global.target_account.as_ref().map(|a| a.to_string()),
+            profile,
             identity: OnceCell::new(),
         })
+    }
+
+    /// A credentials failure gets the hint that fits where the credentials were to come from
+    /// (the profile's kind, or the environment's keys).
+    pub fn with_credentials_hint(&self, error: Error) -> Error {
+        match error {
+            Error::Aws { context, kind: AwsErrorKind::Credentials, code, message, hint: None } => {
+                let environment_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+                let hint = profile::credentials_hint(self.profile.as_deref().filter(|p| p.explicit || !environment_keys), environment_keys);
+                Error::Aws { context, kind: AwsErrorKind::Credentials, code, message, hint: Some(hint) }
+            }
+            other => other,
+        }
     }
 
     /// The caller, resolved once per run; with `--target-account`, refused unless it is in that

@@ -5,7 +5,6 @@
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 use flowgate::cli::Cli;
@@ -13,22 +12,26 @@ use flowgate::error::{AwsErrorKind, Error, ExitStatus};
 use flowgate::interrupt;
 use flowgate::output::{self, ErrorBody, ErrorDocument, OutputFormat, Printer};
 
-fn init_tracing(verbose: u8) {
+/// Diagnostics on stderr; colour codes only for a terminal that takes them.
+fn init_tracing(verbose: u8, color: bool) {
     let default = match verbose {
         0 => "warn",
         1 => "flowgate=debug,warn",
         _ => "flowgate=trace,aws_config=debug,info",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(color).with_target(false).try_init();
 }
 
 /// Prints `error:` and `hint:` on stderr and, in JSON mode, the error document on stdout (unless
 /// the report was already written: one document, never two).
-fn print_error(error: &Error, profile: Option<&str>, printer: &Printer) {
+fn print_error(error: &Error, printer: &Printer) {
     eprintln!("{} {error}", console::style("error:").red().bold());
     let hint = match error {
-        Error::Aws { kind: AwsErrorKind::Credentials, .. } => Some(flowgate::aws::credentials_hint(profile)),
+        // A credentials failure before the profile was read (the commands add the profile's).
+        Error::Aws { kind: AwsErrorKind::Credentials, hint: None, .. } => {
+            Some(flowgate::aws::profile::credentials_hint(None, std::env::var_os("AWS_ACCESS_KEY_ID").is_some()))
+        }
         other => other.hint().map(str::to_owned),
     };
     if let Some(hint) = &hint {
@@ -98,7 +101,7 @@ fn command_line_error(error: clap::Error, args: &[OsString]) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&args).and_then(|cli| cli.check().map(|()| cli)) {
+    let cli = match Cli::parse_args(&args) {
         Ok(cli) => cli,
         Err(error) => return command_line_error(error, &args),
     };
@@ -107,14 +110,13 @@ fn main() -> ExitCode {
         console::set_colors_enabled(false);
         console::set_colors_enabled_stderr(false);
     }
-    init_tracing(cli.global.verbose);
+    init_tracing(cli.global.verbose, !no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let printer = Printer::new(cli.global.output, cli.global.quiet);
-    let profile = cli.global.profile.clone();
 
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
-            print_error(&Error::io("starting the async runtime", e), profile.as_deref(), &printer);
+            print_error(&Error::io("starting the async runtime", e), &printer);
             return ExitCode::from(1);
         }
     };
@@ -151,7 +153,7 @@ fn main() -> ExitCode {
         Err(error) if stdout_gone(&error) => ExitStatus::Success,
         Ok(status) => status,
         Err(error) => {
-            print_error(&error, profile.as_deref(), &printer);
+            print_error(&error, &printer);
             error.exit_status()
         }
     };

@@ -7,6 +7,7 @@ pub mod cloudformation;
 pub mod ec2;
 pub mod iam;
 pub mod organizations;
+pub mod profile;
 pub mod s3;
 pub mod stacksets;
 pub mod sts;
@@ -139,16 +140,6 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         current = source;
     }
     current.to_string()
-}
-
-/// The hint for a credentials problem, naming the profile when there is one.
-pub fn credentials_hint(profile: Option<&str>) -> String {
-    match profile {
-        Some(profile) => format!("log in again: aws sso login --profile {profile} (or refresh that profile's keys)"),
-        None => {
-            "configure credentials: aws sso login --profile NAME and pass --profile NAME, or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".to_owned()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -31,36 +31,40 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         aws => aws,
     };
     let ctx = Ctx::new(&cli.global, printer).await?;
+    run_in_account(&ctx, command).await.map_err(|error| ctx.with_credentials_hint(error))
+}
+
+async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
     ctx.check_target_account().await?;
     let out = &ctx.printer;
     match command {
-        Command::Bucket(BucketCommand::Create(args)) => out.report(&bucket::create(&ctx, &args).await?),
-        Command::Bucket(BucketCommand::Check(args)) => out.report(&bucket::check(&ctx, &args).await?),
-        Command::Flowlogs(FlowLogsCommand::Enable(args)) => out.report(&flowlogs::enable(&ctx, &args).await?),
-        Command::Flowlogs(FlowLogsCommand::Status(args)) => out.report(&flowlogs::status(&ctx, &args).await?),
-        Command::Flowlogs(FlowLogsCommand::Disable(args)) => out.report(&flowlogs::disable(&ctx, &args).await?),
-        Command::Stack(StackCommand::Deploy(args)) => out.report(&stack::deploy(&ctx, &args).await?),
-        Command::Stack(StackCommand::Status(args)) => out.report(&stack::status(&ctx, &args).await?),
-        Command::Stack(StackCommand::Delete(args)) => out.report(&stack::delete(&ctx, &args).await?),
-        Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(&ctx, &args, AccessEdit::Grant).await?),
-        Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(&ctx, &args, AccessEdit::Revoke).await?),
-        Command::Access(AccessCommand::List(args)) => out.report(&access::list(&ctx, &args).await?),
+        Command::Bucket(BucketCommand::Create(args)) => out.report(&bucket::create(ctx, &args).await?),
+        Command::Bucket(BucketCommand::Check(args)) => out.report(&bucket::check(ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Enable(args)) => out.report(&flowlogs::enable(ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Status(args)) => out.report(&flowlogs::status(ctx, &args).await?),
+        Command::Flowlogs(FlowLogsCommand::Disable(args)) => out.report(&flowlogs::disable(ctx, &args).await?),
+        Command::Stack(StackCommand::Deploy(args)) => out.report(&stack::deploy(ctx, &args).await?),
+        Command::Stack(StackCommand::Status(args)) => out.report(&stack::status(ctx, &args).await?),
+        Command::Stack(StackCommand::Delete(args)) => out.report(&stack::delete(ctx, &args).await?),
+        Command::Access(AccessCommand::Grant(args)) => out.report(&access::edit(ctx, &args, AccessEdit::Grant).await?),
+        Command::Access(AccessCommand::Revoke(args)) => out.report(&access::edit(ctx, &args, AccessEdit::Revoke).await?),
+        Command::Access(AccessCommand::List(args)) => out.report(&access::list(ctx, &args).await?),
         Command::Verify(args) => {
-            let report = verify::verify(&ctx, &args).await?;
+            let report = verify::verify(ctx, &args).await?;
             // Written before stdout is: a failure to write it is the one error document.
             if let Some(path) = &args.report {
                 verify_report::write_report(&report, path)?;
             }
             out.report(&report)
         }
-        Command::Onboard(args) => out.report(&onboard::onboard(&ctx, &args).await?),
-        Command::Wizard(args) => out.report(&wizard::wizard(&ctx, &args).await?),
-        Command::Offboard(args) => out.report(&offboard::offboard(&ctx, &args).await?),
+        Command::Onboard(args) => out.report(&onboard::onboard(ctx, &args).await?),
+        Command::Wizard(args) => out.report(&wizard::wizard(ctx, &args).await?),
+        Command::Offboard(args) => out.report(&offboard::offboard(ctx, &args).await?),
         Command::Org(org_command) => match *org_command {
-            OrgCommand::Onboard(args) => out.report(&org::onboard(&ctx, &args).await?),
-            OrgCommand::Status(args) => out.report(&org::inspect(&ctx, &args, "org status").await?),
-            OrgCommand::Verify(args) => out.report(&org::inspect(&ctx, &args, "org verify").await?),
-            OrgCommand::Offboard(args) => out.report(&org::offboard(&ctx, &args).await?),
+            OrgCommand::Onboard(args) => out.report(&org::onboard(ctx, &args).await?),
+            OrgCommand::Status(args) => out.report(&org::inspect(ctx, &args, "org status").await?),
+            OrgCommand::Verify(args) => out.report(&org::inspect(ctx, &args, "org verify").await?),
+            OrgCommand::Offboard(args) => out.report(&org::offboard(ctx, &args).await?),
         },
         // Returned above, before any AWS configuration is loaded.
         Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),

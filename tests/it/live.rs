@@ -8,7 +8,7 @@ use crate::support::{ACCESS_KEY, Emulator, SECRET_KEY, stderr, stdout};
 fn test_live(emulator: &Emulator, extra_env: &[(&str, &str)]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = std::process::Command::new(root.join("scripts/test-live"));
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RUST_LOG", "FLOWGATE_LIVE_PROFILE", "FLOWGATE_LIVE_VENDOR_ACCOUNT"] {
+    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RUST_LOG", "FLOWGATE_LIVE_PROFILE", "FLOWGATE_LIVE_VENDOR_ACCOUNT", "FLOWGATE_LIVE_ACCOUNT"] {
         cmd.env_remove(var);
     }
     cmd.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", emulator.port))
@@ -67,4 +67,39 @@ fn without_a_profile_or_an_endpoint_it_refuses_to_run() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(stderr(&output).contains("FLOWGATE_LIVE_PROFILE"), "{}", stderr(&output));
+}
+
+#[test]
+fn another_account_than_flowgate_live_account_stops_the_run_before_anything_is_created() {
+    let emulator = Emulator::start();
+    let output = test_live(&emulator, &[("FLOWGATE_LIVE_ACCOUNT", "999999999999")]);
+    assert_eq!(output.status.code(), Some(2), "{}\n{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("not FLOWGATE_LIVE_ACCOUNT=999999999999"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("test-live: step"), "{}", stdout(&output));
+}
+
+#[test]
+fn the_live_profile_is_used_exclusively_over_the_environments_keys() {
+    // The profile's keys are another account's (moto answers for the account a key's id names
+    // when it has one, so the profile assumes a role there instead): with FLOWGATE_LIVE_ACCOUNT
+    // set to that account the run proceeds only if the profile, not the environment, was used.
+    let emulator = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n\n\
+             [profile sandbox]\nrole_arn = arn:aws:iam::210987654321:role/live\nsource_profile = base\n"
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let output = test_live(
+        &emulator,
+        &[("AWS_CONFIG_FILE", config.as_str()), ("FLOWGATE_LIVE_PROFILE", "sandbox"), ("FLOWGATE_LIVE_ACCOUNT", "210987654321")],
+    );
+    let out = stdout(&output);
+    assert!(out.contains("test-live: run") && out.contains("in account 210987654321"), "{out}\n{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(0), "every step under the profile (--target-account 210987654321):\n{out}\n{}", stderr(&output));
 }

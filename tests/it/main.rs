@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod bucket;
 mod cli;
+mod credentials;
 mod dry_run;
 mod flowlogs;
 mod live;
