@@ -62,6 +62,49 @@ impl Cli {
             | Command::Verify(VerifyArgs { spec, .. }) => ecs(&spec.format, spec.ecs),
             Command::Onboard(args) => ecs(&args.format, args.ecs),
             _ => Ok(()),
+        }?;
+
+        if let Some(key) = repeated_tag_key(self.command.tags()) {
+            return contradiction(format!(
+                "--tag {key}=... is given more than once: a resource holds one value per tag key (S3 and EC2 refuse the request); keep one"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The first tag key given twice.
+fn repeated_tag_key(tags: &[Tag]) -> Option<&str> {
+    let mut seen = std::collections::BTreeSet::new();
+    tags.iter().map(|t| t.key.as_str()).find(|key| !seen.insert(*key))
+}
+
+impl Command {
+    /// The `--tag`s of the commands that take them.
+    pub fn tags(&self) -> &[Tag] {
+        match self {
+            Command::Bucket(BucketCommand::Create(args)) => &args.tags,
+            Command::Flowlogs(FlowLogsCommand::Enable(args)) => &args.tags,
+            Command::Onboard(args) => &args.tags,
+            Command::Org(org) => match org.as_ref() {
+                OrgCommand::Onboard(args) => &args.flowlogs.tags,
+                _ => &[],
+            },
+            _ => &[],
+        }
+    }
+
+    /// The `--bucket-region` of the commands that take one.
+    pub fn bucket_region(&self) -> Option<&RegionName> {
+        match self {
+            Command::Bucket(BucketCommand::Create(BucketCreateArgs { target, .. }))
+            | Command::Bucket(BucketCommand::Check(BucketCheckArgs { target, .. })) => target.bucket_region.as_ref(),
+            Command::Onboard(args) => args.bucket_region.as_ref(),
+            Command::Org(org) => match org.as_ref() {
+                OrgCommand::Onboard(args) => args.bucket_region.as_ref(),
+                _ => None,
+            },
+            _ => None,
         }
     }
 }
@@ -696,8 +739,8 @@ pub struct VendorModeArgs {
     #[arg(long, visible_alias = "xcloud-account", value_name = "ID")]
     pub compliance_account: Option<AccountId>,
 
-    /// No compliance account: removes its trust and privileges when the stack has them (also when
-    /// --compliance-account is given)
+    /// No compliance account: removes its trust and privileges when the stack has them (it wins
+    /// over --compliance-account, as in the vendor's script, and the plan says so)
     #[arg(long, visible_alias = "no-deploy-xcloud")]
     pub no_compliance: bool,
 

@@ -17,6 +17,7 @@ pub mod wizard;
 use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, OrgCommand, StackCommand};
 use crate::context::Ctx;
 use crate::core::access_plan::AccessEdit;
+use crate::core::names::{Partition, RegionName};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Printer;
 
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         aws => aws,
     };
     let ctx = Ctx::new(&cli.global, printer).await?;
+    check_bucket_partition(command.bucket_region(), &ctx.home_region)?;
     run_in_account(&ctx, command).await.map_err(|error| ctx.with_credentials_hint(error))
 }
 
@@ -69,6 +71,23 @@ async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
         // Returned above, before any AWS configuration is loaded.
         Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),
     }
+}
+
+/// A bucket in another partition than the home region cannot be reached by this run's
+/// credentials (each partition has its own accounts and endpoints): refused before any call.
+fn check_bucket_partition(bucket_region: Option<&RegionName>, home_region: &str) -> Result<()> {
+    let Some(bucket_region) = bucket_region else { return Ok(()) };
+    let (bucket_partition, home_partition) = (bucket_region.partition(), Partition::of_region(home_region));
+    if bucket_partition == home_partition {
+        return Ok(());
+    }
+    Err(Error::input(
+        format!(
+            "--bucket-region {bucket_region} is in the {bucket_partition} partition, the home region {home_region} in {home_partition}: \
+             an account and its credentials belong to one partition"
+        ),
+        Some(format!("choose a bucket region in {home_partition}, or run with --region and a profile of a {bucket_partition} account")),
+    ))
 }
 
 fn run_parse(mut args: crate::cli::ParseArgs, printer: &Printer) -> Result<ExitStatus> {

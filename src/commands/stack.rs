@@ -642,6 +642,13 @@ pub async fn deploy_stack_with(
     }
 
     report.warnings = deploy_warnings(&request.account, observed.existing.as_ref(), &desired.parameters, !desired.external_id_pending);
+    if let (Some(account), true) = (&request.compliance_account, request.no_compliance) {
+        // The vendor's script takes both and skips the compliance product: so does flowgate, but
+        // the two flags contradict, and the plan says which one won.
+        report.warnings.push(format!(
+            "--compliance-account (--xcloud-account) {account} and --no-compliance (--no-deploy-xcloud) contradict: --no-compliance wins, {account} is not trusted"
+        ));
+    }
     for warning in &report.warnings {
         crate::output::warn(warning);
     }

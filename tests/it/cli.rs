@@ -93,6 +93,36 @@ fn other_invalid_values_exit_2() {
     assert!(env.proxy.requests().is_empty());
 }
 
+/// Input that is wrong by itself, refused before any AWS call: a bucket region in another
+/// partition than the home region (an account and its credentials belong to one partition), and a
+/// tag key given twice (S3's PutBucketTagging and EC2's TagSpecifications refuse duplicate keys).
+#[test]
+fn contradictions_in_the_input_exit_2_without_calling_aws() {
+    let env = Env::shared();
+    let bucket = unique("partition");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["bucket", "create", "--bucket", &bucket, "--bucket-region", "cn-north-1", "--yes"], "in the aws-cn partition"),
+        (vec!["bucket", "check", "--bucket", &bucket, "--bucket-region", "us-gov-west-1"], "in the aws-us-gov partition"),
+        (vec!["onboard", "--bucket", &bucket, "--bucket-region", "cn-north-1", "--vendor-account", "111122223333", "--yes"], "aws-cn"),
+        (vec!["bucket", "create", "--bucket", &bucket, "--tag", "team=a", "--tag", "team=b", "--yes"], "--tag team=... is given more than once"),
+        (vec!["flowlogs", "enable", "--bucket", &bucket, "--tag", "cc=1", "--tag", "cc=1", "--yes"], "--tag cc=... is given more than once"),
+        (vec!["onboard", "--bucket", &bucket, "--vendor-account", "111122223333", "--tag", "x=1", "--tag", "x=2"], "given more than once"),
+    ];
+    for (args, expected) in cases {
+        let out = env.flowgate().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+    }
+    assert!(env.proxy.requests().is_empty(), "no AWS call: {:?}", env.proxy.counts());
+    // The same partition is fine (a home region in aws-cn with a bucket in aws-cn).
+    let out = env
+        .flowgate()
+        .args(["--region", "cn-north-1", "bucket", "create", "--bucket", &bucket, "--bucket-region", "cn-northwest-1", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("partition"), "{}", stderr(&out));
+}
+
 #[test]
 fn endpoint_must_be_a_url() {
     let env = Env::shared();

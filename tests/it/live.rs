@@ -8,7 +8,15 @@ use crate::support::{ACCESS_KEY, Emulator, SECRET_KEY, stderr, stdout};
 fn test_live(emulator: &Emulator, extra_env: &[(&str, &str)]) -> std::process::Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = std::process::Command::new(root.join("scripts/test-live"));
-    for var in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "RUST_LOG", "FLOWGATE_LIVE_PROFILE", "FLOWGATE_LIVE_VENDOR_ACCOUNT", "FLOWGATE_LIVE_ACCOUNT"] {
+    for var in [
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "RUST_LOG",
+        "FLOWGATE_LIVE_PROFILE",
+        "FLOWGATE_LIVE_VENDOR_ACCOUNT",
+        "FLOWGATE_LIVE_ACCOUNT",
+    ] {
         cmd.env_remove(var);
     }
     cmd.env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", emulator.port))

@@ -239,6 +239,9 @@ fn no_deploy_xcloud_removes_the_compliance_trust_and_policy() {
     let removed = deploy(&env, &["--xcloud-account", XCLOUD, "--no-deploy-xcloud"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert!(stderr(&removed).contains(&format!("compliance account {XCLOUD} will be REMOVED")), "{}", stderr(&removed));
+    // Both flags: the script's meaning (removed), said as a contradiction, never "pass it to keep it".
+    assert!(stderr(&removed).contains(&format!("{XCLOUD} and --no-compliance (--no-deploy-xcloud) contradict")), "{}", stderr(&removed));
+    assert!(!stderr(&removed).contains("pass --compliance-account/--xcloud-account to keep it"), "{}", stderr(&removed));
     let report = json_stdout(&removed);
     assert_eq!(changes_of(&report, "remove-resource"), ["CompliancePolicy"]);
     assert_eq!(changes_of(&report, "modify-resource"), ["CrossAccountRole"], "the trust policy loses the account");

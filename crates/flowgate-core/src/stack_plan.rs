@@ -278,7 +278,7 @@ fn vendor_mode_changes(old: Option<&StackParameters>, new: &StackParameters) -> 
         (Some(account), None) => changes.push(ParameterChange {
             parameter: "ComplianceAccountId",
             text: format!(
-                "compliance account {account} will be REMOVED: its trust and compliance privileges are dropped (pass --compliance-account/--xcloud-account to keep it)"
+                "compliance account {account} will be REMOVED: its trust and compliance privileges are dropped (asked by --no-compliance/--no-deploy-xcloud; leave that out to keep it)"
             ),
             loud: true,
         }),
