@@ -148,6 +148,15 @@ impl<'a> Plan<'a> {
         self.pending.unwrap_or_else(|| self.steps.iter().filter(|s| s.pending()).count())
     }
 
+    /// The count a person checks against the plan table: its planned lines (a stack deploy is
+    /// one step that shows every resource it adds), or the steps when they are more.
+    pub fn shown_pending(&self) -> usize {
+        match self.pending() {
+            0 => 0,
+            steps => self.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned).count().max(steps),
+        }
+    }
+
     /// Every change of the plan, as the plan table shows it.
     pub fn changes(&self) -> Vec<Change> {
         self.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect()
@@ -242,8 +251,7 @@ async fn run_step(step: Step<'_>) -> StepOutcome {
 
 /// Confirms `plan` (`question` when a terminal asks) and applies it; see the module comment.
 pub async fn run(mode: ApplyMode, printer: &Printer, plan: Plan<'_>, question: &str) -> Result<Outcome> {
-    let pending = plan.pending();
-    let decision = confirm(mode, pending, question)?;
+    let decision = confirm(mode, plan.shown_pending(), question)?;
     if decision != Decision::Apply {
         let steps: Vec<StepOutcome> = plan.steps.into_iter().map(|s| StepOutcome { changes: s.changes, error: None }).collect();
         return Ok(finish(decision, steps));
@@ -372,6 +380,17 @@ mod tests {
         let steps = vec![Step::new(vec![planned("create")], async { Ok(Done::Changed) }), Step::predicted(vec![right("default")])];
         let outcome = run(ApplyMode::APPLY, &printer, Plan::new(steps, OnFailure::Stop), "?").await.unwrap();
         assert_eq!(statuses(&outcome), [ChangeStatus::Applied, ChangeStatus::Skipped]);
+    }
+
+    #[test]
+    fn the_count_a_plan_names_is_the_lines_it_shows() {
+        // One step (a stack deploy applies whole) that shows six planned lines: six, not one.
+        let six = (0..6).map(|i| planned(&format!("r{i}"))).collect();
+        let plan = Plan::new(vec![Step::new(six, async { Ok(Done::Changed) })], OnFailure::Stop);
+        assert_eq!((plan.pending(), plan.shown_pending()), (1, 6));
+        // Nothing to apply stays nothing, whatever is shown.
+        let plan = Plan::new(vec![Step::shown(vec![planned("shown-only")])], OnFailure::Stop);
+        assert_eq!(plan.shown_pending(), 0);
     }
 
     #[tokio::test]
