@@ -20,6 +20,7 @@ pub const ACTIONS: &[&str] = &[
     "cloudformation:DescribeStackEvents",
     "cloudformation:UpdateStack",
     "cloudformation:DeleteStack",
+    "cloudformation:ListStackResources",
 ];
 
 /// A stack as flowgate needs it.
@@ -184,6 +185,33 @@ pub async fn update_stack(cfn: &Client, stack: &str, template: &str, parameters:
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
     cfn.delete_stack().stack_name(stack).send().await.map_err(|e| aws_error(e, format!("deleting stack {stack}"), "cloudformation:DeleteStack"))?;
     Ok(())
+}
+
+/// One resource of a stack: what its deletion removes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub physical_id: Option<String>,
+}
+
+/// Every resource of the stack (all pages), in CloudFormation's order.
+pub async fn stack_resources(cfn: &Client, stack: &str) -> Result<Vec<StackResource>> {
+    let mut pages = cfn.list_stack_resources().stack_name(stack).into_paginator().send();
+    let mut resources = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| aws_error(e, format!("listing the resources of stack {stack}"), "cloudformation:ListStackResources"))?;
+        // A summary always names its resource on AWS; the emulator also lists the resources a
+        // false condition left out, with empty names: those are not there to delete.
+        resources.extend(page.stack_resource_summaries().iter().filter(|r| !r.logical_resource_id().unwrap_or_default().is_empty()).map(|r| {
+            StackResource {
+                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+                resource_type: r.resource_type().unwrap_or_default().to_owned(),
+                physical_id: r.physical_resource_id().filter(|id| !id.is_empty()).map(str::to_owned),
+            }
+        }));
+    }
+    Ok(resources)
 }
 
 /// A stack event, for progress and for the reasons of failed resources.

@@ -108,6 +108,7 @@ pub struct StackDeployReport {
 impl fmt::Display for StackDeployReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.operation, self.dry_run, &self.final_status) {
+            ("none", _, _) if self.command == "stack delete" => writeln!(f, "stack {} does not exist: nothing to delete", self.stack_name)?,
             ("none", _, _) => writeln!(f, "stack {} is up to date: nothing to change", self.stack_name)?,
             (_, true, _) if self.plan_source == "change-set" => writeln!(f, "dry run: the change set was deleted, nothing applied")?,
             (_, true, _) => writeln!(f, "dry run: nothing applied (planned locally from the template and parameters)")?,
@@ -855,7 +856,8 @@ pub struct StackStatusReport {
     pub exists: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
-    /// missing, ready, rollback-complete, in-progress or broken.
+    /// missing, ready, rollback-complete, in-progress, broken, or not-flowgates (a stack of that
+    /// name made from another template).
     pub condition: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameters: Option<StackParameters>,
@@ -879,6 +881,9 @@ impl fmt::Display for StackStatusReport {
             return writeln!(f, "stack {} does not exist (flowgate stack deploy creates it)", self.stack_name);
         };
         writeln!(f, "stack {}: {status}", self.stack_name)?;
+        if self.condition == "not-flowgates" {
+            return writeln!(f, "  not flowgate's role stack: it has no VendorAccountId/ExternalId parameters (name flowgate's with --stack-name)");
+        }
         if let Some(p) = &self.parameters {
             writeln!(f, "  vendor account  {}", p.vendor_account)?;
             writeln!(f, "  role name       {}", p.role_name)?;
@@ -907,13 +912,14 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
     let condition = classify_status(info.as_ref().map(|i| i.status.as_str()));
     let outputs = info.as_ref().and_then(|i| outputs_of(i, &identity.partition, &identity.account));
     let parameters = info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters));
+    let foreign = condition != StackCondition::Missing && parameters.is_none();
     Ok(StackStatusReport {
         command: "stack status",
         account: identity.account.clone(),
         stack_name: args.stack_name.clone(),
         exists: info.is_some(),
         status: info.as_ref().map(|i| i.status.clone()),
-        condition: condition.label(),
+        condition: if foreign { "not-flowgates" } else { condition.label() },
         readable_buckets: outputs.as_ref().map(|o| o.storage_buckets.clone()).unwrap_or_default(),
         trusted_accounts: parameters.as_ref().map(StackParameters::trusted_accounts).unwrap_or_default(),
         permission_sets: parameters.as_ref().map(StackParameters::permission_sets).unwrap_or_default(),
@@ -921,6 +927,14 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
         parameters,
         outputs,
     })
+}
+
+/// A stack that is not flowgate's role stack (no VendorAccountId/ExternalId parameters).
+fn not_flowgates_stack(stack: &str, verb: &str) -> Error {
+    Error::refused(
+        format!("stack {stack} is not flowgate's role stack (it has no VendorAccountId/ExternalId parameters): flowgate does not {verb} it"),
+        Some("name flowgate's stack with --stack-name; a stack of another template is deleted by whoever made it".to_owned()),
+    )
 }
 
 pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployReport> {
@@ -950,12 +964,26 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     };
+    // Deleted only when it is flowgate's, by the test a deploy applies: a stack of the same name
+    // made from another template is someone else's, with whatever it holds.
+    if StackParameters::from_api(&info.parameters).is_none() {
+        return Err(not_flowgates_stack(stack, "delete"));
+    }
     report.changes.push(Change::new(
         "delete-stack",
         stack,
         ChangeStatus::Planned,
         format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
     ));
+    for resource in cfn::stack_resources(&client, stack).await? {
+        let name = resource.physical_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
+        report.changes.push(Change::new(
+            "delete-resource",
+            resource.logical_id,
+            ChangeStatus::Planned,
+            format!("{}{name}: deleted with the stack", resource.resource_type),
+        ));
+    }
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
     // The wait's end: the stack's final status and the resources that failed to delete.
     let ended: Mutex<Option<(String, Vec<String>)>> = Mutex::new(None);
@@ -971,13 +999,16 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         let mut changes = report.changes.clone();
         let mut failed: Vec<String> = Vec::new();
         if status != "DELETE_COMPLETE" {
-            changes[0].status = ChangeStatus::Failed;
             failed = failures.iter().map(|e| format!("{}: {} {}", e.logical_id, e.status, e.reason.as_deref().unwrap_or(""))).collect();
             if failed.is_empty() {
                 failed.push(format!("the stack ended in {status}"));
             }
+            for change in &mut changes {
+                let kept = change.action == "delete-stack" || failures.iter().any(|e| e.logical_id == change.resource);
+                change.status = if kept { ChangeStatus::Failed } else { ChangeStatus::Applied };
+            }
         } else {
-            changes[0].status = ChangeStatus::Applied;
+            changes.iter_mut().for_each(|c| c.status = ChangeStatus::Applied);
         }
         *ended.lock().unwrap_or_else(|p| p.into_inner()) = Some((status, failed));
         Ok(Done::Report { changes, error: None })

@@ -33,6 +33,8 @@ const FILTERS: &[(&str, &str)] = &[
     // (not only at a word boundary: object keys have `_fl-...`).
     (r"(^|[^A-Za-z])(vpc|fl|eni|subnet|igw|sg|rtb|acl|dopt)-[0-9a-f]{8,17}", "${1}${2}-[ID]"),
     (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "[UUID]"),
+    // Physical ids CloudFormation makes up for resources without a name (stack-Logi-RANDOM).
+    (r"\b([a-z]{1,5}-[A-Z][a-z]{3})-[A-Z0-9]{12}\b", "$1-[ID]"),
     // Generated ExternalIds: 32 characters of flowgate's alphabet (letters and digits).
     (r"\b[A-Za-z0-9]{32}\b", "[EXTERNAL_ID]"),
     // Timestamps: RFC 3339, Unix seconds, and the date/time parts of flow-log object keys.

@@ -98,14 +98,57 @@ fn create_grant_revoke_and_delete() {
 
     let deleted = env.flowgate().args(["stack", "delete", "--yes", "--output", "json"]).output().unwrap();
     assert!(deleted.status.success(), "{}", stderr(&deleted));
-    assert_eq!(json_stdout(&deleted)["final_status"], "DELETE_COMPLETE");
+    let report = json_stdout(&deleted);
+    assert_eq!(report["final_status"], "DELETE_COMPLETE");
+    // The plan named every resource the deletion removed (CloudFormation's ListStackResources).
+    let removed = changes_of(&report, "delete-resource");
+    assert!(removed.contains(&"CrossAccountRole") && removed.contains(&"DiscoveryPolicy"), "{report}");
+    assert!(report["changes"].as_array().unwrap().iter().all(|c| c["status"] == "applied"), "{report}");
     let gone = env.flowgate().args(["stack", "status"]).output().unwrap();
     assert_eq!(gone.status.code(), Some(1));
     assert!(stdout(&gone).contains("does not exist"));
     env.proxy.reset_log();
     let again = env.flowgate().args(["stack", "delete", "--yes"]).output().unwrap();
     assert!(again.status.success());
+    assert!(stdout(&again).contains("does not exist"), "said, not 'up to date': {}", stdout(&again));
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+}
+
+/// A stack of flowgate's name made from another template (here a topic and a role) is not
+/// flowgate's: stack delete and offboard refuse it, as stack deploy does, and stack status says so.
+#[test]
+fn a_stack_that_is_not_flowgates_is_never_deleted() {
+    let env = Env::isolated();
+    let template = r#"{"Resources": {
+        "Alerts": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "team-alerts"}},
+        "TeamRole": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "team-legacy-role",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}}}}"#;
+    let cfn = aws_sdk_cloudformation::Client::new(&env.sdk("us-east-1"));
+    for name in ["flowgate-cross-account", "team-legacy"] {
+        let role = format!("{name}-role");
+        let body = template.replace("team-legacy-role", &role).replace("team-alerts", &format!("{name}-alerts"));
+        block_on(cfn.create_stack().stack_name(name).template_body(body).send()).unwrap();
+    }
+
+    env.proxy.reset_log();
+    let out = env.flowgate().args(["stack", "delete", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stack flowgate-cross-account is not flowgate's role stack"), "{}", stderr(&out));
+    let out = env.flowgate().args(["offboard", "--stack-name", "team-legacy", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("stack team-legacy is not flowgate's role stack"), "{}", stderr(&out));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "nothing deleted");
+    for name in ["flowgate-cross-account", "team-legacy"] {
+        let stacks = block_on(cfn.describe_stacks().stack_name(name).send()).unwrap();
+        assert_eq!(stacks.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{name}");
+    }
+
+    let status = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
+    assert_eq!(json_stdout(&status)["condition"], "not-flowgates");
+    let text = env.flowgate().args(["stack", "status"]).output().unwrap();
+    assert!(stdout(&text).contains("not flowgate's role stack"), "{}", stdout(&text));
 }
 
 fn changes_of<'a>(report: &'a Value, action: &str) -> Vec<&'a str> {
