@@ -57,12 +57,15 @@ pub fn confirm(mode: ApplyMode, pending: usize, question: &str) -> Result<Decisi
             Some("re-run with --yes to apply, or --dry-run to only see the plan".to_owned()),
         ));
     }
-    let _prompt = crate::interrupt::PromptGuard::new();
+    let prompt = crate::interrupt::PromptGuard::new();
     let answer = dialoguer::Confirm::new().with_prompt(question).default(false).interact_opt();
     match answer {
         Ok(Some(true)) => Ok(Decision::Apply),
         Ok(Some(false)) | Ok(None) => Err(Error::refused("not applied: the plan was declined", None)),
-        Err(_) => Err(Error::Interrupted),
+        Err(_) => {
+            prompt.stopped();
+            Err(Error::Interrupted)
+        }
     }
 }
 

@@ -470,6 +470,10 @@ pub struct OnboardArgs {
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]
     pub expire_days: Option<i32>,
 
+    /// Replace an SSE-KMS default encryption of the bucket with SSE-S3 (AES256) instead of refusing (as bucket create --fix-encryption)
+    #[arg(long)]
+    pub fix_encryption: bool,
+
     /// Tag the bucket and the flow logs (repeatable)
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
     pub tags: Vec<Tag>,

@@ -55,6 +55,8 @@ impl Error {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Error::Input { hint, .. } | Error::Aws { hint, .. } | Error::Refused { hint, .. } => hint.as_deref(),
+            // A stop at a question (the wizard's, a plan's confirmation) comes before any change.
+            Error::Interrupted if crate::interrupt::prompting() => Some("stopped at a question: nothing was changed"),
             Error::Interrupted => Some("nothing more was applied; re-run the same command to converge"),
             Error::Io { .. } => None,
         }

@@ -17,7 +17,9 @@ pub fn requested() -> bool {
     REQUESTED.load(Ordering::SeqCst)
 }
 
-/// Whether a question is on screen (a stop then applies nothing and is immediate).
+/// Whether a question is on screen, or the user stopped at one (a stop then applies nothing and
+/// is immediate). Every question flowgate asks comes before the changes it is about (the
+/// wizard's questions, a plan's one confirmation), so a stop there has changed nothing.
 pub fn prompting() -> bool {
     PROMPTS.load(Ordering::SeqCst) > 0
 }
@@ -29,6 +31,15 @@ impl PromptGuard {
     pub fn new() -> Self {
         PROMPTS.fetch_add(1, Ordering::SeqCst);
         PromptGuard
+    }
+
+    /// Ends the question with the user's stop (Ctrl-C, closed input): the question stays "on
+    /// screen" until the process ends. The terminal's Ctrl-C reaches the prompt as a key, which
+    /// re-raises SIGINT (console's `read_key`) just before the prompt returns its error; `main`
+    /// may see that signal after the prompt has returned, and must still know it came at a
+    /// question, not during an apply.
+    pub fn stopped(self) {
+        std::mem::forget(self);
     }
 }
 

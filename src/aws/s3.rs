@@ -547,8 +547,8 @@ async fn region_of(home: &Client, bucket: &BucketName) -> std::result::Result<St
     }
 }
 
-/// The account's buckets (at most `cap`), each with its region and whether its default encryption
-/// is KMS, or why that could not be read: a bucket is never left out for an error. `home` is a
+/// The account's buckets (at most `cap`), each with its region and its default encryption, or why
+/// they could not be read: a bucket is never left out for an error. `home` is a
 /// client of the home region; each bucket's encryption is read in its own region.
 pub async fn list_buckets_with_encryption(home: &Client, cap: usize) -> Result<Vec<ListedBucket>> {
     use futures::stream::{self, StreamExt};
@@ -562,18 +562,18 @@ pub async fn list_buckets_with_encryption(home: &Client, cap: usize) -> Result<V
                 Ok(bucket) => bucket,
                 Err(e) => {
                     let why = format!("not usable by flowgate: {e}");
-                    return ListedBucket { name, region: Err(why.clone()), kms: Err(why) };
+                    return ListedBucket { name, region: Err(why.clone()), encryption: Err(why) };
                 }
             };
             let region = match listed_region {
                 Some(region) => Ok(region),
                 None => region_of(home, &bucket).await,
             };
-            let kms = match &region {
-                Ok(region) => read_encryption(&client_in(home, region), &bucket).await.map(|e| e.is_kms()).map_err(|e| e.to_string()),
+            let encryption = match &region {
+                Ok(region) => read_encryption(&client_in(home, region), &bucket).await.map_err(|e| e.to_string()),
                 Err(_) => Err("its region is unknown".to_owned()),
             };
-            ListedBucket { name, region, kms }
+            ListedBucket { name, region, encryption }
         })
         .buffer_unordered(8)
         .collect()

@@ -16,7 +16,7 @@ use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, de
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, plan_region, region_changes, select_for_disable, shared_detail,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, kept_by_disable, plan_region, region_changes, select_for_disable, shared_detail,
 };
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
@@ -401,17 +401,13 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
                         .in_region(region),
                     );
                 }
-                let kept = state.flow_logs.len() - selected.len();
-                if kept > 0 {
-                    planned.push(
-                        Change::new(
-                            "keep-flow-logs",
-                            region,
-                            ChangeStatus::Skipped,
-                            format!("{kept} flow log(s) not selected or not created by flowgate: left alone"),
-                        )
-                        .in_region(region),
-                    );
+                let (flowgates, others) = kept_by_disable(&state.flow_logs, &selected);
+                let kept = [
+                    (flowgates, "of flowgate's flow log(s) not selected (to another bucket than --bucket, or on a VPC not named): left alone"),
+                    (others, "flow log(s) not flowgate's (not tagged flowgate:managed=true): left alone"),
+                ];
+                for (count, what) in kept.into_iter().filter(|(count, _)| *count > 0) {
+                    planned.push(Change::new("keep-flow-logs", region, ChangeStatus::Skipped, format!("{count} {what}")).in_region(region));
                 }
                 if !selected.is_empty() {
                     to_delete.insert(region.clone(), selected.iter().map(|f| f.id.clone()).collect());

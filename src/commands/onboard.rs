@@ -61,7 +61,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             },
             expire_days: args.expire_days,
             tags: args.tags.clone(),
-            fix_encryption: false,
+            fix_encryption: args.fix_encryption,
             remove_old_paths: false,
         },
         flowlogs: FlowLogsEnableArgs { spec: spec.clone(), scope: scope.clone(), replace: args.replace, tags: args.tags.clone() },

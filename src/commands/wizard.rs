@@ -10,7 +10,7 @@ use crate::cli::{OnboardArgs, ScopeArgs, VendorModeArgs, WizardArgs};
 use crate::commands::onboard::{OnboardReport, onboard};
 use crate::commands::stack::new_external_id;
 use crate::context::Ctx;
-use crate::core::bucket::ListedBucket;
+use crate::core::bucket::{DefaultEncryption, ListedBucket};
 use crate::core::flowlog_plan::TrafficType;
 use crate::core::names::{AccountId, BucketName, RegionName};
 use crate::core::stack_plan::parse_external_id;
@@ -19,44 +19,75 @@ use crate::observe::regions::{coverage, resolve_regions};
 
 /// The questions the wizard asks; a terminal answers them, or a script in tests.
 pub trait Prompter {
+    /// A line for the user to read before the next question.
+    fn note(&mut self, text: &str);
     fn confirm(&mut self, question: &str, default: bool) -> Result<bool>;
     /// A line of text, re-asked until `validate` accepts it.
     fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String>;
     fn select(&mut self, question: &str, items: &[String], default: usize) -> Result<usize>;
-    fn multi_select(&mut self, question: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>>;
+    /// Several of `choices`; each is listed with its note, and once chosen only the names are
+    /// echoed (the notes describe the list, not the answer).
+    fn multi_select(&mut self, question: &str, choices: &[Choice], defaults: &[bool]) -> Result<Vec<usize>>;
 }
 
-/// dialoguer on stderr. Any prompt error (Ctrl-C, closed input) is an interruption: nothing
-/// has been applied while questions are asked.
+/// One entry of a multi-select: what it is, and what the list says about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub name: String,
+    pub note: String,
+}
+
+/// dialoguer on stderr.
 pub struct TerminalPrompter;
 
-fn interrupted<E>(_: E) -> Error {
-    Error::Interrupted
+/// Asks one question with the prompt guard held. Any prompt error (Ctrl-C, closed input) is the
+/// user's stop; the wizard's questions all come before onboard changes anything.
+fn ask<T, E>(question: impl FnOnce() -> std::result::Result<T, E>) -> Result<T> {
+    let prompt = crate::interrupt::PromptGuard::new();
+    match question() {
+        Ok(answer) => Ok(answer),
+        Err(_) => {
+            prompt.stopped();
+            Err(Error::Interrupted)
+        }
+    }
 }
 
 impl Prompter for TerminalPrompter {
+    fn note(&mut self, text: &str) {
+        // A note that cannot be written leaves the question itself to be asked.
+        let _ = console::Term::stderr().write_line(text);
+    }
+
     fn confirm(&mut self, question: &str, default: bool) -> Result<bool> {
-        let _prompt = crate::interrupt::PromptGuard::new();
-        dialoguer::Confirm::new().with_prompt(question).default(default).interact().map_err(interrupted)
+        ask(|| dialoguer::Confirm::new().with_prompt(question).default(default).interact())
     }
 
     fn input(&mut self, question: &str, default: Option<&str>, validate: &dyn Fn(&str) -> std::result::Result<(), String>) -> Result<String> {
-        let _prompt = crate::interrupt::PromptGuard::new();
         let mut input = dialoguer::Input::<String>::new().with_prompt(question);
         if let Some(default) = default {
             input = input.default(default.to_owned());
         }
-        input.validate_with(|text: &String| validate(text.trim())).interact_text().map(|s| s.trim().to_owned()).map_err(interrupted)
+        ask(|| input.validate_with(|text: &String| validate(text.trim())).interact_text()).map(|s| s.trim().to_owned())
     }
 
     fn select(&mut self, question: &str, items: &[String], default: usize) -> Result<usize> {
-        let _prompt = crate::interrupt::PromptGuard::new();
-        dialoguer::Select::new().with_prompt(question).items(items).default(default).interact().map_err(interrupted)
+        ask(|| dialoguer::Select::new().with_prompt(question).items(items).default(default).interact())
     }
 
-    fn multi_select(&mut self, question: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
-        let _prompt = crate::interrupt::PromptGuard::new();
-        dialoguer::MultiSelect::new().with_prompt(question).items(items).defaults(defaults).interact().map_err(interrupted)
+    fn multi_select(&mut self, question: &str, choices: &[Choice], defaults: &[bool]) -> Result<Vec<usize>> {
+        use dialoguer::theme::{SimpleTheme, Theme};
+        let width = choices.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        let items: Vec<String> = choices.iter().map(|c| format!("{:<width$}  {}", c.name, c.note)).collect();
+        let with_keys = format!("{question} (space toggles, enter accepts)");
+        // Not dialoguer's report, which echoes the items as listed, notes and all.
+        let picked = ask(|| dialoguer::MultiSelect::new().with_prompt(with_keys).items(&items).defaults(defaults).report(false).interact())?;
+        let names: Vec<&str> = picked.iter().filter_map(|i| choices.get(*i)).map(|c| c.name.as_str()).collect();
+        let mut echo = String::new();
+        // dialoguer's own look for an answer (MultiSelect::new uses SimpleTheme); writing to a String cannot fail.
+        let _ = SimpleTheme.format_multi_select_prompt_selection(&mut echo, question, &names);
+        self.note(&echo);
+        Ok(picked)
     }
 }
 
@@ -65,6 +96,7 @@ impl Prompter for TerminalPrompter {
 pub struct ScriptedPrompter {
     pub answers: VecDeque<Answer>,
     pub asked: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +121,10 @@ impl ScriptedPrompter {
 }
 
 impl Prompter for ScriptedPrompter {
+    fn note(&mut self, text: &str) {
+        self.notes.push(text.to_owned());
+    }
+
     fn confirm(&mut self, question: &str, _default: bool) -> Result<bool> {
         Ok(matches!(self.next(question)?, Answer::Yes))
     }
@@ -113,7 +149,7 @@ impl Prompter for ScriptedPrompter {
         })
     }
 
-    fn multi_select(&mut self, question: &str, _items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+    fn multi_select(&mut self, question: &str, _choices: &[Choice], defaults: &[bool]) -> Result<Vec<usize>> {
         Ok(match self.next(question)? {
             Answer::Picks(picks) => picks,
             _ => defaults.iter().enumerate().filter(|(_, d)| **d).map(|(i, _)| i).collect(),
@@ -127,7 +163,7 @@ pub struct AccountFacts {
     pub account: String,
     pub principal: String,
     pub region: String,
-    /// The account's buckets, each with its region and encryption or why they are unknown.
+    /// The account's buckets, each with its region and default encryption or why they are unknown.
     pub buckets: Vec<ListedBucket>,
     /// Whether the role stack exists (its vendor account and ExternalId are then kept).
     pub stack_exists: bool,
@@ -147,9 +183,9 @@ pub fn bucket_item(bucket: &ListedBucket) -> String {
         Ok(region) => region.clone(),
         Err(why) => format!("region unknown: {why}"),
     };
-    let warning = match &bucket.kms {
-        Ok(true) => "  WARNING: SSE-KMS, the vendor cannot read it".to_owned(),
-        Ok(false) => String::new(),
+    let warning = match &bucket.encryption {
+        Ok(encryption) if encryption.is_kms() => "  WARNING: SSE-KMS, the vendor cannot read it".to_owned(),
+        Ok(_) => String::new(),
         Err(why) if bucket.region.is_ok() => format!("  (default encryption unknown: {why})"),
         Err(_) => String::new(),
     };
@@ -174,10 +210,31 @@ pub fn ask_bucket(p: &mut dyn Prompter, facts: &AccountFacts) -> Result<Option<B
     name.parse::<BucketName>().map(Some).map_err(|e| Error::input(e, None))
 }
 
+/// Step 2, continued: a bucket `bucket create` would refuse for its default encryption (SSE-KMS,
+/// by the same judgement) is named as such as soon as it is chosen. The wizard offers to switch
+/// it to SSE-S3 (onboard's `fix_encryption`, which the plan then names) or stops, nothing changed.
+/// Returns whether to switch.
+pub fn ask_encryption(p: &mut dyn Prompter, bucket: &BucketName, encryption: &DefaultEncryption) -> Result<bool> {
+    let Some(refusal) = encryption.kms_refusal(bucket.as_str()) else {
+        return Ok(false);
+    };
+    p.note(&refusal.to_string());
+    if p.confirm(&format!("Switch the default encryption of {bucket} to SSE-S3 (AES256)? Objects already written keep theirs"), false)? {
+        return Ok(true);
+    }
+    Err(Error::refused(
+        format!("stopped: bucket {bucket} keeps SSE-KMS, which the vendor cannot read; nothing was changed"),
+        Some(format!("run flowgate wizard again and choose another bucket (or a new one), or answer yes to switching {bucket} to SSE-S3")),
+    ))
+}
+
 /// Steps 3 and 4: regions, vendor, storage access, waiting. Fills `OnboardArgs`.
 pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, regions: &RegionFacts, stack_name: &str) -> Result<OnboardArgs> {
-    let items: Vec<String> = regions.iter().map(|(r, vpcs, compliant)| format!("{r:<16} {vpcs} VPC(s), {compliant} already compliant")).collect();
-    let picked = p.multi_select("Regions to enable flow logs in (space toggles, enter accepts)", &items, &vec![true; regions.len()])?;
+    let choices: Vec<Choice> = regions
+        .iter()
+        .map(|(r, vpcs, compliant)| Choice { name: r.clone(), note: format!("{vpcs} VPC(s), {compliant} already compliant") })
+        .collect();
+    let picked = p.multi_select("Regions to enable flow logs in", &choices, &vec![true; regions.len()])?;
     if picked.is_empty() {
         return Err(Error::input("no region selected", Some("select at least one region".to_owned())));
     }
@@ -214,6 +271,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         traffic_type: TrafficType::All,
         replace: false,
         expire_days: None,
+        fix_encryption: false,
         tags: Vec::new(),
         wait,
         concurrency: 8,
@@ -253,6 +311,9 @@ pub fn command_line(args: &OnboardArgs) -> String {
     }
     if args.storage_access {
         line.push_str(" --storage-access");
+    }
+    if args.fix_encryption {
+        line.push_str(" --fix-encryption");
     }
     if let Some(compliance) = &args.vendor_modes.compliance_account {
         line.push_str(&format!(" --compliance-account {compliance}"));
@@ -294,6 +355,9 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
     let Some(bucket) = bucket else {
         return Err(Error::refused("stopped: nothing was applied", None));
     };
+    // The bucket as `bucket create` reads it (a name typed in may be an existing bucket too).
+    let observed = crate::aws::s3::observe_bucket(&ctx.clients, &ctx.home_region, &bucket, &identity.account).await?;
+    let fix_encryption = tokio::task::block_in_place(|| ask_encryption(&mut prompter, &bucket, &observed.encryption))?;
 
     ctx.printer.status("reading regions and their flow logs...");
     let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: 8 };
@@ -312,7 +376,8 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
     let desired = desired_flow_log(&spec, &identity.partition)?;
     let (covered, _) = coverage(ctx, &desired, &regions, &scope).await?;
     let region_facts: RegionFacts = covered.iter().map(|c| (c.region.clone(), c.vpcs, c.compliant)).collect();
-    let onboard_args = tokio::task::block_in_place(|| ask_rest(&mut prompter, &facts, bucket, &region_facts, &args.stack_name))?;
+    let asked = tokio::task::block_in_place(|| ask_rest(&mut prompter, &facts, bucket, &region_facts, &args.stack_name))?;
+    let onboard_args = OnboardArgs { fix_encryption, ..asked };
 
     // The same plan, confirmation, apply and verify as `onboard`.
     let mut report = onboard(ctx, &onboard_args).await?;
@@ -335,7 +400,7 @@ mod tests {
     }
 
     fn script(answers: Vec<Answer>) -> ScriptedPrompter {
-        ScriptedPrompter { answers: answers.into(), asked: Vec::new() }
+        ScriptedPrompter { answers: answers.into(), ..ScriptedPrompter::default() }
     }
 
     #[test]
@@ -370,8 +435,16 @@ mod tests {
 
     #[test]
     fn an_existing_bucket_is_picked_from_the_list() {
-        let listed = |name: &str, region: &str, kms: bool| ListedBucket { name: name.into(), region: Ok(region.into()), kms: Ok(kms) };
-        let buckets = vec![listed("kms-bucket", "us-east-1", true), listed("plain-bucket", "eu-west-1", false)];
+        let listed = |name: &str, region: &str, encryption: DefaultEncryption| ListedBucket {
+            name: name.into(),
+            region: Ok(region.into()),
+            encryption: Ok(encryption),
+        };
+        let buckets = vec![
+            listed("kms-bucket", "us-east-1", DefaultEncryption::from_algorithm("aws:kms", None)),
+            listed("plain-bucket", "eu-west-1", DefaultEncryption::SseS3),
+        ];
+        assert!(bucket_item(&buckets[0]).contains("WARNING: SSE-KMS") && !bucket_item(&buckets[1]).contains("WARNING"));
         let mut p = script(vec![Answer::Yes, Answer::Pick(1), Answer::Pick(1)]);
         assert_eq!(ask_bucket(&mut p, &facts(buckets, false)).unwrap().unwrap().as_str(), "plain-bucket");
     }
@@ -405,6 +478,39 @@ mod tests {
         assert!(p.asked.iter().any(|q| q.contains("read-write")), "{:?}", p.asked);
         let line = command_line(&args);
         assert!(line.contains(" --storage-access --compliance-account 444455556666 --read-write "), "{line}");
+    }
+
+    /// A KMS bucket is named as such once chosen, in `bucket create`'s words; yes switches it
+    /// (and the command line carries onboard's --fix-encryption), no stops with what to do in
+    /// the wizard's own terms.
+    #[test]
+    fn a_kms_bucket_is_named_then_switched_or_the_wizard_stops() {
+        let bucket: BucketName = "kms-bucket".parse().unwrap();
+        let kms = DefaultEncryption::from_algorithm("aws:kms", Some("alias/logs".into()));
+        let mut p = script(vec![Answer::Yes]);
+        assert!(ask_encryption(&mut p, &bucket, &kms).unwrap());
+        let judgement = kms.kms_refusal("kms-bucket").map(|r| r.to_string());
+        assert_eq!(p.notes.first(), judgement.as_ref(), "bucket create's judgement, word for word");
+        assert!(p.notes[0].contains("SSE-KMS") && p.notes[0].contains("alias/logs"), "{:?}", p.notes);
+        assert!(p.asked[0].starts_with("Switch the default encryption of kms-bucket to SSE-S3"), "{:?}", p.asked);
+
+        let mut p = script(vec![Answer::No]);
+        let err = ask_encryption(&mut p, &bucket, &kms).unwrap_err();
+        assert!(matches!(err, Error::Refused { .. }), "{err:?}");
+        let text = format!("{err} / {}", err.hint().unwrap_or_default());
+        assert!(text.contains("nothing was changed") && text.contains("run flowgate wizard again"), "{text}");
+        assert!(!text.contains("--"), "no flag the wizard lacks: {text}");
+
+        for accepted in [DefaultEncryption::SseS3, DefaultEncryption::NotConfigured, DefaultEncryption::from_algorithm("AES256", None)] {
+            let mut p = script(Vec::new());
+            assert!(!ask_encryption(&mut p, &bucket, &accepted).unwrap());
+            assert!(p.asked.is_empty() && p.notes.is_empty(), "nothing said about {accepted:?}");
+        }
+
+        let regions = vec![("eu-west-1".to_owned(), 1, 1)];
+        let mut p = script(vec![Answer::Picks(vec![0]), Answer::Yes, Answer::Yes, Answer::No, Answer::No, Answer::No]);
+        let args = OnboardArgs { fix_encryption: true, ..ask_rest(&mut p, &facts(Vec::new(), true), bucket, &regions, "s").unwrap() };
+        assert!(command_line(&args).contains(" --storage-access --fix-encryption"), "{}", command_line(&args));
     }
 
     #[test]

@@ -137,7 +137,7 @@ async fn wizard_bucket_list_reads_regions_from_head_bucket_and_says_why_not() {
     let names: Vec<&str> = buckets.iter().map(|b| b.name.as_str()).collect();
     assert_eq!(names, ["far-away-logs", "listed-logs", "locked-logs"], "no bucket is dropped");
     assert_eq!(buckets[0].region, Ok("eu-west-1".to_owned()));
-    assert_eq!(buckets[0].kms, Ok(false));
+    assert_eq!(buckets[0].encryption, Ok(flowgate::core::bucket::DefaultEncryption::NotConfigured));
     assert_eq!(buckets[1].region, Ok("us-west-2".to_owned()));
     let Err(why) = &buckets[2].region else { panic!("{:?}", buckets[2]) };
     assert!(why.contains("access denied") && why.contains("s3:GetBucketLocation"), "{why}");

@@ -131,6 +131,48 @@ fn run_chromium(file: &Path, args: &[String]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Chromium's layout unit is 1/64 px: a table as wide as its column ends on the column's edge.
+const LAYOUT_UNIT: f64 = 1.0 / 64.0;
+
+/// How far each table (the table itself or anything in it) reaches past the page column's right
+/// edge (the main column and the verdict banner above it), in px, in a window `width` px wide.
+/// Measured in Chromium's own layout: a copy of the report (the report itself has no script)
+/// gets a small script that writes the edges into the DOM, which --dump-dom prints.
+fn table_overflows(report: &Path, width: u32) -> Vec<(String, f64)> {
+    const MEASURE: &str = r#"<script>
+const right = e => e.getBoundingClientRect().right;
+const column = Math.min(right(document.querySelector('main')), right(document.getElementById('verdict')));
+const reach = t => Math.max(right(t), ...[...t.querySelectorAll('*')].map(right));
+const out = document.createElement('pre');
+out.id = 'layout';
+out.textContent = [...document.querySelectorAll('table')].map(t => t.id + ' ' + (reach(t) - column)).join('\n');
+document.body.appendChild(out);
+</script></body>"#;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("measured.html");
+    std::fs::write(&copy, std::fs::read_to_string(report).unwrap().replace("</body>", MEASURE)).unwrap();
+    let dom = run_chromium(&copy, &["--dump-dom".to_owned(), format!("--window-size={width},1600")]);
+    assert!(dom.status.success(), "chromium --dump-dom: {}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
+    let layout = dom.split("<pre id=\"layout\">").nth(1).and_then(|rest| rest.split("</pre>").next()).expect("the measuring script ran");
+    let overflows: Vec<(String, f64)> = layout
+        .lines()
+        .map(|line| {
+            let (id, px) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+            (id.to_owned(), px.parse().unwrap_or_else(|_| panic!("{line}")))
+        })
+        .collect();
+    assert!(overflows.iter().any(|(id, _)| id == "checks-table"), "{layout}");
+    overflows
+}
+
+/// At a 1200 px wide window every table fits the page column: long object names, keys and fixes
+/// wrap inside their cells (the Checks and Delivery tables used to reach past the banner).
+fn assert_tables_fit(report: &Path) {
+    let overflowing: Vec<(String, f64)> = table_overflows(report, 1200).into_iter().filter(|(_, px)| *px > LAYOUT_UNIT).collect();
+    assert!(overflowing.is_empty(), "tables past the page column (px): {overflowing:?}");
+}
+
 #[test]
 fn a_passing_report_escapes_aws_values_and_reads_right_in_a_browser() {
     let env = onboarded();
@@ -179,6 +221,7 @@ fn a_passing_report_escapes_aws_values_and_reads_right_in_a_browser() {
     assert_eq!(dom.matches("data-cell=\"idle\">1</td>").count(), 2, "the emulator's default VPCs have no interface");
     assert_eq!(dom.matches("300 records over 24 hour(s)").count(), 4, "each region's chart, described (aria-label, title)");
     assert_eq!(dom.matches("<rect class=\"bar\"").count(), 2 * 24, "a bar per hour of --since, per region");
+    assert_tables_fit(&path);
 
     // And a screenshot: a non-empty PNG.
     let png = dir.path().join("shot.png");
@@ -251,6 +294,9 @@ fn a_failing_verify_still_writes_its_report() {
     let text = std::fs::read_to_string(&html).unwrap();
     assert!(text.contains("class=\"verdict fail\"") && text.contains(">FAIL</span> NOT onboarded correctly:"));
     assert!(text.contains(">not-granted</span>"), "the bucket's read access");
+    // The Fix column filled, in the page column too.
+    assert!(text.contains("<td><code>flowgate access grant --bucket"), "a fix shown");
+    assert_tables_fit(&html);
     let out = verify(&env, &["--report", csv.to_str().unwrap(), "--output", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let json = json_stdout(&out);

@@ -63,6 +63,19 @@ impl DefaultEncryption {
     pub fn is_kms(&self) -> bool {
         matches!(self, DefaultEncryption::Kms { .. })
     }
+
+    /// Why `bucket` is refused as the flow-log bucket with this default encryption (SSE-KMS);
+    /// `None` when flowgate accepts it. `bucket create` and the wizard judge by this.
+    pub fn kms_refusal(&self, bucket: &str) -> Option<BucketPlanError> {
+        match self {
+            DefaultEncryption::Kms { algorithm, key } => Some(BucketPlanError::KmsEncrypted {
+                bucket: bucket.to_owned(),
+                algorithm: algorithm.clone(),
+                key: key.as_ref().map(|k| format!(", key {k}")).unwrap_or_default(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -144,8 +157,8 @@ pub struct ListedBucket {
     pub name: String,
     /// Its region, or why it could not be read.
     pub region: Result<String, String>,
-    /// Whether its default encryption is KMS, or why that could not be read.
-    pub kms: Result<bool, String>,
+    /// Its default encryption, or why it could not be read.
+    pub encryption: Result<DefaultEncryption, String>,
 }
 
 /// What the adapters read about the bucket. For a missing bucket only `existence` is meaningful.
@@ -358,10 +371,9 @@ pub fn plan_bucket(
         }
     };
 
-    if let DefaultEncryption::Kms { algorithm, key } = &observed.encryption {
+    if let Some(refusal) = observed.encryption.kms_refusal(&bucket) {
         if !spec.fix_encryption {
-            let key = key.as_ref().map(|k| format!(", key {k}")).unwrap_or_default();
-            return Err(BucketPlanError::KmsEncrypted { bucket, algorithm: algorithm.clone(), key });
+            return Err(refusal);
         }
     }
 
@@ -438,7 +450,7 @@ pub fn plan_bucket(
             &mut plan,
             Some(BucketAction::PutEncryptionSseS3),
             "put-bucket-encryption",
-            format!("replace default encryption {algorithm} with SSE-S3 (AES256) (--fix-encryption)"),
+            format!("replace default encryption {algorithm} with SSE-S3 (AES256), which the vendor can read; objects already written keep theirs"),
         ),
         DefaultEncryption::SseS3 | DefaultEncryption::NotConfigured => {
             step(&mut plan, None, "put-bucket-encryption", "no SSE-KMS: objects are SSE-S3, readable cross-account".into())

@@ -11,7 +11,8 @@ use super::format::LogFormat;
 use super::names::{BucketName, LogPrefix, partition_of_region};
 use super::report::{Change, ChangeStatus};
 
-/// The tag every flow log flowgate creates carries; `disable` deletes only flow logs with it.
+/// The tag every flow log flowgate creates carries. A flow log with it is flowgate's in every plan
+/// (`ExistingFlowLog::is_managed`); `disable` and `offboard` delete only flow logs with it.
 pub const MANAGED_TAG_KEY: &str = "flowgate:managed";
 pub const MANAGED_TAG_VALUE: &str = "true";
 
@@ -163,6 +164,8 @@ pub struct ExistingFlowLog {
 }
 
 impl ExistingFlowLog {
+    /// Whether the flow log is flowgate's: the one predicate every plan uses (whatever its
+    /// destination: a flow log flowgate created to an earlier bucket is still its own).
     pub fn is_managed(&self) -> bool {
         self.tags.iter().any(|(k, v)| k == MANAGED_TAG_KEY && v == MANAGED_TAG_VALUE)
     }
@@ -266,6 +269,38 @@ pub enum VpcState {
 pub struct OtherFlowLog {
     pub id: String,
     pub destination: String,
+    /// Tagged flowgate:managed=true: flowgate's own (to another bucket), which `flowlogs disable`
+    /// deletes.
+    pub managed: bool,
+    /// Its bucket, when it delivers to S3.
+    #[serde(skip)]
+    pub bucket: Option<String>,
+}
+
+impl OtherFlowLog {
+    fn of(flow_log: &ExistingFlowLog) -> Self {
+        OtherFlowLog {
+            id: flow_log.id.clone(),
+            destination: flow_log.describe_destination(),
+            managed: flow_log.is_managed(),
+            bucket: flow_log.s3_destination().map(|(bucket, _)| bucket),
+        }
+    }
+
+    /// How every plan that shows it describes it.
+    pub fn describe(&self) -> String {
+        match (&self.bucket, self.managed) {
+            (Some(bucket), true) => format!(
+                "{} to {}: flowgate's (tagged {MANAGED_TAG_KEY}={MANAGED_TAG_VALUE}), to another bucket: left alone (flowgate flowlogs disable --bucket {bucket} deletes it)",
+                self.id, self.destination
+            ),
+            (None, true) => format!(
+                "{} to {}: flowgate's (tagged {MANAGED_TAG_KEY}={MANAGED_TAG_VALUE}), to another destination: left alone",
+                self.id, self.destination
+            ),
+            (_, false) => format!("{} to {}: not flowgate's, left alone", self.id, self.destination),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -289,7 +324,7 @@ pub fn assess_vpc(desired: &DesiredFlowLog, account: &str, vpc: &Vpc, flow_logs:
     for flow_log in flow_logs.iter().filter(|f| f.resource_id == vpc.id) {
         match flow_log.s3_destination() {
             Some((bucket, _)) if bucket == desired.bucket.as_str() => ours.push(flow_log),
-            _ => others.push(OtherFlowLog { id: flow_log.id.clone(), destination: flow_log.describe_destination() }),
+            _ => others.push(OtherFlowLog::of(flow_log)),
         }
     }
     let judged: Vec<(&ExistingFlowLog, Vec<String>)> = ours.iter().map(|f| (*f, noncompliance(desired, f))).collect();
@@ -394,15 +429,7 @@ pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
         };
         changes.push(change.in_region(&plan.region));
         for other in &vpc.other_flow_logs {
-            changes.push(
-                Change::new(
-                    "other-flow-log",
-                    &vpc.vpc_id,
-                    ChangeStatus::Skipped,
-                    format!("{} to {}: not flowgate's, left alone", other.id, other.destination),
-                )
-                .in_region(&plan.region),
-            );
+            changes.push(Change::new("other-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, other.describe()).in_region(&plan.region));
         }
     }
     changes
@@ -422,6 +449,13 @@ pub fn select_for_disable<'a>(flow_logs: &'a [ExistingFlowLog], vpcs: &[String],
         .filter(|f| vpcs.is_empty() || vpcs.contains(&f.resource_id))
         .filter(|f| bucket.is_none_or(|b| f.s3_destination().is_some_and(|(name, _)| name == b.as_str())))
         .collect()
+}
+
+/// What `disable` leaves of `flow_logs` besides `selected`: (flowgate's flow logs not selected,
+/// flow logs that are not flowgate's). flowgate's are told by the same predicate as in every plan.
+pub fn kept_by_disable(flow_logs: &[ExistingFlowLog], selected: &[&ExistingFlowLog]) -> (usize, usize) {
+    let kept = flow_logs.iter().filter(|f| !selected.iter().any(|s| s.id == f.id));
+    kept.fold((0, 0), |(flowgates, others), f| if f.is_managed() { (flowgates + 1, others) } else { (flowgates, others + 1) })
 }
 
 /// A region as DescribeRegions reports it.
@@ -637,6 +671,33 @@ mod tests {
         assert_eq!(ids(select_for_disable(&all, &["vpc-b".into()], None)), ["fl-2"]);
         let other: BucketName = "other-bucket".parse().unwrap();
         assert!(select_for_disable(&all, &[], Some(&other)).is_empty());
+    }
+
+    /// A flow log tagged flowgate:managed=true is flowgate's whatever its bucket: the plan of
+    /// another bucket says so, and `disable` (which offboard runs) deletes it unless --bucket
+    /// names another bucket.
+    #[test]
+    fn a_tagged_flow_log_to_another_bucket_is_flowgates_in_every_plan() {
+        let tags = vec![(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())];
+        let earlier = ExistingFlowLog { tags, ..flow_log("fl-old", "vpc-a", "arn:aws:s3:::old-bucket", None) };
+        let team = flow_log("fl-team", "vpc-a", "arn:aws:s3:::team-bucket", None);
+        let all = [earlier.clone(), team];
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &[vpc("vpc-a")], &all, false);
+        let others = &plan.coverage[0].other_flow_logs;
+        assert_eq!(others.iter().map(|o| (o.id.as_str(), o.managed)).collect::<Vec<_>>(), [("fl-old", true), ("fl-team", false)]);
+        let details: Vec<String> = region_changes(&plan).into_iter().filter(|c| c.action == "other-flow-log").map(|c| c.detail).collect();
+        assert!(details[0].contains("flowgate's (tagged flowgate:managed=true)") && !details[0].contains("not flowgate's"), "{}", details[0]);
+        assert!(details[0].contains("flowgate flowlogs disable --bucket old-bucket"), "{}", details[0]);
+        assert!(details[1].contains("not flowgate's, left alone"), "{}", details[1]);
+
+        let ids = |v: Vec<&ExistingFlowLog>| v.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(select_for_disable(&all, &[], None)), ["fl-old"]);
+        let old: BucketName = "old-bucket".parse().unwrap();
+        assert_eq!(ids(select_for_disable(&all, &[], Some(&old))), ["fl-old"]);
+        let other = select_for_disable(&all, &[], Some(&desired().bucket));
+        assert!(other.is_empty());
+        assert_eq!(kept_by_disable(&all, &other), (1, 1), "flowgate's to old-bucket kept and counted as flowgate's");
+        assert_eq!(kept_by_disable(&all, &[&earlier]), (0, 1));
     }
 
     #[test]
