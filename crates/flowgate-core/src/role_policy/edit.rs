@@ -514,7 +514,6 @@ mod tests {
         assert!(edit.findings[0].message.contains("edit it by hand (it also allows ec2:Describe*)"), "{}", edit.findings[0]);
         assert_eq!(edit.findings[0].statement, "#0");
 
-
         let pattern = doc(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-*"}]}));
         let edit = grant(&pattern, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
         assert!(edit.findings[0].message.contains("bucket-name pattern"), "{}", edit.findings[0]);
@@ -530,7 +529,8 @@ mod tests {
     #[test]
     fn narrowing_keeps_account_level_reads_and_names_what_it_drops() {
         let lists = ["s3:ListAccessGrantsInstances", "s3:ListAccessPoints", "s3:ListAccessPointsForObjectLambda", "s3:ListAllMyBuckets"];
-        let lists = [&lists[..], &["s3:ListJobs", "s3:ListMultiRegionAccessPoints", "s3:ListStorageLensConfigurations", "s3:ListStorageLensGroups"]].concat();
+        let lists =
+            [&lists[..], &["s3:ListJobs", "s3:ListMultiRegionAccessPoints", "s3:ListStorageLensConfigurations", "s3:ListStorageLensGroups"]].concat();
         let vendor = doc(json!({"Version": "2012-10-17", "Statement": [
             {"Sid": "VendorS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"], "Resource": "*"},
             {"Sid": "VendorS3AccountLevel", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}]}));
@@ -550,7 +550,10 @@ mod tests {
         assert_eq!(narrowed.kind, FindingKind::Narrowed);
         assert_eq!(narrowed.actions, ["s3:GetObject", "s3:List*"]);
         let account_level = narrowed.account_level.as_ref().unwrap();
-        assert_eq!((account_level.kept.iter().map(String::as_str).collect::<Vec<_>>(), account_level.kept_in.as_deref(), account_level.dropped.len()), (lists, Some("Sid \"VendorS3AccountLevel2\""), 0));
+        assert_eq!(
+            (account_level.kept.iter().map(String::as_str).collect::<Vec<_>>(), account_level.kept_in.as_deref(), account_level.dropped.len()),
+            (lists, Some("Sid \"VendorS3AccountLevel2\""), 0)
+        );
         assert_eq!(
             narrowed.message,
             "narrowed statement Sid \"VendorS3\" from [\"*\"] to the 2 granted bucket(s) (flow-a, flow-b): s3:GetObject, s3:List* now apply only to those buckets and their objects, no longer to other buckets nor to other S3 resources (access points, Batch Operations jobs, Storage Lens, Access Grants); the account-level actions it covered, which have no resource and work only on a wildcard, keep it in the new statement Sid \"VendorS3AccountLevel2\": s3:ListAccessGrantsInstances, s3:ListAccessPoints, s3:ListAccessPointsForObjectLambda, s3:ListAllMyBuckets, s3:ListJobs, s3:ListMultiRegionAccessPoints, s3:ListStorageLensConfigurations, s3:ListStorageLensGroups"
@@ -561,13 +564,21 @@ mod tests {
         // s3:*: the account-level writes are not kept, and named; an explicit account-level entry
         // leaves the narrowed statement for the new one; a Condition goes with both.
         let cond = json!({"Bool": {"aws:SecureTransport": "true"}});
-        let star = doc(json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "s3:ListAllMyBuckets"], "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::keep/x"], "Condition": cond}]}));
+        let star = doc(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "s3:ListAllMyBuckets"], "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::keep/x"], "Condition": cond}]}),
+        );
         let edit = grant(&star, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
         let statements = policy_doc::statements(&edit.document).unwrap();
-        assert_eq!(statements[0], json!({"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::keep/x"], "Condition": cond}));
+        assert_eq!(
+            statements[0],
+            json!({"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::keep/x"], "Condition": cond})
+        );
         assert_eq!(statements[1], json!({"Effect": "Allow", "Action": ACCOUNT_LEVEL_READS, "Resource": "arn:aws:s3:::*", "Condition": cond}));
         let account_level = edit.findings[0].account_level.as_ref().unwrap();
-        assert_eq!((account_level.kept_in.as_deref(), account_level.dropped.clone()), (Some("#1"), ACCOUNT_LEVEL_WRITES.iter().map(|a| (*a).to_owned()).collect()));
+        assert_eq!(
+            (account_level.kept_in.as_deref(), account_level.dropped.clone()),
+            (Some("#1"), ACCOUNT_LEVEL_WRITES.iter().map(|a| (*a).to_owned()).collect())
+        );
         assert!(edit.findings[0].message.contains("; no longer allowed: s3:CreateJob, s3:CreateStorageLensGroup,"), "{}", edit.findings[0]);
         assert!(!grant(&edit.document, &buckets(&["flow-a"]), "aws", &NARROW).unwrap().changed, "narrowing twice");
 
@@ -772,7 +783,10 @@ mod tests {
             "flow-a is still readable through statement Sid \"S3Read\" of this policy, which allows s3:GetObject, s3:GetObjectVersion and 5 other reads on arn:aws:s3:::*: its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again"
         );
         assert_eq!(edit.findings[0].actions.len(), 7, "every Get action of the read set: {:?}", edit.findings[0].actions);
-        assert_eq!((edit.findings[0].action_entries.as_slice(), edit.findings[0].resources.as_slice()), (&["s3:Get*".to_owned()][..], &["arn:aws:s3:::*".to_owned()][..]));
+        assert_eq!(
+            (edit.findings[0].action_entries.as_slice(), edit.findings[0].resources.as_slice()),
+            (&["s3:Get*".to_owned()][..], &["arn:aws:s3:::*".to_owned()][..])
+        );
         assert!(edit.findings[1].message.contains("readable when its condition holds"));
         assert!(edit.findings[1].message.contains("does not rewrite a statement with a Condition"), "{}", edit.findings[1]);
 
@@ -868,11 +882,7 @@ mod tests {
         // (name, Action, what stays of the statement; None = removed)
         let cases: Vec<(&str, Value, Option<Value>)> = vec![
             ("the four actions of the issue", json!(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucketVersions", "s3:ListBucket"]), None),
-            (
-                "every read of the read set, any case",
-                json!(READ_ACTIONS.iter().map(|a| a.name.to_ascii_uppercase()).collect::<Vec<_>>()),
-                None,
-            ),
+            ("every read of the read set, any case", json!(READ_ACTIONS.iter().map(|a| a.name.to_ascii_uppercase()).collect::<Vec<_>>()), None),
             ("read-only patterns", json!(["s3:GetObject*", "s3:ListBucket*", "s3:Get*", "s3:List*"]), None),
             (
                 "writes and non-read Gets stay",
@@ -902,7 +912,9 @@ mod tests {
             (
                 "s3:* is more than reads",
                 json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::logs-a/*"}),
-                Some("s3:* also allows actions that are not reads (writes), and a revoke takes out only entries that read: remove s3:* on the bucket"),
+                Some(
+                    "s3:* also allows actions that are not reads (writes), and a revoke takes out only entries that read: remove s3:* on the bucket",
+                ),
             ),
             (
                 "s3:*Object also writes",

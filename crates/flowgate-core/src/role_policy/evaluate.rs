@@ -284,7 +284,14 @@ fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str) 
             Readability::Denied { .. } | Readability::NotGranted => {}
         }
     }
-    BucketAccess { bucket: bucket.clone(), readability: reads.readability, allows: reads.allows, denies: reads.denies, s3_writes, s3_conditional_writes }
+    BucketAccess {
+        bucket: bucket.clone(),
+        readability: reads.readability,
+        allows: reads.allows,
+        denies: reads.denies,
+        s3_writes,
+        s3_conditional_writes,
+    }
 }
 
 /// The verdict on a set of actions for one bucket, and every grant behind it.
@@ -375,7 +382,8 @@ pub(super) fn action_grants(views: &[StatementView<'_>], bucket: &BucketName, pa
             Target::Bucket => view.bucket_scope(&arn),
         };
         let Some((scope, resource)) = scope else { continue };
-        let grant = Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional, actions: vec![action.name.to_owned()] };
+        let grant =
+            Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional, actions: vec![action.name.to_owned()] };
         match view.effect {
             Effect::Allow => allows.push(grant),
             Effect::Deny => denies.push(grant),
@@ -550,12 +558,18 @@ mod tests {
         let logs = &report.buckets[0];
         assert_eq!(logs.bucket.as_str(), "logs-a");
         let Readability::Allowed { by } = &logs.readability else { panic!("{:?}", logs.readability) };
-        assert_eq!(by.iter().map(|g| (g.resource.as_str(), g.actions.clone())).collect::<Vec<_>>(), [
-            ("arn:aws:s3:::logs-a/*", vec!["s3:GetObjectVersion".to_owned()]),
-            ("arn:aws:s3:::logs-a", vec!["s3:ListBucketVersions".to_owned()])
-        ]);
+        assert_eq!(
+            by.iter().map(|g| (g.resource.as_str(), g.actions.clone())).collect::<Vec<_>>(),
+            [("arn:aws:s3:::logs-a/*", vec!["s3:GetObjectVersion".to_owned()]), ("arn:aws:s3:::logs-a", vec!["s3:ListBucketVersions".to_owned()])]
+        );
         // s3:DeleteObject* on some keys, less the version deletes an unconditional Deny blocks.
-        let deletes = ["s3:DeleteObject", "s3:DeleteObjectTagging", "s3:DeleteObjectVersionTagging", "s3:DeleteObjectAnnotation", "s3:DeleteObjectVersionAnnotation"];
+        let deletes = [
+            "s3:DeleteObject",
+            "s3:DeleteObjectTagging",
+            "s3:DeleteObjectVersionTagging",
+            "s3:DeleteObjectAnnotation",
+            "s3:DeleteObjectVersionAnnotation",
+        ];
         assert_eq!(logs.s3_writes, [&["s3:PutObject"][..], &deletes[..]].concat());
         assert_eq!(logs.s3_conditional_writes, ["s3:PutLifecycleConfiguration"]);
         assert_eq!(kind(&can_read(&policies, &bucket("logs-a"), "aws")), "not-granted");

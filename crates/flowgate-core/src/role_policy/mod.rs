@@ -224,5 +224,5 @@ pub use evaluate::{
     AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, bucket_access, can_read,
     evaluate,
 };
-pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};
 pub use findings::{grant_denied, still_readable};
+pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};

@@ -357,10 +357,22 @@ proptest! {
 /// write it: what `--narrow-wildcard` rewrites.
 fn wildcard_statement() -> impl Strategy<Value = Value> {
     let actions = prop::sample::subsequence(
-        vec!["s3:GetObject", "s3:Get*", "s3:List*", "s3:*", "s3:ListAllMyBuckets", "s3:GetObjectVersion", "s3:PutObject", "s3:ListBucket", "s3:CreateJob", "s3:Get*Object"],
+        vec![
+            "s3:GetObject",
+            "s3:Get*",
+            "s3:List*",
+            "s3:*",
+            "s3:ListAllMyBuckets",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "s3:CreateJob",
+            "s3:Get*Object",
+        ],
         1..5,
     );
-    let resources = prop::sample::subsequence(vec!["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:*:s3:::*", "arn:aws:s3:::alpha-logs/keep/*"], 1..3);
+    let resources =
+        prop::sample::subsequence(vec!["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:*:s3:::*", "arn:aws:s3:::alpha-logs/keep/*"], 1..3);
     (prop::option::of(prop::sample::select(vec!["S3Read", "Vendor"])), actions, resources, prop::bool::weighted(0.2)).prop_map(
         |(sid, actions, resources, condition)| {
             let mut map = Map::new();

@@ -102,7 +102,14 @@ pub(super) struct Narrowing {
 /// action leave the narrowed statement, where they would do nothing.
 pub(super) fn narrow(statement: &Value, buckets: &[BucketName], partition: &str) -> Narrowing {
     let Some(map) = statement.as_object() else {
-        return Narrowing { statement: statement.clone(), split: None, entries: Vec::new(), wildcards: Vec::new(), kept: Vec::new(), dropped: Vec::new() };
+        return Narrowing {
+            statement: statement.clone(),
+            split: None,
+            entries: Vec::new(),
+            wildcards: Vec::new(),
+            kept: Vec::new(),
+            dropped: Vec::new(),
+        };
     };
     let items: Vec<Value> = match map.get("Resource") {
         Some(Value::Array(items)) => items.clone(),
