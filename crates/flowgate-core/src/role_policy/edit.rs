@@ -37,27 +37,8 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
     let mut findings = Vec::new();
 
     if options.narrow_wildcard {
-        let mut sids: BTreeSet<String> = before.iter().filter_map(policy_doc::sid).map(str::to_owned).collect();
-        let mut splits = Vec::new();
-        for (index, statement) in before.iter().enumerate() {
-            if narrowing_obstacle(statement, partition).is_some() {
-                continue;
-            }
-            let narrowing = narrow(statement, &buckets, partition);
-            let split_label = narrowing.split.clone().map(|mut split| {
-                if let (Some(sid), Value::Object(map)) = (policy_doc::sid(statement), &mut split) {
-                    let new_sid = unique_sid(&format!("{sid}AccountLevel"), &sids);
-                    sids.insert(new_sid.clone());
-                    map.insert("Sid".into(), Value::String(new_sid));
-                }
-                let label = statement_label(&split, before.len() + splits.len());
-                splits.push(split);
-                label
-            });
-            findings.push(narrowed_finding(&narrowing, &statement_label(statement, index), split_label, &buckets));
-            work[index] = narrowing.statement;
-            modified.insert(index);
-        }
+        let (narrowed, splits) = narrow_wildcards(&before, &mut work, &mut modified, &buckets, partition);
+        findings.extend(narrowed);
         // After every statement of the document, where the diff lists them as added.
         work.extend(splits);
     }
@@ -110,6 +91,41 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
         return Err(RolePolicyError::TooLarge { chars, limit: ROLE_INLINE_POLICY_MAX_CHARS });
     }
     Ok(Edit { document, changed: true, delete_policy: false, findings, changes })
+}
+
+/// `--narrow-wildcard`: narrows in `work` each statement `narrowing_obstacle` accepts (its index
+/// goes into `modified`), and returns a `Narrowed` finding for each, and the statements that keep
+/// the account-level reads on the wildcard (their Sid `<Sid>AccountLevel`, made unique).
+fn narrow_wildcards(
+    before: &[Value],
+    work: &mut [Value],
+    modified: &mut BTreeSet<usize>,
+    buckets: &[BucketName],
+    partition: &str,
+) -> (Vec<Finding>, Vec<Value>) {
+    let mut sids: BTreeSet<String> = before.iter().filter_map(policy_doc::sid).map(str::to_owned).collect();
+    let mut findings = Vec::new();
+    let mut splits = Vec::new();
+    for (index, statement) in before.iter().enumerate() {
+        if narrowing_obstacle(statement, partition).is_some() {
+            continue;
+        }
+        let narrowing = narrow(statement, buckets, partition);
+        let split_label = narrowing.split.clone().map(|mut split| {
+            if let (Some(sid), Value::Object(map)) = (policy_doc::sid(statement), &mut split) {
+                let new_sid = unique_sid(&format!("{sid}AccountLevel"), &sids);
+                sids.insert(new_sid.clone());
+                map.insert("Sid".into(), Value::String(new_sid));
+            }
+            let label = statement_label(&split, before.len() + splits.len());
+            splits.push(split);
+            label
+        });
+        findings.push(narrowed_finding(&narrowing, &statement_label(statement, index), split_label, buckets));
+        work[index] = narrowing.statement;
+        modified.insert(index);
+    }
+    (findings, splits)
 }
 
 /// Revokes read access to `buckets`, and nothing else: from every unconditional Allow statement
