@@ -17,7 +17,7 @@ use crate::core::access_plan::{self, AccessEdit};
 use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::role_policy::{
-    self, AccessReport, BUCKET_READ_SID, Edit, Finding, FindingKind, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
+    self, AccessReport, BUCKET_READ_SID, Edit, Finding, FindingKind, Grant, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
 };
 use crate::core::stack_plan::StackParameters;
 use crate::core::trust::TrustAssessment;
@@ -44,6 +44,9 @@ pub struct AccessEditReport {
     pub diff: Vec<role_policy::StatementChange>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
+    /// A revoke that left a bucket readable (or could not tell): what to remove, then run again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     /// Stack mode: the redeploy, as `stack deploy` reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<StackDeployReport>,
@@ -63,6 +66,9 @@ impl fmt::Display for AccessEditReport {
         }
         for finding in &self.findings {
             writeln!(f, "note: {finding}")?;
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "hint: {hint}")?;
         }
         let s = &self.summary;
         if s.planned + s.applied + s.failed == 0 {
@@ -99,10 +105,43 @@ impl AccessEditReport {
             changes: Vec::new(),
             diff: Vec::new(),
             findings: Vec::new(),
+            hint: None,
             stack: None,
             summary: ChangeTally::default(),
         }
     }
+}
+
+/// After a revoke: what still reads the buckets, as the findings name it (the `Action` entries,
+/// the resources, the statement), or `None` when nothing does.
+fn revoke_hint(buckets: &[String], findings: &[Finding]) -> Option<String> {
+    let mut items: Vec<String> = Vec::new();
+    for finding in findings.iter().filter(|f| f.kind == FindingKind::StillReadable) {
+        let place = match &finding.policy {
+            Some(policy) => format!("policy {policy}, statement {}", finding.statement),
+            None => format!("statement {}", finding.statement),
+        };
+        let item = match finding.action_entries.as_slice() {
+            [] => format!("{place} (see its note)"),
+            entries => format!("{} on {} in {place}", entries.join(", "), finding.resources.join(", ")),
+        };
+        if !items.contains(&item) {
+            items.push(item);
+        }
+    }
+    let unreadable = findings.iter().any(|f| f.kind == FindingKind::Unreadable);
+    if items.is_empty() && !unreadable {
+        return None;
+    }
+    let mut hint = String::new();
+    if !items.is_empty() {
+        hint.push_str(&format!("{} can still be read: remove {} (detach a managed policy, or edit it), ", buckets.join(", "), items.join("; ")));
+    }
+    if unreadable {
+        hint.push_str("check by hand the policies that could not be read, ");
+    }
+    hint.push_str("then run the revoke again; `flowgate access list` shows every statement that still reads a bucket");
+    Some(hint)
 }
 
 fn names(buckets: &[BucketName]) -> Vec<String> {
@@ -172,22 +211,18 @@ async fn still_readable_outside_stack(ctx: &Ctx, role: &str, buckets: &[BucketNa
             let others: Vec<NamedPolicy> =
                 read.policies.into_iter().filter(|p| !(p.source == PolicySource::Inline && p.name == STACK_POLICY_NAME)).collect();
             let mut findings = role_policy::still_readable(&others, buckets, partition);
-            findings.extend(read.problems.into_iter().map(|problem| Finding {
-                kind: FindingKind::Unreadable,
-                bucket: None,
-                policy: None,
-                statement: String::new(),
-                message: format!("{problem}: whether it grants the bucket is not known"),
-            }));
+            findings.extend(
+                read.problems
+                    .into_iter()
+                    .map(|problem| Finding::new(FindingKind::Unreadable, "", format!("{problem}: whether it grants the bucket is not known"))),
+            );
             findings
         }
-        Err(e) => vec![Finding {
-            kind: FindingKind::Unreadable,
-            bucket: None,
-            policy: None,
-            statement: String::new(),
-            message: format!("the policies of role {role} could not be read ({e}): whether another policy grants the bucket is not known"),
-        }],
+        Err(e) => vec![Finding::new(
+            FindingKind::Unreadable,
+            "",
+            format!("the policies of role {role} could not be read ({e}): whether another policy grants the bucket is not known"),
+        )],
     }
 }
 
@@ -339,15 +374,19 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<
     if args.narrow_wildcard && args.target.via == Some(AccessVia::Stack) {
         return Err(narrow_wildcard_in_stack_mode());
     }
-    match resolve_target(ctx, &args.target).await? {
+    let mut report = match resolve_target(ctx, &args.target).await? {
         Target::Stack { name, params, .. } => {
             if args.narrow_wildcard {
                 return Err(narrow_wildcard_in_stack_mode());
             }
-            edit_via_stack(ctx, args, edit, &name, &params).await
+            edit_via_stack(ctx, args, edit, &name, &params).await?
         }
-        Target::Role { role } => edit_via_role(ctx, args, edit, &role).await,
+        Target::Role { role } => edit_via_role(ctx, args, edit, &role).await?,
+    };
+    if edit == AccessEdit::Revoke {
+        report.hint = revoke_hint(&report.buckets, &report.findings);
     }
+    Ok(report)
 }
 
 #[derive(Debug, Serialize)]
@@ -362,7 +401,9 @@ pub struct AccessListReport {
     /// The vendor permission sets the role's policies grant beyond storage: compliance-read,
     /// segmentation-write (judged from the actions; see `vendor_permissions`).
     pub permission_sets: Vec<&'static str>,
-    /// Whether the role may change security-group rules (read-write mode), and with which actions.
+    /// Whether the role may change security-group rules (the vendor's read-write mode), and with
+    /// which actions. This is not about S3: each bucket's `s3_writes` lists the S3 writes the
+    /// role's policies allow on it.
     pub can_write: bool,
     pub write_actions: Vec<String>,
     #[serde(flatten)]
@@ -385,31 +426,61 @@ impl fmt::Display for AccessListReport {
         if !self.permission_sets.is_empty() {
             writeln!(f, "  permission sets: {}", self.permission_sets.join(", "))?;
         }
-        writeln!(
-            f,
-            "  can write: {}",
-            if self.can_write { format!("YES, security-group rules ({})", self.write_actions.join(", ")) } else { "no (read-only)".to_owned() }
-        )?;
+        let rules = if self.can_write {
+            format!("WRITE, the vendor's read-write mode ({})", self.write_actions.join(", "))
+        } else {
+            "read-only (no write action of the vendor's read-write mode)".to_owned()
+        };
+        writeln!(f, "  security-group rules: {rules}")?;
         if self.access.buckets.is_empty() {
             writeln!(f, "  no bucket is named in an S3 statement")?;
         }
         for bucket in &self.access.buckets {
             let (what, by) = match &bucket.readability {
-                Readability::Allowed { by } => ("READABLE", by.iter().map(|g| g.statement.to_string()).collect::<Vec<_>>()),
-                Readability::Denied { by } => ("denied", by.iter().map(|g| g.statement.to_string()).collect()),
-                Readability::Conditional { allowed_by, .. } => ("conditional", allowed_by.iter().map(|g| g.statement.to_string()).collect()),
-                Readability::NotGranted => ("not readable", Vec::new()),
+                Readability::Allowed { by } => ("READABLE", grants_words(by)),
+                Readability::Denied { by } => ("denied", grants_words(by)),
+                Readability::Conditional { allowed_by, .. } => ("conditional", grants_words(allowed_by)),
+                Readability::NotGranted => ("not readable", String::new()),
             };
-            writeln!(f, "  {:<40} {what:<12} {}", bucket.bucket.to_string(), by.join("; "))?;
+            writeln!(f, "  {:<40} {what:<12} {by}", bucket.bucket.to_string())?;
+            writeln!(f, "  {:<40} S3 writes: {}", "", s3_writes_words(&bucket.s3_writes, &bucket.s3_conditional_writes))?;
         }
         for wildcard in &self.access.wildcard_allows {
             let scope = if wildcard.all_buckets { "ALL BUCKETS" } else { "a bucket pattern" };
-            writeln!(f, "  wildcard: {} grants {scope} ({})", wildcard.statement, wildcard.resource)?;
+            writeln!(f, "  wildcard: {} grants {scope} ({}): {}", wildcard.statement, wildcard.resource, wildcard.actions.join(", "))?;
         }
         for problem in &self.access.problems {
             writeln!(f, "  problem: {problem}")?;
         }
         Ok(())
+    }
+}
+
+/// `s3:GetObject, s3:ListBucket through inline policy P, statement Sid "X"; ...`: the actions
+/// each statement allows (or denies), one statement after the other.
+fn grants_words(grants: &[Grant]) -> String {
+    let mut by_statement: Vec<(String, Vec<&str>)> = Vec::new();
+    for grant in grants {
+        let statement = grant.statement.to_string();
+        let index = match by_statement.iter().position(|(s, _)| *s == statement) {
+            Some(index) => index,
+            None => {
+                by_statement.push((statement, Vec::new()));
+                by_statement.len() - 1
+            }
+        };
+        let actions = &mut by_statement[index].1;
+        actions.extend(grant.actions.iter().map(String::as_str).filter(|a| !actions.contains(a)).collect::<Vec<_>>());
+    }
+    by_statement.iter().map(|(statement, actions)| format!("{} through {statement}", actions.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
+fn s3_writes_words(writes: &[String], conditional: &[String]) -> String {
+    match (writes.is_empty(), conditional.is_empty()) {
+        (true, true) => "none".to_owned(),
+        (false, true) => writes.join(", "),
+        (true, false) => format!("only under a condition: {}", conditional.join(", ")),
+        (false, false) => format!("{}; under a condition: {}", writes.join(", "), conditional.join(", ")),
     }
 }
 

@@ -871,7 +871,9 @@ pub struct StackStatusReport {
     /// network-discovery, compliance-read, segmentation-write, storage-read: what the template
     /// grants with the stack's parameters.
     pub permission_sets: Vec<&'static str>,
-    /// Whether the role may manage security-group rules (read-write mode).
+    /// Whether the role may manage security-group rules (the vendor's read-write mode, from the
+    /// ReadWrite parameter). Not S3: the template grants no S3 write; `access list` reports the S3
+    /// writes the role's actual policies allow, per bucket.
     pub can_write: bool,
 }
 
@@ -896,7 +898,9 @@ impl fmt::Display for StackStatusReport {
         writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")?;
         writeln!(f, "  trusts          {}", self.trusted_accounts.join(", "))?;
         writeln!(f, "  permission sets {}", self.permission_sets.join(", "))?;
-        writeln!(f, "  can write       {}", if self.can_write { "yes: security-group rules (read-write mode)" } else { "no (read-only)" })
+        let rules = if self.can_write { "yes, read-write mode (ReadWrite parameter)" } else { "no, read-only mode (ReadWrite parameter)" };
+        writeln!(f, "  can write       security-group rules: {rules}")?;
+        writeln!(f, "  S3 writes       none in the template (`flowgate access list` reads the role's actual policies, per bucket)")
     }
 }
 

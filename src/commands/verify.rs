@@ -46,7 +46,8 @@ pub struct VerifyReport {
     /// The facts behind the checks, as `--report` shows them.
     pub evidence: EvidenceFacts,
     /// The vendor role's trusted accounts, permission sets beyond storage (compliance-read,
-    /// segmentation-write) and whether it can write (empty/false when no role was checked).
+    /// segmentation-write) and whether it can write security-group rules (the vendor's read-write
+    /// mode; not S3, which `access list` reports per bucket), empty/false when no role was checked.
     pub trusted_accounts: Vec<String>,
     pub permission_sets: Vec<&'static str>,
     pub can_write: bool,
@@ -66,7 +67,7 @@ impl fmt::Display for VerifyReport {
         };
         if !self.trusted_accounts.is_empty() {
             let sets = if self.permission_sets.is_empty() { String::new() } else { format!("; also {}", self.permission_sets.join(", ")) };
-            let write = if self.can_write { "can write security-group rules" } else { "read-only" };
+            let write = if self.can_write { "security-group rules: read-write mode" } else { "security-group rules: read-only" };
             writeln!(f, "vendor role: trusts {}; {write}{sets}", self.trusted_accounts.join(", "))?;
         }
         writeln!(

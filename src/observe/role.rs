@@ -84,11 +84,12 @@ pub async fn inline_policies(client: &aws_sdk_iam::Client, role: &str) -> Result
 /// be read (the edit goes ahead; the exit code says access is not known).
 pub async fn managed_policies(client: &aws_sdk_iam::Client, role: &str) -> (Vec<NamedPolicy>, Vec<Finding>) {
     let unreadable = |policy: &str, why: String| Finding {
-        kind: FindingKind::Unreadable,
-        bucket: None,
         policy: Some(policy.to_owned()),
-        statement: String::new(),
-        message: format!("{policy} could not be read ({why}): whether it grants or denies the bucket is not known"),
+        ..Finding::new(
+            FindingKind::Unreadable,
+            "",
+            format!("{policy} could not be read ({why}): whether it grants or denies the bucket is not known"),
+        )
     };
     let attached = match iam::list_attached_policies(client, role).await {
         Ok(attached) => attached,

@@ -324,3 +324,123 @@ fn stack_mode_revoke_names_a_managed_policy_that_keeps_the_bucket_readable() {
     assert!(findings.iter().any(|f| f["kind"] == "still-readable" && f["policy"] == "AmazonS3ReadOnlyAccess"), "{report:#}");
     assert!(findings.iter().all(|f| f["policy"] != "FlowgateStorageRead"), "the stack's own policy is the one being edited: {report:#}");
 }
+
+fn listed_bucket<'a>(listed: &'a Value, bucket: &str) -> &'a Value {
+    listed["buckets"].as_array().unwrap().iter().find(|b| b["bucket"] == bucket).unwrap_or_else(|| panic!("{bucket} not listed: {listed:#}"))
+}
+
+fn list_json(env: &Env) -> Value {
+    let listed = env.flowgate().args(["access", "list", "--role-name", ROLE, "--output", "json"]).output().unwrap();
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    json_stdout(&listed)
+}
+
+/// Issue 22 item 3, as reported: after `access revoke --via role` the role kept
+/// s3:GetObjectVersion and s3:ListBucketVersions on the bucket (exit 0), and `access list` said
+/// "not readable". Item 7: a role with s3:PutObject on the bucket was "can write: no (read-only)".
+#[test]
+fn revoke_takes_every_read_action_and_list_agrees() {
+    let env = Env::isolated();
+    let reads = json!({"Sid": "VendorRead", "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucketVersions", "s3:ListBucket"],
+        "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]});
+    let write = json!({"Sid": "Upload", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::logs-a/incoming/*"});
+    hand_made_role(&env, vec![reads, write.clone()]);
+
+    let before = list_json(&env);
+    let bucket = listed_bucket(&before, "logs-a");
+    assert_eq!(bucket["readability"]["readability"], "allowed", "{before:#}");
+    let actions: Vec<&str> =
+        bucket["readability"]["by"].as_array().unwrap().iter().flat_map(|g| g["actions"].as_array().unwrap()).filter_map(Value::as_str).collect();
+    assert_eq!(actions, ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:ListBucketVersions"], "{before:#}");
+    assert_eq!(bucket["s3_writes"], json!(["s3:PutObject"]), "{before:#}");
+    assert_eq!(before["can_write"], false, "security-group rules, not S3");
+    let text = env.flowgate().args(["access", "list", "--role-name", ROLE]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("security-group rules: read-only") && text.contains("S3 writes: s3:PutObject"), "{text}");
+    assert!(text.contains("s3:GetObject, s3:GetObjectVersion, s3:ListBucket, s3:ListBucketVersions through inline policy"), "{text}");
+
+    let revoked = env
+        .flowgate()
+        .args(["access", "revoke", "--via", "role", "--role-name", ROLE, "--bucket", "logs-a", "--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert!(revoked.status.success(), "{}", stderr(&revoked));
+    let report = json_stdout(&revoked);
+    assert!(report.get("findings").is_none() && report.get("hint").is_none(), "{report:#}");
+    // GetRolePolicy: the read statement is gone, the write kept byte for byte.
+    let statements = inline_statements(&env).unwrap();
+    assert_eq!(statements, [write], "no read action remains");
+    let after = list_json(&env);
+    let bucket = listed_bucket(&after, "logs-a");
+    assert_eq!(bucket["readability"]["readability"], "not-granted", "{after:#}");
+    assert_eq!(bucket["s3_writes"], json!(["s3:PutObject"]), "a revoke never takes a write: {after:#}");
+}
+
+/// Issue 22 item 3: what a revoke cannot take (an `s3:*` statement, which also writes) keeps the
+/// bucket readable: the revoke names the statement and the entry, says what to remove, exits 1,
+/// and `access list` agrees.
+#[test]
+fn revoke_names_an_s3_star_statement_that_keeps_the_bucket_readable() {
+    let env = Env::isolated();
+    let all = json!({"Sid": "Everything", "Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]});
+    let read = json!({"Sid": "ReadA", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucketVersions"], "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]});
+    hand_made_role(&env, vec![all.clone(), read]);
+    let revoked = env
+        .flowgate()
+        .args(["access", "revoke", "--via", "role", "--role-name", ROLE, "--bucket", "logs-a", "--yes", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(revoked.status.code(), Some(1), "{}", stderr(&revoked));
+    let report = json_stdout(&revoked);
+    assert_eq!(report["summary"]["applied"], 1, "the read statement is still revoked: {report:#}");
+    let finding = &report["findings"][0];
+    assert_eq!(
+        (finding["kind"].as_str(), finding["policy"].as_str(), finding["statement"].as_str()),
+        (Some("still-readable"), Some(POLICY), Some("Sid \"Everything\"")),
+        "{report:#}"
+    );
+    assert_eq!(finding["action_entries"], json!(["s3:*"]), "{report:#}");
+    assert_eq!(finding["actions"].as_array().unwrap().len(), 11, "every read of the read set: {report:#}");
+    let hint = report["hint"].as_str().unwrap_or_default();
+    assert!(
+        hint.contains(&format!("remove s3:* on arn:aws:s3:::logs-a/*, arn:aws:s3:::logs-a in policy {POLICY}, statement Sid \"Everything\"")),
+        "{hint}"
+    );
+    assert_eq!(inline_statements(&env).unwrap(), [all], "the s3:* statement is someone else's: kept as it was");
+
+    let text = env.flowgate().args(["access", "revoke", "--role-name", ROLE, "--bucket", "logs-a", "--yes"]).output().unwrap();
+    assert_eq!(text.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("hint: logs-a can still be read: remove s3:*"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let listed = list_json(&env);
+    let bucket = listed_bucket(&listed, "logs-a");
+    assert_eq!(bucket["readability"]["readability"], "allowed", "{listed:#}");
+    assert_eq!(bucket["readability"]["by"][0]["statement"]["sid"], "Everything");
+}
+
+/// Issue 22 item 7: narrowing `s3:List*` to the granted buckets silently ended
+/// s3:ListAllMyBuckets (it works only on "*"). It now keeps the wildcard in a statement of its
+/// own, and the finding names it.
+#[test]
+fn narrow_wildcard_keeps_the_account_level_reads_and_names_them() {
+    let env = Env::isolated();
+    hand_made_role(&env, vec![json!({"Sid": "VendorS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"], "Resource": "*"})]);
+    let narrowed = access(&env, &["grant", "--bucket", "flow-logs-a", "--narrow-wildcard"]);
+    assert!(narrowed.status.success(), "{}", stderr(&narrowed));
+    let report = json_stdout(&narrowed);
+    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["kind"] == "narrowed").unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(finding["actions"], json!(["s3:GetObject", "s3:List*"]));
+    assert_eq!(finding["account_level"]["kept_in"], "Sid \"VendorS3AccountLevel\"");
+    assert!(finding["account_level"]["kept"].as_array().unwrap().contains(&json!("s3:ListAllMyBuckets")), "{report:#}");
+    let statements = inline_statements(&env).unwrap();
+    assert_eq!(statements[0]["Resource"], json!(["arn:aws:s3:::flow-logs-a", "arn:aws:s3:::flow-logs-a/*"]));
+    let split = statements.iter().find(|s| s["Sid"] == "VendorS3AccountLevel").unwrap_or_else(|| panic!("{statements:?}"));
+    assert_eq!(split["Resource"], "*");
+    assert!(split["Action"].as_array().unwrap().contains(&json!("s3:ListAllMyBuckets")));
+    let listed = list_json(&env);
+    assert!(listed["wildcard_allows"].as_array().unwrap().is_empty(), "no read is left on the wildcard: {listed:#}");
+}

@@ -425,6 +425,7 @@ mod tests {
             resource: "arn:aws:s3:::flow-bucket/*".into(),
             scope: Scope::AllObjects,
             conditional: false,
+            actions: vec!["s3:GetObject".into()],
         }
     }
 

@@ -16,6 +16,7 @@ fn grant(sid: &str, resource: &str, conditional: bool) -> Grant {
         resource: resource.to_owned(),
         scope: Scope::AllObjects,
         conditional,
+        actions: vec!["s3:GetObject".to_owned()],
     }
 }
 

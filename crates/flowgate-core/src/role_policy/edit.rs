@@ -1,5 +1,6 @@
 //! The inline-policy editor: `grant` adds buckets to flowgate's two statements, `revoke` takes
-//! the read actions on named buckets out of any plain Allow, and nothing else changes.
+//! the read actions (the read set of `s3_actions`) on named buckets out of any plain Allow, and
+//! nothing else changes.
 
 use std::collections::BTreeSet;
 
@@ -8,10 +9,11 @@ use serde_json::{Map, Value};
 use super::evaluate::NamedPolicy;
 use super::evaluate::{Effect, PolicySource, policy_views};
 use super::findings::{grant_denied_in, still_readable_in};
+use super::s3_actions::reads_only;
 use super::statement::{Listed, effect_of, statement_label, strings};
-use super::wildcard::{broad_grant_findings, narrow, narrowing_obstacle};
+use super::wildcard::{broad_grant_findings, narrow, narrowed_finding, narrowing_obstacle};
 use super::{
-    BUCKET_READ_ACTIONS, BUCKET_READ_SID, Edit, Finding, FindingKind, GrantOptions, OBJECT_READ_ACTIONS, OBJECT_READ_SID, POLICY_VERSION,
+    BUCKET_READ_ACTIONS, BUCKET_READ_SID, Edit, Finding, GrantOptions, OBJECT_READ_ACTIONS, OBJECT_READ_SID, POLICY_VERSION,
     ROLE_INLINE_POLICY_MAX_CHARS, RolePolicyError, StatementChange,
 };
 use crate::names::BucketName;
@@ -35,25 +37,10 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
     let mut findings = Vec::new();
 
     if options.narrow_wildcard {
-        for (index, statement) in before.iter().enumerate() {
-            if narrowing_obstacle(statement, partition).is_none() {
-                let narrowed = narrow(statement, &buckets, partition);
-                findings.push(Finding {
-                    kind: FindingKind::Narrowed,
-                    bucket: None,
-                    policy: None,
-                    statement: statement_label(statement, index),
-                    message: format!(
-                        "narrowed statement {} from {} to the {} granted bucket(s)",
-                        statement_label(statement, index),
-                        statement.get("Resource").unwrap_or(&Value::Null),
-                        buckets.len()
-                    ),
-                });
-                work[index] = narrowed;
-                modified.insert(index);
-            }
-        }
+        let (narrowed, splits) = narrow_wildcards(&before, &mut work, &mut modified, &buckets, partition);
+        findings.extend(narrowed);
+        // After every statement of the document, where the diff lists them as added.
+        work.extend(splits);
     }
     findings.extend(broad_grant_findings(&work, partition));
 
@@ -106,18 +93,47 @@ pub fn grant(doc: &Map<String, Value>, buckets: &[BucketName], partition: &str, 
     Ok(Edit { document, changed: true, delete_policy: false, findings, changes })
 }
 
-/// The `Action` entries a revoke takes out of a statement, compared without regard to case ("The
-/// prefix and the action name are case insensitive", IAM User Guide, IAM JSON policy elements:
-/// Action): the reads flowgate grants, and the read-only `s3:Get*` and
-/// `s3:List*` of the vendor's manual statement. Anything else (`s3:*`, `s3:GetObject*`,
-/// `s3:GetObjectVersion`, write actions) is someone else's permission and stays; when it still
-/// lets the role read the bucket, the revoke reports it instead.
-pub const REVOKED_ACTIONS: &[&str] = &["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation", "s3:Get*", "s3:List*"];
+/// `--narrow-wildcard`: narrows in `work` each statement `narrowing_obstacle` accepts (its index
+/// goes into `modified`), and returns a `Narrowed` finding for each, and the statements that keep
+/// the account-level reads on the wildcard (their Sid `<Sid>AccountLevel`, made unique).
+fn narrow_wildcards(
+    before: &[Value],
+    work: &mut [Value],
+    modified: &mut BTreeSet<usize>,
+    buckets: &[BucketName],
+    partition: &str,
+) -> (Vec<Finding>, Vec<Value>) {
+    let mut sids: BTreeSet<String> = before.iter().filter_map(policy_doc::sid).map(str::to_owned).collect();
+    let mut findings = Vec::new();
+    let mut splits = Vec::new();
+    for (index, statement) in before.iter().enumerate() {
+        if narrowing_obstacle(statement, partition).is_some() {
+            continue;
+        }
+        let narrowing = narrow(statement, buckets, partition);
+        let split_label = narrowing.split.clone().map(|mut split| {
+            if let (Some(sid), Value::Object(map)) = (policy_doc::sid(statement), &mut split) {
+                let new_sid = unique_sid(&format!("{sid}AccountLevel"), &sids);
+                sids.insert(new_sid.clone());
+                map.insert("Sid".into(), Value::String(new_sid));
+            }
+            let label = statement_label(&split, before.len() + splits.len());
+            splits.push(split);
+            label
+        });
+        findings.push(narrowed_finding(&narrowing, &statement_label(statement, index), split_label, buckets));
+        work[index] = narrowing.statement;
+        modified.insert(index);
+    }
+    (findings, splits)
+}
 
 /// Revokes read access to `buckets`, and nothing else: from every unconditional Allow statement
-/// with `Action` and `Resource` (whoever wrote it), the (action, resource) pairs whose action is
-/// one of [`REVOKED_ACTIONS`] and whose resource names one of the buckets (`arn:P:s3:::B`, or a
-/// path in it such as `B/*` or `B/reports/*`: reading under a prefix is reading that bucket).
+/// with `Action` and `Resource` (whoever wrote it), the (action, resource) pairs whose action is a
+/// revoked entry ([`is_revoked_action`]: an action of the read set, a pattern that grants only
+/// reads such as `s3:Get*` or `s3:ListBucket*`, or an action flowgate's grant adds) and whose
+/// resource names one of the buckets (`arn:P:s3:::B`, or a path in it such as `B/*` or
+/// `B/reports/*`: reading under a prefix is reading that bucket).
 ///
 /// - Only read actions on only the bucket's ARNs: the statement is removed.
 /// - Other actions on the bucket's ARNs too: the read actions leave `Action`, the rest stays.
@@ -128,8 +144,8 @@ pub const REVOKED_ACTIONS: &[&str] = &["s3:GetObject", "s3:ListBucket", "s3:GetB
 ///
 /// Never rewritten: Deny statements, statements with `NotAction`, `NotResource` or a `Condition`,
 /// and resource patterns with a wildcard in the bucket name (`*`, `arn:P:s3:::logs-a*`): access
-/// still possible through them (or through actions outside the read set, such as `s3:*`) is
-/// reported as a `StillReadable` finding. Arrays that shrink stay arrays, every other key keeps its
+/// still possible through them (or through entries that also write, such as `s3:*`) is reported as
+/// a `StillReadable` finding naming the entries and the statement. Arrays that shrink stay arrays, every other key keeps its
 /// place and every statement not naming a bucket is unchanged byte for byte. A split repeats part
 /// of a statement, so the result can be larger than the input: the command checks IAM's size limit
 /// over all of the role's inline policies (`RolePolicyError::TooLarge`).
@@ -216,8 +232,13 @@ fn revoke_statement(statement: &Value, buckets: &[BucketName], partition: &str) 
     Some(revoked)
 }
 
-fn is_revoked_action(action: &str) -> bool {
-    REVOKED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(action))
+/// Whether a revoke takes `Action` entry `entry` out of a statement: an entry that grants only
+/// reads, some of them in the read set ([`reads_only`]: `s3:GetObjectVersion`, `s3:Get*`,
+/// `s3:ListBucket*`, ...), or one of the actions flowgate's grant adds (`s3:GetBucketLocation`
+/// too, so that a revoke undoes a grant). Anything that may also write (`s3:*`, `s3:*Object`,
+/// `s3:PutObject`) is someone else's permission and stays.
+fn is_revoked_action(entry: &str) -> bool {
+    reads_only(entry) || OBJECT_READ_ACTIONS.iter().chain(BUCKET_READ_ACTIONS).any(|a| a.eq_ignore_ascii_case(entry))
 }
 
 /// Whether `resource` is `arn:P:s3:::B` or a path in it (`B/...`) for one of the buckets, by
@@ -354,7 +375,7 @@ mod tests {
     use super::*;
     use crate::policy_doc::PolicyDocError;
     use crate::role_policy::fixtures::*;
-    use crate::role_policy::parse_inline;
+    use crate::role_policy::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, FindingKind, READ_ACTIONS, bucket_access, parse_inline};
     use serde_json::json;
 
     type GrantCase = (&'static str, Value, Vec<&'static str>, GrantOptions, Option<Value>);
@@ -509,10 +530,6 @@ mod tests {
         assert!(edit.findings[0].message.contains("edit it by hand (it also allows ec2:Describe*)"), "{}", edit.findings[0]);
         assert_eq!(edit.findings[0].statement, "#0");
 
-        let list_all = doc(json!({"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListAllMyBuckets"], "Resource": "*"}]}));
-        let edit = grant(&list_all, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
-        assert!(edit.findings[0].message.contains("s3:ListAllMyBuckets"), "{}", edit.findings[0]);
-
         let pattern = doc(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-*"}]}));
         let edit = grant(&pattern, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
         assert!(edit.findings[0].message.contains("bucket-name pattern"), "{}", edit.findings[0]);
@@ -521,6 +538,71 @@ mod tests {
         let not_resource = doc(json!({"Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::secret/*"}]}));
         let edit = grant(&not_resource, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
         assert!(edit.findings[0].message.contains("everything but [\"arn:aws:s3:::secret/*\"]"), "{}", edit.findings[0]);
+    }
+
+    /// Issue 22 item 7: narrowing `s3:List*` to bucket ARNs silently took away
+    /// s3:ListAllMyBuckets, which works only on "*".
+    #[test]
+    fn narrowing_keeps_account_level_reads_and_names_what_it_drops() {
+        let lists = ["s3:ListAccessGrantsInstances", "s3:ListAccessPoints", "s3:ListAccessPointsForObjectLambda", "s3:ListAllMyBuckets"];
+        let lists =
+            [&lists[..], &["s3:ListJobs", "s3:ListMultiRegionAccessPoints", "s3:ListStorageLensConfigurations", "s3:ListStorageLensGroups"]].concat();
+        let vendor = doc(json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "VendorS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"], "Resource": "*"},
+            {"Sid": "VendorS3AccountLevel", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"}]}));
+        let edit = grant(&vendor, &buckets(&["flow-a", "flow-b"]), "aws", &NARROW).unwrap();
+        let statements = policy_doc::statements(&edit.document).unwrap();
+        assert_eq!(
+            Value::Array(statements),
+            json!([
+                {"Sid": "VendorS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:List*"],
+                 "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::flow-b", "arn:aws:s3:::flow-b/*"]},
+                {"Sid": "VendorS3AccountLevel", "Effect": "Allow", "Action": "ec2:DescribeVpcs", "Resource": "*"},
+                {"Sid": "VendorS3AccountLevel2", "Effect": "Allow", "Action": lists, "Resource": "*"},
+                flowgate(&[], &["flow-a", "flow-b"])[1]
+            ])
+        );
+        let narrowed = &edit.findings[0];
+        assert_eq!(narrowed.kind, FindingKind::Narrowed);
+        assert_eq!(narrowed.actions, ["s3:GetObject", "s3:List*"]);
+        let account_level = narrowed.account_level.as_ref().unwrap();
+        assert_eq!(
+            (account_level.kept.iter().map(String::as_str).collect::<Vec<_>>(), account_level.kept_in.as_deref(), account_level.dropped.len()),
+            (lists, Some("Sid \"VendorS3AccountLevel2\""), 0)
+        );
+        assert_eq!(
+            narrowed.message,
+            "narrowed statement Sid \"VendorS3\" from [\"*\"] to the 2 granted bucket(s) (flow-a, flow-b): s3:GetObject, s3:List* now apply only to those buckets and their objects, no longer to other buckets nor to other S3 resources (access points, Batch Operations jobs, Storage Lens, Access Grants); the account-level actions it covered, which have no resource and work only on a wildcard, keep it in the new statement Sid \"VendorS3AccountLevel2\": s3:ListAccessGrantsInstances, s3:ListAccessPoints, s3:ListAccessPointsForObjectLambda, s3:ListAllMyBuckets, s3:ListJobs, s3:ListMultiRegionAccessPoints, s3:ListStorageLensConfigurations, s3:ListStorageLensGroups"
+        );
+        let json = serde_json::to_value(narrowed).unwrap();
+        assert_eq!(json["account_level"]["kept_in"], "Sid \"VendorS3AccountLevel2\"");
+
+        // s3:*: the account-level writes are not kept, and named; an explicit account-level entry
+        // leaves the narrowed statement for the new one; a Condition goes with both.
+        let cond = json!({"Bool": {"aws:SecureTransport": "true"}});
+        let star = doc(
+            json!({"Statement": [{"Effect": "Allow", "Action": ["s3:*", "s3:ListAllMyBuckets"], "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::keep/x"], "Condition": cond}]}),
+        );
+        let edit = grant(&star, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
+        let statements = policy_doc::statements(&edit.document).unwrap();
+        assert_eq!(
+            statements[0],
+            json!({"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::flow-a", "arn:aws:s3:::flow-a/*", "arn:aws:s3:::keep/x"], "Condition": cond})
+        );
+        assert_eq!(statements[1], json!({"Effect": "Allow", "Action": ACCOUNT_LEVEL_READS, "Resource": "arn:aws:s3:::*", "Condition": cond}));
+        let account_level = edit.findings[0].account_level.as_ref().unwrap();
+        assert_eq!(
+            (account_level.kept_in.as_deref(), account_level.dropped.clone()),
+            (Some("#1"), ACCOUNT_LEVEL_WRITES.iter().map(|a| (*a).to_owned()).collect())
+        );
+        assert!(edit.findings[0].message.contains("; no longer allowed: s3:CreateJob, s3:CreateStorageLensGroup,"), "{}", edit.findings[0]);
+        assert!(!grant(&edit.document, &buckets(&["flow-a"]), "aws", &NARROW).unwrap().changed, "narrowing twice");
+
+        // Objects only: no account-level action ever worked there, so none is moved.
+        let objects = doc(json!({"Statement": [{"Effect": "Allow", "Action": ["s3:Get*", "s3:List*"], "Resource": "arn:aws:s3:::*/*"}]}));
+        let edit = grant(&objects, &buckets(&["flow-a"]), "aws", &NARROW).unwrap();
+        assert_eq!(edit.findings[0].account_level, None);
+        assert_eq!(policy_doc::statements(&edit.document).unwrap().len(), 2, "the narrowed statement and flowgate's bucket read");
     }
 
     #[test]
@@ -714,7 +796,12 @@ mod tests {
         assert!(edit.findings.iter().all(|f| f.kind == FindingKind::StillReadable && f.bucket.as_deref() == Some("flow-a")));
         assert_eq!(
             edit.findings[0].message,
-            "flow-a is still readable through statement Sid \"S3Read\" of this policy, which allows s3:GetObject, s3:GetBucketLocation on arn:aws:s3:::*: its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again"
+            "flow-a is still readable through statement Sid \"S3Read\" of this policy, which allows s3:GetObject, s3:GetObjectVersion and 5 other reads on arn:aws:s3:::*: its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again"
+        );
+        assert_eq!(edit.findings[0].actions.len(), 7, "every Get action of the read set: {:?}", edit.findings[0].actions);
+        assert_eq!(
+            (edit.findings[0].action_entries.as_slice(), edit.findings[0].resources.as_slice()),
+            (&["s3:Get*".to_owned()][..], &["arn:aws:s3:::*".to_owned()][..])
         );
         assert!(edit.findings[1].message.contains("readable when its condition holds"));
         assert!(edit.findings[1].message.contains("does not rewrite a statement with a Condition"), "{}", edit.findings[1]);
@@ -803,6 +890,36 @@ mod tests {
         assert_eq!(edit.changes.iter().map(|c| (c.before_index, c.after_index)).collect::<Vec<_>>(), [(Some(0), Some(0)), (None, Some(1))]);
     }
 
+    /// Issue 22 item 3: a revoke took out s3:GetObject and s3:ListBucket and left
+    /// s3:GetObjectVersion and s3:ListBucketVersions, with exit 0 and nothing reported.
+    #[test]
+    fn revoke_takes_every_read_of_the_read_set() {
+        let arns = json!(["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]);
+        // (name, Action, what stays of the statement; None = removed)
+        let cases: Vec<(&str, Value, Option<Value>)> = vec![
+            ("the four actions of the issue", json!(["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucketVersions", "s3:ListBucket"]), None),
+            ("every read of the read set, any case", json!(READ_ACTIONS.iter().map(|a| a.name.to_ascii_uppercase()).collect::<Vec<_>>()), None),
+            ("read-only patterns", json!(["s3:GetObject*", "s3:ListBucket*", "s3:Get*", "s3:List*"]), None),
+            (
+                "writes and non-read Gets stay",
+                json!(["s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject*", "s3:GetObjectAcl", "s3:ListMultipartUploadParts"]),
+                Some(json!(["s3:PutObject", "s3:DeleteObject*", "s3:GetObjectAcl"])),
+            ),
+        ];
+        for (name, actions, stays) in cases {
+            let input = doc(json!({"Statement": [{"Sid": "Read", "Effect": "Allow", "Action": actions, "Resource": arns}]}));
+            let edit = revoke(&input, &buckets(&["logs-a"]), "aws").unwrap();
+            let expected = match stays {
+                None => json!([]),
+                Some(actions) => json!([{"Sid": "Read", "Effect": "Allow", "Action": actions, "Resource": arns}]),
+            };
+            assert_eq!(Value::Array(policy_doc::statements(&edit.document).unwrap()), expected, "{name}");
+            assert!(edit.findings.is_empty(), "{name}: {:?}", edit.findings);
+            let left = bucket_access(&[inline("p", Value::Object(edit.document.clone()))], &bucket("logs-a"), "aws");
+            assert_eq!(kind(&left.readability), "not-granted", "{name}: {:?}", left.readability);
+        }
+    }
+
     #[test]
     fn revoke_leaves_what_it_cannot_rewrite_and_says_so() {
         let cond = json!({"Bool": {"aws:SecureTransport": "true"}});
@@ -811,12 +928,14 @@ mod tests {
             (
                 "s3:* is more than reads",
                 json!({"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::logs-a/*"}),
-                Some("broader than the reads"),
+                Some(
+                    "s3:* also allows actions that are not reads (writes), and a revoke takes out only entries that read: remove s3:* on the bucket",
+                ),
             ),
             (
-                "s3:GetObject* is more than reads",
-                json!({"Effect": "Allow", "Action": "s3:GetObject*", "Resource": "arn:aws:s3:::logs-a/*"}),
-                Some("broader than the reads"),
+                "s3:*Object also writes",
+                json!({"Effect": "Allow", "Action": ["s3:*Object", "s3:GetObjectAcl"], "Resource": "arn:aws:s3:::logs-a/*"}),
+                Some("which allows s3:GetObject on arn:aws:s3:::logs-a/*: s3:*Object also allows actions that are not reads"),
             ),
             (
                 "condition",

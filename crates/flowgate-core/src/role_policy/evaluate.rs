@@ -1,5 +1,5 @@
-//! Static evaluation: what the role's identity policies let it read, per bucket, from the policy
-//! text alone (conditions are not evaluated, only noticed).
+//! Static evaluation: what the role's identity policies let it read (and write), per bucket, from
+//! the policy text alone (conditions are not evaluated, only noticed).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -7,9 +7,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::RolePolicyError;
+use super::s3_actions::{GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};
 use super::statement::{Listed, StatementView, compact_strings, effect_of, view};
 use super::wildcard::{S3Resource, classify};
-use super::{GET_OBJECT, RolePolicyError};
 use crate::names::BucketName;
 use crate::policy_doc;
 
@@ -76,12 +77,13 @@ pub enum Effect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
+    /// All of them (for an action on the bucket itself: the bucket's ARN).
     AllObjects,
     /// Only some keys (e.g. `arn:aws:s3:::b/AWSLogs/*`, or a NotResource excluding part of it).
     SomeObjects,
 }
 
-/// A statement that allows or denies `s3:GetObject` on a bucket's objects.
+/// A statement that allows or denies reads (or writes) of a bucket, through one resource pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grant {
     pub statement: StatementRef,
@@ -89,10 +91,15 @@ pub struct Grant {
     pub resource: String,
     pub scope: Scope,
     pub conditional: bool,
+    /// The actions of the judged set (reads, or `s3:GetObject` alone for `can_read`) that the
+    /// statement allows or denies through that resource.
+    pub actions: Vec<String>,
 }
 
-/// Whether the role can `s3:GetObject` a bucket's objects, from its identity policies alone
-/// (bucket policies, permission boundaries, SCPs and KMS key policies are not seen here).
+/// Whether the role can read a bucket, from its identity policies alone (bucket policies,
+/// permission boundaries, SCPs and KMS key policies are not seen here). Judged per action of the
+/// read set with the rules below; the bucket takes the first of Allowed, Conditional, Denied that
+/// one of its actions has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "readability", rename_all = "kebab-case")]
 pub enum Readability {
@@ -117,14 +124,20 @@ pub enum Readability {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BucketAccess {
     pub bucket: BucketName,
+    /// Whether any action of the read set ([`READ_ACTIONS`]) is allowed on the bucket.
     pub readability: Readability,
-    /// Every statement allowing `s3:GetObject` on some of its objects (wildcards included).
+    /// Every statement allowing a read of the bucket (wildcards included), with the reads.
     pub allows: Vec<Grant>,
-    /// Every statement denying it, conditional or not.
+    /// Every statement denying one, conditional or not.
     pub denies: Vec<Grant>,
+    /// The S3 writes ([`WRITE_ACTIONS`]) an unconditional Allow allows on the bucket or some of
+    /// its objects and no Deny restricts. Security-group rules are `can_write`'s business.
+    pub s3_writes: Vec<String>,
+    /// The S3 writes allowed only under a Condition, or restricted by a Deny that may apply.
+    pub s3_conditional_writes: Vec<String>,
 }
 
-/// A statement about `s3:GetObject` on more than named buckets.
+/// A statement about reads on more than named buckets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WildcardGrant {
     pub statement: StatementRef,
@@ -134,6 +147,8 @@ pub struct WildcardGrant {
     /// The pattern matches every bucket (as opposed to buckets whose name matches it).
     pub all_buckets: bool,
     pub conditional: bool,
+    /// The actions of the read set the statement allows or denies.
+    pub actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -147,10 +162,12 @@ pub struct AccessReport {
     pub problems: Vec<String>,
 }
 
-/// What the role's identity policies let it read, per bucket they name, plus every wildcard grant.
+/// What the role's identity policies let it read and write, per bucket they name, plus every
+/// wildcard read grant.
 ///
 /// - Actions: `Action` patterns matched case-insensitively with IAM wildcards; an Allow with
-///   `NotAction` applies to `s3:GetObject` unless a `NotAction` pattern matches it.
+///   `NotAction` applies to an action unless a `NotAction` pattern matches it. Each action is
+///   judged on the ARN its resource type names: the objects (`arn:P:s3:::B/...`) or the bucket.
 /// - Resources: `NotResource` applies to the objects its patterns do not cover (all, some or none).
 /// - Conditions are never evaluated: a statement with a non-empty `Condition` is conditional.
 ///   A conditional Allow does not make a bucket `Allowed`; a conditional Deny does not make it
@@ -163,9 +180,16 @@ pub fn evaluate(policies: &[NamedPolicy], partition: &str) -> AccessReport {
     let mut wildcard_allows = Vec::new();
     let mut wildcard_denies = Vec::new();
     for view in &views {
+        let reads: Vec<String> = READ_ACTIONS.iter().filter(|a| view.allows(&a.lowercase())).map(|a| a.name.to_owned()).collect();
         let mut wildcard = |resource: String, all_buckets: bool| {
-            let grant =
-                WildcardGrant { statement: view.statement.clone(), effect: view.effect, resource, all_buckets, conditional: view.conditional };
+            let grant = WildcardGrant {
+                statement: view.statement.clone(),
+                effect: view.effect,
+                resource,
+                all_buckets,
+                conditional: view.conditional,
+                actions: reads.clone(),
+            };
             match view.effect {
                 Effect::Allow => wildcard_allows.push(grant),
                 Effect::Deny => wildcard_denies.push(grant),
@@ -180,29 +204,37 @@ pub fn evaluate(policies: &[NamedPolicy], partition: &str) -> AccessReport {
                                 named.insert(bucket);
                             }
                         }
-                        kind @ (S3Resource::AllBuckets | S3Resource::BucketPattern) if view.allows(GET_OBJECT) => {
+                        kind @ (S3Resource::AllBuckets | S3Resource::BucketPattern) if !reads.is_empty() => {
                             wildcard((*resource).to_owned(), kind == S3Resource::AllBuckets);
                         }
                         _ => {}
                     }
                 }
             }
-            Listed::AllBut(excluded) if view.allows(GET_OBJECT) => {
+            Listed::AllBut(excluded) if !reads.is_empty() => {
                 wildcard(format!("NotResource {}", compact_strings(excluded)), false);
             }
             _ => {}
         }
     }
-    let buckets = named.iter().map(|bucket| bucket_access(&views, bucket, partition)).collect();
+    let buckets = named.iter().map(|bucket| access_of(&views, bucket, partition)).collect();
     AccessReport { partition: partition.to_owned(), buckets, wildcard_allows, wildcard_denies, problems }
 }
 
-/// Whether the role's identity policies let it read `bucket`'s objects (for `verify`); same rules
+/// What the role's identity policies let it read and write of `bucket`, named or not; same rules
 /// as `evaluate`.
+pub fn bucket_access(policies: &[NamedPolicy], bucket: &BucketName, partition: &str) -> BucketAccess {
+    let (statements, _) = collect_statements(policies);
+    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    access_of(&views, bucket, partition)
+}
+
+/// Whether the role can `s3:GetObject` the bucket's objects, which is what the vendor's reader
+/// does (for `verify`); same rules as `evaluate`, for that one action of the read set.
 pub fn can_read(policies: &[NamedPolicy], bucket: &BucketName, partition: &str) -> Readability {
     let (statements, _) = collect_statements(policies);
     let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
-    bucket_access(&views, bucket, partition).readability
+    judge(&views, bucket, partition, &[GET_OBJECT]).readability
 }
 
 fn collect_statements(policies: &[NamedPolicy]) -> (Vec<(StatementRef, Value)>, Vec<String>) {
@@ -241,30 +273,123 @@ pub(super) fn policy_views<'a>(name: &str, source: PolicySource, statements: &'a
         .collect()
 }
 
-fn bucket_access(views: &[StatementView<'_>], bucket: &BucketName, partition: &str) -> BucketAccess {
-    let objects = format!("{}/", bucket.arn(partition));
-    let mut allows = Vec::new();
-    let mut denies = Vec::new();
-    for view in views.iter().filter(|v| v.allows(GET_OBJECT)) {
-        let Some((scope, resource)) = view.object_scope(&objects) else { continue };
-        let grant = Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional };
-        match view.effect {
-            Effect::Allow => allows.push(grant),
-            Effect::Deny => denies.push(grant),
+fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str) -> BucketAccess {
+    let reads = judge(views, bucket, partition, READ_ACTIONS);
+    let mut s3_writes = Vec::new();
+    let mut s3_conditional_writes = Vec::new();
+    for action in WRITE_ACTIONS {
+        match judge(views, bucket, partition, std::slice::from_ref(action)).readability {
+            Readability::Allowed { .. } => s3_writes.push(action.name.to_owned()),
+            Readability::Conditional { .. } => s3_conditional_writes.push(action.name.to_owned()),
+            Readability::Denied { .. } | Readability::NotGranted => {}
         }
     }
+    BucketAccess {
+        bucket: bucket.clone(),
+        readability: reads.readability,
+        allows: reads.allows,
+        denies: reads.denies,
+        s3_writes,
+        s3_conditional_writes,
+    }
+}
+
+/// The verdict on a set of actions for one bucket, and every grant behind it.
+pub(super) struct Judgement {
+    pub(super) readability: Readability,
+    pub(super) allows: Vec<Grant>,
+    pub(super) denies: Vec<Grant>,
+}
+
+/// Judges each action on its own, then the set: Allowed when one action is, else Conditional when
+/// one is, else Denied when one is, else NotGranted. Grants of one statement through one resource
+/// are merged, their actions listed together.
+pub(super) fn judge(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, actions: &[S3Action]) -> Judgement {
+    let (mut allowed, mut conditional_allows, mut conditional_denies, mut denied) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut allows, mut denies) = (Vec::new(), Vec::new());
+    for action in actions {
+        let (action_allows, action_denies) = action_grants(views, bucket, partition, action);
+        match verdict(&action_allows, &action_denies) {
+            Readability::Allowed { by } => merge(&mut allowed, by),
+            Readability::Conditional { allowed_by, denied_by } => {
+                merge(&mut conditional_allows, allowed_by);
+                merge(&mut conditional_denies, denied_by);
+            }
+            Readability::Denied { by } => merge(&mut denied, by),
+            Readability::NotGranted => {}
+        }
+        merge(&mut allows, action_allows);
+        merge(&mut denies, action_denies);
+    }
+    let readability = if !allowed.is_empty() {
+        Readability::Allowed { by: allowed }
+    } else if !conditional_allows.is_empty() {
+        Readability::Conditional { allowed_by: conditional_allows, denied_by: conditional_denies }
+    } else if !denied.is_empty() {
+        Readability::Denied { by: denied }
+    } else {
+        Readability::NotGranted
+    };
+    Judgement { readability, allows, denies }
+}
+
+/// One action's verdict from the statements allowing and denying it.
+fn verdict(allows: &[Grant], denies: &[Grant]) -> Readability {
     let certain_denies: Vec<Grant> = denies.iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects).cloned().collect();
     let unconditional_allows: Vec<Grant> = allows.iter().filter(|a| !a.conditional).cloned().collect();
-    let readability = if !certain_denies.is_empty() {
+    if !certain_denies.is_empty() {
         Readability::Denied { by: certain_denies }
     } else if allows.is_empty() {
         Readability::NotGranted
     } else if !unconditional_allows.is_empty() && denies.is_empty() {
         Readability::Allowed { by: unconditional_allows }
     } else {
-        Readability::Conditional { allowed_by: allows.clone(), denied_by: denies.clone() }
-    };
-    BucketAccess { bucket: bucket.clone(), readability, allows, denies }
+        Readability::Conditional { allowed_by: allows.to_vec(), denied_by: denies.to_vec() }
+    }
+}
+
+/// Adds `grants` to `into`, one entry per (statement, resource, scope) with the
+/// actions of both.
+fn merge(into: &mut Vec<Grant>, grants: Vec<Grant>) {
+    for grant in grants {
+        let same = |g: &&mut Grant| g.statement == grant.statement && g.resource == grant.resource && g.scope == grant.scope;
+        match into.iter_mut().find(same) {
+            Some(existing) => {
+                for action in grant.actions {
+                    if !existing.actions.contains(&action) {
+                        existing.actions.push(action);
+                    }
+                }
+            }
+            None => into.push(grant),
+        }
+    }
+}
+
+/// Every statement allowing, and every statement denying, `action` on the bucket's ARN its
+/// target names (the objects under `arn:P:s3:::B/`, or `arn:P:s3:::B` itself), with the resource
+/// pattern that matched. For the bucket itself the scope is always `AllObjects` (the one ARN is
+/// covered or not).
+pub(super) fn action_grants(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, action: &S3Action) -> (Vec<Grant>, Vec<Grant>) {
+    let arn = bucket.arn(partition);
+    let objects = format!("{arn}/");
+    let lowercase = action.lowercase();
+    let mut allows = Vec::new();
+    let mut denies = Vec::new();
+    for view in views.iter().filter(|v| v.allows(&lowercase)) {
+        let scope = match action.target {
+            Target::Objects => view.object_scope(&objects),
+            Target::Bucket => view.bucket_scope(&arn),
+        };
+        let Some((scope, resource)) = scope else { continue };
+        let grant =
+            Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional, actions: vec![action.name.to_owned()] };
+        match view.effect {
+            Effect::Allow => allows.push(grant),
+            Effect::Deny => denies.push(grant),
+        }
+    }
+    (allows, denies)
 }
 
 #[cfg(test)]
@@ -383,7 +508,7 @@ mod tests {
                 PolicySource::Managed,
                 &json!({"Version": "2012-10-17", "Statement": [
                     {"Sid": "All", "Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::logs-*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
-                    {"Sid": "NoB", "Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-b/*"}]})
+                    {"Sid": "NoB", "Effect": "Deny", "Action": "s3:*", "Resource": ["arn:aws:s3:::flow-b", "arn:aws:s3:::flow-b/*"]}]})
                 .to_string(),
             )
             .unwrap(),
@@ -391,13 +516,18 @@ mod tests {
         ];
         let report = evaluate(&policies, "aws");
         let summary: Vec<(&str, &str)> = report.buckets.iter().map(|b| (b.bucket.as_str(), kind(&b.readability))).collect();
-        assert_eq!(summary, [("flow-a", "allowed"), ("flow-b", "denied"), ("only-listed", "not-granted")]);
+        // Listing a bucket is reading it: only-listed is readable, though not its objects.
+        assert_eq!(summary, [("flow-a", "allowed"), ("flow-b", "denied"), ("only-listed", "allowed")]);
         let Readability::Allowed { by } = &report.buckets[0].readability else { panic!() };
         assert_eq!(by[0].statement.to_string(), "inline policy FlowgateStorageAccess, statement Sid \"FlowgateS3ObjectRead\"");
-        assert_eq!(by[0].resource, "arn:aws:s3:::flow-a/*");
+        assert_eq!((by[0].resource.as_str(), by[0].actions.as_slice()), ("arn:aws:s3:::flow-a/*", &["s3:GetObject".to_owned()][..]));
+        assert_eq!(by[1].actions, ["s3:ListBucket"]);
         let Readability::Denied { by } = &report.buckets[1].readability else { panic!() };
         assert_eq!(by[0].statement.to_string(), "managed policy VendorRead, statement Sid \"NoB\"");
-        assert_eq!(report.buckets[1].allows.len(), 1);
+        assert_eq!(report.buckets[1].allows.len(), 2);
+        let Readability::Allowed { by } = &report.buckets[2].readability else { panic!() };
+        assert_eq!(by.iter().map(|g| g.actions.clone()).collect::<Vec<_>>(), [["s3:ListBucket"]]);
+        assert_eq!(kind(&can_read(&policies, &bucket("only-listed"), "aws")), "not-granted", "can_read is s3:GetObject alone");
         assert_eq!(report.wildcard_allows.len(), 1);
         assert_eq!(report.wildcard_allows[0].resource, "arn:aws:s3:::logs-*");
         assert!(!report.wildcard_allows[0].all_buckets && report.wildcard_allows[0].conditional);
@@ -408,5 +538,43 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["buckets"][1]["readability"]["readability"], "denied");
         assert_eq!(json["buckets"][0]["readability"]["by"][0]["statement"]["source"], "inline");
+        assert_eq!(json["buckets"][0]["readability"]["by"][0]["actions"], json!(["s3:GetObject"]));
+    }
+
+    /// Issue 22 items 3 and 7: a role left with s3:GetObjectVersion and s3:ListBucketVersions was
+    /// "not readable", and one with s3:PutObject on the bucket "can write: no (read-only)".
+    #[test]
+    fn every_read_counts_and_s3_writes_are_reported() {
+        let policies = [inline(
+            "p",
+            json!({"Statement": [
+                {"Sid": "Versions", "Effect": "Allow", "Action": ["s3:GetObjectVersion", "s3:ListBucketVersions"], "Resource": ["arn:aws:s3:::logs-a", "arn:aws:s3:::logs-a/*"]},
+                {"Sid": "Write", "Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject*"], "Resource": "arn:aws:s3:::logs-a/incoming/*"},
+                {"Sid": "Expire", "Effect": "Allow", "Action": "s3:PutLifecycleConfiguration", "Resource": "arn:aws:s3:::logs-a", "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+                {"Sid": "Other", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::other-b/*"},
+                {"Sid": "NoDelete", "Effect": "Deny", "Action": "s3:DeleteObjectVersion", "Resource": "*"}]}),
+        )];
+        let report = evaluate(&policies, "aws");
+        let logs = &report.buckets[0];
+        assert_eq!(logs.bucket.as_str(), "logs-a");
+        let Readability::Allowed { by } = &logs.readability else { panic!("{:?}", logs.readability) };
+        assert_eq!(
+            by.iter().map(|g| (g.resource.as_str(), g.actions.clone())).collect::<Vec<_>>(),
+            [("arn:aws:s3:::logs-a/*", vec!["s3:GetObjectVersion".to_owned()]), ("arn:aws:s3:::logs-a", vec!["s3:ListBucketVersions".to_owned()])]
+        );
+        // s3:DeleteObject* on some keys, less the version deletes an unconditional Deny blocks.
+        let deletes = [
+            "s3:DeleteObject",
+            "s3:DeleteObjectTagging",
+            "s3:DeleteObjectVersionTagging",
+            "s3:DeleteObjectAnnotation",
+            "s3:DeleteObjectVersionAnnotation",
+        ];
+        assert_eq!(logs.s3_writes, [&["s3:PutObject"][..], &deletes[..]].concat());
+        assert_eq!(logs.s3_conditional_writes, ["s3:PutLifecycleConfiguration"]);
+        assert_eq!(kind(&can_read(&policies, &bucket("logs-a"), "aws")), "not-granted");
+        let other = &report.buckets[1];
+        assert_eq!((other.bucket.as_str(), kind(&other.readability)), ("other-b", "allowed"));
+        assert!(other.s3_writes.contains(&"s3:PutObject".to_owned()) && !other.s3_writes.contains(&"s3:DeleteBucket".to_owned()));
     }
 }

@@ -3,32 +3,19 @@
 
 use serde_json::Value;
 
-use super::edit::REVOKED_ACTIONS;
-use super::evaluate::{Effect, Grant, NamedPolicy, PolicySource, Scope, StatementRef, policy_views};
+use super::evaluate::{NamedPolicy, PolicySource, Scope, StatementRef, action_grants, policy_views};
+use super::s3_actions::{READ_ACTIONS, S3Action, Target, entry_matches, reads_only};
 use super::statement::{Listed, StatementView};
 use super::wildcard::{S3Resource, classify};
-use super::{Finding, FindingKind};
+use super::{BUCKET_READ_ACTIONS, Finding, FindingKind, OBJECT_READ_ACTIONS};
 use crate::names::BucketName;
 use crate::policy_doc;
 
-/// What "the role can still read the bucket" means after a revoke: one of these actions is allowed
-/// on the bucket's objects or on the bucket itself.
-const READ_CHECKS: &[(&str, ReadTarget)] =
-    &[("s3:getobject", ReadTarget::Objects), ("s3:listbucket", ReadTarget::Bucket), ("s3:getbucketlocation", ReadTarget::Bucket)];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadTarget {
-    /// `arn:P:s3:::B/...`
-    Objects,
-    /// `arn:P:s3:::B`
-    Bucket,
-}
-
 /// After a revoke: every Allow in any of the role's policies (inline as edited, managed) through
-/// which the role may still read one of `buckets` (`s3:GetObject` on its objects, `s3:ListBucket`
-/// or `s3:GetBucketLocation` on it), unless an unconditional Deny blocks that action; plus one
-/// finding per policy that could not be read. Each finding names the policy, the statement and
-/// what to do.
+/// which the role may still read one of `buckets` (an action of the read set, [`READ_ACTIONS`],
+/// on its objects or on the bucket), unless an unconditional Deny blocks that action; plus one
+/// finding per policy that could not be read. Each finding names the policy, the statement, the
+/// reads, the `Action` entries that allow them and what to do.
 pub fn still_readable(policies: &[NamedPolicy], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut lists = Vec::new();
@@ -36,15 +23,16 @@ pub fn still_readable(policies: &[NamedPolicy], buckets: &[BucketName], partitio
         match policy_doc::statements(&policy.document) {
             Ok(list) => lists.push((policy, list)),
             Err(e) => findings.push(Finding {
-                kind: FindingKind::Unreadable,
-                bucket: None,
                 policy: Some(policy.name.clone()),
-                statement: String::new(),
-                message: format!(
-                    "{} policy {} could not be read ({e}): the role may still read the bucket through it",
-                    source_word(policy.source),
-                    policy.name
-                ),
+                ..Finding::new(
+                    FindingKind::Unreadable,
+                    "",
+                    format!(
+                        "{} policy {} could not be read ({e}): the role may still read the bucket through it",
+                        source_word(policy.source),
+                        policy.name
+                    ),
+                )
             }),
         }
     }
@@ -70,54 +58,79 @@ fn source_word(source: PolicySource) -> &'static str {
     }
 }
 
+/// One statement's reads of one bucket that no Deny blocks: the actions, and the resources.
+struct Remaining<'v, 'a> {
+    view: &'v StatementView<'a>,
+    actions: Vec<&'static str>,
+    resources: Vec<String>,
+}
+
 pub(super) fn still_readable_in(policies: &[(&NamedPolicy, &[Value])], buckets: &[BucketName], partition: &str) -> Vec<Finding> {
     let views: Vec<StatementView<'_>> = policies.iter().flat_map(|(p, statements)| policy_views(&p.name, p.source, statements)).collect();
     let mut findings = Vec::new();
     for bucket in buckets {
-        // Per statement, in the order first seen: the actions it still allows, and on what.
-        let mut remaining: Vec<(&StatementView<'_>, Vec<&str>, String)> = Vec::new();
-        for (action, target) in READ_CHECKS {
-            let (allows, denies) = action_grants(&views, bucket, partition, action, *target);
+        // Per statement, in the order first seen.
+        let mut remaining: Vec<Remaining<'_, '_>> = Vec::new();
+        for action in READ_ACTIONS {
+            let (allows, denies) = action_grants(&views, bucket, partition, action);
             if denies.iter().any(|d| !d.conditional && d.scope == Scope::AllObjects) {
                 continue;
             }
             for allow in allows {
                 let Some(view) = views.iter().find(|v| v.statement == allow.statement) else { continue };
-                match remaining.iter_mut().find(|(v, _, _)| v.statement == allow.statement) {
-                    Some((_, actions, _)) => actions.push(action_name(action)),
-                    None => remaining.push((view, vec![action_name(action)], allow.resource)),
+                match remaining.iter_mut().find(|r| r.view.statement == allow.statement) {
+                    Some(r) => {
+                        r.actions.push(action.name);
+                        if !r.resources.contains(&allow.resource) {
+                            r.resources.push(allow.resource);
+                        }
+                    }
+                    None => remaining.push(Remaining { view, actions: vec![action.name], resources: vec![allow.resource] }),
                 }
             }
         }
-        for (view, actions, resource) in remaining {
-            let when = if view.conditional { " when its condition holds" } else { "" };
-            findings.push(Finding {
-                kind: FindingKind::StillReadable,
-                bucket: Some(bucket.to_string()),
-                policy: policy_name(&view.statement),
-                statement: view.statement.label(),
-                message: format!(
-                    "{bucket} is still readable{when} through {}, which allows {} on {resource}: {}",
-                    statement_words(&view.statement),
-                    actions.join(", "),
-                    remedy(view, &resource, partition)
-                ),
-            });
-        }
+        findings.extend(remaining.into_iter().map(|r| still_readable_finding(&r, bucket, partition)));
     }
     findings
 }
 
-fn action_name(lowercase: &str) -> &'static str {
-    match lowercase {
-        "s3:getobject" => "s3:GetObject",
-        "s3:listbucket" => "s3:ListBucket",
-        _ => "s3:GetBucketLocation",
+fn still_readable_finding(remaining: &Remaining<'_, '_>, bucket: &BucketName, partition: &str) -> Finding {
+    let view = remaining.view;
+    // The entries to take out: those matching one of the reads still allowed (none for NotAction).
+    let entries: Vec<String> = match &view.actions {
+        Listed::Only(patterns) => {
+            patterns.iter().filter(|p| remaining.actions.iter().any(|a| entry_matches(p, a))).map(|p| (*p).to_owned()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let when = if view.conditional { " when its condition holds" } else { "" };
+    let message = format!(
+        "{bucket} is still readable{when} through {}, which allows {} on {}: {}",
+        statement_words(&view.statement),
+        reads_words(&remaining.actions),
+        remaining.resources.join(", "),
+        remedy(view, &entries, &remaining.resources, partition)
+    );
+    Finding {
+        bucket: Some(bucket.to_string()),
+        policy: policy_name(&view.statement),
+        actions: remaining.actions.iter().map(|a| (*a).to_owned()).collect(),
+        action_entries: entries,
+        resources: remaining.resources.clone(),
+        ..Finding::new(FindingKind::StillReadable, view.statement.label(), message)
+    }
+}
+
+/// The reads, named up to three; the finding's `actions` lists them all.
+fn reads_words(actions: &[&str]) -> String {
+    match actions {
+        [_, _, _, _, ..] => format!("{}, {} and {} other reads", actions[0], actions[1], actions.len() - 2),
+        _ => actions.join(", "),
     }
 }
 
 /// Why flowgate left a statement that still grants read access, and what the user can do.
-pub(super) fn remedy(view: &StatementView<'_>, resource: &str, partition: &str) -> String {
+fn remedy(view: &StatementView<'_>, entries: &[String], resources: &[String], partition: &str) -> String {
     if view.statement.source == PolicySource::Managed {
         return "flowgate edits only inline policies: detach that managed policy from the role, or remove the bucket from it".into();
     }
@@ -130,38 +143,26 @@ pub(super) fn remedy(view: &StatementView<'_>, resource: &str, partition: &str) 
     if matches!(view.resources, Listed::AllBut(_)) {
         return "flowgate does not rewrite a statement with NotResource: edit it by hand".into();
     }
-    match classify(resource, partition) {
-        S3Resource::AllBuckets | S3Resource::BucketPattern => {
-            "its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again".into()
-        }
-        _ => format!(
-            "its actions are broader than the reads a revoke removes ({}): edit it by hand",
-            REVOKED_ACTIONS.join(", ")
-        ),
+    if resources.iter().any(|r| matches!(classify(r, partition), S3Resource::AllBuckets | S3Resource::BucketPattern)) {
+        return "its resource is a wildcard covering the bucket: narrow it by hand, or with `access grant --narrow-wildcard --bucket B...` naming the buckets that stay readable, then revoke again".into();
+    }
+    if entries.is_empty() || view.statement.source != PolicySource::Inline {
+        return "edit it by hand".into();
+    }
+    let listed = entries.join(", ");
+    if entries.iter().all(|e| reads_only(e)) {
+        format!("flowgate could not take {listed} out of it: remove them by hand")
+    } else {
+        format!(
+            "{listed} also allows actions that are not reads (writes), and a revoke takes out only entries that read: remove {listed} on the bucket from it by hand, or replace it with the actions the role needs"
+        )
     }
 }
 
-/// Every statement allowing, and every statement denying, `action` (lowercase) on the bucket's
-/// objects or on the bucket, with the resource pattern that matched. For the bucket itself the
-/// scope is always `AllObjects` (the one ARN is covered or not).
-fn action_grants(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, action: &str, target: ReadTarget) -> (Vec<Grant>, Vec<Grant>) {
-    let arn = bucket.arn(partition);
-    let objects = format!("{arn}/");
-    let mut allows = Vec::new();
-    let mut denies = Vec::new();
-    for view in views.iter().filter(|v| v.allows(action)) {
-        let scope = match target {
-            ReadTarget::Objects => view.object_scope(&objects),
-            ReadTarget::Bucket => view.bucket_scope(&arn),
-        };
-        let Some((scope, resource)) = scope else { continue };
-        let grant = Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional };
-        match view.effect {
-            Effect::Allow => allows.push(grant),
-            Effect::Deny => denies.push(grant),
-        }
-    }
-    (allows, denies)
+/// The reads a grant adds, as the evaluator judges them: flowgate's two statements' actions.
+fn granted_actions() -> Vec<S3Action> {
+    let objects = OBJECT_READ_ACTIONS.iter().map(|name| S3Action { name, target: Target::Objects });
+    objects.chain(BUCKET_READ_ACTIONS.iter().map(|name| S3Action { name, target: Target::Bucket })).collect()
 }
 
 /// After a grant: every unconditional Deny in any of the role's policies that blocks one of the
@@ -179,26 +180,26 @@ pub(super) fn grant_denied_in(policies: &[(&NamedPolicy, &[Value])], buckets: &[
     let mut findings = Vec::new();
     for bucket in buckets {
         let mut blocked: Vec<(StatementRef, Vec<&str>, String)> = Vec::new();
-        for (action, target) in READ_CHECKS {
-            let (_, denies) = action_grants(&views, bucket, partition, action, *target);
+        for action in granted_actions() {
+            let (_, denies) = action_grants(&views, bucket, partition, &action);
             for deny in denies.into_iter().filter(|d| !d.conditional && d.scope == Scope::AllObjects) {
                 match blocked.iter_mut().find(|(s, _, _)| *s == deny.statement) {
-                    Some((_, actions, _)) => actions.push(action_name(action)),
-                    None => blocked.push((deny.statement, vec![action_name(action)], deny.resource)),
+                    Some((_, actions, _)) => actions.push(action.name),
+                    None => blocked.push((deny.statement, vec![action.name], deny.resource)),
                 }
             }
         }
         for (statement, actions, resource) in blocked {
+            let message = format!(
+                "{} denies {} on {bucket} ({resource}): the grant has no effect until that Deny is removed",
+                statement_words(&statement),
+                actions.join(", ")
+            );
             findings.push(Finding {
-                kind: FindingKind::Denied,
                 bucket: Some(bucket.to_string()),
                 policy: policy_name(&statement),
-                statement: statement.label(),
-                message: format!(
-                    "{} denies {} on {bucket} ({resource}): the grant has no effect until that Deny is removed",
-                    statement_words(&statement),
-                    actions.join(", ")
-                ),
+                actions: actions.iter().map(|a| (*a).to_owned()).collect(),
+                ..Finding::new(FindingKind::Denied, statement.label(), message)
             });
         }
     }
@@ -222,7 +223,9 @@ mod tests {
         let findings = still_readable(&[inline("Mine", json!({"Statement": []})), read_only.clone()], &buckets(&["logs-a"]), "aws");
         assert_eq!(findings.len(), 1, "{findings:?}");
         assert_eq!(findings[0].policy.as_deref(), Some("AmazonS3ReadOnlyAccess"));
-        assert!(findings[0].message.starts_with("logs-a is still readable through managed policy AmazonS3ReadOnlyAccess, statement #0, which allows s3:GetObject, s3:ListBucket, s3:GetBucketLocation on *"), "{}", findings[0]);
+        assert!(findings[0].message.starts_with("logs-a is still readable through managed policy AmazonS3ReadOnlyAccess, statement #0, which allows s3:GetObject, s3:GetObjectVersion and 9 other reads on *"), "{}", findings[0]);
+        assert_eq!(findings[0].actions, READ_ACTIONS.iter().map(|a| a.name).collect::<Vec<_>>());
+        assert_eq!(findings[0].action_entries, ["s3:Get*", "s3:List*"]);
         assert!(findings[0].message.contains("detach"), "{}", findings[0]);
 
         let deny = inline(

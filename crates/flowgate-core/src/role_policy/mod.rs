@@ -16,8 +16,9 @@
 //! wildcard is read here more broadly than IAM would, which can only over-report access.
 //!
 //! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket), `findings`
-//! (what an edit leaves readable or denied), `statement` (one statement as the evaluator reads it),
-//! `wildcard` (S3 resource patterns, `--narrow-wildcard`), `glob` (IAM wildcard matching).
+//! (what an edit leaves readable or denied), `s3_actions` (the one table of S3 reads, writes and
+//! account-level actions), `statement` (one statement as the evaluator reads it), `wildcard` (S3
+//! resource patterns, `--narrow-wildcard`), `glob` (IAM wildcard matching).
 
 use std::fmt;
 
@@ -35,7 +36,6 @@ const BUCKET_READ_ACTIONS: &[&str] = &["s3:ListBucket", "s3:GetBucketLocation"];
 /// summed over all of a role's inline policies.
 pub const ROLE_INLINE_POLICY_MAX_CHARS: usize = 10_240;
 const POLICY_VERSION: &str = "2012-10-17";
-const GET_OBJECT: &str = "s3:getobject";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RolePolicyError {
@@ -65,7 +65,8 @@ pub fn parse_inline(text: Option<&str>) -> Result<Map<String, Value>, RolePolicy
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GrantOptions {
     /// Replace the resource `*` (or `arn:P:s3:::*`, `arn:P:s3:::*/*`) of S3-only Allow statements
-    /// that grant `s3:GetObject` with the granted buckets' ARNs (`--narrow-wildcard`).
+    /// that grant `s3:GetObject` with the granted buckets' ARNs (`--narrow-wildcard`); the
+    /// account-level reads they covered keep the wildcard in a statement of their own.
     pub narrow_wildcard: bool,
     /// Characters used by the role's other inline policies, which share IAM's size limit.
     pub other_inline_chars: usize,
@@ -96,9 +97,11 @@ impl Edit {
 pub enum FindingKind {
     /// An Allow grants `s3:GetObject` on more than named buckets (`*`, a bucket-name pattern, NotResource).
     BroaderThanNeeded,
-    /// `--narrow-wildcard` replaced a wildcard resource with the granted buckets.
+    /// `--narrow-wildcard` replaced a wildcard resource with the granted buckets; the finding
+    /// names every action whose scope changed.
     Narrowed,
-    /// After a revoke, the bucket is still readable through a statement flowgate does not edit.
+    /// After a revoke, an action of the read set still reads the bucket through a statement
+    /// flowgate does not (or cannot) edit.
     StillReadable,
     /// An unconditional Deny in one of the role's policies makes the grant ineffective.
     Denied,
@@ -118,6 +121,50 @@ pub struct Finding {
     /// The statement concerned: `Sid "X"` or `#INDEX` (0-based) when it has no Sid.
     pub statement: String,
     pub message: String,
+    /// The S3 actions concerned: the reads the statement still allows on the bucket
+    /// (still-readable), the granted reads it denies (denied), or the statement's `Action` entries
+    /// whose scope a narrowing changed (narrowed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
+    /// Still-readable: the statement's `Action` entries that allow those reads, and the resource
+    /// patterns that cover the bucket (what to remove).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub action_entries: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// Narrowed: what became of the account-level actions the wildcard served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_level: Option<AccountLevelActions>,
+}
+
+impl Finding {
+    /// A finding about `statement` with nothing but its message; set the other fields as needed.
+    pub fn new(kind: FindingKind, statement: impl Into<String>, message: impl Into<String>) -> Self {
+        Finding {
+            kind,
+            bucket: None,
+            policy: None,
+            statement: statement.into(),
+            message: message.into(),
+            actions: Vec::new(),
+            action_entries: Vec::new(),
+            resources: Vec::new(),
+            account_level: None,
+        }
+    }
+}
+
+/// The account-level S3 actions (no resource type: they work only on a wildcard) that a narrowed
+/// statement covered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountLevelActions {
+    /// Kept on the statement's wildcard, in a statement of their own.
+    pub kept: Vec<String>,
+    /// That statement: `Sid "X"` or `#INDEX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept_in: Option<String>,
+    /// No longer allowed: account-level writes.
+    pub dropped: Vec<String>,
 }
 
 impl fmt::Display for Finding {
@@ -163,6 +210,7 @@ mod edit;
 mod evaluate;
 mod findings;
 mod glob;
+mod s3_actions;
 mod statement;
 mod wildcard;
 
@@ -171,8 +219,10 @@ mod fixtures;
 #[cfg(test)]
 mod properties;
 
-pub use edit::{REVOKED_ACTIONS, grant, revoke};
+pub use edit::{grant, revoke};
 pub use evaluate::{
-    AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, can_read, evaluate,
+    AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, bucket_access, can_read,
+    evaluate,
 };
 pub use findings::{grant_denied, still_readable};
+pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};

@@ -1,5 +1,6 @@
 //! Property tests of the editor and the evaluator together: a revoke undoes a grant, a grant is
-//! idempotent, and a revoke touches nothing but the reads on the bucket it names (512 cases each).
+//! idempotent, a revoke touches nothing but the reads on the bucket it names and leaves none it
+//! could take, and a narrowing names every action whose scope it changes (512 cases each).
 //! Seeds of past failures: proptest-regressions/role_policy/properties.txt.
 
 use std::collections::BTreeSet;
@@ -8,7 +9,9 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::fixtures::*;
-use super::statement::strings;
+use super::glob::glob_match;
+use super::s3_actions::entry_matches;
+use super::statement::{Listed, strings, view};
 use super::*;
 use crate::policy_doc;
 use proptest::collection::vec;
@@ -57,10 +60,15 @@ fn action() -> impl Strategy<Value = String> {
         "s3:Get*",
         "s3:List*",
         "s3:GetObject*",
+        "s3:GetObjectVersion",
         "s3:ListBucket",
+        "s3:ListBucket*",
+        "s3:ListBucketVersions",
         "s3:GetBucketLocation",
+        "s3:ListAllMyBuckets",
         "s3:PutObject",
         "s3:DeleteObject",
+        "s3:*Object",
         "s3:PutBucketTagging",
         "ec2:Describe*",
         "*",
@@ -184,6 +192,16 @@ fn readable(doc: &Map<String, Value>, name: &str) -> Readability {
     can_read(&[inline("p", Value::Object(doc.clone()))], &bucket(name), "aws")
 }
 
+/// What the evaluator says of the bucket over the whole read set, and its writes.
+fn access(doc: &Map<String, Value>, name: &str) -> BucketAccess {
+    bucket_access(&[inline("p", Value::Object(doc.clone()))], &bucket(name), "aws")
+}
+
+/// Whether an `Action` entry could allow a write: an action of the write tables matches it.
+fn may_write(entry: &str) -> bool {
+    WRITE_ACTIONS.iter().map(|a| a.name).chain(ACCOUNT_LEVEL_WRITES.iter().copied()).any(|a| entry_matches(entry, a))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, max_global_rejects: 8192, ..ProptestConfig::default() })]
 
@@ -216,7 +234,7 @@ proptest! {
             prop_assert_eq!(normalized(&revoked.document), normalized(&p));
         }
         for name in UNIVERSE {
-            prop_assert_eq!(readable(&revoked.document, name), readable(&p, name), "{}", name);
+            prop_assert_eq!(positionless(&access(&revoked.document, name)), positionless(&access(&p, name)), "{}", name);
         }
     }
 
@@ -238,15 +256,18 @@ proptest! {
         }
     }
 
-    /// (c) revoking b never changes what the evaluator says about any other bucket, nor the
-    /// wildcard grants; afterwards b is unreadable unless a finding says through which
-    /// statement; a second revoke changes nothing.
+    /// (c) revoking b never changes what the evaluator says about any other bucket (reads and
+    /// writes), nor the wildcard grants, nor b's writes; afterwards no action of the read set
+    /// reads b unless a finding says through which statement; a second revoke changes nothing.
     #[test]
     fn revoke_leaves_other_buckets_alone(p in policy(), b in prop::sample::select(UNIVERSE.to_vec())) {
         let revoked = revoke(&p, &[bucket(b)], "aws").unwrap();
         for name in UNIVERSE.iter().filter(|n| **n != b) {
-            prop_assert_eq!(positionless(&readable(&revoked.document, name)), positionless(&readable(&p, name)), "{}", name);
+            prop_assert_eq!(positionless(&access(&revoked.document, name)), positionless(&access(&p, name)), "{}", name);
         }
+        let (before_b, after_b) = (access(&p, b), access(&revoked.document, b));
+        prop_assert_eq!(&after_b.s3_writes, &before_b.s3_writes);
+        prop_assert_eq!(&after_b.s3_conditional_writes, &before_b.s3_conditional_writes);
         let before = evaluate(&[inline("p", Value::Object(p.clone()))], "aws");
         let after = evaluate(&[inline("p", Value::Object(revoked.document.clone()))], "aws");
         let others = |r: &AccessReport| r.buckets.iter().filter(|a| a.bucket.as_str() != b).map(positionless).collect::<Vec<_>>();
@@ -254,8 +275,7 @@ proptest! {
         prop_assert_eq!(positionless(&after.wildcard_allows), positionless(&before.wildcard_allows));
         prop_assert_eq!(positionless(&after.wildcard_denies), positionless(&before.wildcard_denies));
         let reported = revoked.findings.iter().any(|f| f.kind == FindingKind::StillReadable && f.bucket.as_deref() == Some(b));
-        let readability = readable(&revoked.document, b);
-        prop_assert!(reported || matches!(readability, Readability::NotGranted | Readability::Denied { .. }), "{:?}", readability);
+        prop_assert!(reported || matches!(after_b.readability, Readability::NotGranted | Readability::Denied { .. }), "{:?}", after_b.readability);
         prop_assert!(!revoke(&revoked.document, &[bucket(b)], "aws").unwrap().changed);
     }
 
@@ -299,9 +319,137 @@ proptest! {
         prop_assert!(pairs_after.is_subset(&pairs_before), "added: {:?}", pairs_after.difference(&pairs_before).collect::<Vec<_>>());
         let arn = format!("arn:aws:s3:::{b}");
         for (context, action, resource) in pairs_before.difference(&pairs_after) {
-            let read = REVOKED_ACTIONS.iter().any(|r| r.eq_ignore_ascii_case(action));
+            let reads = READ_ACTIONS.iter().any(|r| entry_matches(action, r.name)) || action.eq_ignore_ascii_case("s3:GetBucketLocation");
             let on_b = *resource == arn || resource.starts_with(&format!("{arn}/"));
-            prop_assert!(read && on_b, "removed ({}, {}) from {}", action, resource, context);
+            prop_assert!(reads && !may_write(action) && on_b, "removed ({}, {}) from {}", action, resource, context);
+        }
+    }
+
+    /// (f) After revoke(p, b), a statement flowgate edits (an unconditional Allow with Action and
+    /// Resource) that names b still allows a read of the read set only through an entry that may
+    /// also write (`s3:*`), and a finding names that statement and entry.
+    #[test]
+    fn revoke_leaves_no_read_it_could_take(p in policy(), b in prop::sample::select(UNIVERSE.to_vec())) {
+        let revoked = revoke(&p, &[bucket(b)], "aws").unwrap();
+        let arn = format!("arn:aws:s3:::{b}");
+        for (index, statement) in statement_list(&revoked.document).iter().enumerate() {
+            let editable = statement["Effect"] == "Allow"
+                && statement.get("Action").is_some_and(|a| a.is_string() || a.is_array())
+                && ["NotAction", "NotResource", "Condition"].iter().all(|k| statement.get(*k).is_none());
+            let names_b = statement.get("Resource").map(strings).unwrap_or_default().iter().any(|r| *r == arn || r.starts_with(&format!("{arn}/")));
+            if !editable || !names_b {
+                continue;
+            }
+            for entry in strings(&statement["Action"]) {
+                if !READ_ACTIONS.iter().any(|r| entry_matches(entry, r.name)) {
+                    continue;
+                }
+                prop_assert!(may_write(entry), "statement {} still reads {} through {}: {}", index, b, entry, statement);
+            }
+        }
+        for finding in revoked.findings.iter().filter(|f| f.kind == FindingKind::StillReadable) {
+            prop_assert!(!finding.actions.is_empty() && finding.actions.iter().all(|a| READ_ACTIONS.iter().any(|r| r.name == a)), "{:?}", finding);
+        }
+    }
+}
+
+/// An S3-only Allow on wildcard resources, as the vendor's manual statement and its variants
+/// write it: what `--narrow-wildcard` rewrites.
+fn wildcard_statement() -> impl Strategy<Value = Value> {
+    let actions = prop::sample::subsequence(
+        vec![
+            "s3:GetObject",
+            "s3:Get*",
+            "s3:List*",
+            "s3:*",
+            "s3:ListAllMyBuckets",
+            "s3:GetObjectVersion",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "s3:CreateJob",
+            "s3:Get*Object",
+        ],
+        1..5,
+    );
+    let resources =
+        prop::sample::subsequence(vec!["*", "arn:aws:s3:::*", "arn:aws:s3:::*/*", "arn:*:s3:::*", "arn:aws:s3:::alpha-logs/keep/*"], 1..3);
+    (prop::option::of(prop::sample::select(vec!["S3Read", "Vendor"])), actions, resources, prop::bool::weighted(0.2)).prop_map(
+        |(sid, actions, resources, condition)| {
+            let mut map = Map::new();
+            if let Some(sid) = sid {
+                map.insert("Sid".into(), json!(sid));
+            }
+            map.insert("Effect".into(), json!("Allow"));
+            map.insert("Action".into(), json!(actions));
+            map.insert("Resource".into(), json!(resources));
+            if condition {
+                map.insert("Condition".into(), json!({"Bool": {"aws:SecureTransport": "true"}}));
+            }
+            Value::Object(map)
+        },
+    )
+}
+
+/// Whether the statement allows `action` on `resource` (conditions left aside: a narrowing keeps
+/// them as they are).
+fn statement_allows(statement: &Value, action: &str, resource: &str) -> bool {
+    let Some(v) = view(StatementRef { policy: String::new(), source: PolicySource::Inline, sid: None, index: 0 }, statement) else { return false };
+    let on = match &v.resources {
+        Listed::Only(patterns) => patterns.iter().any(|p| glob_match(p, resource)),
+        Listed::AllBut(patterns) => !patterns.iter().any(|p| glob_match(p, resource)),
+        Listed::Missing => false,
+    };
+    v.effect == Effect::Allow && on && v.allows(&action.to_ascii_lowercase())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, max_global_rejects: 8192, ..ProptestConfig::default() })]
+
+    /// (g) `--narrow-wildcard` never takes an action's access on a resource other than the
+    /// granted buckets' without naming it (the entry re-scoped, or the account-level write
+    /// dropped), keeps every account-level read it names as kept, gives nothing new but the
+    /// grant, and leaves no read of the read set on a wildcard.
+    #[test]
+    fn narrowing_names_what_it_rescopes(s in wildcard_statement(), names in prop::sample::subsequence(UNIVERSE.to_vec(), 1..=2)) {
+        let p = doc(json!({"Version": "2012-10-17", "Statement": [s.clone()]}));
+        let edit = grant(&p, &buckets(&names), "aws", &GrantOptions { narrow_wildcard: true, other_inline_chars: 0 }).unwrap();
+        let finding = edit.findings.iter().find(|f| f.kind == FindingKind::Narrowed);
+        prop_assume!(finding.is_some());
+        let finding = finding.unwrap();
+        let after = statement_list(&edit.document);
+        let (kept, dropped) = finding.account_level.as_ref().map(|a| (a.kept.clone(), a.dropped.clone())).unwrap_or_default();
+        let granted = |r: &str| names.iter().any(|n| r == format!("arn:aws:s3:::{n}") || r.starts_with(&format!("arn:aws:s3:::{n}/")));
+        // An action with no resource type is requested on "*"; policies also grant it with
+        // arn:aws:s3:::* (the AWS docs' examples for s3:ListAllMyBuckets do).
+        let account_resources = ["*", "arn:aws:s3:::*"];
+        let mut probes: Vec<(&str, String)> = ACCOUNT_LEVEL_READS
+            .iter()
+            .chain(ACCOUNT_LEVEL_WRITES)
+            .flat_map(|a| account_resources.iter().map(move |r| (*a, (*r).to_owned())))
+            .collect();
+        let mut resources: Vec<String> = UNIVERSE.iter().flat_map(|n| [format!("arn:aws:s3:::{n}"), format!("arn:aws:s3:::{n}/keep/x.log")]).collect();
+        resources.extend(["arn:aws:s3:us-east-1:111122223333:accesspoint/ap".to_owned(), "arn:aws:s3:us-east-1:111122223333:job/j1".to_owned()]);
+        let bucket_actions = READ_ACTIONS.iter().chain(WRITE_ACTIONS).map(|a| a.name).chain(["s3:GetBucketPolicy", "s3:GetBucketLocation", "s3:GetAccessPointPolicy"]);
+        for action in bucket_actions {
+            probes.extend(resources.iter().map(|r| (action, r.clone())));
+        }
+        for (action, resource) in &probes {
+            let before = statement_allows(&s, action, resource);
+            let now = after.iter().any(|st| statement_allows(st, action, resource));
+            if before && !now {
+                let account_level = ACCOUNT_LEVEL_READS.contains(action) || ACCOUNT_LEVEL_WRITES.contains(action);
+                let named = if account_level { dropped.iter().any(|d| d == action) } else { finding.actions.iter().any(|e| entry_matches(e, action)) };
+                prop_assert!(named, "{} on {} lost without being named: {}", action, resource, finding.message);
+            }
+            prop_assert!(!now || before || granted(resource), "{} on {} gained", action, resource);
+        }
+        for action in &kept {
+            let allowed = |r: &str| after.iter().any(|st| statement_allows(st, action, r));
+            prop_assert!(account_resources.iter().any(|r| allowed(r)), "{} said kept: {}", action, finding.message);
+        }
+        for statement in &after {
+            let wildcard = strings(&statement["Resource"]).iter().any(|r| matches!(super::wildcard::classify(r, "aws"), super::wildcard::S3Resource::AllBuckets));
+            prop_assert!(!wildcard || !READ_ACTIONS.iter().any(|a| statement_allows(statement, a.name, "arn:aws:s3:::gamma.logs/x")), "a read left on a wildcard: {}", statement);
         }
     }
 }

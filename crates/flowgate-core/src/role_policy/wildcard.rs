@@ -5,8 +5,9 @@ use serde_json::Value;
 
 use super::evaluate::{Effect, PolicySource, StatementRef};
 use super::glob::{Coverage, glob_match, prefix_coverage};
-use super::statement::{Listed, compact_strings, statement_label, view};
-use super::{Finding, FindingKind, GET_OBJECT};
+use super::s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, account_level_covered};
+use super::statement::{Listed, compact_strings, statement_label, strings, view};
+use super::{AccountLevelActions, Finding, FindingKind};
 use crate::names::BucketName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub(super) fn narrowing_obstacle(statement: &Value, partition: &str) -> Option<S
     let Some(view) = view(StatementRef { policy: String::new(), source: PolicySource::Inline, sid: None, index: 0 }, statement) else {
         return Some("it is not an Allow statement".into());
     };
-    if view.effect != Effect::Allow || !view.allows(GET_OBJECT) {
+    if view.effect != Effect::Allow || !view.allows(&GET_OBJECT.lowercase()) {
         return Some("it does not allow s3:GetObject".into());
     }
     let Listed::Only(actions) = &view.actions else { return Some("it uses NotAction".into()) };
@@ -65,26 +66,58 @@ pub(super) fn narrowing_obstacle(statement: &Value, partition: &str) -> Option<S
     if let Some(other) = actions.iter().find(|a| !a.to_ascii_lowercase().starts_with("s3:")) {
         return Some(format!("it also allows {other}"));
     }
-    // AWS-FACTS: s3:ListAllMyBuckets only works with Resource "*".
-    if actions.iter().any(|a| a.eq_ignore_ascii_case("s3:ListAllMyBuckets")) {
-        return Some("it allows s3:ListAllMyBuckets, which needs Resource \"*\"; move that action to its own statement".into());
-    }
     if !resources.iter().any(|r| classify(r, partition) == S3Resource::AllBuckets) {
         return Some("its wildcard is a bucket-name pattern, not every bucket".into());
     }
     None
 }
 
-/// The statement with each every-bucket wildcard resource replaced by the ARNs of `buckets` it
-/// covered (`arn:P:s3:::B` and/or `arn:P:s3:::B/*`), other resources and keys kept in place.
-pub(super) fn narrow(statement: &Value, buckets: &[BucketName], partition: &str) -> Value {
-    let Some(map) = statement.as_object() else { return statement.clone() };
+/// A statement `--narrow-wildcard` rewrote, and what became of what its wildcard served.
+pub(super) struct Narrowing {
+    /// The statement, each every-bucket wildcard replaced by the granted buckets' ARNs.
+    pub(super) statement: Value,
+    /// The account-level reads it covered, on its wildcard, in a statement of their own (the
+    /// original Sid still in place: the caller makes it unique).
+    pub(super) split: Option<Value>,
+    /// The `Action` entries whose scope changed: every entry left in the statement.
+    pub(super) entries: Vec<String>,
+    /// The wildcards replaced.
+    pub(super) wildcards: Vec<String>,
+    pub(super) kept: Vec<&'static str>,
+    pub(super) dropped: Vec<&'static str>,
+}
+
+/// Narrows a statement `narrowing_obstacle` accepts: each every-bucket wildcard resource becomes
+/// the ARNs of `buckets` it covered (`arn:P:s3:::B` and/or `arn:P:s3:::B/*`), other resources and
+/// keys kept in place.
+///
+/// The actions with no resource type (`s3:ListAllMyBuckets`, and the others a pattern such as
+/// `s3:List*` covers) work only on a wildcard, so a bucket ARN would silently end them. The reads
+/// among them (access level List or Read: names of buckets, access points, jobs; no object) are
+/// moved, by name, to a statement of their own that keeps the wildcard: that keeps them working
+/// and grants no read of any bucket, so the read is still narrowed. The writes (`s3:CreateJob`,
+/// `s3:PutAccountPublicAccessBlock`, ...) are not kept: a Batch Operations job runs over any
+/// bucket, and account-wide settings decide whether buckets can be public, which is what the
+/// narrowing is taking away; they are named instead. Entries that are exactly an account-level
+/// action leave the narrowed statement, where they would do nothing.
+pub(super) fn narrow(statement: &Value, buckets: &[BucketName], partition: &str) -> Narrowing {
+    let Some(map) = statement.as_object() else {
+        return Narrowing {
+            statement: statement.clone(),
+            split: None,
+            entries: Vec::new(),
+            wildcards: Vec::new(),
+            kept: Vec::new(),
+            dropped: Vec::new(),
+        };
+    };
     let items: Vec<Value> = match map.get("Resource") {
         Some(Value::Array(items)) => items.clone(),
         Some(other) => vec![other.clone()],
         None => Vec::new(),
     };
     let mut narrowed: Vec<Value> = Vec::new();
+    let mut wildcards: Vec<String> = Vec::new();
     let push = |narrowed: &mut Vec<Value>, arn: String| {
         if !narrowed.iter().chain(items.iter()).any(|r| r.as_str() == Some(arn.as_str())) {
             narrowed.push(Value::String(arn));
@@ -93,6 +126,7 @@ pub(super) fn narrow(statement: &Value, buckets: &[BucketName], partition: &str)
     for item in &items {
         match item.as_str() {
             Some(pattern) if classify(pattern, partition) == S3Resource::AllBuckets => {
+                wildcards.push(pattern.to_owned());
                 for bucket in buckets {
                     let bucket_arn = bucket.arn(partition);
                     if glob_match(pattern, &bucket_arn) {
@@ -106,9 +140,82 @@ pub(super) fn narrow(statement: &Value, buckets: &[BucketName], partition: &str)
             _ => narrowed.push(item.clone()),
         }
     }
+    let entries: Vec<&str> = map.get("Action").map(strings).unwrap_or_default();
+    let account_level = |e: &&str| ACCOUNT_LEVEL_READS.iter().chain(ACCOUNT_LEVEL_WRITES).any(|a| a.eq_ignore_ascii_case(e));
+    let (kept, dropped) = account_level_served(&entries, &wildcards, partition);
+    let left: Vec<&str> = entries.iter().copied().filter(|e| !account_level(e)).collect();
     let mut map = map.clone();
+    if left.len() < entries.len() {
+        // Two or more entries, one of them allowing s3:GetObject: it was an array and stays one.
+        map.insert("Action".into(), Value::Array(left.iter().map(|a| Value::String((*a).to_owned())).collect()));
+    }
+    let split = (!kept.is_empty()).then(|| account_level_statement(&map, &kept, &wildcards));
     map.insert("Resource".into(), Value::Array(narrowed));
-    Value::Object(map)
+    Narrowing { statement: Value::Object(map), split, entries: left.iter().map(|e| (*e).to_owned()).collect(), wildcards, kept, dropped }
+}
+
+/// The account-level actions the entries allowed through one of the wildcards: (reads, writes).
+/// Only a wildcard that covers every bucket's own ARN (`*`, `arn:P:s3:::*`), not objects only
+/// (`arn:P:s3:::*/*`), can have served them.
+fn account_level_served(entries: &[&str], wildcards: &[String], partition: &str) -> (Vec<&'static str>, Vec<&'static str>) {
+    let served = wildcards.iter().any(|w| glob_match(w, "*") || prefix_coverage(w, &format!("arn:{partition}:s3:::")) == Coverage::All);
+    let mut kept: Vec<&'static str> = Vec::new();
+    let mut dropped: Vec<&'static str> = Vec::new();
+    if served {
+        for entry in entries {
+            let (reads, writes) = account_level_covered(entry);
+            kept.extend(reads.into_iter().filter(|a| !kept.contains(a)).collect::<Vec<_>>());
+            dropped.extend(writes.into_iter().filter(|a| !dropped.contains(a)).collect::<Vec<_>>());
+        }
+    }
+    // In the tables' order, whatever order the entries came in.
+    kept.sort_by_key(|a| ACCOUNT_LEVEL_READS.iter().position(|r| r == a));
+    dropped.sort_by_key(|a| ACCOUNT_LEVEL_WRITES.iter().position(|w| w == a));
+    (kept, dropped)
+}
+
+/// The statement that keeps `actions` on the wildcards: the original's keys in their order (its
+/// Effect, Sid and any Condition), `Action` the names, `Resource` the wildcards that served them.
+fn account_level_statement(map: &serde_json::Map<String, Value>, actions: &[&str], wildcards: &[String]) -> Value {
+    let list = |items: Vec<String>| match items.as_slice() {
+        [one] => Value::String(one.clone()),
+        _ => Value::Array(items.into_iter().map(Value::String).collect()),
+    };
+    let mut split = map.clone();
+    split.insert("Action".into(), list(actions.iter().map(|a| (*a).to_owned()).collect()));
+    split.insert("Resource".into(), list(wildcards.to_vec()));
+    Value::Object(split)
+}
+
+/// The `Narrowed` finding: every entry whose scope changed, and the account-level actions kept
+/// (and where) or no longer allowed.
+pub(super) fn narrowed_finding(narrowing: &Narrowing, label: &str, split_label: Option<String>, buckets: &[BucketName]) -> Finding {
+    let names: Vec<&str> = buckets.iter().map(BucketName::as_str).collect();
+    let mut message = format!(
+        "narrowed statement {label} from {} to the {} granted bucket(s) ({}): {} now apply only to those buckets and their objects, no longer to other buckets nor to other S3 resources (access points, Batch Operations jobs, Storage Lens, Access Grants)",
+        compact_strings(&narrowing.wildcards.iter().map(String::as_str).collect::<Vec<_>>()),
+        buckets.len(),
+        names.join(", "),
+        narrowing.entries.join(", ")
+    );
+    if let Some(split) = &split_label {
+        message.push_str(&format!(
+            "; the account-level actions it covered, which have no resource and work only on a wildcard, keep it in the new statement {split}: {}",
+            narrowing.kept.join(", ")
+        ));
+    }
+    if !narrowing.dropped.is_empty() {
+        message.push_str(&format!(
+            "; no longer allowed: {} (account-level writes; add them back in a statement of their own if the role needs them)",
+            narrowing.dropped.join(", ")
+        ));
+    }
+    let account_level = (!narrowing.kept.is_empty() || !narrowing.dropped.is_empty()).then(|| AccountLevelActions {
+        kept: narrowing.kept.iter().map(|a| (*a).to_owned()).collect(),
+        kept_in: split_label,
+        dropped: narrowing.dropped.iter().map(|a| (*a).to_owned()).collect(),
+    });
+    Finding { actions: narrowing.entries.clone(), account_level, ..Finding::new(FindingKind::Narrowed, label, message) }
 }
 
 /// One finding per Allow statement that grants `s3:GetObject` on more than named buckets.
@@ -118,7 +225,7 @@ pub(super) fn broad_grant_findings(statements: &[Value], partition: &str) -> Vec
         let Some(view) = view(StatementRef { policy: String::new(), source: PolicySource::Inline, sid: None, index }, statement) else {
             continue;
         };
-        if view.effect != Effect::Allow || !view.allows(GET_OBJECT) {
+        if view.effect != Effect::Allow || !view.allows(&GET_OBJECT.lowercase()) {
             continue;
         }
         let broad: Vec<String> = match &view.resources {
@@ -139,16 +246,9 @@ pub(super) fn broad_grant_findings(statements: &[Value], partition: &str) -> Vec
             None => "run again with --narrow-wildcard to narrow it to the granted buckets".to_owned(),
             Some(reason) => format!("edit it by hand ({reason})"),
         };
-        findings.push(Finding {
-            kind: FindingKind::BroaderThanNeeded,
-            bucket: None,
-            policy: None,
-            statement: label.clone(),
-            message: format!(
-                "statement {label} allows s3:GetObject on {}{condition}, broader than the buckets flowgate grants: {remedy}",
-                broad.join(", ")
-            ),
-        });
+        let message =
+            format!("statement {label} allows s3:GetObject on {}{condition}, broader than the buckets flowgate grants: {remedy}", broad.join(", "));
+        findings.push(Finding::new(FindingKind::BroaderThanNeeded, label, message));
     }
     findings
 }
