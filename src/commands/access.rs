@@ -74,7 +74,8 @@ impl fmt::Display for AccessEditReport {
         if s.planned + s.applied + s.failed == 0 {
             writeln!(f, "nothing to change: {} already as asked", self.buckets.join(", "))
         } else if self.dry_run {
-            writeln!(f, "dry run: nothing applied")
+            // The stack's report has said it (and how the plan was made).
+            if self.stack.is_some() { Ok(()) } else { writeln!(f, "dry run: nothing applied") }
         } else {
             writeln!(f, "{} applied, {} failed", s.applied, s.failed)
         }
@@ -195,6 +196,8 @@ async fn edit_via_stack(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit, name
         no_wait: args.wait.no_wait,
         wait_timeout: Duration::from_secs(args.wait.wait_timeout),
     };
+    // Who acts where, before the plan, as every other plan says it.
+    ctx.printer.text(format_args!("{}\n", ctx.identity_line().await?))?;
     let deployed = deploy_stack(&client, &ctx.printer, ctx.mode(), &request).await?;
     report.changes = deployed.changes.clone();
     report.summary = deployed.summary;

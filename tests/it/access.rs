@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Env, block_on, json_stdout, stderr};
+use crate::support::{Env, block_on, json_stdout, stderr, stdout};
 
 const ROLE: &str = "ColorTokensCrossAccountAccessRole";
 const POLICY: &str = "ColorTokensAccess";
@@ -128,6 +128,13 @@ fn stack_mode_grants_two_revokes_one_and_list_agrees() {
     let env = Env::isolated();
     let created = env.flowgate().args(["stack", "deploy", "--vendor-account", "111122223333", "--yes", "-q"]).output().unwrap();
     assert!(created.status.success(), "{}", stderr(&created));
+
+    // A stack-mode dry run says who acts where, and says "nothing applied" once.
+    let dry = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--dry-run"]).output().unwrap();
+    let text = format!("{}{}", stdout(&dry), stderr(&dry));
+    assert!(dry.status.success(), "{text}");
+    assert!(text.contains("account 123456789012 as arn:aws:sts::123456789012:"), "{text}");
+    assert_eq!(text.matches("dry run: nothing applied").count(), 1, "{text}");
 
     let grant =
         env.flowgate().args(["access", "grant", "--bucket", "flow-logs-a", "--bucket", "flow-logs-b", "--yes", "--output", "json"]).output().unwrap();
