@@ -37,8 +37,8 @@ pub async fn describe_organization(orgs: &Client) -> Result<(String, String)> {
 }
 
 fn status_of(account: &aws_sdk_organizations::types::Account) -> AccountStatus {
-    // `State` replaces the deprecated `Status` (which has no PENDING_CLOSURE); older answers
-    // carry only `Status`.
+    // `State` replaces the deprecated `Status` and adds PENDING_ACTIVATION and CLOSED (both
+    // have ACTIVE, SUSPENDED and PENDING_CLOSURE); older answers carry only `Status`.
     #[allow(deprecated)]
     let text = account.state().map(|s| s.as_str().to_owned()).or_else(|| account.status().map(|s| s.as_str().to_owned())).unwrap_or_default();
     AccountStatus::parse(&text)

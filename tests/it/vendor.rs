@@ -188,6 +188,11 @@ fn read_write_is_added_and_removed_by_a_deploy_without_it() {
     let write = &role_policies(&env)["FlowgateSegmentationWrite"];
     let file = flowgate::core::stack_plan::SEGMENTATION_WRITE_POLICY.replace("${Partition}", "aws").replace("${AccountId}", ACCOUNT);
     assert_eq!(write["Statement"], serde_json::from_str::<Value>(&file).unwrap()["Statement"]);
+    // ModifySecurityGroupRules takes rule ids: the role can list them.
+    assert!(
+        write["Statement"].as_array().unwrap().iter().any(|s| s["Action"] == "ec2:DescribeSecurityGroupRules" && s["Resource"] == "*"),
+        "{write}"
+    );
     assert_eq!(json_of(&env, &["stack", "status"])["can_write"], true);
     let listed = json_of(&env, &["access", "list"]);
     assert_eq!(listed["can_write"], true);

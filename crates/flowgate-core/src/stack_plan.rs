@@ -547,15 +547,21 @@ mod tests {
             }
         }
         // The write policy: security-group rule actions only, never on "*", every resource a
-        // security group or security-group rule of the account.
+        // security group or security-group rule of the account; and the one read ModifySecurityGroupRules
+        // needs (rule ids come from DescribeSecurityGroupRules, which has no resource type).
         let write = actions_of(SEGMENTATION_WRITE_POLICY);
-        assert_eq!(write.len(), 8, "{write:?}");
+        assert_eq!(write.len(), 9, "{write:?}");
         for action in &write {
             assert!(action.starts_with("ec2:") && !action.contains('*'), "{action}");
             assert!(action.contains("SecurityGroup") || action == "ec2:CreateTags", "{action}");
         }
+        assert!(write.iter().any(|a| a == "ec2:DescribeSecurityGroupRules"), "{write:?}");
         let doc = super::super::policy_doc::parse_document(SEGMENTATION_WRITE_POLICY).unwrap();
         for statement in super::super::policy_doc::statements(&doc).unwrap() {
+            if statement["Action"] == "ec2:DescribeSecurityGroupRules" {
+                assert_eq!(statement["Resource"], "*");
+                continue;
+            }
             let resources: Vec<&str> = statement["Resource"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
             assert!(!resources.is_empty());
             for resource in resources {

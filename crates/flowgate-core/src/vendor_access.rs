@@ -87,7 +87,11 @@ pub fn vendor_permissions(documents: &[&Map<String, Value>]) -> VendorPermission
     let compliance = file_actions(COMPLIANCE_POLICY);
     VendorPermissions {
         compliance_read: !compliance.is_empty() && compliance.iter().all(|a| allowed(documents, a)),
-        write_actions: file_actions(SEGMENTATION_WRITE_POLICY).into_iter().filter(|a| allowed(documents, a)).collect(),
+        // The write policy's own read (DescribeSecurityGroupRules) is no write.
+        write_actions: file_actions(SEGMENTATION_WRITE_POLICY)
+            .into_iter()
+            .filter(|a| !a.starts_with("ec2:Describe") && allowed(documents, a))
+            .collect(),
     }
 }
 
