@@ -1,6 +1,7 @@
 //! The pure core: planners, policy editing, validation. No AWS SDK types, no I/O, no async; every
 //! judgement flowgate makes about an account lives here and is tested without a server.
 
+pub mod access_denied;
 pub mod access_plan;
 pub mod bucket;
 pub mod bucket_policy;
