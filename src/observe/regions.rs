@@ -10,10 +10,11 @@ use crate::apply::error_text;
 use crate::aws::ec2;
 use crate::cli::ScopeArgs;
 use crate::context::Ctx;
+use crate::core::access_denied::Denial;
 use crate::core::flowlog_plan::{
     DesiredFlowLog, ExistingFlowLog, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket, plan_region, select_regions, usable_regions,
 };
-use crate::error::{Error, Result};
+use crate::error::{AwsErrorKind, Error, Result};
 
 /// The regions to work in: the account's usable regions, narrowed by `--regions`.
 pub async fn resolve_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<Vec<String>> {
@@ -30,16 +31,40 @@ pub async fn resolve_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<Vec<String>
 pub struct RegionState {
     pub vpcs: Vec<Vpc>,
     pub flow_logs: Vec<ExistingFlowLog>,
+    /// The region's first read was refused by an explicit deny (an organization's region-deny
+    /// policy): nothing can be read or changed there, so it is skipped, with this reason.
+    pub denied: Option<String>,
 }
 
+/// Reads a region's VPCs and flow logs. A region whose first read is refused by an explicit deny
+/// is skipped rather than failed: Control Tower's region deny leaves `ec2:DescribeRegions` allowed
+/// (it lists the region as enabled) and denies everything else there, so the region is closed to
+/// this account, not broken. A refusal after a successful read stays a failure.
 pub async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Result<RegionState> {
     let account = ctx.identity().await?.account.clone();
     let client = ctx.ec2(region);
-    let vpcs = ec2::list_vpcs(&client, region, only_vpcs).await?;
+    let vpcs = match ec2::list_vpcs(&client, region, only_vpcs).await {
+        Ok(vpcs) => vpcs,
+        Err(error) => match region_denial(&error) {
+            Some(reason) => return Ok(RegionState { vpcs: Vec::new(), flow_logs: Vec::new(), denied: Some(reason) }),
+            None => return Err(error),
+        },
+    };
     // Participants cannot describe the flow logs of a VPC shared with them: ask only about ours.
     let ids: Vec<String> = vpcs.iter().filter(|v| v.shared_from(&account).is_none()).map(|v| v.id.clone()).collect();
     let flow_logs = if ids.is_empty() { Vec::new() } else { ec2::list_flow_logs(&client, region, &ids).await? };
-    Ok(RegionState { vpcs, flow_logs })
+    Ok(RegionState { vpcs, flow_logs, denied: None })
+}
+
+/// Why a region is closed to the account, when `error` is an explicit deny.
+pub fn region_denial(error: &Error) -> Option<String> {
+    match error {
+        Error::Aws { kind: AwsErrorKind::AccessDenied, message, .. } => {
+            let denial = Denial::of_message(message);
+            denial.is_explicit().then(|| format!("denied by policy ({}), skipped", denial.describe()))
+        }
+        _ => None,
+    }
 }
 
 /// Observes every region concurrently; results come back sorted by region.
@@ -93,6 +118,9 @@ pub struct RegionCoverage {
     pub oldest_flow_log_created: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Closed to the account by an explicit deny (a region-deny policy): not read, not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
     pub vpcs: usize,
     pub compliant: usize,
     pub non_compliant: usize,
@@ -125,6 +153,8 @@ impl RegionCoverage {
 pub struct CoverageTotals {
     pub regions: usize,
     pub failed_regions: usize,
+    /// Regions closed by an explicit deny, skipped (each region's `skipped` says why).
+    pub skipped_regions: usize,
     pub vpcs: usize,
     pub compliant: usize,
     pub non_compliant: usize,
@@ -144,10 +174,12 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
             Ok(state) => {
                 let plan = plan_region(&region, &account, desired, &state.vpcs, &state.flow_logs, false);
                 let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
+                totals.skipped_regions += usize::from(state.denied.is_some());
                 RegionCoverage {
                     region,
                     oldest_flow_log_created: plan.oldest_to_bucket,
                     error: None,
+                    skipped: state.denied.clone(),
                     vpcs: plan.coverage.len(),
                     compliant: count(|s| matches!(s, VpcState::Compliant { .. })),
                     non_compliant: count(|s| matches!(s, VpcState::NonCompliant { .. })),
@@ -164,6 +196,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
                     region,
                     oldest_flow_log_created: None,
                     error: Some(error_text(&e)),
+                    skipped: None,
                     vpcs: 0,
                     compliant: 0,
                     non_compliant: 0,

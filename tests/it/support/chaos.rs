@@ -83,6 +83,8 @@ struct ProxyState {
 /// `times` times (or always).
 struct Answer {
     action: String,
+    /// Only requests signed for this region (`None`: any).
+    region: Option<String>,
     when: Option<String>,
     times: Option<usize>,
     status: u16,
@@ -148,7 +150,14 @@ impl ChaosProxy {
     /// Every request for `action` is answered with `status` and `body` by the proxy, without
     /// reaching the emulator: an AWS answer to an operation the emulator cannot serve at all.
     pub fn answer(&self, action: &str, status: u16, body: &str) {
-        self.state.answers.lock().unwrap().push(Answer { action: action.to_owned(), when: None, times: None, status, body: body.to_owned() });
+        self.state.answers.lock().unwrap().push(Answer {
+            action: action.to_owned(),
+            region: None,
+            when: None,
+            times: None,
+            status,
+            body: body.to_owned(),
+        });
     }
 
     /// Like [`ChaosProxy::answer`], only for requests whose body contains `when` (a role ARN, an
@@ -157,8 +166,22 @@ impl ChaosProxy {
     pub fn answer_when(&self, action: &str, when: Option<&str>, times: Option<usize>, status: u16, body: &str) {
         self.state.answers.lock().unwrap().push(Answer {
             action: action.to_owned(),
+            region: None,
             when: when.map(str::to_owned),
             times,
+            status,
+            body: body.to_owned(),
+        });
+    }
+
+    /// Like [`ChaosProxy::answer`], only for requests signed for `region`: an answer one region
+    /// gives (an organization's region-deny policy, a region not enabled).
+    pub fn answer_in_region(&self, action: &str, region: &str, status: u16, body: &str) {
+        self.state.answers.lock().unwrap().push(Answer {
+            action: action.to_owned(),
+            region: Some(region.to_owned()),
+            when: None,
+            times: None,
             status,
             body: body.to_owned(),
         });
@@ -383,7 +406,7 @@ async fn handle(
     let body_text = String::from_utf8_lossy(&body).into_owned();
     state.log.lock().unwrap().push(RequestRecord {
         service: service.clone(),
-        region,
+        region: region.clone(),
         action,
         mutating,
         faulted: fault.is_some() || fail_after,
@@ -430,6 +453,7 @@ async fn handle(
             .rev()
             .find(|a| {
                 a.action == action_name
+                    && a.region.as_deref().is_none_or(|r| r == region)
                     && a.when.as_deref().is_none_or(|w| body_text.contains(w) || body_text.contains(&w.replace(':', "%3A").replace('/', "%2F")))
                     && a.times != Some(0)
             })
