@@ -2,6 +2,8 @@
 //! flow logs (tagged flowgate:managed) in every region, the role stack (which revokes the vendor's
 //! access with the role), and with --delete-bucket the bucket. Other flow logs are never touched.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::s3;
 use crate::cli::{FlowLogsDisableArgs, OffboardArgs, StackDeleteArgs, StackNameArgs, StackWaitArgs};
@@ -69,15 +71,25 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     }
 
     // Applied in order, each sub-command re-reading the account; a failed step does not keep the
-    // next from running (each removes its own resources), but Ctrl-C stops before the next one.
+    // role stack from going (the vendor's access is independent of the flow logs), but the bucket
+    // stays while a flow log that delivers to it could not be removed: a deleted bucket's name can
+    // be taken by anyone, and the flow log would then deliver to them. Ctrl-C stops before the
+    // next step.
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.without_plans());
-    let (applying, disable, delete) = (&applying, &disable, &delete);
+    let flow_logs_left = AtomicBool::new(false);
+    let (applying, disable, delete, flow_logs_left) = (&applying, &disable, &delete, &flow_logs_left);
     let mut steps = vec![
         Step::new(report.steps[0].changes.clone(), async move {
-            Ok(match flowlogs::disable(applying, disable).await {
+            let done = match flowlogs::disable(applying, disable).await {
                 Ok(r) => Done::Report { changes: r.changes, error: None },
                 Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
-            })
+            };
+            if let Done::Report { changes, error } = &done
+                && (error.is_some() || changes.iter().any(|c| c.status == ChangeStatus::Failed))
+            {
+                flow_logs_left.store(true, Ordering::SeqCst);
+            }
+            Ok(done)
         }),
         Step::new(report.steps[1].changes.clone(), async move {
             Ok(match stack::delete(applying, delete).await {
@@ -87,7 +99,16 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
         }),
     ];
     if let (Some(bucket), Some(change)) = (&args.bucket, &bucket_change) {
-        steps.push(Step::new(vec![change.clone()], delete_bucket(ctx, bucket, &identity.account, change.clone())));
+        let account = identity.account.as_str();
+        steps.push(Step::new(vec![change.clone()], async move {
+            if flow_logs_left.load(Ordering::SeqCst) {
+                let mut kept = change.clone();
+                kept.status = ChangeStatus::NotAttempted;
+                kept.detail = "kept: a flow log that delivers to it could not be removed (see above); re-run offboard once it is".to_owned();
+                return Ok(Done::Report { changes: vec![kept], error: None });
+            }
+            delete_bucket(ctx, bucket, account, change.clone()).await
+        }));
     }
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
     let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: 1 });

@@ -131,6 +131,33 @@ fn offboard_removes_only_what_flowgate_made() {
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
 }
 
+/// A flow log whose removal failed still delivers to the bucket: offboard keeps the bucket (a
+/// deleted bucket's name can be taken by anyone, and the flow log would deliver to them), says
+/// why, still removes the vendor's role, and exits 3; a re-run converges.
+#[test]
+fn offboard_keeps_the_bucket_while_a_flow_log_still_delivers_to_it() {
+    let env = with_vpcs();
+    let onboarded = onboard(&env, &["--yes"]);
+    assert!(onboarded.status.success(), "{}", stderr(&onboarded));
+    env.proxy.fault_action("DeleteFlowLogs", crate::support::FaultKind::ServerError);
+    let args = ["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--force", "--max-attempts", "1", "--yes"];
+    let output = env.flowgate().args(args).args(["--output", "json"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    let bucket_step = report["steps"].as_array().unwrap().iter().find(|s| s["step"] == "bucket").unwrap();
+    assert_eq!(bucket_step["changes"][0]["status"], "not-attempted", "{report:#}");
+    assert!(bucket_step["changes"][0]["detail"].as_str().unwrap().contains("a flow log that delivers to it could not be removed"), "{report:#}");
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_ok(), "the bucket is kept");
+    assert!(!flow_logs(&env).is_empty(), "the flow logs are still there");
+    let stack = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    assert_eq!(json_stdout(&stack)["exists"], false, "the vendor's role went all the same");
+
+    env.proxy.clear_faults();
+    let again = env.flowgate().args(args).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_err(), "deleted once nothing delivers to it");
+}
+
 #[test]
 fn offboard_deletes_a_versioned_bucket_with_every_version() {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
