@@ -814,7 +814,8 @@ pub enum OrgCommand {
     /// Onboard every account in scope: trusted access, the central bucket and its delivery
     /// policy, the roles StackSet, the management account's stack, flow logs in every member
     Onboard(Box<OrgOnboardArgs>),
-    /// What is deployed where, and what a re-run of org onboard would change (read-only)
+    /// What is deployed where, and what a re-run of org onboard would change (read-only; exit 1
+    /// on any fail)
     Status(OrgStatusArgs),
     /// Per account: the stack instance, flow-log coverage (read through the operator role), the
     /// central bucket's policy and delivery to it, judged pass/warn/fail (exit 1 on any fail)
@@ -986,8 +987,10 @@ pub struct OrgOffboardArgs {
     #[arg(long)]
     pub whole_organization: bool,
 
-    #[command(flatten)]
-    pub scope: ScopeArgs,
+    /// Regions worked on at once in each account (flowgate's flow logs go from every region and
+    /// VPC: the operator roles that remove them go next)
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
 
     /// The management account's role stack
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]

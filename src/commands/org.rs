@@ -30,6 +30,7 @@ use crate::core::bucket::BucketAction;
 use crate::core::names::{BucketName, LogPrefix};
 use crate::core::org_checks::{self, InstanceState};
 use crate::core::org_delivery::{self, DeliveryForm, OrgDeliveryTarget};
+use crate::core::org_offboard::{self, LogArchiveStatements, OffboardEdit, Offboarding, OwnOnboarding};
 use crate::core::org_scope::{self, AccountFilter, OrgScope, OrgTree, ScopeRequest, ScopedAccount};
 use crate::core::org_template::{OPERATOR_ROLE_NAME, org_member_template};
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
@@ -218,6 +219,13 @@ pub struct OrgReport {
     pub log_archive_account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_policy: Option<&'static str>,
+    /// org onboard: who the organization's delivery statements let deliver, and what the plan
+    /// changes about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_grant: Option<DeliveryGrant>,
+    /// org offboard: what goes from the central bucket's policy and what stays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_edit: Option<PolicyEdit>,
     /// What the vendor needs to register the accounts: its account, the ExternalId every
     /// account's role requires, and the role's name (the same in every account).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -256,6 +264,8 @@ impl OrgReport {
             bucket: bucket.to_string(),
             log_archive_account: log_archive.to_owned(),
             delivery_policy: None,
+            delivery_grant: None,
+            policy_edit: None,
             vendor: None,
             dry_run,
             changes: Vec::new(),
@@ -385,8 +395,9 @@ fn decision_text(entry: &AccountEntry) -> String {
 
 impl OrgReport {
     /// The report once applied: the organization's steps (a step's own error as a failed
-    /// change), each account's changes from the flow-log pass (or, when that step failed as a
-    /// whole, its planned changes not attempted), the tally and the re-run line.
+    /// change), each account's changes from the flow-log pass (an account the pass never reached
+    /// keeps its planned changes, not attempted), the tally and the re-run line. Every change not
+    /// attempted says why.
     fn settle(&mut self, org_steps: &[apply::StepOutcome], by_account: BTreeMap<String, Vec<Change>>, flow_error: Option<String>, interrupted: bool) {
         self.changes = Vec::new();
         for step in org_steps {
@@ -397,15 +408,24 @@ impl OrgReport {
                 self.changes.push(change);
             }
         }
+        let reason = if interrupted { Some("interrupted".to_owned()) } else { first_failure(&self.changes, &by_account) };
         for entry in self.accounts.iter_mut() {
             if let Some(changes) = by_account.get(&entry.account.id) {
                 entry.changes = changes.clone();
-            } else if let Some(error) = &flow_error {
+            } else {
+                let why = flow_error.clone().or_else(|| reason.clone()).unwrap_or_else(|| "the flow-log step did not run".to_owned());
                 for change in entry.changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-                    change.status = ChangeStatus::NotAttempted;
+                    not_attempted(change, &why);
                 }
-                entry.error = Some(error.clone());
+                entry.error = flow_error.clone();
             }
+        }
+        // The runner marks the steps after a failure (or an interrupt) "not attempted": say why.
+        let unexplained = |c: &&mut Change| c.status == ChangeStatus::NotAttempted && !c.detail.contains(NOT_ATTEMPTED);
+        let why = reason.unwrap_or_else(|| "an earlier step failed".to_owned());
+        let accounts = self.accounts.iter_mut().flat_map(|a| a.changes.iter_mut());
+        for change in self.changes.iter_mut().chain(accounts).filter(unexplained) {
+            change.detail = format!("{} ({NOT_ATTEMPTED}{why})", change.detail);
         }
         let mut tally = ChangeTally::of(&self.all_changes());
         tally.interrupted = interrupted;
@@ -414,6 +434,72 @@ impl OrgReport {
             self.rerun = Some(crate::output::rerun_command_line());
         }
     }
+}
+
+/// How a change not attempted says why: "DETAIL (not attempted: REASON)".
+const NOT_ATTEMPTED: &str = "not attempted: ";
+
+/// Marks a planned change "not attempted", with the reason.
+fn not_attempted(change: &mut Change, reason: &str) {
+    change.status = ChangeStatus::NotAttempted;
+    change.detail = format!("{} ({NOT_ATTEMPTED}{reason})", change.detail);
+}
+
+/// `changes` with every planned one not attempted because `reason`.
+fn unattempted(mut changes: Vec<Change>, reason: &str) -> Vec<Change> {
+    for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+        not_attempted(change, reason);
+    }
+    changes
+}
+
+/// A step that does not run because `reason`: its planned changes, not attempted.
+fn not_run(changes: Vec<Change>, reason: &str) -> Done {
+    Done::Report { changes: unattempted(changes, reason), error: None }
+}
+
+/// The changes of a step applied in order, stopped by `failure` at the change with that action:
+/// the changes before it applied, it failed with the error, the ones after it not attempted
+/// because of it (an interrupt leaves it and the rest not attempted); and the step's own error
+/// when no planned change is left to carry it.
+fn stopped_at(mut changes: Vec<Change>, failure: Option<(&str, Error)>) -> (Vec<Change>, Option<String>) {
+    let Some((action, error)) = failure else {
+        for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
+            change.status = ChangeStatus::Applied;
+        }
+        return (changes, None);
+    };
+    let at = changes.iter().position(|c| c.action == action).unwrap_or(0);
+    let mut failed: Option<String> = None;
+    let mut unplaced = Some(error);
+    for (i, change) in changes.iter_mut().enumerate().filter(|(_, c)| c.status == ChangeStatus::Planned) {
+        if i < at {
+            change.status = ChangeStatus::Applied;
+        } else if let Some(reason) = &failed {
+            not_attempted(change, reason);
+        } else if let Some(error) = unplaced.take() {
+            if matches!(error, Error::Interrupted) {
+                failed = Some("interrupted".to_owned());
+                not_attempted(change, "interrupted");
+            } else {
+                failed = Some(format!("{} failed", change.action));
+                change.status = ChangeStatus::Failed;
+                change.error = Some(error_text(&error));
+            }
+        }
+    }
+    // No planned change left to carry the error: the step's own.
+    (changes, unplaced.filter(|e| !matches!(e, Error::Interrupted)).map(|e| error_text(&e)))
+}
+
+/// The first failure of an applied run, as a reason for what was not attempted after it: an
+/// account's flow logs first (offboard removes them before anything else), then the
+/// organization's changes in order.
+fn first_failure(org_changes: &[Change], by_account: &BTreeMap<String, Vec<Change>>) -> Option<String> {
+    let account = by_account.iter().find_map(|(account, changes)| {
+        changes.iter().find(|c| c.status == ChangeStatus::Failed).map(|c| format!("{} in account {account} failed", c.action))
+    });
+    account.or_else(|| org_changes.iter().find(|c| c.status == ChangeStatus::Failed).map(|c| format!("{} failed", c.action)))
 }
 
 fn preferences_of(operations: crate::cli::OperationArgs) -> OperationPreferences {
@@ -509,13 +595,26 @@ impl fmt::Display for OrgReport {
 }
 
 impl Report for OrgReport {
+    /// `org status` and `org verify` as every status and verify command: 0 when every check
+    /// passes (or warns), 1 when any fails. onboard and offboard: the apply's rule.
     fn exit_status(&self) -> ExitStatus {
         match self.status {
-            Some(CheckStatus::Fail) if self.command == "org verify" => ExitStatus::Failure,
+            Some(CheckStatus::Fail) => ExitStatus::Failure,
             Some(_) => ExitStatus::Success,
             None => self.summary.exit_status(),
         }
     }
+}
+
+/// Prints a plan, unless `-q` asks for results and errors only and nobody needs to read the plan
+/// first: with `--yes` the applied report lists every change; a dry run's plan is its result and a
+/// question needs its plan, so both are shown.
+fn show_plan(ctx: &Ctx, plan: impl fmt::Display) -> Result<()> {
+    // (In JSON mode the printer keeps the plan for an error document and prints nothing.)
+    if ctx.printer.quiet && !ctx.printer.is_json() && ctx.yes && !ctx.dry_run {
+        return Ok(());
+    }
+    ctx.printer.text(plan)
 }
 
 /// The StackSet's parameters: today's vendor template with storage access off (member accounts
@@ -612,34 +711,128 @@ fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'_>, account
     Ok(merge)
 }
 
-fn policy_change(merge: &org_delivery::OrgPolicyMerge, bucket: &BucketName, exists: bool) -> Change {
+/// Who the organization's delivery statements let deliver once the plan is applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryGrant {
+    /// `per-account` or `org`.
+    pub form: &'static str,
+    /// The organization form: every account of the organization may deliver, today's and any
+    /// that joins later, whatever the scope.
+    pub whole_organization: bool,
+    /// Every account granted (the organization form: every account of the organization today).
+    pub accounts: Vec<String>,
+    /// Accounts granted that were not before.
+    pub gained: Vec<String>,
+    /// Accounts granted before that are not any more.
+    pub lost: Vec<String>,
+    /// The organization form is replaced: accounts that join the organization later are no
+    /// longer granted.
+    pub future_accounts_lost: bool,
+    /// Accounts granted that are outside the scope.
+    pub outside_scope: Vec<String>,
+}
+
+/// The scope and the organization a delivery grant is told against.
+struct GrantContext<'a> {
+    scoped: &'a [String],
+    org_id: &'a str,
+    /// Every account of the organization, whatever its status.
+    org_accounts: &'a [String],
+    /// The log-archive account, when it is outside the scope and its own delivery statements
+    /// (bucket create's) are or will be in the policy.
+    own_statements_outside: Option<&'a str>,
+}
+
+/// The plan line of the delivery statements and who they grant: every account gained or lost by
+/// the edit, every account granted outside the scope, and, in the organization form, that every
+/// account of the organization may deliver.
+fn policy_change(
+    merge: &org_delivery::OrgPolicyMerge,
+    existing: Option<&str>,
+    bucket: &BucketName,
+    exists: bool,
+    grant: &GrantContext<'_>,
+) -> Result<(Change, DeliveryGrant)> {
+    let after = merge.document.as_deref().or(existing);
+    let change = org_delivery::grant_change(existing, after, grant.org_id, grant.org_accounts).map_err(|e| {
+        Error::refused(format!("the central bucket's policy cannot be read: {e}"), Some("fix the policy by hand, then re-run".to_owned()))
+    })?;
+    let outside: Vec<String> = change.granted.iter().filter(|a| !grant.scoped.contains(a)).cloned().collect();
+    let parts = grant_parts(merge, &change, &outside, grant);
     let size = format!("{} of {} bytes", merge.size_bytes, org_delivery::BUCKET_POLICY_LIMIT_BYTES);
-    match &merge.document {
-        None => {
-            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Skipped, format!("organization delivery already granted ({size})"))
-        }
-        Some(_) => {
-            let what = if merge.form_changed {
-                "organization delivery statements rewritten in the new form".to_owned()
-            } else if merge.added_accounts.is_empty() {
-                "organization delivery statements".to_owned()
-            } else {
-                format!("delivery for {} more account(s): {}", merge.added_accounts.len(), merge.added_accounts.join(", "))
-            };
-            let kept = if merge.kept_accounts.is_empty() {
-                String::new()
-            } else {
-                format!("; {} account(s) kept: {}", merge.kept_accounts.len(), merge.kept_accounts.join(", "))
-            };
-            let dropped = if merge.dropped_resources.is_empty() {
-                String::new()
-            } else {
-                format!("; no longer granted (another prefix): {}", merge.dropped_resources.join(", "))
-            };
-            let after = if exists { "" } else { " (after the bucket is created)" };
-            Change::new("put-delivery-statements", bucket.as_str(), ChangeStatus::Planned, format!("{what}{kept}{dropped}; {size}{after}"))
-        }
+    let (status, detail) = match (&merge.document, exists) {
+        (None, _) => (ChangeStatus::Skipped, format!("{} ({size})", parts.join("; "))),
+        (Some(_), true) => (ChangeStatus::Planned, format!("{}; {size}", parts.join("; "))),
+        (Some(_), false) => (ChangeStatus::Planned, format!("{}; {size} (after the bucket is created)", parts.join("; "))),
+    };
+    let line = Change::new("put-delivery-statements", bucket.as_str(), status, detail);
+    let grant = DeliveryGrant {
+        form: if change.whole_organization { "org" } else { "per-account" },
+        whole_organization: change.whole_organization,
+        accounts: change.granted,
+        gained: change.gained,
+        lost: change.lost,
+        future_accounts_lost: change.future_accounts_lost,
+        outside_scope: outside,
+    };
+    Ok((line, grant))
+}
+
+/// What the plan line says about who may deliver: what the edit does, the accounts gained and
+/// lost, every account granted outside the scope and why.
+fn grant_parts(
+    merge: &org_delivery::OrgPolicyMerge,
+    change: &org_delivery::GrantChange,
+    outside: &[String],
+    grant: &GrantContext<'_>,
+) -> Vec<String> {
+    let list = |accounts: &[String]| format!("{} account(s): {}", accounts.len(), accounts.join(", "));
+    let org_form = change.whole_organization;
+    let mut parts = vec![match (&merge.document, merge.form_changed, org_form) {
+        (None, _, _) => "organization delivery already granted".to_owned(),
+        (Some(_), true, true) => "the per-account statements rewritten in the organization form".to_owned(),
+        (Some(_), true, false) => "the organization form rewritten as per-account statements".to_owned(),
+        (Some(_), false, true) => "one statement for the organization (aws:SourceOrgID)".to_owned(),
+        (Some(_), false, false) if merge.added_accounts.is_empty() => "organization delivery statements".to_owned(),
+        (Some(_), false, false) => format!("delivery for {} more account(s): {}", merge.added_accounts.len(), merge.added_accounts.join(", ")),
+    }];
+    if org_form {
+        parts.push(format!(
+            "the organization form lets every account of organization {} deliver, its {} account(s) today and any that joins later, whatever the scope",
+            grant.org_id,
+            change.granted.len()
+        ));
     }
+    // Per-account without a change of form, the accounts gained are the "more account(s)" above.
+    let more_named = merge.document.is_some() && !merge.form_changed && !org_form;
+    let mut named: Vec<String> = merge.kept_accounts.iter().chain(merge.added_accounts.iter().filter(|_| more_named)).cloned().collect();
+    if !change.gained.is_empty() && (org_form || merge.form_changed) {
+        parts.push(format!("gained: {}", list(&change.gained)));
+        named.extend(change.gained.iter().cloned());
+    }
+    if !change.lost.is_empty() {
+        parts.push(format!("no longer granted: {}", list(&change.lost)));
+    }
+    if change.future_accounts_lost {
+        parts.push("accounts that join the organization later are no longer granted".to_owned());
+    }
+    if !merge.kept_accounts.is_empty() {
+        parts.push(format!("kept (granted before): {}", list(&merge.kept_accounts)));
+    }
+    let unexplained: Vec<String> = outside.iter().filter(|a| !named.contains(a)).cloned().collect();
+    match (unexplained.is_empty(), merge.form_changed && !org_form) {
+        (true, _) => {}
+        // Every active account the organization form let deliver keeps its grant.
+        (false, true) => parts.push(format!("kept from the organization form, outside the scope: {}", list(&unexplained))),
+        (false, false) => parts.push(format!("granted outside the scope: {}", list(&unexplained))),
+    }
+    if !merge.dropped_resources.is_empty() {
+        parts.push(format!("no longer granted (another prefix): {}", merge.dropped_resources.join(", ")));
+    }
+    if let Some(account) = grant.own_statements_outside {
+        parts.push(format!("the log-archive account {account}, outside the scope, may deliver by its own statements (put-bucket-policy)"));
+    }
+    parts
 }
 
 /// Which accounts' flow logs flowgate manages, and through which role: members through the
@@ -689,8 +882,9 @@ fn account_failure(action: &str, account: &str, detail: &str, error: &Error) -> 
     change
 }
 
-// Long (~200 lines): discovery, five plan parts (prerequisites, bucket and policy, StackSet,
-// management stack, flow logs per account), one confirmation, and their application in order.
+// Long (~460 lines, a candidate to split into steps): discovery, five plan parts
+// (prerequisites, bucket and policy, StackSet, management stack, flow logs per account), one
+// confirmation, and their application in order.
 pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     // What the input alone can tell, before the first AWS call.
     desired_flow_log(&args.flowlogs.spec, "aws")?;
@@ -792,7 +986,12 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let active_ids: Vec<String> = view.tree.accounts.iter().filter(|a| a.status == org_scope::AccountStatus::Active).map(|a| a.id.clone()).collect();
     let grant_ids = delivery_accounts(existing_policy.as_deref(), args.delivery_policy, &scoped_ids, &active_ids);
     let merge = merged_policy(existing_policy.as_deref(), &target, &grant_ids)?;
-    let policy_line = policy_change(&merge, &spec.bucket, bucket_exists);
+    let org_accounts: Vec<String> = view.tree.accounts.iter().map(|a| a.id.clone()).collect();
+    let own_outside =
+        (!scoped_ids.contains(&log_archive) && has_account_statements(existing_policy.as_deref(), &log_archive)).then_some(log_archive.as_str());
+    let grant_context =
+        GrantContext { scoped: &scoped_ids, org_id: &view.tree.org_id, org_accounts: &org_accounts, own_statements_outside: own_outside };
+    let (policy_line, delivery_grant) = policy_change(&merge, existing_policy.as_deref(), &spec.bucket, bucket_exists, &grant_context)?;
 
     // The StackSet and its instances.
     let existing_set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
@@ -918,6 +1117,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         DeliveryPolicyForm::PerAccount => "per-account",
         DeliveryPolicyForm::Org => "org",
     });
+    report.delivery_grant = Some(delivery_grant);
     report.vendor = Some(VendorAccess {
         account: parameters.values.first().map(|(_, v)| v.clone()).unwrap_or_default(),
         external_id: if parameters.generated && ctx.dry_run {
@@ -959,7 +1159,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         };
     }
     report.summary = ChangeTally::of(&report.all_changes());
-    ctx.printer.text(format_args!("{}\nPlan for organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
+    show_plan(ctx, format_args!("{}\nPlan for organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
 
     // Apply, in order: the bucket policy names every account before any of them creates a flow
     // log to it; the roles exist before flow logs are made through them.
@@ -984,7 +1184,6 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let active_ref = &active_ids;
     let prerequisite_lines: Vec<Change> =
         report.changes.iter().filter(|c| c.action == "register-delegated-admin" || c.action == "activate-organizations-access").cloned().collect();
-    let not_after = |what: &str| Done::Report { changes: Vec::new(), error: Some(format!("not attempted: {what} failed")) };
 
     let plan_changes: BTreeMap<String, Vec<Change>> = report.accounts.iter().map(|a| (a.account.id.clone(), a.changes.clone())).collect();
     let mut steps = vec![Step::new(prerequisite_lines, async move {
@@ -1011,9 +1210,11 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
         bucket_ok_ref.store(step_ok(&done), Ordering::SeqCst);
         Ok(done)
     }));
-    steps.push(Step::new(vec![policy_line], async move {
+    let policy_lines = vec![policy_line];
+    let unapplied_policy = policy_lines.clone();
+    steps.push(Step::new(policy_lines, async move {
         if !bucket_ok_ref.load(Ordering::SeqCst) {
-            return Ok(not_after("the bucket step"));
+            return Ok(not_run(unapplied_policy, "the bucket step failed"));
         }
         let result = async {
             let region = match s3::bucket_existence(&la_ref.s3(&la_ref.home_region), &spec.bucket, &la_ref.identity().await?.account).await? {
@@ -1048,7 +1249,7 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     steps.push(Step::new(set_lines, async move {
         if !prereq_ok.load(Ordering::SeqCst) {
             roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).push("*".to_owned());
-            return Ok(not_after("the prerequisites step"));
+            return Ok(not_run(applied_lines, "the prerequisites failed"));
         }
         let outcome = deploy_stack_set(
             cfn_ref,
@@ -1064,52 +1265,31 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
             wait,
         )
         .await;
-        let outcome = match (outcome, storage_override.as_ref()) {
-            (Ok(mut failures), Some(grant)) => {
-                let id = stacksets::update_instances(
-                    cfn_ref,
-                    &args.target.stack_set_name,
-                    std::slice::from_ref(&grant.ou),
-                    std::slice::from_ref(&grant.account),
-                    &view_ref.stack_set_region,
-                    Some(&grant.overrides),
-                    preferences,
-                    view_ref.caller,
-                    stacksets::BUSY_DELAYS,
-                )
-                .await;
-                match id {
-                    Ok(id) => match stacksets::wait_operation(cfn_ref, &args.target.stack_set_name, &id, view_ref.caller, wait).await {
-                        Ok(result) => {
-                            failures.extend(result.failures);
-                            Ok(failures)
-                        }
-                        Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                }
-            }
-            (outcome, _) => outcome,
+        let (mut failures, mut stop) = match outcome {
+            Ok(failures) => (failures, None),
+            Err(phase) => (Vec::new(), Some(phase)),
         };
-        match outcome {
-            Ok(failures) => {
-                let mut changes = applied_lines;
-                for change in changes.iter_mut().filter(|c| c.status == ChangeStatus::Planned) {
-                    change.status = ChangeStatus::Applied;
-                }
-                for (account, region, status, reason) in &failures {
-                    let mut change = Change::new("stack-instance", account, ChangeStatus::Failed, format!("{status} in {region}"));
-                    change.error = Some(reason.clone());
-                    changes.push(change);
-                }
-                roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).extend(failures.into_iter().map(|f| f.0));
-                Ok(Done::Report { changes, error: None })
-            }
-            Err(e) => {
-                roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).push("*".to_owned());
-                Err(e)
+        if let (None, Some(grant)) = (&stop, storage_override.as_ref()) {
+            match grant_storage(cfn_ref, view_ref, &args.target.stack_set_name, grant, preferences, wait).await {
+                Ok(more) => failures.extend(more),
+                Err(e) => stop = Some(("grant-storage-access", e)),
             }
         }
+        {
+            let mut failed = roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner());
+            // The roles did not deploy (a failed storage grant leaves them deployed).
+            if stop.as_ref().is_some_and(|(action, _)| *action != "grant-storage-access") {
+                failed.push("*".to_owned());
+            }
+            failed.extend(failures.iter().map(|f| f.0.clone()));
+        }
+        let (mut changes, error) = stopped_at(applied_lines, stop);
+        for (account, region, status, reason) in &failures {
+            let mut change = Change::new("stack-instance", account, ChangeStatus::Failed, format!("{status} in {region}"));
+            change.error = Some(reason.clone());
+            changes.push(change);
+        }
+        Ok(Done::Report { changes, error })
     }));
     if management_in_scope && caller_is_management {
         let management_stack = &management_stack;
@@ -1127,7 +1307,12 @@ pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     let plan_changes_ref = &plan_changes;
     steps.push(Step::new(flow_changes, async move {
         if !bucket_ok_ref.load(Ordering::SeqCst) {
-            return Ok(not_after("the bucket policy step"));
+            // No account creates a flow log to a bucket whose policy does not name it.
+            let mut recorded = results_ref.lock().unwrap_or_else(|p| p.into_inner());
+            for (account, changes) in plan_changes_ref.iter().filter(|(_, c)| !c.is_empty()) {
+                recorded.insert(account.clone(), unattempted(changes.clone(), "the bucket policy is not in place"));
+            }
+            return Ok(Done::Report { changes: recorded.values().flatten().cloned().collect(), error: None });
         }
         let failed_roles = roles_failed_ref.lock().unwrap_or_else(|p| p.into_inner()).clone();
         // The futures are made up front: a future made by a stream's closure is not provably
@@ -1216,12 +1401,12 @@ fn apply_account_flow_logs<'a>(
             return (account.id.clone(), plan_time.to_vec());
         }
         let member = account.id != caller;
+        let whole = || vec![Change::new("enable-flow-logs", &account.id, ChangeStatus::Planned, "flow logs in every VPC in scope")];
         if member && failed_roles.iter().any(|f| f == &account.id || f == "*") {
-            let change = Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "its stack instance did not deploy");
-            return (account.id.clone(), vec![change]);
+            return (account.id.clone(), unattempted(whole(), "its stack instance did not deploy"));
         }
         if crate::interrupt::requested() {
-            return (account.id.clone(), vec![Change::new("enable-flow-logs", &account.id, ChangeStatus::NotAttempted, "interrupted")]);
+            return (account.id.clone(), unattempted(whole(), "interrupted"));
         }
         let changes = match account_flow_logs(ctx, account, role, args, planned, just_deployed).await {
             Ok(changes) => changes,
@@ -1353,8 +1538,12 @@ async fn plan_storage_access(
     Ok((line(ChangeStatus::Planned, detail), Some(StorageGrant { account: log_archive.to_owned(), ou, overrides })))
 }
 
-/// Creates or updates the StackSet and creates the missing instances, waiting for each
-/// operation; returns each account's failure.
+/// An account's failure in a StackSet operation: (account, region, status, reason).
+type InstanceFailure = (String, String, String, String);
+
+/// Creates or updates the StackSet, creates the missing instances and deploys the stale ones
+/// again, waiting for each operation; returns each account's failure, or the error with the
+/// action of the plan line it stopped at.
 #[allow(clippy::too_many_arguments)]
 async fn deploy_stack_set(
     cfn: &aws_sdk_cloudformation::Client,
@@ -1368,31 +1557,9 @@ async fn deploy_stack_set(
     no_instances: bool,
     preferences: OperationPreferences,
     wait: std::time::Duration,
-) -> Result<Vec<(String, String, String, String)>> {
-    let mut failures = Vec::new();
-    let current = stacksets::describe_stack_set(cfn, name, view.caller).await?;
-    match current {
-        None => stacksets::create_stack_set(cfn, name, template, &parameters.values, auto_deploys(view), view.caller).await?,
-        Some(set) if exists => {
-            if !set_is_current(&set, template, parameters, view) {
-                let id = stacksets::update_stack_set(
-                    cfn,
-                    name,
-                    template,
-                    &parameters.values,
-                    auto_deploys(view),
-                    preferences,
-                    view.caller,
-                    stacksets::BUSY_DELAYS,
-                )
-                .await?;
-                let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
-                failed_without_results(&outcome, &id)?;
-                failures.extend(outcome.failures);
-            }
-        }
-        Some(_) => {}
-    }
+) -> std::result::Result<Vec<InstanceFailure>, (&'static str, Error)> {
+    let set_action = if exists { "update-stack-set" } else { "create-stack-set" };
+    let mut failures = deploy_set(cfn, view, name, template, parameters, exists, preferences, wait).await.map_err(|e| (set_action, e))?;
     if !missing.is_empty() {
         // The first deployment targets the scope (its OUs, filtered as asked); a later one only
         // the members still without an instance (accounts that joined while auto-deployment was
@@ -1402,24 +1569,99 @@ async fn deploy_stack_set(
         // At most 50 OUs per call.
         for ous in view.scope.target_ous.chunks(50) {
             let targets = Targets { ous, filter };
-            let id = stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
-                .await?;
-            let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
-            failed_without_results(&outcome, &id)?;
-            failures.extend(outcome.failures);
+            let created = async {
+                let id =
+                    stacksets::create_stack_instances(cfn, name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
+                        .await?;
+                let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+                failed_without_results(&outcome, &id)?;
+                Ok::<_, Error>(outcome.failures)
+            };
+            failures.extend(created.await.map_err(|e| ("create-stack-instances", e))?);
         }
     }
     if !stale.is_empty() {
         for ous in view.scope.target_ous.chunks(50) {
-            let id =
-                stacksets::update_instances(cfn, name, ous, stale, &view.stack_set_region, None, preferences, view.caller, stacksets::BUSY_DELAYS)
-                    .await?;
-            let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
-            failed_without_results(&outcome, &id)?;
-            failures.extend(outcome.failures);
+            let updated = async {
+                let id = stacksets::update_instances(
+                    cfn,
+                    name,
+                    ous,
+                    stale,
+                    &view.stack_set_region,
+                    None,
+                    preferences,
+                    view.caller,
+                    stacksets::BUSY_DELAYS,
+                )
+                .await?;
+                let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+                failed_without_results(&outcome, &id)?;
+                Ok::<_, Error>(outcome.failures)
+            };
+            failures.extend(updated.await.map_err(|e| ("update-stack-instances", e))?);
         }
     }
     Ok(failures)
+}
+
+/// Creates the StackSet, or updates it when it differs from what this run deploys.
+#[allow(clippy::too_many_arguments)]
+async fn deploy_set(
+    cfn: &aws_sdk_cloudformation::Client,
+    view: &OrgView,
+    name: &str,
+    template: &str,
+    parameters: &SetParameters,
+    exists: bool,
+    preferences: OperationPreferences,
+    wait: std::time::Duration,
+) -> Result<Vec<InstanceFailure>> {
+    match stacksets::describe_stack_set(cfn, name, view.caller).await? {
+        None => stacksets::create_stack_set(cfn, name, template, &parameters.values, auto_deploys(view), view.caller).await?,
+        Some(set) if exists && !set_is_current(&set, template, parameters, view) => {
+            let id = stacksets::update_stack_set(
+                cfn,
+                name,
+                template,
+                &parameters.values,
+                auto_deploys(view),
+                preferences,
+                view.caller,
+                stacksets::BUSY_DELAYS,
+            )
+            .await?;
+            let outcome = stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?;
+            failed_without_results(&outcome, &id)?;
+            return Ok(outcome.failures);
+        }
+        Some(_) => {}
+    }
+    Ok(Vec::new())
+}
+
+/// The parameter override that lets the log-archive account's vendor role read the bucket.
+async fn grant_storage(
+    cfn: &aws_sdk_cloudformation::Client,
+    view: &OrgView,
+    name: &str,
+    grant: &StorageGrant,
+    preferences: OperationPreferences,
+    wait: std::time::Duration,
+) -> Result<Vec<InstanceFailure>> {
+    let id = stacksets::update_instances(
+        cfn,
+        name,
+        std::slice::from_ref(&grant.ou),
+        std::slice::from_ref(&grant.account),
+        &view.stack_set_region,
+        Some(&grant.overrides),
+        preferences,
+        view.caller,
+        stacksets::BUSY_DELAYS,
+    )
+    .await?;
+    Ok(stacksets::wait_operation(cfn, name, &id, view.caller, wait).await?.failures)
 }
 
 /// `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
@@ -1445,11 +1687,27 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
     let spec = &args.spec;
     let may_deliver = |account: &str| {
         let accounts = [account.to_owned()];
-        [DeliveryPolicyForm::PerAccount, DeliveryPolicyForm::Org].into_iter().any(|form| {
+        let by_org_statements = [DeliveryPolicyForm::PerAccount, DeliveryPolicyForm::Org].into_iter().any(|form| {
             let target = delivery_target(&partition, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, form, &view.tree.org_id);
             policy_text.is_some()
                 && org_delivery::merge_org_delivery(policy_text.as_deref(), &target, &accounts).is_ok_and(|m| m.document.is_none() && !m.form_changed)
-        })
+        });
+        // Or by the single-account statements (the log-archive account's own, or an account
+        // onboarded on its own into this bucket): any statement that grants what they grant.
+        let own = crate::core::bucket_policy::DeliveryTarget {
+            partition: &partition,
+            bucket: &spec.bucket,
+            prefix: spec.prefix.as_ref(),
+            account,
+            hive_partitions: spec.hive_partitions,
+        };
+        let by_own_statements = policy_text.is_some()
+            && crate::core::bucket_policy::missing_delivery_statements(
+                policy_text.as_deref(),
+                &crate::core::bucket_policy::delivery_statements(&own),
+            )
+            .is_ok_and(|missing| missing.is_empty());
+        by_org_statements || by_own_statements
     };
 
     // The management account's stack (a StackSet never reaches that account).
@@ -1582,20 +1840,6 @@ fn plan_account_disable<'a>(
     .boxed()
 }
 
-/// What offboarding `leaving` does to the central bucket's policy: the per-account statements
-/// lose the leaving accounts (and go when none is left); the organization form goes only when the
-/// whole organization leaves. Returns the edit and the accounts taken out.
-fn offboard_policy_edit(existing: Option<&str>, leaving: &[String], whole_org: bool) -> Result<(org_delivery::OrgPolicyRemoval, Vec<String>)> {
-    let edit_error = |e: crate::core::policy_doc::PolicyDocError| Error::refused(format!("the central bucket's policy cannot be edited: {e}"), None);
-    if org_delivery::org_form_granted(existing) {
-        if whole_org {
-            return Ok((org_delivery::remove_org_delivery(existing).map_err(edit_error)?, Vec::new()));
-        }
-        return Ok((org_delivery::OrgPolicyRemoval::default(), Vec::new()));
-    }
-    org_delivery::remove_org_accounts(existing, leaving).map_err(edit_error)
-}
-
 fn instance_check(instance: Option<&StackInstance>) -> Check {
     org_checks::instance_check(instance.map(|i| InstanceState {
         status: &i.status,
@@ -1641,21 +1885,182 @@ async fn delivered_accounts(
     Ok(delivered)
 }
 
-// Long (~120 lines): the reverse of onboard in the order that keeps access until it is not
+/// What org offboard does to the central bucket's policy, as planned (or as applied).
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyEdit {
+    /// Statements removed whole, by Sid.
+    pub removed_statements: Vec<String>,
+    /// Accounts taken out of the per-account organization statements.
+    pub accounts_taken_out: Vec<String>,
+    /// Accounts the per-account organization statements still name.
+    pub accounts_still_granted: Vec<String>,
+    /// The organization form stays: every account of the organization may still deliver.
+    pub org_form_kept: bool,
+    /// Every statement left, by Sid (`(no Sid)` for one without), in policy order.
+    pub kept_statements: Vec<String>,
+    /// Nothing is left: the bucket policy is deleted.
+    pub policy_deleted: bool,
+    /// The log-archive account's own delivery statements (`FlowgateLogDelivery*`): `removed`,
+    /// `none`, or `kept: WHY`.
+    pub log_archive_statements: String,
+    /// The bucket's policy is as this says (applied, or nothing to change); false: a plan (a dry
+    /// run, or a step that did not run or failed).
+    pub applied: bool,
+}
+
+/// What offboard plans for the central bucket's policy.
+struct PolicyPlan {
+    /// The bucket's region; `None`: no such bucket in the log-archive account.
+    region: Option<String>,
+    /// The log-archive account, when its own statements go with this offboarding.
+    log_archive_leaves: Option<String>,
+    verdict: LogArchiveStatements,
+    line: Change,
+    edit: Option<PolicyEdit>,
+}
+
+/// Reads the central bucket's policy and plans its edit: the leaving accounts out of the
+/// organization's statements, and the log-archive account's own statements when that account
+/// leaves and no onboarding of its own keeps them (its role stack is read to know).
+async fn plan_offboard_policy(
+    la: &Ctx,
+    args: &OrgOffboardArgs,
+    view: &OrgView,
+    log_archive: &str,
+    leaving: &[String],
+    whole_org: bool,
+    stack_goes: bool,
+) -> Result<PolicyPlan> {
+    let bucket = &args.bucket;
+    let region = match s3::bucket_existence(&la.s3(&la.home_region), bucket, log_archive).await? {
+        crate::core::bucket::BucketExistence::Owned { region } => region,
+        _ => {
+            let line =
+                Change::new("remove-delivery-statements", bucket.as_str(), ChangeStatus::Skipped, format!("no such bucket in account {log_archive}"));
+            let verdict = LogArchiveStatements::Keep { reason: "no bucket".to_owned() };
+            return Ok(PolicyPlan { region: None, log_archive_leaves: None, verdict, line, edit: None });
+        }
+    };
+    let existing = s3::read_policy(&la.s3(&region), bucket).await?;
+    let leaves = whole_org || leaving.iter().any(|a| a == log_archive);
+    let own = match (leaves, stack_goes) {
+        (false, _) => OwnOnboarding::None,
+        (true, true) => OwnOnboarding::Leaving,
+        (true, false) => match crate::aws::cloudformation::describe_stack(&la.cloudformation(), &args.stack_name).await? {
+            Some(_) => OwnOnboarding::Stays { stack: &args.stack_name },
+            None => OwnOnboarding::None,
+        },
+    };
+    let verdict = org_offboard::log_archive_statements(log_archive, leaving, whole_org, own);
+    let log_archive_leaves = (verdict == LogArchiveStatements::Remove).then(|| log_archive.to_owned());
+    let offboarding = Offboarding { leaving, whole_organization: whole_org, log_archive: log_archive_leaves.as_deref() };
+    let edit = offboard_edit_of(existing.as_deref(), &offboarding)?;
+    let has_own = has_account_statements(existing.as_deref(), log_archive);
+    let report = policy_edit_report(&edit, has_own, &verdict);
+    let line = policy_line(bucket, &edit, &report, &view.tree.org_id, log_archive, ChangeStatus::Planned);
+    Ok(PolicyPlan { region: Some(region), log_archive_leaves, verdict, line, edit: Some(report) })
+}
+
+fn offboard_edit_of(existing: Option<&str>, offboarding: &Offboarding<'_>) -> Result<OffboardEdit> {
+    org_offboard::offboard_edit(existing, offboarding).map_err(|e| {
+        Error::refused(format!("the central bucket's policy cannot be edited: {e}"), Some("fix the policy by hand, then re-run".to_owned()))
+    })
+}
+
+/// Whether the policy holds flowgate's single-account statements for `account`.
+fn has_account_statements(existing: Option<&str>, account: &str) -> bool {
+    let statements =
+        existing.and_then(|text| crate::core::policy_doc::parse_document(text).ok()).and_then(|doc| crate::core::policy_doc::statements(&doc).ok());
+    statements.unwrap_or_default().iter().any(|s| crate::core::bucket_policy::is_account_statement(s, account))
+}
+
+fn policy_edit_report(edit: &OffboardEdit, has_own: bool, verdict: &LogArchiveStatements) -> PolicyEdit {
+    let removed_own = edit.removed.iter().any(|sid| sid == crate::core::bucket_policy::WRITE_SID || sid == crate::core::bucket_policy::ACL_SID)
+        && *verdict == LogArchiveStatements::Remove;
+    let log_archive_statements = match verdict {
+        _ if removed_own => "removed".to_owned(),
+        LogArchiveStatements::Keep { reason } if has_own => format!("kept: {reason}"),
+        _ if has_own => "kept".to_owned(),
+        _ => "none".to_owned(),
+    };
+    PolicyEdit {
+        removed_statements: edit.removed.clone(),
+        accounts_taken_out: edit.taken_out.clone(),
+        accounts_still_granted: edit.still_granted.clone(),
+        org_form_kept: edit.org_form_kept,
+        kept_statements: edit.kept.clone(),
+        policy_deleted: edit.delete_policy,
+        log_archive_statements,
+        applied: false,
+    }
+}
+
+/// The plan line of the policy edit: what goes, what stays and who may still deliver.
+fn policy_line(bucket: &BucketName, edit: &OffboardEdit, report: &PolicyEdit, org_id: &str, log_archive: &str, status: ChangeStatus) -> Change {
+    let list = |accounts: &[String]| format!("{} account(s): {}", accounts.len(), accounts.join(", "));
+    let mut parts = Vec::new();
+    if !edit.removed.is_empty() {
+        parts.push(format!("remove {}", edit.removed.join(", ")));
+    }
+    if !edit.taken_out.is_empty() {
+        parts.push(format!("take out {}", list(&edit.taken_out)));
+    }
+    match report.log_archive_statements.as_str() {
+        "removed" => parts.push(format!("the log-archive account {log_archive}'s own statements go with it")),
+        "none" => {}
+        kept => parts.push(format!("the log-archive account {log_archive}'s own statements {kept}")),
+    }
+    if !edit.still_granted.is_empty() {
+        parts.push(format!("still delivering: {}", list(&edit.still_granted)));
+    }
+    if edit.org_form_kept {
+        parts.push(format!(
+            "the organization form stays: every account of organization {org_id} may still deliver, the leaving ones too (--whole-organization removes it)"
+        ));
+    }
+    parts.push(if edit.delete_policy {
+        "nothing else left: the bucket policy is deleted".to_owned()
+    } else {
+        format!("{} statement(s) kept: {}", edit.kept.len(), if edit.kept.is_empty() { "none".to_owned() } else { edit.kept.join(", ") })
+    });
+    let status = if edit.changes_policy() { status } else { ChangeStatus::Skipped };
+    let detail = if edit.changes_policy() { parts.join("; ") } else { format!("nothing to remove; {}", parts.join("; ")) };
+    Change::new("remove-delivery-statements", bucket.as_str(), status, detail)
+}
+
+/// Applies the policy edit on what the bucket's policy is now; returns the line and the edit as
+/// applied.
+async fn apply_offboard_policy(
+    la: &Ctx,
+    bucket: &BucketName,
+    region: &str,
+    offboarding: &Offboarding<'_>,
+    verdict: &LogArchiveStatements,
+    org_id: &str,
+) -> Result<(Change, PolicyEdit)> {
+    let log_archive = la.identity().await?.account.clone();
+    let client = la.s3(region);
+    let existing = s3::read_policy(&client, bucket).await?;
+    let edit = offboard_edit_of(existing.as_deref(), offboarding)?;
+    if edit.delete_policy {
+        s3::delete_policy(&client, bucket).await?;
+    } else if let Some(document) = &edit.document {
+        s3::apply_bucket_action(&client, bucket, &BucketAction::PutBucketPolicy { document: document.clone() }).await?;
+    }
+    let mut report = policy_edit_report(&edit, has_account_statements(existing.as_deref(), &log_archive), verdict);
+    report.applied = true;
+    let line = policy_line(bucket, &edit, &report, org_id, &log_archive, ChangeStatus::Applied);
+    Ok((line, report))
+}
+
+// Long (~150 lines): the reverse of onboard in the order that keeps access until it is not
 // needed: flow logs (through the operator roles), the bucket policy, the instances, the set.
 pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
-    refuse_named_vpcs(&args.scope)?;
     let t = &args.target;
     if !args.whole_organization && t.ous.is_empty() && t.include_accounts.is_empty() && t.exclude_accounts.is_empty() {
         return Err(Error::input(
             "org offboard needs its scope named: it removes roles, flow logs and delivery grants",
             Some("pass --ous, --include-accounts or --exclude-accounts as org onboard was given them, or --whole-organization".to_owned()),
-        ));
-    }
-    if !args.scope.regions.is_empty() {
-        return Err(Error::input(
-            "--regions does not apply to org offboard: flowgate's flow logs go in every region before the operator roles that remove them",
-            Some("leave out --regions".to_owned()),
         ));
     }
     let view = observe_org(ctx, &args.target).await?;
@@ -1667,8 +2072,10 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let mut report = OrgReport::new("org offboard", &view, &args.target, &args.bucket, &log_archive, ctx.dry_run);
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
 
-    // Flow logs first: they are removed through the operator roles the instances hold.
-    let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: Some(args.bucket.clone()) };
+    // Flow logs first: they are removed through the operator roles the instances hold, in every
+    // region and VPC.
+    let every_region = crate::cli::ScopeArgs { regions: Vec::new(), vpcs: Vec::new(), concurrency: args.concurrency };
+    let disable = FlowLogsDisableArgs { scope: every_region, bucket: Some(args.bucket.clone()) };
     let flow_accounts = flow_log_accounts(&view);
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_disable(ctx, account, role, &disable)).collect();
     let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
@@ -1685,33 +2092,14 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         }
     }
 
-    // The organization's delivery statements go once every account they name is leaving; a
-    // narrower offboard leaves the others delivering.
-    let bucket_region = match s3::bucket_existence(&la.s3(&la.home_region), &args.bucket, &log_archive).await? {
-        crate::core::bucket::BucketExistence::Owned { region } => Some(region),
-        _ => None,
-    };
+    // The bucket policy: the leaving accounts' grants (a narrower offboard leaves the others
+    // delivering).
+    let delete_management = view.scope.management().is_some() && view.caller == Caller::Management;
     let leaving: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
-    let policy_line = match &bucket_region {
-        None => {
-            Change::new("remove-delivery-statements", args.bucket.as_str(), ChangeStatus::Skipped, format!("no such bucket in account {log_archive}"))
-        }
-        Some(region) => {
-            let existing = s3::read_policy(&la.s3(region), &args.bucket).await?;
-            let (removal, taken_out) = offboard_policy_edit(existing.as_deref(), &leaving, whole_org)?;
-            let line = |status, detail: String| Change::new("remove-delivery-statements", args.bucket.as_str(), status, detail);
-            if !removal.removed_sids.is_empty() {
-                line(ChangeStatus::Planned, format!("{}; {} other statement(s) kept", removal.removed_sids.join(", "), removal.kept))
-            } else if !taken_out.is_empty() {
-                let staying = org_delivery::granted_org_accounts(existing.as_deref()).map(|g| g.len()).unwrap_or_default() - taken_out.len();
-                line(ChangeStatus::Planned, format!("the leaving account(s) taken out: {}; {staying} account(s) still deliver", taken_out.join(", ")))
-            } else if existing.as_deref().is_some_and(|p| p.contains(org_delivery::ORG_WRITE_SID)) {
-                line(ChangeStatus::Skipped, "kept: the organization form covers the organization's other accounts".to_owned())
-            } else {
-                line(ChangeStatus::Skipped, "no organization delivery statement".to_owned())
-            }
-        }
-    };
+    let stack_goes = delete_management && log_archive == view.tree.management_account;
+    let policy = plan_offboard_policy(&la, args, &view, &log_archive, &leaving, whole_org, stack_goes).await?;
+    report.policy_edit = policy.edit.clone();
+    let policy_line = policy.line.clone();
     let in_scope_instances: Vec<&StackInstance> = instances.iter().filter(|i| view.scope.members().iter().any(|m| m.id == i.account)).collect();
     let instances_line = if in_scope_instances.is_empty() {
         Change::new("delete-stack-instances", &args.target.stack_set_name, ChangeStatus::Skipped, "no instance in scope")
@@ -1731,7 +2119,6 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         }
         (Some(_), false) => Change::new("delete-stack-set", &args.target.stack_set_name, ChangeStatus::Planned, "once its instances are gone"),
     };
-    let delete_management = view.scope.management().is_some() && view.caller == Caller::Management;
     let delete_args = StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: args.wait.clone() };
     let management_changes = if delete_management {
         stack::delete(&ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.silent()), &delete_args).await?.changes
@@ -1741,7 +2128,7 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     report.changes = vec![policy_line.clone(), instances_line.clone(), set_line.clone()];
     report.changes.extend(management_changes.clone());
     report.summary = ChangeTally::of(&report.all_changes());
-    ctx.printer.text(format_args!("{}\nPlan to offboard organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
+    show_plan(ctx, format_args!("{}\nPlan to offboard organization {}:\n{}", ctx.identity_line().await?, view.tree.org_id, PlanText(&report)))?;
 
     let pending = report.summary.planned;
     let decision = apply::confirm(ctx.mode(), pending, &format!("Apply {pending} change(s) to offboard organization {}?", view.tree.org_id))?;
@@ -1754,14 +2141,21 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     let la_apply = la.fork(ApplyMode::APPLY, ctx.printer.silent());
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.silent());
     let (view_ref, cfn_ref, disable_ref, la_ref, applying_ref, delete_ref) = (&view, &cfn, &disable, &la_apply, &applying, &delete_args);
-    let leaving_ref = &leaving;
     let unread_ref = &unread;
     let account_results: Mutex<BTreeMap<String, Vec<Change>>> = Mutex::new(BTreeMap::new());
     let results_ref = &account_results;
+    let applied_edit: Mutex<Option<PolicyEdit>> = Mutex::new(None);
+    let applied_edit_ref = &applied_edit;
+    let offboarding = Offboarding { leaving: &leaving, whole_organization: whole_org, log_archive: policy.log_archive_leaves.as_deref() };
+    let offboarding_ref = &offboarding;
+    let verdict_ref = &policy.verdict;
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
     let flow_accounts_ref = &flow_accounts;
     let set_name = args.target.stack_set_name.as_str();
     let bucket = &args.bucket;
+    let bucket_region = policy.region.clone();
+    let set_lines = vec![instances_line, set_line];
+    let set_lines_ref = &set_lines;
     let mut steps = vec![
         Step::new(flow_changes, async move {
             // An account that could not be read for the plan is not changed unseen.
@@ -1774,51 +2168,19 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
         }),
         Step::new(vec![policy_line], async move {
             let Some(region) = &bucket_region else { return Ok(Done::AlreadyDone) };
-            let client = la_ref.s3(region);
-            let existing = s3::read_policy(&client, bucket).await?;
-            let (removal, _) = offboard_policy_edit(existing.as_deref(), leaving_ref, whole_org)?;
-            if removal.delete_policy {
-                s3::delete_policy(&client, bucket).await?;
-                Ok(Done::Changed)
-            } else if let Some(document) = removal.document {
-                s3::apply_bucket_action(&client, bucket, &BucketAction::PutBucketPolicy { document }).await?;
-                Ok(Done::Changed)
-            } else {
-                Ok(Done::AlreadyDone)
-            }
+            let (line, edit) = apply_offboard_policy(la_ref, bucket, region, offboarding_ref, verdict_ref, &view_ref.tree.org_id).await?;
+            *applied_edit_ref.lock().unwrap_or_else(|p| p.into_inner()) = Some(edit);
+            Ok(Done::Report { changes: vec![line], error: None })
         }),
-        Step::new(vec![instances_line, set_line], async move {
-            if !in_scope_instances.is_empty() {
-                for ous in view_ref.scope.target_ous.chunks(50) {
-                    let targets = Targets { ous, filter: &view_ref.scope.account_filter };
-                    let id = stacksets::delete_stack_instances(
-                        cfn_ref,
-                        set_name,
-                        &targets,
-                        &view_ref.stack_set_region,
-                        preferences,
-                        view_ref.caller,
-                        stacksets::BUSY_DELAYS,
-                    )
-                    .await?;
-                    let outcome = stacksets::wait_operation(cfn_ref, set_name, &id, view_ref.caller, wait).await?;
-                    failed_without_results(&outcome, &id)?;
-                    if let Some((account, _, status, reason)) = outcome.failures.first() {
-                        return Err(Error::refused(format!("deleting the instance in account {account}: {status} {reason}"), None));
-                    }
-                }
+        Step::new(set_lines.clone(), async move {
+            let deleted = delete_instances(cfn_ref, view_ref, set_name, !in_scope_instances.is_empty(), preferences, wait).await;
+            if let Err(e) = deleted {
+                let (changes, error) = stopped_at(set_lines_ref.clone(), Some(("delete-stack-instances", e)));
+                return Ok(Done::Report { changes, error });
             }
-            if set.is_some() && !others_remain {
-                let left = stacksets::list_stack_instances(cfn_ref, set_name, view_ref.caller).await?;
-                if !left.is_empty() {
-                    return Err(Error::refused(
-                        format!("stack set {set_name} still has {} instance(s): it is kept", left.len()),
-                        Some("see flowgate org status; delete the remaining instances, then re-run".to_owned()),
-                    ));
-                }
-                stacksets::delete_stack_set(cfn_ref, set_name, view_ref.caller, stacksets::BUSY_DELAYS).await?;
-            }
-            Ok(Done::Changed)
+            let removed = if set.is_some() && !others_remain { delete_set(cfn_ref, view_ref, set_name).await } else { Ok(()) };
+            let (changes, error) = stopped_at(set_lines_ref.clone(), removed.err().map(|e| ("delete-stack-set", e)));
+            Ok(Done::Report { changes, error })
         }),
     ];
     if delete_management {
@@ -1833,7 +2195,54 @@ pub async fn offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<OrgReport> {
     // Every step but the first (the flow logs) is the organization's.
     let by_account = account_results.into_inner().unwrap_or_else(|p| p.into_inner());
     report.settle(outcome.steps.get(1..).unwrap_or_default(), by_account, None, outcome.tally.interrupted);
+    match applied_edit.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(edit) => report.policy_edit = Some(edit),
+        // Nothing to change: the plan is what the bucket says.
+        None if report.changes.iter().any(|c| c.action == "remove-delivery-statements" && c.status == ChangeStatus::Skipped) => {
+            if let Some(edit) = report.policy_edit.as_mut() {
+                edit.applied = true;
+            }
+        }
+        None => {}
+    }
     Ok(report)
+}
+
+/// Deletes the scope's stack instances (`RetainStacks` false), at most 50 OUs a call.
+async fn delete_instances(
+    cfn: &aws_sdk_cloudformation::Client,
+    view: &OrgView,
+    set_name: &str,
+    any: bool,
+    preferences: OperationPreferences,
+    wait: std::time::Duration,
+) -> Result<()> {
+    if !any {
+        return Ok(());
+    }
+    for ous in view.scope.target_ous.chunks(50) {
+        let targets = Targets { ous, filter: &view.scope.account_filter };
+        let id = stacksets::delete_stack_instances(cfn, set_name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
+            .await?;
+        let outcome = stacksets::wait_operation(cfn, set_name, &id, view.caller, wait).await?;
+        failed_without_results(&outcome, &id)?;
+        if let Some((account, _, status, reason)) = outcome.failures.first() {
+            return Err(Error::refused(format!("deleting the instance in account {account}: {status} {reason}"), None));
+        }
+    }
+    Ok(())
+}
+
+/// Deletes the StackSet once no instance is left.
+async fn delete_set(cfn: &aws_sdk_cloudformation::Client, view: &OrgView, set_name: &str) -> Result<()> {
+    let left = stacksets::list_stack_instances(cfn, set_name, view.caller).await?;
+    if !left.is_empty() {
+        return Err(Error::refused(
+            format!("stack set {set_name} still has {} instance(s): it is kept", left.len()),
+            Some("see flowgate org status; delete the remaining instances, then re-run".to_owned()),
+        ));
+    }
+    stacksets::delete_stack_set(cfn, set_name, view.caller, stacksets::BUSY_DELAYS).await
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@ const VENDOR: &str = "999988887777";
 const REGIONS: &str = "us-east-1,eu-west-1";
 const OPERATOR_ROLE: &str = "FlowgateOrgOperatorRole";
 const VENDOR_ROLE: &str = "FlowgateCrossAccountRole";
+/// The emulator's own account: the organization's management account.
+const MANAGEMENT: &str = "123456789012";
 
 const ORGANIZATIONS_ACCESS_ENABLED: &str = r#"<DescribeOrganizationsAccessResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeOrganizationsAccessResult><Status>ENABLED</Status></DescribeOrganizationsAccessResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DescribeOrganizationsAccessResponse>"#;
 
@@ -118,8 +120,61 @@ fn flow_logs_to(env: &Env, account: &str, region: &str, bucket: &str) -> usize {
 }
 
 fn bucket_policy(env: &Env, owner: &str, bucket: &str) -> String {
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&member_sdk(env, owner, "us-east-1")).force_path_style(true).build());
-    block_on(s3.get_bucket_policy().bucket(bucket).send()).unwrap().policy().unwrap_or_default().to_owned()
+    policy_of(env, owner, bucket).unwrap_or_else(|| panic!("bucket {bucket} has no policy"))
+}
+
+fn owner_s3(env: &Env, owner: &str) -> aws_sdk_s3::Client {
+    let sdk = if owner == MANAGEMENT { env.sdk("us-east-1") } else { member_sdk(env, owner, "us-east-1") };
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build())
+}
+
+/// The bucket's policy as its owner reads it; `None` when it has none.
+fn policy_of(env: &Env, owner: &str, bucket: &str) -> Option<String> {
+    match block_on(owner_s3(env, owner).get_bucket_policy().bucket(bucket).send()) {
+        Ok(out) => out.policy().map(str::to_owned),
+        Err(e) if format!("{e:?}").contains("NoSuchBucketPolicy") => None,
+        Err(e) => panic!("reading the policy of {bucket}: {e:?}"),
+    }
+}
+
+fn sids_of(policy: Option<&str>) -> Vec<String> {
+    let doc: Value = policy.map(|p| serde_json::from_str(p).unwrap()).unwrap_or(Value::Null);
+    doc["Statement"].as_array().into_iter().flatten().map(|s| s["Sid"].as_str().unwrap_or("(no Sid)").to_owned()).collect()
+}
+
+/// What org offboard's report says it did to the policy is what the bucket's policy says: the
+/// statements kept are there and no other, the ones removed are gone, the accounts taken out are
+/// named by no organization statement, and the ones still delivering are.
+fn assert_report_is_the_policy(report: &Value, policy: Option<&str>) {
+    let edit = &report["policy_edit"];
+    assert_eq!(edit["applied"], true, "{edit}");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().unwrap_or_else(|| panic!("{v} in {report}")).iter().map(|s| s.as_str().unwrap().to_owned()).collect()
+    };
+    let sids = sids_of(policy);
+    assert_eq!(sids, strings(&edit["kept_statements"]), "{edit}\n{policy:?}");
+    assert_eq!(edit["policy_deleted"], policy.is_none(), "{edit}");
+    for removed in strings(&edit["removed_statements"]) {
+        assert!(!sids.contains(&removed), "{removed} is still there: {policy:?}");
+    }
+    let doc: Value = policy.map(|p| serde_json::from_str(p).unwrap()).unwrap_or(Value::Null);
+    let org_statements: Vec<String> = doc["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["Sid"].as_str().is_some_and(|sid| sid.starts_with("FlowgateOrg")))
+        .map(Value::to_string)
+        .collect();
+    for account in strings(&edit["accounts_taken_out"]) {
+        assert!(org_statements.iter().all(|s| !s.contains(&account)), "{account} is still named: {org_statements:?}");
+    }
+    for account in strings(&edit["accounts_still_granted"]) {
+        assert!(org_statements.iter().any(|s| s.contains(&format!("AWSLogs/{account}/*"))), "{account} lost its grant: {org_statements:?}");
+    }
+    let line = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "remove-delivery-statements").unwrap();
+    for sid in strings(&edit["removed_statements"]) {
+        assert!(line["detail"].as_str().unwrap().contains(&sid), "the line names what goes: {line}");
+    }
 }
 
 fn account_entry<'a>(report: &'a Value, account: &str) -> &'a Value {
@@ -264,8 +319,9 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
     assert!(flow_logs_to(&org.env, &newcomer, "us-east-1", &bucket) == 1);
 
-    // Offboard: flow logs go through the operator roles, then the organization's statements (the
-    // log-archive account's own delivery statements stay), then the instances.
+    // Offboard: flow logs go through the operator roles, then the organization's statements and
+    // the log-archive account's own (it leaves, and onboarded on its own nowhere), then the
+    // instances.
     let mut listed = 0;
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
@@ -290,9 +346,11 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
         listed += 1;
     }
     assert_eq!(listed, 5);
-    let policy = bucket_policy(&org.env, &log_archive, &bucket);
-    assert!(!policy.contains("FlowgateOrgLogDelivery"), "{policy}");
-    assert!(policy.contains("FlowgateLogDeliveryWrite"), "the log-archive account's own statements are kept: {policy}");
+    let report = json_stdout(&out);
+    let policy = policy_of(&org.env, &log_archive, &bucket);
+    assert!(policy.is_none(), "flowgate's statements were the whole policy: {policy:?}");
+    assert_report_is_the_policy(&report, policy.as_deref());
+    assert_eq!(report["policy_edit"]["log_archive_statements"], "removed", "{report}");
     let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
     assert!(delete.body.contains("RetainStacks=false") && delete.body.contains(&org.workloads), "{}", delete.body);
     assert!(org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
@@ -567,19 +625,255 @@ fn a_delivery_policy_past_20_kb_is_refused_with_the_org_form_offered() {
     assert!(org.env.proxy.mutating_calls().is_empty());
 }
 
+fn change<'a>(report: &'a Value, action: &str) -> &'a Value {
+    report["changes"].as_array().unwrap().iter().find(|c| c["action"] == action).unwrap_or_else(|| panic!("no {action}: {report}"))
+}
+
 /// `--delivery-policy org`: one statement for the organization, conditioned on aws:SourceOrgID.
+/// It lets every account of the organization deliver, whatever the scope, and the plan says so
+/// (in text and JSON). Going back to per-account statements names every account the rewrite
+/// grants outside the scope (the management account, which the organization form let deliver)
+/// and what it loses.
 #[test]
 fn the_org_form_grants_the_organization_in_one_statement() {
     let org = Org::new();
+    let plan = org.onboard("org-form", &["--delivery-policy", "org", "--regions", "us-east-1", "--dry-run"]);
+    let report = json_stdout(&plan);
+    let org_id = report["organization"]["id"].as_str().unwrap().to_owned();
+    let grant = &report["delivery_grant"];
+    assert_eq!(grant["whole_organization"], true, "{report}");
+    assert_eq!(grant["outside_scope"], serde_json::json!([MANAGEMENT]), "{grant}");
+    let line = change(&report, "put-delivery-statements");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("every account of organization {org_id}")) && detail.contains(MANAGEMENT), "{line}");
+    let ous = org.ous();
+    let text = org
+        .env
+        .flowgate()
+        .args(["org", "onboard", "--bucket", "org-form", "--vendor-account", VENDOR, "--ous", &ous, "--regions", "us-east-1"])
+        .args(["--delivery-policy", "org", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(stdout(&text).contains(&format!("every account of organization {org_id}")), "{}", stdout(&text));
+
     let out = org.onboard("org-form", &["--delivery-policy", "org", "--regions", "us-east-1", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
-    let report = json_stdout(&out);
-    let policy = bucket_policy(&org.env, "123456789012", "org-form");
-    let org_id = report["organization"]["id"].as_str().unwrap();
-    assert!(policy.contains("aws:SourceOrgID") && policy.contains(org_id), "{policy}");
+    let policy = bucket_policy(&org.env, MANAGEMENT, "org-form");
+    assert!(policy.contains("aws:SourceOrgID") && policy.contains(&org_id), "{policy}");
     assert!(policy.contains("arn:aws:s3:::org-form/AWSLogs/*"), "{policy}");
     assert!(!policy.contains(&org.members["app1"]), "no per-account entries: {policy}");
     assert_eq!(flow_logs_to(&org.env, &org.members["audit"], "us-east-1", "org-form"), 1);
+
+    // Back to per-account.
+    let plan = json_stdout(&org.onboard("org-form", &["--regions", "us-east-1", "--dry-run"]));
+    let grant = &plan["delivery_grant"];
+    assert_eq!((grant["form"].as_str(), grant["whole_organization"].as_bool()), (Some("per-account"), Some(false)), "{grant}");
+    assert_eq!(grant["future_accounts_lost"], true, "{grant}");
+    assert_eq!(grant["outside_scope"], serde_json::json!([MANAGEMENT]), "{grant}");
+    let line = change(&plan, "put-delivery-statements");
+    let detail = line["detail"].as_str().unwrap();
+    let named = format!("kept from the organization form, outside the scope: 1 account(s): {MANAGEMENT}");
+    assert!(detail.contains(&named) && detail.contains("join the organization later"), "{line}");
+    let out = org.onboard("org-form", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let applied = json_stdout(&out);
+    let detail = change(&applied, "put-delivery-statements")["detail"].as_str().unwrap().to_owned();
+    let policy: Value = serde_json::from_str(&bucket_policy(&org.env, MANAGEMENT, "org-form")).unwrap();
+    let write = policy["Statement"].as_array().unwrap().iter().find(|s| s["Sid"] == "FlowgateOrgLogDeliveryWrite").unwrap();
+    let granted: Vec<&str> =
+        write["Condition"]["StringEquals"]["aws:SourceAccount"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert!(granted.contains(&MANAGEMENT), "{write}");
+    let outside: Vec<&&str> = granted.iter().filter(|a| !org.members.values().any(|m| m == **a)).collect();
+    assert_eq!(outside, [&MANAGEMENT]);
+    assert!(detail.contains(&named), "the management account is granted outside the scope unnamed: {detail}");
+}
+
+/// A member that already holds a role named as the StackSet's (moto fails the whole
+/// CreateStackInstances with EntityAlreadyExists; AWS fails that account's stack): the StackSet is
+/// reported created, the instances failed with the error, and what needed them (the storage
+/// grant, each member's flow logs) not attempted, each saying why. No change fails without its
+/// error.
+#[test]
+fn steps_after_a_role_collision_are_not_attempted_with_the_reason() {
+    let org = Org::new();
+    let app1 = org.members["app1"].clone();
+    let archive = org.members["log-archive"].clone();
+    let trust =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+    let iam = aws_sdk_iam::Client::new(&member_sdk(&org.env, &app1, "us-east-1"));
+    block_on(iam.create_role().role_name(VENDOR_ROLE).assume_role_policy_document(trust).send()).unwrap();
+    let out = org.onboard("org-collision", &["--regions", "us-east-1", "--log-archive-account", &archive, "--storage-access", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    assert_eq!(change(&report, "create-stack-set")["status"], "applied", "{report:#}");
+    let instances = change(&report, "create-stack-instances");
+    assert_eq!(instances["status"], "failed", "{instances}");
+    assert!(instances["error"].as_str().is_some_and(|e| e.contains("EntityAlreadyExists") || e.contains("already exists")), "{instances}");
+    let storage = change(&report, "grant-storage-access");
+    assert_eq!(storage["status"], "not-attempted", "{storage}");
+    assert!(storage["detail"].as_str().unwrap().contains("not attempted: create-stack-instances failed"), "{storage}");
+    let all = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(report["accounts"].as_array().unwrap().iter().flat_map(|a| a["changes"].as_array().into_iter().flatten()));
+    for c in all {
+        if c["status"] == "failed" {
+            assert!(c["error"].is_string(), "failed without its error: {c}");
+        }
+        if c["status"] == "not-attempted" {
+            assert!(c["detail"].as_str().unwrap().contains("not attempted: "), "not attempted without a reason: {c}");
+        }
+    }
+    for member in org.members.values() {
+        let entry = account_entry(&report, member);
+        assert_eq!(statuses(entry), ["\"enable-flow-logs\":\"not-attempted\""], "{entry}");
+        assert!(entry["changes"][0]["detail"].as_str().unwrap().contains("its stack instance did not deploy"), "{entry}");
+    }
+}
+
+/// Offboarding the OU the log-archive account is in: its entries leave the organization's
+/// statements and its own single-account statements (which bucket create wrote for org onboard)
+/// go too; the user's statement stays byte for byte; the report is what the bucket says. When the
+/// account onboarded on its own as well (its role stack stands), its own statements stay, and
+/// verify says it may still deliver, as the bucket does.
+#[test]
+fn offboarding_the_log_archive_account_removes_its_own_statements_unless_it_onboarded_on_its_own() {
+    let org = Org::new();
+    let archive = org.members["log-archive"].clone();
+    for (bucket, onboarded_on_its_own) in [("org-archive-leaves", false), ("org-archive-stays", true)] {
+        let out = org.onboard(bucket, &["--regions", "us-east-1", "--log-archive-account", &archive, "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+        // A statement of the user's, between flowgate's.
+        let mut doc: Value = serde_json::from_str(&bucket_policy(&org.env, &archive, bucket)).unwrap();
+        let theirs = serde_json::json!({"Sid": "Reports", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/reports/*")});
+        doc["Statement"].as_array_mut().unwrap().insert(1, theirs.clone());
+        block_on(owner_s3(&org.env, &archive).put_bucket_policy().bucket(bucket).policy(doc.to_string()).send()).unwrap();
+        if onboarded_on_its_own {
+            let cfn = aws_sdk_cloudformation::Client::new(&member_sdk(&org.env, &archive, "us-east-1"));
+            let template = r#"{"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}"#;
+            block_on(cfn.create_stack().stack_name("flowgate-cross-account").template_body(template).send()).unwrap();
+        }
+
+        let out = org.run(&["offboard", "--bucket", bucket, "--ous", &org.security, "--log-archive-account", &archive, "--yes"]);
+        assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+        let report = json_stdout(&out);
+        let after = bucket_policy(&org.env, &archive, bucket);
+        assert_report_is_the_policy(&report, Some(&after));
+        assert!(after.contains(&theirs.to_string()), "the user's statement changed: {after}");
+        let sids = sids_of(Some(&after));
+        let own = report["policy_edit"]["log_archive_statements"].as_str().unwrap().to_owned();
+        if onboarded_on_its_own {
+            assert!(own.starts_with("kept:") && own.contains("flowgate-cross-account"), "{own}");
+            assert!(sids.contains(&"FlowgateLogDeliveryWrite".to_owned()), "{after}");
+        } else {
+            assert_eq!(own, "removed");
+            assert!(!sids.iter().any(|s| s.starts_with("FlowgateLogDelivery")), "{after}");
+        }
+        for stays in ["app1", "app2"] {
+            assert!(after.contains(&format!("AWSLogs/{}/*", org.members[stays])), "{stays} lost its grant: {after}");
+        }
+        // verify judges the policy as the bucket does: the account may deliver exactly when its
+        // own statements stayed.
+        let verify = org.run(&["verify", "--bucket", bucket, "--regions", "us-east-1", "--ous", &org.security, "--log-archive-account", &archive]);
+        assert_eq!(verify.status.code(), Some(1), "its flow logs are gone: {}", stdout(&verify));
+        let entry = account_entry(&json_stdout(&verify), &archive).clone();
+        let policy_check = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "delivery-policy").unwrap().clone();
+        assert_eq!(policy_check["status"], if onboarded_on_its_own { "pass" } else { "fail" }, "{entry}");
+    }
+}
+
+/// `--whole-organization`: every statement flowgate wrote goes, the management account's own
+/// included (the central bucket is there, and the account leaves with its stack). AWS: a caller
+/// without cloudformation:DeleteStackInstances is denied (moto never denies): the StackSet's
+/// deletion and the management account's stack are then not attempted, each saying why, and the
+/// failed change carries its error.
+#[test]
+fn offboarding_the_whole_organization_removes_every_statement_of_flowgate() {
+    let org = Org::new();
+    let out = org.onboard("org-whole", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/moto is not authorized to perform: cloudformation:DeleteStackInstances</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"#;
+    org.env.proxy.answer("DeleteStackInstances", 403, denied);
+    let out = org.run(&["offboard", "--bucket", "org-whole", "--whole-organization", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let policy = policy_of(&org.env, MANAGEMENT, "org-whole");
+    assert!(policy.is_none(), "{policy:?}");
+    assert_report_is_the_policy(&report, policy.as_deref());
+    assert_eq!(report["policy_edit"]["log_archive_statements"], "removed", "{report:#}");
+    let instances = change(&report, "delete-stack-instances");
+    assert_eq!(instances["status"], "failed", "{instances}");
+    assert!(instances["error"].as_str().is_some_and(|e| e.contains("not authorized")), "{instances}");
+    let set = change(&report, "delete-stack-set");
+    assert_eq!(set["status"], "not-attempted", "{set}");
+    assert!(set["detail"].as_str().unwrap().contains("not attempted: delete-stack-instances failed"), "{set}");
+    for c in report["changes"].as_array().unwrap() {
+        assert!(c["status"] != "failed" || c["error"].is_string(), "failed without its error: {c}");
+        assert!(c["status"] != "not-attempted" || c["detail"].as_str().unwrap().contains("not attempted: "), "no reason: {c}");
+    }
+}
+
+/// AWS: DeleteFlowLogs is denied in an account whose operator role lost the permission (moto
+/// never denies). That account's removal fails with its error; the steps after it (the policy,
+/// the instances, the set) are not attempted, each saying which removal failed, and the report
+/// does not claim the policy edit.
+#[test]
+fn a_failed_flow_log_removal_leaves_the_rest_not_attempted_with_the_reason() {
+    let org = Org::new();
+    let out = org.onboard("org-stuck", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let before = bucket_policy(&org.env, MANAGEMENT, "org-stuck");
+    let denied = r#"<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>chaos</RequestID></Response>"#;
+    org.env.proxy.answer_when("DeleteFlowLogs", None, Some(1), 403, denied);
+    let out = org.run(&["offboard", "--bucket", "org-stuck", "--ous", &org.ous(), "--account-concurrency", "1", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let stuck = report["accounts"].as_array().unwrap().iter().find(|a| statuses(a).iter().any(|s| s.contains("failed"))).expect("the denied account");
+    let stuck_id = stuck["id"].as_str().unwrap();
+    for action in ["remove-delivery-statements", "delete-stack-instances", "delete-stack-set"] {
+        let line = change(&report, action);
+        assert_eq!(line["status"], "not-attempted", "{line}");
+        let detail = line["detail"].as_str().unwrap();
+        assert!(detail.contains("not attempted: ") && detail.contains(stuck_id) && detail.contains("failed"), "{line}");
+    }
+    assert_eq!(report["policy_edit"]["applied"], false, "{report:#}");
+    assert_eq!(bucket_policy(&org.env, MANAGEMENT, "org-stuck"), before, "nothing of the policy was changed");
+    assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackInstances"));
+}
+
+/// Every status and verify command: 0 when every check passes (or warns), 1 when any fails.
+/// `-q` (results and errors only) drops the plan of a run that applies with --yes; a dry run's
+/// plan is its result and stays. `org offboard` offers no --regions or --vpcs.
+#[test]
+fn org_status_exits_1_on_a_failed_check_quiet_drops_the_plan_and_offboard_offers_no_regions() {
+    let org = Org::new();
+    let ous = org.ous();
+    let status = |command: &str| org.run(&[command, "--bucket", "org-quiet", "--regions", "us-east-1", "--ous", &ous]);
+    for command in ["status", "verify"] {
+        let out = status(command);
+        assert_eq!(out.status.code(), Some(1), "nothing is onboarded: {}", stdout(&out));
+        assert_eq!(json_stdout(&out)["status"], "fail");
+    }
+    let onboard = ["org", "onboard", "--bucket", "org-quiet", "--vendor-account", VENDOR, "--regions", "us-east-1", "--ous", &ous];
+    let out = org.env.flowgate().arg("-q").args(onboard).arg("--yes").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("Plan for organization") && !text.contains("stack instance"), "{text}");
+    assert!(text.contains("applied") && text.contains("create-stack-set"), "the applied report stays: {text}");
+    let out = status("status");
+    assert_eq!(out.status.code(), Some(0), "every check passes or warns: {}", stdout(&out));
+    let dry = org.env.flowgate().arg("-q").args(["org", "offboard", "--bucket", "org-quiet", "--ous", &ous, "--dry-run"]).output().unwrap();
+    assert!(stdout(&dry).contains("Plan to offboard organization"), "{}", stdout(&dry));
+
+    let help = org.env.flowgate().args(["org", "offboard", "--help"]).output().unwrap();
+    let help = stdout(&help);
+    assert!(!help.contains("--regions") && !help.contains("--vpcs") && help.contains("--concurrency"), "{help}");
+    org.env.proxy.reset_log();
+    let out = org.run(&["offboard", "--bucket", "org-quiet", "--ous", &ous, "--regions", "us-east-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(org.env.proxy.requests().is_empty(), "refused before any AWS call");
 }
 
 /// What people read from the org commands, recorded whole (see `snapshots.rs`): the plan, the

@@ -8,6 +8,9 @@ use super::names::{BucketName, LogPrefix};
 use super::policy_doc::{self, PolicyDocError};
 
 pub const DELIVERY_POLICY_TEMPLATE: &str = include_str!("../../../policies/flowlog-delivery-bucket-policy.json");
+/// The template's two Sids (a test keeps them equal to the file's).
+pub const WRITE_SID: &str = "FlowgateLogDeliveryWrite";
+pub const ACL_SID: &str = "FlowgateLogDeliveryAclCheck";
 
 /// Where and for whom flow logs are delivered; determines the policy's resources and conditions.
 #[derive(Debug, Clone)]
@@ -39,6 +42,25 @@ pub fn delivery_statements(target: &DeliveryTarget<'_>) -> Vec<Value> {
         .replace("${LogPath}", &target.log_path())
         .replace("${AccountId}", target.account);
     policy_doc::parse_document(&rendered).and_then(|doc| policy_doc::statements(&doc)).unwrap_or_default()
+}
+
+/// Whether `statement` is one of flowgate's single-account delivery statements for `account`:
+/// one of the template's Sids, with `aws:SourceAccount` naming that account and no other.
+pub fn is_account_statement(statement: &Value, account: &str) -> bool {
+    if !matches!(policy_doc::sid(statement), Some(WRITE_SID | ACL_SID)) {
+        return false;
+    }
+    let Some(Value::Object(keys)) = statement.get("Condition").and_then(|c| c.get("StringEquals")) else { return false };
+    let named: Vec<&str> = keys
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("aws:SourceAccount"))
+        .flat_map(|(_, v)| match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(items) => items.iter().map(|i| i.as_str().unwrap_or_default()).collect(),
+            _ => vec![""],
+        })
+        .collect();
+    !named.is_empty() && named.iter().all(|a| *a == account)
 }
 
 /// The result of merging the delivery statements into an existing policy.
@@ -254,6 +276,24 @@ mod tests {
         assert_eq!(statements[0]["Condition"]["ArnLike"]["aws:SourceArn"], "arn:aws:logs:*:123456789012:*");
         assert_eq!(statements[1]["Resource"], "arn:aws:s3:::flow-bucket");
         assert!(!DELIVERY_POLICY_TEMPLATE.contains("\"*\""), "no wildcard action or resource");
+    }
+
+    #[test]
+    fn the_sids_are_the_template_s_and_a_statement_is_one_account_s() {
+        let bucket: BucketName = "flow-bucket".parse().unwrap();
+        let statements = delivery_statements(&target(&bucket, None));
+        assert_eq!(statements.iter().map(|s| policy_doc::sid(s).unwrap()).collect::<Vec<_>>(), [WRITE_SID, ACL_SID]);
+        assert!(statements.iter().all(|s| is_account_statement(s, "123456789012")));
+        assert!(!is_account_statement(&statements[0], "210987654321"));
+        let mut renamed = statements[0].clone();
+        renamed["Sid"] = json!("AWSLogDeliveryWrite");
+        assert!(!is_account_statement(&renamed, "123456789012"), "not flowgate's Sid");
+        let mut two = statements[1].clone();
+        two["Condition"]["StringEquals"]["aws:SourceAccount"] = json!(["123456789012", "210987654321"]);
+        assert!(!is_account_statement(&two, "123456789012"), "names another account too");
+        let mut bare = statements[1].clone();
+        bare["Condition"] = json!({});
+        assert!(!is_account_statement(&bare, "123456789012"));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod names;
 pub mod operator_policy;
 pub mod org_checks;
 pub mod org_delivery;
+pub mod org_offboard;
 pub mod org_scope;
 pub mod org_template;
 pub mod policy_doc;

@@ -29,8 +29,8 @@ pub const ORG_WRITE_SID: &str = "FlowgateOrgLogDeliveryWrite";
 pub const ORG_ACL_SID: &str = "FlowgateOrgLogDeliveryAclCheck";
 
 const DELIVERY_SERVICE: &str = "delivery.logs.amazonaws.com";
-const SOURCE_ACCOUNT: &str = "aws:SourceAccount";
-const SOURCE_ARN: &str = "aws:SourceArn";
+pub(crate) const SOURCE_ACCOUNT: &str = "aws:SourceAccount";
+pub(crate) const SOURCE_ARN: &str = "aws:SourceArn";
 const SOURCE_ORG_ID: &str = "aws:SourceOrgID";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,7 @@ fn strings(items: &[String]) -> Value {
     Value::Array(items.iter().cloned().map(Value::String).collect())
 }
 
-fn sorted_unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
+pub(crate) fn sorted_unique(items: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut items: Vec<String> = items.into_iter().collect();
     items.sort();
     items.dedup();
@@ -174,7 +174,7 @@ fn parse_or_new(existing: Option<&str>) -> Result<Map<String, Value>, PolicyDocE
     }
 }
 
-fn existing_statements(existing: Option<&str>) -> Result<Vec<Value>, PolicyDocError> {
+pub(crate) fn existing_statements(existing: Option<&str>) -> Result<Vec<Value>, PolicyDocError> {
     match existing {
         Some(text) if !text.trim().is_empty() => policy_doc::statements(&policy_doc::parse_document(text)?),
         _ => Ok(Vec::new()),
@@ -182,7 +182,7 @@ fn existing_statements(existing: Option<&str>) -> Result<Vec<Value>, PolicyDocEr
 }
 
 /// The values of condition `key` under `operator` (key compared without case, as IAM does).
-fn condition_values(statement: &Value, operator: &str, key: &str) -> Vec<String> {
+pub(crate) fn condition_values(statement: &Value, operator: &str, key: &str) -> Vec<String> {
     let Some(Value::Object(keys)) = statement.get("Condition").and_then(|c| c.get(operator)) else {
         return Vec::new();
     };
@@ -204,7 +204,7 @@ fn resources(statement: &Value) -> Vec<String> {
     }
 }
 
-fn is_org_form(statement: &Value) -> bool {
+pub(crate) fn is_org_form(statement: &Value) -> bool {
     !condition_values(statement, "StringEquals", SOURCE_ORG_ID).is_empty()
 }
 
@@ -223,6 +223,74 @@ pub fn org_form_granted(existing: Option<&str>) -> bool {
 pub fn granted_org_accounts(existing: Option<&str>) -> Result<Vec<String>, PolicyDocError> {
     let statements = existing_statements(existing)?;
     Ok(find(&statements, ORG_WRITE_SID).map(|(_, s)| sorted_unique(condition_values(s, "StringEquals", SOURCE_ACCOUNT))).unwrap_or_default())
+}
+
+/// Who the org statements let deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgGrant {
+    /// The per-account form: these accounts (sorted); none without org statements.
+    Accounts(Vec<String>),
+    /// The organization form for this organization: every account of it, present and future.
+    WholeOrganization,
+}
+
+impl OrgGrant {
+    /// The accounts granted, the organization form read as every one of `org_accounts`.
+    pub fn accounts(&self, org_accounts: &[String]) -> Vec<String> {
+        match self {
+            OrgGrant::Accounts(accounts) => accounts.clone(),
+            OrgGrant::WholeOrganization => sorted_unique(org_accounts.iter().cloned()),
+        }
+    }
+}
+
+/// Who the org write statement of `existing` lets deliver, for organization `org_id` (the
+/// organization form of another organization grants none of this one's accounts).
+pub fn org_grant(existing: Option<&str>, org_id: &str) -> Result<OrgGrant, PolicyDocError> {
+    let statements = existing_statements(existing)?;
+    Ok(match find(&statements, ORG_WRITE_SID) {
+        Some((_, write)) if is_org_form(write) => {
+            if condition_values(write, "StringEquals", SOURCE_ORG_ID) == [org_id] {
+                OrgGrant::WholeOrganization
+            } else {
+                OrgGrant::Accounts(Vec::new())
+            }
+        }
+        Some((_, write)) => OrgGrant::Accounts(sorted_unique(condition_values(write, "StringEquals", SOURCE_ACCOUNT))),
+        None => OrgGrant::Accounts(Vec::new()),
+    })
+}
+
+/// What an edit of the org statements does to who may deliver, said in accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GrantChange {
+    /// Every account granted afterwards (the organization form: every account of the
+    /// organization today).
+    pub granted: Vec<String>,
+    /// Granted afterwards and not before.
+    pub gained: Vec<String>,
+    /// Granted before and not afterwards.
+    pub lost: Vec<String>,
+    /// Afterwards the organization form: any account that joins the organization later may
+    /// deliver too.
+    pub whole_organization: bool,
+    /// The organization form is replaced: an account that joins the organization later is no
+    /// longer granted.
+    pub future_accounts_lost: bool,
+}
+
+/// Compares who `before` and `after` let deliver, the organization's accounts being
+/// `org_accounts` (any status).
+pub fn grant_change(before: Option<&str>, after: Option<&str>, org_id: &str, org_accounts: &[String]) -> Result<GrantChange, PolicyDocError> {
+    let (was, now) = (org_grant(before, org_id)?, org_grant(after, org_id)?);
+    let (had, has) = (was.accounts(org_accounts), now.accounts(org_accounts));
+    Ok(GrantChange {
+        gained: has.iter().filter(|a| !had.contains(a)).cloned().collect(),
+        lost: had.iter().filter(|a| !has.contains(a)).cloned().collect(),
+        whole_organization: now == OrgGrant::WholeOrganization,
+        future_accounts_lost: was == OrgGrant::WholeOrganization && now != OrgGrant::WholeOrganization,
+        granted: has,
+    })
 }
 
 /// `wanted` with every value `had` listed under the same list (resources, `aws:SourceArn`) kept as
@@ -319,105 +387,6 @@ pub fn merge_org_delivery(existing: Option<&str>, target: &OrgDeliveryTarget<'_>
     Ok(merge)
 }
 
-/// What removing the org statements from the bucket's policy does.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct OrgPolicyRemoval {
-    /// The policy to put; `None` with `delete_policy` false: nothing to change.
-    pub document: Option<String>,
-    /// Nothing else is left: DeleteBucketPolicy instead of a put.
-    pub delete_policy: bool,
-    pub removed_sids: Vec<String>,
-    /// Statements kept.
-    pub kept: usize,
-}
-
-/// Removes exactly the two org statements; every other statement and top-level key stays.
-pub fn remove_org_delivery(existing: Option<&str>) -> Result<OrgPolicyRemoval, PolicyDocError> {
-    let Some(text) = existing.filter(|t| !t.trim().is_empty()) else {
-        return Ok(OrgPolicyRemoval::default());
-    };
-    let mut doc = policy_doc::parse_document(text)?;
-    let statements = policy_doc::statements(&doc)?;
-    let mut removal = OrgPolicyRemoval::default();
-    let mut kept = Vec::new();
-    for statement in statements {
-        match policy_doc::sid(&statement) {
-            Some(sid) if sid == ORG_WRITE_SID || sid == ORG_ACL_SID => removal.removed_sids.push(sid.to_owned()),
-            _ => kept.push(statement),
-        }
-    }
-    removal.kept = kept.len();
-    if removal.removed_sids.is_empty() {
-        return Ok(removal);
-    }
-    if kept.is_empty() {
-        removal.delete_policy = true;
-        return Ok(removal);
-    }
-    doc.insert("Statement".into(), Value::Array(kept));
-    removal.document = Some(serde_json::to_string(&Value::Object(doc)).map_err(|e| PolicyDocError::NotJson(e.to_string()))?);
-    Ok(removal)
-}
-
-/// Whether a resource or `aws:SourceArn` value of the per-account statements is `account`'s: its
-/// delivery path (`.../AWSLogs/ACCOUNT/*` or `.../aws-account-id=ACCOUNT/*`) or its log
-/// delivery's ARN (`arn:P:logs:*:ACCOUNT:*`).
-fn names_account(value: &str, account: &str) -> bool {
-    value.ends_with(&format!("/{account}/*")) || value.ends_with(&format!("aws-account-id={account}/*")) || value.split(':').nth(4) == Some(account)
-}
-
-/// `statement` without `leaving`'s resources and condition values, each list keeping its shape.
-fn without_accounts(statement: &Value, leaving: &[String]) -> Value {
-    let keep = |v: &Value| !v.as_str().is_some_and(|s| leaving.iter().any(|a| s == a || names_account(s, a)));
-    let mut out = statement.clone();
-    if let Some(Value::Array(items)) = out.get_mut("Resource") {
-        items.retain(keep);
-    }
-    if let Some(Value::Object(operators)) = out.get_mut("Condition") {
-        for (_, keys) in operators.iter_mut() {
-            if let Value::Object(keys) = keys {
-                for (key, values) in keys.iter_mut() {
-                    if key.eq_ignore_ascii_case(SOURCE_ACCOUNT) || key.eq_ignore_ascii_case(SOURCE_ARN) {
-                        if let Value::Array(items) = values {
-                            items.retain(keep);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Takes `leaving` out of the per-account org statements (their paths, `aws:SourceAccount` and
-/// `aws:SourceArn` entries) and keeps every other account's grant as it was; when no account is
-/// left, the two statements go as [`remove_org_delivery`] removes them. The organization form
-/// names no account: it is left alone (`removed_sids` empty, nothing to change). Every other
-/// statement and top-level key is kept.
-pub fn remove_org_accounts(existing: Option<&str>, leaving: &[String]) -> Result<(OrgPolicyRemoval, Vec<String>), PolicyDocError> {
-    let granted = granted_org_accounts(existing)?;
-    let removed: Vec<String> = granted.iter().filter(|a| leaving.contains(a)).cloned().collect();
-    let Some(text) = existing.filter(|t| !t.trim().is_empty()) else { return Ok((OrgPolicyRemoval::default(), Vec::new())) };
-    if removed.is_empty() {
-        return Ok((OrgPolicyRemoval { kept: existing_statements(existing)?.len(), ..OrgPolicyRemoval::default() }, Vec::new()));
-    }
-    if granted.iter().all(|a| leaving.contains(a)) {
-        return Ok((remove_org_delivery(Some(text))?, removed));
-    }
-    let mut doc = policy_doc::parse_document(text)?;
-    let statements: Vec<Value> = policy_doc::statements(&doc)?
-        .into_iter()
-        .map(|s| match policy_doc::sid(&s) {
-            Some(ORG_WRITE_SID | ORG_ACL_SID) if !is_org_form(&s) => without_accounts(&s, &removed),
-            _ => s,
-        })
-        .collect();
-    let kept = statements.len();
-    doc.insert("Statement".into(), Value::Array(statements));
-    let document = serde_json::to_string(&Value::Object(doc)).map_err(|e| PolicyDocError::NotJson(e.to_string()))?;
-    Ok((OrgPolicyRemoval { document: Some(document), delete_policy: false, removed_sids: Vec::new(), kept }, removed))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,22 +412,6 @@ mod tests {
         let org = OrgDeliveryTarget { form: DeliveryForm::Org { org_id: "o-abcdefghij".into() }, ..per_account(&b, None) };
         assert!(org_form_granted(merge_org_delivery(None, &org, &ids(2)).unwrap().document.as_deref()));
         assert!(!org_form_granted(None));
-    }
-
-    #[test]
-    fn taking_accounts_out_of_hive_paths_and_leaving_the_org_form_alone() {
-        let b: BucketName = "central-logs".parse().unwrap();
-        let a = ids(3);
-        let hive = OrgDeliveryTarget { hive_partitions: true, ..per_account(&b, None) };
-        let merged = merge_org_delivery(None, &hive, &a).unwrap().document.unwrap();
-        let (removal, removed) = remove_org_accounts(Some(&merged), &a[..1]).unwrap();
-        let after = removal.document.unwrap();
-        assert_eq!(removed, a[..1].to_vec());
-        assert!(!after.contains(&a[0]) && after.contains(&format!("aws-account-id={}/*", a[1])), "{after}");
-        let org = OrgDeliveryTarget { form: DeliveryForm::Org { org_id: "o-abcdefghij".into() }, ..per_account(&b, None) };
-        let org_policy = merge_org_delivery(None, &org, &a).unwrap().document.unwrap();
-        let (untouched, none) = remove_org_accounts(Some(&org_policy), &a).unwrap();
-        assert!(untouched.document.is_none() && !untouched.delete_policy && none.is_empty());
     }
 
     fn org(bucket: &BucketName) -> OrgDeliveryTarget<'_> {
@@ -613,6 +566,32 @@ mod tests {
         assert!(!back_text.contains("SourceOrgID") && !back_text.contains("AWSLogs/*\""));
     }
 
+    /// A rewrite names who it lets deliver: the organization form every account of the
+    /// organization (today's and later ones), the per-account form only its list.
+    #[test]
+    fn a_change_of_form_names_every_account_gained_and_lost() {
+        let bucket: BucketName = "central-logs".parse().unwrap();
+        let org_accounts = ids(5);
+        let per = merge_org_delivery(None, &per_account(&bucket, None), &org_accounts[..2]).unwrap().document.unwrap();
+        let as_org = merge_org_delivery(Some(&per), &org(&bucket), &org_accounts[..2]).unwrap().document.unwrap();
+        let to_org = grant_change(Some(&per), Some(&as_org), "o-abcdef1234", &org_accounts).unwrap();
+        assert_eq!(to_org.gained, org_accounts[2..].to_vec(), "the accounts outside the two named are granted too");
+        assert!(to_org.lost.is_empty() && to_org.whole_organization && !to_org.future_accounts_lost);
+        assert_eq!(to_org.granted, org_accounts);
+
+        // Back to per-account for four of them: the fifth (say, suspended) and later accounts lose.
+        let back = merge_org_delivery(Some(&as_org), &per_account(&bucket, None), &org_accounts[..4]).unwrap().document.unwrap();
+        let to_per = grant_change(Some(&as_org), Some(&back), "o-abcdef1234", &org_accounts).unwrap();
+        assert_eq!(to_per.lost, [org_accounts[4].clone()]);
+        assert!(to_per.gained.is_empty() && to_per.future_accounts_lost && !to_per.whole_organization);
+
+        // Another organization's form grants none of this one's accounts; nothing at all, none.
+        assert_eq!(org_grant(Some(&as_org), "o-zzzzzzzzzz").unwrap(), OrgGrant::Accounts(Vec::new()));
+        assert_eq!(org_grant(None, "o-abcdef1234").unwrap(), OrgGrant::Accounts(Vec::new()));
+        let fresh = grant_change(None, Some(&per), "o-abcdef1234", &org_accounts).unwrap();
+        assert_eq!((fresh.gained, fresh.lost), (org_accounts[..2].to_vec(), Vec::new()));
+    }
+
     #[test]
     fn size_against_the_bucket_policy_limit() {
         let bucket: BucketName = "acme-central-flow-logs".parse().unwrap();
@@ -623,27 +602,6 @@ mod tests {
         assert!(large.over_limit(), "140 accounts: {} bytes of {BUCKET_POLICY_LIMIT_BYTES}", large.size_bytes);
         let as_org = merge_org_delivery(None, &org(&bucket), &ids(140)).unwrap();
         assert!(!as_org.over_limit(), "org form: {} bytes", as_org.size_bytes);
-    }
-
-    #[test]
-    fn removal_takes_only_the_org_statements() {
-        let bucket: BucketName = "central-logs".parse().unwrap();
-        let other = json!({"Sid": "Keep", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"});
-        let existing = json!({"Version": "2012-10-17", "Id": "x", "Statement": [other.clone()]}).to_string();
-        let merged = merge_org_delivery(Some(&existing), &per_account(&bucket, None), &ids(2)).unwrap().document.unwrap();
-        let removal = remove_org_delivery(Some(&merged)).unwrap();
-        assert_eq!(removal.removed_sids, [ORG_WRITE_SID, ORG_ACL_SID]);
-        assert_eq!(removal.kept, 1);
-        assert!(!removal.delete_policy);
-        assert_eq!(doc(removal.document.as_deref().unwrap()), doc(&existing));
-
-        let only_ours = merge_org_delivery(None, &per_account(&bucket, None), &ids(2)).unwrap().document.unwrap();
-        let removal = remove_org_delivery(Some(&only_ours)).unwrap();
-        assert!(removal.delete_policy && removal.document.is_none());
-        assert_eq!(remove_org_delivery(Some(&existing)).unwrap(), OrgPolicyRemoval { kept: 1, ..OrgPolicyRemoval::default() });
-        assert_eq!(remove_org_delivery(None).unwrap(), OrgPolicyRemoval::default());
-        assert!(remove_org_delivery(Some("{nope")).is_err());
-        assert!(merge_org_delivery(Some("[1]"), &per_account(&bucket, None), &ids(1)).is_err());
     }
 
     mod properties {
@@ -760,57 +718,6 @@ mod tests {
                 prop_assert!(again.added_accounts.is_empty(), "{:?}", again.added_accounts);
             }
 
-            /// Taking accounts out: every other statement stays, the other accounts keep their
-            /// grant, and what is left is what a merge of the remaining accounts alone would write.
-            #[test]
-            fn taking_accounts_out_keeps_everything_else(others in vec(other_statement(), 0..4), accounts in vec(account(), 1..8), leaving in vec(account(), 0..6)) {
-                let b = bucket();
-                let plain = json!({"Version": "2012-10-17", "Statement": others.clone()});
-                let merged = merge_org_delivery(Some(&plain.to_string()), &per_account(&b, None), &accounts).unwrap().document.unwrap();
-                let (removal, removed) = remove_org_accounts(Some(&merged), &leaving).unwrap();
-                let remaining: Vec<String> = sorted_unique(accounts.iter().filter(|a| !leaving.contains(a)).cloned());
-                prop_assert_eq!(&removed, &sorted_unique(accounts.iter().filter(|a| leaving.contains(a)).cloned()));
-                let after = match (&removal.document, removal.delete_policy, removed.is_empty()) {
-                    (_, _, true) => { prop_assert!(removal.document.is_none() && !removal.delete_policy); merged.clone() }
-                    (Some(d), false, false) => d.clone(),
-                    (None, true, false) => { prop_assert!(others.is_empty() && remaining.is_empty()); return Ok(()); }
-                    (None, false, false) => { prop_assert!(false, "nothing removed though {:?} left", removed); unreachable!() }
-                    (Some(_), true, _) => { prop_assert!(false, "both a document and a delete"); unreachable!() }
-                };
-                prop_assert_eq!(not_org(&doc(&after)), others.clone());
-                prop_assert_eq!(granted_org_accounts(Some(&after)).unwrap(), remaining.clone());
-                if !remaining.is_empty() {
-                    let fresh = merge_org_delivery(Some(&plain.to_string()), &per_account(&b, None), &remaining).unwrap().document.unwrap();
-                    let org_of = |d: &Value| -> Vec<Value> { d["Statement"].as_array().unwrap().iter().filter(|s| matches!(policy_doc::sid(s), Some(ORG_WRITE_SID | ORG_ACL_SID))).map(policy_doc::canonical_statement).collect() };
-                    prop_assert_eq!(org_of(&doc(&after)), org_of(&doc(&fresh)));
-                }
-            }
-
-            #[test]
-            fn removal_keeps_every_other_statement(existing in policy(), accounts in vec(account(), 1..8), org_form in any::<bool>()) {
-                let b = bucket();
-                let target = if org_form { org(&b) } else { per_account(&b, None) };
-                let text = existing.to_string();
-                let removal = remove_org_delivery(Some(&text)).unwrap();
-                let others = not_org(&existing);
-                match (&removal.document, removal.delete_policy) {
-                    (Some(d), false) => prop_assert_eq!(not_org(&doc(d)), others.clone()),
-                    (None, true) => prop_assert!(others.is_empty()),
-                    (None, false) => prop_assert!(removal.removed_sids.is_empty()),
-                    (Some(_), true) => prop_assert!(false, "both a document and a delete"),
-                }
-                prop_assert_eq!(removal.kept, others.len());
-
-                // remove(merge(x)) gives back x's statements when x had no org statements.
-                let plain = json!({"Version": "2012-10-17", "Statement": others.clone()});
-                let merged = merge_org_delivery(Some(&plain.to_string()), &target, &accounts).unwrap().document.unwrap();
-                let back = remove_org_delivery(Some(&merged)).unwrap();
-                if others.is_empty() {
-                    prop_assert!(back.delete_policy);
-                } else {
-                    prop_assert_eq!(doc(back.document.as_deref().unwrap()), plain);
-                }
-            }
         }
     }
 }
