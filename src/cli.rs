@@ -3,7 +3,7 @@
 
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 
-use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, FileFormat, MANAGED_TAG_KEY, TrafficType};
+use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, FileFormat, MANAGED_TAG_KEY, ReplaceScope, TrafficType};
 use crate::core::format::LogFormat;
 use crate::core::names::{AccountId, BucketName, LogPrefix, Partition, RegionName, Tag, parse_bucket_or_arn, parse_vpc_id};
 use crate::core::stack_plan::{
@@ -366,13 +366,30 @@ pub struct FlowLogsEnableArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
 
-    /// Replace non-compliant flow logs to the bucket: create the correct one, then delete the old
+    /// Replace flowgate's non-compliant flow logs to the bucket (tagged flowgate:managed=true):
+    /// create the correct one, then delete the old
     #[arg(long)]
     pub replace: bool,
+
+    /// Also replace (delete) non-compliant flow logs to the bucket that are NOT flowgate's (not
+    /// tagged flowgate:managed=true: another team's, or made by hand); implies --replace
+    #[arg(long)]
+    pub replace_unmanaged: bool,
 
     /// Tag the flow logs flowgate creates (repeatable); flowgate:managed=true is always added
     #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
     pub tags: Vec<Tag>,
+}
+
+impl FlowLogsEnableArgs {
+    /// Which non-compliant flow logs `--replace` / `--replace-unmanaged` allow to replace.
+    pub fn replace_scope(&self) -> ReplaceScope {
+        match (self.replace, self.replace_unmanaged) {
+            (_, true) => ReplaceScope::AlsoUnmanaged,
+            (true, false) => ReplaceScope::Flowgates,
+            (false, false) => ReplaceScope::Nothing,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -462,9 +479,14 @@ pub struct OnboardArgs {
     #[arg(long, default_value = "ALL", value_name = "ALL|ACCEPT|REJECT")]
     pub traffic_type: TrafficType,
 
-    /// Replace non-compliant flow logs to the bucket
+    /// Replace flowgate's non-compliant flow logs to the bucket
     #[arg(long)]
     pub replace: bool,
+
+    /// Also replace (delete) non-compliant flow logs to the bucket that are NOT flowgate's;
+    /// implies --replace
+    #[arg(long)]
+    pub replace_unmanaged: bool,
 
     /// Expire flow-log objects after N days
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i32).range(1..=36500))]

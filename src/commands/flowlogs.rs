@@ -16,7 +16,8 @@ use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, de
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, kept_by_disable, plan_region, region_changes, select_for_disable, shared_detail,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, kept_by_disable, plan_region, region_changes, replacement_tags, select_for_disable,
+    shared_detail,
 };
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
@@ -83,7 +84,11 @@ impl fmt::Display for FlowLogsReport {
             write!(f, ", {} not attempted", s.not_attempted)?;
         }
         if s.blocked > 0 {
-            write!(f, ", {} non-compliant left alone (use --replace)", s.blocked)?;
+            write!(
+                f,
+                ", {} non-compliant left alone (the plan names the flag: --replace, or --replace-unmanaged for flow logs not flowgate's)",
+                s.blocked
+            )?;
         }
         writeln!(f)
     }
@@ -152,6 +157,8 @@ pub async fn apply_region(
     for replacement in &plan.replace {
         let vpc = replacement.vpc_id.as_str();
         let single = [replacement.vpc_id.clone()];
+        // The new flow log keeps the user tags of the flowgate flow log it replaces.
+        let tags = &replacement_tags(tags, &replacement.carried_tags);
         // Create first, so that the VPC is never without a flow log...
         let created = ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await;
         let outcome = match created {
@@ -233,7 +240,7 @@ pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     for (region, result) in &observed {
         match result {
             Ok(state) => {
-                let plan = plan_region(region, &identity.account, &desired, &state.vpcs, &state.flow_logs, args.replace);
+                let plan = plan_region(region, &identity.account, &desired, &state.vpcs, &state.flow_logs, args.replace_scope());
                 let changes = region_changes(&plan);
                 plans.push((plan, changes));
             }

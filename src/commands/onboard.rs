@@ -64,7 +64,13 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             fix_encryption: args.fix_encryption,
             remove_old_paths: false,
         },
-        flowlogs: FlowLogsEnableArgs { spec: spec.clone(), scope: scope.clone(), replace: args.replace, tags: args.tags.clone() },
+        flowlogs: FlowLogsEnableArgs {
+            spec: spec.clone(),
+            scope: scope.clone(),
+            replace: args.replace,
+            replace_unmanaged: args.replace_unmanaged,
+            tags: args.tags.clone(),
+        },
         stack: StackDeployArgs {
             name: StackNameArgs { stack_name: args.stack_name.clone() },
             vendor_account: args.vendor_account.clone(),

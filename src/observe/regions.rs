@@ -12,7 +12,7 @@ use crate::cli::ScopeArgs;
 use crate::context::Ctx;
 use crate::core::access_denied::Denial;
 use crate::core::flowlog_plan::{
-    DesiredFlowLog, ExistingFlowLog, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket, plan_region, select_regions, usable_regions,
+    DesiredFlowLog, ExistingFlowLog, ReplaceScope, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket, plan_region, select_regions, usable_regions,
 };
 use crate::error::{AwsErrorKind, Error, Result};
 
@@ -172,7 +172,7 @@ pub async fn coverage(ctx: &Ctx, desired: &DesiredFlowLog, regions: &[String], s
     for (region, result) in observed {
         let entry = match result {
             Ok(state) => {
-                let plan = plan_region(&region, &account, desired, &state.vpcs, &state.flow_logs, false);
+                let plan = plan_region(&region, &account, desired, &state.vpcs, &state.flow_logs, ReplaceScope::Nothing);
                 let count = |pred: fn(&VpcState) -> bool| plan.coverage.iter().filter(|c| pred(&c.state)).count();
                 totals.skipped_regions += usize::from(state.denied.is_some());
                 RegionCoverage {

@@ -1,7 +1,7 @@
 //! `flowgate flowlogs enable | status | disable` against the emulator. Each test has its own
 //! emulator: the account's VPCs and flow logs are the state under test.
 
-use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, ResourceType, Tag, TagSpecification, TrafficType};
 use serde_json::Value;
 
 use crate::support::{Env, FaultKind, FaultRule, block_on, json_stdout, stderr, stdout};
@@ -103,23 +103,41 @@ fn dry_run_and_status_make_no_mutating_call() {
     assert!(REGIONS.iter().all(|r| flow_logs(&env, r).is_empty()));
 }
 
+/// A flow log to the bucket in the default format (no tcp-flags), made through the SDK with `tags`.
+fn hand_made_flow_log(env: &Env, region: &str, vpc: &str, tags: &[(&str, &str)]) -> String {
+    let mut request = env
+        .ec2(region)
+        .create_flow_logs()
+        .resource_ids(vpc)
+        .resource_type(FlowLogsResourceType::Vpc)
+        .traffic_type(TrafficType::All)
+        .log_destination_type(LogDestinationType::S3)
+        .log_destination(format!("arn:aws:s3:::{BUCKET}"));
+    if !tags.is_empty() {
+        let mut spec = TagSpecification::builder().resource_type(ResourceType::VpcFlowLog);
+        for (key, value) in tags {
+            spec = spec.tags(Tag::builder().key(*key).value(*value).build());
+        }
+        request = request.tag_specifications(spec.build());
+    }
+    block_on(request.send()).unwrap().flow_log_ids()[0].clone()
+}
+
+fn tags_of(log: &aws_sdk_ec2::types::FlowLog) -> Vec<(String, String)> {
+    log.tags().iter().map(|t| (t.key().unwrap_or_default().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
+}
+
+fn on_vpc(env: &Env, region: &str, vpc: &str) -> Vec<aws_sdk_ec2::types::FlowLog> {
+    flow_logs(env, region).into_iter().filter(|l| l.resource_id() == Some(vpc)).collect()
+}
+
 #[test]
-fn non_compliant_flow_log_is_replaced_only_with_replace() {
+fn non_compliant_flow_log_is_replaced_only_with_replace_and_keeps_its_tags() {
     let (env, vpcs) = account_with_vpcs();
     let (region, vpc) = &vpcs[0];
-    // A flow log to our bucket in the default format (no tcp-flags), made by hand.
-    let old = block_on(
-        env.ec2(region)
-            .create_flow_logs()
-            .resource_ids(vpc)
-            .resource_type(FlowLogsResourceType::Vpc)
-            .traffic_type(TrafficType::All)
-            .log_destination_type(LogDestinationType::S3)
-            .log_destination(format!("arn:aws:s3:::{BUCKET}"))
-            .send(),
-    )
-    .unwrap();
-    let old_id = old.flow_log_ids()[0].clone();
+    // flowgate's flow log (tagged flowgate:managed=true, and team=x by its user) in the default
+    // format: no tcp-flags.
+    let old_id = hand_made_flow_log(&env, region, vpc, &[("flowgate:managed", "true"), ("team", "x")]);
 
     let refused = enable(&env, &["--yes"]);
     assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
@@ -127,7 +145,8 @@ fn non_compliant_flow_log_is_replaced_only_with_replace() {
     let blocked = changes_with(&report, "replace-flow-log", "blocked");
     assert_eq!(blocked.len(), 1);
     assert_eq!(blocked[0]["resource"], vpc.as_str());
-    assert!(blocked[0]["detail"].as_str().unwrap().contains("format lacks tcp-flags"), "{blocked:?}");
+    let detail = blocked[0]["detail"].as_str().unwrap();
+    assert!(detail.contains("format lacks tcp-flags") && detail.contains(&format!("re-run with --replace to replace {old_id}")), "{detail}");
     assert!(flow_logs(&env, region).iter().any(|l| l.flow_log_id() == Some(old_id.as_str())), "kept without --replace");
     // The other VPCs were still covered.
     assert_eq!(changes_with(&report, "create-flow-log", "applied").len(), 8);
@@ -138,16 +157,83 @@ fn non_compliant_flow_log_is_replaced_only_with_replace() {
     let report = json_stdout(&replaced);
     let done = changes_with(&report, "replace-flow-log", "applied");
     assert_eq!(done.len(), 1);
-    let logs: Vec<_> = flow_logs(&env, region).into_iter().filter(|l| l.resource_id() == Some(vpc.as_str())).collect();
+    assert!(done[0]["detail"].as_str().unwrap().contains("the new flow log keeps the tags team=x"), "{done:?}");
+    let logs = on_vpc(&env, region, vpc);
     assert_eq!(logs.len(), 1);
     assert_ne!(logs[0].flow_log_id(), Some(old_id.as_str()));
     assert!(logs[0].log_format().unwrap().contains("${tcp-flags}"));
+    let tags = tags_of(&logs[0]);
+    assert!(tags.contains(&("team".into(), "x".into())) && tags.contains(&("flowgate:managed".into(), "true".into())), "{tags:?}");
     // flowgate tries to create the new flow log before deleting the old one. The emulator
     // refuses a second flow log to the same destination (FlowLogAlreadyExists), so here it falls
     // back to delete-then-create and says that coverage had a short gap.
     let ec2_mutations: Vec<String> = env.proxy.mutating_calls().into_iter().filter(|c| c.starts_with("ec2:")).collect();
     assert_eq!(ec2_mutations, ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:CreateFlowLogs"]);
     assert!(done[0]["detail"].as_str().unwrap().contains("short gap"), "{done:?}");
+}
+
+/// Another team's flow log to the same bucket (tagged owner=netops, not flowgate:managed=true):
+/// `--replace` names it and leaves it; only `--replace-unmanaged` replaces it.
+#[test]
+fn another_teams_flow_log_survives_replace_and_goes_only_with_replace_unmanaged() {
+    let (env, vpcs) = account_with_vpcs();
+    let (region, vpc) = &vpcs[1];
+    let theirs = hand_made_flow_log(&env, region, vpc, &[("owner", "netops")]);
+
+    env.proxy.reset_log();
+    let replaced = enable(&env, &["--yes", "--replace"]);
+    assert_eq!(replaced.status.code(), Some(1), "left alone: {}", stderr(&replaced));
+    let report = json_stdout(&replaced);
+    let blocked = changes_with(&report, "replace-flow-log", "blocked");
+    assert_eq!(blocked.len(), 1, "{report:#}");
+    let detail = blocked[0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("{theirs} (NOT flowgate's: no flowgate:managed=true tag, tagged owner=netops)")), "{detail}");
+    assert!(detail.contains("re-run with --replace-unmanaged to replace it"), "{detail}");
+    assert!(env.proxy.mutating_calls().iter().all(|c| c != "ec2:DeleteFlowLogs"), "{:?}", env.proxy.mutating_calls());
+    assert_eq!(on_vpc(&env, region, vpc).iter().filter_map(|l| l.flow_log_id()).collect::<Vec<_>>(), [theirs.as_str()], "it survives");
+
+    let dry = enable(&env, &["--dry-run", "--replace-unmanaged"]);
+    let report = json_stdout(&dry);
+    let planned = changes_with(&report, "replace-flow-log", "planned");
+    assert_eq!(planned.len(), 1, "{report:#}");
+    assert!(planned[0]["detail"].as_str().unwrap().contains(&format!("then delete {theirs} (NOT flowgate's")), "{planned:?}");
+
+    let unmanaged = enable(&env, &["--yes", "--replace-unmanaged"]);
+    assert!(unmanaged.status.success(), "{} {}", stderr(&unmanaged), stdout(&unmanaged));
+    let logs = on_vpc(&env, region, vpc);
+    assert_eq!(logs.len(), 1);
+    assert_ne!(logs[0].flow_log_id(), Some(theirs.as_str()), "replaced");
+    let tags = tags_of(&logs[0]);
+    assert!(tags.contains(&("flowgate:managed".into(), "true".into())), "{tags:?}");
+    assert!(!tags.iter().any(|(k, _)| k == "owner"), "another team's tag is not carried to flowgate's flow log: {tags:?}");
+}
+
+/// A custom `--format` with the same fields in another order: compliant (the objects' header
+/// names the fields), yet the plan says so and `--replace` applies the order.
+#[test]
+fn a_reordered_format_is_said_and_applied_with_replace() {
+    let (env, vpcs) = account_with_vpcs();
+    let (region, vpc) = &vpcs[0];
+    let one = ["--regions", region.as_str(), "--vpcs", vpc.as_str(), "--output", "json"];
+    let first = env.flowgate().args(["flowlogs", "enable", "--bucket", BUCKET, "--yes"]).args(one).output().unwrap();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let reordered = "version,account-id,interface-id,dstaddr,srcaddr,srcport,dstport,protocol,packets,bytes,start,end,action,log-status,tcp-flags";
+
+    env.proxy.reset_log();
+    let asked = env.flowgate().args(["flowlogs", "enable", "--bucket", BUCKET, "--format", reordered, "--yes"]).args(one).output().unwrap();
+    assert!(asked.status.success(), "compliant, nothing blocked: {}", stderr(&asked));
+    let keep = json_stdout(&asked);
+    let keep = changes_with(&keep, "keep-flow-log", "skipped");
+    assert!(keep[0]["detail"].as_str().unwrap().contains("same fields, other order: --replace applies the order"), "{keep:?}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+
+    let replaced =
+        env.flowgate().args(["flowlogs", "enable", "--bucket", BUCKET, "--format", reordered, "--replace", "--yes"]).args(one).output().unwrap();
+    assert!(replaced.status.success(), "{}", stderr(&replaced));
+    let logs = on_vpc(&env, region, vpc);
+    assert_eq!(logs.len(), 1);
+    let wanted: Vec<String> = reordered.split(',').map(|f| format!("${{{f}}}")).collect();
+    assert_eq!(logs[0].log_format(), Some(wanted.join(" ").as_str()));
 }
 
 #[test]

@@ -225,9 +225,10 @@ mod flowlogs {
                     vpc_id: vpc.to_string(),
                     old_flow_log_ids: vec![format!("fl-old-{vpc}")],
                     reasons: vec!["format lacks tcp-flags".into()],
+                    ..Replacement::default()
                 })
                 .collect(),
-            blocked: Vec::new(),
+            left_alone: Vec::new(),
         }
     }
 

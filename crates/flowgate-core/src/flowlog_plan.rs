@@ -328,7 +328,11 @@ pub fn assess_vpc(desired: &DesiredFlowLog, account: &str, vpc: &Vpc, flow_logs:
         }
     }
     let judged: Vec<(&ExistingFlowLog, Vec<String>)> = ours.iter().map(|f| (*f, noncompliance(desired, f))).collect();
-    let state = if let Some((compliant, _)) = judged.iter().find(|(_, reasons)| reasons.is_empty()) {
+    // Of several compliant flow logs, one in the `--format` order is preferred: then nothing is
+    // left to say (see `field_order_differs`).
+    let mut compliant = judged.iter().filter(|(_, reasons)| reasons.is_empty());
+    let in_order = compliant.clone().find(|(f, _)| !field_order_differs(desired, f));
+    let state = if let Some((compliant, _)) = in_order.or_else(|| compliant.next()) {
         VpcState::Compliant { flow_log_id: compliant.id.clone() }
     } else if judged.is_empty() {
         VpcState::Missing
@@ -342,11 +346,124 @@ pub fn assess_vpc(desired: &DesiredFlowLog, account: &str, vpc: &Vpc, flow_logs:
 }
 
 /// One VPC's replacement: create the correct flow log, then delete the old ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Replacement {
     pub vpc_id: String,
+    /// The flow logs deleted once the new one exists.
     pub old_flow_log_ids: Vec<String>,
     pub reasons: Vec<String>,
+    /// Of `old_flow_log_ids`, those that are not flowgate's (deleted only with
+    /// `--replace-unmanaged`): the plan names each.
+    pub unmanaged: Vec<UnmanagedFlowLog>,
+    /// Flow logs to the bucket on the VPC that are not flowgate's and stay (no
+    /// `--replace-unmanaged`): the plan names each and the flag.
+    pub left_alone: Vec<UnmanagedFlowLog>,
+    /// The user tags of the flowgate flow logs it replaces, carried over to the new one.
+    pub carried_tags: Vec<(String, String)>,
+}
+
+/// A VPC whose flow log to the bucket is not what is wanted and that nothing replaces, with why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeftAlone {
+    pub vpc_id: String,
+    pub reasons: Vec<String>,
+    /// flowgate's flow logs concerned (`--replace` replaces them).
+    pub flowgates: Vec<String>,
+    /// Flow logs concerned that are not flowgate's (`--replace-unmanaged` replaces them).
+    pub unmanaged: Vec<UnmanagedFlowLog>,
+    /// The VPC is compliant and only the field order differs from `--format`: reported, not
+    /// blocked (see [`field_order_differs`]).
+    pub compliant: bool,
+}
+
+/// A flow log to the bucket that is not flowgate's (no `flowgate:managed=true` tag): another
+/// team's, or one made by hand.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnmanagedFlowLog {
+    pub id: String,
+    pub tags: Vec<(String, String)>,
+}
+
+impl UnmanagedFlowLog {
+    fn of(flow_log: &ExistingFlowLog) -> Self {
+        UnmanagedFlowLog { id: flow_log.id.clone(), tags: flow_log.tags.clone() }
+    }
+
+    /// How every plan names it: by the tag that decides, and the tags it has instead.
+    pub fn describe(&self) -> String {
+        let tags = if self.tags.is_empty() { "untagged".to_owned() } else { format!("tagged {}", tags_text(&self.tags)) };
+        format!("{} (NOT flowgate's: no {MANAGED_TAG_KEY}={MANAGED_TAG_VALUE} tag, {tags})", self.id)
+    }
+}
+
+fn tags_text(tags: &[(String, String)]) -> String {
+    tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Which non-compliant flow logs to the bucket `enable` may replace (deleting the old one).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReplaceScope {
+    /// None (no `--replace`): they are reported and left alone.
+    #[default]
+    Nothing,
+    /// flowgate's own, told by [`ExistingFlowLog::is_managed`] (`--replace`).
+    Flowgates,
+    /// flowgate's and those that are not flowgate's (`--replace-unmanaged`): another team's flow
+    /// log is deleted only when the user says so with a flag that names it.
+    AlsoUnmanaged,
+}
+
+impl ReplaceScope {
+    fn may_replace(self, flow_log: &ExistingFlowLog) -> bool {
+        match self {
+            ReplaceScope::Nothing => false,
+            ReplaceScope::Flowgates => flow_log.is_managed(),
+            ReplaceScope::AlsoUnmanaged => true,
+        }
+    }
+}
+
+/// What every plan says of a compliant flow log with the `--format` fields in another order.
+pub const OTHER_ORDER: &str = "same fields, other order: --replace applies the order";
+
+/// Whether the flow log has exactly the `--format` fields, in another order. Such a flow log is
+/// compliant (`status` and `verify` pass it): every delivered object starts with a header line
+/// naming its fields, and readers (flowgate's parser among them) go by that header, not by
+/// position. Still the user asked for that order, so `enable`'s plan says so and `--replace`
+/// applies it. A format with extra fields is not this case: replacing it would drop them.
+pub fn field_order_differs(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> bool {
+    let format = match flow_log.log_format.as_deref() {
+        Some(text) => match LogFormat::parse_api(text) {
+            Ok(format) => format,
+            Err(_) => return false,
+        },
+        None => LogFormat::default_v2(),
+    };
+    let wanted = desired.format.fields();
+    format.fields().len() == wanted.len() && format.missing(wanted).is_empty() && format.fields() != wanted
+}
+
+/// The user tags a replacement carries from the flowgate flow logs it replaces: every tag but
+/// flowgate's marker and AWS's own (`aws:` keys are reserved and cannot be set: EC2 User Guide,
+/// "Tag restrictions", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/Using_Tags.html#tag-restrictions);
+/// the first value of a key wins.
+fn carried_tags(replaced: &[&ExistingFlowLog]) -> Vec<(String, String)> {
+    let mut carried: Vec<(String, String)> = Vec::new();
+    for (key, value) in replaced.iter().filter(|f| f.is_managed()).flat_map(|f| &f.tags) {
+        let reserved = key == MANAGED_TAG_KEY || key.to_ascii_lowercase().starts_with("aws:");
+        if !reserved && !carried.iter().any(|(k, _)| k == key) {
+            carried.push((key.clone(), value.clone()));
+        }
+    }
+    carried
+}
+
+/// The tags of a replacement's new flow log: this run's (flowgate's marker and `--tag`s), then
+/// the carried ones for keys this run does not set (a `--tag` given now wins).
+pub fn replacement_tags(run_tags: &[(String, String)], carried: &[(String, String)]) -> Vec<(String, String)> {
+    let mut tags = run_tags.to_vec();
+    tags.extend(carried.iter().filter(|(key, _)| !run_tags.iter().any(|(k, _)| k == key)).cloned());
+    tags
 }
 
 /// What to do in one region.
@@ -359,8 +476,9 @@ pub struct RegionPlan {
     pub coverage: Vec<VpcCoverage>,
     pub create: Vec<String>,
     pub replace: Vec<Replacement>,
-    /// Non-compliant VPCs left alone because `--replace` was not given.
-    pub blocked: Vec<String>,
+    /// VPCs whose flow log to the bucket is not as wanted and is left alone, for want of
+    /// `--replace` or `--replace-unmanaged`.
+    pub left_alone: Vec<LeftAlone>,
 }
 
 impl RegionPlan {
@@ -379,7 +497,14 @@ pub fn flow_logs_to_bucket<'a>(desired: &DesiredFlowLog, account: &str, vpcs: &[
 }
 
 /// `account` is the caller's: VPCs shared from other accounts are reported, never planned.
-pub fn plan_region(region: &str, account: &str, desired: &DesiredFlowLog, vpcs: &[Vpc], flow_logs: &[ExistingFlowLog], replace: bool) -> RegionPlan {
+pub fn plan_region(
+    region: &str,
+    account: &str,
+    desired: &DesiredFlowLog,
+    vpcs: &[Vpc],
+    flow_logs: &[ExistingFlowLog],
+    scope: ReplaceScope,
+) -> RegionPlan {
     let coverage: Vec<VpcCoverage> = vpcs.iter().map(|vpc| assess_vpc(desired, account, vpc, flow_logs)).collect();
     let oldest_to_bucket = flow_logs_to_bucket(desired, account, vpcs, flow_logs).iter().filter_map(|f| f.created_at).min();
     let mut plan = RegionPlan {
@@ -388,44 +513,122 @@ pub fn plan_region(region: &str, account: &str, desired: &DesiredFlowLog, vpcs: 
         coverage: Vec::new(),
         create: Vec::new(),
         replace: Vec::new(),
-        blocked: Vec::new(),
+        left_alone: Vec::new(),
     };
+    let by_id = |ids: &[String]| -> Vec<&ExistingFlowLog> { ids.iter().filter_map(|id| flow_logs.iter().find(|f| &f.id == id)).collect() };
     for vpc in &coverage {
         match &vpc.state {
-            VpcState::Compliant { .. } | VpcState::Shared { .. } => {}
-            VpcState::Missing => plan.create.push(vpc.vpc_id.clone()),
-            VpcState::NonCompliant { flow_log_ids, reasons } if replace => {
-                plan.replace.push(Replacement { vpc_id: vpc.vpc_id.clone(), old_flow_log_ids: flow_log_ids.clone(), reasons: reasons.clone() })
+            VpcState::Shared { .. } => {}
+            VpcState::Compliant { flow_log_id } => {
+                let reordered: Vec<&ExistingFlowLog> =
+                    by_id(std::slice::from_ref(flow_log_id)).into_iter().filter(|f| field_order_differs(desired, f)).collect();
+                if !reordered.is_empty() {
+                    let reasons = vec![format!("{flow_log_id}: {OTHER_ORDER}")];
+                    plan_replacement(&mut plan, &vpc.vpc_id, &reordered, reasons, true, scope);
+                }
             }
-            VpcState::NonCompliant { .. } => plan.blocked.push(vpc.vpc_id.clone()),
+            VpcState::Missing => plan.create.push(vpc.vpc_id.clone()),
+            VpcState::NonCompliant { flow_log_ids, reasons } => {
+                plan_replacement(&mut plan, &vpc.vpc_id, &by_id(flow_log_ids), reasons.clone(), false, scope)
+            }
         }
     }
     plan.coverage = coverage;
     plan
 }
 
+/// Replaces the flow logs `scope` allows of `candidates` (the VPC's flow logs to the bucket that
+/// are not as wanted) and names the rest as left alone; `compliant` when only their field order
+/// differs.
+fn plan_replacement(
+    plan: &mut RegionPlan,
+    vpc_id: &str,
+    candidates: &[&ExistingFlowLog],
+    reasons: Vec<String>,
+    compliant: bool,
+    scope: ReplaceScope,
+) {
+    let (replaced, kept): (Vec<&ExistingFlowLog>, Vec<&ExistingFlowLog>) = candidates.iter().partition(|f| scope.may_replace(f));
+    if replaced.is_empty() {
+        plan.left_alone.push(LeftAlone {
+            vpc_id: vpc_id.to_owned(),
+            reasons,
+            flowgates: kept.iter().filter(|f| f.is_managed()).map(|f| f.id.clone()).collect(),
+            unmanaged: kept.iter().filter(|f| !f.is_managed()).map(|f| UnmanagedFlowLog::of(f)).collect(),
+            compliant,
+        });
+        return;
+    }
+    plan.replace.push(Replacement {
+        vpc_id: vpc_id.to_owned(),
+        old_flow_log_ids: replaced.iter().map(|f| f.id.clone()).collect(),
+        reasons,
+        unmanaged: replaced.iter().filter(|f| !f.is_managed()).map(|f| UnmanagedFlowLog::of(f)).collect(),
+        left_alone: kept.iter().map(|f| UnmanagedFlowLog::of(f)).collect(),
+        carried_tags: carried_tags(&replaced),
+    });
+}
+
+fn replace_detail(replacement: &Replacement) -> String {
+    let old: Vec<String> = replacement
+        .old_flow_log_ids
+        .iter()
+        .map(|id| match replacement.unmanaged.iter().find(|u| &u.id == id) {
+            Some(unmanaged) => unmanaged.describe(),
+            None => format!("{id} (flowgate's)"),
+        })
+        .collect();
+    let mut detail = format!("create the correct flow log, then delete {} ({})", old.join(", "), replacement.reasons.join("; "));
+    if !replacement.carried_tags.is_empty() {
+        detail.push_str(&format!("; the new flow log keeps the tags {}", tags_text(&replacement.carried_tags)));
+    }
+    if !replacement.left_alone.is_empty() {
+        let named: Vec<String> = replacement.left_alone.iter().map(UnmanagedFlowLog::describe).collect();
+        detail.push_str(&format!("; left alone: {} (re-run with --replace-unmanaged to replace it too)", named.join(", ")));
+    }
+    detail
+}
+
+/// What a left-alone VPC's line says: why, and which flag would replace which flow log.
+fn left_alone_detail(left: &LeftAlone) -> String {
+    let mut remedies = Vec::new();
+    if !left.flowgates.is_empty() {
+        remedies.push(format!("re-run with --replace to replace {}", left.flowgates.join(", ")));
+    }
+    if !left.unmanaged.is_empty() {
+        let named: Vec<String> = left.unmanaged.iter().map(UnmanagedFlowLog::describe).collect();
+        remedies.push(format!("{}: left alone, re-run with --replace-unmanaged to replace it", named.join(", ")));
+    }
+    if remedies.is_empty() {
+        remedies.push("re-run with --replace to replace it".to_owned());
+    }
+    if left.compliant {
+        format!("compliant ({}); {}", left.reasons.join("; "), remedies.join("; "))
+    } else {
+        format!("non-compliant ({}): {}", left.reasons.join("; "), remedies.join("; "))
+    }
+}
+
 /// The plan as change entries, one per VPC (and one per flow log to another destination).
 pub fn region_changes(plan: &RegionPlan) -> Vec<Change> {
     let mut changes = Vec::new();
     for vpc in &plan.coverage {
-        let change = match &vpc.state {
-            VpcState::Compliant { flow_log_id } => {
+        let replacement = plan.replace.iter().find(|r| r.vpc_id == vpc.vpc_id);
+        let left_alone = plan.left_alone.iter().find(|l| l.vpc_id == vpc.vpc_id);
+        let change = match (&vpc.state, replacement, left_alone) {
+            (_, Some(replacement), _) => Change::new("replace-flow-log", &vpc.vpc_id, ChangeStatus::Planned, replace_detail(replacement)),
+            (VpcState::Compliant { .. }, None, Some(left)) => {
+                Change::new("keep-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, left_alone_detail(left))
+            }
+            (VpcState::Compliant { flow_log_id }, None, None) => {
                 Change::new("keep-flow-log", &vpc.vpc_id, ChangeStatus::Skipped, format!("compliant flow log {flow_log_id}"))
             }
-            VpcState::Missing => Change::new("create-flow-log", &vpc.vpc_id, ChangeStatus::Planned, "no flow log to the bucket: create one"),
-            VpcState::Shared { owner_id } => Change::new("shared-vpc", &vpc.vpc_id, ChangeStatus::Skipped, shared_detail(owner_id)),
-            VpcState::NonCompliant { flow_log_ids, reasons } if plan.replace.iter().any(|r| r.vpc_id == vpc.vpc_id) => Change::new(
-                "replace-flow-log",
-                &vpc.vpc_id,
-                ChangeStatus::Planned,
-                format!("create the correct flow log, then delete {} ({})", flow_log_ids.join(", "), reasons.join("; ")),
-            ),
-            VpcState::NonCompliant { reasons, .. } => Change::new(
-                "replace-flow-log",
-                &vpc.vpc_id,
-                ChangeStatus::Blocked,
-                format!("non-compliant ({}): re-run with --replace to replace it", reasons.join("; ")),
-            ),
+            (VpcState::Missing, ..) => Change::new("create-flow-log", &vpc.vpc_id, ChangeStatus::Planned, "no flow log to the bucket: create one"),
+            (VpcState::Shared { owner_id }, ..) => Change::new("shared-vpc", &vpc.vpc_id, ChangeStatus::Skipped, shared_detail(owner_id)),
+            (VpcState::NonCompliant { reasons, .. }, None, left) => {
+                let default = LeftAlone { vpc_id: vpc.vpc_id.clone(), reasons: reasons.clone(), ..LeftAlone::default() };
+                Change::new("replace-flow-log", &vpc.vpc_id, ChangeStatus::Blocked, left_alone_detail(left.unwrap_or(&default)))
+            }
         };
         changes.push(change.in_region(&plan.region));
         for other in &vpc.other_flow_logs {
@@ -503,6 +706,7 @@ pub fn select_regions(usable: &[String], all: &[RegionInfo], requested: &[String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::{extended_fields, required_fields};
 
     const ACCOUNT: &str = "123456789012";
 
@@ -537,6 +741,12 @@ mod tests {
         }
     }
 
+    fn managed(flow_log: ExistingFlowLog) -> ExistingFlowLog {
+        let mut tags = flow_log.tags.clone();
+        tags.push((MANAGED_TAG_KEY.into(), MANAGED_TAG_VALUE.into()));
+        ExistingFlowLog { tags, ..flow_log }
+    }
+
     fn compliant(id: &str, vpc: &str) -> ExistingFlowLog {
         flow_log(id, vpc, "arn:aws:s3:::flow-bucket", Some(LogFormat::required().to_api()))
     }
@@ -559,8 +769,8 @@ mod tests {
         let vpcs = [vpc("vpc-a"), vpc("vpc-b"), vpc("vpc-c"), vpc("vpc-d")];
         let flow_logs = [
             compliant("fl-a", "vpc-a"),
-            // Default format: lacks tcp-flags.
-            flow_log("fl-b", "vpc-b", "arn:aws:s3:::flow-bucket", Some(LogFormat::default_v2().to_api())),
+            // flowgate's, in the default format: lacks tcp-flags.
+            managed(flow_log("fl-b", "vpc-b", "arn:aws:s3:::flow-bucket", Some(LogFormat::default_v2().to_api()))),
             // Another team's CloudWatch flow log: not ours, and the VPC still needs one.
             ExistingFlowLog {
                 id: "fl-c".into(),
@@ -570,9 +780,9 @@ mod tests {
                 ..ExistingFlowLog::default()
             },
         ];
-        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, false);
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::Nothing);
         assert_eq!(plan.create, ["vpc-c", "vpc-d"]);
-        assert_eq!(plan.blocked, ["vpc-b"]);
+        assert_eq!(plan.left_alone.iter().map(|l| l.vpc_id.as_str()).collect::<Vec<_>>(), ["vpc-b"]);
         assert!(plan.replace.is_empty());
         let changes = region_changes(&plan);
         let b = changes.iter().find(|c| c.resource == "vpc-b").unwrap();
@@ -581,10 +791,15 @@ mod tests {
         let other = changes.iter().find(|c| c.action == "other-flow-log").unwrap();
         assert!(other.detail.contains("cloud-watch-logs") && other.detail.contains("left alone"));
 
-        let replacing = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, true);
+        let replacing = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::Flowgates);
         assert_eq!(
             replacing.replace,
-            [Replacement { vpc_id: "vpc-b".into(), old_flow_log_ids: vec!["fl-b".into()], reasons: vec!["fl-b: format lacks tcp-flags".into()] }]
+            [Replacement {
+                vpc_id: "vpc-b".into(),
+                old_flow_log_ids: vec!["fl-b".into()],
+                reasons: vec!["fl-b: format lacks tcp-flags".into()],
+                ..Replacement::default()
+            }]
         );
         assert_eq!(replacing.pending(), 3);
     }
@@ -599,10 +814,10 @@ mod tests {
         let vpcs = [shared.clone(), unknown_owner, vpc("vpc-a")];
         // Even a flow log on the shared VPC listed by mistake must not count as ours.
         let flow_logs = [compliant("fl-a", "vpc-a"), ExistingFlowLog { created_at: Some(5), ..compliant("fl-s", "vpc-shared") }];
-        for replace in [false, true] {
-            let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, replace);
+        for scope in [ReplaceScope::Nothing, ReplaceScope::AlsoUnmanaged] {
+            let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, scope);
             assert_eq!(plan.create, ["vpc-own"], "only the account's own uncovered VPC");
-            assert!(plan.replace.is_empty() && plan.blocked.is_empty());
+            assert!(plan.replace.is_empty() && plan.left_alone.is_empty());
             assert_eq!(plan.oldest_to_bucket, None, "the shared VPC's flow log is not flowgate's");
             assert_eq!(plan.coverage[0].state, VpcState::Shared { owner_id: "999988887777".into() });
             let changes = region_changes(&plan);
@@ -618,17 +833,124 @@ mod tests {
     fn compliant_everywhere_plans_nothing() {
         let vpcs = [vpc("vpc-a"), vpc("vpc-b")];
         let flow_logs = [compliant("fl-a", "vpc-a"), compliant("fl-b", "vpc-b")];
-        let plan = plan_region("us-east-1", ACCOUNT, &desired(), &vpcs, &flow_logs, true);
+        let plan = plan_region("us-east-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::AlsoUnmanaged);
         assert_eq!(plan.pending(), 0);
         assert!(region_changes(&plan).iter().all(|c| c.status == ChangeStatus::Skipped));
     }
 
     #[test]
     fn extra_fields_and_other_order_are_compliant() {
-        let mut fields: Vec<&str> = crate::format::extended_fields(false);
+        let mut fields: Vec<&str> = extended_fields(false);
         fields.reverse();
         let f = flow_log("fl-a", "vpc-a", "arn:aws:s3:::flow-bucket", Some(LogFormat::new(&fields).to_api()));
         assert!(noncompliance(&desired(), &f).is_empty());
+    }
+
+    fn to_bucket(id: &str, vpc: &str, tags: &[(&str, &str)]) -> ExistingFlowLog {
+        let tags = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        ExistingFlowLog { tags, ..flow_log(id, vpc, "arn:aws:s3:::flow-bucket", Some(LogFormat::default_v2().to_api())) }
+    }
+
+    fn change_of<'a>(changes: &'a [Change], vpc: &str) -> &'a Change {
+        changes.iter().find(|c| c.resource == vpc && c.action != "other-flow-log").unwrap()
+    }
+
+    /// `--replace` replaces flowgate's flow logs only; one that is not flowgate's (another team's,
+    /// tagged owner=netops, or untagged) is named in the plan and replaced only with
+    /// `--replace-unmanaged`.
+    #[test]
+    fn a_flow_log_not_flowgates_is_replaced_only_with_replace_unmanaged() {
+        let vpcs = [vpc("vpc-a"), vpc("vpc-b"), vpc("vpc-c")];
+        let flow_logs = [
+            to_bucket("fl-netops", "vpc-a", &[("owner", "netops")]),
+            to_bucket("fl-bare", "vpc-b", &[]),
+            managed(to_bucket("fl-ours", "vpc-c", &[("team", "x")])),
+            to_bucket("fl-theirs", "vpc-c", &[("owner", "netops")]),
+        ];
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::Flowgates);
+        assert_eq!(plan.replace.len(), 1);
+        let c = &plan.replace[0];
+        assert_eq!((c.vpc_id.as_str(), c.old_flow_log_ids.clone()), ("vpc-c", vec!["fl-ours".to_owned()]));
+        assert_eq!(c.left_alone, [UnmanagedFlowLog { id: "fl-theirs".into(), tags: vec![("owner".into(), "netops".into())] }]);
+        let changes = region_changes(&plan);
+        let a = change_of(&changes, "vpc-a");
+        assert_eq!(a.status, ChangeStatus::Blocked);
+        assert!(a.detail.contains("fl-netops (NOT flowgate's: no flowgate:managed=true tag, tagged owner=netops)"), "{}", a.detail);
+        assert!(a.detail.contains("left alone, re-run with --replace-unmanaged to replace it"), "{}", a.detail);
+        assert!(!a.detail.contains("--replace to"), "--replace would not replace it: {}", a.detail);
+        let b = change_of(&changes, "vpc-b");
+        assert!(b.detail.contains("fl-bare (NOT flowgate's: no flowgate:managed=true tag, untagged)"), "{}", b.detail);
+        let vpc_c = change_of(&changes, "vpc-c");
+        assert_eq!(vpc_c.status, ChangeStatus::Planned);
+        assert!(vpc_c.detail.contains("then delete fl-ours (flowgate's)"), "{}", vpc_c.detail);
+        assert!(vpc_c.detail.contains("left alone: fl-theirs (NOT flowgate's"), "{}", vpc_c.detail);
+        assert!(vpc_c.detail.contains("the new flow log keeps the tags team=x"), "{}", vpc_c.detail);
+
+        let all = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::AlsoUnmanaged);
+        assert!(all.left_alone.is_empty());
+        let ids: Vec<Vec<String>> = all.replace.iter().map(|r| r.old_flow_log_ids.clone()).collect();
+        assert_eq!(ids, [vec!["fl-netops".to_owned()], vec!["fl-bare".to_owned()], vec!["fl-ours".to_owned(), "fl-theirs".to_owned()]]);
+        assert!(all.replace[0].carried_tags.is_empty(), "another team's tags do not move to flowgate's flow log");
+        let changes = region_changes(&all);
+        let a = change_of(&changes, "vpc-a");
+        assert!(a.detail.contains("then delete fl-netops (NOT flowgate's: no flowgate:managed=true tag, tagged owner=netops)"), "{}", a.detail);
+
+        let none = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &flow_logs, ReplaceScope::Nothing);
+        let vpc_c = change_of(&region_changes(&none), "vpc-c").detail.clone();
+        assert!(vpc_c.contains("re-run with --replace to replace fl-ours") && vpc_c.contains("fl-theirs (NOT flowgate's"), "{vpc_c}");
+    }
+
+    #[test]
+    fn a_replaced_flowgate_flow_log_keeps_its_user_tags() {
+        let old = managed(to_bucket("fl-old", "vpc-a", &[("team", "x"), ("aws:cloudformation:stack-name", "s"), ("cost", "1")]));
+        let older = managed(to_bucket("fl-older", "vpc-a", &[("team", "y"), ("env", "prod")]));
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &[vpc("vpc-a")], &[old, older], ReplaceScope::Flowgates);
+        let carried = &plan.replace[0].carried_tags;
+        let pairs: Vec<(&str, &str)> = carried.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [("team", "x"), ("cost", "1"), ("env", "prod")], "no marker, no aws: key, first value wins");
+        let run = vec![(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned()), ("cost".to_owned(), "2".to_owned())];
+        let tags = replacement_tags(&run, carried);
+        let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(pairs, [(MANAGED_TAG_KEY, MANAGED_TAG_VALUE), ("cost", "2"), ("team", "x"), ("env", "prod")], "this run's --tag wins");
+    }
+
+    /// The `--format` fields in another order: compliant (readers go by the header line), yet not
+    /// what was asked: the plan says so and `--replace` applies the order.
+    #[test]
+    fn same_fields_in_another_order_is_said_and_applied_by_replace() {
+        let mut fields = required_fields();
+        fields.swap(3, 4);
+        let reordered = flow_log("fl-r", "vpc-a", "arn:aws:s3:::flow-bucket", Some(LogFormat::new(&fields).to_api()));
+        assert!(noncompliance(&desired(), &reordered).is_empty(), "compliant: status and verify pass it");
+        assert!(field_order_differs(&desired(), &reordered));
+        assert!(!field_order_differs(&desired(), &compliant("fl-a", "vpc-a")));
+        let mut extra = extended_fields(false);
+        extra.reverse();
+        let superset = flow_log("fl-x", "vpc-a", "arn:aws:s3:::flow-bucket", Some(LogFormat::new(&extra).to_api()));
+        assert!(!field_order_differs(&desired(), &superset), "extra fields: replacing would drop them");
+
+        let vpcs = [vpc("vpc-a")];
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, std::slice::from_ref(&reordered), ReplaceScope::Nothing);
+        assert_eq!(plan.pending(), 0);
+        let keep = change_of(&region_changes(&plan), "vpc-a").clone();
+        assert_eq!((keep.action.as_str(), keep.status), ("keep-flow-log", ChangeStatus::Skipped));
+        assert!(keep.detail.contains("fl-r: same fields, other order: --replace applies the order"), "{}", keep.detail);
+
+        let ours = managed(reordered.clone());
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, std::slice::from_ref(&ours), ReplaceScope::Flowgates);
+        assert_eq!(plan.replace.len(), 1);
+        let change = change_of(&region_changes(&plan), "vpc-a").clone();
+        assert_eq!((change.action.as_str(), change.status), ("replace-flow-log", ChangeStatus::Planned));
+        assert!(change.detail.contains(OTHER_ORDER), "{}", change.detail);
+        // Not flowgate's: named, and only --replace-unmanaged applies the order.
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, std::slice::from_ref(&reordered), ReplaceScope::Flowgates);
+        assert_eq!(plan.pending(), 0);
+        assert!(change_of(&region_changes(&plan), "vpc-a").detail.contains("--replace-unmanaged"));
+        // A compliant flow log in the asked order beside it: nothing to say.
+        let both = [reordered, compliant("fl-a", "vpc-a")];
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &vpcs, &both, ReplaceScope::AlsoUnmanaged);
+        assert_eq!(plan.pending(), 0);
+        assert_eq!(change_of(&region_changes(&plan), "vpc-a").detail, "compliant flow log fl-a");
     }
 
     #[test]
@@ -682,7 +1004,7 @@ mod tests {
         let earlier = ExistingFlowLog { tags, ..flow_log("fl-old", "vpc-a", "arn:aws:s3:::old-bucket", None) };
         let team = flow_log("fl-team", "vpc-a", "arn:aws:s3:::team-bucket", None);
         let all = [earlier.clone(), team];
-        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &[vpc("vpc-a")], &all, false);
+        let plan = plan_region("eu-west-1", ACCOUNT, &desired(), &[vpc("vpc-a")], &all, ReplaceScope::Nothing);
         let others = &plan.coverage[0].other_flow_logs;
         assert_eq!(others.iter().map(|o| (o.id.as_str(), o.managed)).collect::<Vec<_>>(), [("fl-old", true), ("fl-team", false)]);
         let details: Vec<String> = region_changes(&plan).into_iter().filter(|c| c.action == "other-flow-log").map(|c| c.detail).collect();
