@@ -21,7 +21,9 @@ use crate::core::flowlog_plan::{
 };
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
-use crate::observe::regions::{CoverageTotals, RegionCoverage, check_named_vpcs, coverage, observe_regions, resolve_regions};
+use crate::observe::regions::{
+    CoverageTotals, RegionCoverage, SkippedRegion, check_named_vpcs, coverage, observe_regions, resolve_regions, skipped_regions,
+};
 use crate::output::{Report, render_changes};
 
 fn failed_region(action: &str, region: &str, error: &Error) -> Change {
@@ -55,6 +57,9 @@ pub struct FlowLogsReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     pub regions: Vec<String>,
+    /// Regions closed to the account by an explicit deny (a region-deny policy): skipped, with
+    /// the reason; they make a run neither fail nor partial.
+    pub skipped_regions: Vec<SkippedRegion>,
     pub dry_run: bool,
     pub changes: Vec<Change>,
     pub summary: ChangeTally,
@@ -68,6 +73,9 @@ impl fmt::Display for FlowLogsReport {
         if self.applied {
             let attempted: Vec<Change> = self.changes.iter().filter(|c| c.status != ChangeStatus::Skipped).cloned().collect();
             write!(f, "{}", render_changes(&attempted))?;
+        }
+        for skipped in &self.skipped_regions {
+            writeln!(f, "{}: {}", skipped.region, skipped.reason)?;
         }
         let regions = self.regions.len();
         if self.applied {
@@ -207,6 +215,8 @@ pub struct EnablePlan {
     pub regions: Vec<String>,
     pub plans: Vec<(RegionPlan, Vec<Change>)>,
     pub unread: Vec<Change>,
+    /// Regions closed by an explicit deny (a region-deny policy): nothing planned there.
+    pub skipped: Vec<SkippedRegion>,
 }
 
 impl EnablePlan {
@@ -216,7 +226,8 @@ impl EnablePlan {
 
     /// Every change of the plan, as the plan table shows it.
     pub fn changes(&self) -> Vec<Change> {
-        self.plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(self.unread.iter().cloned()).collect()
+        let skipped = self.skipped.iter().map(SkippedRegion::change);
+        self.plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(self.unread.iter().cloned()).chain(skipped).collect()
     }
 }
 
@@ -237,8 +248,10 @@ pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
 
     let mut plans: Vec<(RegionPlan, Vec<Change>)> = Vec::new();
     let mut unread = Vec::new();
+    let skipped = skipped_regions(&observed);
     for (region, result) in &observed {
         match result {
+            Ok(state) if state.denied.is_some() => {}
             Ok(state) => {
                 let plan = plan_region(region, &identity.account, &desired, &state.vpcs, &state.flow_logs, args.replace_scope());
                 let changes = region_changes(&plan);
@@ -247,7 +260,7 @@ pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
             Err(e) => unread.push(failed_region("read-region", region, e)),
         }
     }
-    Ok(EnablePlan { account: identity.account, principal: identity.arn, desired, regions, plans, unread })
+    Ok(EnablePlan { account: identity.account, principal: identity.arn, desired, regions, plans, unread, skipped })
 }
 
 /// Applies `plan` (confirmed as `ctx.mode()` says), regions concurrently.
@@ -270,6 +283,7 @@ pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArg
         })
         .collect();
     steps.push(Step::shown(plan.unread.clone()));
+    steps.push(Step::shown(plan.skipped.iter().map(SkippedRegion::change).collect()));
     let mut runner_plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
     runner_plan.pending = Some(pending);
     runner_plan.progress = Some("applying");
@@ -303,6 +317,7 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         destination: Some(desired.destination_arn()),
         format: Some(desired.format.to_api()),
         regions: plan.regions.clone(),
+        skipped_regions: plan.skipped.clone(),
         dry_run: ctx.dry_run,
         changes: all,
         summary: outcome.tally,
@@ -330,6 +345,10 @@ impl fmt::Display for StatusReport {
                 writeln!(f, "  {:<16} ERROR: {error}", region.region)?;
                 continue;
             }
+            if let Some(skipped) = &region.skipped {
+                writeln!(f, "  {:<16} {skipped}", region.region)?;
+                continue;
+            }
             writeln!(
                 f,
                 "  {:<16} {:>5} {:>10} {:>14} {:>8} {:>7}",
@@ -347,7 +366,7 @@ impl fmt::Display for StatusReport {
         let t = &self.totals;
         writeln!(
             f,
-            "{}: {} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing{}{}",
+            "{}: {} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing{}{}{}",
             self.status,
             t.vpcs,
             t.regions,
@@ -355,7 +374,8 @@ impl fmt::Display for StatusReport {
             t.non_compliant,
             t.missing,
             if t.shared > 0 { format!(", {} shared from other accounts (their owners enable flow logs)", t.shared) } else { String::new() },
-            if t.failed_regions > 0 { format!(", {} region(s) could not be read", t.failed_regions) } else { String::new() }
+            if t.failed_regions > 0 { format!(", {} region(s) could not be read", t.failed_regions) } else { String::new() },
+            if t.skipped_regions > 0 { format!(", {} region(s) denied by policy and skipped", t.skipped_regions) } else { String::new() }
         )
     }
 }
@@ -392,9 +412,11 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
     check_named_vpcs(&args.scope, &observed)?;
 
     let mut to_delete: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut planned = Vec::new();
+    let skipped = skipped_regions(&observed);
+    let mut planned: Vec<Change> = skipped.iter().map(SkippedRegion::change).collect();
     for (region, result) in &observed {
         match result {
+            Ok(state) if state.denied.is_some() => {}
             Ok(state) => {
                 let selected = select_for_disable(&state.flow_logs, &args.scope.vpcs, args.bucket.as_ref());
                 for flow_log in &selected {
@@ -437,6 +459,7 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
         destination: None,
         format: None,
         regions,
+        skipped_regions: skipped,
         dry_run: ctx.dry_run,
         changes: Vec::new(),
         summary: ChangeTally::default(),

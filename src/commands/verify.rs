@@ -189,6 +189,7 @@ fn coverage_counts(region: &RegionCoverage) -> RegionCoverageCounts<'_> {
     RegionCoverageCounts {
         region: &region.region,
         error: region.error.as_deref(),
+        skipped: region.skipped.as_deref(),
         vpcs: region.vpcs,
         compliant: region.compliant,
         shared: region.shared,

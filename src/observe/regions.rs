@@ -14,6 +14,7 @@ use crate::core::access_denied::Denial;
 use crate::core::flowlog_plan::{
     DesiredFlowLog, ExistingFlowLog, ReplaceScope, Vpc, VpcCoverage, VpcState, flow_logs_to_bucket, plan_region, select_regions, usable_regions,
 };
+use crate::core::report::{Change, ChangeStatus};
 use crate::error::{AwsErrorKind, Error, Result};
 
 /// The regions to work in: the account's usable regions, narrowed by `--regions`.
@@ -54,6 +55,31 @@ pub async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Re
     let ids: Vec<String> = vpcs.iter().filter(|v| v.shared_from(&account).is_none()).map(|v| v.id.clone()).collect();
     let flow_logs = if ids.is_empty() { Vec::new() } else { ec2::list_flow_logs(&client, region, &ids).await? };
     Ok(RegionState { vpcs, flow_logs, denied: None })
+}
+
+/// A region closed to the account by an explicit deny, and why: skipped, and said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedRegion {
+    pub region: String,
+    pub reason: String,
+}
+
+impl SkippedRegion {
+    /// The plan line that says it.
+    pub fn change(&self) -> Change {
+        Change::new("skip-region", &self.region, ChangeStatus::Skipped, &self.reason).in_region(&self.region)
+    }
+}
+
+/// The regions of `observed` closed by an explicit deny.
+pub fn skipped_regions(observed: &[(String, Result<RegionState>)]) -> Vec<SkippedRegion> {
+    observed
+        .iter()
+        .filter_map(|(region, result)| {
+            let reason = result.as_ref().ok()?.denied.clone()?;
+            Some(SkippedRegion { region: region.clone(), reason })
+        })
+        .collect()
 }
 
 /// Why a region is closed to the account, when `error` is an explicit deny.

@@ -10,6 +10,7 @@ mod cli;
 mod credentials;
 mod dry_run;
 mod flowlogs;
+mod landing_zone;
 mod live;
 mod mocks;
 mod onboard;

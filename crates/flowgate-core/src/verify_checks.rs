@@ -25,6 +25,8 @@ pub struct RegionCoverageCounts<'a> {
     pub region: &'a str,
     /// The region could not be read.
     pub error: Option<&'a str>,
+    /// The region is closed to the account by an explicit deny (a region-deny policy): skipped.
+    pub skipped: Option<&'a str>,
     pub vpcs: usize,
     pub compliant: usize,
     /// VPCs shared from other accounts: their owners enable flow logs, so they are not counted.
@@ -38,6 +40,11 @@ pub fn coverage_check(region: &RegionCoverageCounts<'_>, bucket: &str) -> Check 
     let name = format!("flow logs {}", region.region);
     if let Some(error) = region.error {
         return Check::fail(name, error, "fix the error and re-run");
+    }
+    // A warning, not a failure: the organization closed the region, so no VPC can exist there,
+    // but an auditor must see that it was not looked at (--strict fails on it).
+    if let Some(skipped) = region.skipped {
+        return Check::warn(name, format!("not read: {skipped}"), "leave it out with --regions, or ask the organization's administrator to open it");
     }
     let shared = match region.shared {
         0 => String::new(),
@@ -263,7 +270,7 @@ mod tests {
     }
 
     fn counts<'a>(error: Option<&'a str>, vpcs: usize, compliant: usize, shared: usize, coverage: &'a [VpcCoverage]) -> RegionCoverageCounts<'a> {
-        RegionCoverageCounts { region: "eu-west-1", error, vpcs, compliant, shared, coverage }
+        RegionCoverageCounts { region: "eu-west-1", error, skipped: None, vpcs, compliant, shared, coverage }
     }
 
     #[test]
@@ -294,6 +301,12 @@ mod tests {
 
         let check = coverage_check(&counts(Some("AccessDenied: ec2:DescribeVpcs"), 0, 0, 0, &[]), "flow-bucket");
         assert_eq!((check.status, check.detail.as_str()), (CheckStatus::Fail, "AccessDenied: ec2:DescribeVpcs"));
+
+        let mut denied = counts(None, 0, 0, 0, &[]);
+        denied.skipped = Some("denied by policy (an explicit deny in a service control policy), skipped");
+        let check = coverage_check(&denied, "flow-bucket");
+        assert_eq!(check.status, CheckStatus::Warn, "seen, neither passed nor failed");
+        assert!(check.detail.contains("explicit deny in a service control policy"), "{}", check.detail);
     }
 
     #[test]

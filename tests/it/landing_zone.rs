@@ -1,0 +1,71 @@
+//! A real landing zone: regions an organization's policy closes. Control Tower's region deny keeps
+//! `ec2:DescribeRegions` allowed (it is in the SCP's NotAction list), so a denied region is listed
+//! as enabled, and every other call there answers UnauthorizedOperation "... with an explicit deny
+//! in a service control policy". moto has no SCPs: the chaos proxy answers the region's calls as
+//! AWS does.
+
+use serde_json::Value;
+
+use crate::support::{Env, json_stdout, stderr, stdout};
+
+const DENIED_REGION: &str = "eu-west-1";
+
+/// EC2's answer under the region-deny SCP (the message names the policy type, as AWS's
+/// access-denied messages do).
+fn scp_denial(action: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+         <Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/moto is not authorized \
+         to perform: ec2:{action} with an explicit deny in a service control policy</Message></Error></Errors>\
+         <RequestID>5f1c4e1e-0000-4000-8000-000000000000</RequestID></Response>"
+    )
+}
+
+fn deny_region(env: &Env) {
+    for action in ["DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "DeleteFlowLogs"] {
+        env.proxy.answer_in_region(action, DENIED_REGION, 403, &scp_denial(action));
+    }
+}
+
+fn run(env: &Env, args: &[&str]) -> std::process::Output {
+    env.flowgate().args(args).output().unwrap()
+}
+
+fn region_entry<'a>(report: &'a Value, key: &str, region: &str) -> &'a Value {
+    report[key].as_array().and_then(|regions| regions.iter().find(|r| r["region"] == region)).unwrap_or_else(|| panic!("no {region} in {report:#}"))
+}
+
+#[test]
+fn a_region_denied_by_an_scp_is_skipped_and_said_by_every_command() {
+    let env = Env::isolated();
+    let bucket = "flowgate-lz-denied";
+    let regions = "us-east-1,eu-west-1";
+    let created = run(&env, &["bucket", "create", "--bucket", bucket, "--yes", "-q"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    deny_region(&env);
+
+    let enabled = run(&env, &["flowlogs", "enable", "--bucket", bucket, "--regions", regions, "--yes", "--output", "json"]);
+    assert_eq!(enabled.status.code(), Some(0), "a closed region is neither a failure nor partial: {}", stderr(&enabled));
+    let report = json_stdout(&enabled);
+    let skipped = report["skipped_regions"].as_array().unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(skipped.len(), 1, "{report:#}");
+    assert_eq!(skipped[0]["region"], DENIED_REGION);
+    assert!(skipped[0]["reason"].as_str().unwrap().contains("explicit deny in a service control policy"), "{report:#}");
+    let text = run(&env, &["flowlogs", "enable", "--bucket", bucket, "--regions", regions, "--yes"]);
+    assert_eq!(text.status.code(), Some(0), "a re-run converges: {}", stderr(&text));
+    let said = format!("{}{}", stdout(&text), stderr(&text));
+    assert!(said.contains("eu-west-1: denied by policy (an explicit deny in a service control policy), skipped"), "{said}");
+    assert!(env.proxy.mutating_calls().iter().filter(|c| c.contains("CreateFlowLogs")).count() == 1, "{:?}", env.proxy.mutating_calls());
+
+    let status = run(&env, &["flowlogs", "status", "--bucket", bucket, "--regions", regions, "--output", "json"]);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+    let report = json_stdout(&status);
+    assert!(region_entry(&report, "regions", DENIED_REGION)["skipped"].as_str().is_some_and(|s| s.contains("denied by policy")), "{report:#}");
+
+    let verify = run(&env, &["verify", "--bucket", bucket, "--regions", regions, "--output", "json"]);
+    let report = json_stdout(&verify);
+    assert!(report.to_string().contains("denied by policy"), "an auditor sees the skipped region: {report:#}");
+
+    let offboard = run(&env, &["offboard", "--bucket", bucket, "--regions", regions, "--yes", "--output", "json"]);
+    assert_eq!(offboard.status.code(), Some(0), "offboard finishes: {}", stderr(&offboard));
+}
