@@ -112,7 +112,9 @@ fn covers_resource(statement: &Value, resource: &str) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
     /// `*`: any run of characters; `crosses` whether it may take a colon too.
-    Any { crosses: bool },
+    Any {
+        crosses: bool,
+    },
     /// `?`: one character (not a colon, in an ARN).
     One,
     Literal(char),
