@@ -204,29 +204,29 @@ fn on_the_callers_behalf(calls: &[RequestRecord], names: &Names) -> Vec<(Authori
     implied
 }
 
-/// The handler operations a stack request sets off: an executed change set creates (and may roll
-/// back) or updates, as the change set it executes was created.
+/// The handler operations a stack request sets off: a create (which may roll back with the delete
+/// handlers), an update or a delete; an executed change set as the change set was created.
 fn stack_operations(calls: &[RequestRecord], index: usize) -> Vec<&'static str> {
     let call = &calls[index];
-    let kind = match call.action.as_str() {
-        "CreateStack" => "CREATE",
-        "UpdateStack" => "UPDATE",
-        "DeleteStack" => "DELETE",
-        _ => {
-            let stack = param(&call.params(), "StackName").map(str::to_owned);
-            let created = calls[..index]
-                .iter()
-                .rev()
-                .filter(|c| c.action == "CreateChangeSet")
-                .find(|c| param(&c.params(), "StackName").map(str::to_owned) == stack)
-                .map(|c| param(&c.params(), "ChangeSetType").unwrap_or("UPDATE").to_owned());
-            return if created.as_deref() == Some("CREATE") { vec!["create", "read", "delete"] } else { vec!["update", "read"] };
-        }
+    let change_set_type = || {
+        let stack = param(&call.params(), "StackName").map(str::to_owned);
+        let created = calls[..index]
+            .iter()
+            .rev()
+            .filter(|c| c.action == "CreateChangeSet")
+            .find(|c| param(&c.params(), "StackName").map(str::to_owned) == stack);
+        created.and_then(|c| param(&c.params(), "ChangeSetType").map(str::to_owned)).unwrap_or_else(|| "UPDATE".to_owned())
     };
-    match kind {
+    let kind = match call.action.as_str() {
+        "CreateStack" => "CREATE".to_owned(),
+        "DeleteStack" => "DELETE".to_owned(),
+        "ExecuteChangeSet" => change_set_type(),
+        _ => "UPDATE".to_owned(),
+    };
+    match kind.as_str() {
         "CREATE" => vec!["create", "read", "delete"],
-        "UPDATE" => vec!["update", "read"],
-        _ => vec!["delete"],
+        "DELETE" => vec!["delete"],
+        _ => vec!["update", "read"],
     }
 }
 
@@ -412,10 +412,11 @@ fn every_call_of_the_org_commands_is_allowed_by_their_policies() {
 }
 
 /// `org onboard` with the management account in scope. AWS never deploys a service-managed
-/// StackSet to the management account (CloudFormation User Guide, "StackSets concepts": the
-/// management account is not a target); moto does when the root is targeted, and the role of its
-/// stack there collides with the management account's own stack (EntityAlreadyExists). The run
-/// is held at the management stack's ExecuteChangeSet while moto's stray stack and role go.
+/// StackSet to the management account (CloudFormation User Guide, "Create CloudFormation StackSets
+/// with service-managed permissions", Considerations: "CloudFormation doesn't deploy stacks to the
+/// management account"); moto does when the root is targeted, and the role of its stack there
+/// collides with the management account's own stack (EntityAlreadyExists). The run is held at the
+/// management stack's ExecuteChangeSet while moto's stray stack and role go.
 fn org_onboard_with_the_management_stack(env: &Env, args: &[&str], role: &str) -> Vec<RequestRecord> {
     env.proxy.reset_log();
     env.proxy.hold("ExecuteChangeSet", 1);
