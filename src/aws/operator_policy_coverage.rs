@@ -162,6 +162,19 @@ fn org_policies_cover_their_adapters_and_steps() {
     let status = allowed_actions(policy("org status/verify"));
     let reads = ["Get", "List", "Describe", "AssumeRole"];
     assert!(status.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "read-only: {status:?}");
+    // What org status reads in the caller's own account: the management account's stack and flow logs.
+    for action in union(&["stack status", "flowlogs status"]) {
+        assert!(status.contains(&action), "org status lacks {action}");
+    }
+    // StackSets checks a delegated administrator's registration with the caller's credentials
+    // (CloudFormation User Guide, "Register a delegated administrator member account"), and each
+    // org policy serves both callers.
+    for (command, allowed) in [("org onboard", &onboard), ("org status/verify", &status), ("org offboard", &offboard)] {
+        assert!(
+            allowed.iter().any(|a| a == "organizations:ListDelegatedAdministrators"),
+            "{command} lacks organizations:ListDelegatedAdministrators"
+        );
+    }
 }
 
 #[test]

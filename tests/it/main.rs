@@ -17,6 +17,7 @@ mod onboard;
 mod org;
 mod parse;
 mod permissions;
+mod permissions_by_calls;
 mod reliability;
 mod report;
 mod snapshots;

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::support::{Env, block_on, json_stdout, stderr, stdout};
 
-const VENDOR: &str = "999988887777";
+pub(crate) const VENDOR: &str = "999988887777";
 const REGIONS: &str = "us-east-1,eu-west-1";
 const OPERATOR_ROLE: &str = "FlowgateOrgOperatorRole";
 const VENDOR_ROLE: &str = "FlowgateCrossAccountRole";
@@ -32,16 +32,16 @@ const ORGANIZATIONS_ACCESS_ENABLED: &str = r#"<DescribeOrganizationsAccessRespon
 /// An organization on its own emulator: the management account (the emulator's default
 /// account) and four members: app1 in Workloads, app2 in Workloads/Prod (two OU levels),
 /// log-archive and audit in Security.
-struct Org {
-    env: Env,
+pub(crate) struct Org {
+    pub(crate) env: Env,
     root: String,
     workloads: String,
     security: String,
-    members: BTreeMap<&'static str, String>,
+    pub(crate) members: BTreeMap<&'static str, String>,
 }
 
 impl Org {
-    fn new() -> Org {
+    pub(crate) fn new() -> Org {
         let env = Env::isolated();
         // AWS: trusted access is active once activated (moto cannot answer this call).
         env.proxy.answer("DescribeOrganizationsAccess", 200, ORGANIZATIONS_ACCESS_ENABLED);
@@ -67,6 +67,24 @@ impl Org {
             members.insert(name, id);
         }
         Org { env, root, workloads, security, members }
+    }
+
+    /// AWS deletes the instances DeleteStackInstances targets (moto keeps them): after the
+    /// offboard plan's own listing, the instances are gone; and DeleteStackSet then succeeds
+    /// (moto refuses it: its instances are still there).
+    pub(crate) fn stack_instances_deleted_after_the_plan(&self) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        self.env.proxy.rewrite_response("ListStackInstances", move |body| {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                return body.to_owned();
+            }
+            r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
+        });
+        self.env.proxy.answer(
+            "DeleteStackSet",
+            200,
+            r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
+        );
     }
 
     fn ous(&self) -> String {
@@ -323,22 +341,7 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     // the log-archive account's own (it leaves, and onboarded on its own nowhere), then the
     // instances.
     let mut listed = 0;
-    let calls = Arc::new(AtomicUsize::new(0));
-    let seen = calls.clone();
-    // AWS deletes the instances DeleteStackInstances targets (moto keeps them): after the plan's
-    // own listing, the instances are gone.
-    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
-        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            return body.to_owned();
-        }
-        r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
-    });
-    // ...and DeleteStackSet then succeeds (moto refuses it: its instances are still there).
-    org.env.proxy.answer(
-        "DeleteStackSet",
-        200,
-        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
-    );
+    org.stack_instances_deleted_after_the_plan();
     let out = org.run(&["offboard", "--bucket", &bucket, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
     for account in org.members.values().chain([&newcomer]) {

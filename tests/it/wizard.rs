@@ -9,7 +9,7 @@ use rexpect::session::{PtySession, spawn_command};
 
 use crate::support::{Env, block_on, stderr};
 
-fn wizard_command(env: &Env, regions: &str) -> Command {
+pub(crate) fn wizard_command(env: &Env, regions: &str) -> Command {
     let mut cmd = env.flowgate_process();
     cmd.env("TERM", "xterm").args(["wizard", "--regions", regions]);
     cmd
@@ -17,7 +17,7 @@ fn wizard_command(env: &Env, regions: &str) -> Command {
 
 /// Answers a yes/no question with one key, once the prompt waits for it: a key sent before the
 /// prompt switches the terminal to raw mode would be flushed away.
-fn key(session: &mut PtySession, question: &str, answer: &str) {
+pub(crate) fn key(session: &mut PtySession, question: &str, answer: &str) {
     session.exp_string(question).unwrap();
     session.exp_regex(r"\[[yY]/[nN]\]").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -26,7 +26,7 @@ fn key(session: &mut PtySession, question: &str, answer: &str) {
 }
 
 /// Answers a text or list question with a line, once the prompt is shown.
-fn line(session: &mut PtySession, question: &str, answer: &str) {
+pub(crate) fn line(session: &mut PtySession, question: &str, answer: &str) {
     session.exp_string(question).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(300));
     session.send_line(answer).unwrap();
@@ -45,7 +45,7 @@ fn pick(session: &mut PtySession, question: &str, index: usize) {
 }
 
 /// The questions after the regions, answered as a first onboarding does.
-fn vendor_answers(session: &mut PtySession) {
+pub(crate) fn vendor_answers(session: &mut PtySession) {
     line(session, "account id (12 digits)", "111122223333");
     key(session, "Generate a strong random ExternalId?", "y");
     key(session, "Let the vendor read the flow logs", "y");

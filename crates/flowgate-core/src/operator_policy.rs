@@ -7,6 +7,9 @@ use serde_json::Value;
 use super::names::{BucketName, Partition};
 use super::policy_doc;
 
+mod evaluate;
+pub use evaluate::{Decision, arn_match, decide};
+
 /// (command, policy document) for every command that calls AWS.
 pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("bucket create", include_str!("../../../policies/operator/bucket-create.json")),

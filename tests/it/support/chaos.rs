@@ -54,6 +54,16 @@ pub struct RequestRecord {
     /// The request's body as text (form-encoded or JSON parameters), to assert what was asked
     /// where the emulator ignores it.
     pub body: String,
+    /// Who signed it: the access key id of the SigV4 credential scope.
+    pub access_key: String,
+    /// The HTTP method, path (percent-encoded, as sent) and query: an S3 request's operation and
+    /// bucket or object (see `support::authorization`).
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// The request's `x-amz-*` headers that say what to do (`x-amz-object-ownership`,
+    /// `x-amz-acl`, ...), in lower case; not the signature's.
+    pub amz_headers: Vec<(String, String)>,
 }
 
 /// Rewrites the emulator's answer body to one action: reproduces an AWS answer the emulator never
@@ -280,6 +290,22 @@ fn signing_scope(req: &Request<Incoming>) -> (String, String) {
     if parts.len() >= 4 { (parts[3].to_owned(), parts[2].to_owned()) } else { ("unknown".into(), "unknown".into()) }
 }
 
+/// The access key id of a SigV4 `Authorization: ... Credential=AKID/DATE/REGION/SERVICE/...`.
+fn signing_key(req: &Request<Incoming>) -> String {
+    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    auth.split("Credential=").nth(1).and_then(|scope| scope.split('/').next()).unwrap_or("unknown").to_owned()
+}
+
+/// The `x-amz-*` headers that carry parameters of the request (not its signature or checksums).
+fn parameter_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    const SIGNING: &[&str] = &["x-amz-date", "x-amz-security-token", "x-amz-content-sha256", "x-amz-user-agent", "x-amz-target"];
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_ascii_lowercase(), value.to_str().unwrap_or("").to_owned()))
+        .filter(|(name, _)| name.starts_with("x-amz-") && !SIGNING.contains(&name.as_str()) && !name.starts_with("x-amz-checksum"))
+        .collect()
+}
+
 fn form_value(form: &str, key: &str) -> Option<String> {
     form.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
@@ -371,6 +397,7 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (service, region) = signing_scope(&req);
+    let access_key = signing_key(&req);
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -411,6 +438,11 @@ async fn handle(
         mutating,
         faulted: fault.is_some() || fail_after,
         body: body_text.clone(),
+        access_key,
+        method: parts.method.as_str().to_owned(),
+        path: path.clone(),
+        query: query.clone(),
+        amz_headers: parameter_headers(&parts.headers),
     });
 
     let released = {

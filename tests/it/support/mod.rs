@@ -1,5 +1,6 @@
 //! Test support: the emulator, the chaos proxy, and a flowgate command pointed at them.
 
+pub mod authorization;
 pub mod chaos;
 pub mod emulator;
 
