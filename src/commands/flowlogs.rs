@@ -124,6 +124,43 @@ fn mark(changes: &mut [Change], action: &str, vpc: &str, status: ChangeStatus, e
     }
 }
 
+/// How often, and after how long, a create refused with "Access Denied for LogDestination" is
+/// tried again: a bucket policy flowgate has just written takes a moment to reach the log
+/// delivery service (S3 bucket policies are eventually consistent), and the create is
+/// refused meanwhile. About 25 s in all, then the refusal stands and is reported.
+const DESTINATION_SETTLE_DELAYS: [std::time::Duration; 3] =
+    [std::time::Duration::from_secs(3), std::time::Duration::from_secs(7), std::time::Duration::from_secs(15)];
+
+/// The refusal of a destination whose policy does not (yet) let the log delivery service write:
+/// "Access Denied for LogDestination: BUCKET. Please check LogDestination permission."
+fn destination_not_yet_writable(failure: &ItemFailure) -> bool {
+    failure.message.contains("Access Denied for LogDestination")
+}
+
+/// Creates the batch's flow logs; the VPCs refused because the destination is not yet writable
+/// are tried again (a new client token each time, so the retry is a new request), bounded.
+async fn create_settling(
+    client: &aws_sdk_ec2::Client,
+    region: &str,
+    desired: &DesiredFlowLog,
+    batch: &[String],
+    tags: &[(String, String)],
+) -> Result<Vec<ItemFailure>> {
+    let mut failures = ec2::create_flow_logs(client, region, desired, batch, tags, &random_token()).await?;
+    for delay in DESTINATION_SETTLE_DELAYS {
+        let waiting: Vec<String> = failures.iter().filter(|f| destination_not_yet_writable(f)).map(|f| f.id.clone()).collect();
+        if waiting.is_empty() {
+            break;
+        }
+        tracing::debug!(region, vpcs = ?waiting, "destination not yet writable: trying again in {delay:?}");
+        tokio::time::sleep(delay).await;
+        let again = ec2::create_flow_logs(client, region, desired, &waiting, tags, &random_token()).await?;
+        failures.retain(|f| !waiting.contains(&f.id));
+        failures.extend(again);
+    }
+    Ok(failures)
+}
+
 /// After an interrupt: every planned change of a region that was not started.
 fn item_error(failure: &ItemFailure) -> String {
     format!("{}: {}", failure.code, failure.message)
@@ -140,7 +177,7 @@ pub async fn apply_region(
     let region = plan.region.as_str();
 
     for batch in plan.create.chunks(CREATE_BATCH_LIMIT) {
-        match ec2::create_flow_logs(client, region, desired, batch, tags, &random_token()).await {
+        match create_settling(client, region, desired, batch, tags).await {
             Ok(failures) => {
                 for vpc in batch {
                     match failures.iter().find(|f| &f.id == vpc) {

@@ -69,3 +69,28 @@ fn a_region_denied_by_an_scp_is_skipped_and_said_by_every_command() {
     let offboard = run(&env, &["offboard", "--bucket", bucket, "--regions", regions, "--yes", "--output", "json"]);
     assert_eq!(offboard.status.code(), Some(0), "offboard finishes: {}", stderr(&offboard));
 }
+
+/// A bucket policy is not seen at once by the log delivery service: CreateFlowLogs right after
+/// the policy was written can answer an `Unsuccessful` item "Access Denied for LogDestination:
+/// BUCKET. Please check LogDestination permission." flowgate tries that VPC again (bounded)
+/// instead of reporting a failure that a re-run a minute later would not see.
+#[test]
+fn a_destination_not_yet_writable_is_tried_again() {
+    let env = Env::isolated();
+    let bucket = "flowgate-lz-settle";
+    let created = run(&env, &["bucket", "create", "--bucket", bucket, "--yes", "-q"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let vpc = crate::support::block_on(env.ec2("us-east-1").describe_vpcs().send()).unwrap().vpcs()[0].vpc_id().unwrap().to_owned();
+    let refused = format!(
+        "<CreateFlowLogsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>7a62c49f-0000-4000-8000-000000000000</requestId>\
+         <flowLogIdSet/><unsuccessful><item><error><code>400</code><message>Access Denied for LogDestination: {bucket}. \
+         Please check LogDestination permission.</message></error><resourceId>{vpc}</resourceId></item></unsuccessful></CreateFlowLogsResponse>"
+    );
+    env.proxy.answer_when("CreateFlowLogs", None, Some(1), 200, &refused);
+    env.proxy.reset_log();
+    let enabled = run(&env, &["flowlogs", "enable", "--bucket", bucket, "--regions", "us-east-1", "--yes", "--output", "json"]);
+    assert_eq!(enabled.status.code(), Some(0), "{}", stderr(&enabled));
+    assert_eq!(json_stdout(&enabled)["summary"]["applied"], 1, "{}", stdout(&enabled));
+    assert_eq!(env.proxy.counts().get("ec2:CreateFlowLogs"), Some(&2), "refused once, then created");
+    assert!(env.flow_log_id("us-east-1").starts_with("fl-"), "the VPC has its flow log");
+}
