@@ -15,7 +15,9 @@ use flowgate::output::{self, ErrorBody, ErrorDocument, OutputFormat, Printer};
 /// Diagnostics on stderr; colour codes only for a terminal that takes them.
 fn init_tracing(verbose: u8, color: bool) {
     let default = match verbose {
-        0 => "warn",
+        // The SDK's own warnings (a credential provider that failed before the one that
+        // answered) are noise until asked for: flowgate's error line says what went wrong.
+        0 => "flowgate=warn,error",
         1 => "flowgate=debug,warn",
         _ => "flowgate=trace,aws_config=debug,info",
     };
@@ -26,7 +28,7 @@ fn init_tracing(verbose: u8, color: bool) {
 /// Prints `error:` and `hint:` on stderr and, in JSON mode, the error document on stdout (unless
 /// the report was already written: one document, never two).
 fn print_error(error: &Error, printer: &Printer) {
-    eprintln!("{} {error}", console::style("error:").red().bold());
+    eprintln!("{} {error}", console::style("error:").red().bold().for_stderr());
     let hint = match error {
         // A credentials failure before the profile was read (the commands add the profile's).
         Error::Aws { kind: AwsErrorKind::Credentials, hint: None, .. } => {
@@ -35,7 +37,7 @@ fn print_error(error: &Error, printer: &Printer) {
         other => other.hint().map(str::to_owned),
     };
     if let Some(hint) = &hint {
-        eprintln!("{} {hint}", console::style("hint:").yellow().bold());
+        eprintln!("{} {hint}", console::style("hint:").yellow().bold().for_stderr());
     }
     if let Err(e) = printer.error_document(&ErrorDocument::new(error, hint, printer.shown_plan())) {
         eprintln!("error: {e}");

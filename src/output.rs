@@ -298,7 +298,7 @@ impl Display for IdentityLine<'_> {
 /// A warning people must see before they confirm (a revocation, a suspicious value): on stderr
 /// whatever the output format, so that stdout keeps one JSON document.
 pub fn warn(text: impl Display) {
-    eprintln!("{} {text}", console::style("WARNING:").red().bold());
+    eprintln!("{} {text}", console::style("WARNING:").red().bold().for_stderr());
 }
 
 /// Text on stderr whatever the output mode: a per-input error of a command that keeps going, or a

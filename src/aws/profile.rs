@@ -33,11 +33,12 @@ pub enum CredentialSource {
 }
 
 impl CredentialSource {
-    /// From a profile's keys (the SDK resolves them in this order: a role first, then SSO, a
-    /// process, static keys), or `None` when it sets none of them.
+    /// From a profile's keys, in the order the SDK resolves them: a web identity (when
+    /// `web_identity_token_file` is set, whatever else the profile has), a role from another
+    /// source, SSO, `aws login`, a process, static keys; `None` when it sets none of them.
     pub fn of(get: impl Fn(&str) -> Option<String>) -> Option<CredentialSource> {
         if let Some(role_arn) = get("role_arn") {
-            if get("source_profile").is_none() && get("credential_source").is_none() && get("web_identity_token_file").is_some() {
+            if get("web_identity_token_file").is_some() {
                 return Some(CredentialSource::WebIdentity { role_arn });
             }
             let from = get("source_profile")
@@ -49,13 +50,13 @@ impl CredentialSource {
         if get("sso_session").is_some() || get("sso_start_url").is_some() {
             return Some(CredentialSource::Sso);
         }
+        if get("login_session").is_some() {
+            return Some(CredentialSource::Login);
+        }
         if get("credential_process").is_some() {
             return Some(CredentialSource::Process);
         }
-        if get("aws_access_key_id").is_some() {
-            return Some(CredentialSource::Static);
-        }
-        get("login_session").map(|_| CredentialSource::Login)
+        get("aws_access_key_id").map(|_| CredentialSource::Static)
     }
 }
 
@@ -63,7 +64,8 @@ impl CredentialSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NamedProfile {
     pub name: String,
-    pub source: CredentialSource,
+    /// `None` for a profile from `AWS_PROFILE` that sets no credentials of its own.
+    pub source: Option<CredentialSource>,
     pub region: Option<String>,
     /// Named on the command line (used exclusively), not taken from `AWS_PROFILE`.
     pub explicit: bool,
@@ -99,6 +101,10 @@ pub enum ProfileError {
         "the config profile ({name}) in {files} has no credentials: none of role_arn, sso_session, sso_start_url, credential_process, aws_access_key_id"
     )]
     NoCredentials { name: String, files: ProfileFilePaths },
+    #[error("the config profile ({name}) takes its credentials from source_profile {from}, which {problem} in {files}")]
+    BrokenSource { name: String, from: String, problem: &'static str, files: ProfileFilePaths },
+    #[error("the config profile ({name}) signs in with `aws login` (login_session), which flowgate cannot use")]
+    LoginSession { name: String },
     #[error("the AWS config files {files} could not be read: {reason}")]
     Unreadable { files: ProfileFilePaths, reason: String },
 }
@@ -112,6 +118,14 @@ impl ProfileError {
             ProfileError::NotFound { known, .. } => format!("profiles there: {}; check the spelling, or set AWS_CONFIG_FILE", known.join(", ")),
             ProfileError::NoCredentials { name, .. } => {
                 format!("give profile {name} a credential source (`aws configure --profile {name}`, or role_arn with source_profile)")
+            }
+            ProfileError::BrokenSource { from, .. } => {
+                format!("give profile {from} credentials (aws configure --profile {from}), or point source_profile at one that has them")
+            }
+            ProfileError::LoginSession { name } => {
+                format!(
+                    "use a profile with SSO (aws sso login), a role or keys; or export the session's keys (aws configure export-credentials --profile {name} --format env)"
+                )
             }
             ProfileError::Unreadable { .. } => {
                 "fix the file (it is INI, as `aws configure` writes it), or point AWS_CONFIG_FILE elsewhere".to_owned()
@@ -133,8 +147,43 @@ pub async fn read(name: &str, explicit: bool) -> Result<NamedProfile, ProfileErr
         return Err(ProfileError::NotFound { name: name.to_owned(), files, known });
     };
     let get = |key: &str| profile.get(key).map(str::to_owned);
-    let source = CredentialSource::of(get).ok_or_else(|| ProfileError::NoCredentials { name: name.to_owned(), files })?;
+    let source = match CredentialSource::of(get) {
+        Some(CredentialSource::Login) => return Err(ProfileError::LoginSession { name: name.to_owned() }),
+        Some(source) => Some(source),
+        // Named on the command line, the profile is the only source: without credentials of its
+        // own nothing would be used. From AWS_PROFILE it may hold only settings (a region), with
+        // the credentials from the environment or an instance role, as the SDK's chain allows.
+        None if explicit => return Err(ProfileError::NoCredentials { name: name.to_owned(), files }),
+        None => None,
+    };
+    check_source_chain(&set, name, &files)?;
     Ok(NamedProfile { name: name.to_owned(), source, region: get("region"), explicit })
+}
+
+/// Follows `source_profile` from `name` to the profile that holds the credentials: each must
+/// exist, the chain must end (a profile may name itself only when it holds keys, the SDK's base
+/// case), and its end must have credentials. Refused before any call, as the SDK would fail at
+/// the first one with only "no usable credentials".
+fn check_source_chain(set: &aws_config::profile::ProfileSet, name: &str, files: &ProfileFilePaths) -> Result<(), ProfileError> {
+    let mut current = name.to_owned();
+    let mut seen = vec![current.clone()];
+    loop {
+        let Some(profile) = set.get_profile(&current) else { return Ok(()) };
+        let (Some(_), Some(next)) = (profile.get("role_arn"), profile.get("source_profile")) else { return Ok(()) };
+        let broken = |problem| ProfileError::BrokenSource { name: current.clone(), from: next.to_owned(), problem, files: files.clone() };
+        if next == current {
+            return if profile.get("aws_access_key_id").is_some() { Ok(()) } else { Err(broken("is the profile itself, without keys")) };
+        }
+        let Some(source) = set.get_profile(next) else { return Err(broken("is not there")) };
+        if seen.iter().any(|s| s == next) {
+            return Err(broken("leads back to a profile of the chain"));
+        }
+        if CredentialSource::of(|key| source.get(key).map(str::to_owned)).is_none() {
+            return Err(broken("sets no credentials"));
+        }
+        seen.push(next.to_owned());
+        current = next.to_owned();
+    }
 }
 
 /// Credentials from the environment, which an explicitly named profile replaces: keys, a web
@@ -192,7 +241,10 @@ pub fn credentials_hint(profile: Option<&NamedProfile>, environment_keys: bool) 
         };
     };
     let name = &profile.name;
-    match &profile.source {
+    let Some(source) = &profile.source else {
+        return credentials_hint(None, environment_keys);
+    };
+    match source {
         CredentialSource::AssumeRole { role_arn, from } => format!(
             "profile {name} assumes {role_arn} with the credentials of {from}: check those work (aws sts get-caller-identity) and that the role's trust policy allows them"
         ),
@@ -206,7 +258,7 @@ pub fn credentials_hint(profile: Option<&NamedProfile>, environment_keys: bool) 
         CredentialSource::Static => {
             format!("the keys of profile {name} were refused or have expired: replace them (aws configure --profile {name})")
         }
-        CredentialSource::Login => format!("log in again: aws login --profile {name}"),
+        CredentialSource::Login => format!("profile {name} uses aws login, which flowgate cannot use: choose another profile"),
     }
 }
 
@@ -227,6 +279,12 @@ mod tests {
             Some(CredentialSource::AssumeRole { role_arn: role.into(), from: "profile base".into() })
         );
         assert_eq!(source(&[("role_arn", role), ("web_identity_token_file", "/t")]), Some(CredentialSource::WebIdentity { role_arn: role.into() }));
+        // The SDK takes a web identity first, whatever else the profile names.
+        assert_eq!(
+            source(&[("role_arn", role), ("web_identity_token_file", "/t"), ("source_profile", "base")]),
+            Some(CredentialSource::WebIdentity { role_arn: role.into() })
+        );
+        assert_eq!(source(&[("login_session", "x"), ("aws_access_key_id", "AKIA")]), Some(CredentialSource::Login));
         assert_eq!(source(&[("sso_session", "corp"), ("sso_account_id", "1")]), Some(CredentialSource::Sso));
         assert_eq!(source(&[("credential_process", "/bin/keys")]), Some(CredentialSource::Process));
         assert_eq!(source(&[("aws_access_key_id", "AKIA"), ("aws_secret_access_key", "s")]), Some(CredentialSource::Static));
@@ -234,7 +292,7 @@ mod tests {
     }
 
     fn profile(explicit: bool, region: Option<&str>) -> NamedProfile {
-        NamedProfile { name: "app2".into(), source: CredentialSource::Static, region: region.map(str::to_owned), explicit }
+        NamedProfile { name: "app2".into(), source: Some(CredentialSource::Static), region: region.map(str::to_owned), explicit }
     }
 
     fn process() -> Vec<(String, String)> {
@@ -279,12 +337,12 @@ mod tests {
     #[test]
     fn the_credentials_hint_matches_the_profiles_kind() {
         let mut named = profile(true, None);
-        named.source = CredentialSource::Sso;
+        named.source = Some(CredentialSource::Sso);
         assert!(credentials_hint(Some(&named), true).contains("aws sso login --profile app2"));
-        named.source = CredentialSource::AssumeRole { role_arn: "arn:aws:iam::2:role/r".into(), from: "profile base".into() };
+        named.source = Some(CredentialSource::AssumeRole { role_arn: "arn:aws:iam::2:role/r".into(), from: "profile base".into() });
         let hint = credentials_hint(Some(&named), true);
         assert!(hint.contains("arn:aws:iam::2:role/r") && !hint.contains("sso"), "{hint}");
-        named.source = CredentialSource::Process;
+        named.source = Some(CredentialSource::Process);
         assert!(credentials_hint(Some(&named), false).contains("credential_process"));
         assert!(credentials_hint(None, true).contains("AWS_ACCESS_KEY_ID"));
     }

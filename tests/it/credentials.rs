@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use crate::support::{Env, stderr};
+use crate::support::{Env, stderr, stdout};
 
 /// The emulator's accounts: the environment's keys act in the default one; the role of the
 /// `app2` profile is in another (moto's AssumeRole answers as the account in the role's ARN).
@@ -94,11 +94,33 @@ fn an_unknown_profile_is_refused_before_any_call() {
 #[test]
 fn a_profile_without_credentials_is_refused_before_any_call() {
     let env = Env::shared();
-    let config = config_file("[profile regional]\nregion = eu-west-1\n");
-    let out = env.flowgate().env("AWS_CONFIG_FILE", config.path()).args(["--profile", "regional", "stack", "status"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("has no credentials"), "{}", stderr(&out));
+    let config = config_file(
+        "[profile regional]\nregion = eu-west-1\n\n\
+         [profile orphan]\nrole_arn = arn:aws:iam::210987654321:role/ops\nsource_profile = regional\n\n\
+         [profile missing-source]\nrole_arn = arn:aws:iam::210987654321:role/ops\nsource_profile = nowhere\n\n\
+         [profile loop-a]\nrole_arn = arn:aws:iam::210987654321:role/a\nsource_profile = loop-b\n\n\
+         [profile loop-b]\nrole_arn = arn:aws:iam::210987654321:role/b\nsource_profile = loop-a\n\n\
+         [profile signin]\nlogin_session = arn:aws:iam::210987654321:user/x\n",
+    );
+    let cases = [
+        ("regional", "has no credentials"),
+        ("orphan", "source_profile regional, which sets no credentials"),
+        ("missing-source", "source_profile nowhere, which is not there"),
+        ("loop-a", "leads back to a profile of the chain"),
+        ("signin", "`aws login` (login_session), which flowgate cannot use"),
+    ];
+    for (profile, expected) in cases {
+        let out = env.flowgate().env("AWS_CONFIG_FILE", config.path()).args(["--profile", profile, "stack", "status"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{profile}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{profile}: {}", stderr(&out));
+    }
     assert!(env.proxy.requests().is_empty());
+
+    // From AWS_PROFILE, a profile of settings only is the SDK's ordinary case: the credentials come
+    // from the environment (or an instance role), the region from the profile's file.
+    let out = env.flowgate().env("AWS_CONFIG_FILE", config.path()).env("AWS_PROFILE", "regional").args(["stack", "status"]).output().unwrap();
+    assert!(!stderr(&out).contains("has no credentials"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("does not exist"), "{}{}", stdout(&out), stderr(&out));
 }
 
 #[test]
