@@ -85,10 +85,14 @@ pub fn skipped_regions(observed: &[(String, Result<RegionState>)]) -> Vec<Skippe
 /// Why a region is closed to the account, when `error` is an explicit deny.
 pub fn region_denial(error: &Error) -> Option<String> {
     match error {
-        Error::Aws { kind: AwsErrorKind::AccessDenied, message, .. } => {
-            let denial = Denial::of_message(message);
-            denial.is_explicit().then(|| format!("denied by policy ({}), skipped", denial.describe()))
-        }
+        // Only the organization's policies (SCPs, RCPs) close a region to an account; a deny in
+        // the caller's own policy, a boundary or a session policy is the caller's to fix.
+        Error::Aws { kind: AwsErrorKind::AccessDenied, message, .. } => match Denial::of_message(message) {
+            denial @ Denial::Explicit { policy: Some(policy) } if policy.is_organizational() => {
+                Some(format!("denied by policy ({}), skipped", denial.describe()))
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -115,7 +119,28 @@ pub async fn observe_regions(ctx: &Ctx, regions: &[String], scope: &ScopeArgs) -
         bar.finish_and_clear();
     }
     results.sort_by(|a, b| a.0.cmp(&b.0));
+    fail_if_every_region_is_denied(results)
+}
+
+/// A region-deny policy leaves the account's own regions open. When every region is refused,
+/// the policy is denying the caller EC2 altogether (an allow-list SCP without ec2:DescribeVpcs
+/// reads the same): that is a failure to report, not regions to skip.
+fn fail_if_every_region_is_denied(results: Vec<(String, Result<RegionState>)>) -> Vec<(String, Result<RegionState>)> {
+    let every_region_denied = !results.is_empty() && results.iter().all(|(_, r)| r.as_ref().is_ok_and(|s| s.denied.is_some()));
+    if !every_region_denied {
+        return results;
+    }
     results
+        .into_iter()
+        .map(|(region, result)| {
+            let reason = result.ok().and_then(|s| s.denied).unwrap_or_default();
+            let error = Error::refused(
+                format!("{region}: every selected region is refused ({})", reason.trim_end_matches(", skipped")),
+                Some("a region-deny policy leaves some regions open: check the organization's SCPs for ec2:DescribeVpcs".to_owned()),
+            );
+            (region, Err(error))
+        })
+        .collect()
 }
 
 /// VPCs named with --vpcs that no region has: an input error once every region answered.

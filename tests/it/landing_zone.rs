@@ -94,3 +94,29 @@ fn a_destination_not_yet_writable_is_tried_again() {
     assert_eq!(env.proxy.counts().get("ec2:CreateFlowLogs"), Some(&2), "refused once, then created");
     assert!(env.flow_log_id("us-east-1").starts_with("fl-"), "the VPC has its flow log");
 }
+
+/// Only an organization's policy closes a region: a deny in the caller's own permissions
+/// boundary is the caller's to fix (a failure), and an SCP that refuses every selected region is
+/// denying EC2 itself, not closing regions (a failure too, never "nothing to do").
+#[test]
+fn a_deny_that_is_not_a_region_deny_stays_a_failure() {
+    let env = Env::isolated();
+    let bucket = "flowgate-lz-boundary";
+    let created = run(&env, &["bucket", "create", "--bucket", bucket, "--yes", "-q"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let boundary = scp_denial("DescribeVpcs").replace("a service control policy", "a permissions boundary");
+    env.proxy.answer_in_region("DescribeVpcs", DENIED_REGION, 403, &boundary);
+    let out = run(&env, &["flowlogs", "enable", "--bucket", bucket, "--regions", "us-east-1,eu-west-1", "--yes", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(3), "the other region applies, this one failed: {}", stderr(&out));
+    assert!(json_stdout(&out)["skipped_regions"].as_array().unwrap().is_empty());
+
+    let env = Env::isolated();
+    let created = run(&env, &["bucket", "create", "--bucket", bucket, "--yes", "-q"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    for region in ["us-east-1", DENIED_REGION] {
+        env.proxy.answer_in_region("DescribeVpcs", region, 403, &scp_denial("DescribeVpcs"));
+    }
+    let out = run(&env, &["flowlogs", "enable", "--bucket", bucket, "--regions", "us-east-1,eu-west-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(format!("{}{}", stdout(&out), stderr(&out)).contains("every selected region is refused"), "{}", stdout(&out));
+}
