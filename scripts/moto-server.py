@@ -6,9 +6,28 @@ Usage: .venv/bin/python scripts/moto-server.py [PORT]
 import logging
 import sys
 
+from moto.s3.responses import S3Response
 from moto.server import ThreadedMotoServer
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+# moto 5.2.5 answers GetBucketVersioning with the root element GetBucketVersioningResponse, where
+# S3 answers VersioningConfiguration (GetBucketVersioning, Amazon S3 API Reference:
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketVersioning.html): boto3 does not
+# look at the root, the Rust SDK refuses the answer. Renamed here so flowgate reads it as from S3.
+_get_bucket_versioning = S3Response.get_bucket_versioning
+
+
+def _aws_shaped_versioning(self):
+    status, headers, body = _get_bucket_versioning(self)
+    if isinstance(body, bytes):
+        body = body.replace(b"GetBucketVersioningResponse", b"VersioningConfiguration")
+    elif isinstance(body, str):
+        body = body.replace("GetBucketVersioningResponse", "VersioningConfiguration")
+    return status, headers, body
+
+
+S3Response.get_bucket_versioning = _aws_shaped_versioning
 
 port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

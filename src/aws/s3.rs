@@ -5,14 +5,16 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, BucketLocationConstraint, CreateBucketConfiguration, ExpirationStatus, LifecycleExpiration, LifecycleRule,
-    LifecycleRuleFilter, ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
+    LifecycleRuleFilter, NoncurrentVersionExpiration, ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tagging,
+    TransitionDefaultMinimumObjectSize,
 };
 
 use crate::aws::clients::Clients;
 use crate::aws::{aws_error, error_code, http_status};
 use crate::core::bucket::{
-    BucketAction, BucketExistence, BucketObservation, DefaultEncryption, ExpirationRule, LIFECYCLE_RULE_ID, ListedBucket, PublicAccessBlock,
+    AclGrant, AclGrantee, BucketAction, BucketExistence, BucketObservation, DefaultEncryption, ExpirationRule, LIFECYCLE_RULE_ID, ListedBucket,
+    ObjectLock, PublicAccessBlock,
 };
 use crate::core::names::{BucketName, Tag};
 use crate::error::{Error, Result};
@@ -27,6 +29,11 @@ pub const ACTIONS: &[&str] = &[
     "s3:GetEncryptionConfiguration",
     "s3:GetLifecycleConfiguration",
     "s3:GetBucketTagging",
+    // bucket create: the bucket ACL before switching object ownership; versioning and Object Lock
+    // before writing an expiration.
+    "s3:GetBucketAcl",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketObjectLockConfiguration",
     "s3:CreateBucket",
     "s3:PutBucketPublicAccessBlock",
     "s3:PutBucketOwnershipControls",
@@ -133,7 +140,16 @@ pub async fn observe_bucket(clients: &Clients, home_region: &str, bucket: &Bucke
         read_expiration_rules(&s3, bucket),
         read_tags(&s3, bucket),
     )?;
-    Ok(BucketObservation { existence, public_access_block, object_ownership, policy, encryption, expiration_rules, tags, flow_log_use: None })
+    Ok(BucketObservation {
+        existence,
+        public_access_block,
+        object_ownership,
+        policy,
+        encryption,
+        expiration_rules,
+        tags,
+        ..BucketObservation::missing()
+    })
 }
 
 async fn read_public_access_block(s3: &Client, bucket: &BucketName) -> Result<Option<PublicAccessBlock>> {
@@ -189,17 +205,19 @@ async fn read_encryption(s3: &Client, bucket: &BucketName) -> Result<DefaultEncr
     }
 }
 
-async fn read_lifecycle_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<LifecycleRule>> {
+/// The bucket's lifecycle rules and its `x-amz-transition-default-minimum-object-size` setting,
+/// which GetBucketLifecycleConfiguration reports in a response header.
+async fn read_lifecycle(s3: &Client, bucket: &BucketName) -> Result<(Vec<LifecycleRule>, Option<TransitionDefaultMinimumObjectSize>)> {
     match s3.get_bucket_lifecycle_configuration().bucket(bucket.as_str()).send().await {
-        Ok(out) => Ok(out.rules().to_vec()),
-        Err(e) if error_code(&e) == Some("NoSuchLifecycleConfiguration") => Ok(Vec::new()),
+        Ok(out) => Ok((out.rules().to_vec(), out.transition_default_minimum_object_size().cloned())),
+        Err(e) if error_code(&e) == Some("NoSuchLifecycleConfiguration") => Ok((Vec::new(), None)),
         Err(e) => Err(aws_error(e, format!("reading the lifecycle rules of {bucket}"), "s3:GetLifecycleConfiguration")),
     }
 }
 
 /// flowgate's expiration rules (ids starting with LIFECYCLE_RULE_ID), with the prefix each expires.
 async fn read_expiration_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<ExpirationRule>> {
-    let rules = read_lifecycle_rules(s3, bucket).await?;
+    let (rules, _) = read_lifecycle(s3, bucket).await?;
     Ok(rules
         .iter()
         .filter_map(|r| {
@@ -212,9 +230,87 @@ async fn read_expiration_rules(s3: &Client, bucket: &BucketName) -> Result<Vec<E
                 prefix,
                 days: r.expiration().and_then(|e| e.days()),
                 enabled: r.status() == &ExpirationStatus::Enabled,
+                noncurrent_days: r.noncurrent_version_expiration().and_then(|n| n.noncurrent_days()),
+                delete_markers: r.expiration().and_then(|e| e.expired_object_delete_marker()) == Some(true),
             })
         })
         .collect())
+}
+
+/// What `bucket create` reads besides [`observe_bucket`], and only when its plan needs it: the
+/// bucket ACL when object ownership is not yet BucketOwnerEnforced (the switch disables it), and
+/// versioning and Object Lock when `expiring` (they decide what expiry deletes). `bucket check`
+/// and `verify` read none of it.
+pub async fn observe_for_create(s3: &Client, bucket: &BucketName, observed: &mut BucketObservation, expiring: bool) -> Result<()> {
+    if observed.object_ownership.as_deref() != Some("BucketOwnerEnforced") {
+        observed.acl_grants = Some(read_acl_grants(s3, bucket).await?);
+    }
+    if expiring {
+        let (versioning, object_lock) = tokio::try_join!(read_versioning(s3, bucket), read_object_lock(s3, bucket))?;
+        observed.versioning = versioning;
+        observed.object_lock = object_lock;
+    }
+    Ok(())
+}
+
+/// The bucket ACL's grants other than the owner's FULL_CONTROL.
+async fn read_acl_grants(s3: &Client, bucket: &BucketName) -> Result<Vec<AclGrant>> {
+    use aws_sdk_s3::types::Type;
+    let out = s3
+        .get_bucket_acl()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("reading the ACL of bucket {bucket}"), "s3:GetBucketAcl"))?;
+    let owner = out.owner().and_then(|o| o.id());
+    let mut grants = Vec::new();
+    for grant in out.grants() {
+        let (Some(grantee), Some(permission)) = (grant.grantee(), grant.permission()) else { continue };
+        let permission = permission.as_str().to_owned();
+        let grantee = match grantee.r#type() {
+            Type::Group => AclGrantee::Group(grantee.uri().unwrap_or("unknown group").to_owned()),
+            Type::AmazonCustomerByEmail => AclGrantee::Email(grantee.email_address().unwrap_or("unknown address").to_owned()),
+            _ => {
+                let id = grantee.id().unwrap_or("unknown").to_owned();
+                if owner == Some(id.as_str()) && permission == "FULL_CONTROL" {
+                    continue;
+                }
+                AclGrantee::CanonicalUser { id, display_name: grantee.display_name().map(str::to_owned) }
+            }
+        };
+        grants.push(AclGrant { grantee, permission });
+    }
+    Ok(grants)
+}
+
+/// `Enabled` or `Suspended`; `None` for a bucket whose versioning was never turned on.
+async fn read_versioning(s3: &Client, bucket: &BucketName) -> Result<Option<String>> {
+    let out = s3
+        .get_bucket_versioning()
+        .bucket(bucket.as_str())
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("reading the versioning of bucket {bucket}"), "s3:GetBucketVersioning"))?;
+    Ok(out.status().map(|s| s.as_str().to_owned()))
+}
+
+async fn read_object_lock(s3: &Client, bucket: &BucketName) -> Result<Option<ObjectLock>> {
+    match s3.get_object_lock_configuration().bucket(bucket.as_str()).send().await {
+        Ok(out) => {
+            let Some(config) = out.object_lock_configuration().filter(|c| c.object_lock_enabled().is_some()) else { return Ok(None) };
+            let default_retention = config.rule().and_then(|r| r.default_retention()).map(|d| {
+                let mode = d.mode().map(|m| m.as_str()).unwrap_or("retention");
+                match (d.days(), d.years()) {
+                    (Some(days), _) => format!("{mode} {days} days"),
+                    (None, Some(years)) => format!("{mode} {years} years"),
+                    (None, None) => mode.to_owned(),
+                }
+            });
+            Ok(Some(ObjectLock { default_retention }))
+        }
+        Err(e) if error_code(&e) == Some("ObjectLockConfigurationNotFoundError") => Ok(None),
+        Err(e) => Err(aws_error(e, format!("reading the Object Lock configuration of bucket {bucket}"), "s3:GetBucketObjectLockConfiguration")),
+    }
 }
 
 async fn read_tags(s3: &Client, bucket: &BucketName) -> Result<Vec<Tag>> {
@@ -343,27 +439,9 @@ pub async fn apply_bucket_action(s3: &Client, bucket: &BucketName, action: &Buck
                 .map_err(|e| aws_error(e, format!("setting SSE-S3 default encryption on {bucket}"), "s3:PutEncryptionConfiguration"))?;
             Ok(Applied::Changed)
         }
-        BucketAction::PutLifecycleExpiration { days, prefix, id } => {
-            // The lifecycle configuration is replaced whole: re-read it now and keep every rule
-            // but the one written here (flowgate's rules for other prefixes included).
-            let mut rules: Vec<LifecycleRule> = read_lifecycle_rules(s3, bucket).await?.into_iter().filter(|r| r.id() != Some(id.as_str())).collect();
-            rules.push(
-                LifecycleRule::builder()
-                    .id(id)
-                    .status(ExpirationStatus::Enabled)
-                    .filter(LifecycleRuleFilter::builder().prefix(prefix).build())
-                    .expiration(LifecycleExpiration::builder().days(*days).build())
-                    .build()
-                    .map_err(|e| build_error("lifecycle", e))?,
-            );
-            let config = BucketLifecycleConfiguration::builder().set_rules(Some(rules)).build().map_err(|e| build_error("lifecycle", e))?;
-            s3.put_bucket_lifecycle_configuration()
-                .bucket(name)
-                .lifecycle_configuration(config)
-                .send()
-                .await
-                .map_err(|e| aws_error(e, format!("setting the lifecycle rules of {bucket}"), "s3:PutLifecycleConfiguration"))?;
-            Ok(Applied::Changed)
+        BucketAction::PutLifecycleExpiration { days, prefix, id, noncurrent_days, delete_marker_id } => {
+            let rules = expiration_rules(*days, prefix, id, *noncurrent_days, delete_marker_id.as_deref())?;
+            put_lifecycle_rules(s3, bucket, rules).await
         }
         BucketAction::PutTagging { tags } => {
             let tag_set = tags
@@ -381,6 +459,55 @@ pub async fn apply_bucket_action(s3: &Client, bucket: &BucketName, action: &Buck
             Ok(Applied::Changed)
         }
     }
+}
+
+/// flowgate's rules for one prefix: the expiration after `days`, with the expiry of noncurrent
+/// versions when asked; and the rule removing expired delete markers, apart, since S3 takes
+/// `ExpiredObjectDeleteMarker` only in an Expiration without `Days` or `Date` (LifecycleExpiration,
+/// Amazon S3 API Reference: https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html).
+fn expiration_rules(days: i32, prefix: &str, id: &str, noncurrent_days: Option<i32>, delete_marker_id: Option<&str>) -> Result<Vec<LifecycleRule>> {
+    let filter = || LifecycleRuleFilter::builder().prefix(prefix).build();
+    let mut expiring = LifecycleRule::builder()
+        .id(id)
+        .status(ExpirationStatus::Enabled)
+        .filter(filter())
+        .expiration(LifecycleExpiration::builder().days(days).build());
+    if let Some(noncurrent) = noncurrent_days {
+        expiring = expiring.noncurrent_version_expiration(NoncurrentVersionExpiration::builder().noncurrent_days(noncurrent).build());
+    }
+    let mut rules = vec![expiring.build().map_err(|e| build_error("lifecycle", e))?];
+    if let Some(marker_id) = delete_marker_id {
+        let markers = LifecycleRule::builder()
+            .id(marker_id)
+            .status(ExpirationStatus::Enabled)
+            .filter(filter())
+            .expiration(LifecycleExpiration::builder().expired_object_delete_marker(true).build())
+            .build()
+            .map_err(|e| build_error("lifecycle", e))?;
+        rules.push(markers);
+    }
+    Ok(rules)
+}
+
+/// Writes `rules` into the bucket's lifecycle configuration. The configuration is replaced whole:
+/// it is re-read now and every rule but those written here is kept (flowgate's rules for other
+/// prefixes included), and so is the bucket's `x-amz-transition-default-minimum-object-size`:
+/// without the header S3 resets that setting to its default
+/// (PutBucketLifecycleConfiguration, Amazon S3 API Reference:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html).
+async fn put_lifecycle_rules(s3: &Client, bucket: &BucketName, rules: Vec<LifecycleRule>) -> Result<Applied> {
+    let (existing, minimum_size) = read_lifecycle(s3, bucket).await?;
+    let mut all: Vec<LifecycleRule> = existing.into_iter().filter(|r| !rules.iter().any(|new| new.id() == r.id())).collect();
+    all.extend(rules);
+    let config = BucketLifecycleConfiguration::builder().set_rules(Some(all)).build().map_err(|e| build_error("lifecycle", e))?;
+    s3.put_bucket_lifecycle_configuration()
+        .bucket(bucket.as_str())
+        .lifecycle_configuration(config)
+        .set_transition_default_minimum_object_size(minimum_size)
+        .send()
+        .await
+        .map_err(|e| aws_error(e, format!("setting the lifecycle rules of {bucket}"), "s3:PutLifecycleConfiguration"))?;
+    Ok(Applied::Changed)
 }
 
 /// A listed object.

@@ -9,7 +9,9 @@ use crate::aws::ec2;
 use crate::aws::s3::{self, Applied};
 use crate::cli::{BucketCheckArgs, BucketCreateArgs, BucketTargetArgs};
 use crate::context::Ctx;
-use crate::core::bucket::{BucketAction, BucketPlan, BucketSpec, DeliveringFlowLog, FlowLogUse, assess_bucket, old_delivery_paths, plan_bucket};
+use crate::core::bucket::{
+    BucketAction, BucketExistence, BucketPlan, BucketSpec, DeliveringFlowLog, FlowLogUse, assess_bucket, old_delivery_paths, plan_bucket,
+};
 use crate::core::flowlog_plan::usable_regions;
 use crate::core::names::BucketName;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus, worst};
@@ -112,6 +114,10 @@ pub async fn create(ctx: &Ctx, args: &BucketCreateArgs) -> Result<BucketCreateRe
     let spec =
         BucketSpec { expire_days: args.expire_days, tags: args.tags.clone(), fix_encryption: args.fix_encryption, ..spec_of(ctx, &args.target) };
     let mut observed = s3::observe_bucket(&ctx.clients, &ctx.home_region, &spec.bucket, &identity.account).await?;
+    if let BucketExistence::Owned { region } = &observed.existence {
+        let region = region.clone();
+        s3::observe_for_create(&ctx.s3(&region), &spec.bucket, &mut observed, spec.expire_days.is_some()).await?;
+    }
     // Only a policy that grants an earlier delivery path needs the account's flow logs: whether
     // they still deliver there decides what the plan keeps.
     if !old_delivery_paths(&spec, &observed, &identity.partition, &identity.account).is_empty() {

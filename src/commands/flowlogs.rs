@@ -16,8 +16,8 @@ use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, de
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, VpcState, kept_by_disable, plan_region, region_changes, replacement_tags, select_for_disable,
-    shared_detail,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, Replacement, VpcState, kept_by_disable, plan_region, region_changes, replacement_tags,
+    select_for_disable, shared_detail,
 };
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
@@ -201,42 +201,56 @@ pub async fn apply_region(
 
     for replacement in &plan.replace {
         let vpc = replacement.vpc_id.as_str();
-        let single = [replacement.vpc_id.clone()];
-        // The new flow log keeps the user tags of the flowgate flow log it replaces.
-        let tags = &replacement_tags(tags, &replacement.carried_tags);
-        // Create first, so that the VPC is never without a flow log...
-        let created = ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await;
-        let outcome = match created {
-            Ok(failures) if failures.is_empty() => match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
-                Ok(failed) if failed.is_empty() => Ok(None),
-                Ok(failed) => Err(format!("new flow log created; old not deleted: {}", failed.iter().map(item_error).collect::<Vec<_>>().join("; "))),
-                Err(e) => Err(format!("new flow log created; old not deleted: {}", error_text(&e))),
-            },
-            // ...unless EC2 refuses a second flow log to the same destination: then delete the
-            // old one first and create again, and say that coverage had a short gap.
-            Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") => {
-                match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
-                    Ok(failed) if failed.is_empty() => match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
-                        Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
-                        Ok(again) => Err(format!(
-                            "old flow log deleted but the new one failed, the VPC has NO flow log: {}",
-                            again.iter().map(item_error).collect::<Vec<_>>().join("; ")
-                        )),
-                        Err(e) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", error_text(&e))),
-                    },
-                    Ok(failed) => Err(failed.iter().map(item_error).collect::<Vec<_>>().join("; ")),
-                    Err(e) => Err(error_text(&e)),
-                }
-            }
-            Ok(failures) => Err(failures.iter().map(item_error).collect::<Vec<_>>().join("; ")),
-            Err(e) => Err(error_text(&e)),
-        };
-        match outcome {
+        match replace_one(client, region, desired, replacement, tags).await {
             Ok(note) => mark(&mut changes, "replace-flow-log", vpc, ChangeStatus::Applied, None, note),
             Err(error) => mark(&mut changes, "replace-flow-log", vpc, ChangeStatus::Failed, Some(error), None),
         }
     }
     changes
+}
+
+/// One VPC's replacement: the new flow log first, then the old ones deleted; with a note when
+/// coverage had a gap, or why it failed.
+async fn replace_one(
+    client: &aws_sdk_ec2::Client,
+    region: &str,
+    desired: &DesiredFlowLog,
+    replacement: &Replacement,
+    tags: &[(String, String)],
+) -> std::result::Result<Option<&'static str>, String> {
+    let single = [replacement.vpc_id.clone()];
+    let joined = |failures: &[ItemFailure]| failures.iter().map(item_error).collect::<Vec<_>>().join("; ");
+    // The new flow log keeps the user tags of the flowgate flow log it replaces.
+    let tags = &replacement_tags(tags, &replacement.carried_tags);
+    // Create first, so that the VPC is never without a flow log...
+    match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
+        Ok(failures) if failures.is_empty() => match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
+            Ok(failed) if failed.is_empty() => Ok(None),
+            Ok(failed) => Err(format!("new flow log created; old not deleted: {}", joined(&failed))),
+            Err(e) => Err(format!("new flow log created; old not deleted: {}", error_text(&e))),
+        },
+        // ...unless EC2 refuses a second flow log to the same destination. While a flow log that is
+        // not flowgate's stays there, deleting flowgate's would not make room: nothing is deleted.
+        Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") && !replacement.left_alone.is_empty() => Err(format!(
+            "{}; {} (not flowgate's) still delivers there, so nothing was deleted: re-run with --replace-unmanaged to replace it too",
+            joined(&failures),
+            replacement.left_alone.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join(", ")
+        )),
+        // Otherwise delete the old one first and create again, and say that coverage had a gap.
+        Ok(failures) if failures.iter().any(|f| f.code == "FlowLogAlreadyExists") => {
+            match ec2::delete_flow_logs(client, region, &replacement.old_flow_log_ids).await {
+                Ok(failed) if failed.is_empty() => match ec2::create_flow_logs(client, region, desired, &single, tags, &random_token()).await {
+                    Ok(again) if again.is_empty() => Ok(Some("deleted before creating: coverage had a short gap")),
+                    Ok(again) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", joined(&again))),
+                    Err(e) => Err(format!("old flow log deleted but the new one failed, the VPC has NO flow log: {}", error_text(&e))),
+                },
+                Ok(failed) => Err(joined(&failed)),
+                Err(e) => Err(error_text(&e)),
+            }
+        }
+        Ok(failures) => Err(joined(&failures)),
+        Err(e) => Err(error_text(&e)),
+    }
 }
 
 pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsReport> {

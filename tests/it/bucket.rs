@@ -1,6 +1,10 @@
 //! `flowgate bucket create | check` against the emulator.
 
-use aws_sdk_s3::types::{ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule};
+use aws_sdk_s3::types::{
+    AccessControlPolicy, BucketCannedAcl, BucketVersioningStatus, DefaultRetention, Grant, Grantee, ObjectLockConfiguration, ObjectLockEnabled,
+    ObjectLockRetentionMode, ObjectLockRule, ObjectOwnership, Permission, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Type, VersioningConfiguration,
+};
 use serde_json::{Value, json};
 
 use crate::support::{Env, block_on, json_stdout, stderr, stdout, unique};
@@ -436,4 +440,148 @@ fn one_exit_code_rule_partial_is_3_and_all_failed_is_1_with_the_hint() {
         .unwrap();
     assert_eq!(flowlogs.status.code(), Some(1), "{}\n{}", stderr(&flowlogs), stdout(&flowlogs));
     assert!(failed_change(&json_stdout(&flowlogs))["error"].as_str().unwrap().contains("(hint:"), "{}", stdout(&flowlogs));
+}
+
+/// A bucket with ObjectWriter ownership whose ACL grants the S3 log-delivery group WRITE and
+/// another account READ, made through the SDK.
+fn bucket_with_acl_grants(env: &Env, bucket: &str) -> Vec<Grant> {
+    let s3 = env.s3("us-east-1");
+    block_on(s3.create_bucket().bucket(bucket).object_ownership(ObjectOwnership::ObjectWriter).send()).unwrap();
+    let acl = block_on(s3.get_bucket_acl().bucket(bucket).send()).unwrap();
+    let owner = acl.owner().unwrap().clone();
+    let grant = |grantee: Grantee, permission: Permission| Grant::builder().grantee(grantee).permission(permission).build();
+    let grants = vec![
+        grant(Grantee::builder().r#type(Type::CanonicalUser).id(owner.id().unwrap()).build().unwrap(), Permission::FullControl),
+        grant(Grantee::builder().r#type(Type::Group).uri(LOG_DELIVERY).build().unwrap(), Permission::Write),
+        grant(Grantee::builder().r#type(Type::CanonicalUser).id(OTHER_ACCOUNT).build().unwrap(), Permission::Read),
+    ];
+    let policy = AccessControlPolicy::builder().owner(owner).set_grants(Some(grants.clone())).build();
+    block_on(s3.put_bucket_acl().bucket(bucket).access_control_policy(policy).send()).unwrap();
+    grants
+}
+
+const LOG_DELIVERY: &str = "http://acs.amazonaws.com/groups/s3/LogDelivery";
+const OTHER_ACCOUNT: &str = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be";
+
+/// Switching to BucketOwnerEnforced disables every ACL grant. The plan names the bucket ACL's
+/// grants that would stop working; and since S3 refuses the switch while the bucket ACL grants
+/// anyone but the owner (InvalidBucketAclWithObjectOwnership, which moto does not enforce: it
+/// switches and silently disables them), flowgate blocks it instead of trying.
+#[test]
+fn switching_ownership_names_the_acl_grants_that_would_stop_working() {
+    let env = Env::shared();
+    let bucket = unique("fg-acl");
+    bucket_with_acl_grants(&env, &bucket);
+
+    let dry = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--dry-run", "--output", "json"]).output().unwrap();
+    let report = json_stdout(&dry);
+    let ownership = change(&report, "put-ownership-controls");
+    assert_eq!(ownership["status"], "blocked", "{ownership}");
+    let detail = ownership["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("WRITE to the S3 log-delivery group ({LOG_DELIVERY})")), "{detail}");
+    assert!(detail.contains(&format!("READ to another account (canonical user {OTHER_ACCOUNT})")), "{detail}");
+    assert!(!detail.contains("FULL_CONTROL to"), "the owner's own grant is not listed: {detail}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+
+    let applied = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert_eq!(applied.status.code(), Some(1), "blocked: {}", stderr(&applied));
+    assert!(env.proxy.mutating_calls().iter().all(|c| c != "s3:PUT ownershipControls"), "{:?}", env.proxy.mutating_calls());
+    let acl = block_on(env.s3("us-east-1").get_bucket_acl().bucket(&bucket).send()).unwrap();
+    assert_eq!(acl.grants().len(), 3, "every grant kept");
+
+    // Once the ACL is reset to the owner's alone, the switch is planned and applied.
+    block_on(env.s3("us-east-1").put_bucket_acl().bucket(&bucket).acl(BucketCannedAcl::Private).send()).unwrap();
+    let switched = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "--output", "json"]).output().unwrap();
+    assert!(switched.status.success(), "{}", stderr(&switched));
+    let report = json_stdout(&switched);
+    let ownership = change(&report, "put-ownership-controls");
+    assert_eq!(ownership["status"], "applied");
+    assert!(ownership["detail"].as_str().unwrap().contains("the bucket ACL grants only the owner's FULL_CONTROL"), "{ownership}");
+}
+
+fn lifecycle_rules(env: &Env, bucket: &str) -> Vec<aws_sdk_s3::types::LifecycleRule> {
+    block_on(env.s3("us-east-1").get_bucket_lifecycle_configuration().bucket(bucket).send()).unwrap().rules().to_vec()
+}
+
+/// On a versioned bucket `Expiration.Days` only adds delete markers and the data stays billed:
+/// `--expire-days` also expires noncurrent versions and removes expired delete markers (in a rule
+/// of its own: S3 refuses ExpiredObjectDeleteMarker beside Days, and moto does too).
+#[test]
+fn expiry_on_a_versioned_bucket_deletes_noncurrent_versions_and_delete_markers() {
+    let env = Env::shared();
+    let bucket = unique("fg-versioned");
+    let created = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let versioning = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+    block_on(env.s3("us-east-1").put_bucket_versioning().bucket(&bucket).versioning_configuration(versioning).send()).unwrap();
+
+    let args = ["bucket", "create", "--bucket", &bucket, "--expire-days", "30", "--yes", "--output", "json"];
+    let output = env.flowgate().args(args).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = json_stdout(&output);
+    let lifecycle = change(&report, "put-lifecycle-configuration");
+    assert_eq!(lifecycle["status"], "applied");
+    let detail = lifecycle["detail"].as_str().unwrap();
+    assert!(detail.contains("versioning is Enabled: expiry only adds a delete marker"), "{detail}");
+    assert!(detail.contains("noncurrent versions are deleted 30 days later (about 60 days after delivery in all)"), "{detail}");
+
+    let rules = lifecycle_rules(&env, &bucket);
+    let expiring = rules.iter().find(|r| r.id() == Some("flowgate-expire-flow-logs")).expect("expiration rule");
+    assert_eq!(expiring.expiration().and_then(|e| e.days()), Some(30));
+    assert_eq!(expiring.noncurrent_version_expiration().and_then(|n| n.noncurrent_days()), Some(30));
+    let markers = rules.iter().find(|r| r.id() == Some("flowgate-expire-flow-logs-delete-markers")).expect("delete-marker rule");
+    assert_eq!(markers.expiration().and_then(|e| e.expired_object_delete_marker()), Some(true));
+    assert_eq!(markers.filter().and_then(|f| f.prefix()), Some("AWSLogs/"));
+
+    env.proxy.reset_log();
+    let again = env.flowgate().args(args).output().unwrap();
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "converged");
+}
+
+#[test]
+fn expiry_under_object_lock_says_retained_versions_stay() {
+    let env = Env::shared();
+    let bucket = unique("fg-locked");
+    let s3 = env.s3("us-east-1");
+    block_on(s3.create_bucket().bucket(&bucket).object_lock_enabled_for_bucket(true).send()).unwrap();
+    let retention = DefaultRetention::builder().mode(ObjectLockRetentionMode::Governance).days(30).build();
+    let lock = ObjectLockConfiguration::builder()
+        .object_lock_enabled(ObjectLockEnabled::Enabled)
+        .rule(ObjectLockRule::builder().default_retention(retention).build())
+        .build();
+    block_on(s3.put_object_lock_configuration().bucket(&bucket).object_lock_configuration(lock).send()).unwrap();
+
+    let dry = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--expire-days", "7", "--dry-run", "--output", "json"]).output().unwrap();
+    let report = json_stdout(&dry);
+    let detail = change(&report, "put-lifecycle-configuration")["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains(
+            "Object Lock is on, default retention GOVERNANCE 30 days: object versions under a retention period or legal hold are not deleted before it ends"
+        ),
+        "{detail}"
+    );
+    assert!(detail.contains("versioning is Enabled"), "Object Lock turns versioning on: {detail}");
+}
+
+/// AWS behaviour: GetBucketLifecycleConfiguration reports the bucket's
+/// `x-amz-transition-default-minimum-object-size`, and a PutBucketLifecycleConfiguration without
+/// that header sets the default (all_storage_classes_128K) again. moto keeps no such setting, so
+/// the proxy stands in for a bucket set to varies_by_storage_class; the PUT must send it back.
+#[test]
+fn the_lifecycle_put_keeps_the_transition_default_minimum_object_size() {
+    let env = Env::shared();
+    let bucket = unique("fg-minsize");
+    let created = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--expire-days", "30", "--yes"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    env.proxy.set_response_header("GET lifecycle", "x-amz-transition-default-minimum-object-size", "varies_by_storage_class");
+
+    env.proxy.reset_log();
+    let output = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--expire-days", "60", "--yes"]).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let puts: Vec<_> = env.proxy.requests().into_iter().filter(|r| r.action == "PUT lifecycle").collect();
+    assert_eq!(puts.len(), 1, "{:?}", env.proxy.mutating_calls());
+    assert_eq!(puts[0].header("x-amz-transition-default-minimum-object-size"), Some("varies_by_storage_class"));
+    let rules = lifecycle_rules(&env, &bucket);
+    assert_eq!(rules.iter().find(|r| r.id() == Some("flowgate-expire-flow-logs")).and_then(|r| r.expiration()).and_then(|e| e.days()), Some(60));
 }

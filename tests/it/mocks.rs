@@ -323,6 +323,34 @@ mod flowlogs {
         assert_eq!(delete.num_calls(), 0, "the old flow log must survive a failed create");
     }
 
+    /// EC2 refuses a second flow log to the same destination (FlowLogAlreadyExists). When a flow
+    /// log that is not flowgate's stays on the VPC (no --replace-unmanaged), deleting flowgate's
+    /// own would not make room: nothing is deleted, and the error names the flag.
+    #[tokio::test]
+    async fn a_refused_create_deletes_nothing_while_a_flow_log_not_flowgates_stays() {
+        use flowgate::core::flowlog_plan::UnmanagedFlowLog;
+        let create = mock!(Client::create_flow_logs).then_output(|| {
+            CreateFlowLogsOutput::builder()
+                .unsuccessful(
+                    UnsuccessfulItem::builder()
+                        .resource_id("vpc-aaaaaaaa")
+                        .error(UnsuccessfulItemError::builder().code("FlowLogAlreadyExists").message("duplicate").build())
+                        .build(),
+                )
+                .build()
+        });
+        let delete = mock!(Client::delete_flow_logs).then_output(|| DeleteFlowLogsOutput::builder().build());
+        let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, [&create, &delete]);
+        let mut plan = plan(&[], &["vpc-aaaaaaaa"]);
+        plan.replace[0].left_alone = vec![UnmanagedFlowLog { id: "fl-netops".into(), tags: vec![("owner".into(), "netops".into())] }];
+        let changes = apply_region(&ec2, &desired(), &plan, changes_for(&plan), &[]).await;
+        let change = changes.iter().find(|c| c.action == "replace-flow-log").unwrap();
+        assert_eq!(change.status, ChangeStatus::Failed);
+        let error = change.error.as_deref().unwrap();
+        assert!(error.contains("fl-netops (not flowgate's) still delivers there") && error.contains("--replace-unmanaged"), "{error}");
+        assert_eq!((create.num_calls(), delete.num_calls()), (1, 0), "flowgate's flow log is kept too");
+    }
+
     #[tokio::test]
     async fn unsuccessful_items_fail_only_their_vpc() {
         let create = mock!(Client::create_flow_logs).match_requests(|r| r.resource_ids().len() == 3).then_output(|| {

@@ -92,13 +92,69 @@ impl PublicAccessBlock {
 }
 
 /// One of flowgate's lifecycle rules (id starting with LIFECYCLE_RULE_ID).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExpirationRule {
     pub id: String,
     /// The key prefix it filters on (`None`: the whole bucket).
     pub prefix: Option<String>,
     pub days: Option<i32>,
     pub enabled: bool,
+    /// `NoncurrentVersionExpiration.NoncurrentDays`: when earlier versions go (versioned bucket).
+    pub noncurrent_days: Option<i32>,
+    /// An `Expiration.ExpiredObjectDeleteMarker` rule: it removes delete markers left alone.
+    pub delete_markers: bool,
+}
+
+/// The suffix of the rule that removes expired delete markers beside an expiration rule: S3 takes
+/// `ExpiredObjectDeleteMarker` only in an Expiration element without `Days` or `Date`
+/// (LifecycleExpiration, Amazon S3 API Reference:
+/// https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleExpiration.html), so it is a rule
+/// of its own.
+pub const DELETE_MARKER_RULE_SUFFIX: &str = "-delete-markers";
+
+/// A grant of the bucket ACL (GetBucketAcl) other than the owner's FULL_CONTROL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclGrant {
+    pub grantee: AclGrantee,
+    /// READ, WRITE, READ_ACP, WRITE_ACP or FULL_CONTROL.
+    pub permission: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclGrantee {
+    /// A predefined group, by its URI (`http://acs.amazonaws.com/groups/s3/LogDelivery`).
+    Group(String),
+    /// An account, by its canonical user id.
+    CanonicalUser {
+        id: String,
+        display_name: Option<String>,
+    },
+    Email(String),
+}
+
+impl AclGrant {
+    /// How plans name it: the permission and to whom, groups by what they mean.
+    pub fn describe(&self) -> String {
+        let grantee = match &self.grantee {
+            AclGrantee::Group(uri) => match uri.rsplit('/').next().unwrap_or(uri) {
+                "LogDelivery" => format!("the S3 log-delivery group ({uri})"),
+                "AllUsers" => format!("everyone ({uri})"),
+                "AuthenticatedUsers" => format!("every AWS account ({uri})"),
+                _ => format!("the group {uri}"),
+            },
+            AclGrantee::CanonicalUser { id, display_name: Some(name) } => format!("account {name} (canonical user {id})"),
+            AclGrantee::CanonicalUser { id, display_name: None } => format!("another account (canonical user {id})"),
+            AclGrantee::Email(email) => format!("the account of {email}"),
+        };
+        format!("{} to {grantee}", self.permission)
+    }
+}
+
+/// S3 Object Lock on the bucket (GetObjectLockConfiguration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectLock {
+    /// The default retention ("GOVERNANCE 30 days"), if the bucket sets one.
+    pub default_retention: Option<String>,
 }
 
 /// A flow log of the account that delivers to the bucket.
@@ -175,6 +231,14 @@ pub struct BucketObservation {
     /// Where the account's flow logs deliver in this bucket; read only when the policy grants a
     /// delivery path other than the wanted one (`None`: not read).
     pub flow_log_use: Option<FlowLogUse>,
+    /// The bucket ACL's grants other than the owner's FULL_CONTROL; read by `bucket create` only
+    /// when object ownership is to become BucketOwnerEnforced (`None`: not read).
+    pub acl_grants: Option<Vec<AclGrant>>,
+    /// `Enabled` or `Suspended` once versioning was ever turned on (`None`: never, or not read);
+    /// read by `bucket create` with `--expire-days`.
+    pub versioning: Option<String>,
+    /// Object Lock, when the bucket has it; read by `bucket create` with `--expire-days`.
+    pub object_lock: Option<ObjectLock>,
 }
 
 impl BucketObservation {
@@ -188,20 +252,45 @@ impl BucketObservation {
             expiration_rules: Vec::new(),
             tags: Vec::new(),
             flow_log_use: None,
+            acl_grants: None,
+            versioning: None,
+            object_lock: None,
         }
+    }
+
+    /// Whether expiring an object leaves its data behind as a noncurrent version: on a bucket
+    /// whose versioning is enabled or suspended, lifecycle expiration only adds a delete marker
+    /// ("Expiring objects", Amazon S3 User Guide:
+    /// https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-expire-general-considerations.html).
+    pub fn versioned(&self) -> bool {
+        matches!(self.versioning.as_deref(), Some("Enabled" | "Suspended"))
     }
 }
 
 /// One step of a bucket plan, with what the adapter needs to carry it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BucketAction {
-    CreateBucket { region: String },
+    CreateBucket {
+        region: String,
+    },
     PutPublicAccessBlock,
     PutOwnershipControls,
-    PutBucketPolicy { document: String },
+    PutBucketPolicy {
+        document: String,
+    },
     PutEncryptionSseS3,
-    PutLifecycleExpiration { days: i32, prefix: String, id: String },
-    PutTagging { tags: Vec<Tag> },
+    /// flowgate's expiration rule `id` for `prefix`; on a versioned bucket also the expiry of
+    /// noncurrent versions and a rule `delete_marker_id` removing expired delete markers.
+    PutLifecycleExpiration {
+        days: i32,
+        prefix: String,
+        id: String,
+        noncurrent_days: Option<i32>,
+        delete_marker_id: Option<String>,
+    },
+    PutTagging {
+        tags: Vec<Tag>,
+    },
 }
 
 impl BucketAction {
@@ -225,6 +314,17 @@ pub struct BucketPlan {
     pub region: String,
     pub steps: Vec<(BucketAction, usize)>,
     pub changes: Vec<Change>,
+}
+
+impl BucketPlan {
+    /// Adds a change line for `bucket`: planned with its step when `needed`, skipped otherwise.
+    fn step(&mut self, bucket: &str, needed: Option<BucketAction>, name: &'static str, detail: String) {
+        let status = if needed.is_some() { ChangeStatus::Planned } else { ChangeStatus::Skipped };
+        self.changes.push(Change::new(name, bucket, status, detail));
+        if let Some(action) = needed {
+            self.steps.push((action, self.changes.len() - 1));
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -272,20 +372,44 @@ fn lifecycle_prefix_of(prefix: Option<&str>) -> String {
     }
 }
 
-/// What to do about the expiration of `prefix` after `days`: `None` when one of flowgate's rules
-/// already does exactly that; otherwise the rule id to write (the rule for that prefix, or a new
-/// one: a rule for another prefix is kept, its objects still expire).
-pub fn expiration_rule_to_write(rules: &[ExpirationRule], prefix: &str, days: i32) -> Option<String> {
-    let same_prefix = rules.iter().find(|r| r.prefix.as_deref() == Some(prefix));
-    match same_prefix {
-        Some(rule) if rule.enabled && rule.days == Some(days) => None,
-        Some(rule) => Some(rule.id.clone()),
-        None if !rules.iter().any(|r| r.id == LIFECYCLE_RULE_ID) => Some(LIFECYCLE_RULE_ID.to_owned()),
+/// The lifecycle rules to write so that objects under a prefix expire as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleWrite {
+    /// The expiration rule's id: the rule for that prefix, or a new one.
+    pub id: String,
+    /// On a versioned bucket: when noncurrent versions go.
+    pub noncurrent_days: Option<i32>,
+    /// On a versioned bucket: the rule removing expired delete markers.
+    pub delete_marker_id: Option<String>,
+}
+
+/// What to do about the expiration of `prefix` after `days`: `None` when flowgate's rules already
+/// do exactly that; otherwise the rules to write (the rule for that prefix, or a new one: a rule
+/// for another prefix is kept, its objects still expire). On a `versioned` bucket the data only
+/// goes with `NoncurrentVersionExpiration`, and the delete markers left behind with a rule of their
+/// own (see [`DELETE_MARKER_RULE_SUFFIX`]).
+pub fn lifecycle_to_write(rules: &[ExpirationRule], prefix: &str, days: i32, versioned: bool) -> Option<LifecycleWrite> {
+    let for_prefix: Vec<&ExpirationRule> = rules.iter().filter(|r| r.prefix.as_deref() == Some(prefix)).collect();
+    let expiring = for_prefix.iter().find(|r| !r.delete_markers);
+    let markers = for_prefix.iter().find(|r| r.delete_markers);
+    let expiring_right = expiring.is_some_and(|r| r.enabled && r.days == Some(days) && (!versioned || r.noncurrent_days == Some(days)));
+    let markers_right = !versioned || markers.is_some_and(|r| r.enabled);
+    if expiring_right && markers_right {
+        return None;
+    }
+    let id = match expiring {
+        Some(rule) => rule.id.clone(),
+        None if !rules.iter().any(|r| r.id == LIFECYCLE_RULE_ID) => LIFECYCLE_RULE_ID.to_owned(),
         None => {
             let suffix: String = prefix.trim_end_matches('/').chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
-            Some(format!("{LIFECYCLE_RULE_ID}-{suffix}"))
+            format!("{LIFECYCLE_RULE_ID}-{suffix}")
         }
-    }
+    };
+    let delete_marker_id = versioned.then(|| markers.map(|r| r.id.clone()).unwrap_or_else(|| format!("{id}{DELETE_MARKER_RULE_SUFFIX}")));
+    // NoncurrentDays = days: an expired object stays recoverable as a noncurrent version for as
+    // long again (what a versioned bucket is kept for), then its data is deleted; the plan says
+    // that this makes about twice `days` in all.
+    Some(LifecycleWrite { id, noncurrent_days: versioned.then_some(days), delete_marker_id })
 }
 
 /// Delivery paths flowgate's policy statement grants besides the wanted one (an earlier
@@ -321,9 +445,8 @@ pub fn merged_tags(existing: &[Tag], requested: &[Tag]) -> Option<Vec<Tag>> {
 /// The plan for `bucket create`. `remove_old_paths` (`--remove-old-paths`) removes delivery paths
 /// of an earlier `--prefix` from flowgate's policy statement once no flow log of the account
 /// delivers there; without it they are kept.
-// Over 80 lines: one short section per bucket property, in the order the plan lists and applies
-// them (create, public access, ownership, encryption, policy, lifecycle, tags); a candidate to split
-// into one function per property.
+// One short section per bucket property, in the order the plan lists and applies them (create,
+// public access, ownership, policy, encryption, lifecycle, tags); the longer ones are functions.
 pub fn plan_bucket(
     spec: &BucketSpec,
     observed: &BucketObservation,
@@ -333,14 +456,7 @@ pub fn plan_bucket(
 ) -> Result<BucketPlan, BucketPlanError> {
     let bucket = spec.bucket.to_string();
     let mut plan = BucketPlan { region: spec.region.clone(), steps: Vec::new(), changes: Vec::new() };
-    let step = |plan: &mut BucketPlan, needed: Option<BucketAction>, name: &'static str, detail: String| {
-        let status = if needed.is_some() { ChangeStatus::Planned } else { ChangeStatus::Skipped };
-        plan.changes.push(Change::new(name, &bucket, status, detail));
-        if let Some(action) = needed {
-            let index = plan.changes.len() - 1;
-            plan.steps.push((action, index));
-        }
-    };
+    let step = |plan: &mut BucketPlan, needed: Option<BucketAction>, name: &'static str, detail: String| plan.step(&bucket, needed, name, detail);
 
     let missing = match &observed.existence {
         BucketExistence::Forbidden => return Err(BucketPlanError::NotOwned { bucket }),
@@ -385,19 +501,49 @@ pub fn plan_bucket(
         if pab_ok { "all public access already blocked".into() } else { "block all public access".into() },
     );
 
-    // New buckets are created with BucketOwnerEnforced, so only an adopted bucket may need it.
-    let ownership_ok = missing || observed.object_ownership.as_deref() == Some("BucketOwnerEnforced");
-    step(
-        &mut plan,
-        (!ownership_ok).then_some(BucketAction::PutOwnershipControls),
-        "put-ownership-controls",
-        if ownership_ok {
-            "object ownership is BucketOwnerEnforced".into()
-        } else {
-            format!("set object ownership to BucketOwnerEnforced (was {})", observed.object_ownership.as_deref().unwrap_or("not set"))
-        },
-    );
+    plan_ownership(&mut plan, &bucket, observed, missing);
 
+    plan_policy(&mut plan, &bucket, spec, observed, (partition, account), remove_old_paths)?;
+
+    match &observed.encryption {
+        DefaultEncryption::Kms { algorithm, .. } => step(
+            &mut plan,
+            Some(BucketAction::PutEncryptionSseS3),
+            "put-bucket-encryption",
+            format!("replace default encryption {algorithm} with SSE-S3 (AES256), which the vendor can read; objects already written keep theirs"),
+        ),
+        DefaultEncryption::SseS3 | DefaultEncryption::NotConfigured => {
+            step(&mut plan, None, "put-bucket-encryption", "no SSE-KMS: objects are SSE-S3, readable cross-account".into())
+        }
+        DefaultEncryption::Other { algorithm } => {
+            step(&mut plan, None, "put-bucket-encryption", format!("default encryption {algorithm} is not KMS"))
+        }
+    }
+
+    if let Some(days) = spec.expire_days {
+        plan_lifecycle(&mut plan, &bucket, spec, observed, days);
+    }
+
+    if !spec.tags.is_empty() {
+        let merged = merged_tags(&observed.tags, &spec.tags);
+        let names: Vec<String> = spec.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
+        let detail =
+            if merged.is_some() { format!("set {} (other tags kept)", names.join(", ")) } else { format!("{} already set", names.join(", ")) };
+        step(&mut plan, merged.map(|tags| BucketAction::PutTagging { tags }), "put-bucket-tagging", detail);
+    }
+    Ok(plan)
+}
+
+/// flowgate's delivery statements merged into the bucket policy; the plan names every delivery
+/// path it adds, keeps or removes, and why.
+fn plan_policy(
+    plan: &mut BucketPlan,
+    bucket: &str,
+    spec: &BucketSpec,
+    observed: &BucketObservation,
+    (partition, account): (&str, &str),
+    remove_old_paths: bool,
+) -> Result<(), BucketPlanError> {
     let desired = bucket_policy::delivery_statements(&delivery_target(spec, partition, account));
     let usage_of = |resource: &str| {
         bucket_policy::resource_path(resource, partition, &spec.bucket).map(|path| {
@@ -408,7 +554,7 @@ pub fn plan_bucket(
     // An old path goes only when asked to and no flow log of the account delivers there.
     let retire = |resource: &str| remove_old_paths && usage_of(resource).is_some_and(|(_, usage)| usage == PathUse::Unused);
     let merge = bucket_policy::merge_delivery_statements(observed.policy.as_deref(), &desired, &retire)
-        .map_err(|e| BucketPlanError::UnreadablePolicy { bucket: bucket.clone(), reason: e.to_string() })?;
+        .map_err(|e| BucketPlanError::UnreadablePolicy { bucket: bucket.to_owned(), reason: e.to_string() })?;
     let path_of = |resource: &String| bucket_policy::resource_path(resource, partition, &spec.bucket).unwrap_or_else(|| resource.clone());
     let mut paths = Vec::new();
     if !merge.added_resources.is_empty() {
@@ -434,63 +580,111 @@ pub fn plan_bucket(
             if merge.kept > 0 {
                 what.push(format!("keep {} existing statement(s)", merge.kept));
             }
-            step(
-                &mut plan,
+            plan.step(
+                bucket,
                 Some(BucketAction::PutBucketPolicy { document }),
                 "put-bucket-policy",
                 format!("flow-log delivery policy: {}", what.join("; ")),
             );
         }
-        None if paths.is_empty() => step(&mut plan, None, "put-bucket-policy", "flow-log delivery statements already present".into()),
-        None => step(&mut plan, None, "put-bucket-policy", format!("flow-log delivery statements already present; {}", paths.join("; "))),
+        None if paths.is_empty() => plan.step(bucket, None, "put-bucket-policy", "flow-log delivery statements already present".into()),
+        None => plan.step(bucket, None, "put-bucket-policy", format!("flow-log delivery statements already present; {}", paths.join("; "))),
     }
+    Ok(())
+}
 
-    match &observed.encryption {
-        DefaultEncryption::Kms { algorithm, .. } => step(
-            &mut plan,
-            Some(BucketAction::PutEncryptionSseS3),
-            "put-bucket-encryption",
-            format!("replace default encryption {algorithm} with SSE-S3 (AES256), which the vendor can read; objects already written keep theirs"),
+/// Object ownership BucketOwnerEnforced, which new buckets are created with: only an adopted
+/// bucket may need it. The switch disables every ACL of the bucket and its objects ("Controlling
+/// ownership of objects and disabling ACLs", Amazon S3 User Guide:
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/about-object-ownership.html), so the plan
+/// names the bucket ACL's grants that would stop working. While the bucket ACL grants anyone but
+/// the owner, S3 refuses the switch (InvalidBucketAclWithObjectOwnership: "Troubleshooting",
+/// https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html):
+/// no flag could make flowgate's PUT pass short of resetting the ACL, and those grants are not
+/// flowgate's to remove. So such a switch is blocked with the grants named and the way to migrate
+/// them; without such grants it is planned, with a line saying ACLs stop applying (the prompt, or
+/// --yes, then confirms it).
+fn plan_ownership(plan: &mut BucketPlan, bucket: &str, observed: &BucketObservation, missing: bool) {
+    let was = observed.object_ownership.as_deref().unwrap_or("not set");
+    if missing || observed.object_ownership.as_deref() == Some("BucketOwnerEnforced") {
+        plan.step(bucket, None, "put-ownership-controls", "object ownership is BucketOwnerEnforced".into());
+        return;
+    }
+    match observed.acl_grants.as_deref() {
+        Some(grants) if !grants.is_empty() => {
+            let named: Vec<String> = grants.iter().map(AclGrant::describe).collect();
+            let detail = format!(
+                "object ownership is {was}: BucketOwnerEnforced would disable every ACL, and the bucket ACL grants {}: \
+                 they would stop working. S3 refuses the switch while the bucket ACL grants anyone but the owner \
+                 (InvalidBucketAclWithObjectOwnership) and flowgate removes no grant that is not its own: move what they \
+                 allow to the bucket policy, reset the ACL (aws s3api put-bucket-acl --bucket {bucket} --acl private), then re-run",
+                named.join("; ")
+            );
+            plan.changes.push(Change::new("put-ownership-controls", bucket, ChangeStatus::Blocked, detail));
+        }
+        Some(_) => plan.step(
+            bucket,
+            Some(BucketAction::PutOwnershipControls),
+            "put-ownership-controls",
+            format!(
+                "set object ownership to BucketOwnerEnforced (was {was}): ACLs stop applying; the bucket ACL grants only the owner's \
+                 FULL_CONTROL (ACLs of existing objects stop applying too)"
+            ),
         ),
-        DefaultEncryption::SseS3 | DefaultEncryption::NotConfigured => {
-            step(&mut plan, None, "put-bucket-encryption", "no SSE-KMS: objects are SSE-S3, readable cross-account".into())
-        }
-        DefaultEncryption::Other { algorithm } => {
-            step(&mut plan, None, "put-bucket-encryption", format!("default encryption {algorithm} is not KMS"))
-        }
+        None => plan.step(
+            bucket,
+            Some(BucketAction::PutOwnershipControls),
+            "put-ownership-controls",
+            format!("set object ownership to BucketOwnerEnforced (was {was}): every ACL of the bucket and its objects stops applying"),
+        ),
     }
+}
 
-    if let Some(days) = spec.expire_days {
-        let prefix = lifecycle_prefix(spec.prefix.as_ref());
-        let to_write = expiration_rule_to_write(&observed.expiration_rules, &prefix, days);
-        let others: Vec<String> = observed
-            .expiration_rules
-            .iter()
-            .filter(|r| r.prefix.as_deref() != Some(prefix.as_str()))
-            .map(|r| format!("{} ({})", r.prefix.as_deref().unwrap_or("whole bucket"), r.id))
-            .collect();
-        let kept = if others.is_empty() { String::new() } else { format!("; rule(s) for {} kept", others.join(", ")) };
-        let detail = if to_write.is_none() {
-            format!("objects under {prefix} already expire after {days} days{kept}")
-        } else {
-            format!("expire objects under {prefix} after {days} days (other lifecycle rules kept){kept}")
-        };
-        step(
-            &mut plan,
-            to_write.map(|id| BucketAction::PutLifecycleExpiration { days, prefix: prefix.clone(), id }),
-            "put-lifecycle-configuration",
-            detail,
-        );
+/// `--expire-days`: flowgate's expiration rule for the delivery path, and on a versioned bucket
+/// what makes expiry delete the data; the plan says what expiry does on such a bucket.
+fn plan_lifecycle(plan: &mut BucketPlan, bucket: &str, spec: &BucketSpec, observed: &BucketObservation, days: i32) {
+    let prefix = lifecycle_prefix(spec.prefix.as_ref());
+    let versioned = observed.versioned();
+    let to_write = lifecycle_to_write(&observed.expiration_rules, &prefix, days, versioned);
+    let others: Vec<String> = observed
+        .expiration_rules
+        .iter()
+        .filter(|r| r.prefix.as_deref() != Some(prefix.as_str()))
+        .map(|r| format!("{} ({})", r.prefix.as_deref().unwrap_or("whole bucket"), r.id))
+        .collect();
+    let kept = if others.is_empty() { String::new() } else { format!("; rule(s) for {} kept", others.join(", ")) };
+    let mut detail = if to_write.is_none() {
+        format!("objects under {prefix} already expire after {days} days{kept}")
+    } else {
+        format!("expire objects under {prefix} after {days} days (other lifecycle rules kept){kept}")
+    };
+    if versioned {
+        let markers = to_write.as_ref().and_then(|w| w.delete_marker_id.clone()).unwrap_or_else(|| "its own rule".into());
+        detail.push_str(&format!(
+            "; versioning is {}: expiry only adds a delete marker and keeps the data as a noncurrent version (still billed), \
+             so noncurrent versions are deleted {days} days later (about {} days after delivery in all) and delete markers \
+             left alone are removed ({markers})",
+            observed.versioning.as_deref().unwrap_or("on"),
+            2 * i64::from(days)
+        ));
     }
-
-    if !spec.tags.is_empty() {
-        let merged = merged_tags(&observed.tags, &spec.tags);
-        let names: Vec<String> = spec.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
-        let detail =
-            if merged.is_some() { format!("set {} (other tags kept)", names.join(", ")) } else { format!("{} already set", names.join(", ")) };
-        step(&mut plan, merged.map(|tags| BucketAction::PutTagging { tags }), "put-bucket-tagging", detail);
+    if let Some(lock) = &observed.object_lock {
+        // Lifecycle rules do not delete a locked version ("Managing S3 Lifecycle policies with
+        // Object Lock", Amazon S3 User Guide:
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html#object-lock-managing-lifecycle).
+        let retention = lock.default_retention.as_ref().map(|r| format!(", default retention {r}")).unwrap_or_default();
+        detail.push_str(&format!(
+            "; Object Lock is on{retention}: object versions under a retention period or legal hold are not deleted before it ends"
+        ));
     }
-    Ok(plan)
+    let action = to_write.map(|w| BucketAction::PutLifecycleExpiration {
+        days,
+        prefix: prefix.clone(),
+        id: w.id,
+        noncurrent_days: w.noncurrent_days,
+        delete_marker_id: w.delete_marker_id,
+    });
+    plan.step(bucket, action, "put-lifecycle-configuration", detail);
 }
 
 /// The checks of `bucket check`: every property `bucket create` sets, judged pass/warn/fail.
@@ -585,7 +779,7 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
         let prefix = lifecycle_prefix(spec.prefix.as_ref());
         let fix =
             format!("flowgate bucket create --expire-days {days}{}", spec.prefix.as_ref().map(|p| format!(" --prefix {p}")).unwrap_or_default());
-        let rule = observed.expiration_rules.iter().find(|r| r.prefix.as_deref() == Some(prefix.as_str()));
+        let rule = observed.expiration_rules.iter().find(|r| r.prefix.as_deref() == Some(prefix.as_str()) && !r.delete_markers);
         checks.push(match rule {
             Some(r) if r.enabled && r.days == Some(days) => Check::pass("lifecycle", format!("flow logs under {prefix} expire after {days} days")),
             Some(r) if !r.enabled => Check::warn("lifecycle", format!("the expiration rule for {prefix} is disabled"), fix),
@@ -633,6 +827,9 @@ mod tests {
             expiration_rules: Vec::new(),
             tags: Vec::new(),
             flow_log_use: None,
+            acl_grants: None,
+            versioning: None,
+            object_lock: None,
         }
     }
 
@@ -696,8 +893,13 @@ mod tests {
         assert_eq!(planned(&plan), ["put-lifecycle-configuration", "put-bucket-tagging"]);
         let Some((BucketAction::PutTagging { tags }, _)) = plan.steps.last() else { panic!("tagging planned") };
         assert_eq!(tags.len(), 2, "existing tag kept");
-        observed.expiration_rules =
-            vec![ExpirationRule { id: LIFECYCLE_RULE_ID.into(), prefix: Some("AWSLogs/".into()), days: Some(30), enabled: true }];
+        observed.expiration_rules = vec![ExpirationRule {
+            id: LIFECYCLE_RULE_ID.into(),
+            prefix: Some("AWSLogs/".into()),
+            days: Some(30),
+            enabled: true,
+            ..ExpirationRule::default()
+        }];
         observed.tags.push("team=net".parse().unwrap());
         assert!(plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap().steps.is_empty());
     }
@@ -784,11 +986,16 @@ mod tests {
         let net = BucketSpec { expire_days: Some(30), ..with_prefix("net") };
         let mut observed = compliant(&spec());
         observed.flow_log_use = Some(delivering(None));
-        observed.expiration_rules =
-            vec![ExpirationRule { id: LIFECYCLE_RULE_ID.into(), prefix: Some("AWSLogs/".into()), days: Some(30), enabled: true }];
+        observed.expiration_rules = vec![ExpirationRule {
+            id: LIFECYCLE_RULE_ID.into(),
+            prefix: Some("AWSLogs/".into()),
+            days: Some(30),
+            enabled: true,
+            ..ExpirationRule::default()
+        }];
         let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
         let lifecycle = plan.steps.iter().find_map(|(a, _)| match a {
-            BucketAction::PutLifecycleExpiration { days, prefix, id } => Some((*days, prefix.clone(), id.clone())),
+            BucketAction::PutLifecycleExpiration { days, prefix, id, .. } => Some((*days, prefix.clone(), id.clone())),
             _ => None,
         });
         assert_eq!(lifecycle, Some((30, "net/AWSLogs/".to_owned(), format!("{LIFECYCLE_RULE_ID}-net-AWSLogs"))));
@@ -803,11 +1010,123 @@ mod tests {
             prefix: Some("net/AWSLogs/".into()),
             days: Some(30),
             enabled: true,
+            ..ExpirationRule::default()
         });
         let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
         assert!(!planned(&plan).contains(&"put-lifecycle-configuration"));
         let detail = &plan.changes.iter().find(|c| c.action == "put-lifecycle-configuration").unwrap().detail;
         assert!(detail.contains("rule(s) for AWSLogs/ (flowgate-expire-flow-logs) kept"), "{detail}");
+    }
+
+    fn change<'a>(plan: &'a BucketPlan, action: &str) -> &'a Change {
+        plan.changes.iter().find(|c| c.action == action).unwrap()
+    }
+
+    /// BucketOwnerEnforced disables every ACL: a bucket ACL granting others (the log-delivery
+    /// group's WRITE, another account's READ) is named, and the switch, which S3 refuses while such
+    /// grants exist, is blocked rather than left to fail.
+    #[test]
+    fn switching_ownership_names_the_acl_grants_that_stop_working() {
+        let mut observed = compliant(&spec());
+        observed.object_ownership = Some("ObjectWriter".into());
+        observed.acl_grants = Some(vec![
+            AclGrant { grantee: AclGrantee::Group("http://acs.amazonaws.com/groups/s3/LogDelivery".into()), permission: "WRITE".into() },
+            AclGrant { grantee: AclGrantee::CanonicalUser { id: "abc123".into(), display_name: None }, permission: "READ".into() },
+        ]);
+        let plan = plan_bucket(&spec(), &observed, "aws", "123456789012", false).unwrap();
+        assert!(!planned(&plan).contains(&"put-ownership-controls"), "not applied: S3 would refuse it");
+        let ownership = change(&plan, "put-ownership-controls");
+        assert_eq!(ownership.status, ChangeStatus::Blocked);
+        for named in [
+            "WRITE to the S3 log-delivery group (http://acs.amazonaws.com/groups/s3/LogDelivery)",
+            "READ to another account (canonical user abc123)",
+            "InvalidBucketAclWithObjectOwnership",
+            "aws s3api put-bucket-acl --bucket flow-logs --acl private",
+        ] {
+            assert!(ownership.detail.contains(named), "{named}: {}", ownership.detail);
+        }
+
+        observed.acl_grants = Some(Vec::new());
+        let plan = plan_bucket(&spec(), &observed, "aws", "123456789012", false).unwrap();
+        assert_eq!(planned(&plan), ["put-ownership-controls"]);
+        let detail = &change(&plan, "put-ownership-controls").detail;
+        assert!(detail.contains("(was ObjectWriter): ACLs stop applying; the bucket ACL grants only the owner's FULL_CONTROL"), "{detail}");
+        let missing = plan_bucket(&spec(), &BucketObservation::missing(), "aws", "123456789012", false).unwrap();
+        assert_eq!(change(&missing, "put-ownership-controls").status, ChangeStatus::Skipped);
+    }
+
+    fn lifecycle_action(plan: &BucketPlan) -> Option<BucketAction> {
+        plan.steps.iter().map(|(a, _)| a.clone()).find(|a| matches!(a, BucketAction::PutLifecycleExpiration { .. }))
+    }
+
+    /// On a versioned bucket `Expiration.Days` only adds delete markers: the data goes with
+    /// NoncurrentVersionExpiration, and the markers left behind with a rule of their own.
+    #[test]
+    fn expiry_on_a_versioned_bucket_deletes_noncurrent_versions_and_delete_markers() {
+        let spec = BucketSpec { expire_days: Some(30), ..spec() };
+        let mut observed = compliant(&spec);
+        let plain = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
+        let Some(BucketAction::PutLifecycleExpiration { noncurrent_days, delete_marker_id, .. }) = lifecycle_action(&plain) else { panic!() };
+        assert_eq!((noncurrent_days, delete_marker_id), (None, None), "an unversioned bucket deletes on expiry");
+        assert!(!change(&plain, "put-lifecycle-configuration").detail.contains("noncurrent"));
+
+        for state in ["Enabled", "Suspended"] {
+            observed.versioning = Some(state.into());
+            let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
+            assert_eq!(
+                lifecycle_action(&plan),
+                Some(BucketAction::PutLifecycleExpiration {
+                    days: 30,
+                    prefix: "AWSLogs/".into(),
+                    id: LIFECYCLE_RULE_ID.into(),
+                    noncurrent_days: Some(30),
+                    delete_marker_id: Some(format!("{LIFECYCLE_RULE_ID}-delete-markers")),
+                })
+            );
+            let detail = &change(&plan, "put-lifecycle-configuration").detail;
+            assert!(detail.contains(&format!("versioning is {state}: expiry only adds a delete marker")), "{detail}");
+            assert!(detail.contains("noncurrent versions are deleted 30 days later (about 60 days after delivery in all)"), "{detail}");
+        }
+
+        // The rule of an earlier run without NoncurrentVersionExpiration is rewritten...
+        let days_only = ExpirationRule {
+            id: LIFECYCLE_RULE_ID.into(),
+            prefix: Some("AWSLogs/".into()),
+            days: Some(30),
+            enabled: true,
+            ..ExpirationRule::default()
+        };
+        observed.expiration_rules = vec![days_only.clone()];
+        assert!(lifecycle_action(&plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap()).is_some());
+        // ...and once both rules are there, nothing is left to do.
+        let markers = ExpirationRule {
+            id: format!("{LIFECYCLE_RULE_ID}-delete-markers"),
+            prefix: Some("AWSLogs/".into()),
+            enabled: true,
+            delete_markers: true,
+            ..ExpirationRule::default()
+        };
+        observed.expiration_rules = vec![ExpirationRule { noncurrent_days: Some(30), ..days_only }, markers];
+        let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
+        assert_eq!(lifecycle_action(&plan), None);
+        assert!(change(&plan, "put-lifecycle-configuration").detail.starts_with("objects under AWSLogs/ already expire after 30 days"));
+        assert_eq!(assess_bucket(&spec, &observed, "aws", "123456789012").iter().find(|c| c.name == "lifecycle").unwrap().status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn expiry_under_object_lock_says_retained_versions_stay() {
+        let spec = BucketSpec { expire_days: Some(7), ..spec() };
+        let mut observed = compliant(&spec);
+        observed.versioning = Some("Enabled".into());
+        observed.object_lock = Some(ObjectLock { default_retention: Some("COMPLIANCE 365 days".into()) });
+        let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
+        let detail = &change(&plan, "put-lifecycle-configuration").detail;
+        assert!(
+            detail.contains(
+                "Object Lock is on, default retention COMPLIANCE 365 days: object versions under a retention period or legal hold are not deleted before it ends"
+            ),
+            "{detail}"
+        );
     }
 
     #[test]

@@ -64,6 +64,14 @@ pub struct RequestRecord {
     /// The request's `x-amz-*` headers that say what to do (`x-amz-object-ownership`,
     /// `x-amz-acl`, ...), in lower case; not the signature's.
     pub amz_headers: Vec<(String, String)>,
+    /// The request's headers (names in lower case): S3 takes some parameters only as headers.
+    pub headers: Vec<(String, String)>,
+}
+
+impl RequestRecord {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Rewrites the emulator's answer body to one action: reproduces an AWS answer the emulator never
@@ -73,6 +81,8 @@ type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 #[derive(Default)]
 struct ProxyState {
     rewrites: Mutex<Vec<(String, Rewrite)>>,
+    /// (action, header, value): set on every answer to the action (see [`ChaosProxy::set_response_header`]).
+    response_headers: Mutex<Vec<(String, String, String)>>,
     upstream: String,
     latency: Mutex<Duration>,
     faults: Mutex<Vec<FaultRule>>,
@@ -202,6 +212,12 @@ impl ChaosProxy {
         self.state.rewrites.lock().unwrap().push((action.to_owned(), Arc::new(rewrite)));
     }
 
+    /// Every answer to `action` (e.g. `GET lifecycle`) carries the header `name: value`, replacing
+    /// the emulator's: an AWS answer header the emulator never sends, or sends with another value.
+    pub fn set_response_header(&self, action: &str, name: &str, value: &str) {
+        self.state.response_headers.lock().unwrap().push((action.to_owned(), name.to_ascii_lowercase(), value.to_owned()));
+    }
+
     /// Every `action` request reaches the emulator, which applies it, and is then answered with
     /// HTTP 500: the service did the work but the caller saw an error (and retries).
     pub fn fail_after_forwarding(&self, action: &str) {
@@ -323,6 +339,7 @@ const S3_SUBRESOURCES: &[&str] = &[
     "location",
     "acl",
     "versioning",
+    "object-lock",
     "list-type",
     "uploads",
     "uploadId",
@@ -431,6 +448,9 @@ async fn handle(
     let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
     let action_name = action.clone();
     let body_text = String::from_utf8_lossy(&body).into_owned();
+    let headers = parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+    let set_headers: Vec<(String, String)> =
+        state.response_headers.lock().unwrap().iter().filter(|(a, _, _)| *a == action).map(|(_, n, v)| (n.clone(), v.clone())).collect();
     state.log.lock().unwrap().push(RequestRecord {
         service: service.clone(),
         region: region.clone(),
@@ -443,6 +463,7 @@ async fn handle(
         path: path.clone(),
         query: query.clone(),
         amz_headers: parameter_headers(&parts.headers),
+        headers,
     });
 
     let released = {
@@ -529,6 +550,11 @@ async fn handle(
                 let stale_length = !rewrites.is_empty() && name.as_str() == "content-length";
                 if !HOP_BY_HOP.contains(&name.as_str()) && !stale_length {
                     out.headers_mut().append(name, value.clone());
+                }
+            }
+            for (name, value) in set_headers {
+                if let (Ok(name), Ok(value)) = (hyper::header::HeaderName::from_bytes(name.as_bytes()), value.parse()) {
+                    out.headers_mut().insert(name, value);
                 }
             }
             Ok(out)
