@@ -16,8 +16,8 @@ use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, de
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::flowlog_plan::{
-    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, Replacement, VpcState, kept_by_disable, plan_region, region_changes, replacement_tags,
-    select_for_disable, shared_detail,
+    CREATE_BATCH_LIMIT, DesiredFlowLog, RegionPlan, Replacement, VpcState, kept_by_disable, kept_to_bucket, plan_region, region_changes,
+    replacement_tags, select_for_disable, shared_detail,
 };
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
@@ -60,6 +60,10 @@ pub struct FlowLogsReport {
     /// Regions closed to the account by an explicit deny (a region-deny policy): skipped, with
     /// the reason; they make a run neither fail nor partial.
     pub skipped_regions: Vec<SkippedRegion>,
+    /// `disable --bucket`: the flow logs that still deliver to the bucket afterwards (another
+    /// team's, or flowgate's on VPCs not selected), as `ID (REGION)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_to_bucket: Vec<String>,
     pub dry_run: bool,
     pub changes: Vec<Change>,
     pub summary: ChangeTally,
@@ -369,6 +373,7 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         format: Some(desired.format.to_api()),
         regions: plan.regions.clone(),
         skipped_regions: plan.skipped.clone(),
+        kept_to_bucket: Vec::new(),
         dry_run: ctx.dry_run,
         changes: all,
         summary: outcome.tally,
@@ -465,6 +470,7 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
     let mut to_delete: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let skipped = skipped_regions(&observed);
     let mut planned: Vec<Change> = skipped.iter().map(SkippedRegion::change).collect();
+    let mut kept_to = Vec::new();
     for (region, result) in &observed {
         match result {
             Ok(state) if state.denied.is_some() => {}
@@ -480,6 +486,9 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
                         )
                         .in_region(region),
                     );
+                }
+                if let Some(bucket) = &args.bucket {
+                    kept_to.extend(kept_to_bucket(&state.flow_logs, &selected, bucket).iter().map(|f| format!("{} ({region})", f.id)));
                 }
                 let (flowgates, others) = kept_by_disable(&state.flow_logs, &selected);
                 let kept = [
@@ -511,6 +520,7 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
         format: None,
         regions,
         skipped_regions: skipped,
+        kept_to_bucket: kept_to,
         dry_run: ctx.dry_run,
         changes: Vec::new(),
         summary: ChangeTally::default(),

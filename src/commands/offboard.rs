@@ -44,7 +44,12 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
                             Some("add --force to delete its objects with it, or leave out --delete-bucket to keep it".to_owned()),
                         ));
                     }
-                    Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Planned, format!("in {region}, with its {shown} object(s)"))
+                    match still_delivering(&flowlogs_plan) {
+                        Some(why) => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Blocked, format!("kept: {why}")),
+                        None => {
+                            Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Planned, format!("in {region}, with its {shown} object(s)"))
+                        }
+                    }
                 }
                 BucketExistence::Missing => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Skipped, "does not exist"),
                 BucketExistence::Forbidden => return Err(Error::refused(format!("bucket {bucket} is not this account's"), None)),
@@ -98,7 +103,9 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
             })
         }),
     ];
-    if let (Some(bucket), Some(change)) = (&args.bucket, &bucket_change) {
+    if let Some(change) = bucket_change.as_ref().filter(|c| c.status != ChangeStatus::Planned) {
+        steps.push(Step::shown(vec![change.clone()]));
+    } else if let (Some(bucket), Some(change)) = (&args.bucket, &bucket_change) {
         let account = identity.account.as_str();
         steps.push(Step::new(vec![change.clone()], async move {
             if flow_logs_left.load(Ordering::SeqCst) {
@@ -125,6 +132,27 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
         report.rerun = Some(crate::output::rerun_command_line());
     }
     Ok(report)
+}
+
+/// Why the bucket must stay although --delete-bucket asks for it: flow logs that deliver to it
+/// and are not removed (another team's, flowgate's on VPCs not selected), or regions the
+/// organization's policy closes, whose flow logs cannot be seen. A deleted bucket's name can be
+/// taken by another account, which would then receive those flow logs.
+fn still_delivering(flowlogs_plan: &flowlogs::FlowLogsReport) -> Option<String> {
+    if !flowlogs_plan.kept_to_bucket.is_empty() {
+        return Some(format!(
+            "flow log(s) {} still deliver to it and are not removed here (another team's, or on VPCs not selected): delete them first",
+            flowlogs_plan.kept_to_bucket.join(", ")
+        ));
+    }
+    if !flowlogs_plan.skipped_regions.is_empty() {
+        let regions: Vec<&str> = flowlogs_plan.skipped_regions.iter().map(|r| r.region.as_str()).collect();
+        return Some(format!(
+            "region(s) {} are closed by the organization's policy: flow logs there cannot be seen or removed and may still deliver to it",
+            regions.join(", ")
+        ));
+    }
+    None
 }
 
 /// Deletes the bucket (and, when the plan said so, its objects) in the region it is in.

@@ -158,6 +158,39 @@ fn offboard_keeps_the_bucket_while_a_flow_log_still_delivers_to_it() {
     assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_err(), "deleted once nothing delivers to it");
 }
 
+/// Another team's flow log that delivers to the bucket keeps it: offboard --delete-bucket names
+/// the flow log and deletes everything else of flowgate's.
+#[test]
+fn offboard_keeps_the_bucket_another_teams_flow_log_delivers_to() {
+    let env = with_vpcs();
+    let onboarded = onboard(&env, &["--yes"]);
+    assert!(onboarded.status.success(), "{}", stderr(&onboarded));
+    // A VPC made after onboarding, with the other team's flow log to the same bucket.
+    let vpc = block_on(env.ec2("eu-west-1").create_vpc().cidr_block("10.77.0.0/16").send()).unwrap().vpc().unwrap().vpc_id().unwrap().to_owned();
+    let theirs = block_on(
+        env.ec2("eu-west-1")
+            .create_flow_logs()
+            .resource_ids(&vpc)
+            .resource_type(FlowLogsResourceType::Vpc)
+            .traffic_type(TrafficType::Reject)
+            .log_destination_type(LogDestinationType::S3)
+            .log_destination(format!("arn:aws:s3:::{BUCKET}"))
+            .send(),
+    )
+    .unwrap()
+    .flow_log_ids()[0]
+        .clone();
+    let args = ["offboard", "--regions", &REGIONS.join(","), "--bucket", BUCKET, "--delete-bucket", "--force", "--yes", "--output", "json"];
+    let output = env.flowgate().args(args).output().unwrap();
+    let report = json_stdout(&output);
+    let bucket_step = report["steps"].as_array().unwrap().iter().find(|s| s["step"] == "bucket").unwrap();
+    assert_eq!(bucket_step["changes"][0]["status"], "blocked", "{report:#}");
+    assert!(bucket_step["changes"][0]["detail"].as_str().unwrap().contains(&theirs), "names the flow log: {report:#}");
+    assert!(block_on(env.s3("us-east-1").head_bucket().bucket(BUCKET).send()).is_ok(), "the bucket is kept");
+    assert_eq!(flow_logs(&env).len(), 1, "only their flow log is left");
+    assert_ne!(output.status.code(), Some(0), "the bucket asked for is not deleted: {}", stderr(&output));
+}
+
 #[test]
 fn offboard_deletes_a_versioned_bucket_with_every_version() {
     use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};

@@ -409,7 +409,9 @@ fn sigint_during_stack_delete_exits_130() {
     let (code, out, err) = interrupt_while_held(&env, &["stack", "delete", "--yes", "--output", "json"]);
     assert_eq!(code, Some(130), "{err}\n{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(statuses(&report["changes"]), ["not-attempted"], "{report:#}");
+    // The stack and each resource its deletion removes: none attempted.
+    let before = statuses(&report["changes"]);
+    assert!(before.len() > 1 && before.iter().all(|s| s == "not-attempted"), "{report:#}");
     assert_eq!(report["summary"]["interrupted"], true, "{report:#}");
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
     assert!(stack_exists(&env), "interrupted before the step: the stack stays");
@@ -418,6 +420,7 @@ fn sigint_during_stack_delete_exits_130() {
     let (code, out, err) = interrupt_while_held(&env, &["stack", "delete", "--yes", "--output", "json"]);
     assert_eq!(code, Some(130), "{err}\n{out}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    assert_eq!(statuses(&report["changes"]), ["applied"], "the step in flight finished: {report:#}");
+    let after = statuses(&report["changes"]);
+    assert!(after.len() > 1 && after.iter().all(|s| s == "applied"), "the step in flight finished: {report:#}");
     assert!(!stack_exists(&env));
 }

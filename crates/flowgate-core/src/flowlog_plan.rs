@@ -661,6 +661,16 @@ pub fn kept_by_disable(flow_logs: &[ExistingFlowLog], selected: &[&ExistingFlowL
     kept.fold((0, 0), |(flowgates, others), f| if f.is_managed() { (flowgates + 1, others) } else { (flowgates, others + 1) })
 }
 
+/// The flow logs that still deliver to `bucket` once `selected` are deleted (another team's, or
+/// flowgate's on VPCs not selected): while any is left, the bucket must stay.
+pub fn kept_to_bucket<'a>(flow_logs: &'a [ExistingFlowLog], selected: &[&ExistingFlowLog], bucket: &BucketName) -> Vec<&'a ExistingFlowLog> {
+    flow_logs
+        .iter()
+        .filter(|f| !selected.iter().any(|s| s.id == f.id))
+        .filter(|f| f.s3_destination().is_some_and(|(name, _)| name == bucket.as_str()))
+        .collect()
+}
+
 /// A region as DescribeRegions reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionInfo {
