@@ -203,12 +203,14 @@ pub async fn stack_resources(cfn: &Client, stack: &str) -> Result<Vec<StackResou
         let page = page.map_err(|e| aws_error(e, format!("listing the resources of stack {stack}"), "cloudformation:ListStackResources"))?;
         // A summary always names its resource on AWS; the emulator also lists the resources a
         // false condition left out, with empty names: those are not there to delete.
-        resources.extend(page.stack_resource_summaries().iter().filter(|r| !r.logical_resource_id().unwrap_or_default().is_empty()).map(|r| {
-            StackResource {
-                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
-                resource_type: r.resource_type().unwrap_or_default().to_owned(),
-                physical_id: r.physical_resource_id().filter(|id| !id.is_empty()).map(str::to_owned),
-            }
+        // A resource already deleted (after a DELETE_FAILED) is not removed again.
+        let present = |r: &&aws_sdk_cloudformation::types::StackResourceSummary| {
+            !r.logical_resource_id().unwrap_or_default().is_empty() && r.resource_status().is_none_or(|s| s.as_str() != "DELETE_COMPLETE")
+        };
+        resources.extend(page.stack_resource_summaries().iter().filter(present).map(|r| StackResource {
+            logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            physical_id: r.physical_resource_id().filter(|id| !id.is_empty()).map(str::to_owned),
         }));
     }
     Ok(resources)

@@ -22,7 +22,7 @@ use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
     external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, resolve_compliance,
 };
-use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources};
+use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources, undeclared_resources};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::{Printer, Report, render_changes};
 
@@ -941,6 +941,25 @@ fn not_flowgates_stack(stack: &str, verb: &str) -> Error {
     )
 }
 
+/// A stack with flowgate's parameters that holds resources flowgate's template does not declare
+/// (a queue, a topic, another team's role) was not made from that template: its deletion would
+/// take them too, so it is refused, naming them.
+fn refuse_undeclared_resources(stack: &str, resources: &[cfn::StackResource]) -> Result<()> {
+    let template = parse_template(TEMPLATE).map_err(|e| Error::refused(format!("flowgate's template does not parse: {e}"), None))?;
+    let pairs: Vec<(String, String)> = resources.iter().map(|r| (r.logical_id.clone(), r.resource_type.clone())).collect();
+    let foreign = undeclared_resources(&template, &pairs);
+    if foreign.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = foreign.iter().map(|(id, kind)| format!("{id} ({kind})")).collect();
+    Err(Error::refused(
+        format!("stack {stack} holds resources flowgate's template does not declare: {}; it is not flowgate's to delete", named.join(", ")),
+        Some(
+            "delete it yourself (aws cloudformation delete-stack) if it is meant to go; flowgate deletes only the stacks of its template".to_owned(),
+        ),
+    ))
+}
+
 pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployReport> {
     let identity = ctx.identity().await?.clone();
     let client = ctx.cloudformation();
@@ -979,7 +998,9 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         ChangeStatus::Planned,
         format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
     ));
-    for resource in cfn::stack_resources(&client, stack).await? {
+    let resources = cfn::stack_resources(&client, stack).await?;
+    refuse_undeclared_resources(stack, &resources)?;
+    for resource in resources {
         let name = resource.physical_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
         report.changes.push(Change::new(
             "delete-resource",

@@ -144,6 +144,24 @@ fn a_stack_that_is_not_flowgates_is_never_deleted() {
         assert_eq!(stacks.stacks()[0].stack_status().map(|s| s.as_str()), Some("CREATE_COMPLETE"), "{name}");
     }
 
+    // flowgate's parameters on another template (a queue): still not flowgate's to delete.
+    let body = r#"{"Parameters": {"VendorAccountId": {"Type": "String"}, "ExternalId": {"Type": "String"}},
+        "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "team-queue"}}}}"#;
+    let parameter = |k: &str, v: &str| aws_sdk_cloudformation::types::Parameter::builder().parameter_key(k).parameter_value(v).build();
+    block_on(
+        cfn.create_stack()
+            .stack_name("other-stack")
+            .template_body(body)
+            .parameters(parameter("VendorAccountId", "111122223333"))
+            .parameters(parameter("ExternalId", "some-external-id-0123456789"))
+            .send(),
+    )
+    .unwrap();
+    let out = env.flowgate().args(["stack", "delete", "--stack-name", "other-stack", "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("holds resources flowgate's template does not declare: Q (AWS::SQS::Queue)"), "{}", stderr(&out));
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "nothing deleted");
+
     let status = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
     assert_eq!(status.status.code(), Some(1), "{}", stderr(&status));
     assert_eq!(json_stdout(&status)["condition"], "not-flowgates");

@@ -526,6 +526,17 @@ pub fn plan_resources(old: Option<&Bound>, new: &Bound) -> Vec<ResourcePlan> {
     plans
 }
 
+/// The resources of a stack (logical id, type) that `template` does not declare: a stack that
+/// holds any of them was not made from that template, so it is not the template's to delete.
+pub fn undeclared_resources<'a>(template: &Template, resources: &'a [(String, String)]) -> Vec<&'a (String, String)> {
+    resources
+        .iter()
+        .filter(|(logical_id, resource_type)| {
+            !template.resources.iter().any(|declared| &declared.logical_id == logical_id && &declared.resource_type == resource_type)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,5 +734,18 @@ mod tests {
             sub_variables("arn:${AWS::Partition}:iam::${VendorAccountId}:root ${!Literal} ${Role.Arn}"),
             ["AWS::Partition", "VendorAccountId"]
         );
+    }
+
+    #[test]
+    fn a_stack_holding_resources_the_template_does_not_declare_is_not_its() {
+        let template = parse_template(crate::stack_plan::TEMPLATE).unwrap();
+        let ours = vec![("CrossAccountRole".to_owned(), "AWS::IAM::Role".to_owned()), ("DiscoveryPolicy".to_owned(), "AWS::IAM::Policy".to_owned())];
+        assert!(undeclared_resources(&template, &ours).is_empty());
+        let mut theirs = ours.clone();
+        theirs.push(("Q".to_owned(), "AWS::SQS::Queue".to_owned()));
+        // Same logical id, another type: not the template's either.
+        theirs.push(("DiscoveryPolicy".to_owned(), "AWS::IAM::ManagedPolicy".to_owned()));
+        let foreign: Vec<&str> = undeclared_resources(&template, &theirs).iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(foreign, ["Q", "DiscoveryPolicy"]);
     }
 }
