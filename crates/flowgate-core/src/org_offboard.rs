@@ -11,11 +11,13 @@
 //!
 //! Every other statement, and every top-level key, stays as it was (byte for byte) and in place.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use super::bucket_policy;
 use super::org_delivery::{self, ORG_ACL_SID, ORG_WRITE_SID, SOURCE_ACCOUNT, SOURCE_ARN};
 use super::policy_doc::{self, PolicyDocError};
+use super::report::{Change, ChangeStatus};
 
 /// Who leaves.
 #[derive(Debug, Clone, Copy)]
@@ -199,6 +201,87 @@ pub fn log_archive_statements(log_archive: &str, leaving: &[String], whole_organ
     }
 }
 
+/// What org offboard does to the central bucket's policy, as planned (or as applied): the
+/// report's `policy_edit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PolicyEdit {
+    /// Statements removed whole, by Sid.
+    pub removed_statements: Vec<String>,
+    /// Accounts taken out of the per-account organization statements.
+    pub accounts_taken_out: Vec<String>,
+    /// Accounts the per-account organization statements still name.
+    pub accounts_still_granted: Vec<String>,
+    /// The organization form stays: every account of the organization may still deliver.
+    pub org_form_kept: bool,
+    /// Every statement left, by Sid (`(no Sid)` for one without), in policy order.
+    pub kept_statements: Vec<String>,
+    /// Nothing is left: the bucket policy is deleted.
+    pub policy_deleted: bool,
+    /// The log-archive account's own delivery statements (`FlowgateLogDelivery*`): `removed`,
+    /// `none`, or `kept: WHY`.
+    pub log_archive_statements: String,
+    /// The bucket's policy is as this says (applied, or nothing to change); false: a plan (a dry
+    /// run, or a step that did not run or failed).
+    pub applied: bool,
+}
+
+/// The report of `edit` (not yet applied); `has_own`: the policy holds the log-archive account's
+/// own statements.
+pub fn policy_edit_report(edit: &OffboardEdit, has_own: bool, verdict: &LogArchiveStatements) -> PolicyEdit {
+    let removed_own =
+        edit.removed.iter().any(|sid| sid == bucket_policy::WRITE_SID || sid == bucket_policy::ACL_SID) && *verdict == LogArchiveStatements::Remove;
+    let log_archive_statements = match verdict {
+        _ if removed_own => "removed".to_owned(),
+        LogArchiveStatements::Keep { reason } if has_own => format!("kept: {reason}"),
+        _ if has_own => "kept".to_owned(),
+        _ => "none".to_owned(),
+    };
+    PolicyEdit {
+        removed_statements: edit.removed.clone(),
+        accounts_taken_out: edit.taken_out.clone(),
+        accounts_still_granted: edit.still_granted.clone(),
+        org_form_kept: edit.org_form_kept,
+        kept_statements: edit.kept.clone(),
+        policy_deleted: edit.delete_policy,
+        log_archive_statements,
+        applied: false,
+    }
+}
+
+/// The plan line of the policy edit: what goes, what stays and who may still deliver; `status`
+/// when the edit changes the policy, skipped when it does not.
+pub fn policy_line(bucket: &str, edit: &OffboardEdit, report: &PolicyEdit, org_id: &str, log_archive: &str, status: ChangeStatus) -> Change {
+    let list = |accounts: &[String]| format!("{} account(s): {}", accounts.len(), accounts.join(", "));
+    let mut parts = Vec::new();
+    if !edit.removed.is_empty() {
+        parts.push(format!("remove {}", edit.removed.join(", ")));
+    }
+    if !edit.taken_out.is_empty() {
+        parts.push(format!("take out {}", list(&edit.taken_out)));
+    }
+    match report.log_archive_statements.as_str() {
+        "removed" => parts.push(format!("the log-archive account {log_archive}'s own statements go with it")),
+        "none" => {}
+        kept => parts.push(format!("the log-archive account {log_archive}'s own statements {kept}")),
+    }
+    if !edit.still_granted.is_empty() {
+        parts.push(format!("still delivering: {}", list(&edit.still_granted)));
+    }
+    if edit.org_form_kept {
+        parts.push(format!(
+            "the organization form stays: every account of organization {org_id} may still deliver, the leaving ones too (--whole-organization removes it)"
+        ));
+    }
+    parts.push(if edit.delete_policy {
+        "nothing else left: the bucket policy is deleted".to_owned()
+    } else {
+        format!("{} statement(s) kept: {}", edit.kept.len(), if edit.kept.is_empty() { "none".to_owned() } else { edit.kept.join(", ") })
+    });
+    let status = if edit.changes_policy() { status } else { ChangeStatus::Skipped };
+    let detail = if edit.changes_policy() { parts.join("; ") } else { format!("nothing to remove; {}", parts.join("; ")) };
+    Change::new("remove-delivery-statements", bucket, status, detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,6 +392,48 @@ mod tests {
         assert!(!edit.changes_policy() && edit.removed.is_empty() && edit.taken_out.is_empty());
         assert_eq!(edit.still_granted, ids(2));
         assert!(offboard_edit(Some("{nope"), &leaving(&[], true, None)).is_err());
+    }
+
+    #[test]
+    fn the_report_and_the_line_say_what_goes_and_whose_statements_stay() {
+        let b = bucket();
+        let a = ids(3);
+        let archive = a[0].clone();
+        let mut statements = single(&archive);
+        statements.push(
+            json!({"Sid": "Reports", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::central-logs/r/*"}),
+        );
+        let existing = json!({"Statement": statements}).to_string();
+        let merged = merge_org_delivery(Some(&existing), &target(&b, false, false), &a).unwrap().document.unwrap();
+
+        let edit = offboard_edit(Some(&merged), &leaving(&a[..1], false, Some(&archive))).unwrap();
+        let report = policy_edit_report(&edit, true, &LogArchiveStatements::Remove);
+        assert_eq!(report.log_archive_statements, "removed");
+        assert_eq!((report.accounts_taken_out.clone(), report.applied), (a[..1].to_vec(), false));
+        let line = policy_line("central-logs", &edit, &report, ORG_ID, &archive, ChangeStatus::Planned);
+        assert_eq!((line.action.as_str(), line.status), ("remove-delivery-statements", ChangeStatus::Planned));
+        let expected = format!(
+            "remove {}, {}; take out 1 account(s): {archive}; the log-archive account {archive}'s own statements go with it; still delivering: 2 account(s): {}, {}; 3 statement(s) kept: Reports, {ORG_WRITE_SID}, {ORG_ACL_SID}",
+            bucket_policy::WRITE_SID,
+            bucket_policy::ACL_SID,
+            a[1],
+            a[2]
+        );
+        assert_eq!(line.detail, expected);
+
+        // Kept by an onboarding of its own: said with the reason.
+        let stays = LogArchiveStatements::Keep { reason: "its own stack".into() };
+        let edit = offboard_edit(Some(&merged), &leaving(&a[..1], false, None)).unwrap();
+        let report = policy_edit_report(&edit, true, &stays);
+        assert_eq!(report.log_archive_statements, "kept: its own stack");
+        assert!(policy_line("b", &edit, &report, ORG_ID, &archive, ChangeStatus::Applied).detail.contains("own statements kept: its own stack"));
+        // Nothing to change: skipped whatever the status asked, and said so.
+        let nothing = offboard_edit(None, &leaving(&a, false, None)).unwrap();
+        let report = policy_edit_report(&nothing, false, &stays);
+        assert_eq!(report.log_archive_statements, "none");
+        let line = policy_line("b", &nothing, &report, ORG_ID, &archive, ChangeStatus::Planned);
+        assert_eq!(line.status, ChangeStatus::Skipped);
+        assert_eq!(line.detail, "nothing to remove; 0 statement(s) kept: none");
     }
 
     mod properties {

@@ -1,0 +1,142 @@
+//! The organization's StackSet as planned: what differs between the set and what a run deploys,
+//! which members need an instance or need theirs deployed again, and which deployment targets an
+//! operation on the scope's instances takes.
+
+use std::collections::BTreeMap;
+
+use crate::org_scope::{AccountFilter, OrgTree};
+
+/// The StackSet as CloudFormation describes it.
+#[derive(Debug, Clone, Copy)]
+pub struct DeployedSet<'a> {
+    pub template_body: &'a str,
+    pub parameters: &'a BTreeMap<String, String>,
+    /// `None`: CloudFormation did not report it.
+    pub auto_deployment: Option<bool>,
+}
+
+/// What differs between the StackSet and what this run deploys: the template, the parameters
+/// (by name; the ExternalId's value is not shown), auto-deployment (when CloudFormation reports it).
+pub fn set_differences(set: &DeployedSet<'_>, template: &str, parameters: &[(String, String)], auto_deploy: bool) -> Vec<String> {
+    let mut differences = Vec::new();
+    if set.template_body != template {
+        differences.push("the template".to_owned());
+    }
+    let changed: Vec<&str> = parameters.iter().filter(|(k, v)| set.parameters.get(k) != Some(v)).map(|(k, _)| k.as_str()).collect();
+    if !changed.is_empty() {
+        differences.push(format!("parameter(s) {}", changed.join(", ")));
+    }
+    if let Some(on) = set.auto_deployment.filter(|on| *on != auto_deploy) {
+        differences.push(format!("auto-deployment {} -> {}", if on { "on" } else { "off" }, if auto_deploy { "on" } else { "off" }));
+    }
+    differences
+}
+
+/// Auto-deployment is on unless the scope names its accounts: AWS deploys to every account that
+/// joins a target OU, whatever the account filter.
+pub fn auto_deploys(filter: &AccountFilter) -> bool {
+    !matches!(filter, AccountFilter::Intersection(_))
+}
+
+/// One stack instance as ListStackInstances summarizes it.
+#[derive(Debug, Clone, Copy)]
+pub struct InstanceSummary<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+    /// CURRENT, OUTDATED or INOPERABLE.
+    pub status: &'a str,
+    pub detailed_status: Option<&'a str>,
+}
+
+/// The members without an instance in `region`.
+pub fn missing_instances(members: &[String], instances: &[InstanceSummary<'_>], region: &str) -> Vec<String> {
+    members.iter().filter(|m| !instances.iter().any(|i| i.account == m.as_str() && i.region == region)).cloned().collect()
+}
+
+/// The members whose instance in `region` a failed or cancelled operation left OUTDATED (and no
+/// operation is deploying now): they are deployed again.
+pub fn stale_instances(members: &[String], instances: &[InstanceSummary<'_>], region: &str) -> Vec<String> {
+    members
+        .iter()
+        .filter_map(|m| instances.iter().find(|i| i.account == m.as_str() && i.region == region))
+        .filter(|i| i.status == "OUTDATED" && !matches!(i.detailed_status, Some("RUNNING" | "PENDING")))
+        .map(|i| i.account.to_owned())
+        .collect()
+}
+
+/// The target OU above `account` (its instance's deployment target), at most eight levels up.
+pub fn target_ou_of(tree: &OrgTree, target_ous: &[String], account: &str) -> Option<String> {
+    let mut parent = tree.accounts.iter().find(|a| a.id == account)?.parent_id.clone();
+    for _ in 0..8 {
+        if target_ous.contains(&parent) {
+            return Some(parent);
+        }
+        parent = tree.units.iter().find(|u| u.id == parent)?.parent_id.clone();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::org_scope::{AccountStatus, OrgAccount, OrgUnit};
+
+    #[test]
+    fn a_stack_set_update_names_what_changed() {
+        let parameters: BTreeMap<String, String> = [("RoleName".to_owned(), "A".to_owned())].into_iter().collect();
+        let set = DeployedSet { template_body: "T", parameters: &parameters, auto_deployment: Some(true) };
+        let same = [("RoleName".to_owned(), "A".to_owned())];
+        assert!(set_differences(&set, "T", &same, true).is_empty());
+        assert_eq!(set_differences(&set, "T", &same, false), ["auto-deployment on -> off"]);
+        let renamed = [("RoleName".to_owned(), "B".to_owned())];
+        assert_eq!(set_differences(&set, "U", &renamed, true), ["the template", "parameter(s) RoleName"]);
+        // CloudFormation did not report auto-deployment: not a difference.
+        let unknown = DeployedSet { auto_deployment: None, ..set };
+        assert!(set_differences(&unknown, "T", &same, false).is_empty());
+    }
+
+    #[test]
+    fn named_accounts_turn_auto_deployment_off() {
+        assert!(auto_deploys(&AccountFilter::None));
+        assert!(auto_deploys(&AccountFilter::Difference(vec!["1".into()])));
+        assert!(!auto_deploys(&AccountFilter::Intersection(vec!["1".into()])));
+    }
+
+    fn instance<'a>(account: &'a str, status: &'a str, detailed: Option<&'a str>) -> InstanceSummary<'a> {
+        InstanceSummary { account, region: "us-east-1", status, detailed_status: detailed }
+    }
+
+    #[test]
+    fn members_without_an_instance_in_the_region_are_missing_and_outdated_ones_stale() {
+        let members: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let mut elsewhere = instance("e", "CURRENT", None);
+        elsewhere.region = "eu-west-1";
+        let instances = [
+            instance("a", "CURRENT", Some("SUCCEEDED")),
+            instance("b", "OUTDATED", Some("FAILED")),
+            instance("c", "OUTDATED", Some("RUNNING")),
+            elsewhere,
+            instance("x", "OUTDATED", Some("FAILED")),
+        ];
+        assert_eq!(missing_instances(&members, &instances, "us-east-1"), ["d", "e"]);
+        // A RUNNING operation is deploying c already; x is not a member in scope.
+        assert_eq!(stale_instances(&members, &instances, "us-east-1"), ["b"]);
+    }
+
+    #[test]
+    fn the_target_ou_is_the_nearest_targeted_ancestor() {
+        let unit = |id: &str, parent: &str| OrgUnit { id: id.into(), name: id.into(), parent_id: parent.into() };
+        let account = |id: &str, parent: &str| OrgAccount { id: id.into(), name: id.into(), status: AccountStatus::Active, parent_id: parent.into() };
+        let tree = OrgTree {
+            root_id: "r-1".into(),
+            units: vec![unit("ou-a", "r-1"), unit("ou-b", "ou-a")],
+            accounts: vec![account("111111111111", "ou-b"), account("222222222222", "r-1")],
+            management_account: "999999999999".into(),
+            org_id: "o-1".into(),
+        };
+        assert_eq!(target_ou_of(&tree, &["ou-a".into()], "111111111111").as_deref(), Some("ou-a"));
+        assert_eq!(target_ou_of(&tree, &["ou-b".into(), "ou-a".into()], "111111111111").as_deref(), Some("ou-b"));
+        assert_eq!(target_ou_of(&tree, &["ou-a".into()], "222222222222"), None);
+        assert_eq!(target_ou_of(&tree, &["ou-a".into()], "333333333333"), None);
+    }
+}

@@ -1,0 +1,192 @@
+//! `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
+//! coverage and delivery to the central bucket. Read-only.
+
+use std::collections::BTreeMap;
+
+use futures::stream::{self, StreamExt};
+
+use super::discover::{OrgView, check_regions, flow_log_accounts, log_archive_ctx, observe_org, refuse_named_vpcs, stacksets_client};
+use super::flowlogs::account_coverage;
+use super::report::{AccountEntry, OrgReport};
+use crate::apply::ApplyMode;
+use crate::aws::s3;
+use crate::aws::stacksets::{self, Caller, StackInstance};
+use crate::cli::{FlowLogsStatusArgs, OrgStatusArgs, desired_flow_log};
+use crate::commands::flowlogs::StatusReport;
+use crate::context::Ctx;
+use crate::core::bucket::BucketExistence;
+use crate::core::names::{BucketName, LogPrefix};
+use crate::core::org_checks::{self, InstanceState};
+use crate::core::org_grant::{self, CentralBucket};
+use crate::core::report::{Change, ChangeStatus, Check, CheckStatus, worst};
+use crate::error::Result;
+
+/// `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
+/// coverage and delivery to the central bucket.
+pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> Result<OrgReport> {
+    desired_flow_log(&args.spec, "aws")?;
+    refuse_named_vpcs(&args.scope)?;
+    let view = observe_org(ctx, &args.target).await?;
+    check_regions(ctx, &args.scope).await?;
+    let cfn = stacksets_client(ctx, &view.stack_set_region);
+    let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
+    let (log_archive, la) = log_archive_ctx(ctx, &args.target, ApplyMode::PLAN_ONLY).await?;
+    let policy = match s3::bucket_existence(&la.s3(&la.home_region), &args.spec.bucket, &log_archive).await? {
+        BucketExistence::Owned { region } => Some((region.clone(), s3::read_policy(&la.s3(&region), &args.spec.bucket).await?)),
+        _ => None,
+    };
+    let management_stack = management_stack_check(ctx, args, &view).await?;
+
+    let mut report = OrgReport::new(command, &view, &args.target, &args.spec.bucket, &log_archive, false);
+    report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
+    if set.is_none() {
+        report.changes.push(Change::new("stack-set", &args.target.stack_set_name, ChangeStatus::Planned, "not deployed: org onboard creates it"));
+    }
+    if policy.is_none() {
+        report.changes.push(Change::new("bucket", args.spec.bucket.as_str(), ChangeStatus::Planned, format!("not in account {log_archive}")));
+    }
+    let coverage = read_coverage(ctx, args, &view).await;
+    let scoped: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+    let spec = &args.spec;
+    let delivered =
+        delivered_accounts(&la, &spec.bucket, spec.prefix.as_ref(), spec.hive_partitions, policy.as_ref().map(|(r, _)| r.as_str()), &scoped).await;
+    let central = CentralBucket {
+        partition: &view.identity.partition,
+        bucket: &spec.bucket,
+        prefix: spec.prefix.as_ref(),
+        hive_partitions: spec.hive_partitions,
+    };
+    let policy_text = policy.as_ref().and_then(|(_, p)| p.as_deref());
+    for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
+        let id = entry.account.id.clone();
+        let checks = vec![
+            if entry.is_management() { management_stack.clone() } else { instance_check(entry.stack_instance.as_ref()) },
+            flow_log_check(coverage.get(&id)),
+            if org_grant::may_deliver(policy_text, &central, &view.tree.org_id, &id) {
+                Check::pass("delivery-policy", "the central bucket's policy lets the account deliver")
+            } else {
+                Check::fail("delivery-policy", "the central bucket's policy does not name the account", "re-run flowgate org onboard")
+            },
+            delivery_check(&delivered, &id),
+        ];
+        entry.result = Some(worst(&checks));
+        entry.checks = checks;
+    }
+    let all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    let mut status = worst(&all);
+    if !report.changes.is_empty() {
+        status = CheckStatus::Fail;
+    }
+    report.status = Some(status);
+    Ok(report)
+}
+
+/// The management account's stack (a StackSet never reaches that account).
+async fn management_stack_check(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView) -> Result<Check> {
+    Ok(match (view.scope.management(), view.caller) {
+        (None, _) => Check::pass("stack-instance", "not in scope"),
+        (Some(_), Caller::DelegatedAdmin) => Check::warn(
+            "stack-instance",
+            "the management account is out of a delegated administrator's reach",
+            "check it there: flowgate stack status",
+        ),
+        (Some(_), Caller::Management) => match crate::aws::cloudformation::describe_stack(&ctx.cloudformation(), &args.stack_name).await? {
+            Some(stack) if stack.status.ends_with("_COMPLETE") && !stack.status.contains("ROLLBACK") && !stack.status.starts_with("DELETE") => {
+                Check::pass("stack-instance", format!("the single-account stack {} is {}", args.stack_name, stack.status))
+            }
+            Some(stack) => Check::fail(
+                "stack-instance",
+                format!("the single-account stack {} is {}", args.stack_name, stack.status),
+                "re-run flowgate org onboard",
+            ),
+            None => Check::fail("stack-instance", format!("no stack {} in the management account", args.stack_name), "re-run flowgate org onboard"),
+        },
+    })
+}
+
+/// Each account's flow-log coverage, read through its role, `--account-concurrency` at a time.
+async fn read_coverage(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView) -> BTreeMap<String, Result<StatusReport>> {
+    let flow_accounts = flow_log_accounts(view);
+    let status_args = FlowLogsStatusArgs { spec: args.spec.clone(), scope: args.scope.clone() };
+    let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| account_coverage(ctx, account, role, &status_args)).collect();
+    let coverage: Vec<(String, Result<StatusReport>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    coverage.into_iter().collect()
+}
+
+fn flow_log_check(coverage: Option<&Result<StatusReport>>) -> Check {
+    match coverage {
+        Some(Ok(status)) => {
+            let t = &status.totals;
+            let detail = format!(
+                "{} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing",
+                t.vpcs, t.regions, t.compliant, t.non_compliant, t.missing
+            );
+            match status.status {
+                CheckStatus::Pass => Check::pass("flow-logs", detail),
+                _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
+            }
+        }
+        Some(Err(e)) => Check::fail("flow-logs", format!("could not be read: {e}"), e.hint().unwrap_or("check the account's operator role")),
+        None => Check::warn("flow-logs", "not managed by this caller", "run flowgate onboard in the management account"),
+    }
+}
+
+fn delivery_check(delivered: &Result<Vec<String>>, account: &str) -> Check {
+    match delivered {
+        Ok(accounts) if accounts.iter().any(|a| a == account) => {
+            Check::pass("delivery", "flow-log objects from the account are in the central bucket")
+        }
+        Ok(_) => Check::warn(
+            "delivery",
+            "no flow-log object from the account yet",
+            "objects arrive about 10 minutes after traffic; a VPC without traffic delivers nothing",
+        ),
+        Err(e) => Check::warn("delivery", format!("the central bucket could not be listed: {e}"), "check the log-archive role's s3:ListBucket"),
+    }
+}
+
+fn instance_check(instance: Option<&StackInstance>) -> Check {
+    org_checks::instance_check(instance.map(|i| InstanceState {
+        status: &i.status,
+        detailed_status: i.detailed_status.as_deref(),
+        status_reason: i.status_reason.as_deref(),
+    }))
+}
+
+/// The accounts with at least one flow-log object under their own flow-log path
+/// (`[prefix/]AWSLogs/ACCOUNT/vpcflowlogs/`, or the hive form), one key asked for per account:
+/// other services' logs under `AWSLogs/ACCOUNT/` are not flow logs, and a central bucket may hold
+/// millions of objects.
+async fn delivered_accounts(
+    la: &Ctx,
+    bucket: &BucketName,
+    prefix: Option<&LogPrefix>,
+    hive: bool,
+    region: Option<&str>,
+    accounts: &[String],
+) -> Result<Vec<String>> {
+    let Some(region) = region else { return Ok(Vec::new()) };
+    let client = la.s3(region);
+    let root = prefix.map(|p| format!("{p}/")).unwrap_or_default();
+    let reads: Vec<_> = accounts
+        .iter()
+        .map(|account| {
+            let path = if hive {
+                format!("{root}AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/")
+            } else {
+                format!("{root}AWSLogs/{account}/vpcflowlogs/")
+            };
+            let client = client.clone();
+            async move { (account.clone(), s3::any_object(&client, bucket, &path).await) }
+        })
+        .collect();
+    let found: Vec<(String, Result<bool>)> = stream::iter(reads).buffered(16).collect().await;
+    let mut delivered = Vec::new();
+    for (account, result) in found {
+        if result? {
+            delivered.push(account);
+        }
+    }
+    Ok(delivered)
+}
