@@ -426,6 +426,7 @@ mod tests {
             scope: Scope::AllObjects,
             conditional: false,
             actions: vec!["s3:GetObject".into()],
+            depends_on: Vec::new(),
         }
     }
 

@@ -206,12 +206,13 @@ impl fmt::Display for StatementChange {
     }
 }
 
+mod bucket_grants;
 mod edit;
 mod evaluate;
 mod findings;
-mod glob;
+pub(crate) mod glob;
 mod s3_actions;
-mod statement;
+pub(crate) mod statement;
 mod wildcard;
 
 #[cfg(test)]
@@ -219,10 +220,11 @@ mod fixtures;
 #[cfg(test)]
 mod properties;
 
+pub use bucket_grants::bucket_policy_grants;
 pub use edit::{grant, revoke};
 pub use evaluate::{
-    AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, bucket_access, can_read,
-    evaluate,
+    AccessReport, BucketAccess, BucketPolicyGrants, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant,
+    bucket_access, bucket_access_with, can_read, can_read_with, evaluate, evaluate_with, named_buckets,
 };
 pub use findings::{grant_denied, still_readable};
 pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};
