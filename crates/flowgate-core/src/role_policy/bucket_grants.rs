@@ -77,10 +77,12 @@ mod tests {
         let access = bucket_access_with(&role(), &bucket("flow-a"), "aws", &grants(&[deny]));
         assert_eq!(kind(&access.readability), "allowed");
         assert!(access.denies.iter().any(|d| d.actions == ["s3:GetObject"] && !d.conditional));
+        assert_eq!(access.denied_reads, ["s3:GetObject"]);
 
         let list_deny = json!({"Effect": "Deny", "Principal": "*", "Action": "s3:List*", "Resource": "arn:aws:s3:::flow-a"});
         let access = bucket_access_with(&role(), &bucket("flow-a"), "aws", &grants(&[list_deny]));
         assert_eq!(access.denies[0].statement.label(), "#0");
+        assert_eq!(access.denied_reads, ["s3:ListBucket"], "a Deny of a read the role is not granted takes nothing away");
     }
 
     #[test]

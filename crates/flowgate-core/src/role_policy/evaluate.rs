@@ -167,6 +167,9 @@ pub struct BucketAccess {
     pub s3_writes: Vec<String>,
     /// The S3 writes allowed only under a Condition, or restricted by a Deny that may apply.
     pub s3_conditional_writes: Vec<String>,
+    /// The reads of the read set that an Allow grants and an unconditional Deny (the role's or
+    /// the bucket policy's) takes away: the bucket may be readable, yet not these.
+    pub denied_reads: Vec<String>,
 }
 
 /// A statement about reads on more than named buckets.
@@ -338,6 +341,14 @@ pub(super) fn policy_views<'a>(name: &str, source: PolicySource, statements: &'a
 
 fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, bucket_policy: &BucketPolicyGrants) -> BucketAccess {
     let reads = judge(views, bucket, partition, READ_ACTIONS, bucket_policy);
+    let denied_reads = READ_ACTIONS
+        .iter()
+        .filter(|action| {
+            let one = judge(views, bucket, partition, std::slice::from_ref(*action), bucket_policy);
+            matches!(one.readability, Readability::Denied { .. }) && !one.allows.is_empty()
+        })
+        .map(|action| action.name.to_owned())
+        .collect();
     let mut s3_writes = Vec::new();
     let mut s3_conditional_writes = Vec::new();
     for action in WRITE_ACTIONS {
@@ -354,6 +365,7 @@ fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, 
         denies: reads.denies,
         s3_writes,
         s3_conditional_writes,
+        denied_reads,
     }
 }
 
