@@ -140,7 +140,11 @@ pub async fn bucket_policy_of(clients: &Clients, home_region: &str, bucket: &Buc
     let region = match located {
         Ok(out) => region_of_constraint(out.location_constraint()),
         Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(BucketPolicyRead::Missing),
-        Err(e) => return Err(aws_error(e, format!("finding the region of bucket {bucket}"), "s3:GetBucketLocation")),
+        // A redirect names the bucket's region in a header, as it does for HeadBucket.
+        Err(e) => match e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned) {
+            Some(region) => region,
+            None => return Err(aws_error(e, format!("finding the region of bucket {bucket}"), "s3:GetBucketLocation")),
+        },
     };
     let read = clients.s3(&region).get_bucket_policy().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
     match read {

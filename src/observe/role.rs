@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 
+use futures::stream::{self, StreamExt};
+
 use crate::aws::s3::{self, BucketPolicyRead};
 use crate::aws::{cloudformation as cfn, iam};
 use crate::cli::{AccessTargetArgs, AccessVia};
-use crate::context::Ctx;
+use crate::context::{Ctx, Identity};
 use crate::core::names::BucketName;
 use crate::core::role_policy::{
     AccessReport, BucketPolicyGrants, Finding, FindingKind, NamedPolicy, PolicySource, bucket_policy_grants, evaluate_with, named_buckets,
@@ -157,6 +159,23 @@ pub async fn read_role_policies_if_exists(ctx: &Ctx, role: &str) -> Result<Optio
     Ok(Some(RolePolicies { role: role.to_owned(), arn: info.arn, trust, policies, problems }))
 }
 
+/// How many buckets' policies are read at once.
+const BUCKET_POLICY_READS: usize = 8;
+
+/// What `bucket`'s own policy allows or denies the role `role_arn`; a policy that cannot be read
+/// is a problem of the report.
+async fn bucket_grants(ctx: &Ctx, bucket: &BucketName, identity: &Identity, role_arn: &str) -> BucketPolicyGrants {
+    match s3::bucket_policy_of(&ctx.clients, &ctx.home_region, bucket, &identity.account).await {
+        Ok(BucketPolicyRead::Owned(text)) => bucket_policy_grants(text.as_deref(), bucket, &identity.partition, &identity.account, role_arn),
+        // No bucket, no policy to deny anything.
+        Ok(BucketPolicyRead::Missing) => BucketPolicyGrants::default(),
+        Err(e) => BucketPolicyGrants {
+            problem: Some(format!("bucket policy of {bucket} not read ({e}): its denies are not seen")),
+            ..BucketPolicyGrants::default()
+        },
+    }
+}
+
 /// What the role can do, as `access list` and `stack status` report it: its policies, and the
 /// policy of every bucket they name (and of `also`), judged together by the core's evaluator.
 #[derive(Debug, Clone)]
@@ -180,19 +199,11 @@ pub async fn role_access(ctx: &Ctx, role: &str, also: &[BucketName]) -> Result<O
     buckets.extend(also.iter().cloned());
     buckets.sort();
     buckets.dedup();
-    let mut bucket_policies = BTreeMap::new();
-    for bucket in buckets {
-        let grants = match s3::bucket_policy_of(&ctx.clients, &ctx.home_region, &bucket, &identity.account).await {
-            Ok(BucketPolicyRead::Owned(text)) => bucket_policy_grants(text.as_deref(), &bucket, &identity.partition, &identity.account, &read.arn),
-            // No bucket, no policy to deny anything.
-            Ok(BucketPolicyRead::Missing) => BucketPolicyGrants::default(),
-            Err(e) => BucketPolicyGrants {
-                problem: Some(format!("bucket policy of {bucket} not read ({e}): its denies are not seen")),
-                ..BucketPolicyGrants::default()
-            },
-        };
-        bucket_policies.insert(bucket, grants);
-    }
+    // The futures are made up front: a stream closure over borrowed values is not `Send` for
+    // every lifetime, which the spawned command needs.
+    let reads: Vec<_> = buckets.iter().map(|bucket| bucket_grants(ctx, bucket, &identity, &read.arn)).collect();
+    let grants: Vec<BucketPolicyGrants> = stream::iter(reads).buffered(BUCKET_POLICY_READS).collect().await;
+    let bucket_policies: BTreeMap<BucketName, BucketPolicyGrants> = buckets.into_iter().zip(grants).collect();
     let mut access = evaluate_with(&read.policies, &identity.partition, &bucket_policies);
     access.problems.extend(read.problems.clone());
     let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();

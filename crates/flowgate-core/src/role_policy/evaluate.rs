@@ -1,5 +1,7 @@
 //! Static evaluation: what the role's identity policies let it read (and write), per bucket, from
-//! the policy text alone (conditions are not evaluated, only noticed).
+//! the policy text alone (their conditions are not evaluated, only noticed), with what each
+//! bucket's own policy allows or denies the role (judged, conditions too, in
+//! `crate::resource_policy`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -128,8 +130,9 @@ impl BucketPolicyGrants {
     }
 }
 
-/// Whether the role can read a bucket, from its identity policies alone (bucket policies,
-/// permission boundaries, SCPs and KMS key policies are not seen here). Judged per action of the
+/// Whether the role can read a bucket, from its identity policies and, when given, the bucket's
+/// own policy (`BucketPolicyGrants`; permission boundaries, SCPs and KMS key policies are not
+/// seen here). Judged per action of the
 /// read set with the rules below; the bucket takes the first of Allowed, Conditional, Denied that
 /// one of its actions has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -15,7 +15,8 @@
 //! ARN is matched as one string: IAM lets only a segment-final `*` cross a colon, so a mid-segment
 //! wildcard is read here more broadly than IAM would, which can only over-report access.
 //!
-//! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket), `findings`
+//! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket),
+//! `bucket_grants` (a bucket policy's statements about the role, as grants), `findings`
 //! (what an edit leaves readable or denied), `s3_actions` (the one table of S3 reads, writes and
 //! account-level actions), `statement` (one statement as the evaluator reads it), `wildcard` (S3
 //! resource patterns, `--narrow-wildcard`), `glob` (IAM wildcard matching).
