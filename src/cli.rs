@@ -593,7 +593,7 @@ pub enum AccessCommand {
     Grant(AccessEditArgs),
     /// Take the vendor role's read access to these buckets away; nothing else in its policies changes
     Revoke(AccessEditArgs),
-    /// What the vendor role can read, evaluated from all its policies (for auditors)
+    /// What the vendor role can read, evaluated from all its policies and the buckets' (for auditors)
     List(AccessListArgs),
 }
 
@@ -733,7 +733,7 @@ pub struct PermissionsArgs {
 pub enum StackCommand {
     /// Create or update the cross-account role stack (planned locally, applied through a change set)
     Deploy(StackDeployArgs),
-    /// The stack's state, parameters, outputs and what the role can read
+    /// The stack's state, parameters, outputs and what its role can do (read from the role's policies)
     Status(StackNameArgs),
     /// Delete the stack (the vendor loses access)
     Delete(StackDeleteArgs),

@@ -79,7 +79,23 @@ fn stack_policies_cover_the_cloudformation_adapter() {
     for action in ["iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "ec2:DescribeFlowLogs"] {
         assert!(deploy.iter().any(|a| a == action), "stack deploy lacks {action}");
     }
-    assert_eq!(allowed_actions(policy("stack status")), ["sts:GetCallerIdentity", "cloudformation:DescribeStacks"]);
+    // Stack status reads the stack's role as access list does: its policies, and the policies of
+    // the buckets they name.
+    assert_eq!(
+        allowed_actions(policy("stack status")),
+        [
+            "sts:GetCallerIdentity",
+            "cloudformation:DescribeStacks",
+            "iam:GetRole",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+            "iam:ListAttachedRolePolicies",
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "s3:GetBucketLocation",
+            "s3:GetBucketPolicy",
+        ]
+    );
     let delete = allowed_actions(policy("stack delete"));
     for action in ["cloudformation:DeleteStack", "cloudformation:ListStackResources", "iam:DeleteRole"] {
         assert!(delete.iter().any(|a| a == action), "stack delete lacks {action}");
@@ -97,6 +113,10 @@ fn access_policies_cover_the_iam_adapter() {
         assert!(covered, "no access policy grants {action}");
     }
     assert!(list.iter().all(|a| !a.contains(":Put") && !a.contains(":Delete")), "list is read-only: {list:?}");
+    // The policy of each bucket the role's policies name (where it is, then what it says).
+    for action in ["s3:GetBucketLocation", "s3:GetBucketPolicy"] {
+        assert!(list.iter().any(|a| a == action), "access list lacks {action}");
+    }
 }
 
 #[test]

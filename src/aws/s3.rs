@@ -116,12 +116,50 @@ async fn bucket_location(s3: &Client, bucket: &BucketName) -> Result<String> {
         .send()
         .await
         .map_err(|e| aws_error(e, format!("reading the region of bucket {bucket}"), "s3:GetBucketLocation"))?;
+    Ok(region_of_constraint(out.location_constraint()))
+}
+
+fn region_of_constraint(constraint: Option<&BucketLocationConstraint>) -> String {
     // An empty constraint means us-east-1; "EU" is the legacy name of eu-west-1.
-    Ok(match out.location_constraint().map(BucketLocationConstraint::as_str) {
+    match constraint.map(BucketLocationConstraint::as_str) {
         None | Some("") => "us-east-1".to_owned(),
         Some("EU") => "eu-west-1".to_owned(),
         Some(region) => region.to_owned(),
-    })
+    }
+}
+
+/// What this account can say of a bucket's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BucketPolicyRead {
+    /// This account's bucket, and its policy (`None`: it has none).
+    Owned(Option<String>),
+    Missing,
+}
+
+/// The policy of `bucket` when this account owns it, read in the bucket's own region (asked of
+/// `home_region`). Both calls carry `ExpectedBucketOwner`, so another account's bucket answers
+/// 403, an error naming the permission like a missing one: flowgate cannot tell them apart.
+/// GetBucketLocation and GetBucketPolicy need only `s3:GetBucketLocation` and
+/// `s3:GetBucketPolicy` (not HeadBucket's `s3:ListBucket`, which would let the operator list
+/// every bucket's keys).
+pub async fn bucket_policy_of(clients: &Clients, home_region: &str, bucket: &BucketName, account: &str) -> Result<BucketPolicyRead> {
+    let located = clients.s3(home_region).get_bucket_location().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
+    let region = match located {
+        Ok(out) => region_of_constraint(out.location_constraint()),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => return Ok(BucketPolicyRead::Missing),
+        // A redirect names the bucket's region in a header, as it does for HeadBucket.
+        Err(e) => match e.raw_response().and_then(|r| r.headers().get("x-amz-bucket-region")).map(str::to_owned) {
+            Some(region) => region,
+            None => return Err(aws_error(e, format!("finding the region of bucket {bucket}"), "s3:GetBucketLocation")),
+        },
+    };
+    let read = clients.s3(&region).get_bucket_policy().bucket(bucket.as_str()).expected_bucket_owner(account).send().await;
+    match read {
+        Ok(out) => Ok(BucketPolicyRead::Owned(out.policy().map(str::to_owned))),
+        Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(BucketPolicyRead::Owned(None)),
+        Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(BucketPolicyRead::Missing),
+        Err(e) => Err(aws_error(e, format!("reading the bucket policy of {bucket}"), "s3:GetBucketPolicy")),
+    }
 }
 
 /// Reads every property flowgate manages on the bucket: where it is (asked in `home_region`),

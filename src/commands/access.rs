@@ -21,9 +21,9 @@ use crate::core::role_policy::{
 };
 use crate::core::stack_plan::StackParameters;
 use crate::core::trust::TrustAssessment;
-use crate::core::vendor_access::{trusted_account_ids, vendor_permissions};
+use crate::core::vendor_access::trusted_account_ids;
 use crate::error::{Error, ExitStatus, Result};
-use crate::observe::role::{Target, audited_role, inline_policies, managed_policies, read_role_policies, resolve_target};
+use crate::observe::role::{RoleAccess, Target, audited_role, inline_policies, managed_policies, read_role_policies, resolve_target, role_access};
 use crate::output::{Report, render_changes};
 
 /// The default inline policy flowgate creates on a hand-made role.
@@ -441,11 +441,23 @@ impl fmt::Display for AccessListReport {
         for bucket in &self.access.buckets {
             let (what, by) = match &bucket.readability {
                 Readability::Allowed { by } => ("READABLE", grants_words(by)),
-                Readability::Denied { by } => ("denied", grants_words(by)),
-                Readability::Conditional { allowed_by, .. } => ("conditional", grants_words(allowed_by)),
+                Readability::Denied { by } => ("denied", denies_words(by)),
+                Readability::Conditional { allowed_by, denied_by } => {
+                    ("conditional", format!("{}{}", grants_words(allowed_by), may_deny_words(denied_by)))
+                }
                 Readability::NotGranted => ("not readable", String::new()),
             };
             writeln!(f, "  {:<40} {what:<12} {by}", bucket.bucket.to_string())?;
+            if !bucket.denied_reads.is_empty() {
+                let taken: Vec<Grant> = bucket
+                    .denies
+                    .iter()
+                    .filter(|d| !d.conditional)
+                    .map(|d| Grant { actions: d.actions.iter().filter(|a| bucket.denied_reads.contains(a)).cloned().collect(), ..d.clone() })
+                    .filter(|d| !d.actions.is_empty())
+                    .collect();
+                writeln!(f, "  {:<40} {}", "", denies_words(&taken))?;
+            }
             writeln!(f, "  {:<40} S3 writes: {}", "", s3_writes_words(&bucket.s3_writes, &bucket.s3_conditional_writes))?;
         }
         for wildcard in &self.access.wildcard_allows {
@@ -478,6 +490,31 @@ fn grants_words(grants: &[Grant]) -> String {
     by_statement.iter().map(|(statement, actions)| format!("{} through {statement}", actions.join(", "))).collect::<Vec<_>>().join("; ")
 }
 
+/// `s3:GetObject denied by the bucket policy, statement Sid "X"; ...`: each statement that
+/// denies, after the actions it denies.
+fn denies_words(grants: &[Grant]) -> String {
+    let mut by_statement: Vec<(String, Vec<&str>)> = Vec::new();
+    for grant in grants {
+        let statement = grant.statement.to_string();
+        match by_statement.iter_mut().find(|(s, _)| *s == statement) {
+            Some((_, actions)) => actions.extend(grant.actions.iter().map(String::as_str).filter(|a| !actions.contains(a)).collect::<Vec<_>>()),
+            None => by_statement.push((statement, grant.actions.iter().map(String::as_str).collect())),
+        }
+    }
+    by_statement.iter().map(|(statement, actions)| format!("{} denied by {statement}", actions.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
+/// `; may be denied by the bucket policy, statement Sid "X" if condition aws:SourceIp`, for the
+/// bucket policy's denies whose conditions flowgate cannot judge.
+fn may_deny_words(denies: &[Grant]) -> String {
+    denies
+        .iter()
+        .filter(|d| !d.depends_on.is_empty())
+        .map(|d| format!("; may be denied by {} if {}", d.statement, d.depends_on.join(" and ")))
+        .collect::<Vec<_>>()
+        .concat()
+}
+
 fn s3_writes_words(writes: &[String], conditional: &[String]) -> String {
     match (writes.is_empty(), conditional.is_empty()) {
         (true, true) => "none".to_owned(),
@@ -495,12 +532,9 @@ impl Report for AccessListReport {
 
 pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> {
     let role = audited_role(ctx, &args.target).await?;
-    let identity = ctx.identity().await?.clone();
-    let read = read_role_policies(ctx, &role).await?;
-    let mut access = role_policy::evaluate(&read.policies, &identity.partition);
-    access.problems.extend(read.problems.clone());
-    let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
-    let vendor = vendor_permissions(&documents);
+    let RoleAccess { read, access, vendor, .. } = role_access(ctx, &role, &[]).await?.ok_or_else(|| {
+        Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned()))
+    })?;
     Ok(AccessListReport {
         command: "access list",
         role: read.role,

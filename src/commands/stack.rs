@@ -16,14 +16,17 @@ use crate::aws::ec2;
 use crate::cli::{StackDeleteArgs, StackDeployArgs, StackNameArgs};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
-use crate::core::names::partition_of_region;
+use crate::core::names::{BucketName, partition_of_region};
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
+use crate::core::role_policy::Readability;
 use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
     external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, resolve_compliance,
 };
 use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources, undeclared_resources};
+use crate::core::vendor_access::trusted_account_ids;
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::role::{RoleAccess, role_access};
 use crate::output::{Printer, Report, render_changes};
 
 /// What the admin pastes into the vendor's portal.
@@ -863,18 +866,37 @@ pub struct StackStatusReport {
     pub parameters: Option<StackParameters>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outputs: Option<StackOutputs>,
-    /// What the role can read: discovery everywhere, objects in these buckets.
+    /// Whether the stack's role exists and was read: false when there is no stack, when it is
+    /// not flowgate's, after a failed create (ROLLBACK_COMPLETE: CloudFormation deleted what it
+    /// made, and a role of that name is not the stack's), or when IAM has no such role. Every
+    /// field below is read from the role's policies (and the buckets' own policies), as
+    /// `access list` reads them; without a role they are empty.
+    pub role_found: bool,
+    /// The buckets whose objects the role can read (its own policies and the buckets' policies
+    /// allow it, and no Deny takes it away): the buckets its policies name and the stack's.
     pub readable_buckets: Vec<String>,
-    /// The accounts the role trusts (each only with the ExternalId): the vendor's, then the
-    /// compliance account.
+    /// The accounts the role's trust policy names.
     pub trusted_accounts: Vec<String>,
-    /// network-discovery, compliance-read, segmentation-write, storage-read: what the template
-    /// grants with the stack's parameters.
+    /// network-discovery, compliance-read, segmentation-write, storage-read: the permission sets
+    /// the role's policies grant.
     pub permission_sets: Vec<&'static str>,
-    /// Whether the role may manage security-group rules (the vendor's read-write mode, from the
-    /// ReadWrite parameter). Not S3: the template grants no S3 write; `access list` reports the S3
-    /// writes the role's actual policies allow, per bucket.
+    /// Whether the role can write at all: security-group rules (`security_group_writes`) or S3
+    /// objects and bucket settings (`s3_writes`).
     pub can_write: bool,
+    /// The write actions of the vendor's read-write mode the role may call (security-group rules).
+    pub security_group_writes: Vec<String>,
+    /// Per bucket, the S3 writes the role may make there (as `access list` reports them).
+    pub s3_writes: Vec<BucketWrites>,
+    /// Policies that could not be read: access through them is unknown.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+/// The S3 writes the role may make in one bucket.
+#[derive(Debug, Serialize)]
+pub struct BucketWrites {
+    pub bucket: String,
+    pub actions: Vec<String>,
 }
 
 impl fmt::Display for StackStatusReport {
@@ -894,13 +916,29 @@ impl fmt::Display for StackStatusReport {
             writeln!(f, "  role ARN        {}", o.role_arn)?;
             writeln!(f, "  external id     {}", o.external_id)?;
         }
-        let buckets = if self.readable_buckets.is_empty() { "none (discovery only)".to_owned() } else { self.readable_buckets.join(", ") };
-        writeln!(f, "  can read        read-only network discovery; flow-log objects in: {buckets}")?;
+        if !self.role_found {
+            return writeln!(f, "  role            not found: it trusts no one and grants nothing");
+        }
+        let buckets = if self.readable_buckets.is_empty() { "none".to_owned() } else { self.readable_buckets.join(", ") };
+        writeln!(f, "  can read        flow-log objects in: {buckets} (from the role's policies and the buckets')")?;
         writeln!(f, "  trusts          {}", self.trusted_accounts.join(", "))?;
         writeln!(f, "  permission sets {}", self.permission_sets.join(", "))?;
-        let rules = if self.can_write { "yes, read-write mode (ReadWrite parameter)" } else { "no, read-only mode (ReadWrite parameter)" };
+        let rules = if self.security_group_writes.is_empty() {
+            "no (read-only mode)".to_owned()
+        } else {
+            format!("YES, read-write mode ({})", self.security_group_writes.join(", "))
+        };
         writeln!(f, "  can write       security-group rules: {rules}")?;
-        writeln!(f, "  S3 writes       none in the template (`flowgate access list` reads the role's actual policies, per bucket)")
+        if self.s3_writes.is_empty() {
+            writeln!(f, "  S3 writes       none")?;
+        }
+        for writes in &self.s3_writes {
+            writeln!(f, "  S3 writes       {}: {}", writes.bucket, writes.actions.join(", "))?;
+        }
+        for problem in &self.problems {
+            writeln!(f, "  problem: {problem}")?;
+        }
+        Ok(())
     }
 }
 
@@ -910,6 +948,17 @@ impl Report for StackStatusReport {
     }
 }
 
+/// What the stack's role can do, read from IAM (and the buckets' policies): `None` when there is
+/// no role of the stack's to read (see `StackStatusReport::role_found`).
+async fn stack_role_access(ctx: &Ctx, condition: &StackCondition, parameters: Option<&StackParameters>) -> Result<Option<RoleAccess>> {
+    let Some(parameters) = parameters else { return Ok(None) };
+    if matches!(condition, StackCondition::Missing | StackCondition::RollbackComplete) {
+        return Ok(None);
+    }
+    let stack_buckets: Vec<BucketName> = parameters.storage_buckets.iter().filter_map(|b| b.parse().ok()).collect();
+    role_access(ctx, &parameters.role_name, &stack_buckets).await
+}
+
 pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport> {
     let identity = ctx.identity().await?.clone();
     let info = cfn::describe_stack(&ctx.cloudformation(), &args.stack_name).await?;
@@ -917,20 +966,56 @@ pub async fn status(ctx: &Ctx, args: &StackNameArgs) -> Result<StackStatusReport
     let outputs = info.as_ref().and_then(|i| outputs_of(i, &identity.partition, &identity.account));
     let parameters = info.as_ref().and_then(|i| StackParameters::from_api(&i.parameters));
     let foreign = condition != StackCondition::Missing && parameters.is_none();
-    Ok(StackStatusReport {
+    let role = stack_role_access(ctx, &condition, parameters.as_ref()).await?;
+    let mut report = StackStatusReport {
         command: "stack status",
         account: identity.account.clone(),
         stack_name: args.stack_name.clone(),
         exists: info.is_some(),
         status: info.as_ref().map(|i| i.status.clone()),
         condition: if foreign { "not-flowgates" } else { condition.label() },
-        readable_buckets: outputs.as_ref().map(|o| o.storage_buckets.clone()).unwrap_or_default(),
-        trusted_accounts: parameters.as_ref().map(StackParameters::trusted_accounts).unwrap_or_default(),
-        permission_sets: parameters.as_ref().map(StackParameters::permission_sets).unwrap_or_default(),
-        can_write: parameters.as_ref().is_some_and(|p| p.read_write),
+        role_found: role.is_some(),
+        readable_buckets: Vec::new(),
+        trusted_accounts: Vec::new(),
+        permission_sets: Vec::new(),
+        can_write: false,
+        security_group_writes: Vec::new(),
+        s3_writes: Vec::new(),
+        problems: Vec::new(),
         parameters,
         outputs,
-    })
+    };
+    if let Some(role) = role {
+        fill_from_role(&mut report, role);
+    }
+    Ok(report)
+}
+
+/// The report's access fields, from what the role's policies (and the buckets') allow.
+fn fill_from_role(report: &mut StackStatusReport, role: RoleAccess) {
+    let RoleAccess { read, access, vendor, network_discovery } = role;
+    let readable: Vec<String> =
+        access.buckets.iter().filter(|b| matches!(b.readability, Readability::Allowed { .. })).map(|b| b.bucket.to_string()).collect();
+    let mut sets = Vec::new();
+    if network_discovery {
+        sets.push("network-discovery");
+    }
+    sets.extend(vendor.set_names());
+    if !readable.is_empty() {
+        sets.push("storage-read");
+    }
+    report.s3_writes = access
+        .buckets
+        .iter()
+        .filter(|b| !b.s3_writes.is_empty())
+        .map(|b| BucketWrites { bucket: b.bucket.to_string(), actions: b.s3_writes.clone() })
+        .collect();
+    report.can_write = vendor.can_write() || !report.s3_writes.is_empty();
+    report.security_group_writes = vendor.write_actions;
+    report.trusted_accounts = trusted_account_ids(&read.trust.principals);
+    report.permission_sets = sets;
+    report.readable_buckets = readable;
+    report.problems = access.problems;
 }
 
 /// A stack that is not flowgate's role stack (no VendorAccountId/ExternalId parameters).

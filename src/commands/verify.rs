@@ -15,14 +15,14 @@ use crate::aws::ec2;
 use crate::aws::s3;
 use crate::cli::desired_flow_log;
 use crate::cli::{AccessTargetArgs, VerifyArgs};
-use crate::context::Ctx;
+use crate::context::{Ctx, Identity};
 use crate::core::bucket::{BucketExistence, BucketObservation, BucketSpec, assess_bucket};
 use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery};
 use crate::core::evidence::{self, EvidenceFacts};
 use crate::core::flowlog_parse::{ObjectSummary, ParseOptions, summarize};
 use crate::core::layout::window_prefixes;
 use crate::core::report::{Check, CheckStatus, worst};
-use crate::core::role_policy::can_read;
+use crate::core::role_policy::{bucket_access_with, bucket_policy_grants, can_read_with};
 pub use crate::core::verify_checks::ObjectResult;
 use crate::core::verify_checks::{
     RegionCoverageCounts, coverage_check, delivered_in_window, delivery_checks, exit_status, identity_check, no_role_check, object_check, read_check,
@@ -124,7 +124,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     let clock = RunClock::start();
     let mut checks = vec![identity_check(&identity.account, &identity.arn)];
 
-    let (bucket_checks, bucket_region, bucket_tags) = check_bucket(ctx, args, &identity.account, &identity.partition).await?;
+    let (bucket_checks, bucket_region, bucket_tags, bucket_policy) = check_bucket(ctx, args, &identity.account, &identity.partition).await?;
     checks.extend(bucket_checks);
     let mut facts = EvidenceFacts { bucket_tags, ..EvidenceFacts::default() };
 
@@ -142,7 +142,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
     }
     facts.coverage = coverage_facts(&coverage, &idle);
 
-    let access = check_access(ctx, args, &identity.partition).await?;
+    let access = check_access(ctx, args, &identity, bucket_policy.as_deref()).await?;
     checks.extend(access.checks);
     facts.access = access.evidence;
 
@@ -164,8 +164,14 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
 }
 
 /// The bucket's checks (as `bucket check` makes them, named `bucket ...`), its region when this
-/// account owns it (only then is delivery looked at), and its tags for the evidence.
-async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &str) -> Result<(Vec<Check>, Option<String>, Vec<evidence::TagPair>)> {
+/// account owns it (only then is delivery looked at), its tags for the evidence, and its policy
+/// (for the vendor role's access).
+async fn check_bucket(
+    ctx: &Ctx,
+    args: &VerifyArgs,
+    account: &str,
+    partition: &str,
+) -> Result<(Vec<Check>, Option<String>, Vec<evidence::TagPair>, Option<String>)> {
     let spec = BucketSpec {
         bucket: args.spec.bucket.clone(),
         region: ctx.home_region.clone(),
@@ -182,7 +188,7 @@ async fn check_bucket(ctx: &Ctx, args: &VerifyArgs, account: &str, partition: &s
         BucketExistence::Owned { region } => Some(region.clone()),
         _ => None,
     };
-    Ok((checks, bucket_region, bucket_tags(&observed)))
+    Ok((checks, bucket_region, bucket_tags(&observed), observed.policy))
 }
 
 fn coverage_counts(region: &RegionCoverage) -> RegionCoverageCounts<'_> {
@@ -386,9 +392,10 @@ struct AccessLook {
     can_write: bool,
 }
 
-/// The vendor role's access: who may assume it, whether its policies let it read the bucket (with
-/// the evidence of both), and what else it may do (compliance reads, security-group writes).
-async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<AccessLook> {
+/// The vendor role's access: who may assume it, whether its policies and the bucket's policy let
+/// it read the bucket (with the evidence of both), and what else it may do (compliance reads,
+/// security-group writes).
+async fn check_access(ctx: &Ctx, args: &VerifyArgs, identity: &Identity, bucket_policy: Option<&str>) -> Result<AccessLook> {
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     let role = match audited_role(ctx, &target).await {
         Err(Error::Input { .. }) => return Ok(AccessLook { checks: vec![no_role_check()], ..AccessLook::default() }),
@@ -396,9 +403,15 @@ async fn check_access(ctx: &Ctx, args: &VerifyArgs, partition: &str) -> Result<A
         Ok(role) => role,
     };
     let read = read_role_policies(ctx, &role).await?;
-    let readability = can_read(&read.policies, &args.spec.bucket, partition);
-    let access = evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(args.spec.bucket.as_str(), &readability)]);
-    let checks = vec![trust_check(&role, &read.trust), read_check(&role, &readability, args.spec.bucket.as_str(), args.role_name.as_deref())];
+    let (bucket, partition) = (&args.spec.bucket, identity.partition.as_str());
+    let grants = bucket_policy_grants(bucket_policy, bucket, partition, &identity.account, &read.arn);
+    let readability = can_read_with(&read.policies, bucket, partition, &grants);
+    let reads = bucket_access_with(&read.policies, bucket, partition, &grants);
+    let access = evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(bucket.as_str(), &readability)]);
+    let checks = vec![
+        trust_check(&role, &read.trust),
+        read_check(&role, &readability, bucket.as_str(), args.role_name.as_deref(), &reads.denied_reads, &reads.denies),
+    ];
     let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
     let found = crate::core::vendor_access::vendor_permissions(&documents);
     Ok(AccessLook {

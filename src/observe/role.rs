@@ -1,12 +1,22 @@
 //! The vendor role as IAM and CloudFormation describe it: which role a command works on (the
-//! stack's or one made by hand), its trust, and every inline and managed policy.
+//! stack's or one made by hand), its trust, every inline and managed policy, and what they and
+//! the policies of the buckets they name let it do.
 
+use std::collections::BTreeMap;
+
+use futures::stream::{self, StreamExt};
+
+use crate::aws::s3::{self, BucketPolicyRead};
 use crate::aws::{cloudformation as cfn, iam};
 use crate::cli::{AccessTargetArgs, AccessVia};
-use crate::context::Ctx;
-use crate::core::role_policy::{Finding, FindingKind, NamedPolicy, PolicySource};
+use crate::context::{Ctx, Identity};
+use crate::core::names::BucketName;
+use crate::core::role_policy::{
+    AccessReport, BucketPolicyGrants, Finding, FindingKind, NamedPolicy, PolicySource, bucket_policy_grants, evaluate_with, named_buckets,
+};
 use crate::core::stack_plan::StackParameters;
 use crate::core::trust::{TrustAssessment, assess_trust};
+use crate::core::vendor_access::{VendorPermissions, network_discovery, vendor_permissions};
 use crate::error::{Error, Result};
 
 /// Where the access lives.
@@ -121,10 +131,15 @@ pub struct RolePolicies {
 }
 
 pub async fn read_role_policies(ctx: &Ctx, role: &str) -> Result<RolePolicies> {
-    let client = ctx.iam();
-    let info = iam::get_role(&client, role).await?.ok_or_else(|| {
+    read_role_policies_if_exists(ctx, role).await?.ok_or_else(|| {
         Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned()))
-    })?;
+    })
+}
+
+/// Everything IAM says about the role; `None` when it does not exist (GetRole NoSuchEntity).
+pub async fn read_role_policies_if_exists(ctx: &Ctx, role: &str) -> Result<Option<RolePolicies>> {
+    let client = ctx.iam();
+    let Some(info) = iam::get_role(&client, role).await? else { return Ok(None) };
     let trust = assess_trust(&info.trust_policy).map_err(|e| Error::refused(format!("role {role}: unreadable trust policy: {e}"), None))?;
     let mut policies = Vec::new();
     let mut problems = Vec::new();
@@ -141,7 +156,59 @@ pub async fn read_role_policies(ctx: &Ctx, role: &str) -> Result<RolePolicies> {
             Err(e) => problems.push(format!("managed policy {name}: {e}")),
         }
     }
-    Ok(RolePolicies { role: role.to_owned(), arn: info.arn, trust, policies, problems })
+    Ok(Some(RolePolicies { role: role.to_owned(), arn: info.arn, trust, policies, problems }))
+}
+
+/// How many buckets' policies are read at once.
+const BUCKET_POLICY_READS: usize = 8;
+
+/// What `bucket`'s own policy allows or denies the role `role_arn`; a policy that cannot be read
+/// is a problem of the report.
+async fn bucket_grants(ctx: &Ctx, bucket: &BucketName, identity: &Identity, role_arn: &str) -> BucketPolicyGrants {
+    match s3::bucket_policy_of(&ctx.clients, &ctx.home_region, bucket, &identity.account).await {
+        Ok(BucketPolicyRead::Owned(text)) => bucket_policy_grants(text.as_deref(), bucket, &identity.partition, &identity.account, role_arn),
+        // No bucket, no policy to deny anything.
+        Ok(BucketPolicyRead::Missing) => BucketPolicyGrants::default(),
+        Err(e) => BucketPolicyGrants {
+            problem: Some(format!("bucket policy of {bucket} not read ({e}): its denies are not seen")),
+            ..BucketPolicyGrants::default()
+        },
+    }
+}
+
+/// What the role can do, as `access list` and `stack status` report it: its policies, and the
+/// policy of every bucket they name (and of `also`), judged together by the core's evaluator.
+#[derive(Debug, Clone)]
+pub struct RoleAccess {
+    pub read: RolePolicies,
+    /// Per bucket: reads, S3 writes, denies (the role's and the bucket policy's).
+    pub access: AccessReport,
+    /// Compliance reads and security-group writes.
+    pub vendor: VendorPermissions,
+    /// Every action of the network-discovery set is allowed.
+    pub network_discovery: bool,
+}
+
+/// The role's access (`None` when the role does not exist), reading the policy of each bucket
+/// its policies name and of `also`; a bucket policy that cannot be read is a problem in the
+/// report, not an error.
+pub async fn role_access(ctx: &Ctx, role: &str, also: &[BucketName]) -> Result<Option<RoleAccess>> {
+    let Some(read) = read_role_policies_if_exists(ctx, role).await? else { return Ok(None) };
+    let identity = ctx.identity().await?.clone();
+    let mut buckets = named_buckets(&read.policies, &identity.partition);
+    buckets.extend(also.iter().cloned());
+    buckets.sort();
+    buckets.dedup();
+    // The futures are made up front: a stream closure over borrowed values is not `Send` for
+    // every lifetime, which the spawned command needs.
+    let reads: Vec<_> = buckets.iter().map(|bucket| bucket_grants(ctx, bucket, &identity, &read.arn)).collect();
+    let grants: Vec<BucketPolicyGrants> = stream::iter(reads).buffered(BUCKET_POLICY_READS).collect().await;
+    let bucket_policies: BTreeMap<BucketName, BucketPolicyGrants> = buckets.into_iter().zip(grants).collect();
+    let mut access = evaluate_with(&read.policies, &identity.partition, &bucket_policies);
+    access.problems.extend(read.problems.clone());
+    let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
+    let (vendor, network_discovery) = (vendor_permissions(&documents), network_discovery(&documents));
+    Ok(Some(RoleAccess { read, access, vendor, network_discovery }))
 }
 
 /// The role whose access a command audits: the stack's role or the one named.

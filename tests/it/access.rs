@@ -451,3 +451,41 @@ fn narrow_wildcard_keeps_the_account_level_reads_and_names_them() {
     let listed = list_json(&env);
     assert!(listed["wildcard_allows"].as_array().unwrap().is_empty(), "no read is left on the wildcard: {listed:#}");
 }
+
+/// Issue 23 item 4: `access list` read only the role's identity policies, so a bucket whose own
+/// policy denies the role s3:GetObject was listed as readable with nothing said. It now reads the
+/// policy of each bucket it reports on. (The bucket is this test's own: moto enforces the Deny on
+/// every object call, and no object is read here.)
+#[test]
+fn list_reads_each_buckets_policy_and_names_its_deny() {
+    let env = Env::isolated();
+    let bucket = "vendor-denied-bucket";
+    let mut statements = unrelated_statements();
+    statements.extend([
+        json!({"Sid": "FlowgateS3ObjectRead", "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}),
+        json!({"Sid": "FlowgateS3BucketRead", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": format!("arn:aws:s3:::{bucket}")}),
+    ]);
+    hand_made_role(&env, statements);
+    let s3 = env.s3("us-east-1");
+    block_on(s3.create_bucket().bucket(bucket).send()).unwrap();
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "NoVendorReads", "Effect": "Deny", "Principal": {"AWS": format!("arn:aws:iam::123456789012:role/{ROLE}")}, "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")},
+        {"Sid": "OfficeOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:ListBucket", "Resource": format!("arn:aws:s3:::{bucket}"), "Condition": {"NotIpAddress": {"aws:SourceIp": "203.0.113.0/24"}}}
+    ]});
+    block_on(s3.put_bucket_policy().bucket(bucket).policy(policy.to_string()).send()).unwrap();
+
+    let listed = list_json(&env);
+    let entry = listed_bucket(&listed, bucket);
+    assert_eq!(entry["denied_reads"], json!(["s3:GetObject"]), "{entry:#}");
+    let by_bucket_policy: Vec<&Value> = entry["denies"].as_array().unwrap().iter().filter(|d| d["statement"]["source"] == "bucket").collect();
+    assert_eq!(by_bucket_policy.len(), 2, "{entry:#}");
+    assert_eq!(by_bucket_policy[0]["statement"]["sid"], "NoVendorReads");
+    assert_eq!(by_bucket_policy[1]["depends_on"], json!(["condition aws:SourceIp"]));
+    assert_eq!(entry["readability"]["readability"], "conditional", "listing may be denied off the office network: {entry:#}");
+    assert!(listed["problems"].as_array().unwrap().is_empty(), "{listed:#}");
+
+    let text = env.flowgate().args(["access", "list", "--role-name", ROLE]).output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.contains("s3:GetObject denied by the bucket policy, statement Sid \"NoVendorReads\""), "{text}");
+    assert!(text.contains("may be denied by the bucket policy, statement Sid \"OfficeOnly\" if condition aws:SourceIp"), "{text}");
+}

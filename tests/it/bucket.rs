@@ -585,3 +585,42 @@ fn the_lifecycle_put_keeps_the_transition_default_minimum_object_size() {
     let rules = lifecycle_rules(&env, &bucket);
     assert_eq!(rules.iter().find(|r| r.id() == Some("flowgate-expire-flow-logs")).and_then(|r| r.expiration()).and_then(|e| e.days()), Some(60));
 }
+
+fn delivery_policy_check(env: &Env, bucket: &str) -> (Option<i32>, Value) {
+    let output = env.flowgate().args(["bucket", "check", "--bucket", bucket, "--output", "json"]).output().unwrap();
+    let report = json_stdout(&output);
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "delivery-policy").cloned().unwrap();
+    (output.status.code(), check)
+}
+
+/// Issue 23 item 4: a bucket policy with flowgate's delivery statements and a Deny the log
+/// delivery service cannot escape (an organization guardrail: the service carries no
+/// aws:PrincipalOrgID, so StringNotEquals holds) passed `bucket check`. The bucket is this test's
+/// own and no object is read (moto enforces any Deny on object calls, whatever its condition).
+#[test]
+fn check_fails_when_the_bucket_policy_denies_the_delivery_service() {
+    let env = Env::shared();
+    let bucket = unique("fg-deny-delivery");
+    let created = env.flowgate().args(["bucket", "create", "--bucket", &bucket, "--yes", "-q"]).output().unwrap();
+    assert!(created.status.success(), "{}", stderr(&created));
+    let (code, check) = delivery_policy_check(&env, &bucket);
+    assert_eq!((code, check["status"].as_str()), (Some(0), Some("pass")), "{check}");
+
+    let mut policy = policy_of(&env, &bucket, "us-east-1");
+    let guard = json!({"Sid": "OrganizationOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+        "Condition": {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123def4"}}});
+    policy["Statement"].as_array_mut().unwrap().push(guard);
+    block_on(env.s3("us-east-1").put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send()).unwrap();
+    let (code, check) = delivery_policy_check(&env, &bucket);
+    assert_eq!((code, check["status"].as_str()), (Some(1), Some("fail")), "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(detail.starts_with("the bucket policy denies delivery.logs.amazonaws.com writing AWSLogs/123456789012/"), "{detail}");
+    assert!(detail.contains("statement Sid \"OrganizationOnly\" (s3:PutObject, s3:GetBucketAcl, s3:ListBucket)"), "{detail}");
+
+    // The exemption AWS documents for service principals makes the guardrail harmless.
+    policy["Statement"][2]["Condition"]["BoolIfExists"] = json!({"aws:PrincipalIsAWSService": "false"});
+    block_on(env.s3("us-east-1").put_bucket_policy().bucket(&bucket).policy(policy.to_string()).send()).unwrap();
+    let (code, check) = delivery_policy_check(&env, &bucket);
+    assert_eq!((code, check["status"].as_str()), (Some(0), Some("pass")), "{check}");
+}

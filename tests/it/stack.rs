@@ -477,3 +477,87 @@ print(json.dumps(doc))
     let file: Value = serde_json::from_str(flowgate::core::stack_plan::DISCOVERY_POLICY).unwrap();
     assert_eq!(in_template, file);
 }
+
+fn status_json(env: &Env) -> (Option<i32>, Value) {
+    let output = env.flowgate().args(["stack", "status", "--output", "json"]).output().unwrap();
+    (output.status.code(), json_stdout(&output))
+}
+
+/// Issue 23 item 5: `stack status` reported what the role can do from the stack's parameters, so
+/// a role given `s3:*` and `ec2:*` by hand was "can_write: false". It now reads the role's
+/// policies (and the buckets' policies) as `access list` does.
+#[test]
+fn status_reads_what_the_role_can_do_not_the_parameters() {
+    let env = Env::isolated();
+    let bucket = "status-reads-role";
+    block_on(env.s3("us-east-1").create_bucket().bucket(bucket).send()).unwrap();
+    let deployed = deploy(&env, &["--vendor-account", VENDOR, "--storage-access", "--storage-ids", bucket]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let (code, status) = status_json(&env);
+    assert_eq!(code, Some(0));
+    assert_eq!(status["role_found"], true);
+    assert_eq!(status["trusted_accounts"], serde_json::json!([VENDOR]));
+    assert_eq!(status["permission_sets"], serde_json::json!(["network-discovery", "storage-read"]));
+    assert_eq!(status["readable_buckets"], serde_json::json!([bucket]));
+    assert_eq!((status["can_write"].clone(), status["s3_writes"].clone()), (Value::Bool(false), serde_json::json!([])));
+
+    let everything = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:*", "ec2:*"], "Resource": "*"}]});
+    let iam = env.iam();
+    block_on(iam.put_role_policy().role_name("FlowgateCrossAccountRole").policy_name("AddedByHand").policy_document(everything.to_string()).send())
+        .unwrap();
+    let (_, status) = status_json(&env);
+    assert_eq!(status["parameters"]["read_write"], false, "the parameters still say read-only");
+    assert_eq!(status["can_write"], true, "{status:#}");
+    assert_eq!(status["security_group_writes"].as_array().unwrap().len(), 8, "{status:#}");
+    let writes = &status["s3_writes"][0];
+    assert_eq!(writes["bucket"], bucket);
+    assert!(writes["actions"].as_array().unwrap().iter().any(|a| a == "s3:PutObject"), "{status:#}");
+    assert_eq!(status["permission_sets"], serde_json::json!(["network-discovery", "segmentation-write", "storage-read"]));
+    let text = env.flowgate().args(["stack", "status"]).output().unwrap();
+    assert!(stdout(&text).contains("security-group rules: YES, read-write mode"), "{}", stdout(&text));
+    assert!(stdout(&text).contains(&format!("S3 writes       {bucket}: s3:PutObject")), "{}", stdout(&text));
+}
+
+/// AWS behaviour the emulator cannot produce: a failed create ends in ROLLBACK_COMPLETE, with
+/// every resource CloudFormation made deleted (moto leaves a failed stack in
+/// CREATE_IN_PROGRESS). The stack's role is gone, and a role of that name, if any, is not the
+/// stack's: status reports no trust and no access, and reads no IAM at all.
+#[test]
+fn a_rolled_back_stack_has_no_role_and_no_access() {
+    let env = Env::isolated();
+    let deployed = deploy(&env, &["--vendor-account", VENDOR, "--read-write"]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    env.proxy.rewrite_response("DescribeStacks", |body| body.replace("CREATE_COMPLETE", "ROLLBACK_COMPLETE"));
+    env.proxy.reset_log();
+    let (code, status) = status_json(&env);
+    assert_eq!(code, Some(1));
+    assert_eq!(status["condition"], "rollback-complete");
+    assert_eq!(status["role_found"], false);
+    assert_eq!(
+        (&status["trusted_accounts"], &status["permission_sets"], &status["readable_buckets"], &status["can_write"]),
+        (&serde_json::json!([]), &serde_json::json!([]), &serde_json::json!([]), &Value::Bool(false))
+    );
+    assert!(env.proxy.requests().iter().all(|r| r.service != "iam"), "no role is read: {:?}", env.proxy.requests());
+    let text = env.flowgate().args(["stack", "status"]).output().unwrap();
+    assert!(stdout(&text).contains("not found: it trusts no one and grants nothing"), "{}", stdout(&text));
+}
+
+/// A role deleted by hand (GetRole answers NoSuchEntity) trusts no one and grants nothing,
+/// whatever the stack's parameters say.
+#[test]
+fn a_role_deleted_by_hand_has_no_trust_and_no_access() {
+    let env = Env::isolated();
+    let deployed = deploy(&env, &["--vendor-account", VENDOR, "--read-write", "--storage-access", "--storage-ids", "gone-role-bucket"]);
+    assert!(deployed.status.success(), "{}", stderr(&deployed));
+    let iam = env.iam();
+    let role = "FlowgateCrossAccountRole";
+    for name in block_on(iam.list_role_policies().role_name(role).send()).unwrap().policy_names() {
+        block_on(iam.delete_role_policy().role_name(role).policy_name(name).send()).unwrap();
+    }
+    block_on(iam.delete_role().role_name(role).send()).unwrap();
+    let (code, status) = status_json(&env);
+    assert_eq!(code, Some(0), "the stack itself is still ready: {status:#}");
+    assert_eq!((status["role_found"].clone(), status["can_write"].clone()), (Value::Bool(false), Value::Bool(false)));
+    assert_eq!(status["parameters"]["read_write"], true);
+    assert_eq!((&status["trusted_accounts"], &status["readable_buckets"]), (&serde_json::json!([]), &serde_json::json!([])));
+}

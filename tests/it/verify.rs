@@ -299,3 +299,30 @@ fn revoked_access_fails_the_access_check() {
     assert_eq!(access["status"], "fail");
     assert!(access["fix"].as_str().unwrap().contains("flowgate access grant --bucket"));
 }
+
+/// Issue 23 item 4: a Deny of s3:GetObject to the vendor role in the bucket policy passed verify's
+/// access check, which read only the role's own policies. The emulator enforces any Deny of a
+/// bucket policy on every object call (whatever its principal), so the proxy answers
+/// GetBucketPolicy with the policy AWS would hold (the delivery statements and the Deny) instead
+/// of putting it: AWS applies the Deny to the vendor's role only, and verify still reads the
+/// delivered objects as the operator.
+#[test]
+fn a_bucket_policy_deny_to_the_role_fails_the_access_check() {
+    let env = onboarded();
+    upload(&env, "us-east-1", None, false, false, "dddd7777", gzip(&records(None, 11)), false);
+    upload(&env, "eu-west-1", None, false, false, "dddd8888", gzip(&records(None, 12)), false);
+    let stored = block_on(env.s3("us-east-1").get_bucket_policy().bucket(BUCKET).send()).unwrap();
+    let mut policy: Value = serde_json::from_str(stored.policy().unwrap()).unwrap();
+    policy["Statement"].as_array_mut().unwrap().push(serde_json::json!({
+        "Sid": "NoVendorReads", "Effect": "Deny", "Principal": {"AWS": format!("arn:aws:iam::{ACCOUNT}:role/FlowgateCrossAccountRole")},
+        "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{BUCKET}/*")}));
+    env.proxy.answer("GET policy", 200, &policy.to_string());
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&report).len(), 1, "only the access check: {:?}", failed(&report));
+    let access = check(&report, "access read");
+    assert_eq!(access["status"], "fail");
+    let detail = access["detail"].as_str().unwrap();
+    assert!(detail.contains("is denied s3:GetObject on the bucket (the bucket policy, statement Sid \"NoVendorReads\")"), "{detail}");
+    assert_eq!(check(&report, "bucket delivery-policy")["status"], "pass");
+}

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use super::bucket_policy::{self, DeliveryTarget};
+use super::delivery_policy::delivery_policy_check;
 use super::names::{BucketName, LogPrefix, Tag};
 use super::report::{Change, ChangeStatus, Check};
 
@@ -737,28 +738,8 @@ pub fn assess_bucket(spec: &BucketSpec, observed: &BucketObservation, partition:
         ),
     });
 
-    let target = delivery_target(spec, partition, account);
-    let desired = bucket_policy::delivery_statements(&target);
-    let wanted_path = target.log_path();
-    // Every path the delivery service may write to, the wanted one and earlier ones alike.
-    let others = match bucket_policy::granted_delivery_paths(observed.policy.as_deref(), partition, &spec.bucket) {
-        Ok(paths) => {
-            let others: Vec<String> = paths.into_iter().filter(|p| p != &wanted_path).collect();
-            if others.is_empty() { String::new() } else { format!("; also grants {} (kept while flow logs deliver there)", others.join(", ")) }
-        }
-        Err(_) => String::new(),
-    };
-    checks.push(match bucket_policy::missing_delivery_statements(observed.policy.as_deref(), &desired) {
-        Ok(missing) if missing.is_empty() => {
-            Check::pass("delivery-policy", format!("flow-log delivery statements present for {wanted_path}{others}"))
-        }
-        Ok(missing) => Check::fail(
-            "delivery-policy",
-            format!("missing {} for {wanted_path}{others}", missing.join(", ")),
-            "flowgate bucket create (merges them into the policy)",
-        ),
-        Err(e) => Check::fail("delivery-policy", e.to_string(), "fix the bucket policy's JSON"),
-    });
+    // The delivery statements, and every Deny that stops the log delivery service.
+    checks.push(delivery_policy_check(observed.policy.as_deref(), &delivery_target(spec, partition, account)));
 
     checks.push(match &observed.encryption {
         DefaultEncryption::Kms { algorithm, key } => Check::fail(

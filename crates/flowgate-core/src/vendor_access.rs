@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::policy_doc::{parse_document, statements};
-use crate::stack_plan::{COMPLIANCE_POLICY, SEGMENTATION_WRITE_POLICY};
+use crate::stack_plan::{COMPLIANCE_POLICY, DISCOVERY_POLICY, SEGMENTATION_WRITE_POLICY};
 
 /// The permission sets found in a role's policies.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -83,6 +83,13 @@ fn allowed(documents: &[&Map<String, Value>], action: &str) -> bool {
     allow
 }
 
+/// Whether every action of the network-discovery set (the template's discovery policy) is
+/// allowed: what `stack status` calls `network-discovery`.
+pub fn network_discovery(documents: &[&Map<String, Value>]) -> bool {
+    let discovery = file_actions(DISCOVERY_POLICY);
+    !discovery.is_empty() && discovery.iter().all(|a| allowed(documents, a))
+}
+
 pub fn vendor_permissions(documents: &[&Map<String, Value>]) -> VendorPermissions {
     let compliance = file_actions(COMPLIANCE_POLICY);
     VendorPermissions {
@@ -141,6 +148,9 @@ mod tests {
         assert_eq!(vendor_permissions(&[&partial, &deny]).write_actions, ["ec2:AuthorizeSecurityGroupEgress"]);
         let discovery = doc(crate::stack_plan::DISCOVERY_POLICY);
         assert!(!vendor_permissions(&[&discovery]).compliance_read, "discovery alone is not the compliance set");
+        assert!(network_discovery(&[&discovery]) && !network_discovery(&[&star]) && !network_discovery(&[]));
+        let everything = doc(r#"{"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}"#);
+        assert!(network_discovery(&[&everything]));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::flowlog_parse::ObjectSummary;
 use super::flowlog_plan::{VpcCoverage, VpcState};
 use super::layout::is_text_object;
 use super::report::{Check, CheckStatus, ExitStatus};
-use super::role_policy::Readability;
+use super::role_policy::{Grant, Readability, Scope};
 use super::trust::TrustAssessment;
 
 /// The first check: who is looking.
@@ -211,22 +211,48 @@ pub fn trust_check(role: &str, trust: &TrustAssessment) -> Check {
     }
 }
 
-/// Whether the role's identity policies let it read the bucket's objects; the fix for a role
-/// without a grant names `--role-name` when the user gave one.
-pub fn read_check(role: &str, readability: &Readability, bucket: &str, role_name: Option<&str>) -> Check {
-    let first = |grants: &[crate::role_policy::Grant]| grants.first().map(|g| g.statement.to_string()).unwrap_or_default();
+/// Whether the role's policies and the bucket's let it read the bucket's objects (`readability`,
+/// for `s3:GetObject`), and no unconditional Deny takes away a read it is granted
+/// (`denied_reads`, with every Deny of the bucket in `denies`); the fix for a role without a
+/// grant names `--role-name` when the user gave one.
+pub fn read_check(role: &str, readability: &Readability, bucket: &str, role_name: Option<&str>, denied_reads: &[String], denies: &[Grant]) -> Check {
+    let first = |grants: &[Grant]| grants.first().map(|g| g.statement.to_string()).unwrap_or_default();
+    let deny_fix = "remove the Deny, or flowgate access list to see it";
+    if !denied_reads.is_empty() && !matches!(readability, Readability::Denied { .. }) {
+        let by: Vec<String> = denies
+            .iter()
+            .filter(|d| !d.conditional && d.scope == Scope::AllObjects && d.actions.iter().any(|a| denied_reads.contains(a)))
+            .map(|d| d.statement.to_string())
+            .fold(Vec::new(), |mut all, s| {
+                if !all.contains(&s) {
+                    all.push(s);
+                }
+                all
+            });
+        return Check::fail("access read", format!("role {role} is denied {} on the bucket by {}", denied_reads.join(", "), by.join("; ")), deny_fix);
+    }
     match readability {
         Readability::Allowed { by } => Check::pass("access read", format!("role {role} can s3:GetObject the bucket's objects ({})", first(by))),
-        Readability::Conditional { allowed_by, denied_by } => Check::warn(
-            "access read",
-            format!("role {role} can read the bucket under conditions ({} allow(s), {} conditional deny(s))", allowed_by.len(), denied_by.len()),
-            "check the conditions (flowgate access list)",
-        ),
-        Readability::Denied { by } => Check::fail(
-            "access read",
-            format!("role {role} is denied s3:GetObject on the bucket ({})", first(by)),
-            "remove the Deny, or flowgate access list to see it",
-        ),
+        Readability::Conditional { allowed_by, denied_by } => {
+            let may: Vec<String> = denied_by
+                .iter()
+                .filter(|d| !d.depends_on.is_empty())
+                .map(|d| format!("; may be denied by {} if {}", d.statement, d.depends_on.join(" and ")))
+                .collect();
+            Check::warn(
+                "access read",
+                format!(
+                    "role {role} can read the bucket under conditions ({} allow(s), {} conditional deny(s)){}",
+                    allowed_by.len(),
+                    denied_by.len(),
+                    may.concat()
+                ),
+                "check the conditions (flowgate access list)",
+            )
+        }
+        Readability::Denied { by } => {
+            Check::fail("access read", format!("role {role} is denied s3:GetObject on the bucket ({})", first(by)), deny_fix)
+        }
         Readability::NotGranted => {
             let role_flag = role_name.map(|r| format!(" --role-name {r}")).unwrap_or_default();
             Check::fail(
@@ -252,7 +278,7 @@ mod tests {
     use super::*;
     use crate::flowlog_parse::LineError;
     use crate::flowlog_plan::ExistingFlowLog;
-    use crate::role_policy::{Grant, PolicySource, Scope, StatementRef};
+    use crate::role_policy::{PolicySource, StatementRef};
 
     const ACCOUNT: &str = "123456789012";
     const NOW: u64 = 1_800_000_000;
@@ -439,6 +465,7 @@ mod tests {
             scope: Scope::AllObjects,
             conditional: false,
             actions: vec!["s3:GetObject".into()],
+            depends_on: Vec::new(),
         }
     }
 
@@ -456,20 +483,41 @@ mod tests {
         assert_eq!((check.status, check.detail.as_str()), (CheckStatus::Fail, "role vendor can be assumed without an ExternalId (statement 0)"));
 
         let allowed = Readability::Allowed { by: vec![grant("Read")] };
-        let check = read_check("vendor", &allowed, "flow-bucket", None);
+        let check = read_check("vendor", &allowed, "flow-bucket", None, &[], &[]);
         assert_eq!(check.status, CheckStatus::Pass);
         assert!(check.detail.starts_with("role vendor can s3:GetObject the bucket's objects ("), "{}", check.detail);
         let conditional = Readability::Conditional { allowed_by: vec![grant("A")], denied_by: vec![grant("B"), grant("C")] };
-        let check = read_check("vendor", &conditional, "flow-bucket", None);
+        let check = read_check("vendor", &conditional, "flow-bucket", None, &[], &[]);
         assert_eq!(check.status, CheckStatus::Warn);
         assert_eq!(check.detail, "role vendor can read the bucket under conditions (1 allow(s), 2 conditional deny(s))");
-        let check = read_check("vendor", &Readability::Denied { by: vec![grant("Deny")] }, "flow-bucket", None);
+        let check = read_check("vendor", &Readability::Denied { by: vec![grant("Deny")] }, "flow-bucket", None, &[], &[]);
         assert_eq!(check.status, CheckStatus::Fail);
         assert!(check.detail.starts_with("role vendor is denied s3:GetObject on the bucket ("), "{}", check.detail);
-        let check = read_check("vendor", &Readability::NotGranted, "flow-bucket", None);
+        let check = read_check("vendor", &Readability::NotGranted, "flow-bucket", None, &[], &[]);
         assert_eq!((check.status, check.fix.as_deref()), (CheckStatus::Fail, Some("flowgate access grant --bucket flow-bucket")));
-        let check = read_check("vendor", &Readability::NotGranted, "flow-bucket", Some("vendor"));
+        let check = read_check("vendor", &Readability::NotGranted, "flow-bucket", Some("vendor"), &[], &[]);
         assert_eq!(check.fix.as_deref(), Some("flowgate access grant --bucket flow-bucket --role-name vendor"));
+
+        // Issue 23 item 4: a Deny in the bucket policy takes a granted read away, the object read
+        // left allowed or not.
+        let bucket_deny = Grant {
+            statement: StatementRef { policy: "flow-bucket".into(), source: PolicySource::Bucket, sid: Some("NoList".into()), index: 2 },
+            actions: vec!["s3:ListBucket".into()],
+            ..grant("NoList")
+        };
+        let check = read_check("vendor", &allowed, "flow-bucket", None, &["s3:ListBucket".to_owned()], std::slice::from_ref(&bucket_deny));
+        assert_eq!(
+            (check.status, check.detail.as_str()),
+            (CheckStatus::Fail, "role vendor is denied s3:ListBucket on the bucket by the bucket policy, statement Sid \"NoList\"")
+        );
+        let maybe = Grant { conditional: true, depends_on: vec!["condition aws:SourceIp".into()], ..bucket_deny };
+        let conditional = Readability::Conditional { allowed_by: vec![grant("A")], denied_by: vec![maybe] };
+        let check = read_check("vendor", &conditional, "flow-bucket", None, &[], &[]);
+        assert!(
+            check.detail.ends_with("; may be denied by the bucket policy, statement Sid \"NoList\" if condition aws:SourceIp"),
+            "{}",
+            check.detail
+        );
 
         assert_eq!((no_role_check().status, no_role_check().name.as_str()), (CheckStatus::Warn, "access"));
         assert_eq!(identity_check(ACCOUNT, "arn:aws:iam::123456789012:user/me").detail, "account 123456789012 as arn:aws:iam::123456789012:user/me");

@@ -17,6 +17,7 @@ fn grant(sid: &str, resource: &str, conditional: bool) -> Grant {
         scope: Scope::AllObjects,
         conditional,
         actions: vec!["s3:GetObject".to_owned()],
+        depends_on: Vec::new(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Static evaluation: what the role's identity policies let it read (and write), per bucket, from
-//! the policy text alone (conditions are not evaluated, only noticed).
+//! the policy text alone (their conditions are not evaluated, only noticed), with what each
+//! bucket's own policy allows or denies the role (judged, conditions too, in
+//! `crate::resource_policy`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
@@ -19,6 +21,9 @@ use crate::policy_doc;
 pub enum PolicySource {
     Inline,
     Managed,
+    /// The bucket policy of the bucket named by `StatementRef::policy` (a resource policy, read
+    /// for the role's access to that bucket).
+    Bucket,
 }
 
 /// One identity policy of the role, as `access list` gathers them (inline and attached managed).
@@ -36,7 +41,7 @@ impl NamedPolicy {
     }
 }
 
-/// Which statement of which policy.
+/// Which statement of which policy (for a bucket policy, `policy` is the bucket's name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatementRef {
     pub policy: String,
@@ -59,11 +64,12 @@ impl StatementRef {
 
 impl fmt::Display for StatementRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let source = match self.source {
-            PolicySource::Inline => "inline",
-            PolicySource::Managed => "managed",
-        };
-        write!(f, "{source} policy {}, statement {}", self.policy, self.label())
+        match self.source {
+            PolicySource::Inline => write!(f, "inline policy {}, statement {}", self.policy, self.label()),
+            PolicySource::Managed => write!(f, "managed policy {}, statement {}", self.policy, self.label()),
+            // Said next to the bucket it belongs to.
+            PolicySource::Bucket => write!(f, "the bucket policy, statement {}", self.label()),
+        }
     }
 }
 
@@ -94,10 +100,39 @@ pub struct Grant {
     /// The actions of the judged set (reads, or `s3:GetObject` alone for `can_read`) that the
     /// statement allows or denies through that resource.
     pub actions: Vec<String>,
+    /// For a bucket policy statement that is `conditional`: what it depends on
+    /// (`condition aws:SourceIp`, a session name); the role's own conditions are not judged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
-/// Whether the role can read a bucket, from its identity policies alone (bucket policies,
-/// permission boundaries, SCPs and KMS key policies are not seen here). Judged per action of the
+/// A bucket policy's statements about the role (from [`crate::resource_policy`]), as grants the
+/// evaluator weighs with the role's own; each grant lists the actions of the read and write sets
+/// it covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BucketPolicyGrants {
+    pub allows: Vec<Grant>,
+    pub denies: Vec<Grant>,
+    /// The bucket policy could not be read or parsed: its denies are not seen.
+    pub problem: Option<String>,
+}
+
+const NO_BUCKET_POLICY: BucketPolicyGrants = BucketPolicyGrants { allows: Vec::new(), denies: Vec::new(), problem: None };
+
+impl BucketPolicyGrants {
+    /// The grants of `grants` that cover `action`, each narrowed to it.
+    fn for_action(&self, grants: &[Grant], action: &S3Action) -> Vec<Grant> {
+        grants
+            .iter()
+            .filter(|g| g.actions.iter().any(|a| a == action.name))
+            .map(|g| Grant { actions: vec![action.name.to_owned()], ..g.clone() })
+            .collect()
+    }
+}
+
+/// Whether the role can read a bucket, from its identity policies and, when given, the bucket's
+/// own policy (`BucketPolicyGrants`; permission boundaries, SCPs and KMS key policies are not
+/// seen here). Judged per action of the
 /// read set with the rules below; the bucket takes the first of Allowed, Conditional, Denied that
 /// one of its actions has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -135,6 +170,9 @@ pub struct BucketAccess {
     pub s3_writes: Vec<String>,
     /// The S3 writes allowed only under a Condition, or restricted by a Deny that may apply.
     pub s3_conditional_writes: Vec<String>,
+    /// The reads of the read set that an Allow grants and an unconditional Deny (the role's or
+    /// the bucket policy's) takes away: the bucket may be readable, yet not these.
+    pub denied_reads: Vec<String>,
 }
 
 /// A statement about reads on more than named buckets.
@@ -173,13 +211,35 @@ pub struct AccessReport {
 ///   A conditional Allow does not make a bucket `Allowed`; a conditional Deny does not make it
 ///   `Denied` (it may not apply) but turns `Allowed` into `Conditional`.
 pub fn evaluate(policies: &[NamedPolicy], partition: &str) -> AccessReport {
-    let (statements, problems) = collect_statements(policies);
-    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    evaluate_with(policies, partition, &BTreeMap::new())
+}
 
+/// `evaluate`, weighing each bucket's own policy too (see [`BucketPolicyGrants`]): the buckets
+/// reported are the ones the role's policies name and every key of `bucket_policies`.
+pub fn evaluate_with(policies: &[NamedPolicy], partition: &str, bucket_policies: &BTreeMap<BucketName, BucketPolicyGrants>) -> AccessReport {
+    let (statements, mut problems) = collect_statements(policies);
+    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    let (mut named, wildcard_allows, wildcard_denies) = named_and_wildcards(&views, partition);
+    named.extend(bucket_policies.keys().cloned());
+    problems.extend(bucket_policies.values().filter_map(|g| g.problem.clone()));
+    let buckets = named.iter().map(|bucket| access_of(&views, bucket, partition, bucket_policies.get(bucket).unwrap_or(&NO_BUCKET_POLICY))).collect();
+    AccessReport { partition: partition.to_owned(), buckets, wildcard_allows, wildcard_denies, problems }
+}
+
+/// The buckets the role's policies name (without wildcards), in name order.
+pub fn named_buckets(policies: &[NamedPolicy], partition: &str) -> Vec<BucketName> {
+    let (statements, _) = collect_statements(policies);
+    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    named_and_wildcards(&views, partition).0.into_iter().collect()
+}
+
+/// The buckets the statements name, and every statement about reads on more than named buckets
+/// (allows, denies).
+fn named_and_wildcards(views: &[StatementView<'_>], partition: &str) -> (BTreeSet<BucketName>, Vec<WildcardGrant>, Vec<WildcardGrant>) {
     let mut named = BTreeSet::new();
     let mut wildcard_allows = Vec::new();
     let mut wildcard_denies = Vec::new();
-    for view in &views {
+    for view in views {
         let reads: Vec<String> = READ_ACTIONS.iter().filter(|a| view.allows(&a.lowercase())).map(|a| a.name.to_owned()).collect();
         let mut wildcard = |resource: String, all_buckets: bool| {
             let grant = WildcardGrant {
@@ -217,24 +277,33 @@ pub fn evaluate(policies: &[NamedPolicy], partition: &str) -> AccessReport {
             _ => {}
         }
     }
-    let buckets = named.iter().map(|bucket| access_of(&views, bucket, partition)).collect();
-    AccessReport { partition: partition.to_owned(), buckets, wildcard_allows, wildcard_denies, problems }
+    (named, wildcard_allows, wildcard_denies)
 }
 
 /// What the role's identity policies let it read and write of `bucket`, named or not; same rules
 /// as `evaluate`.
 pub fn bucket_access(policies: &[NamedPolicy], bucket: &BucketName, partition: &str) -> BucketAccess {
+    bucket_access_with(policies, bucket, partition, &NO_BUCKET_POLICY)
+}
+
+/// `bucket_access`, weighing the bucket's own policy too.
+pub fn bucket_access_with(policies: &[NamedPolicy], bucket: &BucketName, partition: &str, bucket_policy: &BucketPolicyGrants) -> BucketAccess {
     let (statements, _) = collect_statements(policies);
     let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
-    access_of(&views, bucket, partition)
+    access_of(&views, bucket, partition, bucket_policy)
 }
 
 /// Whether the role can `s3:GetObject` the bucket's objects, which is what the vendor's reader
 /// does (for `verify`); same rules as `evaluate`, for that one action of the read set.
 pub fn can_read(policies: &[NamedPolicy], bucket: &BucketName, partition: &str) -> Readability {
+    can_read_with(policies, bucket, partition, &NO_BUCKET_POLICY)
+}
+
+/// `can_read`, weighing the bucket's own policy too.
+pub fn can_read_with(policies: &[NamedPolicy], bucket: &BucketName, partition: &str, bucket_policy: &BucketPolicyGrants) -> Readability {
     let (statements, _) = collect_statements(policies);
     let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
-    judge(&views, bucket, partition, &[GET_OBJECT]).readability
+    judge(&views, bucket, partition, &[GET_OBJECT], bucket_policy).readability
 }
 
 fn collect_statements(policies: &[NamedPolicy]) -> (Vec<(StatementRef, Value)>, Vec<String>) {
@@ -273,12 +342,20 @@ pub(super) fn policy_views<'a>(name: &str, source: PolicySource, statements: &'a
         .collect()
 }
 
-fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str) -> BucketAccess {
-    let reads = judge(views, bucket, partition, READ_ACTIONS);
+fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, bucket_policy: &BucketPolicyGrants) -> BucketAccess {
+    let reads = judge(views, bucket, partition, READ_ACTIONS, bucket_policy);
+    let denied_reads = READ_ACTIONS
+        .iter()
+        .filter(|action| {
+            let one = judge(views, bucket, partition, std::slice::from_ref(*action), bucket_policy);
+            matches!(one.readability, Readability::Denied { .. }) && !one.allows.is_empty()
+        })
+        .map(|action| action.name.to_owned())
+        .collect();
     let mut s3_writes = Vec::new();
     let mut s3_conditional_writes = Vec::new();
     for action in WRITE_ACTIONS {
-        match judge(views, bucket, partition, std::slice::from_ref(action)).readability {
+        match judge(views, bucket, partition, std::slice::from_ref(action), bucket_policy).readability {
             Readability::Allowed { .. } => s3_writes.push(action.name.to_owned()),
             Readability::Conditional { .. } => s3_conditional_writes.push(action.name.to_owned()),
             Readability::Denied { .. } | Readability::NotGranted => {}
@@ -291,6 +368,7 @@ fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str) 
         denies: reads.denies,
         s3_writes,
         s3_conditional_writes,
+        denied_reads,
     }
 }
 
@@ -303,12 +381,24 @@ pub(super) struct Judgement {
 
 /// Judges each action on its own, then the set: Allowed when one action is, else Conditional when
 /// one is, else Denied when one is, else NotGranted. Grants of one statement through one resource
-/// are merged, their actions listed together.
-pub(super) fn judge(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, actions: &[S3Action]) -> Judgement {
+/// are merged, their actions listed together. The bucket policy's grants weigh as the role's own:
+/// the role and the bucket are in one account, and an Allow in a resource policy that names the
+/// role (or everyone) needs nothing more: "For IAM users and role principals within your account,
+/// no other permissions are required" (IAM User Guide, "AWS JSON policy elements: Principal");
+/// an explicit Deny in any policy denies.
+pub(super) fn judge(
+    views: &[StatementView<'_>],
+    bucket: &BucketName,
+    partition: &str,
+    actions: &[S3Action],
+    bucket_policy: &BucketPolicyGrants,
+) -> Judgement {
     let (mut allowed, mut conditional_allows, mut conditional_denies, mut denied) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut allows, mut denies) = (Vec::new(), Vec::new());
     for action in actions {
-        let (action_allows, action_denies) = action_grants(views, bucket, partition, action);
+        let (mut action_allows, mut action_denies) = action_grants(views, bucket, partition, action);
+        action_allows.extend(bucket_policy.for_action(&bucket_policy.allows, action));
+        action_denies.extend(bucket_policy.for_action(&bucket_policy.denies, action));
         match verdict(&action_allows, &action_denies) {
             Readability::Allowed { by } => merge(&mut allowed, by),
             Readability::Conditional { allowed_by, denied_by } => {
@@ -382,8 +472,14 @@ pub(super) fn action_grants(views: &[StatementView<'_>], bucket: &BucketName, pa
             Target::Bucket => view.bucket_scope(&arn),
         };
         let Some((scope, resource)) = scope else { continue };
-        let grant =
-            Grant { statement: view.statement.clone(), resource, scope, conditional: view.conditional, actions: vec![action.name.to_owned()] };
+        let grant = Grant {
+            statement: view.statement.clone(),
+            resource,
+            scope,
+            conditional: view.conditional,
+            actions: vec![action.name.to_owned()],
+            depends_on: Vec::new(),
+        };
         match view.effect {
             Effect::Allow => allows.push(grant),
             Effect::Deny => denies.push(grant),

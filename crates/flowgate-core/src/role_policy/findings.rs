@@ -55,6 +55,7 @@ fn source_word(source: PolicySource) -> &'static str {
     match source {
         PolicySource::Inline => "inline",
         PolicySource::Managed => "managed",
+        PolicySource::Bucket => "bucket",
     }
 }
 

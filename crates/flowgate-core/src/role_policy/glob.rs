@@ -1,13 +1,13 @@
 //! IAM wildcard matching: `*` any run of characters, `?` exactly one, over the whole string.
 
-pub(super) fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let states = glob_states(&pattern, text);
     states.last().copied().unwrap_or(false)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Coverage {
+pub(crate) enum Coverage {
     None,
     Some,
     All,
@@ -15,7 +15,7 @@ pub(super) enum Coverage {
 
 /// How many of the strings that start with `prefix` (and continue: an object key is never empty)
 /// `pattern` matches.
-pub(super) fn prefix_coverage(pattern: &str, prefix: &str) -> Coverage {
+pub(crate) fn prefix_coverage(pattern: &str, prefix: &str) -> Coverage {
     let pattern: Vec<char> = pattern.chars().collect();
     let states = glob_states(&pattern, prefix);
     let live = |i: usize| states.get(i).copied().unwrap_or(false);

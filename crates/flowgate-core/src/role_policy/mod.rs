@@ -15,7 +15,8 @@
 //! ARN is matched as one string: IAM lets only a segment-final `*` cross a colon, so a mid-segment
 //! wildcard is read here more broadly than IAM would, which can only over-report access.
 //!
-//! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket), `findings`
+//! The files: `edit` (grant, revoke), `evaluate` (what the policies allow per bucket),
+//! `bucket_grants` (a bucket policy's statements about the role, as grants), `findings`
 //! (what an edit leaves readable or denied), `s3_actions` (the one table of S3 reads, writes and
 //! account-level actions), `statement` (one statement as the evaluator reads it), `wildcard` (S3
 //! resource patterns, `--narrow-wildcard`), `glob` (IAM wildcard matching).
@@ -206,12 +207,13 @@ impl fmt::Display for StatementChange {
     }
 }
 
+mod bucket_grants;
 mod edit;
 mod evaluate;
 mod findings;
-mod glob;
+pub(crate) mod glob;
 mod s3_actions;
-mod statement;
+pub(crate) mod statement;
 mod wildcard;
 
 #[cfg(test)]
@@ -219,10 +221,11 @@ mod fixtures;
 #[cfg(test)]
 mod properties;
 
+pub use bucket_grants::bucket_policy_grants;
 pub use edit::{grant, revoke};
 pub use evaluate::{
-    AccessReport, BucketAccess, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant, bucket_access, can_read,
-    evaluate,
+    AccessReport, BucketAccess, BucketPolicyGrants, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant,
+    bucket_access, bucket_access_with, can_read, can_read_with, evaluate, evaluate_with, named_buckets,
 };
 pub use findings::{grant_denied, still_readable};
 pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};

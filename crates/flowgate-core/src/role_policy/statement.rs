@@ -8,7 +8,7 @@ use super::glob::{Coverage, glob_match, prefix_coverage};
 use crate::policy_doc;
 
 /// A list-valued element of a statement: `Action` or `NotAction`, `Resource` or `NotResource`.
-pub(super) enum Listed<'a> {
+pub(crate) enum Listed<'a> {
     Only(Vec<&'a str>),
     AllBut(Vec<&'a str>),
     Missing,
@@ -27,7 +27,7 @@ impl<'a> Listed<'a> {
 }
 
 /// A string-or-array value's strings; anything else (invalid in IAM) matches nothing.
-pub(super) fn strings(value: &Value) -> Vec<&str> {
+pub(crate) fn strings(value: &Value) -> Vec<&str> {
     match value {
         Value::String(s) => vec![s.as_str()],
         Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
@@ -36,15 +36,15 @@ pub(super) fn strings(value: &Value) -> Vec<&str> {
 }
 
 /// An Allow or Deny statement as the evaluator reads it.
-pub(super) struct StatementView<'a> {
-    pub(super) statement: StatementRef,
-    pub(super) effect: Effect,
-    pub(super) actions: Listed<'a>,
-    pub(super) resources: Listed<'a>,
-    pub(super) conditional: bool,
+pub(crate) struct StatementView<'a> {
+    pub(crate) statement: StatementRef,
+    pub(crate) effect: Effect,
+    pub(crate) actions: Listed<'a>,
+    pub(crate) resources: Listed<'a>,
+    pub(crate) conditional: bool,
 }
 
-pub(super) fn effect_of(statement: &Value) -> Option<Effect> {
+pub(crate) fn effect_of(statement: &Value) -> Option<Effect> {
     // IAM accepts exactly these two spellings.
     match statement.get("Effect").and_then(Value::as_str) {
         Some("Allow") => Some(Effect::Allow),
@@ -53,7 +53,7 @@ pub(super) fn effect_of(statement: &Value) -> Option<Effect> {
     }
 }
 
-pub(super) fn view(statement_ref: StatementRef, statement: &Value) -> Option<StatementView<'_>> {
+pub(crate) fn view(statement_ref: StatementRef, statement: &Value) -> Option<StatementView<'_>> {
     let effect = effect_of(statement)?;
     let map = statement.as_object()?;
     let conditional = match map.get("Condition") {
@@ -72,7 +72,7 @@ pub(super) fn view(statement_ref: StatementRef, statement: &Value) -> Option<Sta
 
 impl StatementView<'_> {
     /// Whether the statement's actions include `action` (lowercase).
-    pub(super) fn allows(&self, action: &str) -> bool {
+    pub(crate) fn allows(&self, action: &str) -> bool {
         match &self.actions {
             Listed::Only(patterns) => patterns.iter().any(|p| glob_match(&p.to_ascii_lowercase(), action)),
             Listed::AllBut(patterns) => !patterns.iter().any(|p| glob_match(&p.to_ascii_lowercase(), action)),
@@ -82,7 +82,7 @@ impl StatementView<'_> {
 
     /// Whether the statement's resources cover the bucket ARN `arn` itself, and the first pattern
     /// that does.
-    pub(super) fn bucket_scope(&self, arn: &str) -> Option<(Scope, String)> {
+    pub(crate) fn bucket_scope(&self, arn: &str) -> Option<(Scope, String)> {
         match &self.resources {
             Listed::Only(patterns) => patterns.iter().find(|p| glob_match(p, arn)).map(|p| (Scope::AllObjects, (*p).to_owned())),
             Listed::AllBut(excluded) => {
@@ -94,7 +94,7 @@ impl StatementView<'_> {
 
     /// How much of the objects under `objects` (`arn:P:s3:::B/`) the statement's resources cover,
     /// and the pattern that covers the most.
-    pub(super) fn object_scope(&self, objects: &str) -> Option<(Scope, String)> {
+    pub(crate) fn object_scope(&self, objects: &str) -> Option<(Scope, String)> {
         match &self.resources {
             Listed::Only(patterns) => {
                 let (coverage, pattern) = patterns
@@ -120,13 +120,13 @@ impl StatementView<'_> {
     }
 }
 
-pub(super) fn statement_label(statement: &Value, index: usize) -> String {
+pub(crate) fn statement_label(statement: &Value, index: usize) -> String {
     match policy_doc::sid(statement) {
         Some(sid) => format!("Sid \"{sid}\""),
         None => format!("#{index}"),
     }
 }
 
-pub(super) fn compact_strings(items: &[&str]) -> String {
+pub(crate) fn compact_strings(items: &[&str]) -> String {
     Value::Array(items.iter().map(|s| Value::String((*s).to_owned())).collect()).to_string()
 }
