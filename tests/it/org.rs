@@ -819,31 +819,112 @@ fn offboarding_the_whole_organization_removes_every_statement_of_flowgate() {
 }
 
 /// AWS: DeleteFlowLogs is denied in an account whose operator role lost the permission (moto
-/// never denies). That account's removal fails with its error; the steps after it (the policy,
-/// the instances, the set) are not attempted, each saying which removal failed, and the report
-/// does not claim the policy edit.
+/// never denies). That account's removal fails with its error and the account is kept: its
+/// statement stays in the bucket policy, its stack instance is left out of the deletion
+/// (`AccountFilterType=DIFFERENCE`, its operator role is how a re-run reaches its flow logs), and
+/// the StackSet stays with it. The other accounts leave; the report names the kept account and
+/// why; exit 3.
 #[test]
-fn a_failed_flow_log_removal_leaves_the_rest_not_attempted_with_the_reason() {
+fn a_failed_flow_log_removal_keeps_that_account_and_the_others_leave() {
     let org = Org::new();
     let out = org.onboard("org-stuck", &["--regions", "us-east-1", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
-    let before = bucket_policy(&org.env, MANAGEMENT, "org-stuck");
     let denied = r#"<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>chaos</RequestID></Response>"#;
     org.env.proxy.answer_when("DeleteFlowLogs", None, Some(1), 403, denied);
+    org.env.proxy.reset_log();
     let out = org.run(&["offboard", "--bucket", "org-stuck", "--ous", &org.ous(), "--account-concurrency", "1", "--yes"]);
     assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
     let report = json_stdout(&out);
     let stuck = report["accounts"].as_array().unwrap().iter().find(|a| statuses(a).iter().any(|s| s.contains("failed"))).expect("the denied account");
-    let stuck_id = stuck["id"].as_str().unwrap();
-    for action in ["remove-delivery-statements", "delete-stack-instances", "delete-stack-set"] {
-        let line = change(&report, action);
-        assert_eq!(line["status"], "not-attempted", "{line}");
-        let detail = line["detail"].as_str().unwrap();
-        assert!(detail.contains("not attempted: ") && detail.contains(stuck_id) && detail.contains("failed"), "{line}");
+    let stuck_id = stuck["id"].as_str().unwrap().to_owned();
+    assert!(stuck["kept"].as_str().is_some_and(|k| k.contains("delete-flow-log failed")), "{stuck}");
+    assert_eq!(flow_logs_to(&org.env, &stuck_id, "us-east-1", "org-stuck"), 1);
+
+    let policy = bucket_policy(&org.env, MANAGEMENT, "org-stuck");
+    assert_report_is_the_policy(&report, Some(&policy));
+    assert!(policy.contains(&format!("AWSLogs/{stuck_id}/*")), "the kept account lost its grant: {policy}");
+    for (name, account) in org.members.iter().filter(|(_, a)| **a != stuck_id) {
+        assert!(!policy.contains(account.as_str()), "{name} still delivers: {policy}");
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", "org-stuck"), 0, "{name}");
     }
-    assert_eq!(report["policy_edit"]["applied"], false, "{report:#}");
-    assert_eq!(bucket_policy(&org.env, MANAGEMENT, "org-stuck"), before, "nothing of the policy was changed");
-    assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackInstances"));
+    assert_eq!(report["policy_edit"]["accounts_kept"], serde_json::json!([stuck_id]), "{report:#}");
+    assert!(change(&report, "remove-delivery-statements")["detail"].as_str().unwrap().contains("kept, their flow logs not removed"), "{report:#}");
+    let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
+    assert!(delete.body.contains("AccountFilterType=DIFFERENCE") && delete.body.contains(&stuck_id), "{}", delete.body);
+    let set = change(&report, "delete-stack-set");
+    assert_eq!(set["status"], "skipped", "{set}");
+    assert!(set["detail"].as_str().unwrap().contains(&stuck_id), "{set}");
+    assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+}
+
+/// The issue's case. AWS: AssumeRole is denied when the operator role's trust no longer admits
+/// the caller (moto never denies). org offboard cannot read that member's flow logs, so it keeps
+/// the member whole: the plan says so, its statement stays in the bucket policy, its stack
+/// instance and the StackSet stay (read back from CloudFormation), exit 3. Once the role answers
+/// again, a re-run takes it out.
+#[test]
+fn a_member_whose_role_refuses_is_kept_by_offboard_until_a_rerun_takes_it_out() {
+    let org = Org::new();
+    let out = org.onboard("org-keep", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let kept = org.members["app1"].clone();
+    org.env.proxy.answer_when("AssumeRole", Some(&operator_arn(&kept)), None, 403, &access_denied(&kept));
+    let offboard = |extra: &str| org.run(&["offboard", "--bucket", "org-keep", "--ous", &org.ous(), extra]);
+
+    // The plan names the kept account and why, in its entry and in the lines it changes.
+    let plan = json_stdout(&offboard("--dry-run"));
+    assert!(account_entry(&plan, &kept)["kept"].as_str().is_some_and(|k| k.contains("read-account failed")), "{plan:#}");
+    for action in ["remove-delivery-statements", "delete-stack-instances", "delete-stack-set"] {
+        assert!(change(&plan, action)["detail"].as_str().unwrap().contains(&kept), "{action} does not name {kept}: {plan:#}");
+    }
+    assert_eq!(plan["policy_edit"]["accounts_kept"], serde_json::json!([kept]), "{plan:#}");
+
+    org.env.proxy.reset_log();
+    let out = offboard("--yes");
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let policy = bucket_policy(&org.env, MANAGEMENT, "org-keep");
+    assert!(policy.contains(&format!("AWSLogs/{kept}/*")), "the kept member lost its grant: {policy}");
+    assert!(!policy.contains(&org.members["app2"]), "{policy}");
+    assert_eq!(flow_logs_to(&org.env, &kept, "us-east-1", "org-keep"), 1);
+    assert_eq!(flow_logs_to(&org.env, &org.members["app2"], "us-east-1", "org-keep"), 0);
+    assert!(account_entry(&report, &kept)["kept"].is_string(), "{report:#}");
+    let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
+    assert!(delete.body.contains("AccountFilterType=DIFFERENCE") && delete.body.contains(&kept), "{}", delete.body);
+    assert!(!org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+    // Its instance (so its operator role) and the StackSet are there.
+    let cfn = aws_sdk_cloudformation::Client::new(&org.env.sdk("us-east-1"));
+    let instance = block_on(
+        cfn.describe_stack_instance().stack_set_name("flowgate-org-roles").stack_instance_account(&kept).stack_instance_region("us-east-1").send(),
+    );
+    assert!(instance.is_ok(), "{instance:?}");
+    assert!(block_on(cfn.describe_stack_set().stack_set_name("flowgate-org-roles").send()).is_ok());
+
+    // The role answers again: a re-run takes the member out. (AWS deletes the instances
+    // DeleteStackInstances targets, moto keeps them: after the plan's own listing, none is left,
+    // and DeleteStackSet succeeds.)
+    org.env.proxy.forget_answers("AssumeRole");
+    let listed = Arc::new(AtomicUsize::new(0));
+    let seen = listed.clone();
+    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
+        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+            return body.to_owned();
+        }
+        r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
+    });
+    org.env.proxy.answer(
+        "DeleteStackSet",
+        200,
+        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
+    );
+    org.env.proxy.reset_log();
+    let out = offboard("--yes");
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    assert!(!bucket_policy(&org.env, MANAGEMENT, "org-keep").contains(&kept));
+    assert_eq!(flow_logs_to(&org.env, &kept, "us-east-1", "org-keep"), 0);
+    let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
+    assert!(!delete.body.contains("AccountFilterType"), "the whole scope this time: {}", delete.body);
+    assert!(org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
 }
 
 /// Every status and verify command: 0 when every check passes (or warns), 1 when any fails.

@@ -11,6 +11,8 @@
 //!
 //! Every other statement, and every top-level key, stays as it was (byte for byte) and in place.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -201,6 +203,51 @@ pub fn log_archive_statements(log_archive: &str, leaving: &[String], whole_organ
     }
 }
 
+/// An account in scope that offboard keeps, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptAccount {
+    pub account: String,
+    pub reason: String,
+}
+
+/// The accounts offboard keeps after the flow-log pass (as planned, or as applied): those with a
+/// failed change (an account or a region that could not be read, a removal that failed). Their
+/// flow logs may still deliver to the bucket, so each keeps its delivery grant and its stack
+/// instance (the operator role a re-run removes them through), and the StackSet stays with it.
+pub fn kept_accounts(by_account: &BTreeMap<String, Vec<Change>>) -> Vec<KeptAccount> {
+    by_account
+        .iter()
+        .filter_map(|(account, changes)| {
+            let failed = changes.iter().find(|c| c.status == ChangeStatus::Failed)?;
+            Some(KeptAccount { account: account.clone(), reason: format!("{} failed: its flow logs may still deliver", failed.action) })
+        })
+        .collect()
+}
+
+/// `kept` and then each account of `more` not kept already.
+pub fn with_kept(mut kept: Vec<KeptAccount>, more: Vec<KeptAccount>) -> Vec<KeptAccount> {
+    for account in more {
+        if !kept.iter().any(|k| k.account == account.account) {
+            kept.push(account);
+        }
+    }
+    kept
+}
+
+/// Who leaves once the kept accounts stay: the accounts in scope but the kept; the whole
+/// organization only when none is kept (the organization form goes with it, and would take the
+/// kept accounts' grant too).
+pub fn leaving_without(in_scope: &[String], whole_organization: bool, kept: &[KeptAccount]) -> (Vec<String>, bool) {
+    let leaving = in_scope.iter().filter(|a| !kept.iter().any(|k| k.account == **a)).cloned().collect();
+    (leaving, whole_organization && kept.is_empty())
+}
+
+/// The log-archive account's own statements stay with it when it is kept.
+pub fn kept_log_archive(log_archive: &str, kept: &[KeptAccount]) -> Option<LogArchiveStatements> {
+    let kept = kept.iter().find(|k| k.account == log_archive)?;
+    Some(LogArchiveStatements::Keep { reason: format!("the account is kept ({})", kept.reason) })
+}
+
 /// What org offboard does to the central bucket's policy, as planned (or as applied): the
 /// report's `policy_edit`.
 #[derive(Debug, Clone, Serialize)]
@@ -211,6 +258,10 @@ pub struct PolicyEdit {
     pub accounts_taken_out: Vec<String>,
     /// Accounts the per-account organization statements still name.
     pub accounts_still_granted: Vec<String>,
+    /// Accounts in scope that keep their grant: their flow logs could not be removed (see
+    /// [`kept_accounts`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub accounts_kept: Vec<String>,
     /// The organization form stays: every account of the organization may still deliver.
     pub org_form_kept: bool,
     /// Every statement left, by Sid (`(no Sid)` for one without), in policy order.
@@ -240,6 +291,7 @@ pub fn policy_edit_report(edit: &OffboardEdit, has_own: bool, verdict: &LogArchi
         removed_statements: edit.removed.clone(),
         accounts_taken_out: edit.taken_out.clone(),
         accounts_still_granted: edit.still_granted.clone(),
+        accounts_kept: Vec::new(),
         org_form_kept: edit.org_form_kept,
         kept_statements: edit.kept.clone(),
         policy_deleted: edit.delete_policy,
@@ -258,6 +310,9 @@ pub fn policy_line(bucket: &str, edit: &OffboardEdit, report: &PolicyEdit, org_i
     }
     if !edit.taken_out.is_empty() {
         parts.push(format!("take out {}", list(&edit.taken_out)));
+    }
+    if !report.accounts_kept.is_empty() {
+        parts.push(format!("kept, their flow logs not removed: {} (a re-run takes them out)", list(&report.accounts_kept)));
     }
     match report.log_archive_statements.as_str() {
         "removed" => parts.push(format!("the log-archive account {log_archive}'s own statements go with it")),
@@ -434,6 +489,47 @@ mod tests {
         let line = policy_line("b", &nothing, &report, ORG_ID, &archive, ChangeStatus::Planned);
         assert_eq!(line.status, ChangeStatus::Skipped);
         assert_eq!(line.detail, "nothing to remove; 0 statement(s) kept: none");
+    }
+
+    #[test]
+    fn an_account_with_a_failed_read_or_removal_is_kept_and_only_the_others_leave() {
+        let a = ids(3);
+        let failed = |action: &str| {
+            let mut change = Change::new(action, "x", ChangeStatus::Failed, "d");
+            change.error = Some("denied".into());
+            change
+        };
+        let removed = Change::new("delete-flow-log", "fl-1", ChangeStatus::Applied, "d");
+        let by_account: BTreeMap<String, Vec<Change>> = [
+            (a[0].clone(), vec![removed.clone()]),
+            (a[1].clone(), vec![removed, failed("delete-flow-log")]),
+            (a[2].clone(), vec![failed("read-account")]),
+        ]
+        .into_iter()
+        .collect();
+        let kept = kept_accounts(&by_account);
+        assert_eq!(kept.iter().map(|k| k.account.as_str()).collect::<Vec<_>>(), [a[1].as_str(), a[2].as_str()]);
+        assert_eq!(kept[1].reason, "read-account failed: its flow logs may still deliver");
+        assert_eq!(leaving_without(&a, true, &kept), (vec![a[0].clone()], false), "the organization form stays for the kept");
+        assert_eq!(leaving_without(&a, true, &[]), (a.clone(), true));
+        let more = with_kept(kept[..1].to_vec(), kept.clone());
+        assert_eq!(more, kept, "each account once, the first reason kept");
+        assert!(matches!(kept_log_archive(&a[2], &kept), Some(LogArchiveStatements::Keep { reason }) if reason.contains("read-account failed")));
+        assert_eq!(kept_log_archive(&a[0], &kept), None);
+    }
+
+    #[test]
+    fn the_line_names_the_kept_accounts() {
+        let b = bucket();
+        let a = ids(3);
+        let merged = merge_org_delivery(None, &target(&b, false, false), &a).unwrap().document.unwrap();
+        let edit = offboard_edit(Some(&merged), &leaving(&a[..2], false, None)).unwrap();
+        let mut report = policy_edit_report(&edit, false, &LogArchiveStatements::Remove);
+        report.accounts_kept = vec![a[2].clone()];
+        let line = policy_line("central-logs", &edit, &report, ORG_ID, &a[0], ChangeStatus::Planned);
+        let kept = format!("kept, their flow logs not removed: 1 account(s): {} (a re-run takes them out)", a[2]);
+        assert!(line.detail.contains(&kept), "{}", line.detail);
+        assert!(line.detail.contains(&format!("still delivering: 1 account(s): {}", a[2])), "{}", line.detail);
     }
 
     mod properties {

@@ -76,6 +76,28 @@ pub fn target_ou_of(tree: &OrgTree, target_ous: &[String], account: &str) -> Opt
     None
 }
 
+/// The account filter that deletes the scope's instances but the `kept` accounts' (AWS
+/// CloudFormation API Reference, DeploymentTargets: `DIFFERENCE` excludes the accounts listed from
+/// the OUs' accounts, `INTERSECTION` takes only them). `None`: no account is left to delete.
+pub fn deletion_filter(scope: &AccountFilter, kept: &[String]) -> Option<AccountFilter> {
+    if kept.is_empty() {
+        return Some(scope.clone());
+    }
+    let sorted = |mut accounts: Vec<String>| {
+        accounts.sort();
+        accounts.dedup();
+        accounts
+    };
+    match scope {
+        AccountFilter::None => Some(AccountFilter::Difference(sorted(kept.to_vec()))),
+        AccountFilter::Difference(excluded) => Some(AccountFilter::Difference(sorted(excluded.iter().chain(kept).cloned().collect()))),
+        AccountFilter::Intersection(included) => {
+            let left: Vec<String> = included.iter().filter(|a| !kept.contains(a)).cloned().collect();
+            (!left.is_empty()).then_some(AccountFilter::Intersection(left))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +160,17 @@ mod tests {
         assert_eq!(target_ou_of(&tree, &["ou-b".into(), "ou-a".into()], "111111111111").as_deref(), Some("ou-b"));
         assert_eq!(target_ou_of(&tree, &["ou-a".into()], "222222222222"), None);
         assert_eq!(target_ou_of(&tree, &["ou-a".into()], "333333333333"), None);
+    }
+
+    #[test]
+    fn kept_accounts_are_left_out_of_the_deletion() {
+        let kept = vec!["222222222222".to_owned()];
+        assert_eq!(deletion_filter(&AccountFilter::None, &[]), Some(AccountFilter::None));
+        assert_eq!(deletion_filter(&AccountFilter::None, &kept), Some(AccountFilter::Difference(kept.clone())));
+        let excluded = AccountFilter::Difference(vec!["333333333333".into()]);
+        assert_eq!(deletion_filter(&excluded, &kept), Some(AccountFilter::Difference(vec!["222222222222".into(), "333333333333".into()])));
+        let included = AccountFilter::Intersection(vec!["111111111111".into(), "222222222222".into()]);
+        assert_eq!(deletion_filter(&included, &kept), Some(AccountFilter::Intersection(vec!["111111111111".into()])));
+        assert_eq!(deletion_filter(&AccountFilter::Intersection(kept.clone()), &kept), None, "nothing left to delete");
     }
 }

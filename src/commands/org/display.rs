@@ -119,6 +119,9 @@ impl OrgReport {
             if let Some(error) = &entry.error {
                 writeln!(f, "account {} ({}): ERROR: {error}", entry.account.id, entry.account.name)?;
             }
+            if let Some(reason) = &entry.kept {
+                writeln!(f, "account {} ({}): kept, with its delivery grant and stack instance: {reason}", entry.account.id, entry.account.name)?;
+            }
         }
         Ok(())
     }

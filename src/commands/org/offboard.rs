@@ -1,6 +1,9 @@
 //! `org offboard`: the reverse of onboard, in the order that keeps access until it is not
 //! needed: flow logs (through the operator roles), the bucket policy, the instances, the set,
-//! and the management account's single-account stack.
+//! and the management account's single-account stack. An account whose flow logs could not be
+//! removed (its role refused, a read or a removal failed) keeps what lets a re-run finish: its
+//! delivery grant, its stack instance (the operator role) and so the StackSet; the plan and the
+//! report name it and why, and the run exits 3.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,15 +15,17 @@ use super::discover::{OrgView, flow_log_accounts, log_archive_ctx, observe_org, 
 use super::display::PlanText;
 use super::flowlogs::{disable_account_flow_logs, plan_account_disable, run_accounts};
 use super::offboard_policy::{Leaving, PolicyPlan, apply_offboard_policy, plan_offboard_policy};
-use super::report::{AccountEntry, OrgReport, account_failure, show_plan, stopped_at};
+use super::report::{AccountEntry, OrgReport, account_failure, not_run, show_plan, stopped_at};
 use super::stackset::{delete_instances, delete_set, preferences_of};
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::stacksets::{self, Caller, StackInstance};
 use crate::cli::{FlowLogsDisableArgs, OrgOffboardArgs, ScopeArgs, StackDeleteArgs, StackNameArgs};
 use crate::commands::stack;
 use crate::context::Ctx;
-use crate::core::org_offboard::{Offboarding, PolicyEdit};
+use crate::core::org_offboard::{self, KeptAccount, PolicyEdit};
+use crate::core::org_scope::AccountFilter;
 use crate::core::org_scope::ScopedAccount;
+use crate::core::org_stackset;
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::error::{Error, Result};
 
@@ -48,24 +53,24 @@ struct OffboardPlan {
     view: OrgView,
     cfn: aws_sdk_cloudformation::Client,
     set_exists: bool,
-    /// The run acting in the log-archive account (plan only; the apply forks it).
+    instances: Vec<StackInstance>,
+    /// The log-archive account, and the run acting there (plan only; the apply forks it).
+    log_archive: String,
     la: Ctx,
     whole_org: bool,
     disable: FlowLogsDisableArgs,
     flow_accounts: Vec<(ScopedAccount, String)>,
-    /// Accounts whose flow logs could not be read for the plan.
+    /// Accounts whose flow logs could not be read for the plan: not changed unseen.
     unread: Vec<String>,
+    /// Accounts kept by the plan: their flow logs could not all be read (see
+    /// [`org_offboard::kept_accounts`]).
+    kept: Vec<KeptAccount>,
     /// Every account in scope.
-    leaving: Vec<String>,
+    in_scope: Vec<String>,
     policy: PolicyPlan,
-    instances_line: Change,
-    set_line: Change,
-    /// The scope has instances to delete.
-    any_instances: bool,
-    /// Instances outside the scope remain: the set stays.
-    others_remain: bool,
     delete_args: StackDeleteArgs,
-    /// The management account's stack goes (the caller is that account, in scope).
+    /// The management account's stack goes: the caller is that account, in scope (its plan
+    /// lines; unless the account is kept).
     management_changes: Option<Vec<Change>>,
 }
 
@@ -84,42 +89,44 @@ async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPla
     let every_region = ScopeArgs { regions: Vec::new(), vpcs: Vec::new(), concurrency: args.concurrency };
     let disable = FlowLogsDisableArgs { scope: every_region, bucket: Some(args.bucket.clone()) };
     let flow_accounts = flow_log_accounts(&view);
-    let unread = plan_flow_log_removal(ctx, args, &disable, &flow_accounts, &mut report).await;
+    let (unread, kept) = plan_flow_log_removal(ctx, args, &disable, &flow_accounts, &mut report).await;
 
     // The bucket policy: the leaving accounts' grants (a narrower offboard leaves the others
-    // delivering).
-    let delete_management = view.scope.management().is_some() && view.caller == Caller::Management;
-    let leaving: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+    // delivering, and a kept account keeps its own).
+    let in_scope: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
+    let management_kept = kept.iter().any(|k| k.account == view.tree.management_account);
+    let delete_management = view.scope.management().is_some() && view.caller == Caller::Management && !management_kept;
+    let (leaving, whole) = org_offboard::leaving_without(&in_scope, whole_org, &kept);
     let stack_goes = delete_management && log_archive == view.tree.management_account;
-    let who = Leaving { accounts: &leaving, whole_organization: whole_org, stack_goes };
+    let who = Leaving { accounts: &leaving, whole_organization: whole, stack_goes, kept: &kept };
     let policy = plan_offboard_policy(&la, args, &view, &log_archive, &who).await?;
     report.policy_edit = policy.edit.clone();
-    let (instances_line, set_line, any_instances, others_remain) = set_lines(&args.target.stack_set_name, &view, set.is_some(), &instances);
+    let (instances_line, set_line) = set_lines(&args.target.stack_set_name, &view, set.is_some(), &instances, &kept).lines;
     let delete_args = StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: args.wait.clone() };
     let management_changes = if delete_management {
         Some(stack::delete(&ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.silent()), &delete_args).await?.changes)
     } else {
         None
     };
-    report.changes = vec![policy.line.clone(), instances_line.clone(), set_line.clone()];
+    report.changes = vec![policy.line.clone(), instances_line, set_line];
     report.changes.extend(management_changes.clone().unwrap_or_default());
+    report.changes.extend(kept_management_line(&view, &args.stack_name, &kept));
     report.summary = ChangeTally::of(&report.all_changes());
     let set_exists = set.is_some();
     let plan = OffboardPlan {
         view,
         cfn,
         set_exists,
+        instances,
+        log_archive,
         la,
         whole_org,
         disable,
         flow_accounts,
         unread,
-        leaving,
+        kept,
+        in_scope,
         policy,
-        instances_line,
-        set_line,
-        any_instances,
-        others_remain,
         delete_args,
         management_changes,
     };
@@ -127,49 +134,96 @@ async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPla
 }
 
 /// Plans each account's flow-log removal into its report entry; the accounts that could not be
-/// read.
+/// read, and the accounts kept (each entry says why).
 async fn plan_flow_log_removal(
     ctx: &Ctx,
     args: &OrgOffboardArgs,
     disable: &FlowLogsDisableArgs,
     flow_accounts: &[(ScopedAccount, String)],
     report: &mut OrgReport,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<KeptAccount>) {
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_disable(ctx, account, role, disable)).collect();
     let planned: Vec<(String, Result<Vec<Change>>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
     let mut unread = Vec::new();
+    let mut by_account = BTreeMap::new();
     for (id, result) in planned {
-        if let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) {
-            entry.changes = match result {
-                Ok(changes) => changes,
-                Err(e) => {
-                    unread.push(id.clone());
-                    vec![account_failure("read-account", &id, "the account could not be read", &e)]
-                }
-            };
+        let changes = match result {
+            Ok(changes) => changes,
+            Err(e) => {
+                unread.push(id.clone());
+                vec![account_failure("read-account", &id, "the account could not be read", &e)]
+            }
+        };
+        by_account.insert(id, changes);
+    }
+    let kept = org_offboard::kept_accounts(&by_account);
+    for entry in report.accounts.iter_mut() {
+        if let Some(changes) = by_account.remove(&entry.account.id) {
+            entry.changes = changes;
         }
     }
-    unread
+    mark_kept(report, &kept);
+    (unread, kept)
 }
 
-/// The plan lines of the scope's instances and of the set: (instances, set, any instance in
-/// scope, instances outside the scope remain).
-fn set_lines(set_name: &str, view: &OrgView, set_exists: bool, instances: &[StackInstance]) -> (Change, Change, bool, bool) {
+/// Each kept account's entry says why it is kept.
+fn mark_kept(report: &mut OrgReport, kept: &[KeptAccount]) {
+    for entry in report.accounts.iter_mut() {
+        if let Some(k) = kept.iter().find(|k| k.account == entry.account.id) {
+            entry.kept = Some(k.reason.clone());
+        }
+    }
+}
+
+/// The management account's stack stays while the account is kept: the plan line that says so.
+fn kept_management_line(view: &OrgView, stack_name: &str, kept: &[KeptAccount]) -> Option<Change> {
+    let management = view.scope.management()?;
+    let reason = &kept.iter().find(|k| k.account == management.id)?.reason;
+    (view.caller == Caller::Management)
+        .then(|| Change::new("delete-stack", stack_name, ChangeStatus::Skipped, format!("kept with management account {}: {reason}", management.id)))
+}
+
+/// What happens to the scope's instances and to the set.
+struct SetWork {
+    /// The plan lines: (instances, set).
+    lines: (Change, Change),
+    /// The account filter of the instances to delete; `None`: none.
+    filter: Option<AccountFilter>,
+    /// The set goes: it exists, and no instance outside the scope or of a kept account remains.
+    delete_set: bool,
+}
+
+/// The instances of the scope go but the kept accounts' (each keeps its operator role, through
+/// which a re-run removes its flow logs), and the set once no other instance remains.
+fn set_lines(set_name: &str, view: &OrgView, set_exists: bool, instances: &[StackInstance], kept: &[KeptAccount]) -> SetWork {
     let members = view.scope.members();
-    let in_scope = instances.iter().filter(|i| members.iter().any(|m| m.id == i.account)).count();
-    let instances_line = if in_scope == 0 {
-        Change::new("delete-stack-instances", set_name, ChangeStatus::Skipped, "no instance in scope")
-    } else {
-        let detail = format!("{in_scope} account(s): the vendor role and the operator role go with them");
-        Change::new("delete-stack-instances", set_name, ChangeStatus::Planned, detail)
+    let kept_members: Vec<String> = kept.iter().filter(|k| members.iter().any(|m| m.id == k.account)).map(|k| k.account.clone()).collect();
+    let in_scope: Vec<&StackInstance> = instances.iter().filter(|i| members.iter().any(|m| m.id == i.account)).collect();
+    let going = in_scope.iter().filter(|i| !kept_members.contains(&i.account)).count();
+    let kept_text = (!kept_members.is_empty()).then(|| format!("kept: {} account(s): {}", kept_members.len(), kept_members.join(", ")));
+    let instances_line = match (going, &kept_text) {
+        (0, None) => Change::new("delete-stack-instances", set_name, ChangeStatus::Skipped, "no instance in scope"),
+        (0, Some(kept)) => Change::new("delete-stack-instances", set_name, ChangeStatus::Skipped, kept),
+        (n, kept) => {
+            let mut detail = format!("{n} account(s): the vendor role and the operator role go with them");
+            if let Some(kept) = kept {
+                detail = format!("{detail}; {kept} (their flow logs were not removed)");
+            }
+            Change::new("delete-stack-instances", set_name, ChangeStatus::Planned, detail)
+        }
     };
-    let others_remain = instances.len() > in_scope;
-    let set_line = match (set_exists, others_remain) {
-        (false, _) => Change::new("delete-stack-set", set_name, ChangeStatus::Skipped, "does not exist"),
-        (true, true) => Change::new("delete-stack-set", set_name, ChangeStatus::Skipped, "kept: instances outside the scope remain"),
-        (true, false) => Change::new("delete-stack-set", set_name, ChangeStatus::Planned, "once its instances are gone"),
+    let others_remain = instances.len() > in_scope.len();
+    let set_line = match (set_exists, others_remain, &kept_text) {
+        (false, _, _) => Change::new("delete-stack-set", set_name, ChangeStatus::Skipped, "does not exist"),
+        (true, true, _) => Change::new("delete-stack-set", set_name, ChangeStatus::Skipped, "kept: instances outside the scope remain"),
+        (true, false, Some(_)) => {
+            let detail = format!("kept: the instances of {} stay (a re-run deletes it once they are out)", kept_members.join(", "));
+            Change::new("delete-stack-set", set_name, ChangeStatus::Skipped, detail)
+        }
+        (true, false, None) => Change::new("delete-stack-set", set_name, ChangeStatus::Planned, "once its instances are gone"),
     };
-    (instances_line, set_line, in_scope > 0, others_remain)
+    let filter = if going == 0 { None } else { org_stackset::deletion_filter(&view.scope.account_filter, &kept_members) };
+    SetWork { lines: (instances_line, set_line), filter, delete_set: set_exists && !others_remain && kept_members.is_empty() }
 }
 
 /// The offboard run: the plan, the runs acting in the log-archive account and as the caller, and
@@ -181,6 +235,8 @@ struct OffboardRun<'a> {
     la_apply: Ctx,
     applying: Ctx,
     account_results: Mutex<BTreeMap<String, Vec<Change>>>,
+    /// The plan's kept accounts, and those whose removal failed.
+    kept: Mutex<Vec<KeptAccount>>,
     applied_edit: Mutex<Option<PolicyEdit>>,
 }
 
@@ -193,6 +249,7 @@ async fn apply_offboard(ctx: &Ctx, args: &OrgOffboardArgs, plan: OffboardPlan, m
         la_apply: plan.la.fork(ApplyMode::APPLY, ctx.printer.silent()),
         applying: ctx.fork(ApplyMode::APPLY, ctx.printer.silent()),
         account_results: Mutex::new(BTreeMap::new()),
+        kept: Mutex::new(plan.kept.clone()),
         applied_edit: Mutex::new(None),
     };
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
@@ -202,6 +259,7 @@ async fn apply_offboard(ctx: &Ctx, args: &OrgOffboardArgs, plan: OffboardPlan, m
     // Every step but the first (the flow logs) is the organization's.
     let by_account = run.account_results.into_inner().unwrap_or_else(|p| p.into_inner());
     report.settle(outcome.steps.get(1..).unwrap_or_default(), by_account, None, outcome.tally.interrupted);
+    mark_kept(&mut report, &run.kept.into_inner().unwrap_or_else(|p| p.into_inner()));
     match run.applied_edit.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(edit) => report.policy_edit = Some(edit),
         // Nothing to change: the plan is what the bucket says.
@@ -216,6 +274,12 @@ async fn apply_offboard(ctx: &Ctx, args: &OrgOffboardArgs, plan: OffboardPlan, m
 }
 
 impl OffboardRun<'_> {
+    fn kept_now(&self) -> Vec<KeptAccount> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Each account's flow logs. An account whose removal fails is kept, and the organization's
+    /// steps go on for the others: the failure is the account's, in its entry (and the exit code).
     fn flow_log_step(&self, flow_changes: Vec<Change>) -> Step<'_> {
         Step::new(flow_changes, async move {
             // An account that could not be read for the plan is not changed unseen.
@@ -226,7 +290,15 @@ impl OffboardRun<'_> {
                 .filter(|(account, _)| !plan.unread.contains(&account.id))
                 .map(|(account, role)| disable_account_flow_logs(self.ctx, account, role, &plan.disable))
                 .collect();
-            Ok(run_accounts(pending, self.args.target.account_concurrency, &self.account_results).await)
+            run_accounts(pending, self.args.target.account_concurrency, &self.account_results).await;
+            let results = self.account_results.lock().unwrap_or_else(|p| p.into_inner());
+            let kept = {
+                let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+                *kept = org_offboard::with_kept(kept.clone(), org_offboard::kept_accounts(&results));
+                kept.clone()
+            };
+            let leaving = results.iter().filter(|(account, _)| !kept.iter().any(|k| k.account == **account));
+            Ok(Done::Report { changes: leaving.flat_map(|(_, changes)| changes.iter().cloned()).collect(), error: None })
         })
     }
 
@@ -234,36 +306,49 @@ impl OffboardRun<'_> {
         Step::new(vec![self.plan.policy.line.clone()], async move {
             let plan = self.plan;
             let Some(region) = &plan.policy.region else { return Ok(Done::AlreadyDone) };
-            let log_archive = plan.policy.log_archive_leaves.as_deref();
-            let offboarding = Offboarding { leaving: &plan.leaving, whole_organization: plan.whole_org, log_archive };
-            let (line, edit) =
-                apply_offboard_policy(&self.la_apply, &self.args.bucket, region, &offboarding, &plan.policy.verdict, &plan.view.tree.org_id).await?;
+            let kept = self.kept_now();
+            let (leaving, whole) = org_offboard::leaving_without(&plan.in_scope, plan.whole_org, &kept);
+            let management = &plan.view.tree.management_account;
+            let management_leaves = plan.management_changes.is_some() && !kept.iter().any(|k| k.account == *management);
+            let stack_goes = management_leaves && plan.log_archive == *management;
+            let who = Leaving { accounts: &leaving, whole_organization: whole, stack_goes, kept: &kept };
+            let own = (plan.policy.log_archive_leaves.as_deref(), &plan.policy.verdict);
+            let (line, edit) = apply_offboard_policy(&self.la_apply, &self.args.bucket, region, &who, own, &plan.view.tree.org_id).await?;
             *self.applied_edit.lock().unwrap_or_else(|p| p.into_inner()) = Some(edit);
             Ok(Done::Report { changes: vec![line], error: None })
         })
     }
 
-    /// The scope's instances, then the set once no other instance remains.
+    /// The scope's instances but the kept accounts', then the set once no other instance remains.
     fn set_step(&self) -> Step<'_> {
         let plan = self.plan;
-        let lines = vec![plan.instances_line.clone(), plan.set_line.clone()];
-        Step::new(lines.clone(), async move {
-            let (cfn, view, set_name) = (&plan.cfn, &plan.view, self.args.target.stack_set_name.as_str());
+        let set_name = self.args.target.stack_set_name.as_str();
+        let planned = set_lines(set_name, &plan.view, plan.set_exists, &plan.instances, &plan.kept).lines;
+        Step::new(vec![planned.0, planned.1], async move {
+            // The lines again with the accounts kept by the flow-log step.
+            let work = set_lines(set_name, &plan.view, plan.set_exists, &plan.instances, &self.kept_now());
+            let lines = vec![work.lines.0, work.lines.1];
+            let (cfn, view) = (&plan.cfn, &plan.view);
             let preferences = preferences_of(self.args.operations);
             let wait = Duration::from_secs(self.args.wait.wait_timeout);
-            if let Err(e) = delete_instances(cfn, view, set_name, plan.any_instances, preferences, wait).await {
+            if let Err(e) = delete_instances(cfn, view, set_name, work.filter.as_ref(), preferences, wait).await {
                 let (changes, error) = stopped_at(lines, Some(("delete-stack-instances", e)));
                 return Ok(Done::Report { changes, error });
             }
-            let removed = if plan.set_exists && !plan.others_remain { delete_set(cfn, view, set_name).await } else { Ok(()) };
+            let removed = if work.delete_set { delete_set(cfn, view, set_name).await } else { Ok(()) };
             let (changes, error) = stopped_at(lines, removed.err().map(|e| ("delete-stack-set", e)));
             Ok(Done::Report { changes, error })
         })
     }
 
+    /// The management account's stack, unless the account is kept.
     fn management_step(&self) -> Option<Step<'_>> {
         let changes = self.plan.management_changes.clone()?;
-        Some(Step::new(changes, async move {
+        Some(Step::new(changes.clone(), async move {
+            let management = &self.plan.view.tree.management_account;
+            if let Some(kept) = self.kept_now().iter().find(|k| k.account == *management) {
+                return Ok(not_run(changes, &format!("management account {management} is kept: {}", kept.reason)));
+            }
             Ok(match stack::delete(&self.applying, &self.plan.delete_args).await {
                 Ok(r) => Done::Report { changes: r.changes, error: (!r.failures.is_empty()).then(|| r.failures.join("; ")) },
                 Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },

@@ -10,7 +10,9 @@ use crate::context::Ctx;
 use crate::core::bucket::{BucketAction, BucketExistence};
 use crate::core::names::BucketName;
 use crate::core::org_grant::has_account_statements;
-use crate::core::org_offboard::{self, LogArchiveStatements, OffboardEdit, Offboarding, OwnOnboarding, PolicyEdit, policy_edit_report, policy_line};
+use crate::core::org_offboard::{
+    self, KeptAccount, LogArchiveStatements, OffboardEdit, Offboarding, OwnOnboarding, PolicyEdit, policy_edit_report, policy_line,
+};
 use crate::core::report::{Change, ChangeStatus};
 use crate::error::{Error, Result};
 
@@ -32,6 +34,21 @@ pub(super) struct Leaving<'a> {
     /// The log-archive account's single-account stack goes with this offboarding (the
     /// management account's, deleted by this run).
     pub stack_goes: bool,
+    /// Accounts in scope that stay (see [`org_offboard::kept_accounts`]): `accounts` leaves them
+    /// out.
+    pub kept: &'a [KeptAccount],
+}
+
+impl Leaving<'_> {
+    /// Whether the log-archive account's own statements go: they stay with it when it is kept.
+    fn verdict(&self, log_archive: &str, own: OwnOnboarding<'_>) -> LogArchiveStatements {
+        org_offboard::kept_log_archive(log_archive, self.kept)
+            .unwrap_or_else(|| org_offboard::log_archive_statements(log_archive, self.accounts, self.whole_organization, own))
+    }
+
+    fn kept_ids(&self) -> Vec<String> {
+        self.kept.iter().map(|k| k.account.clone()).collect()
+    }
 }
 
 /// Reads the central bucket's policy and plans its edit (the log-archive account's role stack is
@@ -64,12 +81,13 @@ pub(super) async fn plan_offboard_policy(
             None => OwnOnboarding::None,
         },
     };
-    let verdict = org_offboard::log_archive_statements(log_archive, leaving.accounts, whole_org, own);
+    let verdict = leaving.verdict(log_archive, own);
     let log_archive_leaves = (verdict == LogArchiveStatements::Remove).then(|| log_archive.to_owned());
     let offboarding = Offboarding { leaving: leaving.accounts, whole_organization: whole_org, log_archive: log_archive_leaves.as_deref() };
     let edit = offboard_edit_of(existing.as_deref(), &offboarding)?;
     let has_own = has_account_statements(existing.as_deref(), log_archive);
-    let report = policy_edit_report(&edit, has_own, &verdict);
+    let mut report = policy_edit_report(&edit, has_own, &verdict);
+    report.accounts_kept = leaving.kept_ids();
     let line = policy_line(bucket.as_str(), &edit, &report, &view.tree.org_id, log_archive, ChangeStatus::Planned);
     Ok(PolicyPlan { region: Some(region), log_archive_leaves, verdict, line, edit: Some(report) })
 }
@@ -80,26 +98,32 @@ fn offboard_edit_of(existing: Option<&str>, offboarding: &Offboarding<'_>) -> Re
     })
 }
 
-/// Applies the policy edit on what the bucket's policy is now; returns the line and the edit as
-/// applied.
+/// Applies the policy edit on what the bucket's policy is now, for who leaves now (the accounts
+/// kept by the flow-log step stay); returns the line and the edit as applied. `log_archive_leaves`
+/// and `verdict`: the plan's, for the log-archive account's own statements.
 pub(super) async fn apply_offboard_policy(
     la: &Ctx,
     bucket: &BucketName,
     region: &str,
-    offboarding: &Offboarding<'_>,
-    verdict: &LogArchiveStatements,
+    leaving: &Leaving<'_>,
+    (log_archive_leaves, verdict): (Option<&str>, &LogArchiveStatements),
     org_id: &str,
 ) -> Result<(Change, PolicyEdit)> {
     let log_archive = la.identity().await?.account.clone();
+    let kept_verdict = org_offboard::kept_log_archive(&log_archive, leaving.kept);
+    let log_archive_leaves = log_archive_leaves.filter(|_| kept_verdict.is_none());
+    let offboarding = Offboarding { leaving: leaving.accounts, whole_organization: leaving.whole_organization, log_archive: log_archive_leaves };
     let client = la.s3(region);
     let existing = s3::read_policy(&client, bucket).await?;
-    let edit = offboard_edit_of(existing.as_deref(), offboarding)?;
+    let edit = offboard_edit_of(existing.as_deref(), &offboarding)?;
     if edit.delete_policy {
         s3::delete_policy(&client, bucket).await?;
     } else if let Some(document) = &edit.document {
         s3::apply_bucket_action(&client, bucket, &BucketAction::PutBucketPolicy { document: document.clone() }).await?;
     }
+    let verdict = kept_verdict.as_ref().unwrap_or(verdict);
     let mut report = policy_edit_report(&edit, has_account_statements(existing.as_deref(), &log_archive), verdict);
+    report.accounts_kept = leaving.kept_ids();
     report.applied = true;
     let line = policy_line(bucket.as_str(), &edit, &report, org_id, &log_archive, ChangeStatus::Applied);
     Ok((line, report))

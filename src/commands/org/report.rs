@@ -36,6 +36,10 @@ pub struct AccountEntry {
     pub result: Option<CheckStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// org offboard: why the account keeps its delivery grant and its stack instance (its flow
+    /// logs could not be removed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
 }
 
 impl AccountEntry {
@@ -47,6 +51,7 @@ impl AccountEntry {
             checks: Vec::new(),
             result: None,
             error: None,
+            kept: None,
         }
     }
 

@@ -230,20 +230,19 @@ impl SetDeployment<'_> {
     }
 }
 
-/// Deletes the scope's stack instances (`RetainStacks` false), at most 50 OUs a call.
+/// Deletes the scope's stack instances that `filter` selects (`RetainStacks` false), at most 50
+/// OUs a call; `None`: none to delete.
 pub(super) async fn delete_instances(
     cfn: &aws_sdk_cloudformation::Client,
     view: &OrgView,
     set_name: &str,
-    any: bool,
+    filter: Option<&AccountFilter>,
     preferences: OperationPreferences,
     wait: Duration,
 ) -> Result<()> {
-    if !any {
-        return Ok(());
-    }
+    let Some(filter) = filter else { return Ok(()) };
     for ous in view.scope.target_ous.chunks(50) {
-        let targets = Targets { ous, filter: &view.scope.account_filter };
+        let targets = Targets { ous, filter };
         let id = stacksets::delete_stack_instances(cfn, set_name, &targets, &view.stack_set_region, preferences, view.caller, stacksets::BUSY_DELAYS)
             .await?;
         let outcome = stacksets::wait_operation(cfn, set_name, &id, view.caller, wait).await?;

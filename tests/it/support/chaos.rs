@@ -207,6 +207,13 @@ impl ChaosProxy {
         });
     }
 
+    /// The proxy no longer answers `action` itself (see [`ChaosProxy::answer`]): the service
+    /// answers again (a role that trusts the caller again).
+    #[allow(dead_code)]
+    pub fn forget_answers(&self, action: &str) {
+        self.state.answers.lock().unwrap().retain(|a| a.action != action);
+    }
+
     /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
     pub fn rewrite_response(&self, action: &str, rewrite: impl Fn(&str) -> String + Send + Sync + 'static) {
         self.state.rewrites.lock().unwrap().push((action.to_owned(), Arc::new(rewrite)));
