@@ -70,20 +70,20 @@ impl fmt::Display for FlowLogsReport {
         }
         let regions = self.regions.len();
         if self.applied {
-            write!(f, "{} applied, {} unchanged", s.applied, s.unchanged)?;
-        } else if s.planned == 0 {
+            write!(f, "{} applied, {} unchanged", s.steps_applied, s.steps_unchanged)?;
+        } else if s.steps_planned == 0 {
             write!(f, "nothing to change in {regions} region(s)")?;
         } else {
-            write!(f, "dry run: {} change(s) planned in {regions} region(s), nothing applied", s.planned)?;
+            write!(f, "dry run: {} change(s) planned in {regions} region(s), nothing applied", s.steps_planned)?;
         }
-        if s.failed > 0 {
-            write!(f, ", {} FAILED (re-run to converge)", s.failed)?;
+        if s.steps_failed > 0 {
+            write!(f, ", {} FAILED (re-run to converge)", s.steps_failed)?;
         }
-        if s.not_attempted > 0 {
-            write!(f, ", {} not attempted", s.not_attempted)?;
+        if s.steps_not_attempted > 0 {
+            write!(f, ", {} not attempted", s.steps_not_attempted)?;
         }
-        if s.blocked > 0 {
-            write!(f, ", {} non-compliant left alone (use --replace)", s.blocked)?;
+        if s.steps_blocked > 0 {
+            write!(f, ", {} non-compliant left alone (use --replace)", s.steps_blocked)?;
         }
         writeln!(f)
     }
@@ -111,9 +111,8 @@ fn mark(changes: &mut [Change], action: &str, vpc: &str, status: ChangeStatus, e
     }
 }
 
-/// After an interrupt: every planned change of a region that was not started.
 fn item_error(failure: &ItemFailure) -> String {
-    format!("{}: {}", failure.code, failure.message)
+    failure.text()
 }
 
 /// Applies one region's plan with that region's client; updates the region's change entries.
