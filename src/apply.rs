@@ -12,7 +12,7 @@ use std::pin::Pin;
 use futures::stream::{self, StreamExt};
 
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
-use crate::error::{Error, Result};
+use crate::error::{AwsErrorKind, Error, Result};
 use crate::output::Printer;
 
 /// What to do once a plan is shown.
@@ -69,11 +69,26 @@ pub fn confirm(mode: ApplyMode, pending: usize, question: &str) -> Result<Decisi
     }
 }
 
-/// An error as a failed change carries it: the message and what to do about it.
+/// An error as a failed change carries it: the message and what to do about it. Every failed
+/// change carries a hint: the error's own, else the remedy for its kind.
 pub fn error_text(error: &Error) -> String {
-    match error.hint() {
-        Some(hint) => format!("{error} (hint: {hint})"),
-        None => error.to_string(),
+    format!("{error} (hint: {})", failure_hint(error))
+}
+
+/// What to do about an error that failed a change: its own hint, else one for its kind.
+pub fn failure_hint(error: &Error) -> String {
+    if let Some(hint) = error.hint() {
+        return hint.to_owned();
+    }
+    match error {
+        Error::Aws { kind: AwsErrorKind::Credentials, .. } => {
+            crate::aws::profile::credentials_hint(None, std::env::var_os("AWS_ACCESS_KEY_ID").is_some())
+        }
+        Error::Aws { code, .. } => {
+            code.as_deref().and_then(crate::aws::code_hint).map(str::to_owned).unwrap_or_else(|| crate::aws::general_hint(code.as_deref()))
+        }
+        Error::Io { .. } => "check the file or terminal the message names, then re-run".to_owned(),
+        Error::Input { .. } | Error::Refused { .. } | Error::Interrupted => crate::aws::general_hint(None),
     }
 }
 
@@ -151,12 +166,16 @@ impl<'a> Plan<'a> {
         self.pending.unwrap_or_else(|| self.steps.iter().filter(|s| s.pending()).count())
     }
 
-    /// The count a person checks against the plan table: its planned lines (a stack deploy is
-    /// one step that shows every resource it adds), or the steps when they are more.
+    /// The count a person checks against the plan table: its planned changes (one per line,
+    /// except the lines that detail another, such as the resources of a stack deploy: see
+    /// `ChangeTally`), or the steps when they are more.
     pub fn shown_pending(&self) -> usize {
         match self.pending() {
             0 => 0,
-            steps => self.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned).count().max(steps),
+            steps => {
+                let changes = self.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned && c.part_of.is_none());
+                changes.count().max(steps)
+            }
         }
     }
 
@@ -347,6 +366,26 @@ mod tests {
         assert_eq!(outcome.tally.exit_status(), crate::error::ExitStatus::Partial);
     }
 
+    /// A failed change always says what to do: an error without a hint of its own gets the
+    /// remedy for its code, or the general one.
+    #[test]
+    fn an_error_without_a_hint_is_completed() {
+        let aws = |code: Option<&str>, hint: Option<&str>| Error::Aws {
+            context: "tagging bucket b".into(),
+            kind: AwsErrorKind::Other,
+            code: code.map(str::to_owned),
+            message: "refused".into(),
+            hint: hint.map(str::to_owned),
+        };
+        assert!(error_text(&aws(Some("InvalidTag"), None)).contains("(hint: AWS refused a tag"), "the code's remedy");
+        assert!(error_text(&aws(Some("Whatever"), None)).contains("(hint: AWS refused it with Whatever"), "the general remedy");
+        assert!(error_text(&aws(None, None)).contains("(hint: fix what the message names"));
+        assert!(error_text(&aws(Some("InvalidTag"), Some("own"))).ends_with("(hint: own)"), "an error's own hint wins");
+        assert!(error_text(&Error::refused("no", None)).contains("(hint: "));
+        let io = Error::io("reading x", std::io::Error::other("gone"));
+        assert!(error_text(&io).contains("(hint: check the file"));
+    }
+
     #[tokio::test]
     async fn independent_steps_continue_after_a_failure_and_keep_plan_order() {
         let printer = Printer::new(crate::output::OutputFormat::Json, true);
@@ -386,11 +425,16 @@ mod tests {
     }
 
     #[test]
-    fn the_count_a_plan_names_is_the_lines_it_shows() {
-        // One step (a stack deploy applies whole) that shows six planned lines: six, not one.
+    fn the_count_a_plan_names_is_the_changes_it_shows() {
+        // One step that shows six planned changes (a bucket's settings): six, not one.
         let six = (0..6).map(|i| planned(&format!("r{i}"))).collect();
         let plan = Plan::new(vec![Step::new(six, async { Ok(Done::Changed) })], OnFailure::Stop);
         assert_eq!((plan.pending(), plan.shown_pending()), (1, 6));
+        // A stack deploy: one change, whatever resource lines detail it.
+        let mut deploy = vec![planned("stack")];
+        deploy.extend((0..5).map(|i| planned(&format!("r{i}")).part_of("do")));
+        let plan = Plan::new(vec![Step::new(deploy, async { Ok(Done::Changed) })], OnFailure::Stop);
+        assert_eq!((plan.pending(), plan.shown_pending()), (1, 1));
         // Nothing to apply stays nothing, whatever is shown.
         let plan = Plan::new(vec![Step::shown(vec![planned("shown-only")])], OnFailure::Stop);
         assert_eq!(plan.shown_pending(), 0);

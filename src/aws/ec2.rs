@@ -173,6 +173,14 @@ pub struct ItemFailure {
     pub message: String,
 }
 
+impl ItemFailure {
+    /// The failure as a failed change carries it: AWS's code and message, and what to do.
+    pub fn text(&self) -> String {
+        let hint = crate::aws::code_hint(&self.code).map(str::to_owned).unwrap_or_else(|| crate::aws::general_hint(Some(&self.code)));
+        format!("{}: {} (hint: {hint})", self.code, self.message)
+    }
+}
+
 fn item_failures(items: &[aws_sdk_ec2::types::UnsuccessfulItem]) -> Vec<ItemFailure> {
     items
         .iter()
@@ -256,4 +264,20 @@ pub fn creation_tags(user: &[UserTag]) -> Vec<(String, String)> {
     let mut tags = vec![(crate::core::flowlog_plan::MANAGED_TAG_KEY.to_owned(), crate::core::flowlog_plan::MANAGED_TAG_VALUE.to_owned())];
     tags.extend(user.iter().filter(|t| t.key != crate::core::flowlog_plan::MANAGED_TAG_KEY).map(|t| (t.key.clone(), t.value.clone())));
     tags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An `Unsuccessful` item of CreateFlowLogs/DeleteFlowLogs fails one change: it says what to
+    /// do, for a code with a known remedy and for one without.
+    #[test]
+    fn an_unsuccessful_item_carries_a_hint() {
+        let failure = |code: &str| ItemFailure { id: "vpc-1".into(), code: code.into(), message: "nope".into() };
+        let tag = failure("InvalidTag").text();
+        assert!(tag.starts_with("InvalidTag: nope (hint: AWS refused a tag"), "{tag}");
+        let other = failure("SomethingNew").text();
+        assert!(other.contains("(hint: AWS refused it with SomethingNew"), "{other}");
+    }
 }

@@ -71,13 +71,14 @@ impl fmt::Display for AccessEditReport {
             writeln!(f, "hint: {hint}")?;
         }
         let s = &self.summary;
-        if s.planned + s.applied + s.failed == 0 {
+        // Changes, not plan lines: a redeploy of the stack is one change (see `ChangeTally`).
+        if s.steps_planned + s.steps_applied + s.steps_failed == 0 {
             writeln!(f, "nothing to change: {} already as asked", self.buckets.join(", "))
         } else if self.dry_run {
             // The stack's report has said it (and how the plan was made).
             if self.stack.is_some() { Ok(()) } else { writeln!(f, "dry run: nothing applied") }
         } else {
-            writeln!(f, "{} applied, {} failed", s.applied, s.failed)
+            writeln!(f, "{} change(s) applied, {} failed", s.steps_applied, s.steps_failed)
         }
     }
 }

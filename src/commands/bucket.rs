@@ -86,19 +86,19 @@ impl fmt::Display for BucketCreateReport {
         if self.applied {
             let attempted: Vec<Change> = self.changes.iter().filter(|c| c.status != ChangeStatus::Skipped).cloned().collect();
             write!(f, "{}", render_changes(&attempted))?;
-            if s.failed > 0 {
+            if s.steps_failed > 0 {
                 writeln!(
                     f,
                     "bucket {}: {} applied, {} FAILED, {} not attempted; fix the error and re-run (it converges)",
-                    self.bucket, s.applied, s.failed, s.not_attempted
+                    self.bucket, s.steps_applied, s.steps_failed, s.steps_not_attempted
                 )
             } else {
-                writeln!(f, "bucket {} in {}: {} change(s) applied, {} already right", self.bucket, self.region, s.applied, s.unchanged)
+                writeln!(f, "bucket {} in {}: {} change(s) applied, {} already right", self.bucket, self.region, s.steps_applied, s.steps_unchanged)
             }
-        } else if s.planned == 0 {
+        } else if s.steps_planned == 0 {
             writeln!(f, "bucket {} in {} is already right: nothing to change", self.bucket, self.region)
         } else {
-            writeln!(f, "dry run: {} change(s) planned, nothing applied", s.planned)
+            writeln!(f, "dry run: {} change(s) planned, nothing applied", s.steps_planned)
         }
     }
 }

@@ -83,23 +83,23 @@ impl fmt::Display for FlowLogsReport {
         }
         let regions = self.regions.len();
         if self.applied {
-            write!(f, "{} applied, {} unchanged", s.applied, s.unchanged)?;
-        } else if s.planned == 0 {
+            write!(f, "{} applied, {} unchanged", s.steps_applied, s.steps_unchanged)?;
+        } else if s.steps_planned == 0 {
             write!(f, "nothing to change in {regions} region(s)")?;
         } else {
-            write!(f, "dry run: {} change(s) planned in {regions} region(s), nothing applied", s.planned)?;
+            write!(f, "dry run: {} change(s) planned in {regions} region(s), nothing applied", s.steps_planned)?;
         }
-        if s.failed > 0 {
-            write!(f, ", {} FAILED (re-run to converge)", s.failed)?;
+        if s.steps_failed > 0 {
+            write!(f, ", {} FAILED (re-run to converge)", s.steps_failed)?;
         }
-        if s.not_attempted > 0 {
-            write!(f, ", {} not attempted", s.not_attempted)?;
+        if s.steps_not_attempted > 0 {
+            write!(f, ", {} not attempted", s.steps_not_attempted)?;
         }
-        if s.blocked > 0 {
+        if s.steps_blocked > 0 {
             write!(
                 f,
                 ", {} non-compliant left alone (the plan names the flag: --replace, or --replace-unmanaged for flow logs not flowgate's)",
-                s.blocked
+                s.steps_blocked
             )?;
         }
         writeln!(f)
@@ -165,9 +165,9 @@ async fn create_settling(
     Ok(failures)
 }
 
-/// After an interrupt: every planned change of a region that was not started.
+/// A failed item, as a failed change carries it.
 fn item_error(failure: &ItemFailure) -> String {
-    format!("{}: {}", failure.code, failure.message)
+    failure.text()
 }
 
 /// Applies one region's plan with that region's client; updates the region's change entries.

@@ -119,7 +119,8 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     }
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
     let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: 1 });
-    plan.pending = Some(report.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned).count());
+    // Changes, not plan lines: the stack's resources are details of its deletion (see `ChangeTally`).
+    plan.pending = Some(report.steps.iter().flat_map(|s| &s.changes).filter(|c| c.status == ChangeStatus::Planned && c.part_of.is_none()).count());
     let pending = plan.pending();
     let outcome = apply::run(ctx.mode(), &ctx.printer, plan, &format!("Apply {pending} change(s) to offboard account {}?", identity.account)).await?;
     report.summary = outcome.tally;

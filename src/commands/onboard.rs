@@ -155,12 +155,13 @@ impl fmt::Display for OnboardReport {
             writeln!(f, "  bucket       {}", self.bucket)?;
         }
         let s = &self.summary;
+        // Changes, not plan lines: the stack deploy is one change (see `ChangeTally`).
         if self.dry_run {
-            writeln!(f, "dry run: {} change(s) planned, nothing applied", s.planned)?;
+            writeln!(f, "dry run: {} change(s) planned, nothing applied", s.steps_planned)?;
         } else if !self.applied {
             writeln!(f, "nothing to change")?;
         } else {
-            writeln!(f, "{} change(s) applied, {} failed", s.applied, s.failed)?;
+            writeln!(f, "{} change(s) applied, {} failed", s.steps_applied, s.steps_failed)?;
         }
         if let Some(rerun) = &self.rerun {
             writeln!(f, "re-run to finish (it converges): {rerun}")?;
@@ -249,7 +250,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     ];
     let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&planned);
-    let pending = report.summary.planned;
+    let pending = report.summary.steps_planned;
     ctx.printer.text(format_args!("{}\nPlan for onboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
     for step in &report.steps {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;

@@ -291,8 +291,9 @@ pub fn check_template(text: &str, path: Option<&std::path::Path>) -> Result<Temp
     })
 }
 
-/// A resource plan as a line of the plan.
-fn resource_change(plan: &ResourcePlan) -> Option<Change> {
+/// A resource plan as a line of the plan: a detail of the stack operation `operation` (the
+/// deploy applies its resources as one change).
+fn resource_change(plan: &ResourcePlan, operation: &str) -> Option<Change> {
     let (action, status) = match plan.action {
         "add" => ("add-resource", ChangeStatus::Planned),
         "remove" => ("remove-resource", ChangeStatus::Planned),
@@ -301,7 +302,7 @@ fn resource_change(plan: &ResourcePlan) -> Option<Change> {
         "absent" => ("skip-resource", ChangeStatus::Skipped),
         _ => return None,
     };
-    Some(Change::new(action, &plan.logical_id, status, format!("{}: {}", plan.resource_type, plan.detail)))
+    Some(Change::new(action, &plan.logical_id, status, format!("{}: {}", plan.resource_type, plan.detail)).part_of(operation))
 }
 
 /// Deploys (creates, updates or re-creates) the role stack: the one path `stack deploy` and
@@ -457,17 +458,18 @@ async fn plan_changes(
             "ROLLBACK_COMPLETE (a failed create) cannot be updated: delete it, then create it again",
         ));
         report.changes.push(Change::new("create-stack", stack, ChangeStatus::Planned, "create the role stack from the template"));
-        report.changes.extend(resource_plans.iter().filter_map(resource_change));
+        report.changes.extend(resource_plans.iter().filter_map(|p| resource_change(p, "create-stack")));
         return Ok(Planned::Deploy { change_set: None, parameters_only: false });
     }
+    let operation = if create { "create-stack" } else { "update-stack" };
     if !options.change_set_preview {
         report.changes.push(Change::new(
-            if create { "create-stack" } else { "update-stack" },
+            operation,
             stack,
             ChangeStatus::Planned,
             if create { "create the role stack from the template (through a change set)" } else { "update the stack (through a change set)" },
         ));
-        report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(resource_change));
+        report.changes.extend(resource_plans.iter().filter(|p| create || p.changes()).filter_map(|p| resource_change(p, operation)));
         return Ok(Planned::Deploy { change_set: None, parameters_only: false });
     }
     match make_change_set(cfn_client, request, create, &desired.api).await? {
@@ -490,7 +492,7 @@ async fn plan_changes(
         }
         ChangeSetOutcome::Ready(set) => {
             report.changes.push(Change::new(
-                if create { "create-stack" } else { "update-stack" },
+                operation,
                 stack,
                 ChangeStatus::Planned,
                 format!("change set {}", set.id.rsplit('/').next().unwrap_or(&set.id)),
@@ -501,12 +503,15 @@ async fn plan_changes(
                     Some("Conditional") => ", may be replaced",
                     _ => "",
                 };
-                report.changes.push(Change::new(
-                    format!("{}-resource", rc.action.to_ascii_lowercase()),
-                    &rc.logical_id,
-                    ChangeStatus::Planned,
-                    format!("{}{replacement}", rc.resource_type),
-                ));
+                report.changes.push(
+                    Change::new(
+                        format!("{}-resource", rc.action.to_ascii_lowercase()),
+                        &rc.logical_id,
+                        ChangeStatus::Planned,
+                        format!("{}{replacement}", rc.resource_type),
+                    )
+                    .part_of(operation),
+                );
             }
             Ok(Planned::Deploy { change_set: Some(set), parameters_only: false })
         }
@@ -596,7 +601,16 @@ async fn apply_deploy(
         d.failures = failures.clone();
         d.info = info.clone();
     });
-    // A stack that ended in a failed state: every change of the deploy failed with it.
+    // A stack that ended in a failed state: every change of the deploy failed with it, and its
+    // first line says why and what to do.
+    if failed {
+        if let Some(first) = changes.iter_mut().find(|c| c.status == ChangeStatus::Planned) {
+            first.error = Some(format!(
+                "stack {stack} ended in {status}: {} (hint: fix the cause the failed resources name (permissions, template, parameters), then re-run; a stack CloudFormation rolled back is updated or re-created from where it is)",
+                failures.join("; ")
+            ));
+        }
+    }
     mark_planned(&mut changes, if failed { ChangeStatus::Failed } else { ChangeStatus::Applied });
     Ok(Done::Report { changes, error: None })
 }
@@ -668,8 +682,10 @@ pub async fn deploy_stack_with(
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     }
+    // The parameters are details of the deploy that sets them (its last stack operation).
+    let operation = report.changes.iter().rev().find(|c| c.part_of.is_none()).map(|c| c.action.clone()).unwrap_or_else(|| "update-stack".to_owned());
     for word in &words {
-        report.changes.push(Change::new("parameter", word.parameter, ChangeStatus::Planned, &word.text));
+        report.changes.push(Change::new("parameter", word.parameter, ChangeStatus::Planned, &word.text).part_of(operation.as_str()));
     }
     printer.text(format_args!("Plan for stack {stack} ({}):\n{}", report.operation, render_changes(&report.changes)))?;
     if desired.generated && !mode.dry_run {
@@ -1087,12 +1103,15 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
     refuse_undeclared_resources(stack, &resources)?;
     for resource in resources {
         let name = resource.physical_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
-        report.changes.push(Change::new(
-            "delete-resource",
-            resource.logical_id,
-            ChangeStatus::Planned,
-            format!("{}{name}: deleted with the stack", resource.resource_type),
-        ));
+        report.changes.push(
+            Change::new(
+                "delete-resource",
+                resource.logical_id,
+                ChangeStatus::Planned,
+                format!("{}{name}: deleted with the stack", resource.resource_type),
+            )
+            .part_of("delete-stack"),
+        );
     }
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
     // The wait's end: the stack's final status and the resources that failed to delete.
@@ -1116,6 +1135,12 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
             for change in &mut changes {
                 let kept = change.action == "delete-stack" || failures.iter().any(|e| e.logical_id == change.resource);
                 change.status = if kept { ChangeStatus::Failed } else { ChangeStatus::Applied };
+                if change.action == "delete-stack" {
+                    change.error = Some(format!(
+                        "stack {stack} ended in {status}: {} (hint: delete or retain the resources CloudFormation could not delete (CloudFormation console), then re-run)",
+                        failed.join("; ")
+                    ));
+                }
             }
         } else {
             changes.iter_mut().for_each(|c| c.status = ChangeStatus::Applied);

@@ -25,8 +25,8 @@ use crate::core::report::{Check, CheckStatus, worst};
 use crate::core::role_policy::{bucket_access_with, bucket_policy_grants, can_read_with};
 pub use crate::core::verify_checks::ObjectResult;
 use crate::core::verify_checks::{
-    RegionCoverageCounts, coverage_check, delivered_in_window, delivery_checks, exit_status, identity_check, no_role_check, object_check, read_check,
-    trust_check,
+    RegionCoverageCounts, WindowListing, coverage_check, delivered_in_window, delivery_checks, exit_status, identity_check, no_role_check,
+    object_check, read_check, trust_check,
 };
 use crate::error::{Error, ExitStatus, Result};
 use crate::observe::regions::{RegionCoverage, coverage, resolve_regions};
@@ -262,8 +262,8 @@ async fn wait_for_deliveries(
                 tokio::time::sleep(Duration::from_secs(30)).await;
                 now = clock.now();
                 for (delivery, compliant) in deliveries.iter_mut().filter(|(d, _)| d.worth_waiting_for()) {
-                    let (kept, ignored) = delivered(ctx, args, account, bucket_region, &delivery.region, compliant, now).await?;
-                    (delivery.objects, delivery.ignored) = (kept, ignored);
+                    let listing = delivered(ctx, args, account, bucket_region, &delivery.region, compliant, &[], now).await?;
+                    (delivery.objects, delivery.ignored, delivery.before_failure) = (listing.objects, listing.ignored, listing.before_failure);
                 }
             }
             _ => break,
@@ -275,8 +275,10 @@ async fn wait_for_deliveries(
     Ok((deliveries.into_iter().map(|(d, _)| d).collect(), now))
 }
 
-/// Objects delivered in the window for one region by its compliant flow logs, newest first, and
-/// how many others (other flow logs' objects under the same prefix) were left out.
+/// Objects delivered in the window for one region by its compliant flow logs, newest first; how
+/// many its `failed` flow logs (FAILED delivery) wrote before; and how many others (other flow
+/// logs' objects under the same prefix) were left out.
+#[allow(clippy::too_many_arguments)] // the bucket, the region and its flow logs, each needed once
 async fn delivered(
     ctx: &Ctx,
     args: &VerifyArgs,
@@ -284,15 +286,16 @@ async fn delivered(
     bucket_region: &str,
     region: &str,
     compliant: &[String],
+    failed: &[String],
     now: u64,
-) -> Result<(Vec<DeliveredObject>, usize)> {
+) -> Result<WindowListing> {
     let client = ctx.s3(bucket_region);
     let mut listed = Vec::new();
     for prefix in window_prefixes(args.spec.prefix.as_ref(), account, region, now, args.since) {
         let objects = s3::list_objects(&client, &args.spec.bucket, &prefix).await?;
         listed.extend(objects.into_iter().map(|o| DeliveredObject { key: o.key, last_modified: o.last_modified, size: o.size }));
     }
-    Ok(delivered_in_window(listed, now, args.since, account, region, compliant))
+    Ok(delivered_in_window(listed, now, args.since, account, region, compliant, failed))
 }
 
 async fn observe_delivery(
@@ -304,21 +307,24 @@ async fn observe_delivery(
     now: u64,
 ) -> Result<(RegionDelivery, Vec<String>)> {
     let compliant = region.compliant_flow_log_ids();
+    // What a flow log AWS now reports FAILED wrote earlier shows that the region delivered before.
+    let failed: Vec<String> = region.to_bucket.iter().filter(|f| f.deliver_status.as_deref() == Some("FAILED")).map(|f| f.id.clone()).collect();
     let mut vpcs: Vec<String> = region.to_bucket.iter().map(|f| f.resource_id.clone()).collect();
     vpcs.sort();
     vpcs.dedup();
     let client = ctx.ec2(&region.region);
     let (listed, interfaces) = tokio::join!(
-        delivered(ctx, args, account, bucket_region, &region.region, &compliant, now),
+        delivered(ctx, args, account, bucket_region, &region.region, &compliant, &failed, now),
         ec2::vpcs_with_interfaces(&client, &region.region, &vpcs)
     );
-    let (objects, ignored) = listed?;
+    let listing = listed?;
     let delivery = RegionDelivery {
         region: region.region.clone(),
         flow_logs: region.to_bucket.clone(),
         vpcs_with_interfaces: interfaces.map(|busy| busy.len()).map_err(|e| e.to_string()),
-        objects,
-        ignored,
+        objects: listing.objects,
+        ignored: listing.ignored,
+        before_failure: listing.before_failure,
     };
     Ok((delivery, compliant))
 }

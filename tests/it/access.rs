@@ -146,6 +146,14 @@ fn stack_mode_grants_two_revokes_one_and_list_agrees() {
     let report = json_stdout(&revoke);
     let words: Vec<&str> = report["stack"]["parameter_changes"].as_array().unwrap().iter().map(|c| c["text"].as_str().unwrap()).collect();
     assert_eq!(words, ["storage access will be REVOKED for bucket flow-logs-a"]);
+    // One redeploy is one change, whatever resource and parameter lines detail it.
+    assert_eq!(report["summary"]["steps_applied"], 1, "{report:#}");
+    assert!(report["summary"]["applied"].as_u64().unwrap() > 1, "the lines are still counted as lines: {report:#}");
+    let text = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-b", "--yes"]).output().unwrap();
+    assert!(text.status.success(), "{}", stderr(&text));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("1 change(s) applied, 0 failed"), "{}", String::from_utf8_lossy(&text.stdout));
+    let regrant = env.flowgate().args(["access", "grant", "--bucket", "flow-logs-b", "--yes", "-q"]).output().unwrap();
+    assert!(regrant.status.success(), "{}", stderr(&regrant));
 
     let listed = env.flowgate().args(["access", "list", "--output", "json"]).output().unwrap();
     assert!(listed.status.success(), "{}", stderr(&listed));

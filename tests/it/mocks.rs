@@ -320,6 +320,7 @@ mod flowlogs {
         let change = changes.iter().find(|c| c.action == "replace-flow-log").unwrap();
         assert_eq!(change.status, ChangeStatus::Failed);
         assert!(change.error.as_deref().unwrap().contains("FlowLogsLimitExceeded"));
+        assert!(change.error.as_deref().unwrap().contains("(hint: "), "{change:?}");
         assert_eq!(delete.num_calls(), 0, "the old flow log must survive a failed create");
     }
 
@@ -372,6 +373,9 @@ mod flowlogs {
         assert_eq!(status("vpc-aaaaaaaa"), ChangeStatus::Applied);
         assert_eq!(status("vpc-bbbbbbbb"), ChangeStatus::Failed);
         assert_eq!(status("vpc-cccccccc"), ChangeStatus::Applied);
+        // The failed item says what to do, not only AWS's code.
+        let failed = changes.iter().find(|c| c.resource == "vpc-bbbbbbbb").and_then(|c| c.error.clone()).unwrap();
+        assert!(failed.starts_with("InvalidVpcID.NotFound: gone (hint: the resource was deleted meanwhile"), "{failed}");
         assert_eq!(create.num_calls(), 1, "one batched call");
     }
 }
@@ -399,6 +403,7 @@ mod stack {
 
     use flowgate::apply::ApplyMode;
     use flowgate::commands::stack::{DeployRequest, deploy_stack};
+    use flowgate::core::report::ChangeStatus;
     use flowgate::error::Error;
     use flowgate::output::{OutputFormat, Printer};
 
@@ -560,6 +565,10 @@ mod stack {
         assert_eq!(report.failures.len(), 1);
         assert!(report.failures[0].contains("StorageReadPolicy") && report.failures[0].contains("iam:PutRolePolicy"), "{:?}", report.failures);
         assert_eq!(flowgate::output::Report::exit_status(&report), flowgate::error::ExitStatus::Failure);
+        // The failed deploy's first line says why and what to do.
+        let first = report.changes.iter().find(|c| c.status == ChangeStatus::Failed).unwrap();
+        let error = first.error.as_deref().unwrap_or_default();
+        assert!(error.contains("UPDATE_ROLLBACK_COMPLETE") && error.contains("iam:PutRolePolicy") && error.contains("(hint: "), "{first:?}");
     }
 
     #[tokio::test]

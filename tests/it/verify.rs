@@ -256,6 +256,42 @@ fn a_failed_delivery_fails_with_awss_message() {
     assert_eq!(check(&report, "delivery us-east-1")["status"], "pass");
 }
 
+/// AWS behaviour: once AWS cannot write to the bucket (its policy no longer lets
+/// delivery.logs.amazonaws.com write, or its ownership changed), DescribeFlowLogs reports
+/// `DeliverLogsStatus` FAILED with `DeliverLogsErrorMessage` "Access error" (EC2 API reference,
+/// "FlowLog") for flow logs that delivered before. The emulator always says SUCCESS: the proxy
+/// rewrites every flow log's answer to FAILED. The flow logs are young and the VPCs have no
+/// network interface, which used to make the account's check say "pending: nothing delivered yet"
+/// and call the regions idle; and the coverage check offered `--replace`, which fixes nothing.
+#[test]
+fn a_delivery_that_failed_after_delivering_is_neither_pending_nor_idle() {
+    let env = onboarded();
+    upload(&env, "us-east-1", None, false, false, "gone0001", gzip(&records(None, 21)), false);
+    upload(&env, "eu-west-1", None, false, false, "gone0002", gzip(&records(None, 22)), false);
+    env.proxy.rewrite_response("DescribeFlowLogs", |body| {
+        body.replace(
+            "<deliverLogsStatus>SUCCESS</deliverLogsStatus>",
+            "<deliverLogsErrorMessage>Access error</deliverLogsErrorMessage><deliverLogsStatus>FAILED</deliverLogsStatus>",
+        )
+    });
+    env.proxy.reset_log();
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(1));
+    let account = check(&report, "delivery");
+    let detail = account["detail"].as_str().unwrap();
+    assert_eq!(account["status"], "fail", "{account}");
+    assert!(detail.contains("AWS reports delivery FAILED in") && detail.contains("Access error"), "{account}");
+    assert!(detail.contains("2 object(s) in the window were delivered before it failed"), "{account}");
+    assert!(!detail.contains("pending") && !detail.contains("idle"), "{account}");
+    let fix = account["fix"].as_str().unwrap();
+    assert!(fix.contains("bucket policy") && fix.contains(&format!("flowgate bucket create --bucket {BUCKET}")), "{fix}");
+    for name in ["delivery", "delivery eu-west-1", "flow logs eu-west-1", "flow logs us-east-1"] {
+        let fix = check(&report, name)["fix"].as_str().unwrap_or_default().to_owned();
+        assert!(fix.contains("bucket policy") && !fix.contains("--replace"), "{name}: {fix}");
+    }
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "verify only reads");
+}
+
 #[test]
 fn bad_objects_fail_each_while_the_others_are_checked() {
     let env = onboarded();

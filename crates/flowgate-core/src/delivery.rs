@@ -96,6 +96,9 @@ pub struct RegionDelivery {
     pub objects: Vec<DeliveredObject>,
     /// Objects inside the window written by other flow logs: ignored.
     pub ignored: usize,
+    /// Objects inside the window written by the region's flow logs that AWS now reports FAILED:
+    /// they delivered before the failure (not counted as deliveries, not ignored either).
+    pub before_failure: usize,
 }
 
 impl RegionDelivery {
@@ -111,14 +114,36 @@ impl RegionDelivery {
     }
 
     /// Whether it is idle: none of its covered VPCs has a network interface, so AWS has nothing
-    /// to deliver.
+    /// to deliver. A region whose delivery AWS reports FAILED is never idle: AWS had something to
+    /// deliver and could not.
     pub fn is_idle(&self) -> bool {
-        self.vpcs_with_interfaces == Ok(0)
+        self.vpcs_with_interfaces == Ok(0) && !self.has_failed()
     }
 
     /// Whether AWS reports a failed delivery for one of its flow logs.
     pub fn has_failed(&self) -> bool {
         self.flow_logs.iter().any(|f| f.deliver_status.as_deref() == Some("FAILED"))
+    }
+
+    /// `fl-1 (vpc-1): Access error` for each flow log AWS reports FAILED.
+    fn failures(&self) -> Vec<String> {
+        self.flow_logs
+            .iter()
+            .filter(|f| f.deliver_status.as_deref() == Some("FAILED"))
+            .map(|f| format!("{} ({}): {}", f.id, f.resource_id, f.deliver_error.as_deref().unwrap_or("no reason given")))
+            .collect()
+    }
+
+    /// AWS's `DeliverLogsErrorMessage` of each failed flow log.
+    fn failure_messages(&self) -> Vec<&str> {
+        self.flow_logs.iter().filter(|f| f.deliver_status.as_deref() == Some("FAILED")).map(|f| f.deliver_error.as_deref().unwrap_or("")).collect()
+    }
+
+    fn before_failure_note(&self) -> String {
+        match self.before_failure {
+            0 => String::new(),
+            n => format!("; {n} object(s) in the window were delivered before it failed"),
+        }
     }
 
     /// Whether waiting could still bring an object: not delivered yet, not idle, not failed.
@@ -134,23 +159,76 @@ impl RegionDelivery {
     }
 }
 
+/// Why AWS could not deliver, read from `DeliverLogsErrorMessage`. The EC2 API reference
+/// ("FlowLog", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_FlowLog.html) names
+/// `Rate limited`, `Access error` and `Unknown error`; for an S3 destination there is no IAM role,
+/// so an access error is the bucket refusing the log delivery service (its policy, its object
+/// ownership, a KMS default key), and a destination that no longer exists is its own message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DeliveryFailure {
+    /// The bucket is gone (deleted, or the name now belongs to nobody).
+    DestinationMissing,
+    /// The bucket refuses AWS's log delivery (`delivery.logs.amazonaws.com`).
+    Access,
+    /// AWS throttled the delivery: it resumes by itself.
+    RateLimited,
+    /// AWS names no cause flowgate knows.
+    Unknown,
+}
+
+impl DeliveryFailure {
+    pub fn of(message: &str) -> DeliveryFailure {
+        let message = message.to_ascii_lowercase();
+        if message.contains("does not exist") || message.contains("not found") || message.contains("notfound") || message.contains("nosuchbucket") {
+            DeliveryFailure::DestinationMissing
+        } else if ["access", "permission", "denied", "forbidden"].iter().any(|w| message.contains(w)) {
+            DeliveryFailure::Access
+        } else if message.contains("rate limit") || message.contains("throttl") {
+            DeliveryFailure::RateLimited
+        } else {
+            DeliveryFailure::Unknown
+        }
+    }
+
+    /// What to do: the flow logs themselves are right (replacing them changes nothing); the
+    /// bucket is what needs fixing, except when AWS only throttled.
+    fn fix(self, bucket: &str) -> String {
+        match self {
+            DeliveryFailure::DestinationMissing => format!(
+                "bucket {bucket} no longer exists: create it again with `flowgate bucket create --bucket {bucket}` (it adds the delivery policy), and the flow logs deliver to it again"
+            ),
+            DeliveryFailure::Access => format!(
+                "bucket {bucket} no longer lets AWS's log delivery (delivery.logs.amazonaws.com) write: `flowgate bucket create --bucket {bucket}` restores flowgate's delivery statements in its bucket policy and its object ownership (BucketOwnerEnforced), keeping the other statements (`flowgate bucket check --bucket {bucket}` shows which is wrong); keep its default encryption SSE-S3, not a KMS key; the flow logs need not be replaced"
+            ),
+            DeliveryFailure::RateLimited => "AWS throttled the delivery (Rate limited): it resumes by itself; look again later".to_owned(),
+            DeliveryFailure::Unknown => format!(
+                "AWS names no cause: check the bucket's delivery policy, object ownership and encryption (`flowgate bucket check --bucket {bucket}`)"
+            ),
+        }
+    }
+}
+
+/// What to do about deliveries AWS reports FAILED with these messages: one remedy per cause.
+pub fn delivery_failure_fix<'a>(messages: impl IntoIterator<Item = &'a str>, bucket: &str) -> String {
+    let mut causes: Vec<DeliveryFailure> = messages.into_iter().map(DeliveryFailure::of).collect();
+    causes.sort();
+    causes.dedup();
+    if causes.is_empty() {
+        causes.push(DeliveryFailure::Unknown);
+    }
+    let fixes: Vec<String> = causes.iter().map(|c| c.fix(bucket)).collect();
+    format!("{}; then check again with `flowgate verify --bucket {bucket} --wait`", fixes.join("; "))
+}
+
 /// The delivery check of one region.
 pub fn judge_region(region: &RegionDelivery, rules: &DeliveryRules) -> Check {
     let name = format!("delivery {}", region.region);
-    let failed: Vec<String> = region
-        .flow_logs
-        .iter()
-        .filter(|f| f.deliver_status.as_deref() == Some("FAILED"))
-        .map(|f| format!("{} ({}): {}", f.id, f.resource_id, f.deliver_error.as_deref().unwrap_or("no reason given")))
-        .collect();
+    let failed = region.failures();
     if !failed.is_empty() {
         return Check::fail(
             name,
-            format!("AWS reports delivery FAILED for {}", failed.join(", ")),
-            format!(
-                "let delivery.logs.amazonaws.com write to the bucket and keep its default encryption SSE-S3 (flowgate bucket check --bucket {}), then re-run verify",
-                rules.bucket
-            ),
+            format!("AWS reports delivery FAILED for {}{}", failed.join(", "), region.before_failure_note()),
+            delivery_failure_fix(region.failure_messages(), &rules.bucket),
         );
     }
     let since = age(rules.since_secs);
@@ -210,6 +288,23 @@ pub fn judge_account(regions: &[RegionDelivery], rules: &DeliveryRules) -> Optio
     }
     let idle = regions.iter().filter(|r| r.is_idle()).count();
     let idle_note = if idle > 0 { format!(" ({idle} of {} region(s) idle: no network interfaces)", regions.len()) } else { String::new() };
+    // A region AWS reports FAILED is neither pending nor idle: AWS tried to deliver (and may have
+    // delivered before), so the account's check says so, with the remedy for the cause.
+    let failed: Vec<&RegionDelivery> = regions.iter().filter(|r| r.has_failed()).collect();
+    if !failed.is_empty() {
+        let names: Vec<String> = failed.iter().map(|r| format!("{} ({})", r.region, r.failure_messages().join(", "))).collect();
+        let before: usize = failed.iter().map(|r| r.before_failure).sum();
+        let before_note = if before > 0 { format!("; {before} object(s) in the window were delivered before it failed") } else { String::new() };
+        return Some(Check::fail(
+            name,
+            format!(
+                "no object from flowgate's flow logs in the last {}: AWS reports delivery FAILED in {}{before_note}{idle_note}",
+                age(rules.since_secs),
+                names.join(", ")
+            ),
+            delivery_failure_fix(failed.iter().flat_map(|r| r.failure_messages()), &rules.bucket),
+        ));
+    }
     // Pending while a region that can deliver (not idle) is inside its grace period; when every
     // region is idle, the grace period runs from the oldest flow log.
     let busy: Vec<&RegionDelivery> = regions.iter().filter(|r| !r.is_idle()).collect();
@@ -299,6 +394,7 @@ mod tests {
             vpcs_with_interfaces: interfaces,
             objects,
             ignored,
+            before_failure: 0,
         };
         let fresh = vec![object(key("eu-west-1", "fl-1"), NOW - 300)];
         // (case, observation, pending, status, words the detail must contain)
@@ -369,6 +465,7 @@ mod tests {
             vpcs_with_interfaces: Ok(interfaces),
             objects: (0..objects).map(|i| object(key(name, "fl-1"), NOW - 60 * i as i64)).collect(),
             ignored: 0,
+            before_failure: 0,
         };
         assert_eq!(judge_account(&[], &rules()), None, "no flow logs: nothing to judge");
         let table: Vec<(&str, Vec<RegionDelivery>, bool, CheckStatus, &str)> = vec![
@@ -426,12 +523,75 @@ mod tests {
             vpcs_with_interfaces: Ok(1),
             objects: Vec::new(),
             ignored: 0,
+            before_failure: 0,
         };
         assert!(base.worth_waiting_for());
         assert!(!RegionDelivery { vpcs_with_interfaces: Ok(0), ..base.clone() }.worth_waiting_for(), "idle");
         assert!(!RegionDelivery { objects: vec![object("k".into(), NOW)], ..base.clone() }.worth_waiting_for(), "delivered");
         let failed = RegionDelivery { flow_logs: vec![flow_log("fl-1", "vpc-1", 60, "FAILED", None)], ..base };
         assert!(!failed.worth_waiting_for(), "failed");
+    }
+
+    /// A region whose flow log AWS reports FAILED (`DeliverLogsStatus`, EC2 API reference,
+    /// "FlowLog") after it delivered: the account's check says so with the remedy for the cause,
+    /// never "pending: nothing delivered yet" nor "idle", whether the flow logs are young or
+    /// onboard just ran, and whether the VPCs have network interfaces or not.
+    #[test]
+    fn a_failed_region_is_neither_pending_nor_idle() {
+        let failed = |age, interfaces, message: &str, before| RegionDelivery {
+            region: "eu-west-1".into(),
+            flow_logs: vec![flow_log("fl-1", "vpc-1", age, "FAILED", Some(message))],
+            vpcs_with_interfaces: Ok(interfaces),
+            objects: Vec::new(),
+            ignored: 0,
+            before_failure: before,
+        };
+        for (age, interfaces, pending) in [(60, 0, false), (60, 1, true), (3 * 3600, 0, false), (3 * 3600, 2, true)] {
+            let region = failed(age, interfaces, "Access error", 4);
+            assert!(!region.is_idle() && !region.worth_waiting_for());
+            let check = judge_account(std::slice::from_ref(&region), &DeliveryRules { pending, ..rules() }).unwrap();
+            assert_eq!(check.status, CheckStatus::Fail, "{check:?}");
+            assert!(check.detail.contains("FAILED in eu-west-1 (Access error)"), "{check:?}");
+            assert!(check.detail.contains("4 object(s) in the window were delivered before it failed"), "{check:?}");
+            assert!(!check.detail.contains("pending") && !check.detail.contains("idle"), "{check:?}");
+            let fix = check.fix.unwrap();
+            assert!(fix.contains("bucket policy") && fix.contains("object ownership") && !fix.contains("--replace"), "{fix}");
+            let region_check = judge_region(&region, &rules());
+            assert!(region_check.detail.contains("delivered before it failed"), "{region_check:?}");
+        }
+        // Another busy region still pending does not hide the failure.
+        let young = RegionDelivery {
+            region: "us-east-1".into(),
+            flow_logs: vec![flow_log("fl-2", "vpc-2", 60, "SUCCESS", None)],
+            vpcs_with_interfaces: Ok(1),
+            objects: Vec::new(),
+            ignored: 0,
+            before_failure: 0,
+        };
+        let check = judge_account(&[young, failed(3 * 3600, 1, "Access error", 0)], &rules()).unwrap();
+        assert_eq!(check.status, CheckStatus::Fail, "{check:?}");
+    }
+
+    /// The remedy follows AWS's message: the bucket's policy or ownership, a bucket that is gone,
+    /// or throttling that passes; replacing the flow logs is never it.
+    #[test]
+    fn the_fix_matches_the_cause() {
+        let table: &[(&str, DeliveryFailure, &str)] = &[
+            ("Access error", DeliveryFailure::Access, "bucket policy"),
+            ("The log destination does not exist", DeliveryFailure::DestinationMissing, "flowgate bucket create --bucket flow-bucket"),
+            ("LogDestinationNotFoundException", DeliveryFailure::DestinationMissing, "no longer exists"),
+            ("Rate limited", DeliveryFailure::RateLimited, "resumes by itself"),
+            ("Unknown error", DeliveryFailure::Unknown, "flowgate bucket check --bucket flow-bucket"),
+            ("", DeliveryFailure::Unknown, "names no cause"),
+        ];
+        for (message, cause, words) in table {
+            assert_eq!(DeliveryFailure::of(message), *cause, "{message}");
+            let fix = delivery_failure_fix([*message], "flow-bucket");
+            assert!(fix.contains(words) && !fix.contains("--replace"), "{message}: {fix}");
+        }
+        let both = delivery_failure_fix(["Access error", "Rate limited", "Access error"], "flow-bucket");
+        assert_eq!(both.matches("bucket policy").count(), 1, "one remedy per cause: {both}");
+        assert!(both.contains("resumes by itself"), "{both}");
     }
 
     #[test]

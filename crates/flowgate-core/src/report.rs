@@ -44,20 +44,38 @@ pub struct Change {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The change this line details (the `create-stack`/`update-stack`/`delete-stack` whose
+    /// resources and parameters it names): one AWS change that applies or fails as a whole, so
+    /// the line is not counted on its own in the `steps_*` counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub part_of: Option<String>,
 }
 
 impl Change {
     pub fn new(action: impl Into<String>, resource: impl Into<String>, status: ChangeStatus, detail: impl Into<String>) -> Self {
-        Change { action: action.into(), resource: resource.into(), region: None, status, detail: detail.into(), error: None }
+        Change { action: action.into(), resource: resource.into(), region: None, status, detail: detail.into(), error: None, part_of: None }
     }
 
     pub fn in_region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
     }
+
+    /// The same line, as a detail of the change `action` (see [`Change::part_of`]).
+    pub fn part_of(mut self, action: impl Into<String>) -> Self {
+        self.part_of = Some(action.into());
+        self
+    }
 }
 
 /// Counts of a change list, for summaries.
+///
+/// The rule: a summary counts the changes AWS makes, one per step of the plan (a bucket setting,
+/// a flow log, a role policy, a stack deploy); the lines that only detail a step (the resources
+/// and parameters a stack deploy changes, [`Change::part_of`]) are not counted on their own.
+/// Those counts are the `steps_*` fields, which the summaries people read print. The older
+/// fields count every line of the plan, details included (kept for automation that reads them,
+/// and what the exit code is computed from, as before).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ChangeTally {
     pub planned: usize,
@@ -66,6 +84,12 @@ pub struct ChangeTally {
     pub failed: usize,
     pub not_attempted: usize,
     pub blocked: usize,
+    pub steps_planned: usize,
+    pub steps_applied: usize,
+    pub steps_unchanged: usize,
+    pub steps_failed: usize,
+    pub steps_not_attempted: usize,
+    pub steps_blocked: usize,
     /// The user stopped the run (Ctrl-C): the rest of the plan was not attempted.
     #[serde(skip_serializing_if = "is_false")]
     pub interrupted: bool,
@@ -79,13 +103,18 @@ impl ChangeTally {
     pub fn of(changes: &[Change]) -> Self {
         let mut tally = ChangeTally::default();
         for change in changes {
-            match change.status {
-                ChangeStatus::Planned => tally.planned += 1,
-                ChangeStatus::Applied => tally.applied += 1,
-                ChangeStatus::Skipped => tally.unchanged += 1,
-                ChangeStatus::Failed => tally.failed += 1,
-                ChangeStatus::NotAttempted => tally.not_attempted += 1,
-                ChangeStatus::Blocked => tally.blocked += 1,
+            let step = change.part_of.is_none();
+            let (line, steps) = match change.status {
+                ChangeStatus::Planned => (&mut tally.planned, &mut tally.steps_planned),
+                ChangeStatus::Applied => (&mut tally.applied, &mut tally.steps_applied),
+                ChangeStatus::Skipped => (&mut tally.unchanged, &mut tally.steps_unchanged),
+                ChangeStatus::Failed => (&mut tally.failed, &mut tally.steps_failed),
+                ChangeStatus::NotAttempted => (&mut tally.not_attempted, &mut tally.steps_not_attempted),
+                ChangeStatus::Blocked => (&mut tally.blocked, &mut tally.steps_blocked),
+            };
+            *line += 1;
+            if step {
+                *steps += 1;
             }
         }
         tally
@@ -188,6 +217,33 @@ mod tests {
 
     fn tally(applied: usize, unchanged: usize, failed: usize, interrupted: bool) -> ChangeTally {
         ChangeTally { applied, unchanged, failed, interrupted, ..ChangeTally::default() }
+    }
+
+    /// A stack deploy is one change however many resource and parameter lines detail it: an
+    /// onboard that creates the bucket (3 settings), 2 flow logs and the stack (4 resource lines,
+    /// 2 parameter lines) made 6 changes, not 12.
+    #[test]
+    fn steps_count_changes_and_lines_count_lines() {
+        let applied = |action: &str| Change::new(action, "r", ChangeStatus::Applied, "");
+        let mut changes: Vec<Change> = ["create-bucket", "put-public-access-block", "put-bucket-policy", "create-flow-log", "create-flow-log"]
+            .into_iter()
+            .map(applied)
+            .collect();
+        changes.push(applied("create-stack"));
+        changes.extend(
+            ["add-resource", "add-resource", "add-resource", "skip-resource", "parameter", "parameter"].map(|a| applied(a).part_of("create-stack")),
+        );
+        changes.push(Change::new("put-bucket-tagging", "b", ChangeStatus::Skipped, "already set"));
+        let tally = ChangeTally::of(&changes);
+        assert_eq!((tally.steps_applied, tally.applied), (6, 12));
+        assert_eq!((tally.steps_unchanged, tally.unchanged), (1, 1));
+        // A failed deploy is one failure.
+        let failed: Vec<Change> = std::iter::once(Change::new("update-stack", "s", ChangeStatus::Failed, ""))
+            .chain((0..3).map(|_| Change::new("modify-resource", "r", ChangeStatus::Failed, "").part_of("update-stack")))
+            .collect();
+        let tally = ChangeTally::of(&failed);
+        assert_eq!((tally.steps_failed, tally.failed), (1, 4));
+        assert_eq!(tally.exit_status(), ExitStatus::Failure);
     }
 
     /// The one exit-code rule of every apply.

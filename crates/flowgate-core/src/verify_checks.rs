@@ -6,7 +6,9 @@
 
 use serde::Serialize;
 
-use super::delivery::{DeliveredObject, DeliveryRules, RegionDelivery, age, judge_account, judge_region, short_name, written_by};
+use super::delivery::{
+    DeliveredObject, DeliveryRules, RegionDelivery, age, delivery_failure_fix, judge_account, judge_region, short_name, written_by,
+};
 use super::flowlog_parse::ObjectSummary;
 use super::flowlog_plan::{VpcCoverage, VpcState};
 use super::layout::is_text_object;
@@ -63,17 +65,54 @@ pub fn coverage_check(region: &RegionCoverageCounts<'_>, bucket: &str) -> Check 
             VpcState::NonCompliant { reasons, .. } => Some(format!("{} non-compliant: {}", v.vpc_id, reasons.join("; "))),
         })
         .collect();
-    Check::fail(
-        name,
-        format!("{} of {own} VPC(s) compliant; {}{shared}", region.compliant, detail.join(", ")),
-        format!("flowgate flowlogs enable --bucket {bucket} --regions {} (--replace for non-compliant)", region.region),
-    )
+    Check::fail(name, format!("{} of {own} VPC(s) compliant; {}{shared}", region.compliant, detail.join(", ")), coverage_fix(region, bucket))
 }
 
-/// What a listing of one region's window prefixes means for verify: the objects modified inside
-/// the window (`now - since` or later), of those the ones a compliant flow log of this account and
-/// region wrote (newest first, ties by key), and how many in the window other flow logs wrote
-/// (a subnet-level one, or one `--replace` just deleted that still delivers), which are ignored.
+/// AWS's message in the reason `flowlog_plan` gives a flow log whose delivery AWS reports FAILED
+/// (`fl-1: delivery failed: Access error`); `None` for any other reason.
+fn delivery_failure_of(reason: &str) -> Option<&str> {
+    reason.split_once(": ").and_then(|(_, rest)| rest.strip_prefix("delivery failed: "))
+}
+
+/// What fixes a region's gaps. A flow log that is right but whose delivery AWS reports FAILED
+/// needs the bucket fixed, not replacing (a new flow log to the same bucket fails the same way);
+/// a missing or otherwise non-compliant one needs `flowlogs enable` (with `--replace`).
+fn coverage_fix(region: &RegionCoverageCounts<'_>, bucket: &str) -> String {
+    let mut failures: Vec<&str> = Vec::new();
+    let mut enable = false;
+    for vpc in region.coverage {
+        match &vpc.state {
+            VpcState::NonCompliant { reasons, .. } if !reasons.is_empty() && reasons.iter().all(|r| delivery_failure_of(r).is_some()) => {
+                failures.extend(reasons.iter().filter_map(|r| delivery_failure_of(r)));
+            }
+            VpcState::Compliant { .. } | VpcState::Shared { .. } => {}
+            _ => enable = true,
+        }
+    }
+    let enable_fix = format!("flowgate flowlogs enable --bucket {bucket} --regions {} (--replace for non-compliant)", region.region);
+    match (failures.is_empty(), enable) {
+        (true, _) => enable_fix,
+        (false, false) => delivery_failure_fix(failures, bucket),
+        (false, true) => format!("{}; for the other VPCs: {enable_fix}", delivery_failure_fix(failures, bucket)),
+    }
+}
+
+/// What a listing of one region's window prefixes holds for verify.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WindowListing {
+    /// The objects a compliant flow log of this account and region wrote, newest first (ties by
+    /// key).
+    pub objects: Vec<DeliveredObject>,
+    /// How many other flow logs wrote (a subnet-level one, or one `--replace` just deleted that
+    /// still delivers): ignored.
+    pub ignored: usize,
+    /// How many the region's flow logs that AWS now reports FAILED wrote: they delivered before.
+    pub before_failure: usize,
+}
+
+/// What a listing of one region's window prefixes means for verify: of the objects modified
+/// inside the window (`now - since` or later), the ones the `compliant` flow logs wrote, the ones
+/// the `failed` flow logs wrote before their delivery failed, and how many others are ignored.
 pub fn delivered_in_window(
     listed: Vec<DeliveredObject>,
     now: u64,
@@ -81,14 +120,16 @@ pub fn delivered_in_window(
     account: &str,
     region: &str,
     compliant: &[String],
-) -> (Vec<DeliveredObject>, usize) {
+    failed: &[String],
+) -> WindowListing {
     let oldest = i64::try_from(now.saturating_sub(since)).unwrap_or(i64::MAX);
     let in_window: Vec<DeliveredObject> = listed.into_iter().filter(|o| o.last_modified >= oldest).collect();
     let total = in_window.len();
-    let mut kept: Vec<DeliveredObject> = in_window.into_iter().filter(|o| written_by(&o.key, account, region, compliant)).collect();
-    kept.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
-    let ignored = total - kept.len();
-    (kept, ignored)
+    let before_failure = in_window.iter().filter(|o| written_by(&o.key, account, region, failed)).count();
+    let mut objects: Vec<DeliveredObject> = in_window.into_iter().filter(|o| written_by(&o.key, account, region, compliant)).collect();
+    objects.sort_by(|a, b| b.last_modified.cmp(&a.last_modified).then_with(|| a.key.cmp(&b.key)));
+    let ignored = total.saturating_sub(objects.len() + before_failure);
+    WindowListing { objects, ignored, before_failure }
 }
 
 /// The objects of one region verify reads: its newest text objects, at most `max` (Parquet is not
@@ -295,6 +336,38 @@ mod tests {
         VpcCoverage { vpc_id: id.into(), is_default: false, state, other_flow_logs: Vec::new() }
     }
 
+    fn desired() -> crate::flowlog_plan::DesiredFlowLog {
+        crate::flowlog_plan::DesiredFlowLog {
+            partition: "aws".into(),
+            bucket: "flow-bucket".parse().unwrap(),
+            prefix: None,
+            format: crate::format::LogFormat::required(),
+            traffic_type: crate::flowlog_plan::TrafficType::All,
+            max_aggregation_interval: 600,
+            options: crate::flowlog_plan::DestinationOptions::default(),
+        }
+    }
+
+    fn own_vpc() -> crate::flowlog_plan::Vpc {
+        crate::flowlog_plan::Vpc { id: "vpc-1".into(), is_default: false, name: None, owner_id: Some(ACCOUNT.into()) }
+    }
+
+    /// A flow log `desired()` finds compliant.
+    fn compliant_flow_log() -> ExistingFlowLog {
+        ExistingFlowLog {
+            id: "fl-1".into(),
+            resource_id: "vpc-1".into(),
+            destination_type: "s3".into(),
+            destination: Some("arn:aws:s3:::flow-bucket".into()),
+            log_format: Some(crate::format::LogFormat::required().to_api()),
+            traffic_type: Some("ALL".into()),
+            status: Some("ACTIVE".into()),
+            deliver_status: Some("SUCCESS".into()),
+            max_aggregation_interval: Some(600),
+            ..ExistingFlowLog::default()
+        }
+    }
+
     fn counts<'a>(error: Option<&'a str>, vpcs: usize, compliant: usize, shared: usize, coverage: &'a [VpcCoverage]) -> RegionCoverageCounts<'a> {
         RegionCoverageCounts { region: "eu-west-1", error, skipped: None, vpcs, compliant, shared, coverage }
     }
@@ -325,6 +398,18 @@ mod tests {
         );
         assert_eq!(check.fix.as_deref(), Some("flowgate flowlogs enable --bucket flow-bucket --regions eu-west-1 (--replace for non-compliant)"));
 
+        // A flow log that is right but whose delivery AWS reports FAILED: the bucket is fixed,
+        // not the flow log replaced. The reason is flowlog_plan's own, from a real assessment.
+        let failing = ExistingFlowLog { deliver_status: Some("FAILED".into()), deliver_error: Some("Access error".into()), ..compliant_flow_log() };
+        let assessed = crate::flowlog_plan::assess_vpc(&desired(), ACCOUNT, &own_vpc(), &[failing]);
+        let failed = [assessed.clone()];
+        let check = coverage_check(&counts(None, 1, 0, 0, &failed), "flow-bucket");
+        let fix = check.fix.unwrap();
+        assert!(fix.contains("bucket policy") && !fix.contains("--replace"), "{assessed:?}: {fix}");
+        let mixed = [assessed, vpc("vpc-3", VpcState::Missing)];
+        let fix = coverage_check(&counts(None, 2, 0, 0, &mixed), "flow-bucket").fix.unwrap();
+        assert!(fix.contains("bucket policy") && fix.contains("for the other VPCs: flowgate flowlogs enable"), "{fix}");
+
         let check = coverage_check(&counts(Some("AccessDenied: ec2:DescribeVpcs"), 0, 0, 0, &[]), "flow-bucket");
         assert_eq!((check.status, check.detail.as_str()), (CheckStatus::Fail, "AccessDenied: ec2:DescribeVpcs"));
 
@@ -351,16 +436,20 @@ mod tests {
             // Another region's object under the prefix: not this region's flow logs.
             object(key("eu-west-2", "fl-1", 7, "log.gz"), 10),
         ];
-        let (kept, ignored) = delivered_in_window(listed, NOW, 3600, ACCOUNT, "eu-west-1", &compliant);
-        let keys: Vec<&str> = kept.iter().map(|o| o.key.as_str()).collect();
+        let listing = delivered_in_window(listed.clone(), NOW, 3600, ACCOUNT, "eu-west-1", &compliant, &[]);
+        let keys: Vec<&str> = listing.objects.iter().map(|o| o.key.as_str()).collect();
         assert_eq!(keys, [key("eu-west-1", "fl-1", 3, "log.gz"), key("eu-west-1", "fl-2", 2, "log.gz"), key("eu-west-1", "fl-1", 1, "log.gz")]);
-        assert_eq!(ignored, 2);
+        assert_eq!((listing.ignored, listing.before_failure), (2, 0));
+        // A flow log AWS reports FAILED: what it wrote in the window was delivered before, neither
+        // a delivery of a compliant flow log nor another's.
+        let listing = delivered_in_window(listed, NOW, 3600, ACCOUNT, "eu-west-1", &compliant, &["fl-9".to_owned()]);
+        assert_eq!((listing.objects.len(), listing.ignored, listing.before_failure), (3, 1, 1));
         // The window's edge is inside it.
         let edge = vec![object(key("eu-west-1", "fl-1", 1, "log.gz"), 3600)];
-        assert_eq!(delivered_in_window(edge, NOW, 3600, ACCOUNT, "eu-west-1", &compliant).0.len(), 1);
+        assert_eq!(delivered_in_window(edge, NOW, 3600, ACCOUNT, "eu-west-1", &compliant, &[]).objects.len(), 1);
         // No compliant flow log: nothing is ours.
-        let (kept, ignored) = delivered_in_window(vec![object(key("eu-west-1", "fl-1", 1, "log.gz"), 1)], NOW, 3600, ACCOUNT, "eu-west-1", &[]);
-        assert_eq!((kept.len(), ignored), (0, 1));
+        let listing = delivered_in_window(vec![object(key("eu-west-1", "fl-1", 1, "log.gz"), 1)], NOW, 3600, ACCOUNT, "eu-west-1", &[], &[]);
+        assert_eq!((listing.objects.len(), listing.ignored), (0, 1));
     }
 
     fn delivery(objects: Vec<DeliveredObject>) -> RegionDelivery {
@@ -376,6 +465,7 @@ mod tests {
             vpcs_with_interfaces: Ok(1),
             objects,
             ignored: 0,
+            before_failure: 0,
         }
     }
 

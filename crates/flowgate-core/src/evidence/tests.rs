@@ -239,6 +239,7 @@ fn idle_counts_covered_vpcs_without_interfaces() {
         vpcs_with_interfaces: interfaces,
         objects: Vec::new(),
         ignored: 0,
+        before_failure: 0,
     };
     assert_eq!(idle_vpcs(&delivery(Ok(1))), Some(1));
     assert_eq!(idle_vpcs(&delivery(Ok(0))), Some(2));
