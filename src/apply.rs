@@ -42,6 +42,13 @@ impl ApplyMode {
 /// Asks for confirmation of a plan with `pending` changes: `--yes` applies, `--dry-run` stops,
 /// a terminal is asked, and anything else is refused (exit 2) rather than applied unasked.
 pub fn confirm(mode: ApplyMode, pending: usize, question: &str) -> Result<Decision> {
+    confirm_with_details(mode, pending, 0, question)
+}
+
+/// [`confirm`] for a plan whose changes show `details` lines of their own (a stack deploy is one
+/// change, its resources and parameters are lines of it): the refusal names both, so the count
+/// matches the table above it.
+pub fn confirm_with_details(mode: ApplyMode, pending: usize, details: usize, question: &str) -> Result<Decision> {
     if pending == 0 {
         return Ok(Decision::NothingToDo);
     }
@@ -53,7 +60,10 @@ pub fn confirm(mode: ApplyMode, pending: usize, question: &str) -> Result<Decisi
     }
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(Error::input(
-            format!("the plan has {pending} change(s) and no terminal to confirm them on"),
+            match details {
+                0 => format!("the plan has {pending} change(s) and no terminal to confirm them on"),
+                _ => format!("the plan has {pending} change(s) ({details} more line(s) of them above) and no terminal to confirm them on"),
+            },
             Some("re-run with --yes to apply, or --dry-run to only see the plan".to_owned()),
         ));
     }
@@ -273,7 +283,8 @@ async fn run_step(step: Step<'_>) -> StepOutcome {
 
 /// Confirms `plan` (`question` when a terminal asks) and applies it; see the module comment.
 pub async fn run(mode: ApplyMode, printer: &Printer, plan: Plan<'_>, question: &str) -> Result<Outcome> {
-    let decision = confirm(mode, plan.shown_pending(), question)?;
+    let details = plan.steps.iter().flat_map(|s| &s.changes).filter(|c| c.part_of.is_some() && c.status == ChangeStatus::Planned).count();
+    let decision = confirm_with_details(mode, plan.shown_pending(), details, question)?;
     if decision != Decision::Apply {
         let steps: Vec<StepOutcome> = plan.steps.into_iter().map(|s| StepOutcome { changes: s.changes, error: None }).collect();
         return Ok(finish(decision, steps));
