@@ -10,6 +10,7 @@ mod cli;
 mod credentials;
 mod dry_run;
 mod flowlogs;
+mod limits;
 mod live;
 mod mocks;
 mod onboard;
