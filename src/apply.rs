@@ -12,7 +12,7 @@ use std::pin::Pin;
 use futures::stream::{self, StreamExt};
 
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{AwsErrorKind, Error, Result, code_hint, general_hint};
 use crate::output::Printer;
 
 /// What to do once a plan is shown.
@@ -91,14 +91,14 @@ pub fn failure_hint(error: &Error) -> String {
         return hint.to_owned();
     }
     match error {
+        // The profile-specific remedy is the command's (Ctx::with_credentials_hint); a change
+        // that failed on credentials mid-run gets the general one.
         Error::Aws { kind: AwsErrorKind::Credentials, .. } => {
-            crate::aws::profile::credentials_hint(None, std::env::var_os("AWS_ACCESS_KEY_ID").is_some())
+            "the credentials were refused or have expired: refresh them (aws sso login, new keys) or pass --profile NAME, then re-run".to_owned()
         }
-        Error::Aws { code, .. } => {
-            code.as_deref().and_then(crate::aws::code_hint).map(str::to_owned).unwrap_or_else(|| crate::aws::general_hint(code.as_deref()))
-        }
+        Error::Aws { code, .. } => code.as_deref().and_then(code_hint).map(str::to_owned).unwrap_or_else(|| general_hint(code.as_deref())),
         Error::Io { .. } => "check the file or terminal the message names, then re-run".to_owned(),
-        Error::Input { .. } | Error::Refused { .. } | Error::Interrupted => crate::aws::general_hint(None),
+        Error::Input { .. } | Error::Refused { .. } | Error::Interrupted => general_hint(None),
     }
 }
 

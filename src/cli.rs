@@ -69,6 +69,15 @@ impl Cli {
                 "--tag {key}=... is given more than once: a resource holds one value per tag key (S3 and EC2 refuse the request); keep one"
             ));
         }
+        // AWS's 50 tags per resource, the input alone (a bucket's own tags are counted when read).
+        let own = usize::from(self.command.tags_flow_logs());
+        let tagged = if own > 0 { "each flow log with these --tag" } else { "the bucket with these --tag" };
+        if let Some(breach) = crate::core::limits::tags_breach(tagged, self.command.tags(), own) {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::TooManyValues,
+                format!("{breach}: pass at most {} --tag", crate::core::limits::TAGS_PER_RESOURCE_MAX - own),
+            ));
+        }
         Ok(())
     }
 }
@@ -91,6 +100,15 @@ impl Command {
                 _ => &[],
             },
             _ => &[],
+        }
+    }
+
+    /// Whether the command's `--tag`s go on flow logs (which also carry flowgate's marker tag).
+    pub fn tags_flow_logs(&self) -> bool {
+        match self {
+            Command::Flowlogs(FlowLogsCommand::Enable(_)) | Command::Onboard(_) => true,
+            Command::Org(org) => matches!(org.as_ref(), OrgCommand::Onboard(_)),
+            _ => false,
         }
     }
 

@@ -176,7 +176,7 @@ pub struct ItemFailure {
 impl ItemFailure {
     /// The failure as a failed change carries it: AWS's code and message, and what to do.
     pub fn text(&self) -> String {
-        let hint = crate::aws::code_hint(&self.code).map(str::to_owned).unwrap_or_else(|| crate::aws::general_hint(Some(&self.code)));
+        let hint = crate::error::code_hint(&self.code).map(str::to_owned).unwrap_or_else(|| crate::error::general_hint(Some(&self.code)));
         format!("{}: {} (hint: {hint})", self.code, self.message)
     }
 }

@@ -14,7 +14,8 @@ use crate::cli::{AccessEditArgs, AccessListArgs, AccessVia};
 use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack};
 use crate::context::Ctx;
 use crate::core::access_plan::{self, AccessEdit};
-use crate::core::names::BucketName;
+use crate::core::limits;
+use crate::core::names::{BucketName, partition_of_region};
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::role_policy::{
     self, AccessReport, BUCKET_READ_SID, Edit, Finding, FindingKind, Grant, GrantOptions, NamedPolicy, OBJECT_READ_SID, PolicySource, Readability,
@@ -359,6 +360,41 @@ async fn edit_via_role(ctx: &Ctx, args: &AccessEditArgs, way: AccessEdit, role: 
     Ok(report)
 }
 
+/// Before any call: the least inline policy that grants `buckets` (flowgate's two statements,
+/// in a document of their own, as a grant writes them on a role that has none) passes IAM's size
+/// of a role's inline policies. Every mode writes at least that much (the stack's template a bit
+/// more, and a role's other policies add theirs, judged once read), so the input alone is too big
+/// (exit 2), whichever role it is for.
+fn check_grant_size(buckets: &[BucketName], partition: &str) -> Result<()> {
+    let fits = |n: usize| {
+        !matches!(
+            role_policy::grant(&Default::default(), &buckets[..n], partition, &GrantOptions::default()),
+            Err(role_policy::RolePolicyError::TooLarge { .. })
+        )
+    };
+    let chars = match role_policy::grant(&Default::default(), buckets, partition, &GrantOptions::default()) {
+        Err(role_policy::RolePolicyError::TooLarge { chars, .. }) => chars,
+        _ => return Ok(()),
+    };
+    // The grant grows with every bucket: the largest prefix that fits, by bisection.
+    let (mut low, mut high) = (0, buckets.len());
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if fits(middle) { low = middle } else { high = middle }
+    }
+    Err(Error::input(
+        format!(
+            "granting {} bucket(s) takes at least {} characters of inline policy, over IAM's role policy size of {} (all inline policies of a role together, whitespace not counted)",
+            buckets.len(),
+            limits::grouped(chars),
+            limits::grouped(role_policy::ROLE_INLINE_POLICY_MAX_CHARS)
+        ),
+        Some(format!(
+            "one role can be granted at most {low} of these buckets: grant them to several roles (a role stack each: flowgate stack deploy --stack-name NAME --role-name NAME), or have the flow logs deliver to fewer buckets; a wildcard such as 'flowlogs-*' is not granted"
+        )),
+    ))
+}
+
 fn narrow_wildcard_in_stack_mode() -> Error {
     Error::input("--narrow-wildcard edits a hand-made role's policy", Some("use it with --via role --role-name NAME".to_owned()))
 }
@@ -377,6 +413,9 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<
     }
     if args.narrow_wildcard && args.target.via == Some(AccessVia::Stack) {
         return Err(narrow_wildcard_in_stack_mode());
+    }
+    if edit == AccessEdit::Grant {
+        check_grant_size(&args.buckets, partition_of_region(&ctx.home_region))?;
     }
     let mut report = match resolve_target(ctx, &args.target).await? {
         Target::Stack { name, params, .. } => {

@@ -228,13 +228,14 @@ impl OnboardReport {
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
 // Long (~100 lines): four sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
-    // What the input alone can tell, before the first AWS call.
-    stack::check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
-    let identity = ctx.identity().await?.clone();
-    stack::check_storage_partition(&args.storage_ids, &identity.partition, &format!("the caller {}", identity.arn))?;
     // The planning pass makes no ExternalId up (it says one will be generated); the apply
     // generates it once, in stack deploy, and reports it.
     let steps = steps_of(args, args.external_id.clone());
+    // What the input alone can tell, before the first AWS call.
+    stack::check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
+    stack::check_deploy_limits(&steps.stack, &stack::check_template(crate::core::stack_plan::TEMPLATE, None)?, &ctx.home_region)?;
+    let identity = ctx.identity().await?.clone();
+    stack::check_storage_partition(&args.storage_ids, &identity.partition, &format!("the caller {}", identity.arn))?;
     let mut report = OnboardReport::new("onboard", &identity.account, &identity.arn, args.bucket.to_string(), ctx.dry_run);
 
     // The plan: every step in dry-run mode, plans not printed one by one.

@@ -16,12 +16,13 @@ use crate::aws::ec2;
 use crate::cli::{StackDeleteArgs, StackDeployArgs, StackNameArgs};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::usable_regions;
+use crate::core::limits;
 use crate::core::names::{BucketName, partition_of_region};
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
 use crate::core::role_policy::Readability;
 use crate::core::stack_plan::{
     DEFAULT_ROLE_NAME, ParameterChange, StackCondition, StackParameters, StorageId, TEMPLATE, classify_status, deploy_warnings,
-    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, resolve_compliance,
+    external_id_from_random, foreign_partition, is_no_change_reason, parameter_changes, parse_bucket_list, resolve_compliance,
 };
 use crate::core::stack_template::{Bound, Inputs, ResourcePlan, Template, parse_template, plan_resources, undeclared_resources};
 use crate::core::vendor_access::trusted_account_ids;
@@ -615,6 +616,90 @@ async fn apply_deploy(
     Ok(Done::Report { changes, error: None })
 }
 
+/// Where a deploy's values are judged: the pseudo parameters its template may use.
+struct Place<'a> {
+    partition: &'a str,
+    region: Option<&'a str>,
+    account: &'a str,
+    stack: &'a str,
+}
+
+/// AWS's limits on what a deploy writes, judged on the template as CloudFormation will render it
+/// with `api`: CloudFormation's parameter value size, and IAM's size of the role's inline
+/// policies (which CloudFormation would only meet while applying, then roll back). The refusal
+/// (what, the size, the limit) and what to do, with how many of the buckets one role can take.
+fn over_limit(template: &Template, api: &[(&'static str, String)], place: &Place) -> Option<(String, String)> {
+    let inputs_for = |api: &[(&'static str, String)]| Inputs::new(api, place.partition, place.region, place.account, place.stack);
+    let breaches = limits::stack_breaches(template, &inputs_for(api));
+    if breaches.is_empty() {
+        return None;
+    }
+    let buckets = api.iter().find(|(k, _)| *k == "StorageBucketNames").map(|(_, v)| parse_bucket_list(v)).unwrap_or_default();
+    let fit = limits::buckets_that_fit(template, &buckets, |some| inputs_for(&with_buckets(api, some)));
+    let words: Vec<String> = breaches.iter().map(ToString::to_string).collect();
+    Some((format!("stack {} cannot be deployed: {}; nothing was changed", place.stack, words.join("; ")), storage_remedy(buckets.len(), fit)))
+}
+
+/// `api` granting `buckets` instead.
+fn with_buckets(api: &[(&'static str, String)], buckets: &[String]) -> Vec<(&'static str, String)> {
+    api.iter()
+        .map(|(name, value)| match *name {
+            "StorageBucketNames" => (*name, buckets.join(",")),
+            "StorageAccess" => (*name, (!buckets.is_empty()).to_string()),
+            _ => (*name, value.clone()),
+        })
+        .collect()
+}
+
+fn storage_remedy(total: usize, fit: usize) -> String {
+    if fit == 0 || fit == total {
+        return "the template's own policies or parameters are over the limit: shorten them in the template given with --template, or leave --template out".to_owned();
+    }
+    format!(
+        "one role can be granted at most {fit} of these {total} buckets: split them over several role stacks (flowgate stack deploy --stack-name NAME --role-name NAME --storage-ids ...), or have the flow logs deliver to fewer buckets; a wildcard such as --storage-ids 'flowlogs-*' is not accepted (the template admits bucket names only, so that no list can grant every bucket)"
+    )
+}
+
+/// What the input alone tells about AWS's limits, before any AWS call: the `--storage-ids`
+/// granted through the template with the flags given. Placeholders stand in for what is not known
+/// yet (the account, a vendor account or ExternalId to come): none of them changes the sizes
+/// judged. Over a limit: an input error (exit 2). What the account adds (buckets a stack already
+/// grants, a compliance account kept) is judged again before the deploy, with exit 1.
+pub fn check_deploy_limits(args: &StackDeployArgs, template: &Template, home_region: &str) -> Result<()> {
+    if !args.storage_access || args.storage_ids.is_empty() {
+        return Ok(());
+    }
+    let params = StackParameters {
+        vendor_account: args.vendor_account.as_ref().map(|a| a.to_string()).unwrap_or_else(|| "000000000000".to_owned()),
+        external_id: args.external_id.clone().unwrap_or_else(|| "x".repeat(32)),
+        role_name: args.role_name.clone().unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned()),
+        storage_buckets: args.storage_ids.iter().map(|b| b.bucket.to_string()).collect::<BTreeSet<_>>().into_iter().collect(),
+        compliance_account: args.vendor_modes.compliance_account.as_ref().filter(|_| !args.vendor_modes.no_compliance).map(|a| a.to_string()),
+        read_write: args.vendor_modes.read_write,
+    };
+    // A template that lacks a parameter the flags need is refused with its own words later.
+    let Ok(api) = params.api_for(|name| template.parameters.contains_key(name)) else {
+        return Ok(());
+    };
+    let place =
+        Place { partition: partition_of_region(home_region), region: Some(home_region), account: "000000000000", stack: &args.name.stack_name };
+    match over_limit(template, &api, &place) {
+        None => Ok(()),
+        Some((message, hint)) => Err(Error::input(message, Some(hint))),
+    }
+}
+
+/// AWS's limits with what the account holds (the buckets a stack grants, a kept compliance
+/// account, the buckets discovered), before any mutating call: refused with exit 1.
+fn check_limits_with_state(cfn_client: &Client, request: &DeployRequest, template: &Template, desired: &Desired) -> Result<()> {
+    let region = cfn_client.config().region().map(|r| r.as_ref().to_owned());
+    let place = Place { partition: &request.partition, region: region.as_deref(), account: &request.account, stack: &request.stack_name };
+    match over_limit(template, &desired.api, &place) {
+        None => Ok(()),
+        Some((message, hint)) => Err(Error::refused(message, Some(hint))),
+    }
+}
+
 pub async fn deploy_stack_with(
     cfn_client: &Client,
     printer: &Printer,
@@ -626,6 +711,7 @@ pub async fn deploy_stack_with(
     let template = check_template(&request.template, None)?;
     let observed = observe_stack(cfn_client, printer, request).await?;
     let desired = desired_parameters(request, &template, observed.existing.as_ref(), mode, options)?;
+    check_limits_with_state(cfn_client, request, &template, &desired)?;
     let mut words = parameter_changes(if observed.recreate { None } else { observed.existing.as_ref() }, &desired.parameters);
     if desired.external_id_pending {
         words.push(ParameterChange {
@@ -829,7 +915,7 @@ pub fn check_storage_partition(ids: &[StorageId], partition: &str, source: &str)
 pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployReport> {
     // Everything the input alone can tell is checked before the first AWS call.
     let template = read_template(args.template.as_deref())?;
-    check_template(&template, args.template.as_deref())?;
+    check_deploy_limits(args, &check_template(&template, args.template.as_deref())?, &ctx.home_region)?;
     check_storage_partition(&args.storage_ids, partition_of_region(&ctx.home_region), &format!("the region {}", ctx.home_region))?;
     let identity = ctx.identity().await?.clone();
     check_storage_partition(&args.storage_ids, &identity.partition, &format!("the caller {}", identity.arn))?;

@@ -11,6 +11,7 @@ mod credentials;
 mod dry_run;
 mod flowlogs;
 mod landing_zone;
+mod limits;
 mod live;
 mod mocks;
 mod onboard;

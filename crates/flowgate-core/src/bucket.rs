@@ -340,6 +340,9 @@ pub enum BucketPlanError {
     KmsEncrypted { bucket: String, algorithm: String, key: String },
     #[error("bucket {bucket} has a bucket policy flowgate cannot read: {reason}")]
     UnreadablePolicy { bucket: String, reason: String },
+    /// The bucket's tags with the requested ones would pass S3's 50 per bucket (`limits`).
+    #[error("bucket {bucket} holds {existing} tag(s); with the --tag(s) it would hold {total}, over S3's limit of {limit} tags per bucket")]
+    TooManyTags { bucket: String, existing: usize, total: usize, limit: usize },
 }
 
 impl BucketPlanError {
@@ -353,6 +356,10 @@ impl BucketPlanError {
                 "re-run with --fix-encryption to set the default to SSE-S3 (AES256); objects already written stay as they are".into()
             }
             BucketPlanError::UnreadablePolicy { .. } => "fix the bucket policy's JSON (aws s3api get-bucket-policy) and re-run".into(),
+            BucketPlanError::TooManyTags { bucket, total, limit, .. } => format!(
+                "remove {} tag(s) the bucket no longer needs (aws s3api get-bucket-tagging / put-bucket-tagging --bucket {bucket}), or pass fewer --tag, then re-run",
+                total - limit
+            ),
         }
     }
 }
@@ -443,6 +450,20 @@ pub fn merged_tags(existing: &[Tag], requested: &[Tag]) -> Option<Vec<Tag>> {
     Some(merged)
 }
 
+/// S3 holds at most 50 tags per bucket and PutBucketTagging replaces the whole set: with the
+/// bucket's own tags the set to put may pass it although the --tags alone do not.
+fn check_tag_count(bucket: &str, existing: &[Tag], merged: Option<&[Tag]>) -> Result<(), BucketPlanError> {
+    match merged.and_then(|tags| super::limits::tags_breach(format!("bucket {bucket}"), tags, 0)) {
+        None => Ok(()),
+        Some(breach) => Err(BucketPlanError::TooManyTags {
+            bucket: bucket.to_owned(),
+            existing: existing.iter().filter(|t| !t.key.to_ascii_lowercase().starts_with("aws:")).count(),
+            total: breach.size,
+            limit: breach.limit,
+        }),
+    }
+}
+
 /// The plan for `bucket create`. `remove_old_paths` (`--remove-old-paths`) removes delivery paths
 /// of an earlier `--prefix` from flowgate's policy statement once no flow log of the account
 /// delivers there; without it they are kept.
@@ -527,6 +548,7 @@ pub fn plan_bucket(
 
     if !spec.tags.is_empty() {
         let merged = merged_tags(&observed.tags, &spec.tags);
+        check_tag_count(&bucket, &observed.tags, merged.as_deref())?;
         let names: Vec<String> = spec.tags.iter().map(|t| format!("{}={}", t.key, t.value)).collect();
         let detail =
             if merged.is_some() { format!("set {} (other tags kept)", names.join(", ")) } else { format!("{} already set", names.join(", ")) };
@@ -863,6 +885,22 @@ mod tests {
     fn foreign_bucket_is_an_error() {
         let observed = BucketObservation { existence: BucketExistence::Forbidden, ..BucketObservation::missing() };
         assert!(matches!(plan_bucket(&spec(), &observed, "aws", "1", false), Err(BucketPlanError::NotOwned { .. })));
+    }
+
+    /// S3's 50 tags per bucket, counted with the tags the bucket already has: 49 and one more
+    /// --tag fit, 50 and one more do not; a --tag that replaces an existing key adds none.
+    #[test]
+    fn tags_past_fifty_per_bucket_are_refused() {
+        let tag = |i: usize| -> Tag { format!("k{i}=v").parse().unwrap() };
+        let with = |n: usize| BucketObservation { tags: (0..n).map(tag).collect(), ..compliant(&spec()) };
+        let asked = BucketSpec { tags: vec!["team=net".parse().unwrap()], ..spec() };
+        let plan = plan_bucket(&asked, &with(49), "aws", "123456789012", false).unwrap();
+        assert!(plan.steps.iter().any(|(a, _)| matches!(a, BucketAction::PutTagging { tags } if tags.len() == 50)));
+        let err = plan_bucket(&asked, &with(50), "aws", "123456789012", false).unwrap_err();
+        assert_eq!(err, BucketPlanError::TooManyTags { bucket: "flow-logs".into(), existing: 50, total: 51, limit: 50 });
+        assert!(err.to_string().contains("holds 50 tag(s)") && err.hint().contains("remove 1 tag(s)"), "{err}: {}", err.hint());
+        let replacing = BucketSpec { tags: vec!["k3=other".parse().unwrap()], ..spec() };
+        assert!(plan_bucket(&replacing, &with(50), "aws", "123456789012", false).is_ok(), "a new value for a key it has adds no tag");
     }
 
     #[test]

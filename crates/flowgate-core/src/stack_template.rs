@@ -237,7 +237,7 @@ impl Inputs {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Operand {
+pub(crate) enum Operand {
     Text(String),
     List(Vec<String>),
 }
@@ -253,8 +253,17 @@ impl<'a> Bound<'a> {
         Bound { template, inputs }
     }
 
+    pub fn template(&self) -> &'a Template {
+        self.template
+    }
+
+    /// A pseudo parameter's value (`AWS::Partition`, ...), when known.
+    pub(crate) fn pseudo(&self, name: &str) -> Option<&'a str> {
+        self.inputs.pseudo.get(name).map(String::as_str)
+    }
+
     /// A parameter's effective value (passed, else its Default); `None` when not known.
-    fn parameter(&self, name: &str) -> Option<Operand> {
+    pub(crate) fn parameter(&self, name: &str) -> Option<Operand> {
         let decl = self.template.parameters.get(name)?;
         if self.inputs.unknown.contains(name) {
             return None;
