@@ -819,6 +819,11 @@ mod tests {
         }
     }
 
+    /// The expiry rule an earlier `--expire-days 30` wrote, as S3 returns it.
+    fn flowgate_rule_30_days() -> ExpirationRule {
+        ExpirationRule { id: LIFECYCLE_RULE_ID.into(), prefix: Some("AWSLogs/".into()), days: Some(30), enabled: true, ..ExpirationRule::default() }
+    }
+
     fn compliant(spec: &BucketSpec) -> BucketObservation {
         let statements = bucket_policy::delivery_statements(&delivery_target(spec, "aws", "123456789012"));
         BucketObservation {
@@ -912,13 +917,7 @@ mod tests {
         assert_eq!(planned(&plan), ["put-lifecycle-configuration", "put-bucket-tagging"]);
         let Some((BucketAction::PutTagging { tags }, _)) = plan.steps.last() else { panic!("tagging planned") };
         assert_eq!(tags.len(), 2, "existing tag kept");
-        observed.expiration_rules = vec![ExpirationRule {
-            id: LIFECYCLE_RULE_ID.into(),
-            prefix: Some("AWSLogs/".into()),
-            days: Some(30),
-            enabled: true,
-            ..ExpirationRule::default()
-        }];
+        observed.expiration_rules = vec![flowgate_rule_30_days()];
         observed.tags.push("team=net".parse().unwrap());
         assert!(plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap().steps.is_empty());
     }
@@ -1005,13 +1004,7 @@ mod tests {
         let net = BucketSpec { expire_days: Some(30), ..with_prefix("net") };
         let mut observed = compliant(&spec());
         observed.flow_log_use = Some(delivering(None));
-        observed.expiration_rules = vec![ExpirationRule {
-            id: LIFECYCLE_RULE_ID.into(),
-            prefix: Some("AWSLogs/".into()),
-            days: Some(30),
-            enabled: true,
-            ..ExpirationRule::default()
-        }];
+        observed.expiration_rules = vec![flowgate_rule_30_days()];
         let plan = plan_bucket(&net, &observed, "aws", "123456789012", false).unwrap();
         let lifecycle = plan.steps.iter().find_map(|(a, _)| match a {
             BucketAction::PutLifecycleExpiration { days, prefix, id, .. } => Some((*days, prefix.clone(), id.clone())),
@@ -1108,13 +1101,7 @@ mod tests {
         }
 
         // The rule of an earlier run without NoncurrentVersionExpiration is rewritten...
-        let days_only = ExpirationRule {
-            id: LIFECYCLE_RULE_ID.into(),
-            prefix: Some("AWSLogs/".into()),
-            days: Some(30),
-            enabled: true,
-            ..ExpirationRule::default()
-        };
+        let days_only = flowgate_rule_30_days();
         observed.expiration_rules = vec![days_only.clone()];
         assert!(lifecycle_action(&plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap()).is_some());
         // ...and once both rules are there, nothing is left to do.

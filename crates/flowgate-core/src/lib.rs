@@ -25,6 +25,8 @@ pub mod org_scope;
 pub mod org_stackset;
 pub mod org_template;
 pub mod policy_doc;
+#[cfg(test)]
+mod policy_strategies;
 pub mod report;
 pub mod resource_policy;
 pub mod role_policy;

@@ -548,19 +548,7 @@ mod tests {
 
         fn other_statement() -> impl Strategy<Value = Value> {
             let single = (account(), any::<bool>()).prop_map(|(a, acl)| single(&a)[usize::from(acl)].clone());
-            let other = (
-                prop::sample::select(vec!["Reports", "Backup", "", "FlowgateLogDeliveryWrite"]),
-                prop::sample::select(vec!["s3:GetObject", "s3:PutObject", "s3:*"]),
-                prop::sample::select(vec!["arn:aws:s3:::central-logs/AWSLogs/*", "arn:aws:s3:::central-logs", "*"]),
-            )
-                .prop_map(|(sid, action, resource)| {
-                    let mut s =
-                        json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": action, "Resource": resource});
-                    if !sid.is_empty() {
-                        s["Sid"] = json!(sid);
-                    }
-                    s
-                });
+            let other = crate::policy_strategies::unrelated_allow(vec!["Reports", "Backup", "", "FlowgateLogDeliveryWrite"]);
             prop_oneof![single, other]
         }
 
