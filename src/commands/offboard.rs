@@ -29,33 +29,7 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
     let flowlogs_plan = flowlogs::disable(&planning, &disable).await?;
     let stack_plan = stack::delete(&planning, &delete).await?;
-    let mut bucket_change = None;
-    if let Some(bucket) = &args.bucket {
-        bucket_change = Some(if !args.delete_bucket {
-            Change::new("keep-bucket", bucket.as_str(), ChangeStatus::Skipped, "kept with its flow logs (--delete-bucket removes it)")
-        } else {
-            match s3::bucket_existence(&ctx.s3(&ctx.home_region), bucket, &identity.account).await? {
-                BucketExistence::Owned { region } => {
-                    let count = s3::count_object_versions(&ctx.s3(&region), bucket, OBJECT_COUNT_CAP).await?;
-                    let shown = if count >= OBJECT_COUNT_CAP { format!("at least {count}") } else { count.to_string() };
-                    if count > 0 && !args.force {
-                        return Err(Error::refused(
-                            format!("bucket {bucket} holds {shown} object(s): it is deleted only when empty"),
-                            Some("add --force to delete its objects with it, or leave out --delete-bucket to keep it".to_owned()),
-                        ));
-                    }
-                    match still_delivering(&flowlogs_plan) {
-                        Some(why) => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Blocked, format!("kept: {why}")),
-                        None => {
-                            Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Planned, format!("in {region}, with its {shown} object(s)"))
-                        }
-                    }
-                }
-                BucketExistence::Missing => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Skipped, "does not exist"),
-                BucketExistence::Forbidden => return Err(Error::refused(format!("bucket {bucket} is not this account's"), None)),
-            }
-        });
-    }
+    let bucket_change = plan_bucket_change(ctx, args, &identity.account, &flowlogs_plan).await?;
     let mut report = OnboardReport::new(
         "offboard",
         &identity.account,
@@ -133,6 +107,34 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
         report.rerun = Some(crate::output::rerun_command_line());
     }
     Ok(report)
+}
+
+/// The bucket's line of the plan: kept, deleted (with its objects under --force), or kept
+/// although --delete-bucket asks for it while flow logs may still deliver to it.
+async fn plan_bucket_change(ctx: &Ctx, args: &OffboardArgs, account: &str, flowlogs_plan: &flowlogs::FlowLogsReport) -> Result<Option<Change>> {
+    let Some(bucket) = &args.bucket else { return Ok(None) };
+    Ok(Some(if !args.delete_bucket {
+        Change::new("keep-bucket", bucket.as_str(), ChangeStatus::Skipped, "kept with its flow logs (--delete-bucket removes it)")
+    } else {
+        match s3::bucket_existence(&ctx.s3(&ctx.home_region), bucket, account).await? {
+            BucketExistence::Owned { region } => {
+                let count = s3::count_object_versions(&ctx.s3(&region), bucket, OBJECT_COUNT_CAP).await?;
+                let shown = if count >= OBJECT_COUNT_CAP { format!("at least {count}") } else { count.to_string() };
+                if count > 0 && !args.force {
+                    return Err(Error::refused(
+                        format!("bucket {bucket} holds {shown} object(s): it is deleted only when empty"),
+                        Some("add --force to delete its objects with it, or leave out --delete-bucket to keep it".to_owned()),
+                    ));
+                }
+                match still_delivering(flowlogs_plan) {
+                    Some(why) => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Blocked, format!("kept: {why}")),
+                    None => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Planned, format!("in {region}, with its {shown} object(s)")),
+                }
+            }
+            BucketExistence::Missing => Change::new("delete-bucket", bucket.as_str(), ChangeStatus::Skipped, "does not exist"),
+            BucketExistence::Forbidden => return Err(Error::refused(format!("bucket {bucket} is not this account's"), None)),
+        }
+    }))
 }
 
 /// Why the bucket must stay although --delete-bucket asks for it: flow logs that deliver to it

@@ -1147,6 +1147,34 @@ fn refuse_undeclared_resources(stack: &str, resources: &[cfn::StackResource]) ->
     ))
 }
 
+/// The plan of a deletion: the stack and every resource it removes, refused for a stack that is
+/// not flowgate's (the test a deploy applies, and resources its template does not declare): a
+/// stack of the same name made from another template is someone else's, with whatever it holds.
+async fn deletion_changes(client: &Client, stack: &str, info: &StackInfo) -> Result<Vec<Change>> {
+    if StackParameters::from_api(&info.parameters).is_none() {
+        return Err(not_flowgates_stack(stack, "delete"));
+    }
+    let stack_line = Change::new(
+        "delete-stack",
+        stack,
+        ChangeStatus::Planned,
+        format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
+    );
+    let resources = cfn::stack_resources(client, stack).await?;
+    refuse_undeclared_resources(stack, &resources)?;
+    let resource_lines = resources.into_iter().map(|resource| {
+        let name = resource.physical_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
+        Change::new(
+            "delete-resource",
+            resource.logical_id,
+            ChangeStatus::Planned,
+            format!("{}{name}: deleted with the stack", resource.resource_type),
+        )
+        .part_of("delete-stack")
+    });
+    Ok(std::iter::once(stack_line).chain(resource_lines).collect())
+}
+
 pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployReport> {
     let identity = ctx.identity().await?.clone();
     let client = ctx.cloudformation();
@@ -1174,31 +1202,7 @@ pub async fn delete(ctx: &Ctx, args: &StackDeleteArgs) -> Result<StackDeployRepo
         report.summary = ChangeTally::of(&report.changes);
         return Ok(report);
     };
-    // Deleted only when it is flowgate's, by the test a deploy applies: a stack of the same name
-    // made from another template is someone else's, with whatever it holds.
-    if StackParameters::from_api(&info.parameters).is_none() {
-        return Err(not_flowgates_stack(stack, "delete"));
-    }
-    report.changes.push(Change::new(
-        "delete-stack",
-        stack,
-        ChangeStatus::Planned,
-        format!("{}: the role and its policies are deleted; the vendor loses access", info.status),
-    ));
-    let resources = cfn::stack_resources(&client, stack).await?;
-    refuse_undeclared_resources(stack, &resources)?;
-    for resource in resources {
-        let name = resource.physical_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default();
-        report.changes.push(
-            Change::new(
-                "delete-resource",
-                resource.logical_id,
-                ChangeStatus::Planned,
-                format!("{}{name}: deleted with the stack", resource.resource_type),
-            )
-            .part_of("delete-stack"),
-        );
-    }
+    report.changes = deletion_changes(&client, stack, &info).await?;
     ctx.printer.text(format_args!("{}\nPlan:\n{}", ctx.identity_line().await?, render_changes(&report.changes)))?;
     // The wait's end: the stack's final status and the resources that failed to delete.
     let ended: Mutex<Option<(String, Vec<String>)>> = Mutex::new(None);
