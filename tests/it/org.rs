@@ -927,6 +927,81 @@ fn a_member_whose_role_refuses_is_kept_by_offboard_until_a_rerun_takes_it_out() 
     assert!(org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
 }
 
+/// `body` (a DescribeRegions answer) with `region`'s OptInStatus set to `status`.
+fn opt_in(body: &str, region: &str, status: &str) -> String {
+    let Some(at) = body.find(&format!("<regionName>{region}</regionName>")) else { return body.to_owned() };
+    let start = body[..at].rfind("<item>").unwrap_or(at);
+    let end = body[at..].find("</item>").map_or(body.len(), |e| at + e);
+    let item = &body[start..end];
+    let Some(from) = item.find("<optInStatus>") else { return body.to_owned() };
+    let to = item[from..].find("</optInStatus>").map_or(item.len(), |e| from + e);
+    let item = format!("{}<optInStatus>{status}{}", &item[..from], &item[to..]);
+    format!("{}{item}{}", &body[..start], &body[end..])
+}
+
+fn skipped_regions(entry: &Value) -> Vec<String> {
+    let changes = entry["changes"].as_array().into_iter().flatten();
+    changes.filter(|c| c["action"] == "skip-region").map(|c| c["region"].as_str().unwrap().to_owned()).collect()
+}
+
+/// AWS: opt-in regions are enabled per account. DescribeRegions "Describes the Regions that are
+/// enabled for your account" (Amazon EC2 API Reference, DescribeRegions), each region's
+/// OptInStatus the caller's own; moto answers every account alike. The proxy answers app1's own
+/// DescribeRegions (signed with the credentials AssumeRole issued for its operator role) with
+/// eu-west-1 not enabled and ap-east-1 opted in (moto: not-opted-in, for the management account
+/// and every other member). Each member works in the requested regions it has enabled and skips
+/// the others, its plan says which; nothing fails. `--regions` naming a region no account in scope
+/// has enabled is exit 2 before any change.
+#[test]
+fn each_member_works_in_the_requested_regions_it_has_enabled() {
+    let org = Org::new();
+    let app1 = org.members["app1"].clone();
+    let app2 = org.members["app2"].clone();
+    org.env.proxy.rewrite_response_for("DescribeRegions", &operator_arn(&app1), |body| {
+        opt_in(&opt_in(body, "eu-west-1", "not-opted-in"), "ap-east-1", "opted-in")
+    });
+    // A member without a region the others have: skipped there, not failed.
+    let plan = org.onboard("org-opt-in", &["--regions", "us-east-1,eu-west-1", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", trouble(&plan));
+    let plan = json_stdout(&plan);
+    assert_eq!(skipped_regions(account_entry(&plan, &app1)), ["eu-west-1"], "{plan:#}");
+    assert!(skipped_regions(account_entry(&plan, &app2)).is_empty(), "{plan:#}");
+    // A region only one member has enabled (the caller has not): that member works there.
+    let regions = ["--regions", "us-east-1,eu-west-1,ap-east-1"];
+    let plan = json_stdout(&org.onboard("org-opt-in", &[&regions[..], &["--dry-run"]].concat()));
+    assert_eq!(skipped_regions(account_entry(&plan, &app1)), ["eu-west-1"], "{plan:#}");
+    assert_eq!(skipped_regions(account_entry(&plan, &app2)), ["ap-east-1"], "{plan:#}");
+
+    let out = org.onboard("org-opt-in", &[&regions[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    assert_eq!(skipped_regions(account_entry(&report, &app1)), ["eu-west-1"], "{report:#}");
+    for (region, expected) in [("us-east-1", 1), ("ap-east-1", 1), ("eu-west-1", 0)] {
+        assert_eq!(flow_logs_to(&org.env, &app1, region, "org-opt-in"), expected, "app1 in {region}");
+    }
+    for (region, expected) in [("us-east-1", 1), ("eu-west-1", 1), ("ap-east-1", 0)] {
+        assert_eq!(flow_logs_to(&org.env, &app2, region, "org-opt-in"), expected, "app2 in {region}");
+    }
+
+    // org status reads each member in its own regions too: app2 is not failed for ap-east-1.
+    let status = org.run(&["status", "--bucket", "org-opt-in", "--ous", &org.ous(), regions[0], regions[1]]);
+    let status = json_stdout(&status);
+    let flow_check = |account: &str| {
+        let entry = account_entry(&status, account);
+        entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "flow-logs").unwrap().clone()
+    };
+    let app2_check = flow_check(&app2);
+    assert_eq!(app2_check["status"], "pass", "{app2_check}");
+    assert!(app2_check["detail"].as_str().unwrap().contains("skipped, not enabled in the account: ap-east-1"), "{app2_check}");
+
+    // me-south-1 (moto: not-opted-in): enabled in no account in scope.
+    org.env.proxy.reset_log();
+    let out = org.onboard("org-opt-in-none", &["--regions", "us-east-1,me-south-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(json_stdout(&out).to_string().contains("me-south-1 not enabled in any"), "{}", stdout(&out));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+}
+
 /// Every status and verify command: 0 when every check passes (or warns), 1 when any fails.
 /// `-q` (results and errors only) drops the plan of a run that applies with --yes; a dry run's
 /// plan is its result and stays. `org offboard` offers no --regions or --vpcs.

@@ -21,6 +21,7 @@ pub mod org_delivery;
 pub mod org_grant;
 pub mod org_offboard;
 pub mod org_outcome;
+pub mod org_regions;
 pub mod org_scope;
 pub mod org_stackset;
 pub mod org_template;

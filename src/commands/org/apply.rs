@@ -242,6 +242,8 @@ impl OnboardRun<'_> {
                 plans: &self.plan.flow_plans,
                 missing: &self.plan.set.missing,
                 plan_changes: &self.plan_changes,
+                skip_lines: &self.plan.skip_lines,
+                in_play: &self.plan.in_play,
             };
             // The futures are made up front: a future made by a stream's closure is not provably
             // `Send` inside the runner's boxed step.

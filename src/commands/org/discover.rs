@@ -48,15 +48,6 @@ pub(super) fn refuse_named_vpcs(scope: &ScopeArgs) -> Result<()> {
     ))
 }
 
-/// `--regions` checked once against the caller's regions (exit 2 for a bad one), before the
-/// accounts are fanned out: each would otherwise report it as its own failure.
-pub(super) async fn check_regions(ctx: &Ctx, scope: &ScopeArgs) -> Result<()> {
-    if scope.regions.is_empty() {
-        return Ok(());
-    }
-    crate::observe::regions::resolve_regions(ctx, scope).await.map(|_| ())
-}
-
 /// Discovery (read-only): who calls, the organization's tree, and which accounts are in scope.
 pub(super) async fn observe_org(ctx: &Ctx, target: &OrgTargetArgs) -> Result<OrgView> {
     let identity = ctx.identity().await?.clone();

@@ -12,12 +12,14 @@ use futures::future::{BoxFuture, FutureExt};
 use futures::stream::{self, StreamExt};
 
 use super::discover::{OrgView, account_ctx, assume_new_role, flow_log_accounts};
+use super::regions::account_scope;
 use super::report::account_failure;
 use crate::apply::{ApplyMode, Done};
-use crate::cli::{FlowLogsDisableArgs, FlowLogsStatusArgs, OrgOnboardArgs};
+use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, OrgOnboardArgs};
 use crate::commands::flowlogs::{self, EnablePlan};
 use crate::context::Ctx;
 use crate::core::org_outcome::unattempted;
+use crate::core::org_regions::{self, AccountRegions};
 use crate::core::org_scope::ScopedAccount;
 use crate::core::report::{Change, ChangeStatus};
 use crate::error::{Error, Result};
@@ -40,7 +42,7 @@ pub(super) async fn run_accounts(
 }
 
 /// Each account's flow-log plan for org onboard, read through the roles that exist already.
-pub(super) async fn plan_onboard_flow_logs(ctx: &Ctx, args: &OrgOnboardArgs, view: &OrgView) -> Vec<(String, Result<EnablePlan>)> {
+pub(super) async fn plan_onboard_flow_logs(ctx: &Ctx, args: &OrgOnboardArgs, view: &OrgView) -> Vec<(String, Result<AccountPlan>)> {
     let flow_accounts = flow_log_accounts(view);
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| plan_account_flow_logs(ctx, account, role, args)).collect();
     stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await
@@ -52,15 +54,49 @@ fn plan_account_flow_logs<'a>(
     account: &'a ScopedAccount,
     role: &'a str,
     args: &'a OrgOnboardArgs,
-) -> BoxFuture<'a, (String, Result<EnablePlan>)> {
+) -> BoxFuture<'a, (String, Result<AccountPlan>)> {
     async move {
         let plan = match account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await {
-            Ok(member) => flowlogs::plan_enable(&member, &args.flowlogs, false).await,
+            Ok(member) => plan_in_account(&member, &args.flowlogs).await,
             Err(e) => Err(e),
         };
         (account.id.clone(), plan)
     }
     .boxed()
+}
+
+/// One account's flow-log plan in its own regions.
+pub(super) struct AccountPlan {
+    /// `None`: none of the requested regions is enabled in the account.
+    pub plan: Option<EnablePlan>,
+    /// The account's regions, read with `--regions`.
+    pub regions: Option<AccountRegions>,
+}
+
+impl AccountPlan {
+    /// The regions enabled in the account: as read, or as the plan found them.
+    pub(super) fn enabled(&self) -> Vec<String> {
+        match (&self.regions, &self.plan) {
+            (Some(regions), _) => regions.enabled.clone(),
+            (None, Some(plan)) => plan.regions.clone(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
+/// `flowlogs enable`'s plan in the account, over the requested regions it has enabled.
+async fn plan_in_account(member: &Ctx, args: &FlowLogsEnableArgs) -> Result<AccountPlan> {
+    let account = account_scope(member, &args.scope).await?;
+    let plan = match account.scope {
+        Some(scope) => Some(flowlogs::plan_enable(member, &FlowLogsEnableArgs { scope, ..args.clone() }, false).await?),
+        None => None,
+    };
+    Ok(AccountPlan { plan, regions: account.regions })
+}
+
+/// The plan lines of the regions of the pass (`in_play`) that an account has not enabled.
+pub(super) fn skip_lines(account: &str, in_play: &[String], enabled: &[String]) -> Vec<Change> {
+    org_regions::skipped_regions(in_play, enabled).iter().map(|region| org_regions::skip_line(account, region)).collect()
 }
 
 /// The onboard flow-log pass as planned: what each account's application needs to know.
@@ -77,6 +113,10 @@ pub(super) struct EnablePass<'a> {
     pub missing: &'a [String],
     /// Each account's changes as the plan showed them.
     pub plan_changes: &'a BTreeMap<String, Vec<Change>>,
+    /// Each account's plan lines of the regions it skips (not enabled there).
+    pub skip_lines: &'a BTreeMap<String, Vec<Change>>,
+    /// The regions of the pass: the requested ones, or those enabled in the accounts read.
+    pub in_play: &'a [String],
 }
 
 impl<'a> EnablePass<'a> {
@@ -86,6 +126,8 @@ impl<'a> EnablePass<'a> {
         let planned = self.plans.get(&account.id);
         let just_deployed = self.missing.contains(&account.id);
         let plan_time = self.plan_changes.get(&account.id).map(Vec::as_slice).unwrap_or_default();
+        let skipped = self.skip_lines.get(&account.id).cloned().unwrap_or_default();
+        let in_play = self.in_play;
         async move {
             // An account that could not be read for the plan is not changed unseen: the plan's
             // failure stands, and a re-run plans it again. (A role the StackSet has just deployed
@@ -101,7 +143,8 @@ impl<'a> EnablePass<'a> {
             if crate::interrupt::requested() {
                 return (account.id.clone(), unattempted(whole(), "interrupted"));
             }
-            let changes = match account_flow_logs(ctx, account, role, args, planned, just_deployed).await {
+            let planned = planned.map(|plan| (plan, skipped));
+            let changes = match account_flow_logs(ctx, (account, role), args, planned, just_deployed, in_play).await {
                 Ok(changes) => changes,
                 Err(e) => vec![account_failure("enable-flow-logs", &account.id, "not applied", &e)],
             };
@@ -112,27 +155,32 @@ impl<'a> EnablePass<'a> {
 }
 
 /// One account's flow logs applied, with `flowlogs enable`'s engine: the plan made before the
-/// confirmation when there is one (its reads are not repeated), else planned now (a member whose
-/// roles the StackSet has just deployed).
+/// confirmation when there is one, with its skipped regions' lines (its reads are not repeated),
+/// else planned now (a member whose roles the StackSet has just deployed) in its own regions.
 async fn account_flow_logs(
     ctx: &Ctx,
-    account: &ScopedAccount,
-    role: &str,
+    (account, role): (&ScopedAccount, &str),
     args: &OrgOnboardArgs,
-    planned: Option<&EnablePlan>,
+    planned: Option<(&EnablePlan, Vec<Change>)>,
     just_deployed: bool,
+    in_play: &[String],
 ) -> Result<Vec<Change>> {
     let member =
         if just_deployed { assume_new_role(ctx, &account.id, role).await? } else { account_ctx(ctx, &account.id, role, ApplyMode::APPLY).await? };
     let fresh;
-    let plan = match planned {
-        Some(plan) => plan,
+    let (plan, skipped) = match planned {
+        Some(planned) => planned,
         None => {
-            fresh = flowlogs::plan_enable(&member, &args.flowlogs, false).await?;
-            &fresh
+            fresh = plan_in_account(&member, &args.flowlogs).await?;
+            let skipped = skip_lines(&account.id, in_play, &fresh.enabled());
+            match &fresh.plan {
+                Some(plan) => (plan, skipped),
+                None => return Ok(skipped),
+            }
         }
     };
     let mut changes = flowlogs::apply_enable(&member, plan, &args.flowlogs).await?.changes();
+    changes.extend(skipped);
     changes.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
     Ok(changes)
 }
@@ -173,19 +221,33 @@ pub(super) fn disable_account_flow_logs<'a>(
     .boxed()
 }
 
-/// One account's flow-log coverage, as `flowlogs status` judges it.
+/// One account's flow-log coverage in its own regions.
+pub(super) struct AccountCoverage {
+    /// `None`: none of the requested regions is enabled in the account.
+    pub status: Option<flowlogs::StatusReport>,
+    /// The account's regions, read with `--regions`.
+    pub regions: Option<AccountRegions>,
+}
+
+/// One account's flow-log coverage, as `flowlogs status` judges it, over the requested regions it
+/// has enabled.
 pub(super) fn account_coverage<'a>(
     ctx: &'a Ctx,
     account: &'a ScopedAccount,
     role: &'a str,
     args: &'a FlowLogsStatusArgs,
-) -> BoxFuture<'a, (String, Result<flowlogs::StatusReport>)> {
+) -> BoxFuture<'a, (String, Result<AccountCoverage>)> {
     async move {
-        let member = account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await;
-        let result = match member {
-            Ok(member) => flowlogs::status(&member, args).await,
-            Err(e) => Err(e),
-        };
+        let result = async {
+            let member = account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await?;
+            let account = account_scope(&member, &args.scope).await?;
+            let status = match account.scope {
+                Some(scope) => Some(flowlogs::status(&member, &FlowLogsStatusArgs { spec: args.spec.clone(), scope }).await?),
+                None => None,
+            };
+            Ok::<_, Error>(AccountCoverage { status, regions: account.regions })
+        }
+        .await;
         (account.id.clone(), result)
     }
     .boxed()

@@ -5,19 +5,20 @@ use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt};
 
-use super::discover::{OrgView, check_regions, flow_log_accounts, log_archive_ctx, observe_org, refuse_named_vpcs, stacksets_client};
-use super::flowlogs::account_coverage;
+use super::discover::{OrgView, flow_log_accounts, log_archive_ctx, observe_org, refuse_named_vpcs, stacksets_client};
+use super::flowlogs::{AccountCoverage, account_coverage};
+use super::regions::{check_requested, requested};
 use super::report::{AccountEntry, OrgReport};
 use crate::apply::ApplyMode;
 use crate::aws::s3;
 use crate::aws::stacksets::{self, Caller, StackInstance};
 use crate::cli::{FlowLogsStatusArgs, OrgStatusArgs, desired_flow_log};
-use crate::commands::flowlogs::StatusReport;
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::names::{BucketName, LogPrefix};
 use crate::core::org_checks::{self, InstanceState};
 use crate::core::org_grant::{self, CentralBucket};
+use crate::core::org_regions;
 use crate::core::report::{Change, ChangeStatus, Check, CheckStatus, worst};
 use crate::error::Result;
 
@@ -27,7 +28,6 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
     desired_flow_log(&args.spec, "aws")?;
     refuse_named_vpcs(&args.scope)?;
     let view = observe_org(ctx, &args.target).await?;
-    check_regions(ctx, &args.scope).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
     let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
@@ -47,6 +47,9 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         report.changes.push(Change::new("bucket", args.spec.bucket.as_str(), ChangeStatus::Planned, format!("not in account {log_archive}")));
     }
     let coverage = read_coverage(ctx, args, &view).await;
+    let read: Vec<_> = coverage.values().filter_map(|c| c.as_ref().ok()?.regions.clone()).collect();
+    check_requested(ctx, &args.scope, &read).await?;
+    let in_play = requested(&args.scope);
     let scoped: Vec<String> = view.scope.in_scope().iter().map(|a| a.id.clone()).collect();
     let spec = &args.spec;
     let delivered =
@@ -62,7 +65,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         let id = entry.account.id.clone();
         let checks = vec![
             if entry.is_management() { management_stack.clone() } else { instance_check(entry.stack_instance.as_ref()) },
-            flow_log_check(coverage.get(&id)),
+            flow_log_check(coverage.get(&id), &in_play),
             if org_grant::may_deliver(policy_text, &central, &view.tree.org_id, &id) {
                 Check::pass("delivery-policy", "the central bucket's policy lets the account deliver")
             } else {
@@ -106,29 +109,40 @@ async fn management_stack_check(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView)
 }
 
 /// Each account's flow-log coverage, read through its role, `--account-concurrency` at a time.
-async fn read_coverage(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView) -> BTreeMap<String, Result<StatusReport>> {
+async fn read_coverage(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView) -> BTreeMap<String, Result<AccountCoverage>> {
     let flow_accounts = flow_log_accounts(view);
     let status_args = FlowLogsStatusArgs { spec: args.spec.clone(), scope: args.scope.clone() };
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| account_coverage(ctx, account, role, &status_args)).collect();
-    let coverage: Vec<(String, Result<StatusReport>)> = stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
+    let coverage: Vec<(String, Result<AccountCoverage>)> =
+        stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;
     coverage.into_iter().collect()
 }
 
-fn flow_log_check(coverage: Option<&Result<StatusReport>>) -> Check {
+/// The account's flow-log coverage; `requested`: `--regions` (a requested region the account
+/// has not enabled is skipped there, and the check says so).
+fn flow_log_check(coverage: Option<&Result<AccountCoverage>>, requested: &[String]) -> Check {
     match coverage {
-        Some(Ok(status)) => {
-            let t = &status.totals;
-            let detail = format!(
-                "{} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing",
-                t.vpcs, t.regions, t.compliant, t.non_compliant, t.missing
-            );
-            match status.status {
-                CheckStatus::Pass => Check::pass("flow-logs", detail),
-                _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
-            }
-        }
+        Some(Ok(covered)) => coverage_check(covered, requested),
         Some(Err(e)) => Check::fail("flow-logs", format!("could not be read: {e}"), e.hint().unwrap_or("check the account's operator role")),
         None => Check::warn("flow-logs", "not managed by this caller", "run flowgate onboard in the management account"),
+    }
+}
+
+fn coverage_check(coverage: &AccountCoverage, requested: &[String]) -> Check {
+    let Some(status) = &coverage.status else {
+        return Check::pass("flow-logs", format!("none of the requested regions is enabled in the account ({})", requested.join(", ")));
+    };
+    let enabled = coverage.regions.as_ref().map(|r| r.enabled.clone()).unwrap_or_default();
+    let skipped = if coverage.regions.is_some() { org_regions::skipped_regions(requested, &enabled) } else { Vec::new() };
+    let t = &status.totals;
+    let mut detail =
+        format!("{} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing", t.vpcs, t.regions, t.compliant, t.non_compliant, t.missing);
+    if !skipped.is_empty() {
+        detail.push_str(&format!("; skipped, not enabled in the account: {}", skipped.join(", ")));
+    }
+    match status.status {
+        CheckStatus::Pass => Check::pass("flow-logs", detail),
+        _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
     }
 }
 

@@ -13,6 +13,7 @@
 //! - `apply`: the onboard plan applied, step by step
 //! - `stackset`: the StackSet's parameters and operations
 //! - `flowlogs`: the per-account flow-log pass through the operator roles
+//! - `regions`: each account's regions (opt-in regions are enabled per account)
 //! - `inspect`: `org status` and `org verify`
 //! - `offboard`, `offboard_policy`: `org offboard`, and its edit of the central bucket's policy
 //! - `report`, `display`: the report every org command returns, and how people read it
@@ -25,6 +26,7 @@ mod inspect;
 mod offboard;
 mod offboard_policy;
 mod plan;
+mod regions;
 mod report;
 mod stackset;
 

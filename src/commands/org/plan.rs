@@ -5,8 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use super::discover::{OrgView, check_regions, log_archive_ctx, observe_org, refuse_named_vpcs, stacksets_client};
-use super::flowlogs::plan_onboard_flow_logs;
+use super::discover::{OrgView, log_archive_ctx, observe_org, refuse_named_vpcs, stacksets_client};
+use super::flowlogs::{AccountPlan, plan_onboard_flow_logs, skip_lines};
+use super::regions::{check_requested, requested};
 use super::report::{AccountEntry, OrgReport, VendorAccess, account_failure};
 use super::stackset::{self, SetParameters, StorageGrant, set_is_current, set_parameters, summaries};
 use crate::apply::ApplyMode;
@@ -61,13 +62,28 @@ pub(super) struct OnboardPlan {
     pub storage: Option<(Change, Option<StorageGrant>)>,
     /// Each account's flow-log plan, made through a role that exists already.
     pub flow_plans: BTreeMap<String, EnablePlan>,
+    /// Each account's plan lines of the regions it skips (not enabled there).
+    pub skip_lines: BTreeMap<String, Vec<Change>>,
+    /// The regions of the pass: the requested ones, or those enabled in the accounts read.
+    pub in_play: Vec<String>,
+}
+
+/// The regions of the flow-log pass: `--regions`, or every region enabled in an account read (an
+/// account without one of them skips it, and its plan says so).
+fn regions_in_play(args: &OrgOnboardArgs, planned: &[(String, Result<AccountPlan>)]) -> Vec<String> {
+    if !args.flowlogs.scope.regions.is_empty() {
+        return requested(&args.flowlogs.scope);
+    }
+    let mut all: Vec<String> = planned.iter().filter_map(|(_, p)| p.as_ref().ok()).flat_map(|p| p.enabled()).collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 /// Reads the organization and every account, and plans the onboarding with the report that
 /// shows it.
 pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(OnboardPlan, OrgReport)> {
     let view = observe_org(ctx, &args.target).await?;
-    check_regions(ctx, &args.flowlogs.scope).await?;
     let template = org_member_template(TEMPLATE).map_err(|e| Error::refused(format!("the StackSet template does not build (a bug): {e}"), None))?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let prerequisites = plan_prerequisites(ctx, args, &view, &cfn).await?;
@@ -82,9 +98,25 @@ pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(On
     } else {
         None
     };
-    // Flow logs, per account: planned through the operator role where it exists already.
+    // Flow logs, per account: planned through the operator role where it exists already, each in
+    // the regions enabled there.
     let planned = plan_onboard_flow_logs(ctx, args, &view).await;
-    let mut plan = OnboardPlan { view, cfn, template, prerequisites, central, set, management, storage, flow_plans: BTreeMap::new() };
+    let read: Vec<_> = planned.iter().filter_map(|(_, p)| p.as_ref().ok()?.regions.clone()).collect();
+    check_requested(ctx, &args.flowlogs.scope, &read).await?;
+    let in_play = regions_in_play(args, &planned);
+    let mut plan = OnboardPlan {
+        view,
+        cfn,
+        template,
+        prerequisites,
+        central,
+        set,
+        management,
+        storage,
+        flow_plans: BTreeMap::new(),
+        skip_lines: BTreeMap::new(),
+        in_play,
+    };
     let report = plan.report(ctx, args, delivery_grant, planned);
     Ok((plan, report))
 }
@@ -92,7 +124,7 @@ pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(On
 impl OnboardPlan {
     /// The plan's report: the organization's changes in the order they apply, and each account
     /// with its flow-log plan (kept in `flow_plans` for the apply).
-    fn report(&mut self, ctx: &Ctx, args: &OrgOnboardArgs, grant: DeliveryGrant, planned: Vec<(String, Result<EnablePlan>)>) -> OrgReport {
+    fn report(&mut self, ctx: &Ctx, args: &OrgOnboardArgs, grant: DeliveryGrant, planned: Vec<(String, Result<AccountPlan>)>) -> OrgReport {
         let spec = &args.flowlogs.spec;
         let mut report = OrgReport::new("org onboard", &self.view, &args.target, &spec.bucket, &self.central.log_archive, ctx.dry_run);
         report.delivery_policy = Some(match args.delivery_policy {
@@ -124,11 +156,7 @@ impl OnboardPlan {
         for (id, result) in planned {
             let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) else { continue };
             entry.changes = match result {
-                Ok(plan) => {
-                    let changes = plan.changes();
-                    self.flow_plans.insert(id.clone(), plan);
-                    changes
-                }
+                Ok(account_plan) => self.account_changes(&id, account_plan),
                 // A role the StackSet has yet to deploy cannot be assumed: planned with it.
                 Err(_) if first_run && self.set.missing.contains(&id) => vec![Change::new(
                     "enable-flow-logs",
@@ -141,6 +169,21 @@ impl OnboardPlan {
         }
         report.summary = ChangeTally::of(&report.all_changes());
         report
+    }
+}
+
+impl OnboardPlan {
+    /// One account's plan lines (its flow logs, then the regions it skips), its plan kept for
+    /// the apply.
+    fn account_changes(&mut self, id: &str, account_plan: AccountPlan) -> Vec<Change> {
+        let skipped = skip_lines(id, &self.in_play, &account_plan.enabled());
+        let mut changes = account_plan.plan.as_ref().map(EnablePlan::changes).unwrap_or_default();
+        changes.extend(skipped.iter().cloned());
+        if let Some(plan) = account_plan.plan {
+            self.flow_plans.insert(id.to_owned(), plan);
+        }
+        self.skip_lines.insert(id.to_owned(), skipped);
+        changes
     }
 }
 

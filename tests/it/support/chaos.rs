@@ -80,7 +80,12 @@ type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 #[derive(Default)]
 struct ProxyState {
-    rewrites: Mutex<Vec<(String, Rewrite)>>,
+    /// (action, only for requests signed with credentials AssumeRole issued for this role ARN,
+    /// the rewrite).
+    rewrites: Mutex<Vec<(String, Option<String>, Rewrite)>>,
+    /// The role ARN each access key AssumeRole issued through the proxy is for: requests signed
+    /// with it are that role's (an account's own answers, such as its opt-in regions).
+    issued: Mutex<BTreeMap<String, String>>,
     /// (action, header, value): set on every answer to the action (see [`ChaosProxy::set_response_header`]).
     response_headers: Mutex<Vec<(String, String, String)>>,
     upstream: String,
@@ -196,6 +201,7 @@ impl ChaosProxy {
 
     /// Like [`ChaosProxy::answer`], only for requests signed for `region`: an answer one region
     /// gives (an organization's region-deny policy, a region not enabled).
+    #[allow(dead_code)]
     pub fn answer_in_region(&self, action: &str, region: &str, status: u16, body: &str) {
         self.state.answers.lock().unwrap().push(Answer {
             action: action.to_owned(),
@@ -216,7 +222,15 @@ impl ChaosProxy {
 
     /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
     pub fn rewrite_response(&self, action: &str, rewrite: impl Fn(&str) -> String + Send + Sync + 'static) {
-        self.state.rewrites.lock().unwrap().push((action.to_owned(), Arc::new(rewrite)));
+        self.state.rewrites.lock().unwrap().push((action.to_owned(), None, Arc::new(rewrite)));
+    }
+
+    /// Like [`ChaosProxy::rewrite_response`], only for requests signed with credentials that
+    /// AssumeRole (through this proxy) issued for `role_arn`: what one account answers for itself
+    /// (the regions enabled for it).
+    #[allow(dead_code)]
+    pub fn rewrite_response_for(&self, action: &str, role_arn: &str, rewrite: impl Fn(&str) -> String + Send + Sync + 'static) {
+        self.state.rewrites.lock().unwrap().push((action.to_owned(), Some(role_arn.to_owned()), Arc::new(rewrite)));
     }
 
     /// Every answer to `action` (e.g. `GET lifecycle`) carries the header `name: value`, replacing
@@ -303,6 +317,13 @@ impl Drop for ChaosProxy {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// The text between `<tag>` and `</tag>`.
+fn xml_value(text: &str, tag: &str) -> Option<String> {
+    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = text[start..].find(&format!("</{tag}>"))? + start;
+    Some(text[start..end].to_owned())
 }
 
 /// (service, region) from a SigV4 `Authorization: ... Credential=AKID/DATE/REGION/SERVICE/aws4_request`.
@@ -422,6 +443,7 @@ async fn handle(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (service, region) = signing_scope(&req);
     let access_key = signing_key(&req);
+    let signer = state.issued.lock().unwrap().get(&access_key).cloned();
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let path = parts.uri.path().to_owned();
@@ -451,7 +473,14 @@ async fn handle(
         })
     };
     let fault = fault.or_else(|| state.action_faults.lock().unwrap().iter().find(|(a, _)| *a == action).map(|(_, kind)| *kind));
-    let rewrites: Vec<Rewrite> = state.rewrites.lock().unwrap().iter().filter(|(a, _)| *a == action).map(|(_, r)| r.clone()).collect();
+    let rewrites: Vec<Rewrite> = state
+        .rewrites
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(a, role, _)| *a == action && role.as_ref().is_none_or(|role| signer.as_ref() == Some(role)))
+        .map(|(_, _, r)| r.clone())
+        .collect();
     let fail_after = state.fail_after_forwarding.lock().unwrap().contains(&action);
     let action_name = action.clone();
     let body_text = String::from_utf8_lossy(&body).into_owned();
@@ -546,6 +575,13 @@ async fn handle(
         Ok(response) => {
             let (parts, body) = response.into_parts();
             let mut body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            if action_name == "AssumeRole" {
+                let issued = xml_value(&String::from_utf8_lossy(&body), "AccessKeyId");
+                let role = form_value(&body_text, "RoleArn").map(|r| r.replace("%3A", ":").replace("%2F", "/"));
+                if let (Some(key), Some(role)) = (issued, role) {
+                    state.issued.lock().unwrap().insert(key, role);
+                }
+            }
             if !rewrites.is_empty() {
                 let text = rewrites.iter().fold(String::from_utf8_lossy(&body).into_owned(), |text, rewrite| rewrite(&text));
                 body = Bytes::from(text);
