@@ -136,13 +136,13 @@ fn every_printed_policy_passes_parliament() {
     assert!(stdout(&output).contains("0 finding(s) above LOW"), "{}", stdout(&output));
 }
 
-/// The README's permissions table names every command and how to print its policy: the printed
-/// policy is the source of truth, not a copy in the README.
+/// The permissions table (docs/permissions.md) names every command and how to print its policy:
+/// the printed policy is the source of truth, not a copy in the documentation.
 #[test]
-fn the_readme_shows_how_to_print_every_commands_policy() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+fn the_permissions_doc_shows_how_to_print_every_commands_policy() {
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/permissions.md")).unwrap();
     let listed = flowgate().args(["permissions", "--list"]).output().unwrap();
     for command in stdout(&listed).lines() {
-        assert!(readme.contains(&format!("`flowgate permissions {command}")), "README lacks `flowgate permissions {command}`");
+        assert!(doc.contains(&format!("`flowgate permissions {command}")), "docs/permissions.md lacks `flowgate permissions {command}`");
     }
 }

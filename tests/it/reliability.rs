@@ -1,5 +1,5 @@
 //! Evidence for issue 8: faults through the chaos proxy, bad input, secrets. Figures these tests
-//! produce are summarized in the README ("Reliability").
+//! produce are summarized in docs/reliability.md.
 
 use std::time::{Duration, Instant};
 

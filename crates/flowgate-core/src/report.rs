@@ -179,7 +179,7 @@ impl ChangeTally {
     }
 }
 
-/// Process exit codes (documented in the README; a contract for automation).
+/// Process exit codes (documented in docs/automation.md, "Exit codes"; a contract for automation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ExitStatus {
     /// Success, or nothing to do.
