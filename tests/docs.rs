@@ -1,5 +1,7 @@
 //! The documentation's own tests, no emulator needed: the command reference is what the clap types
-//! generate, and every link between the Markdown files lands on a file and a heading that exist.
+//! generate, every link between the Markdown files lands on a file and a heading that exist, and
+//! the release configuration (dist-workspace.toml, Cargo.toml's binstall metadata) builds what the
+//! README promises.
 //!
 //! A test target of its own (not a module of tests/it) so that `cargo test --test docs` checks the
 //! documentation without building the emulator tests.
@@ -163,4 +165,90 @@ fn headings_get_githubs_anchors() {
     let expected =
         ["coming-from-the-vendors-script", "flowgate-parse-file---", "live-smoke-test-on-a-real-account-scriptstest-live", "options", "options-1"];
     assert_eq!(anchors(markdown), expected.iter().map(|s| (*s).to_owned()).collect::<BTreeSet<_>>());
+}
+
+// ---- Release archives ----
+
+/// The platforms the README promises archives for: Linux and macOS, x86_64 and aarch64.
+const RELEASE_TARGETS: [&str; 4] = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-apple-darwin", "aarch64-apple-darwin"];
+
+fn toml_file(name: &str) -> toml::Table {
+    read(&project_dir().join(name)).parse().unwrap_or_else(|e| panic!("{name} is not TOML: {e}"))
+}
+
+fn strings(value: Option<&toml::Value>) -> Vec<&str> {
+    value.and_then(toml::Value::as_array).map(|items| items.iter().filter_map(toml::Value::as_str).collect()).unwrap_or_default()
+}
+
+#[test]
+fn the_release_builds_the_four_targets_with_sha256_checksums() {
+    let workspace = toml_file("dist-workspace.toml");
+    let dist = workspace.get("dist").and_then(toml::Value::as_table).unwrap_or_else(|| panic!("dist-workspace.toml has no [dist]"));
+    let mut targets = strings(dist.get("targets"));
+    targets.sort_unstable();
+    let mut expected = RELEASE_TARGETS.to_vec();
+    expected.sort_unstable();
+    assert_eq!(targets, expected, "dist-workspace.toml's targets");
+    assert_eq!(dist.get("checksum").and_then(toml::Value::as_str), Some("sha256"), "dist-workspace.toml's checksum");
+    assert_eq!(strings(workspace.get("workspace").and_then(|w| w.get("members"))), ["cargo:."]);
+    let cargo = toml_file("Cargo.toml");
+    let shipped = cargo.get("package").and_then(|p| p.get("metadata")).and_then(|m| m.get("dist")).and_then(|d| d.get("dist"));
+    assert_eq!(
+        shipped.and_then(toml::Value::as_bool),
+        Some(true),
+        "Cargo.toml's [package.metadata.dist] dist = true (the package is publish = false)"
+    );
+}
+
+/// dist refuses the shell installer without a host and the repository's URL (it downloads the
+/// archives from there): it is configured exactly when Cargo.toml names the repository.
+#[test]
+fn the_shell_installer_is_configured_exactly_when_the_repository_is_known() {
+    let workspace = toml_file("dist-workspace.toml");
+    let dist = workspace.get("dist").and_then(toml::Value::as_table).unwrap_or_else(|| panic!("dist-workspace.toml has no [dist]"));
+    let installers = strings(dist.get("installers"));
+    let cargo = toml_file("Cargo.toml");
+    let repository = cargo.get("package").and_then(|p| p.get("repository")).and_then(toml::Value::as_str);
+    let hosted =
+        dist.get("hosting").and_then(toml::Value::as_str) == Some("github") || dist.get("ci").and_then(toml::Value::as_str) == Some("github");
+    match repository {
+        None => assert!(installers.is_empty(), "installers {installers:?} need `repository` in Cargo.toml (see dist-workspace.toml)"),
+        Some(url) => {
+            assert_eq!(installers, ["shell"], "with the repository known ({url}) the shell installer is built");
+            assert!(hosted, "the shell installer needs hosting = \"github\" (or ci = \"github\") in dist-workspace.toml");
+        }
+    }
+}
+
+/// `{ var }` of a cargo-binstall template replaced by its value; a variable not given stays.
+fn render(template: &str, vars: &[(&str, &str)]) -> String {
+    vars.iter().fold(template.to_owned(), |text, (name, value)| text.replace(&format!("{{ {name} }}"), value))
+}
+
+/// dist names each archive `APP-TARGET.tar.xz` with the binary under a directory `APP-TARGET/`,
+/// attached to the release tagged `vVERSION` (cargo-dist's tasks.rs: the archive's root is the
+/// variant id); binstall must ask for exactly those.
+#[test]
+fn cargo_binstall_asks_for_the_archives_dist_builds() {
+    let cargo = toml_file("Cargo.toml");
+    let package = cargo.get("package").unwrap_or_else(|| panic!("Cargo.toml has no [package]"));
+    let version = package.get("version").and_then(toml::Value::as_str).unwrap_or_else(|| panic!("no package version"));
+    let binstall = package.get("metadata").and_then(|m| m.get("binstall")).unwrap_or_else(|| panic!("Cargo.toml has no [package.metadata.binstall]"));
+    let field = |name: &str| binstall.get(name).and_then(toml::Value::as_str).unwrap_or_else(|| panic!("binstall metadata has no {name}"));
+    let dist = toml_file("dist-workspace.toml");
+    let unix_archive = dist.get("dist").and_then(|d| d.get("unix-archive")).and_then(toml::Value::as_str).unwrap_or(".tar.xz");
+    assert_eq!((field("pkg-fmt"), unix_archive), ("txz", ".tar.xz"), "binstall's format is dist's unix archive");
+    for target in RELEASE_TARGETS {
+        let vars = [
+            ("repo", "REPO"),
+            ("version", version),
+            ("name", "flowgate"),
+            ("target", target),
+            ("archive-suffix", ".tar.xz"),
+            ("bin", "flowgate"),
+            ("binary-ext", ""),
+        ];
+        assert_eq!(render(field("pkg-url"), &vars), format!("REPO/releases/download/v{version}/flowgate-{target}.tar.xz"));
+        assert_eq!(render(field("bin-dir"), &vars), format!("flowgate-{target}/flowgate"));
+    }
 }
