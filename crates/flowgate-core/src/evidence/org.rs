@@ -103,9 +103,17 @@ struct AccountRow<'a> {
     cells: Vec<MatrixCell<'a>>,
     checks: Vec<CheckRow<'a>>,
     skipped: String,
-    /// `2 passed, 1 warning, 1 failed`: the folded details' summary line.
+    /// The OU path's names, which the page lets wrap at each `/`.
+    ou_parts: Vec<&'a str>,
+    /// `2 passed, 1 warnings, 1 failed`: the folded details' summary line.
     counts: String,
+    /// Whether the details start unfolded (see [`OPEN_FAILING_UP_TO`]).
+    open: bool,
 }
+
+/// A failing account's details start unfolded while at most this many accounts fail: a reader
+/// sees why at once; more failures stay folded so that the page keeps its overview.
+pub const OPEN_FAILING_UP_TO: usize = 10;
 
 /// How many accounts pass, warn and fail one check (the matrix's head, for 1,000 rows).
 #[derive(Serialize)]
@@ -121,7 +129,7 @@ fn counts_text(checks: &[Check]) -> String {
     format!("{} passed, {} warnings, {} failed", count(CheckStatus::Pass), count(CheckStatus::Warn), count(CheckStatus::Fail))
 }
 
-fn account_row<'a>(account: &'a AccountEvidence, columns: &[&'a str]) -> AccountRow<'a> {
+fn account_row<'a>(account: &'a AccountEvidence, columns: &[&'a str], open_failing: bool) -> AccountRow<'a> {
     let cells = columns
         .iter()
         .map(|column| MatrixCell { check: column, status: account.checks.iter().find(|c| c.name == *column).map(|c| status(c.status)) })
@@ -132,7 +140,16 @@ fn account_row<'a>(account: &'a AccountEvidence, columns: &[&'a str]) -> Account
         .map(|c| CheckRow { name: &c.name, status: status(c.status), detail: &c.detail, fix: c.fix.as_deref().unwrap_or("") })
         .collect();
     let skipped = account.skipped_regions.iter().map(|s| s.region.as_str()).collect::<Vec<_>>().join(", ");
-    AccountRow { account, status: status(account.status), cells, checks, skipped, counts: counts_text(&account.checks) }
+    AccountRow {
+        account,
+        status: status(account.status),
+        cells,
+        checks,
+        skipped,
+        ou_parts: account.ou_path.split('/').collect(),
+        counts: counts_text(&account.checks),
+        open: open_failing && account.status == CheckStatus::Fail,
+    }
 }
 
 fn column_tallies<'a>(accounts: &[AccountEvidence], columns: &[&'a str]) -> Vec<ColumnTally<'a>> {
@@ -151,8 +168,9 @@ pub fn render_org_html(evidence: &OrgEvidence) -> Result<String, String> {
     let env = environment()?;
     let template = env.get_template(ORG_TEMPLATE_NAME).map_err(|e| format!("the report template: {e}"))?;
     let columns = check_columns(&evidence.accounts);
-    let rows: Vec<AccountRow<'_>> = failing_first(&evidence.accounts).into_iter().map(|a| account_row(a, &columns)).collect();
     let count = |s| evidence.accounts.iter().filter(|a| a.status == s).count();
+    let open_failing = count(CheckStatus::Fail) <= OPEN_FAILING_UP_TO;
+    let rows: Vec<AccountRow<'_>> = failing_first(&evidence.accounts).into_iter().map(|a| account_row(a, &columns, open_failing)).collect();
     template
         .render(context! {
             evidence => evidence,

@@ -103,9 +103,24 @@ fn the_matrix_has_a_column_per_check_name() {
     // The head counts the accounts per check and status.
     assert!(html.contains("<tr data-check=\"flow-logs\"><th scope=\"row\">flow-logs</th><td class=\"num\">2</td><td class=\"num\">0</td><td class=\"num cell-fail\">1</td></tr>"));
     // Each account's checks folded under its row, with reasons and fixes.
-    assert_eq!(html.matches("<tr class=\"account-details\"><td colspan=\"10\"><details>").count(), 3);
+    assert_eq!(html.matches("<tr class=\"account-details\"><td colspan=\"10\"><details").count(), 3);
     assert_eq!(html.matches("<tr class=\"check\"").count(), 4 + 4 + 5);
-    assert!(html.contains("<summary>333333333333 prod: 3 passed, 1 warnings, 1 failed</summary>"));
+    assert!(html.contains("<summary>Details of 333333333333: 3 passed, 1 warnings, 1 failed</summary>"));
+    // The OU path may wrap at each `/`, its names escaped.
+    assert!(html.contains("<td class=\"mono\">Root/<wbr>Workloads/<wbr>Prod</td>"));
+}
+
+/// A few failing accounts show why at once; many stay folded, and passing ones always are.
+#[test]
+fn failing_details_start_open_while_few_accounts_fail() {
+    let mut e = evidence();
+    let html = render_org_html(&e).unwrap();
+    assert_eq!(html.matches("<details open>").count(), 1, "the one failing account");
+    assert!(html.contains("<details open><summary>Details of 333333333333:"));
+    let failing = e.accounts[2].clone();
+    e.accounts = (0..=OPEN_FAILING_UP_TO).map(|i| AccountEvidence { id: format!("{i:012}"), ..failing.clone() }).collect();
+    let html = render_org_html(&e).unwrap();
+    assert_eq!(html.matches("<details open>").count(), 0, "{} failing accounts", OPEN_FAILING_UP_TO + 1);
 }
 
 #[test]
@@ -128,10 +143,13 @@ fn the_header_says_who_checked_which_organization() {
 
 #[test]
 fn html_escapes_every_value_and_is_self_contained() {
-    let html = render_org_html(&evidence()).unwrap();
+    let mut e = evidence();
+    e.accounts[1].ou_path = "Root/<b>Sec</b>".to_owned();
+    let html = render_org_html(&e).unwrap();
+    assert!(html.contains("<td class=\"mono\">Root/<wbr>&lt;b&gt;Sec&lt;/<wbr>b&gt;</td>"), "each name of the OU path, escaped");
     let lower = html.to_lowercase();
     assert!(!lower.contains("<script"), "an unescaped <script>");
-    assert!(html.contains(&format!("<td>{SCRIPT_ESCAPED}</td>")), "the account's name, escaped");
+    assert!(html.contains(&format!("<td class=\"account-name\">{SCRIPT_ESCAPED}</td>")), "the account's name, escaped");
     assert!(html.contains(&format!("<td>1 missing {SCRIPT_ESCAPED}</td>")), "a check's reason, escaped");
     assert!(html.contains(&format!("<li><span class=\"mono\">ap-east-1</span>: not enabled in the account {SCRIPT_ESCAPED}</li>")));
     for external in ["<link", "src=", "href=", "@import", "url(", "https://"] {
@@ -179,7 +197,7 @@ proptest::proptest! {
         let html = render_org_html(&e).unwrap();
         let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#x27;").replace('/', "&#x2f;");
         // The name's cell, then the OU's.
-        let cells = format!("<td>{}</td>\n<td class=\"mono\">Root&#x2f;Workloads</td>", escape(&value));
+        let cells = format!("<td class=\"account-name\">{}</td>\n<td class=\"mono\">Root/<wbr>Workloads</td>", escape(&value));
         proptest::prop_assert!(html.contains(&cells), "{}", cells);
         let (_, rows) = csv_records(&render_org_csv(&e).unwrap());
         let row = rows.iter().find(|r| &r[0] == "111111111111" && &r[3] == "stack-instance").unwrap();
