@@ -71,7 +71,8 @@ fn check_names(json: &Value) -> Vec<String> {
     json["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
 }
 
-fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+/// The header and the rows of a CSV report (also the organization's, tests/it/org.rs).
+pub(crate) fn csv_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
     let header = lines.next().unwrap().split(',').map(str::to_owned).collect();
