@@ -993,6 +993,11 @@ fn each_member_works_in_the_requested_regions_it_has_enabled() {
     let app2_check = flow_check(&app2);
     assert_eq!(app2_check["status"], "pass", "{app2_check}");
     assert!(app2_check["detail"].as_str().unwrap().contains("skipped, not enabled in the account: ap-east-1"), "{app2_check}");
+    // And listed with the reason, for the report (org verify --report).
+    let skipped = &account_entry(&status, &app2)["skipped_regions"];
+    assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
+    assert_eq!(skipped[0]["region"], "ap-east-1");
+    assert!(skipped[0]["reason"].as_str().unwrap().starts_with("not enabled in the account"), "{skipped}");
 
     // me-south-1 (moto: not-opted-in): enabled in no account in scope.
     org.env.proxy.reset_log();
@@ -1224,6 +1229,17 @@ fn org_verify_writes_the_organization_report() {
         checked.len()
     );
     assert!(html.contains("account(s) of the organization were not checked") && html.contains(MANAGEMENT));
+    // As a person sees it: Chromium's DOM keeps every account's checks inside its folded row
+    // (a table in <details> in a cell), the one failing account's unfolded, and every table fits
+    // the page column at 1200 px.
+    let dom = crate::report::run_chromium(std::path::Path::new(&path("after.html")), &["--dump-dom".to_owned()]);
+    assert!(dom.status.success(), "chromium --dump-dom: {}", stderr(&dom));
+    let dom = stdout(&dom);
+    assert!(dom.contains("class=\"verdict fail\"") && !dom.contains("<script"), "{dom}");
+    assert_eq!(dom.matches("<td colspan=").count(), checked.len());
+    assert_eq!(dom.matches("<table class=\"account-checks\">").count(), checked.len());
+    assert!(dom.contains(&format!("<details open=\"\"><summary>Details of {app1}:")), "the failing account's details, unfolded");
+    crate::report::assert_tables_fit(std::path::Path::new(&path("after.html")));
 
     // The same run as CSV: a row per account and check, the JSON's values.
     let out = verify(&path("after.csv"));
