@@ -47,7 +47,10 @@ fn checks(i: usize) -> Vec<Check> {
 fn account(i: usize) -> AccountEvidence {
     let checks = checks(i);
     let skipped_regions = if i.is_multiple_of(5) {
-        vec![RegionSkip { region: "eu-west-1".to_owned(), reason: "denied by policy (an explicit deny in a service control policy), skipped".to_owned() }]
+        vec![RegionSkip {
+            region: "eu-west-1".to_owned(),
+            reason: "denied by policy (an explicit deny in a service control policy), skipped".to_owned(),
+        }]
     } else {
         Vec::new()
     };
