@@ -3,7 +3,8 @@
 //! fixed latency per request, prints its own port, then reads commands on stdin:
 //! `counts` prints the requests seen since the last `counts` as JSON ({"total", "mutating",
 //! "by_action"}) and resets them; `answer ACTION STATUS BODY` makes the proxy answer ACTION itself;
-//! end of input stops it.
+//! `answer-in-region REGION ACTION STATUS BODY` only for requests signed for REGION (a region an
+//! organization's policy closes); end of input stops it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::BufRead;
@@ -42,6 +43,13 @@ fn main() {
             });
             println!("{json}");
             proxy.reset_log();
+        } else if let Some(rest) = line.trim().strip_prefix("answer-in-region ") {
+            let mut parts = rest.splitn(4, ' ');
+            if let (Some(region), Some(action), Some(status), Some(body)) =
+                (parts.next(), parts.next(), parts.next().and_then(|s| s.parse().ok()), parts.next())
+            {
+                proxy.answer_in_region(action, region, status, body);
+            }
         } else if let Some(rest) = line.trim().strip_prefix("answer ") {
             // `answer ACTION STATUS BODY`: the proxy answers ACTION itself (an operation the
             // emulator cannot serve).

@@ -859,7 +859,7 @@ pub enum OrgCommand {
     Status(OrgStatusArgs),
     /// Per account: the stack instance, flow-log coverage (read through the operator role), the
     /// central bucket's policy and delivery to it, judged pass/warn/fail (exit 1 on any fail)
-    Verify(OrgStatusArgs),
+    Verify(OrgVerifyArgs),
     /// The reverse of org onboard, planned first: stack instances and the StackSet, flowgate's
     /// flow logs in every account, the organization's delivery statements
     Offboard(OrgOffboardArgs),
@@ -958,6 +958,17 @@ pub struct OrgStatusArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct OrgVerifyArgs {
+    #[command(flatten)]
+    pub status: OrgStatusArgs,
+
+    /// Also write the evidence to FILE: FILE.html (one self-contained page, an accounts x checks
+    /// matrix) or FILE.csv (one row per account and check); written even when a check fails
+    #[arg(long, value_name = "FILE", value_parser = parse_report_path)]
+    pub report: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -65,7 +65,14 @@ async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
         Command::Org(org_command) => match *org_command {
             OrgCommand::Onboard(args) => out.report(&org::onboard(ctx, &args).await?),
             OrgCommand::Status(args) => out.report(&org::inspect(ctx, &args, "org status").await?),
-            OrgCommand::Verify(args) => out.report(&org::inspect(ctx, &args, "org verify").await?),
+            OrgCommand::Verify(args) => {
+                let report = org::inspect(ctx, &args.status, "org verify").await?;
+                // As verify's: written before stdout is, also when a check fails.
+                if let Some(path) = &args.report {
+                    org::write_report(&report, path)?;
+                }
+                out.report(&report)
+            }
             OrgCommand::Offboard(args) => out.report(&org::offboard(ctx, &args).await?),
         },
         // Returned above, before any AWS configuration is loaded.

@@ -1,6 +1,7 @@
-//! `verify --report FILE`: the verify report as a document an auditor files (HTML or CSV, chosen
-//! by the extension), written atomically next to where it goes, also when verify fails (the report
-//! is then the evidence of the failure).
+//! `verify --report FILE` and `org verify --report FILE`: the verify report as a document an
+//! auditor files (HTML or CSV, chosen by the extension), written atomically next to where it goes,
+//! also when verify fails (the report is then the evidence of the failure). The organization's
+//! document is built in `org/report_file.rs` and written here, the one way reports are written.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,27 +14,35 @@ use crate::output::{rerun_command_line, write_stderr};
 
 /// Renders `report` in the format of `path`'s extension and writes it there; says where on stderr.
 pub fn write_report(report: &VerifyReport, path: &Path) -> Result<()> {
+    write_document(path, |format, run| {
+        let evidence = Evidence {
+            run,
+            account: report.account.clone(),
+            principal: report.principal.clone(),
+            bucket: report.bucket.clone(),
+            since_secs: report.since_secs,
+            status: report.status,
+            checks: report.checks.clone(),
+            facts: report.evidence.clone(),
+        };
+        match format {
+            ReportFormat::Html => render_html(&evidence),
+            ReportFormat::Csv => render_csv(&evidence),
+        }
+    })
+}
+
+/// Writes the document `render` makes in the format of `path`'s extension (given this run's
+/// time, version and command line) to `path`, atomically; says where on stderr.
+pub fn write_document(path: &Path, render: impl FnOnce(ReportFormat, RunInfo) -> std::result::Result<String, String>) -> Result<()> {
     let shown = path.display().to_string();
     let format = report_format(&shown).map_err(|e| Error::input(e, None))?;
-    let evidence = Evidence {
-        run: RunInfo {
-            generated_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
-            command_line: rerun_command_line(),
-        },
-        account: report.account.clone(),
-        principal: report.principal.clone(),
-        bucket: report.bucket.clone(),
-        since_secs: report.since_secs,
-        status: report.status,
-        checks: report.checks.clone(),
-        facts: report.evidence.clone(),
+    let run = RunInfo {
+        generated_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        command_line: rerun_command_line(),
     };
-    let text = match format {
-        ReportFormat::Html => render_html(&evidence),
-        ReportFormat::Csv => render_csv(&evidence),
-    }
-    .map_err(|e| Error::io(format!("writing the report {shown}"), std::io::Error::other(e)))?;
+    let text = render(format, run).map_err(|e| Error::io(format!("writing the report {shown}"), std::io::Error::other(e)))?;
     write_atomically(path, text.as_bytes()).map_err(|e| Error::io(format!("writing the report {shown}"), e))?;
     write_stderr(format!("report written to {shown}\n"));
     Ok(())

@@ -993,6 +993,11 @@ fn each_member_works_in_the_requested_regions_it_has_enabled() {
     let app2_check = flow_check(&app2);
     assert_eq!(app2_check["status"], "pass", "{app2_check}");
     assert!(app2_check["detail"].as_str().unwrap().contains("skipped, not enabled in the account: ap-east-1"), "{app2_check}");
+    // And listed with the reason, for the report (org verify --report).
+    let skipped = &account_entry(&status, &app2)["skipped_regions"];
+    assert_eq!(skipped.as_array().map(Vec::len), Some(1), "{skipped}");
+    assert_eq!(skipped[0]["region"], "ap-east-1");
+    assert!(skipped[0]["reason"].as_str().unwrap().starts_with("not enabled in the account"), "{skipped}");
 
     // me-south-1 (moto: not-opted-in): enabled in no account in scope.
     org.env.proxy.reset_log();
@@ -1105,4 +1110,149 @@ fn offboarding_one_ou_takes_only_its_accounts_out() {
     // Only the Security OU's instances are deleted (the emulator keeps them either way).
     let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
     assert!(delete.body.contains(&org.security) && !delete.body.contains(&org.workloads), "{}", delete.body);
+}
+
+/// EC2's answer in a region an organization's region-deny SCP closes (see landing_zone.rs: AWS
+/// names the policy type in the message; moto has no SCPs).
+fn scp_denial(action: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>UnauthorizedOperation</Code>\
+         <Message>You are not authorized to perform this operation. User: arn:aws:iam::123456789012:user/moto is not authorized \
+         to perform: ec2:{action} with an explicit deny in a service control policy</Message></Error></Errors>\
+         <RequestID>chaos</RequestID></Response>"
+    )
+}
+
+/// Deletes the member's flow logs to `bucket` in `region` through its own credentials.
+fn delete_flow_logs_to(env: &Env, account: &str, region: &str, bucket: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(&member_sdk(env, account, region));
+    let out = block_on(ec2.describe_flow_logs().send()).unwrap();
+    let ids: Vec<String> = out
+        .flow_logs()
+        .iter()
+        .filter(|f| f.log_destination().is_some_and(|d| d.starts_with(&format!("arn:aws:s3:::{bucket}"))))
+        .filter_map(|f| f.flow_log_id().map(str::to_owned))
+        .collect();
+    assert!(!ids.is_empty(), "no flow log of {account} in {region}");
+    block_on(ec2.delete_flow_logs().set_flow_log_ids(Some(ids)).send()).unwrap();
+}
+
+/// The matrix rows' (account, status) in page order.
+fn matrix_rows(html: &str) -> Vec<(String, String)> {
+    html.split("<tr class=\"account\" data-account=\"")
+        .skip(1)
+        .map(|rest| {
+            let (account, rest) = rest.split_once('"').unwrap();
+            let status = rest.split("data-status=\"").nth(1).and_then(|s| s.split('"').next()).unwrap();
+            (account.to_owned(), status.to_owned())
+        })
+        .collect()
+}
+
+/// `org verify --report FILE.html|.csv`: the organization's evidence, written also when verify
+/// fails. A bad extension or a missing folder is exit 2 before any AWS call. Before onboarding:
+/// every check fails and the page says what the organization lacks. After it, with one member's
+/// flow log removed and eu-west-1 closed by a region-deny SCP (AWS's answer given by the proxy):
+/// the failing account first, a column per check the JSON has, each account's checks under its
+/// row, the closed region listed per account with AWS's reason; the CSV a row per account and check.
+#[test]
+fn org_verify_writes_the_organization_report() {
+    const SCRIPT: &str = "<script>alert(1)</script>";
+    let org = Org::new();
+    let ous = org.ous();
+    let bucket = crate::support::unique("org-report");
+    // An account outside the target OUs, with a name a browser would run: listed, escaped.
+    let orgs = aws_sdk_organizations::Client::new(&org.env.sdk("us-east-1"));
+    block_on(orgs.create_account().account_name(SCRIPT).email("hostile@example.com").send()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let verify = |report: &str| org.run(&["verify", "--bucket", &bucket, "--regions", REGIONS, "--ous", &ous, "--report", report]);
+
+    org.env.proxy.reset_log();
+    for (bad, said) in
+        [(path("report.pdf"), "FILE.html or FILE.csv"), (path("report"), "FILE.html or FILE.csv"), (path("no-such-folder/r.html"), "does not exist")]
+    {
+        let out = verify(&bad);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(json_stdout(&out)["error"]["message"].as_str().unwrap().contains(said), "{bad}: {}", stdout(&out));
+        assert!(!std::path::Path::new(&bad).exists());
+    }
+    assert!(org.env.proxy.requests().is_empty(), "validation must happen before any AWS call: {:?}", org.env.proxy.requests());
+
+    // Nothing onboarded: exit 1, and the report is the evidence of it.
+    let out = verify(&path("before.html"));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("report written to"), "{}", stderr(&out));
+    let before = std::fs::read_to_string(path("before.html")).unwrap();
+    assert!(before.contains("class=\"verdict fail\"") && before.contains("NOT onboarded correctly"), "{before}");
+    assert!(before.contains("id=\"organization-findings\"") && before.contains("stack-set flowgate-org-roles: not deployed"), "{before}");
+
+    let onboarded = org.onboard(&bucket, &["--yes"]);
+    assert_eq!(onboarded.status.code(), Some(0), "{}", trouble(&onboarded));
+    let app1 = org.members["app1"].clone();
+    delete_flow_logs_to(&org.env, &app1, "us-east-1", &bucket);
+    for action in ["DescribeVpcs", "DescribeFlowLogs"] {
+        org.env.proxy.answer_in_region(action, "eu-west-1", 403, &scp_denial(action));
+    }
+    let out = verify(&path("after.html"));
+    assert_eq!(out.status.code(), Some(1), "app1 has no flow log: {}", stdout(&out));
+    let report = json_stdout(&out);
+    let html = std::fs::read_to_string(path("after.html")).unwrap();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left next to the reports");
+    assert!(!html.to_lowercase().contains("<script"), "an unescaped <script>");
+    assert!(html.contains("<td>&lt;script&gt;alert(1)&lt;&#x2f;script&gt;</td>"), "the out-of-scope account's name, escaped");
+    assert!(html.contains(&format!("<dd id=\"organization\" class=\"mono\">{}</dd>", report["organization"]["id"].as_str().unwrap())));
+    assert!(html.contains(&format!("<dd id=\"administrator\"><span class=\"mono\">{MANAGEMENT}</span> (management account)")));
+
+    // Failing first, then by OU: the row order is the statuses' order, app1 on top.
+    let checked: Vec<&Value> = report["accounts"].as_array().unwrap().iter().filter(|a| a["checks"].is_array()).collect();
+    let rows = matrix_rows(&html);
+    assert_eq!(rows.len(), checked.len(), "a row per checked account");
+    assert_eq!(rows[0], (app1.clone(), "fail".to_owned()), "{rows:?}");
+    let rank = |s: &str| ["fail", "warn", "pass"].iter().position(|r| *r == s).unwrap();
+    assert!(rows.windows(2).all(|w| rank(&w[0].1) <= rank(&w[1].1)), "{rows:?}");
+    // A column per check name of the JSON, a cell per account and column, the checks folded under.
+    let names: Vec<&str> = checked[0]["checks"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+    for name in &names {
+        assert!(html.contains(&format!("<th scope=\"col\">{name}</th>")), "the column of {name}");
+        assert_eq!(html.matches(&format!("data-check=\"{name}\">")).count(), checked.len() + 1, "{name}: its cells and its count");
+    }
+    assert_eq!(html.matches("<tr class=\"account-details\">").count(), checked.len());
+    assert!(html.contains("<td class=\"mark cell-fail\" data-check=\"flow-logs\">FAIL</td>"));
+    // eu-west-1, closed by the SCP, is listed for each account with AWS's reason.
+    for account in &checked {
+        let skipped = account["skipped_regions"].as_array().unwrap_or_else(|| panic!("{account}"));
+        assert_eq!(skipped[0]["region"], "eu-west-1", "{account}");
+    }
+    assert_eq!(
+        html.matches("<li><span class=\"mono\">eu-west-1</span>: denied by policy (an explicit deny in a service control policy)").count(),
+        checked.len()
+    );
+    assert!(html.contains("account(s) of the organization were not checked") && html.contains(MANAGEMENT));
+    // As a person sees it: Chromium's DOM keeps every account's checks inside its folded row
+    // (a table in <details> in a cell), the one failing account's unfolded, and every table fits
+    // the page column at 1200 px.
+    let dom = crate::report::run_chromium(std::path::Path::new(&path("after.html")), &["--dump-dom".to_owned()]);
+    assert!(dom.status.success(), "chromium --dump-dom: {}", stderr(&dom));
+    let dom = stdout(&dom);
+    assert!(dom.contains("class=\"verdict fail\"") && !dom.contains("<script"), "{dom}");
+    assert_eq!(dom.matches("<td colspan=").count(), checked.len());
+    assert_eq!(dom.matches("<table class=\"account-checks\">").count(), checked.len());
+    assert!(dom.contains(&format!("<details open=\"\"><summary>Details of {app1}:")), "the failing account's details, unfolded");
+    crate::report::assert_tables_fit(std::path::Path::new(&path("after.html")));
+
+    // The same run as CSV: a row per account and check, the JSON's values.
+    let out = verify(&path("after.csv"));
+    assert_eq!(out.status.code(), Some(1));
+    let (header, records) = crate::report::csv_rows(std::path::Path::new(&path("after.csv")));
+    assert_eq!(header, ["account", "name", "ou_path", "check", "status", "reason", "fix"]);
+    assert_eq!(records.len(), checked.iter().map(|a| a["checks"].as_array().unwrap().len()).sum::<usize>());
+    assert_eq!(records[0][0], app1);
+    for record in &records {
+        let account = checked.iter().find(|a| a["id"] == record[0].as_str()).unwrap();
+        let check = account["checks"].as_array().unwrap().iter().find(|c| c["name"] == record[3].as_str()).unwrap();
+        assert_eq!((record[1].as_str(), record[2].as_str()), (account["name"].as_str().unwrap(), account["ou_path"].as_str().unwrap()));
+        assert_eq!((record[4].as_str(), record[5].as_str()), (check["status"].as_str().unwrap(), check["detail"].as_str().unwrap()));
+        assert_eq!(record[6], check["fix"].as_str().unwrap_or(""));
+    }
 }

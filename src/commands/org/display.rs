@@ -19,7 +19,7 @@ impl fmt::Display for PlanText<'_> {
     }
 }
 
-fn decision_text(entry: &AccountEntry) -> String {
+pub(super) fn decision_text(entry: &AccountEntry) -> String {
     match &entry.account.decision {
         AccountDecision::InScope { placement: Placement::Management } => "in scope (management: stack)".to_owned(),
         AccountDecision::InScope { .. } => "in scope".to_owned(),

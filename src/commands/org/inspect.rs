@@ -21,6 +21,7 @@ use crate::core::org_grant::{self, CentralBucket};
 use crate::core::org_regions;
 use crate::core::report::{Change, ChangeStatus, Check, CheckStatus, worst};
 use crate::error::Result;
+use crate::observe::regions::SkippedRegion;
 
 /// `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
 /// coverage and delivery to the central bucket.
@@ -75,6 +76,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         ];
         entry.result = Some(worst(&checks));
         entry.checks = checks;
+        entry.skipped_regions = region_skips(coverage.get(&id), &in_play);
     }
     let all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
     let mut status = worst(&all);
@@ -132,8 +134,7 @@ fn coverage_check(coverage: &AccountCoverage, requested: &[String]) -> Check {
     let Some(status) = &coverage.status else {
         return Check::pass("flow-logs", format!("none of the requested regions is enabled in the account ({})", requested.join(", ")));
     };
-    let enabled = coverage.regions.as_ref().map(|r| r.enabled.clone()).unwrap_or_default();
-    let skipped = if coverage.regions.is_some() { org_regions::skipped_regions(requested, &enabled) } else { Vec::new() };
+    let skipped = not_enabled(coverage, requested);
     let t = &status.totals;
     let mut detail =
         format!("{} VPC(s) in {} region(s): {} compliant, {} non-compliant, {} missing", t.vpcs, t.regions, t.compliant, t.non_compliant, t.missing);
@@ -144,6 +145,22 @@ fn coverage_check(coverage: &AccountCoverage, requested: &[String]) -> Check {
         CheckStatus::Pass => Check::pass("flow-logs", detail),
         _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
     }
+}
+
+/// The requested regions the account has not enabled (none known when its regions were not read).
+fn not_enabled(coverage: &AccountCoverage, requested: &[String]) -> Vec<String> {
+    coverage.regions.as_ref().map(|r| org_regions::skipped_regions(requested, &r.enabled)).unwrap_or_default()
+}
+
+/// The requested regions the account was not checked in, and why: those it has not enabled, and
+/// those an organization policy closes to it (which `flowlogs status` skips and says).
+fn region_skips(coverage: Option<&Result<AccountCoverage>>, requested: &[String]) -> Vec<SkippedRegion> {
+    let Some(Ok(coverage)) = coverage else { return Vec::new() };
+    let reason = "not enabled in the account (an opt-in region it has not enabled)";
+    let not_enabled = not_enabled(coverage, requested).into_iter().map(|region| SkippedRegion { region, reason: reason.to_owned() });
+    let denied =
+        coverage.status.iter().flat_map(|s| &s.regions).filter_map(|r| Some(SkippedRegion { region: r.region.clone(), reason: r.skipped.clone()? }));
+    not_enabled.chain(denied).collect()
 }
 
 fn delivery_check(delivered: &Result<Vec<String>>, account: &str) -> Check {

@@ -17,6 +17,7 @@
 //! - `inspect`: `org status` and `org verify`
 //! - `offboard`, `offboard_policy`: `org offboard`, and its edit of the central bucket's policy
 //! - `report`, `display`: the report every org command returns, and how people read it
+//! - `report_file`: `org verify --report`, the report as a document an auditor files
 
 mod apply;
 mod discover;
@@ -28,11 +29,13 @@ mod offboard_policy;
 mod plan;
 mod regions;
 mod report;
+mod report_file;
 mod stackset;
 
 pub use inspect::inspect;
 pub use offboard::offboard;
 pub use report::{AccountEntry, OrgReport, Organization, VendorAccess};
+pub use report_file::write_report;
 
 use crate::apply::Decision;
 use crate::cli::OrgOnboardArgs;

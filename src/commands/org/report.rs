@@ -18,6 +18,7 @@ use crate::core::org_outcome::{self, Stop};
 use crate::core::org_scope::{self, ScopedAccount};
 use crate::core::report::{Change, ChangeStatus, ChangeTally, Check, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::regions::SkippedRegion;
 use crate::output::Report;
 
 /// One account of the report: where it sits, its stack instance, and its changes or checks.
@@ -31,6 +32,10 @@ pub struct AccountEntry {
     pub changes: Vec<Change>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<Check>,
+    /// `org status`/`org verify`: the requested regions the account was not checked in, and why
+    /// (not enabled in the account, or closed to it by an organization policy).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_regions: Vec<SkippedRegion>,
     /// The account's worst check (`org status`/`org verify`); `status` is its Organizations status.
     #[serde(rename = "result", skip_serializing_if = "Option::is_none")]
     pub result: Option<CheckStatus>,
@@ -49,6 +54,7 @@ impl AccountEntry {
             stack_instance: instances.iter().find(|i| i.account == account.id && i.region == region).cloned(),
             changes: Vec::new(),
             checks: Vec::new(),
+            skipped_regions: Vec::new(),
             result: None,
             error: None,
             kept: None,

@@ -2,9 +2,13 @@
 //! matrix per region, delivery per region with records per hour, the vendor role's trust and read
 //! access), and their renderings as one self-contained HTML page or as CSV (one row per check).
 //!
+//! `org.rs`: the organization's report (`org verify --report`), the same renderings over an
+//! accounts x checks matrix.
+//!
 //! Everything here is pure: the main crate observes, builds these facts from its observations and
 //! writes the rendered text to the file.
 
+mod org;
 mod render;
 
 use std::collections::BTreeMap;
@@ -18,6 +22,7 @@ use crate::report::{Check, CheckStatus};
 use crate::role_policy::{Grant, Readability};
 use crate::trust::TrustAssessment;
 
+pub use org::{AccountEvidence, OrgEvidence, RegionSkip, UncheckedAccount, check_columns, failing_first, render_org_csv, render_org_html};
 pub use render::{render_csv, render_html};
 
 /// The file format of `--report`, chosen by the file's extension.

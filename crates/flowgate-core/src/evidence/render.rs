@@ -11,10 +11,25 @@ use crate::report::CheckStatus;
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("../../templates/report.html");
+/// The organization's page (see `org.rs`), in the same style.
+pub(super) const ORG_TEMPLATE_NAME: &str = "org_report.html";
+const ORG_TEMPLATE: &str = include_str!("../../templates/org_report.html");
+/// The stylesheet both pages include inline.
+const STYLESHEET: &str = include_str!("../../templates/report.css");
 
 /// The chart's drawing area, in SVG user units.
 const CHART_WIDTH: f64 = 240.0;
 const CHART_HEIGHT: f64 = 60.0;
+
+/// The templates of every report page. Names ending in `.html` are HTML-autoescaped: every
+/// value a template shows (from AWS, tags, names, policy text) is escaped.
+pub(super) fn environment() -> Result<Environment<'static>, String> {
+    let mut env = Environment::new();
+    for (name, source) in [("report.css", STYLESHEET), (TEMPLATE_NAME, TEMPLATE), (ORG_TEMPLATE_NAME, ORG_TEMPLATE)] {
+        env.add_template(name, source).map_err(|e| format!("the report template {name}: {e}"))?;
+    }
+    Ok(env)
+}
 
 fn label(status: CheckStatus) -> &'static str {
     match status {
@@ -24,7 +39,7 @@ fn label(status: CheckStatus) -> &'static str {
     }
 }
 
-fn class(status: CheckStatus) -> &'static str {
+pub(super) fn class(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Pass => "pass",
         CheckStatus::Warn => "warn",
@@ -32,7 +47,7 @@ fn class(status: CheckStatus) -> &'static str {
     }
 }
 
-fn verdict(status: CheckStatus) -> &'static str {
+pub(super) fn verdict(status: CheckStatus) -> &'static str {
     match status {
         CheckStatus::Pass => "onboarded correctly",
         CheckStatus::Warn => "onboarded, with warnings",
@@ -41,12 +56,12 @@ fn verdict(status: CheckStatus) -> &'static str {
 }
 
 #[derive(Serialize)]
-struct Status {
+pub(super) struct Status {
     label: &'static str,
     class: &'static str,
 }
 
-fn status(s: CheckStatus) -> Status {
+pub(super) fn status(s: CheckStatus) -> Status {
     Status { label: label(s), class: class(s) }
 }
 
@@ -101,8 +116,7 @@ fn chart(per_hour: &[u64], now: i64) -> Chart {
 
 /// The whole report as one self-contained HTML page (inline CSS, no script, nothing fetched).
 pub fn render_html(evidence: &Evidence) -> Result<String, String> {
-    let mut env = Environment::new();
-    env.add_template(TEMPLATE_NAME, TEMPLATE).map_err(|e| format!("the report template: {e}"))?;
+    let env = environment()?;
     let template = env.get_template(TEMPLATE_NAME).map_err(|e| format!("the report template: {e}"))?;
     let count = |s| evidence.checks.iter().filter(|c| c.status == s).count();
     let checks: Vec<_> = evidence
@@ -147,7 +161,7 @@ pub fn render_html(evidence: &Evidence) -> Result<String, String> {
         .render(context! {
             evidence => evidence,
             generated => utc_text(evidence.run.generated_at),
-            generated_iso => utc_text(evidence.run.generated_at).replace(' ', "T").replace("TUTC", "Z"),
+            generated_iso => iso_utc(evidence.run.generated_at),
             since => age(evidence.since_secs as i64),
             verdict => context! { status => status(evidence.status), text => verdict(evidence.status) },
             counts => context! { pass => count(CheckStatus::Pass), warn => count(CheckStatus::Warn), fail => count(CheckStatus::Fail) },
@@ -159,9 +173,14 @@ pub fn render_html(evidence: &Evidence) -> Result<String, String> {
         .map_err(|e| format!("rendering the report: {e}"))
 }
 
+/// `2026-11-30T22:47:25Z`, for `<time datetime>`.
+pub(super) fn iso_utc(unix: i64) -> String {
+    utc_text(unix).replace(' ', "T").replace("TUTC", "Z")
+}
+
 /// A spreadsheet reads a cell starting with `=`, `+`, `-`, `@` (or a tab/CR) as a formula; such a
 /// value is prefixed with `'` so that it stays text (OWASP, "CSV Injection").
-fn cell(value: &str) -> String {
+pub(super) fn cell(value: &str) -> String {
     match value.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{value}"),
         _ => value.to_owned(),
