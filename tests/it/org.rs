@@ -1106,3 +1106,33 @@ fn offboarding_one_ou_takes_only_its_accounts_out() {
     let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
     assert!(delete.body.contains(&org.security) && !delete.body.contains(&org.workloads), "{}", delete.body);
 }
+
+/// A region the organization's policy closes (Control Tower's region deny: every call there but
+/// DescribeRegions answers UnauthorizedOperation "... with an explicit deny in a service control
+/// policy"; moto has no SCPs, the proxy answers as AWS does) is skipped in every member and said:
+/// onboard converges at exit 0 with a skip-region line per account, and `org verify`, like
+/// `verify`, counts the region as a warning (it was not read), not as a pass.
+#[test]
+fn a_region_an_scp_closes_is_skipped_in_every_member_and_a_warning_in_org_verify() {
+    use crate::landing_zone::{DENIED_REGION, deny_region};
+    let org = Org::new();
+    deny_region(&org.env);
+    let out = org.onboard("org-scp", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        assert_eq!(skipped_regions(entry), [DENIED_REGION], "{entry}");
+        assert!(entry.to_string().contains("explicit deny in a service control policy"), "{entry}");
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", "org-scp"), 1);
+    }
+    let verify = org.run(&["verify", "--bucket", "org-scp", "--regions", REGIONS, "--ous", &org.ous()]);
+    assert_eq!(verify.status.code(), Some(0), "a warning is not a failure: {}", stdout(&verify));
+    let report = json_stdout(&verify);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        let check = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "flow-logs").unwrap();
+        assert_eq!(check["status"], "warn", "{entry}");
+        assert!(check["detail"].as_str().unwrap().contains(DENIED_REGION), "{check}");
+    }
+}
