@@ -96,6 +96,16 @@ impl Org {
     }
 
     fn onboard(&self, bucket: &str, extra: &[&str]) -> std::process::Output {
+        self.run(&self.onboard_args(bucket, extra).iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `org onboard` as another account (a delegated administrator), with its `credentials`.
+    fn onboard_as(&self, credentials: &Credentials, bucket: &str, extra: &[&str]) -> std::process::Output {
+        let args = self.onboard_args(bucket, extra);
+        flowgate_as(&self.env, credentials, &[&["org"][..], &args.iter().map(String::as_str).collect::<Vec<_>>()].concat())
+    }
+
+    fn onboard_args(&self, bucket: &str, extra: &[&str]) -> Vec<String> {
         let ous = self.ous();
         let mut args = vec!["onboard", "--bucket", bucket, "--vendor-account", VENDOR, "--ous", &ous];
         // Both regions unless the test names its own (clap would add them up).
@@ -103,7 +113,7 @@ impl Org {
             args.extend(["--regions", REGIONS]);
         }
         args.extend_from_slice(extra);
-        self.run(&args)
+        args.into_iter().map(str::to_owned).collect()
     }
 }
 
@@ -113,16 +123,32 @@ fn create_account(env: &Env, name: &str) -> String {
     status.create_account_status().unwrap().account_id().unwrap().to_owned()
 }
 
-/// The member's own credentials (AssumeRole into the role Organizations created with it),
-/// straight to the emulator.
-fn member_sdk(env: &Env, account: &str, region: &str) -> SdkConfig {
-    let sts = aws_sdk_sts::Client::new(&env.sdk(region));
+/// The member's own credentials (AssumeRole into the role Organizations created with it).
+fn member_credentials(env: &Env, account: &str) -> Credentials {
+    let sts = aws_sdk_sts::Client::new(&env.sdk("us-east-1"));
     let out =
         block_on(sts.assume_role().role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole")).role_session_name("test").send())
             .unwrap();
     let c = out.credentials().unwrap();
-    let credentials = Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "member");
+    Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "member")
+}
+
+/// The member's own credentials, straight to the emulator.
+fn member_sdk(env: &Env, account: &str, region: &str) -> SdkConfig {
+    let credentials = member_credentials(env, account);
     env.sdk(region).to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build()
+}
+
+/// `flowgate ARGS --output json` run in another account, with its `credentials`.
+fn flowgate_as(env: &Env, credentials: &Credentials, args: &[&str]) -> std::process::Output {
+    env.flowgate()
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default())
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap()
 }
 
 fn role_exists(env: &Env, account: &str, role: &str) -> bool {
@@ -1105,6 +1131,67 @@ fn offboarding_one_ou_takes_only_its_accounts_out() {
     // Only the Security OU's instances are deleted (the emulator keeps them either way).
     let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
     assert!(delete.body.contains(&org.security) && !delete.body.contains(&org.workloads), "{}", delete.body);
+}
+
+/// The StackSet's parameter value, as the management account reads it.
+fn set_parameter(env: &Env, name: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&env.sdk("us-east-1"));
+    let set = block_on(cfn.describe_stack_set().stack_set_name("flowgate-org-roles").send()).unwrap();
+    let parameters = set.stack_set().unwrap().parameters();
+    parameters.iter().find(|p| p.parameter_key() == Some(name)).and_then(|p| p.parameter_value()).unwrap_or_default().to_owned()
+}
+
+/// Two administrators of one StackSet. AWS creates a service-managed StackSet in the management
+/// account, also when a delegated administrator creates it, and a delegated administrator's calls
+/// (`CallAs=DELEGATED_ADMIN`) act on it there (CloudFormation API Reference, CreateStackSet
+/// `CallAs`; User Guide, "Register a delegated administrator"); it reads the organization too.
+/// moto keeps StackSets and the organization per calling account, so the proxy sends the
+/// delegated administrator's CloudFormation and Organizations calls as the management account's.
+/// The operator roles trust the StackSet's `AdministratorAccountId`: a run from the other
+/// administrator is refused before any change, naming `--take-over-administration`; with it, the
+/// plan names the trust's change and the parameter changes; the first administrator is then
+/// refused in turn.
+#[test]
+fn a_second_administrator_does_not_take_the_operator_roles_over_silently() {
+    let org = Org::new();
+    let (admin, archive) = (org.members["audit"].clone(), org.members["log-archive"].clone());
+    let extra = ["--regions", "us-east-1", "--log-archive-account", archive.as_str()];
+    let first = org.onboard("org-two-admins", &[&extra[..], &["--yes"]].concat());
+    assert_eq!(first.status.code(), Some(0), "{}", trouble(&first));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), MANAGEMENT);
+
+    let credentials = member_credentials(&org.env, &admin);
+    for service in ["cloudformation", "organizations"] {
+        org.env.proxy.act_in_account(credentials.access_key_id(), service, MANAGEMENT);
+    }
+    let as_admin = |more: &[&str]| org.onboard_as(&credentials, "org-two-admins", &[&extra[..], &["--call-as", "delegated-admin"], more].concat());
+    org.env.proxy.reset_log();
+    for refused in [as_admin(&["--yes"]), as_admin(&["--dry-run"])] {
+        assert_eq!(refused.status.code(), Some(2), "{}\n{}", stdout(&refused), stderr(&refused));
+        let text = format!("{}{}", stdout(&refused), stderr(&refused));
+        assert!(text.contains("--take-over-administration") && text.contains(MANAGEMENT) && text.contains(&admin), "{text}");
+    }
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), MANAGEMENT, "the trust was taken over silently");
+
+    // Asked to take it over: the plan says so, a dry run changes nothing, the apply does.
+    let plan = as_admin(&["--take-over-administration", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let line = change(&json_stdout(&plan), "update-stack-set").clone();
+    assert_eq!(line["status"], "planned", "{line}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("operator roles trust {MANAGEMENT} -> {admin}")) && detail.contains("every instance is updated"), "{line}");
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    let out = as_admin(&["--take-over-administration", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), admin);
+    let update = org.env.proxy.requests().into_iter().find(|r| r.action == "UpdateStackSet").expect("UpdateStackSet");
+    assert!(update.body.contains("CallAs=DELEGATED_ADMIN"), "{}", update.body);
+
+    // The management account does not take it back silently either.
+    let back = org.onboard("org-two-admins", &[&extra[..], &["--yes"]].concat());
+    assert_eq!(back.status.code(), Some(2), "{}", stdout(&back));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), admin);
 }
 
 /// A region the organization's policy closes (Control Tower's region deny: every call there but

@@ -98,6 +98,30 @@ pub fn deletion_filter(scope: &AccountFilter, kept: &[String]) -> Option<Account
     }
 }
 
+/// Whom the operator roles trust after a run: the StackSet's `AdministratorAccountId`. The
+/// management account and a delegated administrator edit the same StackSet (StackSets with
+/// service-managed permissions are created in the management account, including those a
+/// delegated administrator creates: CloudFormation API Reference, CreateStackSet `CallAs`), so a
+/// run that wrote its own account there would take the roles away from the other one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdministratorTrust {
+    /// The roles trust the caller already, or nothing yet: the caller.
+    Caller,
+    /// Another account holds the trust and the run was asked to take it over.
+    TakeOver { from: String },
+    /// Another account holds the trust, and the run was not asked to take it over.
+    HeldBy { account: String },
+}
+
+/// The trust a run leaves: `existing`, the StackSet's value (`None`: no StackSet, or no value).
+pub fn administrator_trust(existing: Option<&str>, caller: &str, take_over: bool) -> AdministratorTrust {
+    match existing.filter(|a| !a.is_empty() && *a != caller) {
+        None => AdministratorTrust::Caller,
+        Some(other) if take_over => AdministratorTrust::TakeOver { from: other.to_owned() },
+        Some(other) => AdministratorTrust::HeldBy { account: other.to_owned() },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +196,14 @@ mod tests {
         let included = AccountFilter::Intersection(vec!["111111111111".into(), "222222222222".into()]);
         assert_eq!(deletion_filter(&included, &kept), Some(AccountFilter::Intersection(vec!["111111111111".into()])));
         assert_eq!(deletion_filter(&AccountFilter::Intersection(kept.clone()), &kept), None, "nothing left to delete");
+    }
+
+    #[test]
+    fn the_trust_stays_with_the_administrator_that_holds_it_unless_taken_over() {
+        assert_eq!(administrator_trust(None, "111111111111", false), AdministratorTrust::Caller);
+        assert_eq!(administrator_trust(Some(""), "111111111111", false), AdministratorTrust::Caller, "an empty value trusts no one");
+        assert_eq!(administrator_trust(Some("111111111111"), "111111111111", true), AdministratorTrust::Caller);
+        assert_eq!(administrator_trust(Some("111111111111"), "222222222222", false), AdministratorTrust::HeldBy { account: "111111111111".into() });
+        assert_eq!(administrator_trust(Some("111111111111"), "222222222222", true), AdministratorTrust::TakeOver { from: "111111111111".into() });
     }
 }

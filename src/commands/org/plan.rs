@@ -399,11 +399,7 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
         Some(set) if set_is_current(set, template, &parameters, view) => {
             Change::new("update-stack-set", name, ChangeStatus::Skipped, "template and parameters are current")
         }
-        Some(set) => {
-            let auto = org_stackset::auto_deploys(&view.scope.account_filter);
-            let differences = org_stackset::set_differences(&stackset::deployed(set), template, &parameters.values, auto);
-            Change::new("update-stack-set", name, ChangeStatus::Planned, format!("{} changed: every instance is updated", differences.join(", ")))
-        }
+        Some(set) => Change::new("update-stack-set", name, ChangeStatus::Planned, set_update_detail(set, template, &parameters, view)),
     };
     let members: Vec<String> = view.scope.members().iter().map(|m| m.id.clone()).collect();
     let region = &view.stack_set_region;
@@ -424,6 +420,21 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
     }
     .in_region(region);
     Ok(SetPlan { exists: existing.is_some(), parameters, instances, set_line, instances_line, repair_line, missing, stale })
+}
+
+/// What a StackSet update changes; a trust taken over from another administrator is named first,
+/// with whom it leaves out.
+fn set_update_detail(set: &stacksets::StackSetInfo, template: &str, parameters: &SetParameters, view: &OrgView) -> String {
+    let auto = org_stackset::auto_deploys(&view.scope.account_filter);
+    let Some(from) = &parameters.taken_over_from else {
+        let differences = org_stackset::set_differences(&stackset::deployed(set), template, &parameters.values, auto);
+        return format!("{} changed: every instance is updated", differences.join(", "));
+    };
+    let others: Vec<(String, String)> = parameters.values.iter().filter(|(k, _)| k != "AdministratorAccountId").cloned().collect();
+    let mut changes =
+        vec![format!("operator roles trust {from} -> {} (--take-over-administration: {from} can no longer assume them)", view.identity.account)];
+    changes.extend(org_stackset::set_differences(&stackset::deployed(set), template, &others, auto));
+    format!("{}: every instance is updated", changes.join(", "))
 }
 
 /// The management account's single-account stack: never reached by a service-managed StackSet.
