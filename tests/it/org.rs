@@ -1194,6 +1194,95 @@ fn a_second_administrator_does_not_take_the_operator_roles_over_silently() {
     assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), admin);
 }
 
+/// The summary of `account`'s instance as AWS lists it after a failed deployment: OUTDATED,
+/// detailed status FAILED, with the failure's reason.
+fn failed_instance_summary(account: &str, reason: &str) -> String {
+    format!(
+        "<member><StackSetId>flowgate-org-roles:chaos</StackSetId><Region>us-east-1</Region><Account>{account}</Account><Status>OUTDATED</Status><StatusReason>{reason}</StatusReason><StackInstanceStatus><DetailedStatus>FAILED</DetailedStatus></StackInstanceStatus></member>"
+    )
+}
+
+/// An account onboarded on its own before (`flowgate stack deploy` in it) holds the vendor role
+/// the StackSet deploys, under the same name. CloudFormation cannot create a named IAM role that
+/// exists (IAM CreateRole: EntityAlreadyExists), so AWS fails that account's stack: its result in
+/// ListStackSetOperationResults is FAILED with "... already exists", and its instance stays
+/// OUTDATED with that reason; AssumeRole into its operator role is denied (the role was never
+/// made). moto fails the whole CreateStackInstances call instead, so the proxy gives AWS's
+/// answers for that account. The run names the account and the command that resolves it
+/// (exit 3); a re-run's plan names them before any change; after `flowgate stack delete` there,
+/// a re-run onboards the account with the vendor role under the same ARN.
+#[test]
+fn an_account_onboarded_on_its_own_is_named_with_the_command_that_resolves_it() {
+    let org = Org::new();
+    let app1 = org.members["app1"].clone();
+    let own = member_credentials(&org.env, &app1);
+    let orgs = aws_sdk_organizations::Client::new(&org.env.sdk("us-east-1"));
+    let move_app1 = |from: &str, to: &str| {
+        block_on(orgs.move_account().account_id(&app1).source_parent_id(from).destination_parent_id(to).send()).unwrap();
+    };
+    // app1 onboarded on its own, outside the OUs; the organization onboarded; then app1 joins.
+    move_app1(&org.workloads, &org.root);
+    let deployed = flowgate_as(&org.env, &own, &["stack", "deploy", "--vendor-account", VENDOR, "--yes"]);
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let iam = aws_sdk_iam::Client::new(&member_sdk(&org.env, &app1, "us-east-1"));
+    let role_arn = block_on(iam.get_role().role_name(VENDOR_ROLE).send()).unwrap().role().unwrap().arn().to_owned();
+    let first = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(first.status.code(), Some(0), "{}", trouble(&first));
+    move_app1(&org.root, &org.workloads);
+
+    let cfn = aws_sdk_cloudformation::Client::new(&member_sdk(&org.env, &app1, "us-east-1"));
+    let stack_id = block_on(cfn.describe_stacks().stack_name("flowgate-cross-account").send()).unwrap().stacks()[0].stack_id().unwrap().to_owned();
+    let reason = format!("{VENDOR_ROLE} already exists in stack {stack_id}");
+    org.env.proxy.answer_when("AssumeRole", Some(&operator_arn(&app1)), None, 403, &access_denied(&app1));
+    org.env.proxy.answer_when("CreateStackInstances", None, Some(1), 200, r#"<CreateStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><CreateStackInstancesResult><OperationId>op-own-role</OperationId></CreateStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></CreateStackInstancesResponse>"#);
+    org.env.proxy.answer_when("DescribeStackSetOperation", Some("op-own-role"), None, 200, r#"<DescribeStackSetOperationResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStackSetOperationResult><StackSetOperation><OperationId>op-own-role</OperationId><Action>CREATE</Action><Status>FAILED</Status></StackSetOperation></DescribeStackSetOperationResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DescribeStackSetOperationResponse>"#);
+    let results = format!(
+        r#"<ListStackSetOperationResultsResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackSetOperationResultsResult><Summaries><member><Account>{app1}</Account><Region>us-east-1</Region><Status>FAILED</Status><StatusReason>{reason}</StatusReason></member></Summaries></ListStackSetOperationResultsResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackSetOperationResultsResponse>"#
+    );
+    org.env.proxy.answer_when("ListStackSetOperationResults", Some("op-own-role"), None, 200, &results);
+    // From the failed operation on, AWS lists the instance (moto never recorded it).
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (listed, summary) = (failed.clone(), failed_instance_summary(&app1, &reason));
+    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
+        if listed.load(Ordering::SeqCst) { body.replacen("<Summaries>", &format!("<Summaries>{summary}"), 1) } else { body.to_owned() }
+    });
+    let fix = "`flowgate stack delete --stack-name flowgate-cross-account`";
+
+    let out = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let failure = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "stack-instance").expect("the failed instance");
+    assert_eq!(failure["resource"], app1.as_str());
+    let error = failure["error"].as_str().unwrap();
+    assert!(error.contains("already exists") && error.contains(fix) && error.contains(&app1), "{failure}");
+    assert_eq!(statuses(account_entry(&report, &app1)), ["\"enable-flow-logs\":\"not-attempted\""]);
+    failed.store(true, Ordering::SeqCst);
+
+    // The next plan names the account and the command before any change, and plans the
+    // account's flow logs for once its roles are deployed.
+    org.env.proxy.reset_log();
+    let plan = org.onboard("org-own", &["--regions", "us-east-1", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let report = json_stdout(&plan);
+    let repair = change(&report, "update-stack-instances");
+    let detail = repair["detail"].as_str().unwrap();
+    assert!(detail.contains(&app1) && detail.contains(fix), "{repair}");
+    assert_eq!(statuses(account_entry(&report, &app1)), ["\"enable-flow-logs\":\"planned\""]);
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+
+    // The command, in app1; then a re-run converges. (moto never recorded app1's failed
+    // instance: it creates it, where AWS deploys the OUTDATED one again.)
+    let deleted = flowgate_as(&org.env, &own, &["stack", "delete", "--stack-name", "flowgate-cross-account", "--yes"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", stderr(&deleted));
+    failed.store(false, Ordering::SeqCst);
+    org.env.proxy.forget_answers("AssumeRole");
+    let out = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    assert_eq!(block_on(iam.get_role().role_name(VENDOR_ROLE).send()).unwrap().role().unwrap().arn(), role_arn);
+    assert!(role_exists(&org.env, &app1, OPERATOR_ROLE));
+    assert_eq!(flow_logs_to(&org.env, &app1, "us-east-1", "org-own"), 1);
+}
+
 /// A region the organization's policy closes (Control Tower's region deny: every call there but
 /// DescribeRegions answers UnauthorizedOperation "... with an explicit deny in a service control
 /// policy"; moto has no SCPs, the proxy answers as AWS does) is skipped in every member and said:

@@ -98,6 +98,14 @@ pub(super) fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Op
     Ok(SetParameters { values, external_id, generated, role_name, taken_over_from })
 }
 
+/// What resolves an instance's failure in `account` when its `reason` is a role of the StackSet
+/// that already exists there (`stack_name`: the single-account stack to name when the reason
+/// names none).
+pub(super) fn collision_fix(account: &str, reason: &str, parameters: &SetParameters, stack_name: &str) -> Option<String> {
+    let collision = org_stackset::role_collision(reason, &[parameters.role_name.as_str(), OPERATOR_ROLE_NAME])?;
+    Some(org_stackset::collision_fix(account, &collision, (&parameters.role_name, stack_name)))
+}
+
 pub(super) fn deployed(set: &stacksets::StackSetInfo) -> DeployedSet<'_> {
     DeployedSet { template_body: &set.template_body, parameters: &set.parameters, auto_deployment: set.auto_deployment }
 }
