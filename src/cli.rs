@@ -1012,6 +1012,12 @@ pub struct OrgOnboardArgs {
     #[arg(long, value_name = "ID")]
     pub register_delegated_admin: Option<AccountId>,
 
+    /// Make the operator roles trust this account when the StackSet has them trust another
+    /// administrator (the management account or a delegated administrator): that one can no
+    /// longer reach the members through them, and every instance is updated
+    #[arg(long)]
+    pub take_over_administration: bool,
+
     #[command(flatten)]
     pub operations: OperationArgs,
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::support::{Env, json_stdout, stderr, stdout};
 
-const DENIED_REGION: &str = "eu-west-1";
+pub(crate) const DENIED_REGION: &str = "eu-west-1";
 
 /// EC2's answer under the region-deny SCP (the message names the policy type, as AWS's
 /// access-denied messages do).
@@ -21,7 +21,7 @@ fn scp_denial(action: &str) -> String {
     )
 }
 
-fn deny_region(env: &Env) {
+pub(crate) fn deny_region(env: &Env) {
     for action in ["DescribeVpcs", "DescribeFlowLogs", "CreateFlowLogs", "DeleteFlowLogs"] {
         env.proxy.answer_in_region(action, DENIED_REGION, 403, &scp_denial(action));
     }

@@ -96,6 +96,16 @@ impl Org {
     }
 
     fn onboard(&self, bucket: &str, extra: &[&str]) -> std::process::Output {
+        self.run(&self.onboard_args(bucket, extra).iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `org onboard` as another account (a delegated administrator), with its `credentials`.
+    fn onboard_as(&self, credentials: &Credentials, bucket: &str, extra: &[&str]) -> std::process::Output {
+        let args = self.onboard_args(bucket, extra);
+        flowgate_as(&self.env, credentials, &[&["org"][..], &args.iter().map(String::as_str).collect::<Vec<_>>()].concat())
+    }
+
+    fn onboard_args(&self, bucket: &str, extra: &[&str]) -> Vec<String> {
         let ous = self.ous();
         let mut args = vec!["onboard", "--bucket", bucket, "--vendor-account", VENDOR, "--ous", &ous];
         // Both regions unless the test names its own (clap would add them up).
@@ -103,7 +113,7 @@ impl Org {
             args.extend(["--regions", REGIONS]);
         }
         args.extend_from_slice(extra);
-        self.run(&args)
+        args.into_iter().map(str::to_owned).collect()
     }
 }
 
@@ -113,16 +123,32 @@ fn create_account(env: &Env, name: &str) -> String {
     status.create_account_status().unwrap().account_id().unwrap().to_owned()
 }
 
-/// The member's own credentials (AssumeRole into the role Organizations created with it),
-/// straight to the emulator.
-fn member_sdk(env: &Env, account: &str, region: &str) -> SdkConfig {
-    let sts = aws_sdk_sts::Client::new(&env.sdk(region));
+/// The member's own credentials (AssumeRole into the role Organizations created with it).
+fn member_credentials(env: &Env, account: &str) -> Credentials {
+    let sts = aws_sdk_sts::Client::new(&env.sdk("us-east-1"));
     let out =
         block_on(sts.assume_role().role_arn(format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole")).role_session_name("test").send())
             .unwrap();
     let c = out.credentials().unwrap();
-    let credentials = Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "member");
+    Credentials::new(c.access_key_id(), c.secret_access_key(), Some(c.session_token().to_owned()), None, "member")
+}
+
+/// The member's own credentials, straight to the emulator.
+fn member_sdk(env: &Env, account: &str, region: &str) -> SdkConfig {
+    let credentials = member_credentials(env, account);
     env.sdk(region).to_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build()
+}
+
+/// `flowgate ARGS --output json` run in another account, with its `credentials`.
+fn flowgate_as(env: &Env, credentials: &Credentials, args: &[&str]) -> std::process::Output {
+    env.flowgate()
+        .env("AWS_ACCESS_KEY_ID", credentials.access_key_id())
+        .env("AWS_SECRET_ACCESS_KEY", credentials.secret_access_key())
+        .env("AWS_SESSION_TOKEN", credentials.session_token().unwrap_or_default())
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap()
 }
 
 fn role_exists(env: &Env, account: &str, role: &str) -> bool {
@@ -1254,5 +1280,183 @@ fn org_verify_writes_the_organization_report() {
         assert_eq!((record[1].as_str(), record[2].as_str()), (account["name"].as_str().unwrap(), account["ou_path"].as_str().unwrap()));
         assert_eq!((record[4].as_str(), record[5].as_str()), (check["status"].as_str().unwrap(), check["detail"].as_str().unwrap()));
         assert_eq!(record[6], check["fix"].as_str().unwrap_or(""));
+
+/// The StackSet's parameter value, as the management account reads it.
+fn set_parameter(env: &Env, name: &str) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&env.sdk("us-east-1"));
+    let set = block_on(cfn.describe_stack_set().stack_set_name("flowgate-org-roles").send()).unwrap();
+    let parameters = set.stack_set().unwrap().parameters();
+    parameters.iter().find(|p| p.parameter_key() == Some(name)).and_then(|p| p.parameter_value()).unwrap_or_default().to_owned()
+}
+
+/// Two administrators of one StackSet. AWS creates a service-managed StackSet in the management
+/// account, also when a delegated administrator creates it, and a delegated administrator's calls
+/// (`CallAs=DELEGATED_ADMIN`) act on it there (CloudFormation API Reference, CreateStackSet
+/// `CallAs`; User Guide, "Register a delegated administrator"); it reads the organization too.
+/// moto keeps StackSets and the organization per calling account, so the proxy sends the
+/// delegated administrator's CloudFormation and Organizations calls as the management account's.
+/// The operator roles trust the StackSet's `AdministratorAccountId`: a run from the other
+/// administrator is refused before any change, naming `--take-over-administration`; with it, the
+/// plan names the trust's change and the parameter changes; the first administrator is then
+/// refused in turn.
+#[test]
+fn a_second_administrator_does_not_take_the_operator_roles_over_silently() {
+    let org = Org::new();
+    let (admin, archive) = (org.members["audit"].clone(), org.members["log-archive"].clone());
+    let extra = ["--regions", "us-east-1", "--log-archive-account", archive.as_str()];
+    let first = org.onboard("org-two-admins", &[&extra[..], &["--yes"]].concat());
+    assert_eq!(first.status.code(), Some(0), "{}", trouble(&first));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), MANAGEMENT);
+
+    let credentials = member_credentials(&org.env, &admin);
+    for service in ["cloudformation", "organizations"] {
+        org.env.proxy.act_in_account(credentials.access_key_id(), service, MANAGEMENT);
+    }
+    let as_admin = |more: &[&str]| org.onboard_as(&credentials, "org-two-admins", &[&extra[..], &["--call-as", "delegated-admin"], more].concat());
+    org.env.proxy.reset_log();
+    for refused in [as_admin(&["--yes"]), as_admin(&["--dry-run"])] {
+        assert_eq!(refused.status.code(), Some(2), "{}\n{}", stdout(&refused), stderr(&refused));
+        let text = format!("{}{}", stdout(&refused), stderr(&refused));
+        assert!(text.contains("--take-over-administration") && text.contains(MANAGEMENT) && text.contains(&admin), "{text}");
+    }
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), MANAGEMENT, "the trust was taken over silently");
+
+    // Asked to take it over: the plan says so, a dry run changes nothing, the apply does.
+    let plan = as_admin(&["--take-over-administration", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let line = change(&json_stdout(&plan), "update-stack-set").clone();
+    assert_eq!(line["status"], "planned", "{line}");
+    let detail = line["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("operator roles trust {MANAGEMENT} -> {admin}")) && detail.contains("every instance is updated"), "{line}");
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    let out = as_admin(&["--take-over-administration", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), admin);
+    let update = org.env.proxy.requests().into_iter().find(|r| r.action == "UpdateStackSet").expect("UpdateStackSet");
+    assert!(update.body.contains("CallAs=DELEGATED_ADMIN"), "{}", update.body);
+
+    // The management account does not take it back silently either.
+    let back = org.onboard("org-two-admins", &[&extra[..], &["--yes"]].concat());
+    assert_eq!(back.status.code(), Some(2), "{}", stdout(&back));
+    assert_eq!(set_parameter(&org.env, "AdministratorAccountId"), admin);
+}
+
+/// The summary of `account`'s instance as AWS lists it after a failed deployment: OUTDATED,
+/// detailed status FAILED, with the failure's reason.
+fn failed_instance_summary(account: &str, reason: &str) -> String {
+    format!(
+        "<member><StackSetId>flowgate-org-roles:chaos</StackSetId><Region>us-east-1</Region><Account>{account}</Account><Status>OUTDATED</Status><StatusReason>{reason}</StatusReason><StackInstanceStatus><DetailedStatus>FAILED</DetailedStatus></StackInstanceStatus></member>"
+    )
+}
+
+/// An account onboarded on its own before (`flowgate stack deploy` in it) holds the vendor role
+/// the StackSet deploys, under the same name. CloudFormation cannot create a named IAM role that
+/// exists (IAM CreateRole: EntityAlreadyExists), so AWS fails that account's stack: its result in
+/// ListStackSetOperationResults is FAILED with "... already exists", and its instance stays
+/// OUTDATED with that reason; AssumeRole into its operator role is denied (the role was never
+/// made). moto fails the whole CreateStackInstances call instead, so the proxy gives AWS's
+/// answers for that account. The run names the account and the command that resolves it
+/// (exit 3); a re-run's plan names them before any change; after `flowgate stack delete` there,
+/// a re-run onboards the account with the vendor role under the same ARN.
+#[test]
+fn an_account_onboarded_on_its_own_is_named_with_the_command_that_resolves_it() {
+    let org = Org::new();
+    let app1 = org.members["app1"].clone();
+    let own = member_credentials(&org.env, &app1);
+    let orgs = aws_sdk_organizations::Client::new(&org.env.sdk("us-east-1"));
+    let move_app1 = |from: &str, to: &str| {
+        block_on(orgs.move_account().account_id(&app1).source_parent_id(from).destination_parent_id(to).send()).unwrap();
+    };
+    // app1 onboarded on its own, outside the OUs; the organization onboarded; then app1 joins.
+    move_app1(&org.workloads, &org.root);
+    let deployed = flowgate_as(&org.env, &own, &["stack", "deploy", "--vendor-account", VENDOR, "--yes"]);
+    assert_eq!(deployed.status.code(), Some(0), "{}", stderr(&deployed));
+    let iam = aws_sdk_iam::Client::new(&member_sdk(&org.env, &app1, "us-east-1"));
+    let role_arn = block_on(iam.get_role().role_name(VENDOR_ROLE).send()).unwrap().role().unwrap().arn().to_owned();
+    let first = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(first.status.code(), Some(0), "{}", trouble(&first));
+    move_app1(&org.root, &org.workloads);
+
+    let cfn = aws_sdk_cloudformation::Client::new(&member_sdk(&org.env, &app1, "us-east-1"));
+    let stack_id = block_on(cfn.describe_stacks().stack_name("flowgate-cross-account").send()).unwrap().stacks()[0].stack_id().unwrap().to_owned();
+    let reason = format!("{VENDOR_ROLE} already exists in stack {stack_id}");
+    org.env.proxy.answer_when("AssumeRole", Some(&operator_arn(&app1)), None, 403, &access_denied(&app1));
+    org.env.proxy.answer_when("CreateStackInstances", None, Some(1), 200, r#"<CreateStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><CreateStackInstancesResult><OperationId>op-own-role</OperationId></CreateStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></CreateStackInstancesResponse>"#);
+    org.env.proxy.answer_when("DescribeStackSetOperation", Some("op-own-role"), None, 200, r#"<DescribeStackSetOperationResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStackSetOperationResult><StackSetOperation><OperationId>op-own-role</OperationId><Action>CREATE</Action><Status>FAILED</Status></StackSetOperation></DescribeStackSetOperationResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DescribeStackSetOperationResponse>"#);
+    let results = format!(
+        r#"<ListStackSetOperationResultsResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackSetOperationResultsResult><Summaries><member><Account>{app1}</Account><Region>us-east-1</Region><Status>FAILED</Status><StatusReason>{reason}</StatusReason></member></Summaries></ListStackSetOperationResultsResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackSetOperationResultsResponse>"#
+    );
+    org.env.proxy.answer_when("ListStackSetOperationResults", Some("op-own-role"), None, 200, &results);
+    // From the failed operation on, AWS lists the instance (moto never recorded it).
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (listed, summary) = (failed.clone(), failed_instance_summary(&app1, &reason));
+    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
+        if listed.load(Ordering::SeqCst) { body.replacen("<Summaries>", &format!("<Summaries>{summary}"), 1) } else { body.to_owned() }
+    });
+    let fix = "`flowgate stack delete --stack-name flowgate-cross-account`";
+
+    let out = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(3), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    let failure = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "stack-instance").expect("the failed instance");
+    assert_eq!(failure["resource"], app1.as_str());
+    let error = failure["error"].as_str().unwrap();
+    assert!(error.contains("already exists") && error.contains(fix) && error.contains(&app1), "{failure}");
+    assert_eq!(statuses(account_entry(&report, &app1)), ["\"enable-flow-logs\":\"not-attempted\""]);
+    failed.store(true, Ordering::SeqCst);
+
+    // The next plan names the account and the command before any change, and plans the
+    // account's flow logs for once its roles are deployed.
+    org.env.proxy.reset_log();
+    let plan = org.onboard("org-own", &["--regions", "us-east-1", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let report = json_stdout(&plan);
+    let repair = change(&report, "update-stack-instances");
+    let detail = repair["detail"].as_str().unwrap();
+    assert!(detail.contains(&app1) && detail.contains(fix), "{repair}");
+    assert_eq!(statuses(account_entry(&report, &app1)), ["\"enable-flow-logs\":\"planned\""]);
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+
+    // The command, in app1; then a re-run converges. (moto never recorded app1's failed
+    // instance: it creates it, where AWS deploys the OUTDATED one again.)
+    let deleted = flowgate_as(&org.env, &own, &["stack", "delete", "--stack-name", "flowgate-cross-account", "--yes"]);
+    assert_eq!(deleted.status.code(), Some(0), "{}", stderr(&deleted));
+    failed.store(false, Ordering::SeqCst);
+    org.env.proxy.forget_answers("AssumeRole");
+    let out = org.onboard("org-own", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    assert_eq!(block_on(iam.get_role().role_name(VENDOR_ROLE).send()).unwrap().role().unwrap().arn(), role_arn);
+    assert!(role_exists(&org.env, &app1, OPERATOR_ROLE));
+    assert_eq!(flow_logs_to(&org.env, &app1, "us-east-1", "org-own"), 1);
+}
+
+/// A region the organization's policy closes (Control Tower's region deny: every call there but
+/// DescribeRegions answers UnauthorizedOperation "... with an explicit deny in a service control
+/// policy"; moto has no SCPs, the proxy answers as AWS does) is skipped in every member and said:
+/// onboard converges at exit 0 with a skip-region line per account, and `org verify`, like
+/// `verify`, counts the region as a warning (it was not read), not as a pass.
+#[test]
+fn a_region_an_scp_closes_is_skipped_in_every_member_and_a_warning_in_org_verify() {
+    use crate::landing_zone::{DENIED_REGION, deny_region};
+    let org = Org::new();
+    deny_region(&org.env);
+    let out = org.onboard("org-scp", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let report = json_stdout(&out);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        assert_eq!(skipped_regions(entry), [DENIED_REGION], "{entry}");
+        assert!(entry.to_string().contains("explicit deny in a service control policy"), "{entry}");
+        assert_eq!(flow_logs_to(&org.env, account, "us-east-1", "org-scp"), 1);
+    }
+    let verify = org.run(&["verify", "--bucket", "org-scp", "--regions", REGIONS, "--ous", &org.ous()]);
+    assert_eq!(verify.status.code(), Some(0), "a warning is not a failure: {}", stdout(&verify));
+    let report = json_stdout(&verify);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        let check = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "flow-logs").unwrap();
+        assert_eq!(check["status"], "warn", "{entry}");
+        assert!(check["detail"].as_str().unwrap().contains(DENIED_REGION), "{check}");
     }
 }

@@ -98,6 +98,90 @@ pub fn deletion_filter(scope: &AccountFilter, kept: &[String]) -> Option<Account
     }
 }
 
+/// Whom the operator roles trust after a run: the StackSet's `AdministratorAccountId`. The
+/// management account and a delegated administrator edit the same StackSet (StackSets with
+/// service-managed permissions are created in the management account, including those a
+/// delegated administrator creates: CloudFormation API Reference, CreateStackSet `CallAs`), so a
+/// run that wrote its own account there would take the roles away from the other one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdministratorTrust {
+    /// The roles trust the caller already, or nothing yet: the caller.
+    Caller,
+    /// Another account holds the trust and the run was asked to take it over.
+    TakeOver { from: String },
+    /// Another account holds the trust, and the run was not asked to take it over.
+    HeldBy { account: String },
+}
+
+/// The trust a run leaves: `existing`, the StackSet's value (`None`: no StackSet, or no value).
+pub fn administrator_trust(existing: Option<&str>, caller: &str, take_over: bool) -> AdministratorTrust {
+    match existing.filter(|a| !a.is_empty() && *a != caller) {
+        None => AdministratorTrust::Caller,
+        Some(other) if take_over => AdministratorTrust::TakeOver { from: other.to_owned() },
+        Some(other) => AdministratorTrust::HeldBy { account: other.to_owned() },
+    }
+}
+
+/// A role of the StackSet that already existed in an account, as the failed instance's reason
+/// says: CloudFormation cannot create a named IAM role that exists (IAM's EntityAlreadyExists),
+/// and says "NAME already exists", "... already exists in stack ARN" when another stack holds
+/// it, or "Resource of type 'AWS::IAM::Role' with identifier 'NAME' already exists".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleCollision {
+    pub role: String,
+    /// The stack holding the role, when the reason names it.
+    pub stack: Option<String>,
+}
+
+/// The collision a failed instance's `reason` reports with one of `roles`, if it is one.
+pub fn role_collision(reason: &str, roles: &[&str]) -> Option<RoleCollision> {
+    if !reason.contains("already exists") && !reason.contains("EntityAlreadyExists") {
+        return None;
+    }
+    let role = roles.iter().find(|role| names_role(reason, role))?;
+    let stack = reason.split(":stack/").nth(1).and_then(|rest| rest.split(['/', ' ', '"', '\'']).next()).filter(|s| !s.is_empty());
+    Some(RoleCollision { role: (*role).to_owned(), stack: stack.map(str::to_owned) })
+}
+
+/// `role` stands in `text` as a whole name (a longer role name that contains it does not count;
+/// a dot after it ends a sentence).
+fn names_role(text: &str, role: &str) -> bool {
+    let part_of_name = |c: char| c.is_ascii_alphanumeric() || "_+=,@-".contains(c);
+    text.match_indices(role).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + role.len()..].chars().next();
+        !before.is_some_and(part_of_name) && !after.is_some_and(part_of_name)
+    })
+}
+
+/// What resolves a collision in `account`, for its failure and its plan line. flowgate cannot
+/// reach the account before its instance deploys, so the fix is a command the user runs there:
+/// `flowgate stack delete`, which deletes only a stack that is flowgate's (by its parameters and
+/// resources). The StackSet then makes the role under the same name, so its ARN is unchanged.
+/// `single_account`: the vendor role's name and the single-account stack to name when the reason
+/// names none (only the vendor role is ever in a single-account stack).
+pub fn collision_fix(account: &str, collision: &RoleCollision, single_account: (&str, &str)) -> String {
+    let role = &collision.role;
+    let (vendor_role, default_stack) = single_account;
+    let stack = match collision.stack.as_deref() {
+        Some(stack) if stack.starts_with("StackSet-") => {
+            return format!(
+                "role {role} in account {account} belongs to {stack}, another StackSet's stack: remove that StackSet's instance there, or give this StackSet another --role-name"
+            );
+        }
+        Some(stack) => stack,
+        None if role == vendor_role => default_stack,
+        None => {
+            return format!(
+                "role {role} already exists in account {account}, in no stack the error names: it is not this StackSet's; remove it there, then re-run"
+            );
+        }
+    };
+    format!(
+        "role {role} in account {account} is in its stack {stack} (onboarded on its own?): run `flowgate stack delete --stack-name {stack}` there (with that account's credentials, e.g. --profile), then re-run at once (the vendor cannot reach the account in between): the StackSet makes the role again under the same name and ARN, with the organization's ExternalId. stack delete deletes only a stack of flowgate's; a role of someone else's is theirs to remove, or give the StackSet another --role-name"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +256,59 @@ mod tests {
         let included = AccountFilter::Intersection(vec!["111111111111".into(), "222222222222".into()]);
         assert_eq!(deletion_filter(&included, &kept), Some(AccountFilter::Intersection(vec!["111111111111".into()])));
         assert_eq!(deletion_filter(&AccountFilter::Intersection(kept.clone()), &kept), None, "nothing left to delete");
+    }
+
+    #[test]
+    fn the_trust_stays_with_the_administrator_that_holds_it_unless_taken_over() {
+        assert_eq!(administrator_trust(None, "111111111111", false), AdministratorTrust::Caller);
+        assert_eq!(administrator_trust(Some(""), "111111111111", false), AdministratorTrust::Caller, "an empty value trusts no one");
+        assert_eq!(administrator_trust(Some("111111111111"), "111111111111", true), AdministratorTrust::Caller);
+        assert_eq!(administrator_trust(Some("111111111111"), "222222222222", false), AdministratorTrust::HeldBy { account: "111111111111".into() });
+        assert_eq!(administrator_trust(Some("111111111111"), "222222222222", true), AdministratorTrust::TakeOver { from: "111111111111".into() });
+    }
+
+    #[test]
+    fn a_role_collision_is_read_from_the_instance_reason() {
+        let roles = ["FlowgateCrossAccountRole", "FlowgateOrgOperatorRole"];
+        let collision = |role: &str, stack: Option<&str>| Some(RoleCollision { role: role.into(), stack: stack.map(Into::into) });
+        let cases = [
+            ("FlowgateCrossAccountRole already exists", collision("FlowgateCrossAccountRole", None)),
+            (
+                "FlowgateCrossAccountRole already exists in stack arn:aws:cloudformation:us-east-1:111111111111:stack/flowgate-cross-account/0f1e",
+                collision("FlowgateCrossAccountRole", Some("flowgate-cross-account")),
+            ),
+            (
+                "Resource of type 'AWS::IAM::Role' with identifier 'FlowgateOrgOperatorRole' already exists.",
+                collision("FlowgateOrgOperatorRole", None),
+            ),
+            (
+                "Resource handler returned message: \"Role with name FlowgateCrossAccountRole already exists. (Service: Iam, Status Code: 409)\" (HandlerErrorCode: AlreadyExists)",
+                collision("FlowgateCrossAccountRole", None),
+            ),
+            ("FlowgateCrossAccountRole2 already exists", None),
+            ("Role FlowgateCrossAccountRole: AccessDenied", None),
+            ("Bucket acme already exists", None),
+        ];
+        for (reason, expected) in cases {
+            assert_eq!(role_collision(reason, &roles), expected, "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_collision_names_the_command_that_resolves_it() {
+        let single_account = ("FlowgateCrossAccountRole", "flowgate-cross-account");
+        let own = RoleCollision { role: "FlowgateCrossAccountRole".into(), stack: Some("acme-vendor".into()) };
+        let fix = collision_fix("111111111111", &own, single_account);
+        assert!(fix.contains("111111111111") && fix.contains("`flowgate stack delete --stack-name acme-vendor`"), "{fix}");
+        let unnamed = RoleCollision { stack: None, ..own.clone() };
+        assert!(collision_fix("111111111111", &unnamed, single_account).contains("--stack-name flowgate-cross-account`"));
+        // Only the vendor role is ever in a single-account stack; another StackSet's stack is not
+        // flowgate stack delete's.
+        let operator = RoleCollision { role: "FlowgateOrgOperatorRole".into(), stack: None };
+        let other_set = RoleCollision { stack: Some("StackSet-old-roles-8c1d".into()), ..own };
+        for collision in [operator, other_set] {
+            let fix = collision_fix("111111111111", &collision, single_account);
+            assert!(!fix.contains("stack delete") && fix.contains(&collision.role), "{fix}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use super::discover::{flow_log_accounts, stacksets_client};
 use super::flowlogs::{EnablePass, run_accounts};
 use super::plan::{OnboardPlan, delivery_target, merged_policy};
 use super::report::{OrgReport, not_run, step_ok, stopped_at};
-use super::stackset::{InstanceWork, SetDeployment, preferences_of};
+use super::stackset::{InstanceWork, SetDeployment, collision_fix, preferences_of};
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::organizations;
 use crate::aws::s3;
@@ -204,7 +204,10 @@ impl OnboardRun<'_> {
             let (mut changes, error) = stopped_at(applied_lines, stop);
             for (account, region, status, reason) in &failures {
                 let mut change = Change::new("stack-instance", account, ChangeStatus::Failed, format!("{status} in {region}"));
-                change.error = Some(reason.clone());
+                change.error = Some(match collision_fix(account, reason, &self.plan.set.parameters, &self.args.stack_name) {
+                    Some(fix) => format!("{reason} (hint: {fix})"),
+                    None => reason.clone(),
+                });
                 changes.push(change);
             }
             Ok(Done::Report { changes, error })
@@ -240,7 +243,7 @@ impl OnboardRun<'_> {
                 caller: &self.plan.view.identity.account,
                 failed_roles: &failed_roles,
                 plans: &self.plan.flow_plans,
-                missing: &self.plan.set.missing,
+                deploying: &self.plan.set.deploying,
                 plan_changes: &self.plan_changes,
                 skip_lines: &self.plan.skip_lines,
                 in_play: &self.plan.in_play,

@@ -109,8 +109,8 @@ pub(super) struct EnablePass<'a> {
     pub failed_roles: &'a [String],
     /// Each account's plan, made before the confirmation through a role that existed.
     pub plans: &'a BTreeMap<String, EnablePlan>,
-    /// Members whose instance this run creates: their roles are just deployed.
-    pub missing: &'a [String],
+    /// Members whose roles this run deploys (their instance is created, or deployed again).
+    pub deploying: &'a [String],
     /// Each account's changes as the plan showed them.
     pub plan_changes: &'a BTreeMap<String, Vec<Change>>,
     /// Each account's plan lines of the regions it skips (not enabled there).
@@ -124,7 +124,7 @@ impl<'a> EnablePass<'a> {
     pub(super) fn apply_account(&self, account: &'a ScopedAccount, role: &'a str) -> BoxFuture<'a, (String, Vec<Change>)> {
         let (ctx, args, caller, failed_roles) = (self.ctx, self.args, self.caller, self.failed_roles);
         let planned = self.plans.get(&account.id);
-        let just_deployed = self.missing.contains(&account.id);
+        let just_deployed = self.deploying.contains(&account.id);
         let plan_time = self.plan_changes.get(&account.id).map(Vec::as_slice).unwrap_or_default();
         let skipped = self.skip_lines.get(&account.id).cloned().unwrap_or_default();
         let in_play = self.in_play;

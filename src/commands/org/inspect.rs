@@ -141,8 +141,16 @@ fn coverage_check(coverage: &AccountCoverage, requested: &[String]) -> Check {
     if !skipped.is_empty() {
         detail.push_str(&format!("; skipped, not enabled in the account: {}", skipped.join(", ")));
     }
+    // A region the organization's policy closes was not read: a warning, as `verify` judges it.
+    let denied: Vec<&str> = status.regions.iter().filter(|r| r.skipped.is_some()).map(|r| r.region.as_str()).collect();
+    if !denied.is_empty() {
+        detail.push_str(&format!("; not read, denied by the organization's policy: {}", denied.join(", ")));
+    }
     match status.status {
-        CheckStatus::Pass => Check::pass("flow-logs", detail),
+        CheckStatus::Pass if denied.is_empty() => Check::pass("flow-logs", detail),
+        CheckStatus::Pass => {
+            Check::warn("flow-logs", detail, "leave those regions out with --regions, or ask the organization's administrator to open them")
+        }
         _ => Check::fail("flow-logs", detail, "re-run flowgate org onboard (add --replace for non-compliant flow logs)"),
     }
 }

@@ -152,13 +152,13 @@ impl OnboardPlan {
         report.changes.extend(self.management.changes.clone());
         let view = &self.view;
         report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &self.set.instances, &view.stack_set_region)).collect();
-        let first_run = !self.set.exists || !self.set.missing.is_empty();
         for (id, result) in planned {
             let Some(entry) = report.accounts.iter_mut().find(|e| e.account.id == id) else { continue };
             entry.changes = match result {
                 Ok(account_plan) => self.account_changes(&id, account_plan),
-                // A role the StackSet has yet to deploy cannot be assumed: planned with it.
-                Err(_) if first_run && self.set.missing.contains(&id) => vec![Change::new(
+                // A role the StackSet has yet to deploy (or deploy again) cannot be assumed:
+                // planned with it.
+                Err(_) if self.set.deploying.contains(&id) => vec![Change::new(
                     "enable-flow-logs",
                     &id,
                     ChangeStatus::Planned,
@@ -373,6 +373,9 @@ pub(super) struct SetPlan {
     pub missing: Vec<String>,
     /// Members whose instance is deployed again (none when the set's update does that anyway).
     pub stale: Vec<String>,
+    /// Members whose roles this run deploys: without an instance, or left OUTDATED (deployed
+    /// again by the repair or by the set's update). Their roles may not exist before the apply.
+    pub deploying: Vec<String>,
 }
 
 impl SetPlan {
@@ -392,18 +395,14 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
         Some(_) => stacksets::list_stack_instances(cfn, name, view.caller).await?,
         None => Vec::new(),
     };
-    let set_line = match &existing {
+    let mut set_line = match &existing {
         None => {
             Change::new("create-stack-set", name, ChangeStatus::Planned, "service-managed, auto-deployment on, the vendor role and the operator role")
         }
         Some(set) if set_is_current(set, template, &parameters, view) => {
             Change::new("update-stack-set", name, ChangeStatus::Skipped, "template and parameters are current")
         }
-        Some(set) => {
-            let auto = org_stackset::auto_deploys(&view.scope.account_filter);
-            let differences = org_stackset::set_differences(&stackset::deployed(set), template, &parameters.values, auto);
-            Change::new("update-stack-set", name, ChangeStatus::Planned, format!("{} changed: every instance is updated", differences.join(", ")))
-        }
+        Some(set) => Change::new("update-stack-set", name, ChangeStatus::Planned, set_update_detail(set, template, &parameters, view)),
     };
     let members: Vec<String> = view.scope.members().iter().map(|m| m.id.clone()).collect();
     let region = &view.stack_set_region;
@@ -411,11 +410,19 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
     // Instances a failed or cancelled operation left OUTDATED are deployed again (a StackSet
     // update does that for every instance anyway).
     let set_updates = set_line.action == "update-stack-set" && set_line.status == ChangeStatus::Planned;
-    let stale = if set_updates { Vec::new() } else { stale_instances(&members, &summaries(&instances), region) };
-    let repair_line = (!stale.is_empty()).then(|| {
+    let outdated = stale_instances(&members, &summaries(&instances), region);
+    let stale = if set_updates { Vec::new() } else { outdated.clone() };
+    let mut repair_line = (!stale.is_empty()).then(|| {
         let detail = format!("{} account(s) left OUTDATED by a failed operation, deployed again: {}", stale.len(), stale.join(", "));
         Change::new("update-stack-instances", name, ChangeStatus::Planned, detail).in_region(region)
     });
+    // An account whose last deployment met a role that already exists there fails again until the
+    // user resolves it: the line that deploys it again says how.
+    let collisions = collision_notes(&outdated, &instances, &parameters, &args.stack_name);
+    if !collisions.is_empty() {
+        let line = repair_line.as_mut().unwrap_or(&mut set_line);
+        line.detail = format!("{}; {}", line.detail, collisions.join("; "));
+    }
     let instances_line = if missing.is_empty() {
         Change::new("create-stack-instances", name, ChangeStatus::Skipped, format!("every member in scope has an instance in {region}"))
     } else {
@@ -423,7 +430,36 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
         Change::new("create-stack-instances", name, ChangeStatus::Planned, detail)
     }
     .in_region(region);
-    Ok(SetPlan { exists: existing.is_some(), parameters, instances, set_line, instances_line, repair_line, missing, stale })
+    let deploying = missing.iter().chain(&outdated).cloned().collect();
+    Ok(SetPlan { exists: existing.is_some(), parameters, instances, set_line, instances_line, repair_line, missing, stale, deploying })
+}
+
+/// For each `outdated` account whose instance failed on a role of the StackSet that already
+/// exists there: what resolves it.
+fn collision_notes(outdated: &[String], instances: &[StackInstance], parameters: &SetParameters, stack_name: &str) -> Vec<String> {
+    outdated
+        .iter()
+        .filter_map(|account| {
+            let reason = instances.iter().find(|i| &i.account == account)?.status_reason.as_deref()?;
+            let fix = stackset::collision_fix(account, reason, parameters, stack_name)?;
+            Some(format!("{account} fails again until resolved: {fix}"))
+        })
+        .collect()
+}
+
+/// What a StackSet update changes; a trust taken over from another administrator is named first,
+/// with whom it leaves out.
+fn set_update_detail(set: &stacksets::StackSetInfo, template: &str, parameters: &SetParameters, view: &OrgView) -> String {
+    let auto = org_stackset::auto_deploys(&view.scope.account_filter);
+    let Some(from) = &parameters.taken_over_from else {
+        let differences = org_stackset::set_differences(&stackset::deployed(set), template, &parameters.values, auto);
+        return format!("{} changed: every instance is updated", differences.join(", "));
+    };
+    let others: Vec<(String, String)> = parameters.values.iter().filter(|(k, _)| k != "AdministratorAccountId").cloned().collect();
+    let mut changes =
+        vec![format!("operator roles trust {from} -> {} (--take-over-administration: {from} can no longer assume them)", view.identity.account)];
+    changes.extend(org_stackset::set_differences(&stackset::deployed(set), template, &others, auto));
+    format!("{}: every instance is updated", changes.join(", "))
 }
 
 /// The management account's single-account stack: never reached by a service-managed StackSet.

@@ -10,7 +10,7 @@ use crate::aws::stacksets::{self, OperationPreferences, StackInstance, Targets};
 use crate::cli::{OperationArgs, OrgOnboardArgs};
 use crate::commands::stack;
 use crate::core::org_scope::AccountFilter;
-use crate::core::org_stackset::{self, DeployedSet, InstanceSummary};
+use crate::core::org_stackset::{self, AdministratorTrust, DeployedSet, InstanceSummary};
 use crate::core::org_template::OPERATOR_ROLE_NAME;
 use crate::core::stack_plan::DEFAULT_ROLE_NAME;
 use crate::error::{Error, Result};
@@ -38,6 +38,31 @@ pub(super) struct SetParameters {
     /// The ExternalId is new (neither given nor kept): a dry run does not show it.
     pub generated: bool,
     pub role_name: String,
+    /// The administrator whose trust this run takes over (`--take-over-administration`).
+    pub taken_over_from: Option<String>,
+}
+
+/// The account the operator roles trust: the one the StackSet names already, unless the run is
+/// asked to take the trust over; a run from another account without that is refused before any
+/// change (its AssumeRole calls into the members would all be denied).
+fn administrator(args: &OrgOnboardArgs, view: &OrgView, existing: Option<&str>) -> Result<(String, Option<String>)> {
+    let caller = &view.identity.account;
+    match org_stackset::administrator_trust(existing, caller, args.take_over_administration) {
+        AdministratorTrust::Caller => Ok((caller.clone(), None)),
+        AdministratorTrust::TakeOver { from } => Ok((caller.clone(), Some(from))),
+        AdministratorTrust::HeldBy { account } => {
+            let role = if account == view.tree.management_account { "the management account" } else { "another administrator" };
+            Err(Error::input(
+                format!(
+                    "the operator roles of stack set {} trust {role} ({account}), not this account ({caller}): a run from here cannot reach the members through them",
+                    args.target.stack_set_name
+                ),
+                Some(format!(
+                    "run flowgate org from account {account}; or pass --take-over-administration to make every operator role trust {caller} instead (every instance is updated, and {account} can no longer assume them)"
+                )),
+            ))
+        }
+    }
 }
 
 pub(super) fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Option<&BTreeMap<String, String>>) -> Result<SetParameters> {
@@ -57,6 +82,7 @@ pub(super) fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Op
     } else {
         args.vendor_modes.compliance_account.as_ref().map(|a| a.to_string()).or_else(|| kept("ComplianceAccountId")).unwrap_or_default()
     };
+    let (administrator, taken_over_from) = administrator(args, view, existing.and_then(|p| p.get("AdministratorAccountId")).map(String::as_str))?;
     let values = vec![
         ("VendorAccountId".to_owned(), vendor),
         ("ExternalId".to_owned(), external_id.clone()),
@@ -65,11 +91,19 @@ pub(super) fn set_parameters(args: &OrgOnboardArgs, view: &OrgView, existing: Op
         ("StorageBucketNames".to_owned(), String::new()),
         ("ComplianceAccountId".to_owned(), compliance),
         ("ReadWrite".to_owned(), args.vendor_modes.read_write.to_string()),
-        ("AdministratorAccountId".to_owned(), view.identity.account.clone()),
+        ("AdministratorAccountId".to_owned(), administrator),
         ("OrganizationId".to_owned(), view.tree.org_id.clone()),
         ("OperatorRoleName".to_owned(), OPERATOR_ROLE_NAME.to_owned()),
     ];
-    Ok(SetParameters { values, external_id, generated, role_name })
+    Ok(SetParameters { values, external_id, generated, role_name, taken_over_from })
+}
+
+/// What resolves an instance's failure in `account` when its `reason` is a role of the StackSet
+/// that already exists there (`stack_name`: the single-account stack to name when the reason
+/// names none).
+pub(super) fn collision_fix(account: &str, reason: &str, parameters: &SetParameters, stack_name: &str) -> Option<String> {
+    let collision = org_stackset::role_collision(reason, &[parameters.role_name.as_str(), OPERATOR_ROLE_NAME])?;
+    Some(org_stackset::collision_fix(account, &collision, (&parameters.role_name, stack_name)))
 }
 
 pub(super) fn deployed(set: &stacksets::StackSetInfo) -> DeployedSet<'_> {

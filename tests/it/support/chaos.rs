@@ -102,6 +102,8 @@ struct ProxyState {
     hold: Mutex<Option<Hold>>,
     /// Actions answered by the proxy itself (see [`ChaosProxy::answer`]).
     answers: Mutex<Vec<Answer>>,
+    /// (access key, service, account): see [`ChaosProxy::act_in_account`].
+    acting: Mutex<Vec<(String, String, String)>>,
 }
 
 /// An answer the proxy gives itself: to `action` (whose request body contains `when`, if set),
@@ -220,6 +222,17 @@ impl ChaosProxy {
         self.state.answers.lock().unwrap().retain(|a| a.action != action);
     }
 
+    /// Requests to `service` (the signing name) signed with access key `key` reach the emulator
+    /// as account `account`'s (moto's `x-moto-account-id` header): where AWS answers a caller
+    /// with another account's resources. A delegated administrator's StackSets calls
+    /// (`CallAs=DELEGATED_ADMIN`) act on the StackSets of the management account, where they
+    /// live, and it reads the organization as the management account does; moto keeps both per
+    /// calling account.
+    #[allow(dead_code)]
+    pub fn act_in_account(&self, key: &str, service: &str, account: &str) {
+        self.state.acting.lock().unwrap().push((key.to_owned(), service.to_owned(), account.to_owned()));
+    }
+
     /// Every answer to `action` (e.g. `DescribeVpcs`) passes through `rewrite` on its way back.
     pub fn rewrite_response(&self, action: &str, rewrite: impl Fn(&str) -> String + Send + Sync + 'static) {
         self.state.rewrites.lock().unwrap().push((action.to_owned(), None, Arc::new(rewrite)));
@@ -336,7 +349,11 @@ fn signing_scope(req: &Request<Incoming>) -> (String, String) {
 
 /// The access key id of a SigV4 `Authorization: ... Credential=AKID/DATE/REGION/SERVICE/...`.
 fn signing_key(req: &Request<Incoming>) -> String {
-    let auth = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    signing_key_of(req.headers())
+}
+
+fn signing_key_of(headers: &hyper::HeaderMap) -> String {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
     auth.split("Credential=").nth(1).and_then(|scope| scope.split('/').next()).unwrap_or("unknown").to_owned()
 }
 
@@ -566,6 +583,10 @@ async fn handle(
         if !HOP_BY_HOP.contains(&name.as_str()) {
             upstream = upstream.header(name, value);
         }
+    }
+    let signed_by = signing_key_of(&parts.headers);
+    if let Some((_, _, account)) = state.acting.lock().unwrap().iter().find(|(key, s, _)| *key == signed_by && *s == service) {
+        upstream = upstream.header("x-moto-account-id", account.as_str());
     }
     let Ok(upstream) = upstream.body(Full::new(body)) else {
         return Ok(fault_response(&service, FaultKind::ServerError));
