@@ -306,6 +306,16 @@ pub fn can_read_with(policies: &[NamedPolicy], bucket: &BucketName, partition: &
     judge(&views, bucket, partition, &[GET_OBJECT], bucket_policy).readability
 }
 
+/// Whether the role's own policies allow `action` (a name of the read set, any case) on the
+/// bucket, the bucket's policy left out: the question IAM's policy simulator answers for a role
+/// (see `crate::aws_verdict`). `None` for an action outside the read set.
+pub fn action_readability(policies: &[NamedPolicy], bucket: &BucketName, partition: &str, action: &str) -> Option<Readability> {
+    let action = READ_ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(action))?;
+    let (statements, _) = collect_statements(policies);
+    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    Some(judge(&views, bucket, partition, std::slice::from_ref(action), &NO_BUCKET_POLICY).readability)
+}
+
 fn collect_statements(policies: &[NamedPolicy]) -> (Vec<(StatementRef, Value)>, Vec<String>) {
     let mut statements = Vec::new();
     let mut problems = Vec::new();
