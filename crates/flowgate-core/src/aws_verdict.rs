@@ -173,11 +173,27 @@ pub fn read_questions(policies: &[NamedPolicy], bucket: &BucketName, partition: 
     ]
 }
 
-/// An object under the delivery path of `account`'s flow logs in `region` (the key need not
-/// exist: the simulator judges the ARN).
-pub fn delivery_object_arn(bucket: &BucketName, partition: &str, prefix: Option<&LogPrefix>, account: &str, region: &str) -> String {
-    let base = prefix.map(|p| format!("{}/", p.as_str())).unwrap_or_default();
-    format!("{}/{base}AWSLogs/{account}/vpcflowlogs/{region}/flowgate-simulated-object.log.gz", bucket.arn(partition))
+/// Where the delivery path is.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryPath<'a> {
+    pub prefix: Option<&'a LogPrefix>,
+    /// Hive-compatible key layout (`--hive-partitions`).
+    pub hive: bool,
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+/// An object under the delivery path of `account`'s flow logs in `region`, in either key layout
+/// (the key need not exist: the simulator judges the ARN).
+pub fn delivery_object_arn(bucket: &BucketName, partition: &str, path: &DeliveryPath<'_>) -> String {
+    let base = path.prefix.map(|p| format!("{}/", p.as_str())).unwrap_or_default();
+    let (account, region) = (path.account, path.region);
+    let folder = if path.hive {
+        format!("AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={region}")
+    } else {
+        format!("AWSLogs/{account}/vpcflowlogs/{region}")
+    };
+    format!("{}/{base}{folder}/flowgate-simulated-object.log.gz", bucket.arn(partition))
 }
 
 /// flowgate's decision from its evaluator's readability; for an object, an Allow that covers only
@@ -384,9 +400,14 @@ mod tests {
     #[test]
     fn the_delivery_object_and_the_questions() {
         let prefix: LogPrefix = "net/flows".parse().unwrap();
+        let path = DeliveryPath { prefix: Some(&prefix), hive: false, account: "123456789012", region: "cn-north-1" };
         assert_eq!(
-            delivery_object_arn(&bucket(), "aws-cn", Some(&prefix), "123456789012", "cn-north-1"),
+            delivery_object_arn(&bucket(), "aws-cn", &path),
             "arn:aws-cn:s3:::logs-a/net/flows/AWSLogs/123456789012/vpcflowlogs/cn-north-1/flowgate-simulated-object.log.gz"
+        );
+        assert_eq!(
+            delivery_object_arn(&bucket(), "aws", &DeliveryPath { prefix: None, hive: true, ..path }),
+            "arn:aws:s3:::logs-a/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=cn-north-1/flowgate-simulated-object.log.gz"
         );
         let questions = read_questions(&flowgate_grant(), &bucket(), "aws", OBJECT);
         assert_eq!(

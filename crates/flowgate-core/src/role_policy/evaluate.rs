@@ -173,6 +173,10 @@ pub struct BucketAccess {
     /// The reads of the read set that an Allow grants and an unconditional Deny (the role's or
     /// the bucket policy's) takes away: the bucket may be readable, yet not these.
     pub denied_reads: Vec<String>,
+    /// AWS's policy simulator beside flowgate's verdict (`access list` asks it; the evaluator
+    /// leaves it `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_verdict: Option<crate::aws_verdict::AwsVerdict>,
 }
 
 /// A statement about reads on more than named buckets.
@@ -379,6 +383,7 @@ fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, 
         s3_writes,
         s3_conditional_writes,
         denied_reads,
+        aws_verdict: None,
     }
 }
 
