@@ -267,7 +267,8 @@ pub fn compare(questions: &[Question], simulation: &Simulation) -> AwsVerdict {
                 agrees: None,
                 matched_statements: Vec::new(),
                 decided_by: None,
-                actions: Vec::new(),
+                // flowgate's verdicts alone.
+                actions: questions.iter().map(|q| action_verdict(q, None)).collect(),
                 not_asked: Some(why.clone()),
             };
         }
@@ -502,6 +503,7 @@ mod tests {
         let questions = read_questions(&flowgate_grant(), &bucket(), "aws", OBJECT);
         let verdict = compare(&questions, &Simulation::NotAsked("--no-simulate".into()));
         assert_eq!((verdict.decision, verdict.agrees, verdict.not_asked.as_deref()), ("not-asked", None, Some("--no-simulate")));
+        assert_eq!(verdict.actions.iter().map(|a| (a.flowgate, a.aws)).collect::<Vec<_>>(), [("allowed", None), ("allowed", None)]);
         assert!(verdict.words().contains("gave no verdict (--no-simulate)"));
         let verdict = compare(&questions, &Simulation::Answered(vec![result("iam:GetRole", SimulatedDecision::Allowed)]));
         assert_eq!((verdict.agrees, verdict.decision), (None, "not-asked"));
