@@ -525,7 +525,7 @@ mod tests {
         let other = SimulatedResult { resource: Some("arn:aws:s3:::logs-a".into()), ..result("s3:getobject", SimulatedDecision::ImplicitDeny) };
         let this = SimulatedResult { resource: Some(OBJECT.into()), ..result("s3:GetObject", SimulatedDecision::Allowed) };
         assert_eq!(answer_for(&[other.clone(), this.clone()], &question), Some(&this));
-        assert_eq!(answer_for(&[other.clone()], &question), Some(&other));
+        assert_eq!(answer_for(std::slice::from_ref(&other), &question), Some(&other));
         assert_eq!(answer_for(&[result("s3:ListBucket", SimulatedDecision::Allowed)], &question), None);
     }
 
