@@ -591,6 +591,9 @@ pub struct VerifyArgs {
     /// per check); written even when a check fails
     #[arg(long, value_name = "FILE", value_parser = parse_report_path)]
     pub report: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub simulate: SimulateArgs,
 }
 
 /// A `--report` path: its extension chooses the format, so anything but .html or .csv is refused
@@ -664,6 +667,9 @@ pub struct AccessEditArgs {
 
     #[command(flatten)]
     pub wait: StackWaitArgs,
+
+    #[command(flatten)]
+    pub simulate: SimulateArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -674,6 +680,18 @@ pub struct AccessListArgs {
     /// Exit 1 when a wildcard grants every bucket (or a bucket pattern)
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub simulate: SimulateArgs,
+}
+
+/// AWS's verdict beside flowgate's on the vendor role's reads.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Do not ask IAM's policy simulator (iam:SimulatePrincipalPolicy) whether AWS agrees with
+    /// flowgate's verdict on the vendor role's reads: flowgate's own verdict alone
+    #[arg(long)]
+    pub no_simulate: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -858,7 +876,8 @@ pub enum OrgCommand {
     /// on any fail)
     Status(OrgStatusArgs),
     /// Per account: the stack instance, flow-log coverage (read through the operator role), the
-    /// central bucket's policy and delivery to it, judged pass/warn/fail (exit 1 on any fail)
+    /// central bucket's policy and delivery to it; and the vendor role's reads of the central
+    /// bucket (with AWS's policy simulator); judged pass/warn/fail (exit 1 on any fail)
     Verify(OrgVerifyArgs),
     /// The reverse of org onboard, planned first: stack instances and the StackSet, flowgate's
     /// flow logs in every account, the organization's delivery statements
@@ -960,10 +979,15 @@ pub struct OrgStatusArgs {
     pub scope: ScopeArgs,
 }
 
+/// `org verify`: `org status`'s reads, the vendor role's reads of the central bucket, and the
+/// evidence file.
 #[derive(Debug, Clone, Args)]
 pub struct OrgVerifyArgs {
     #[command(flatten)]
     pub status: OrgStatusArgs,
+
+    #[command(flatten)]
+    pub simulate: SimulateArgs,
 
     /// Also write the evidence to FILE: FILE.html (one self-contained page, an accounts x checks
     /// matrix) or FILE.csv (one row per account and check); written even when a check fails

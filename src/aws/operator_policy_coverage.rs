@@ -122,7 +122,9 @@ fn access_policies_cover_the_iam_adapter() {
 #[test]
 fn verify_is_read_only_and_covers_its_reads() {
     let allowed = allowed_actions(policy("verify"));
-    let reads = ["Get", "List", "Describe"];
+    // iam:SimulatePrincipalPolicy is a Read action (Service Authorization Reference, IAM): it
+    // asks what the role may do and changes nothing.
+    let reads = ["Get", "List", "Describe", "Simulate"];
     assert!(allowed.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "{allowed:?}");
     for action in [
         "s3:GetObject",
@@ -130,6 +132,7 @@ fn verify_is_read_only_and_covers_its_reads() {
         "ec2:DescribeFlowLogs",
         "ec2:DescribeNetworkInterfaces",
         "iam:GetRolePolicy",
+        "iam:SimulatePrincipalPolicy",
         "cloudformation:DescribeStacks",
     ] {
         assert!(allowed.iter().any(|a| a == action), "verify lacks {action}");
@@ -180,8 +183,13 @@ fn org_policies_cover_their_adapters_and_steps() {
         assert!(offboard.contains(&action), "org offboard lacks {action}");
     }
     let status = allowed_actions(policy("org status/verify"));
-    let reads = ["Get", "List", "Describe", "AssumeRole"];
+    let reads = ["Get", "List", "Describe", "AssumeRole", "Simulate"];
     assert!(status.iter().all(|a| reads.iter().any(|r| a.split(':').nth(1).unwrap_or("").starts_with(r))), "read-only: {status:?}");
+    // org verify reads the vendor role of a central bucket in the caller's account, and asks
+    // IAM's policy simulator about it.
+    for action in ["iam:GetRolePolicy", "iam:ListAttachedRolePolicies", "iam:GetPolicyVersion", "iam:SimulatePrincipalPolicy"] {
+        assert!(status.iter().any(|a| a == action), "org verify lacks {action}");
+    }
     // What org status reads in the caller's own account: the management account's stack (its state,
     // not its role: `stack status` also reads the role's policies, org status does not) and flow
     // logs. The calls themselves are held against the policy by the permissions_by_calls test.

@@ -2,7 +2,7 @@
 //! through the role stack (redeployed by `stack deploy`'s change-set path) or, for a role created
 //! by hand, by editing its inline policy with the pure editor in `core::role_policy`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ use crate::cli::{AccessEditArgs, AccessListArgs, AccessVia};
 use crate::commands::stack::{DeployRequest, StackDeployReport, deploy_stack};
 use crate::context::Ctx;
 use crate::core::access_plan::{self, AccessEdit};
+use crate::core::aws_verdict::{AwsVerdict, DeliveryPath, delivery_object_arn};
 use crate::core::limits;
 use crate::core::names::{BucketName, partition_of_region};
 use crate::core::report::{Change, ChangeStatus, ChangeTally};
@@ -24,7 +25,10 @@ use crate::core::stack_plan::StackParameters;
 use crate::core::trust::TrustAssessment;
 use crate::core::vendor_access::trusted_account_ids;
 use crate::error::{Error, ExitStatus, Result};
-use crate::observe::role::{RoleAccess, Target, audited_role, inline_policies, managed_policies, read_role_policies, resolve_target, role_access};
+use crate::observe::role::{
+    RoleAccess, RolePolicies, Target, audited_role, inline_policies, managed_policies, read_role_policies, resolve_target, role_access,
+};
+use crate::observe::simulation::{ReadQuestion, Simulate, aws_verdicts};
 use crate::output::{Report, render_changes};
 
 /// The default inline policy flowgate creates on a hand-made role.
@@ -51,6 +55,11 @@ pub struct AccessEditReport {
     /// Stack mode: the redeploy, as `stack deploy` reports it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<StackDeployReport>,
+    /// Once applied (not a dry run), per bucket asked: AWS's policy simulator on the role's reads
+    /// beside flowgate's verdict; a disagreement (a revoke AWS still allows, a grant an SCP
+    /// denies) fails the run.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub aws_verdicts: BTreeMap<String, AwsVerdict>,
     pub summary: ChangeTally,
 }
 
@@ -70,6 +79,12 @@ impl fmt::Display for AccessEditReport {
         }
         if let Some(hint) = &self.hint {
             writeln!(f, "hint: {hint}")?;
+        }
+        for (bucket, verdict) in &self.aws_verdicts {
+            writeln!(f, "{bucket}: {}", verdict.words())?;
+            if let Some(fix) = verdict.fix() {
+                writeln!(f, "  fix: {fix}")?;
+            }
         }
         let s = &self.summary;
         // Changes, not plan lines: a redeploy of the stack is one change (see `ChangeTally`).
@@ -92,7 +107,7 @@ impl Report for AccessEditReport {
         let ineffective = self.findings.iter().any(|f| match self.command {
             "access revoke" => matches!(f.kind, FindingKind::StillReadable | FindingKind::Unreadable),
             _ => f.kind == FindingKind::Denied,
-        });
+        }) || self.aws_verdicts.values().any(AwsVerdict::disagrees);
         if (stack_failed || ineffective) && !self.summary.interrupted { ExitStatus::Failure } else { self.summary.exit_status() }
     }
 }
@@ -110,6 +125,7 @@ impl AccessEditReport {
             findings: Vec::new(),
             hint: None,
             stack: None,
+            aws_verdicts: BTreeMap::new(),
             summary: ChangeTally::default(),
         }
     }
@@ -417,19 +433,81 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<
     if edit == AccessEdit::Grant {
         check_grant_size(&args.buckets, partition_of_region(&ctx.home_region))?;
     }
-    let mut report = match resolve_target(ctx, &args.target).await? {
+    let (mut report, role, permissions) = match resolve_target(ctx, &args.target).await? {
         Target::Stack { name, params, .. } => {
             if args.narrow_wildcard {
                 return Err(narrow_wildcard_in_stack_mode());
             }
-            edit_via_stack(ctx, args, edit, &name, &params).await?
+            (edit_via_stack(ctx, args, edit, &name, &params).await?, params.role_name, "-stack")
         }
-        Target::Role { role } => edit_via_role(ctx, args, edit, &role).await?,
+        Target::Role { role } => (edit_via_role(ctx, args, edit, &role).await?, role, ""),
     };
     if edit == AccessEdit::Revoke {
         report.hint = revoke_hint(&report.buckets, &report.findings);
     }
+    let stack_failed = report.stack.as_ref().is_some_and(|s| s.exit_status() != ExitStatus::Success);
+    let settled = !report.dry_run && !report.summary.interrupted && report.summary.failed == 0 && !stack_failed;
+    if settled {
+        let permissions = format!("{}{permissions}", report.command.replace(' ', "-"));
+        let changed = report.summary.steps_applied > 0;
+        report.aws_verdicts =
+            verdicts_after(ctx, &role, &args.buckets, &permissions, Simulate::from_flag(args.simulate.no_simulate), changed).await?;
+    }
     Ok(report)
+}
+
+/// IAM is eventually consistent: a policy just written may not yet be the one the simulator
+/// reads (IAM User Guide, "Changes that I make are not always immediately visible"). After a
+/// change, a disagreement is asked again after each of these pauses before it counts.
+const SETTLE_DELAYS: [Duration; 3] = [Duration::from_secs(1), Duration::from_secs(2), Duration::from_secs(4)];
+
+/// AWS's verdict on the role's reads of `buckets` as the edit left them, beside flowgate's on the
+/// role's policies read again. Policies that cannot be read again are a warning: the edit stands.
+async fn verdicts_after(
+    ctx: &Ctx,
+    role: &str,
+    buckets: &[BucketName],
+    permissions: &str,
+    simulate: Simulate,
+    changed: bool,
+) -> Result<BTreeMap<String, AwsVerdict>> {
+    let buckets: Vec<BucketName> = buckets.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let mut pauses = SETTLE_DELAYS.iter().filter(|_| changed);
+    loop {
+        let read = match read_role_policies(ctx, role).await {
+            Ok(read) => read,
+            Err(e) => {
+                crate::output::warn(format!("the policies of role {role} could not be read again ({e}): AWS's policy simulator was not asked"));
+                return Ok(BTreeMap::new());
+            }
+        };
+        let verdicts = simulated_reads(ctx, &read, &buckets, permissions, simulate).await?;
+        match pauses.next() {
+            Some(pause) if verdicts.iter().any(AwsVerdict::disagrees) => tokio::time::sleep(*pause).await,
+            _ => return Ok(buckets.iter().map(|b| b.to_string()).zip(verdicts).collect()),
+        }
+    }
+}
+
+/// AWS's policy simulator on the role's reads of each bucket, beside flowgate's verdict on the
+/// role's policies as `read` holds them. The object asked about is under the delivery path of the
+/// account's flow logs in the home region, without a prefix (the one a bucket has by default).
+async fn simulated_reads(ctx: &Ctx, read: &RolePolicies, buckets: &[BucketName], permissions: &str, simulate: Simulate) -> Result<Vec<AwsVerdict>> {
+    let identity = ctx.identity().await?.clone();
+    let partition = identity.partition.as_str();
+    let objects: Vec<String> = buckets
+        .iter()
+        .map(|bucket| {
+            let path = DeliveryPath { prefix: None, hive: false, account: &identity.account, region: &ctx.home_region };
+            delivery_object_arn(bucket, partition, &path)
+        })
+        .collect();
+    let questions: Vec<ReadQuestion<'_>> = buckets
+        .iter()
+        .zip(&objects)
+        .map(|(bucket, object_arn)| ReadQuestion { role_arn: &read.arn, policies: &read.policies, bucket, partition, object_arn, permissions })
+        .collect();
+    Ok(aws_verdicts(&ctx.iam(), &questions, simulate).await)
 }
 
 #[derive(Debug, Serialize)]
@@ -499,6 +577,12 @@ impl fmt::Display for AccessListReport {
                 writeln!(f, "  {:<40} {}", "", denies_words(&taken))?;
             }
             writeln!(f, "  {:<40} S3 writes: {}", "", s3_writes_words(&bucket.s3_writes, &bucket.s3_conditional_writes))?;
+            if let Some(verdict) = &bucket.aws_verdict {
+                writeln!(f, "  {:<40} {}", "", verdict.words())?;
+                if let Some(fix) = verdict.fix() {
+                    writeln!(f, "  {:<40} fix: {fix}", "")?;
+                }
+            }
         }
         for wildcard in &self.access.wildcard_allows {
             let scope = if wildcard.all_buckets { "ALL BUCKETS" } else { "a bucket pattern" };
@@ -566,15 +650,23 @@ fn s3_writes_words(writes: &[String], conditional: &[String]) -> String {
 
 impl Report for AccessListReport {
     fn exit_status(&self) -> ExitStatus {
-        if self.strict && !self.access.wildcard_allows.is_empty() { ExitStatus::Failure } else { ExitStatus::Success }
+        // AWS's simulator disagreeing with flowgate on a bucket: the list is not what the vendor gets.
+        let disagrees = self.access.buckets.iter().any(|b| b.aws_verdict.as_ref().is_some_and(AwsVerdict::disagrees));
+        if disagrees || (self.strict && !self.access.wildcard_allows.is_empty()) { ExitStatus::Failure } else { ExitStatus::Success }
     }
 }
 
 pub async fn list(ctx: &Ctx, args: &AccessListArgs) -> Result<AccessListReport> {
     let role = audited_role(ctx, &args.target).await?;
-    let RoleAccess { read, access, vendor, .. } = role_access(ctx, &role, &[]).await?.ok_or_else(|| {
+    let RoleAccess { read, mut access, vendor, .. } = role_access(ctx, &role, &[]).await?.ok_or_else(|| {
         Error::refused(format!("role {role} does not exist"), Some("check --role-name or the stack (flowgate stack status)".to_owned()))
     })?;
+    let buckets: Vec<BucketName> = access.buckets.iter().map(|b| b.bucket.clone()).collect();
+    let simulate = Simulate::from_flag(args.simulate.no_simulate);
+    let verdicts = simulated_reads(ctx, &read, &buckets, "access-list", simulate).await?;
+    for (bucket, verdict) in access.buckets.iter_mut().zip(verdicts) {
+        bucket.aws_verdict = Some(verdict);
+    }
     Ok(AccessListReport {
         command: "access list",
         role: read.role,

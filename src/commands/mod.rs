@@ -19,6 +19,7 @@ use crate::context::Ctx;
 use crate::core::access_plan::AccessEdit;
 use crate::core::names::{Partition, RegionName};
 use crate::error::{Error, ExitStatus, Result};
+use crate::observe::simulation::Simulate;
 use crate::output::Printer;
 
 /// Runs the parsed command line and prints its report; returns the exit status.
@@ -64,9 +65,10 @@ async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
         Command::Offboard(args) => out.report(&offboard::offboard(ctx, &args).await?),
         Command::Org(org_command) => match *org_command {
             OrgCommand::Onboard(args) => out.report(&org::onboard(ctx, &args).await?),
-            OrgCommand::Status(args) => out.report(&org::inspect(ctx, &args, "org status").await?),
+            OrgCommand::Status(args) => out.report(&org::inspect(ctx, &args, "org status", None).await?),
             OrgCommand::Verify(args) => {
-                let report = org::inspect(ctx, &args.status, "org verify").await?;
+                let simulate = Simulate::from_flag(args.simulate.no_simulate);
+                let report = org::inspect(ctx, &args.status, "org verify", Some(simulate)).await?;
                 // As verify's: written before stdout is, also when a check fails.
                 if let Some(path) = &args.report {
                     org::write_report(&report, path)?;

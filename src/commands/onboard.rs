@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::apply::{self, ApplyMode, Decision, Done, OnFailure, Plan, Step, error_text};
 use crate::cli::{
-    BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
-    VerifyArgs,
+    BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, SimulateArgs, StackDeployArgs, StackNameArgs,
+    StackWaitArgs, VerifyArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
@@ -94,6 +94,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
             delivery_grace: 15 * 60,
             strict: false,
             report: None,
+            simulate: SimulateArgs { no_simulate: false },
         },
     }
 }

@@ -16,6 +16,7 @@ use crate::aws::s3;
 use crate::cli::desired_flow_log;
 use crate::cli::{AccessTargetArgs, VerifyArgs};
 use crate::context::{Ctx, Identity};
+use crate::core::aws_verdict::{AwsVerdict, DeliveryPath, delivery_object_arn, judged};
 use crate::core::bucket::{BucketExistence, BucketObservation, BucketSpec, assess_bucket};
 use crate::core::delivery::{DeliveredObject, DeliveryRules, RegionDelivery};
 use crate::core::evidence::{self, EvidenceFacts};
@@ -31,6 +32,7 @@ use crate::core::verify_checks::{
 use crate::error::{Error, ExitStatus, Result};
 use crate::observe::regions::{RegionCoverage, coverage, resolve_regions};
 use crate::observe::role::{audited_role, read_role_policies};
+use crate::observe::simulation::{ReadQuestion, Simulate, aws_verdict};
 use crate::output::{Report, render_checks};
 
 #[derive(Debug, Serialize)]
@@ -51,6 +53,10 @@ pub struct VerifyReport {
     pub trusted_accounts: Vec<String>,
     pub permission_sets: Vec<&'static str>,
     pub can_write: bool,
+    /// AWS's policy simulator on the vendor role's reads of the bucket, beside flowgate's verdict
+    /// (the `access read` check says both); absent when no role was checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_verdict: Option<AwsVerdict>,
     #[serde(skip)]
     strict: bool,
 }
@@ -159,6 +165,7 @@ pub async fn verify_with(ctx: &Ctx, args: &VerifyArgs, delivery_pending: bool) -
         trusted_accounts: access.trusted_accounts,
         permission_sets: access.permission_sets,
         can_write: access.can_write,
+        aws_verdict: access.aws_verdict,
         strict: args.strict,
     })
 }
@@ -396,11 +403,12 @@ struct AccessLook {
     trusted_accounts: Vec<String>,
     permission_sets: Vec<&'static str>,
     can_write: bool,
+    aws_verdict: Option<AwsVerdict>,
 }
 
 /// The vendor role's access: who may assume it, whether its policies and the bucket's policy let
-/// it read the bucket (with the evidence of both), and what else it may do (compliance reads,
-/// security-group writes).
+/// it read the bucket (with the evidence of both, and AWS's policy simulator beside flowgate's
+/// verdict), and what else it may do (compliance reads, security-group writes).
 async fn check_access(ctx: &Ctx, args: &VerifyArgs, identity: &Identity, bucket_policy: Option<&str>) -> Result<AccessLook> {
     let target = AccessTargetArgs { via: None, stack_name: args.stack_name.clone(), role_name: args.role_name.clone(), policy_name: None };
     let role = match audited_role(ctx, &target).await {
@@ -414,10 +422,13 @@ async fn check_access(ctx: &Ctx, args: &VerifyArgs, identity: &Identity, bucket_
     let readability = can_read_with(&read.policies, bucket, partition, &grants);
     let reads = bucket_access_with(&read.policies, bucket, partition, &grants);
     let access = evidence::access_evidence(&role, &read.trust, vec![evidence::bucket_read(bucket.as_str(), &readability)]);
-    let checks = vec![
-        trust_check(&role, &read.trust),
-        read_check(&role, &readability, bucket.as_str(), args.role_name.as_deref(), &reads.denied_reads, &reads.denies),
-    ];
+    let path =
+        DeliveryPath { prefix: args.spec.prefix.as_ref(), hive: args.spec.hive_partitions, account: &identity.account, region: &ctx.home_region };
+    let object_arn = delivery_object_arn(bucket, partition, &path);
+    let question = ReadQuestion { role_arn: &read.arn, policies: &read.policies, bucket, partition, object_arn: &object_arn, permissions: "verify" };
+    let verdict = aws_verdict(&ctx.iam(), &question, Simulate::from_flag(args.simulate.no_simulate)).await;
+    let reading = read_check(&role, &readability, bucket.as_str(), args.role_name.as_deref(), &reads.denied_reads, &reads.denies);
+    let checks = vec![trust_check(&role, &read.trust), judged(reading, &verdict)];
     let documents: Vec<_> = read.policies.iter().map(|p| &p.document).collect();
     let found = crate::core::vendor_access::vendor_permissions(&documents);
     Ok(AccessLook {
@@ -426,6 +437,7 @@ async fn check_access(ctx: &Ctx, args: &VerifyArgs, identity: &Identity, bucket_
         trusted_accounts: crate::core::vendor_access::trusted_account_ids(&read.trust.principals),
         permission_sets: found.set_names(),
         can_write: found.can_write(),
+        aws_verdict: Some(verdict),
     })
 }
 

@@ -497,3 +497,80 @@ fn list_reads_each_buckets_policy_and_names_its_deny() {
     assert!(text.contains("s3:GetObject denied by the bucket policy, statement Sid \"NoVendorReads\""), "{text}");
     assert!(text.contains("may be denied by the bucket policy, statement Sid \"OfficeOnly\" if condition aws:SourceIp"), "{text}");
 }
+
+/// The unrelated statements without the conditional Deny (aws:SecureTransport), about which
+/// flowgate's evaluator does not decide: the simulator's answer is then compared.
+fn unconditional_statements() -> Vec<Value> {
+    unrelated_statements().into_iter().filter(|s| s.get("Condition").is_none()).collect()
+}
+
+/// Issue 25 item 1: `access list` asks IAM's policy simulator (IAM API Reference,
+/// "SimulatePrincipalPolicy", "EvaluationResult") about each bucket. A permissions boundary that
+/// does not allow the reads the role's policies grant (`implicitDeny` with
+/// `PermissionsBoundaryDecisionDetail.AllowedByPermissionsBoundary` false) is a disagreement:
+/// the bucket names both verdicts and the boundary, and the list exits 1.
+#[test]
+fn access_list_fails_where_a_permissions_boundary_denies_what_the_policies_grant() {
+    use crate::support::simulator::{Evaluation, simulator_answers};
+    let env = Env::isolated();
+    hand_made_role(&env, unconditional_statements());
+    let granted = access(&env, &["grant", "--bucket", "flow-logs-a", "--no-simulate"]);
+    assert!(granted.status.success(), "{}", stderr(&granted));
+    assert!(json_stdout(&granted)["aws_verdicts"]["flow-logs-a"]["not_asked"] == "--no-simulate");
+
+    let bounded = |action| Evaluation { allowed_by_permissions_boundary: Some(false), ..Evaluation::plain(action, "implicitDeny") };
+    simulator_answers(&env, &[bounded("s3:GetObject"), bounded("s3:ListBucket")]);
+    let listed = env.flowgate().args(["access", "list", "--role-name", ROLE, "--output", "json"]).output().unwrap();
+    assert_eq!(listed.status.code(), Some(1), "{}", stderr(&listed));
+    let report = json_stdout(&listed);
+    let verdict = &listed_bucket(&report, "flow-logs-a")["aws_verdict"];
+    assert_eq!((verdict["agrees"].clone(), verdict["decided_by"].clone()), (json!(false), json!("permissions-boundary")), "{verdict}");
+    assert_eq!(verdict["decision"], "denied");
+    assert_eq!(
+        verdict["actions"].as_array().unwrap().iter().map(|a| a["flowgate"].clone()).collect::<Vec<_>>(),
+        [json!("allowed"), json!("allowed")]
+    );
+    let text = env.flowgate().args(["access", "list", "--role-name", ROLE]).output().unwrap();
+    let text = stdout(&text);
+    assert!(
+        text.contains("AWS's policy simulator DISAGREES: flowgate finds s3:GetObject allowed by the role's policies, AWS denies (implicitDeny)"),
+        "{text}"
+    );
+    assert!(text.contains("decided by the role's permissions boundary"), "{text}");
+}
+
+/// After a revoke IAM's policy simulator is asked again (IAM API Reference,
+/// "SimulatePrincipalPolicy"): `implicitDeny`, no statement allowing the reads, agrees with
+/// flowgate; `allowed`, AWS still granting what flowgate took away, fails the revoke (exit 1)
+/// once asked again after IAM's propagation pauses (IAM User Guide, "Changes that I make are not
+/// always immediately visible"). A grant AWS allows agrees.
+#[test]
+fn a_revoke_aws_still_allows_exits_1() {
+    use crate::support::simulator::{Evaluation, simulations, simulator_answers};
+    let env = Env::isolated();
+    hand_made_role(&env, unconditional_statements());
+    simulator_answers(&env, &[Evaluation::plain("s3:GetObject", "allowed"), Evaluation::plain("s3:ListBucket", "allowed")]);
+    let granted = access(&env, &["grant", "--bucket", "flow-logs-a"]);
+    assert_eq!(granted.status.code(), Some(0), "{}", stderr(&granted));
+    let verdict = &json_stdout(&granted)["aws_verdicts"]["flow-logs-a"];
+    assert_eq!(verdict["agrees"], true, "{verdict}\n{}", stderr(&granted));
+
+    simulator_answers(&env, &[Evaluation::plain("s3:GetObject", "implicitDeny"), Evaluation::plain("s3:ListBucket", "implicitDeny")]);
+    let revoked = access(&env, &["revoke", "--bucket", "flow-logs-a"]);
+    assert_eq!(revoked.status.code(), Some(0), "{}", stderr(&revoked));
+    let verdict = &json_stdout(&revoked)["aws_verdicts"]["flow-logs-a"];
+    assert_eq!((verdict["agrees"].clone(), verdict["decision"].clone()), (json!(true), json!("denied")), "{verdict}");
+
+    let regranted = access(&env, &["grant", "--bucket", "flow-logs-a", "--no-simulate"]);
+    assert!(regranted.status.success(), "{}", stderr(&regranted));
+    simulator_answers(&env, &[Evaluation::plain("s3:GetObject", "allowed"), Evaluation::plain("s3:ListBucket", "allowed")]);
+    env.proxy.reset_log();
+    let out = env.flowgate().args(["access", "revoke", "--bucket", "flow-logs-a", "--role-name", ROLE, "--yes"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("flow-logs-a: AWS's policy simulator DISAGREES: flowgate finds s3:GetObject denied by the role's policies, AWS allows"),
+        "{text}"
+    );
+    assert_eq!(simulations(&env), 2 * 4, "both reads, asked once and again after each of 3 pauses");
+}

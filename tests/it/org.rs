@@ -355,6 +355,9 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     assert_eq!(checks["flow-logs"], "pass", "{app2}");
     assert_eq!(checks["delivery-policy"], "pass", "{app2}");
     assert_eq!(checks["delivery"], "warn", "{app2}");
+    // moto applies no storage override: the log-archive account's vendor role reads nothing yet.
+    assert_eq!(report["storage_access"]["status"], "pass", "{report}");
+    vendor_storage_disagreement(&org, &bucket, &log_archive);
 
     // The offboard plan changes nothing.
     org.env.proxy.reset_log();
@@ -383,6 +386,41 @@ fn org_onboard_converges_picks_up_a_new_member_verifies_and_offboards() {
     let delete = org.env.proxy.requests().into_iter().find(|r| r.action == "DeleteStackInstances").expect("DeleteStackInstances");
     assert!(delete.body.contains("RetainStacks=false") && delete.body.contains(&org.workloads), "{}", delete.body);
     assert!(org.env.proxy.requests().iter().any(|r| r.action == "DeleteStackSet"));
+}
+
+/// org verify asks IAM's policy simulator (IAM API Reference, "SimulatePrincipalPolicy",
+/// "EvaluationResult") about the vendor role of the central bucket's account, in that account.
+/// AWS applies the storage override to that role (moto does not: the grant is written to the
+/// role here); an SCP denying s3:GetObject while the role's policies allow it
+/// (`OrganizationsDecisionDetail.AllowedByOrganizations` false) fails the storage check, naming it.
+fn vendor_storage_disagreement(org: &Org, bucket: &str, log_archive: &str) {
+    use crate::support::simulator::{Evaluation, simulator_answers};
+    let iam = aws_sdk_iam::Client::new(&member_sdk(&org.env, log_archive, "us-east-1"));
+    let read = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "CentralObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{bucket}/*")}]});
+    let put = iam.put_role_policy().role_name(VENDOR_ROLE).policy_name("CentralBucketRead").policy_document(read.to_string());
+    block_on(put.send()).unwrap();
+    let scp = Evaluation {
+        matched: &[("CentralBucketRead", "role")],
+        allowed_by_organizations: Some(false),
+        ..Evaluation::plain("s3:GetObject", "explicitDeny")
+    };
+    simulator_answers(&org.env, &[scp, Evaluation::plain("s3:ListBucket", "implicitDeny")]);
+    org.env.proxy.reset_log();
+    let verify = org.run(&["verify", "--bucket", bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", log_archive]);
+    assert_eq!(verify.status.code(), Some(1), "{}", stdout(&verify));
+    let report = json_stdout(&verify);
+    let storage = &report["storage_access"];
+    assert_eq!(storage["status"], "fail", "{storage}");
+    let detail = storage["detail"].as_str().unwrap();
+    let role = format!("the vendor role {VENDOR_ROLE} in account {log_archive} can s3:GetObject the central bucket's objects");
+    assert!(detail.contains(&role), "{detail}");
+    assert!(detail.contains("DISAGREES") && detail.contains("decided by a service control policy"), "{detail}");
+    assert_eq!(report["aws_verdict"]["decided_by"], "service-control-policy");
+    let asked = org.env.proxy.requests().into_iter().find(|r| r.action == "SimulatePrincipalPolicy").expect("the simulator was asked");
+    assert!(asked.body.contains(&format!("iam%3A%3A{log_archive}%3Arole%2F{VENDOR_ROLE}")), "{}", asked.body);
+    org.env.proxy.forget_answers("SimulatePrincipalPolicy");
+    block_on(iam.delete_role_policy().role_name(VENDOR_ROLE).policy_name("CentralBucketRead").send()).unwrap();
 }
 
 #[test]
@@ -1280,6 +1318,8 @@ fn org_verify_writes_the_organization_report() {
         assert_eq!((record[1].as_str(), record[2].as_str()), (account["name"].as_str().unwrap(), account["ou_path"].as_str().unwrap()));
         assert_eq!((record[4].as_str(), record[5].as_str()), (check["status"].as_str().unwrap(), check["detail"].as_str().unwrap()));
         assert_eq!(record[6], check["fix"].as_str().unwrap_or(""));
+    }
+}
 
 /// The StackSet's parameter value, as the management account reads it.
 fn set_parameter(env: &Env, name: &str) -> String {

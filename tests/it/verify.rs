@@ -362,3 +362,88 @@ fn a_bucket_policy_deny_to_the_role_fails_the_access_check() {
     assert!(detail.contains("is denied s3:GetObject on the bucket (the bucket policy, statement Sid \"NoVendorReads\")"), "{detail}");
     assert_eq!(check(&report, "bucket delivery-policy")["status"], "pass");
 }
+
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/FlowgateCrossAccountRole";
+
+/// An onboarded account with an object delivered in each region: verify passes but for what the
+/// simulator says.
+fn delivered() -> Env {
+    let env = onboarded();
+    upload(&env, "us-east-1", None, false, false, "abab1111", gzip(&records(None, 21)), false);
+    upload(&env, "eu-west-1", None, false, false, "abab2222", gzip(&records(None, 22)), false);
+    env
+}
+
+/// Issue 25 item 1: AWS's verdict beside flowgate's. IAM's policy simulator answers
+/// SimulatePrincipalPolicy (IAM API Reference, "SimulatePrincipalPolicy", "EvaluationResult"):
+/// `allowed` for both reads, as the stack's grant allows them, is said in the access check; an
+/// `explicitDeny` of s3:GetObject by a service control policy while the role's policies allow it
+/// (`OrganizationsDecisionDetail.AllowedByOrganizations` false) fails the check, naming both
+/// verdicts, the matched statement and the SCP.
+#[test]
+fn verify_says_whether_awss_policy_simulator_agrees() {
+    use crate::support::simulator::{Evaluation, simulator_answers};
+    let env = delivered();
+    let matched = [("FlowgateStorageRead", "role")];
+    let allowed = |action| Evaluation { matched: &matched, ..Evaluation::plain(action, "allowed") };
+    simulator_answers(&env, &[allowed("s3:GetObject"), allowed("s3:ListBucket")]);
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(0), "{:?}", failed(&report));
+    let detail = check(&report, "access read")["detail"].as_str().unwrap().to_owned();
+    assert!(detail.ends_with("; AWS's policy simulator agrees: allowed"), "{detail}");
+    assert_eq!(report["aws_verdict"]["agrees"], true);
+    assert_eq!(report["aws_verdict"]["matched_statements"][0]["source_policy_id"], "FlowgateStorageRead");
+    let asked: Vec<String> = env.proxy.requests().into_iter().filter(|r| r.action == "SimulatePrincipalPolicy").map(|r| r.body).collect();
+    assert_eq!(asked.len(), 2, "one request per action");
+    let get = asked.iter().find(|b| b.contains("s3%3AGetObject")).expect("s3:GetObject asked");
+    assert!(get.contains(&format!("PolicySourceArn={}", ROLE_ARN.replace(':', "%3A").replace('/', "%2F"))), "{get}");
+    assert!(get.contains("ResourceOwner=arn%3Aaws%3Aiam%3A%3A123456789012%3Aroot"), "{get}");
+    assert!(get.contains("AWSLogs%2F123456789012%2Fvpcflowlogs%2F"), "an object under the delivery path: {get}");
+    assert!(!get.contains("ResourcePolicy="), "IAM takes a resource policy only with an IAM user as caller: {get}");
+
+    let scp = Evaluation { matched: &matched, allowed_by_organizations: Some(false), ..Evaluation::plain("s3:GetObject", "explicitDeny") };
+    simulator_answers(&env, &[scp, allowed("s3:ListBucket")]);
+    let (code, report) = verify(&env, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(failed(&report).len(), 1, "only the access check: {:?}", failed(&report));
+    let access = check(&report, "access read");
+    let detail = access["detail"].as_str().unwrap();
+    assert!(detail.contains("role FlowgateCrossAccountRole can s3:GetObject the bucket's objects"), "flowgate's verdict stays: {detail}");
+    assert!(
+        detail.contains("AWS's policy simulator DISAGREES: flowgate finds s3:GetObject allowed by the role's policies, AWS denies (explicitDeny)"),
+        "{detail}"
+    );
+    assert!(detail.contains("decided by a service control policy of the organization; matched FlowgateStorageRead (role)"), "{detail}");
+    assert!(access["fix"].as_str().unwrap().contains("SCP"), "{access}");
+    assert_eq!(report["aws_verdict"]["decided_by"], "service-control-policy");
+    assert_eq!(report["aws_verdict"]["agrees"], false);
+}
+
+/// The simulator that cannot be asked: IAM answers AccessDenied when the caller may not call
+/// iam:SimulatePrincipalPolicy (IAM API Reference, "SimulatePrincipalPolicy", Errors); a warning
+/// says why and verify's verdict and exit code are flowgate's alone, as with --no-simulate, which
+/// does not ask at all.
+#[test]
+fn a_simulator_that_cannot_be_asked_is_a_warning_and_no_simulate_does_not_ask() {
+    use crate::support::simulator::{simulations, simulator_denied};
+    let env = delivered();
+    env.proxy.reset_log();
+    let out = env.flowgate().args(["verify", "--bucket", BUCKET, "--regions", REGIONS, "--no-simulate", "--output", "json"]).output().unwrap();
+    assert_eq!(simulations(&env), 0, "--no-simulate asks nothing: {:?}", env.proxy.counts());
+    let quiet = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{:?}", failed(&quiet));
+    assert_eq!(quiet["aws_verdict"]["not_asked"], "--no-simulate");
+    assert!(!stderr(&out).contains("WARNING"), "{}", stderr(&out));
+
+    simulator_denied(&env);
+    let out = env.flowgate().args(["verify", "--bucket", BUCKET, "--regions", REGIONS, "--output", "json"]).output().unwrap();
+    let report = json_stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{:?}", failed(&report));
+    assert_eq!(simulations(&env), 1, "the first AccessDenied ends the asking");
+    assert_eq!(report["status"], quiet["status"]);
+    assert_eq!(check(&report, "access read")["status"], "pass");
+    let warning = stderr(&out);
+    assert!(warning.contains("WARNING: AWS's policy simulator could not be asked about"), "{warning}");
+    assert!(warning.contains("access denied") && warning.contains("flowgate permissions verify"), "{warning}");
+    assert!(report["aws_verdict"]["not_asked"].as_str().unwrap().contains("access denied"), "{report}");
+}

@@ -1,6 +1,8 @@
-//! `org status` / `org verify` judgements of a member's StackSet instance.
+//! `org status` / `org verify` judgements of a member's StackSet instance, and of the vendor
+//! role's reads of the central bucket.
 
 use super::report::Check;
+use super::role_policy::Readability;
 
 /// A stack instance as StackSets reports it (ListStackInstances).
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,32 @@ pub fn instance_check(instance: Option<InstanceState<'_>>) -> Check {
     }
 }
 
+/// `org verify`: what the vendor role in the central bucket's account (the one role
+/// `org onboard --storage-access` lets read it) may read of the bucket, by flowgate's evaluator
+/// (the role's policies and the bucket's). Storage access is optional: a role the bucket is not
+/// granted to passes, and says how to grant it; a Deny or a condition is a warning.
+pub fn storage_access_check(role: &str, account: &str, readability: &Readability) -> Check {
+    const NAME: &str = "vendor-storage-access";
+    let who = format!("the vendor role {role} in account {account}");
+    let first = |grants: &[super::role_policy::Grant]| grants.first().map(|g| g.statement.to_string()).unwrap_or_default();
+    match readability {
+        Readability::Allowed { by } => Check::pass(NAME, format!("{who} can s3:GetObject the central bucket's objects ({})", first(by))),
+        Readability::NotGranted => {
+            Check::pass(NAME, format!("{who} does not read the central bucket (flowgate org onboard --storage-access grants it)"))
+        }
+        Readability::Denied { by } => Check::warn(
+            NAME,
+            format!("{who} is granted the central bucket but denied s3:GetObject ({})", first(by)),
+            "remove the Deny, or flowgate access list in that account to see it",
+        ),
+        Readability::Conditional { allowed_by, .. } => Check::warn(
+            NAME,
+            format!("{who} reads the central bucket only under conditions ({})", first(allowed_by)),
+            "check the conditions (flowgate access list in that account)",
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +80,27 @@ mod tests {
         let reasoned =
             instance_check(Some(InstanceState { status: "OUTDATED", detailed_status: Some("FAILED"), status_reason: Some("Role exists") }));
         assert!(reasoned.detail.contains("Role exists"), "{}", reasoned.detail);
+    }
+
+    #[test]
+    fn storage_access_is_optional_but_a_deny_is_said() {
+        use crate::report::CheckStatus;
+        use crate::role_policy::{NamedPolicy, PolicySource, can_read};
+        let bucket: crate::names::BucketName = "central".parse().unwrap();
+        let policy = |statements: serde_json::Value| {
+            vec![NamedPolicy::parse("p", PolicySource::Inline, &serde_json::json!({"Statement": statements}).to_string()).unwrap()]
+        };
+        let granted = policy(serde_json::json!([{"Sid": "Read", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::central/*"}]));
+        let check = storage_access_check("R", "222233334444", &can_read(&granted, &bucket, "aws"));
+        assert_eq!(check.status, CheckStatus::Pass);
+        assert!(check.detail.contains("can s3:GetObject") && check.detail.contains("Sid \"Read\""), "{}", check.detail);
+        let none = storage_access_check("R", "222233334444", &can_read(&[], &bucket, "aws"));
+        assert_eq!(none.status, CheckStatus::Pass);
+        assert!(none.detail.contains("--storage-access"));
+        let denied = policy(serde_json::json!([
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"},
+            {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}
+        ]));
+        assert_eq!(storage_access_check("R", "222233334444", &can_read(&denied, &bucket, "aws")).status, CheckStatus::Warn);
     }
 }

@@ -99,6 +99,12 @@ impl OrgReport {
             }
         }
         findings_text(f, &checked)?;
+        if let Some(check) = &self.storage_access {
+            writeln!(f, "{} {}: {}", check.status, check.name, check.detail)?;
+            if let Some(fix) = &check.fix {
+                writeln!(f, "  fix: {fix}")?;
+            }
+        }
         if !self.changes.is_empty() {
             write!(f, "organization:\n{}", render_changes(&self.changes))?;
         }

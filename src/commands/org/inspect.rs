@@ -14,18 +14,23 @@ use crate::aws::s3;
 use crate::aws::stacksets::{self, Caller, StackInstance};
 use crate::cli::{FlowLogsStatusArgs, OrgStatusArgs, desired_flow_log};
 use crate::context::Ctx;
+use crate::core::aws_verdict::{AwsVerdict, DeliveryPath, Simulation, compare, delivery_object_arn, judged};
 use crate::core::bucket::BucketExistence;
 use crate::core::names::{BucketName, LogPrefix};
 use crate::core::org_checks::{self, InstanceState};
 use crate::core::org_grant::{self, CentralBucket};
 use crate::core::org_regions;
 use crate::core::report::{Change, ChangeStatus, Check, CheckStatus, worst};
+use crate::core::role_policy::{bucket_policy_grants, can_read_with};
 use crate::error::Result;
 use crate::observe::regions::SkippedRegion;
+use crate::observe::role::read_role_policies_if_exists;
+use crate::observe::simulation::{ReadQuestion, Simulate, aws_verdict};
 
 /// `org status` and `org verify`: per account, the stack instance, the operator role, flow-log
-/// coverage and delivery to the central bucket.
-pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> Result<OrgReport> {
+/// coverage and delivery to the central bucket; with `vendor` (org verify), the vendor role's
+/// reads of the central bucket too, asking AWS's policy simulator unless told not to.
+pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, vendor: Option<Simulate>) -> Result<OrgReport> {
     desired_flow_log(&args.spec, "aws")?;
     refuse_named_vpcs(&args.scope)?;
     let view = observe_org(ctx, &args.target).await?;
@@ -78,13 +83,58 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str) -> 
         entry.checks = checks;
         entry.skipped_regions = region_skips(coverage.get(&id), &in_play);
     }
-    let all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    if let Some(simulate) = vendor {
+        let role = set.as_ref().and_then(|s| s.parameters.get("RoleName")).map(String::as_str);
+        let reads = CentralReads { la: &la, account: &log_archive, partition: &view.identity.partition, policy: policy_text };
+        (report.storage_access, report.aws_verdict) = storage_access(&reads, role, args, simulate).await.unzip();
+    }
+    let mut all: Vec<Check> = report.accounts.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    all.extend(report.storage_access.clone());
     let mut status = worst(&all);
     if !report.changes.is_empty() {
         status = CheckStatus::Fail;
     }
     report.status = Some(status);
     Ok(report)
+}
+
+/// The central bucket as the log-archive account holds it.
+struct CentralReads<'a> {
+    /// Acting in the bucket's account.
+    la: &'a Ctx,
+    account: &'a str,
+    partition: &'a str,
+    policy: Option<&'a str>,
+}
+
+/// org verify: what the vendor role in the central bucket's account (the one role
+/// `--storage-access` lets read it) may read of the bucket, by flowgate's evaluator (the role's
+/// policies and the bucket's) and by AWS's policy simulator; `None` when that account has no
+/// vendor role. A role that cannot be read is a warning: the other checks stand.
+async fn storage_access(central: &CentralReads<'_>, role: Option<&str>, args: &OrgStatusArgs, simulate: Simulate) -> Option<(Check, AwsVerdict)> {
+    let role = role?;
+    let read = match read_role_policies_if_exists(central.la, role).await {
+        Ok(read) => read?,
+        Err(e) => {
+            let detail = format!("the vendor role {role} in account {} could not be read: {e}", central.account);
+            let check = Check::warn("vendor-storage-access", detail, e.hint().unwrap_or("check the log-archive role's IAM reads"));
+            return Some((check, compare(&[], &Simulation::NotAsked("the role could not be read".to_owned()))));
+        }
+    };
+    let (bucket, partition) = (&args.spec.bucket, central.partition);
+    let grants = bucket_policy_grants(central.policy, bucket, partition, central.account, &read.arn);
+    let check = org_checks::storage_access_check(role, central.account, &can_read_with(&read.policies, bucket, partition, &grants));
+    let path = DeliveryPath {
+        prefix: args.spec.prefix.as_ref(),
+        hive: args.spec.hive_partitions,
+        account: central.account,
+        region: &central.la.home_region,
+    };
+    let object_arn = delivery_object_arn(bucket, partition, &path);
+    let question =
+        ReadQuestion { role_arn: &read.arn, policies: &read.policies, bucket, partition, object_arn: &object_arn, permissions: "org-verify" };
+    let verdict = aws_verdict(&central.la.iam(), &question, simulate).await;
+    Some((judged(check, &verdict), verdict))
 }
 
 /// The management account's stack (a StackSet never reaches that account).

@@ -11,6 +11,7 @@ use crate::apply::{self, Done, error_text};
 use crate::aws::stacksets::StackInstance;
 use crate::cli::{CallAs, OrgTargetArgs};
 use crate::context::Ctx;
+use crate::core::aws_verdict::AwsVerdict;
 use crate::core::names::BucketName;
 use crate::core::org_grant::DeliveryGrant;
 use crate::core::org_offboard::PolicyEdit;
@@ -115,6 +116,13 @@ pub struct OrgReport {
     pub accounts: Vec<AccountEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<CheckStatus>,
+    /// org verify: what the vendor role in the central bucket's account may read of the bucket,
+    /// by flowgate's evaluator and (`aws_verdict`) by AWS's policy simulator; absent when that
+    /// account has no vendor role.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_access: Option<Check>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_verdict: Option<AwsVerdict>,
     pub summary: ChangeTally,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
@@ -149,6 +157,8 @@ impl OrgReport {
             changes: Vec::new(),
             accounts: Vec::new(),
             status: None,
+            storage_access: None,
+            aws_verdict: None,
             summary: ChangeTally::default(),
             rerun: None,
             applied: false,

@@ -26,7 +26,22 @@ pub fn write_report(report: &OrgReport, path: &Path) -> Result<()> {
 /// checks and skipped regions, and the accounts not checked with why.
 fn org_evidence(report: &OrgReport, run: RunInfo) -> OrgEvidence {
     let (checked, unchecked): (Vec<&AccountEntry>, Vec<&AccountEntry>) = report.accounts.iter().partition(|a| !a.checks.is_empty());
-    let all: Vec<Check> = checked.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    let mut all: Vec<Check> = checked.iter().flat_map(|a| a.checks.iter().cloned()).collect();
+    all.extend(report.storage_access.clone());
+    let mut organization_findings: Vec<String> = report.changes.iter().map(|c| format!("{} {}: {}", c.action, c.resource, c.detail)).collect();
+    let mut accounts: Vec<AccountEvidence> = checked.into_iter().map(account_evidence).collect();
+    // The vendor role's reads of the central bucket are one check for the organization: they are
+    // shown on the log-archive account's row (the bucket's owner), or as a finding when that
+    // account was not checked.
+    if let Some(check) = &report.storage_access {
+        match accounts.iter_mut().find(|a| a.id == report.log_archive_account) {
+            Some(owner) => {
+                owner.checks.push(check.clone());
+                owner.status = worst(&owner.checks);
+            }
+            None => organization_findings.push(format!("{} ({}): {}", check.name, check.status, check.detail)),
+        }
+    }
     OrgEvidence {
         run,
         organization: report.organization.id.clone(),
@@ -39,8 +54,8 @@ fn org_evidence(report: &OrgReport, run: RunInfo) -> OrgEvidence {
         bucket: report.bucket.clone(),
         log_archive_account: report.log_archive_account.clone(),
         status: report.status.unwrap_or_else(|| worst(&all)),
-        organization_findings: report.changes.iter().map(|c| format!("{} {}: {}", c.action, c.resource, c.detail)).collect(),
-        accounts: checked.into_iter().map(account_evidence).collect(),
+        organization_findings,
+        accounts,
         unchecked: unchecked
             .into_iter()
             .map(|a| UncheckedAccount {

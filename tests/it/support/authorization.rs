@@ -1,8 +1,9 @@
 //! What IAM authorizes for each request the chaos proxy recorded: the IAM action and the resource
 //! ARN it acts on, as the Service Authorization Reference lists them per action ("Actions,
 //! resources, and condition keys for ..."): S3 buckets and objects from the path, EC2 VPCs and flow
-//! logs from the parameters, IAM roles from RoleName, CloudFormation stacks and StackSets from
-//! their names, the role an AssumeRole names; `*` for an action without a resource type.
+//! logs from the parameters, IAM roles from RoleName (or PolicySourceArn, the principal
+//! SimulatePrincipalPolicy simulates), CloudFormation stacks and StackSets from their names, the
+//! role an AssumeRole names; `*` for an action without a resource type.
 //!
 //! Only what the request itself names: what AWS authorizes besides (CloudFormation's resource
 //! handlers, tagging on create, ...) is listed by the test that needs it
@@ -44,10 +45,13 @@ impl RequestRecord {
             "ec2" => {
                 ec2_resources(&self.action, &params, &self.region, account).into_iter().map(|r| Authorization::new(action(&self.action), r)).collect()
             }
-            "iam" => match (param(&params, "RoleName"), param(&params, "PolicyArn")) {
-                (Some(role), _) => one(format!("arn:aws:iam::{account}:role/{role}")),
-                (None, Some(policy)) => one(policy.to_owned()),
-                (None, None) => one("*".to_owned()),
+            "iam" => match (param(&params, "RoleName"), param(&params, "PolicyArn"), param(&params, "PolicySourceArn")) {
+                (Some(role), _, _) => one(format!("arn:aws:iam::{account}:role/{role}")),
+                (None, Some(policy), _) => one(policy.to_owned()),
+                // SimulatePrincipalPolicy: the user, group or role whose policies it simulates
+                // (its resource types: group, role, user).
+                (None, None, Some(principal)) => one(principal.to_owned()),
+                (None, None, None) => one("*".to_owned()),
             },
             "sts" => one(param(&params, "RoleArn").unwrap_or("*").to_owned()),
             "cloudformation" => one(cloudformation_resource(&params, &self.region, account)),

@@ -3,6 +3,7 @@
 pub mod authorization;
 pub mod chaos;
 pub mod emulator;
+pub mod simulator;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};

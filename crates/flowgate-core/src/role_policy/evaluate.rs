@@ -173,6 +173,10 @@ pub struct BucketAccess {
     /// The reads of the read set that an Allow grants and an unconditional Deny (the role's or
     /// the bucket policy's) takes away: the bucket may be readable, yet not these.
     pub denied_reads: Vec<String>,
+    /// AWS's policy simulator beside flowgate's verdict (`access list` asks it; the evaluator
+    /// leaves it `None`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_verdict: Option<crate::aws_verdict::AwsVerdict>,
 }
 
 /// A statement about reads on more than named buckets.
@@ -306,6 +310,16 @@ pub fn can_read_with(policies: &[NamedPolicy], bucket: &BucketName, partition: &
     judge(&views, bucket, partition, &[GET_OBJECT], bucket_policy).readability
 }
 
+/// Whether the role's own policies allow `action` (a name of the read set, any case) on the
+/// bucket, the bucket's policy left out: the question IAM's policy simulator answers for a role
+/// (see `crate::aws_verdict`). `None` for an action outside the read set.
+pub fn action_readability(policies: &[NamedPolicy], bucket: &BucketName, partition: &str, action: &str) -> Option<Readability> {
+    let action = READ_ACTIONS.iter().find(|a| a.name.eq_ignore_ascii_case(action))?;
+    let (statements, _) = collect_statements(policies);
+    let views: Vec<StatementView<'_>> = statements.iter().filter_map(|(r, s)| view(r.clone(), s)).collect();
+    Some(judge(&views, bucket, partition, std::slice::from_ref(action), &NO_BUCKET_POLICY).readability)
+}
+
 fn collect_statements(policies: &[NamedPolicy]) -> (Vec<(StatementRef, Value)>, Vec<String>) {
     let mut statements = Vec::new();
     let mut problems = Vec::new();
@@ -369,6 +383,7 @@ fn access_of(views: &[StatementView<'_>], bucket: &BucketName, partition: &str, 
         s3_writes,
         s3_conditional_writes,
         denied_reads,
+        aws_verdict: None,
     }
 }
 

@@ -225,7 +225,7 @@ pub use bucket_grants::bucket_policy_grants;
 pub use edit::{grant, revoke};
 pub use evaluate::{
     AccessReport, BucketAccess, BucketPolicyGrants, Effect, Grant, NamedPolicy, PolicySource, Readability, Scope, StatementRef, WildcardGrant,
-    bucket_access, bucket_access_with, can_read, can_read_with, evaluate, evaluate_with, named_buckets,
+    action_readability, bucket_access, bucket_access_with, can_read, can_read_with, evaluate, evaluate_with, named_buckets,
 };
 pub use findings::{grant_denied, still_readable};
 pub use s3_actions::{ACCOUNT_LEVEL_READS, ACCOUNT_LEVEL_WRITES, GET_OBJECT, READ_ACTIONS, S3Action, Target, WRITE_ACTIONS};
