@@ -137,7 +137,8 @@ fn source_regions(statement: &Value, account: &str) -> Option<Vec<String>> {
     if arns.is_empty() {
         return None;
     }
-    let regions: Vec<String> = arns.iter().filter(|arn| arn.split(':').nth(4) == Some(account)).filter_map(|arn| arn.split(':').nth(3)).map(str::to_owned).collect();
+    let regions: Vec<String> =
+        arns.iter().filter(|arn| arn.split(':').nth(4) == Some(account)).filter_map(|arn| arn.split(':').nth(3)).map(str::to_owned).collect();
     if regions.iter().any(|r| r == "*" || r.is_empty()) { None } else { Some(regions) }
 }
 

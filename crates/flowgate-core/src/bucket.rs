@@ -1015,7 +1015,8 @@ mod tests {
         let mut observed = compliant(&spec);
         let target = delivery_target(&spec, "aws", "123456789012");
         // AWS's overwrite (VPC User Guide, "Amazon S3 bucket permissions for flow logs").
-        observed.policy = Some(serde_json::json!({"Version": "2012-10-17", "Statement": aws_delivery::aws_statements(&target, "us-east-1")}).to_string());
+        observed.policy =
+            Some(serde_json::json!({"Version": "2012-10-17", "Statement": aws_delivery::aws_statements(&target, "us-east-1")}).to_string());
         let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
         assert_eq!(planned(&plan), ["put-bucket-policy"]);
         assert!(

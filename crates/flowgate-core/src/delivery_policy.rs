@@ -134,11 +134,9 @@ pub fn delivery_policy_check(policy: Option<&str>, target: &DeliveryTarget<'_>) 
     };
     match (missing.is_empty() || by_aws.is_some(), maybe.is_empty()) {
         (true, true) => Check::pass(CHECK, format!("{present}{others}")),
-        (true, false) => Check::warn(
-            CHECK,
-            format!("{present}{others}{maybe}"),
-            format!("check that {DELIVERY_SERVICE} meets those conditions, or {EXEMPT}"),
-        ),
+        (true, false) => {
+            Check::warn(CHECK, format!("{present}{others}{maybe}"), format!("check that {DELIVERY_SERVICE} meets those conditions, or {EXEMPT}"))
+        }
         (false, _) => Check::fail(
             CHECK,
             format!("missing {} for {wanted_path}{others}{maybe}", missing.join(", ")),

@@ -263,7 +263,8 @@ mod tests {
             hive_partitions: false,
             form: crate::org_delivery::DeliveryForm::PerAccount,
         };
-        let aws_target = crate::bucket_policy::DeliveryTarget { partition: "aws", bucket: &bucket, prefix: None, account: &ids[0], hive_partitions: false };
+        let aws_target =
+            crate::bucket_policy::DeliveryTarget { partition: "aws", bucket: &bucket, prefix: None, account: &ids[0], hive_partitions: false };
         let aws = crate::aws_delivery::aws_statements(&aws_target, "us-east-1");
         let aws_bytes: usize = aws.iter().map(|s| s.to_string().len()).sum();
         // The most accounts whose org statements fit alone, then AWS's beside them.
@@ -282,7 +283,10 @@ mod tests {
         let breach = bucket_policy_breach("the central bucket's policy", &with_aws).expect("AWS's statements count");
         assert_eq!(breach.size, with_aws.len());
         assert!(breach.parts.contains(&format!("AWS's own delivery statements {}", grouped(aws_bytes))), "{breach}");
-        assert!(breach.to_string().starts_with("the central bucket's policy: ") && breach.to_string().contains("over S3's bucket policy size of 20,480"), "{breach}");
+        assert!(
+            breach.to_string().starts_with("the central bucket's policy: ") && breach.to_string().contains("over S3's bucket policy size of 20,480"),
+            "{breach}"
+        );
     }
 
     #[test]

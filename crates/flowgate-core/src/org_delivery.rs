@@ -339,7 +339,8 @@ pub fn merge_org_delivery(existing: Option<&str>, target: &OrgDeliveryTarget<'_>
         _ => Vec::new(),
     };
     let requested = sorted_unique(accounts.iter().cloned());
-    let aws_statements = statements.iter().filter(|s| crate::aws_delivery::is_aws_statement(s)).filter_map(policy_doc::sid).map(str::to_owned).collect();
+    let aws_statements =
+        statements.iter().filter(|s| crate::aws_delivery::is_aws_statement(s)).filter_map(policy_doc::sid).map(str::to_owned).collect();
     let mut merge = OrgPolicyMerge { form_changed, aws_statements, ..OrgPolicyMerge::default() };
     // The org form for the same organization already covers every account.
     let same_org = match (&target.form, &old_write) {

@@ -78,6 +78,10 @@ impl RequestRecord {
 /// gives (a VPC shared from another account, a failed flow-log delivery).
 type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
+/// What AWS does besides answering a call (see [`ChaosProxy::after_forwarding`]): given the
+/// request's signing region and body.
+type SideEffect = Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 #[derive(Default)]
 struct ProxyState {
     /// (action, only for requests signed with credentials AssumeRole issued for this role ARN,
@@ -102,6 +106,8 @@ struct ProxyState {
     hold: Mutex<Option<Hold>>,
     /// Actions answered by the proxy itself (see [`ChaosProxy::answer`]).
     answers: Mutex<Vec<Answer>>,
+    /// (action, what AWS does besides the call): see [`ChaosProxy::after_forwarding`].
+    side_effects: Mutex<Vec<(String, SideEffect)>>,
 }
 
 /// An answer the proxy gives itself: to `action` (whose request body contains `when`, if set),
@@ -237,6 +243,19 @@ impl ChaosProxy {
     /// the emulator's: an AWS answer header the emulator never sends, or sends with another value.
     pub fn set_response_header(&self, action: &str, name: &str, value: &str) {
         self.state.response_headers.lock().unwrap().push((action.to_owned(), name.to_ascii_lowercase(), value.to_owned()));
+    }
+
+    /// After the emulator has applied each `action` request, and before the caller sees the
+    /// answer, `effect` runs with the request's signing region and body: what AWS does besides
+    /// the call that the emulator does not (the log delivery service writing the bucket policy
+    /// when the bucket's owner creates a flow log). `effect` talks to the emulator directly.
+    #[allow(dead_code)]
+    pub fn after_forwarding<F>(&self, action: &str, effect: impl Fn(String, String) -> F + Send + Sync + 'static)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let effect: SideEffect = Arc::new(move |region, body| Box::pin(effect(region, body)));
+        self.state.side_effects.lock().unwrap().push((action.to_owned(), effect));
     }
 
     /// Every `action` request reaches the emulator, which applies it, and is then answered with
@@ -570,7 +589,14 @@ async fn handle(
     let Ok(upstream) = upstream.body(Full::new(body)) else {
         return Ok(fault_response(&service, FaultKind::ServerError));
     };
-    match client.request(upstream).await {
+    let response = client.request(upstream).await;
+    let effects: Vec<SideEffect> = state.side_effects.lock().unwrap().iter().filter(|(a, _)| *a == action_name).map(|(_, e)| e.clone()).collect();
+    if response.is_ok() {
+        for effect in effects {
+            effect(region.clone(), body_text.clone()).await;
+        }
+    }
+    match response {
         Ok(_) if fail_after => Ok(fault_response(&service, FaultKind::ServerError)),
         Ok(response) => {
             let (parts, body) = response.into_parts();

@@ -108,7 +108,10 @@ fn after_an_overwrite_everything_else_is_put_back_and_aws_s_kept() {
 #[test]
 fn after_an_append_nothing_is_missing_and_nothing_is_put() {
     let b = bucket();
-    let before = policy(&[deny_insecure(), json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"})]);
+    let before = policy(&[
+        deny_insecure(),
+        json!({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::flow-a/*"}),
+    ]);
     let mut appended: Value = serde_json::from_str(&before).unwrap();
     for s in aws_statements(&target(&b, None), "us-east-1") {
         appended["Statement"].as_array_mut().unwrap().push(s);
@@ -165,8 +168,17 @@ mod properties {
     fn policy_before() -> impl Strategy<Value = Option<Value>> {
         prop::option::of((vec(statement(), 0..6), any::<bool>()).prop_map(|(statements, id)| {
             let mut seen = Vec::new();
-            let statements: Vec<Value> =
-                statements.into_iter().filter(|s| policy_doc::sid(s).is_none_or(|sid| !seen.contains(&sid.to_owned()) && { seen.push(sid.to_owned()); true })).collect();
+            let statements: Vec<Value> = statements
+                .into_iter()
+                .filter(|s| {
+                    policy_doc::sid(s).is_none_or(|sid| {
+                        !seen.contains(&sid.to_owned()) && {
+                            seen.push(sid.to_owned());
+                            true
+                        }
+                    })
+                })
+                .collect();
             let mut doc = json!({"Version": "2012-10-17", "Statement": statements});
             if id {
                 doc["Id"] = json!("team");
