@@ -58,23 +58,21 @@ pub struct Restored {
 
 /// Adds the step's line to `outcome` (as planned when nothing was applied) and, once flow logs
 /// were created, puts back what AWS's write removed. `before`: the policy as read before the
-/// first create (`None`: no create was attempted).
+/// first create (`None`: no create was attempted). After Ctrl-C too: the write was part of a
+/// create that finished, and a policy left overwritten would stop the user's other grants.
 pub async fn settle(ctx: &Ctx, watch: &PolicyWatch, before: Option<&Snapshot>, outcome: &mut apply::Outcome) -> Restored {
-    let created =
-        outcome.changes().iter().any(|c| matches!(c.action.as_str(), "create-flow-log" | "replace-flow-log") && c.status == ChangeStatus::Applied);
+    let changes = outcome.changes();
+    let created = changes.iter().any(|c| matches!(c.action.as_str(), "create-flow-log" | "replace-flow-log") && c.status == ChangeStatus::Applied);
+    let short = changes.iter().any(|c| matches!(c.status, ChangeStatus::Failed | ChangeStatus::NotAttempted));
     let (line, restored) = match (outcome.applied(), created, before) {
         (false, _, _) => (watch.line.clone(), Restored::default()),
+        // The step needed a flow log created: not done, rather than "already right".
+        (true, false, _) if short => {
+            (with(&watch.line, ChangeStatus::NotAttempted, "no flow log was created, so AWS wrote no policy"), Restored::default())
+        }
         (true, false, _) | (true, true, None) => {
             (with(&watch.line, ChangeStatus::Skipped, "no flow log was created: AWS wrote no policy"), Restored::default())
         }
-        (true, true, Some(_)) if outcome.tally.interrupted => (
-            with(
-                &watch.line,
-                ChangeStatus::NotAttempted,
-                "interrupted: flowgate bucket check shows the policy, flowgate bucket create puts flowgate's statements back",
-            ),
-            Restored::default(),
-        ),
         (true, true, Some(snapshot)) => after_flow_logs(ctx, watch, snapshot).await,
     };
     let interrupted = outcome.tally.interrupted;
