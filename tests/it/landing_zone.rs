@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::support::{ACCOUNT, Env, block_on, json_stdout, stderr, stdout};
+use crate::support::{ACCESS_KEY, ACCOUNT, Env, block_on, json_stdout, stderr, stdout, unique};
 
 const DENIED_REGION: &str = "eu-west-1";
 
@@ -149,14 +149,20 @@ enum AwsPolicyWrite {
     Append,
 }
 
-/// moto never writes a bucket policy for CreateFlowLogs: after each one the proxy writes AWS's
-/// statements to the emulator the way `write` says, before flowgate sees the answer.
+/// moto never writes a bucket policy for CreateFlowLogs: after each one the bucket's owner
+/// (the test's caller, whose account holds the bucket) makes, the proxy writes AWS's statements
+/// to the emulator the way `write` says, before flowgate sees the answer. Another account's
+/// CreateFlowLogs (an organization's member, through its role) writes nothing: AWS writes only
+/// for the owner.
 fn aws_writes_the_policy(env: &Env, bucket: &str, write: AwsPolicyWrite) {
     let (s3, bucket) = (env.s3("us-east-1"), bucket.to_owned());
-    env.proxy.after_forwarding("CreateFlowLogs", move |region, _body| {
+    env.proxy.after_forwarding("CreateFlowLogs", move |request| {
         let (s3, bucket) = (s3.clone(), bucket.clone());
         async move {
-            let aws = aws_delivery_statements(&bucket, &region);
+            if request.access_key != ACCESS_KEY {
+                return;
+            }
+            let aws = aws_delivery_statements(&bucket, &request.region);
             let statements = match write {
                 AwsPolicyWrite::Overwrite => aws,
                 AwsPolicyWrite::Append => {
@@ -306,4 +312,55 @@ fn aws_s_policy_append_on_the_owner_s_flow_log_is_kept_as_it_is() {
     let plan = json_stdout(&plan);
     let line = plan["changes"].as_array().unwrap().iter().find(|c| c["action"] == "put-bucket-policy").cloned().unwrap();
     assert_eq!(line["status"], "skipped", "{line:#}");
+}
+
+/// The same AWS write in an organization whose central bucket is the caller's (the management
+/// account, the default log-archive account): its own flow logs, made as the caller, make AWS
+/// overwrite the central policy, and with it every member's delivery grant. `org onboard` puts the
+/// organization's statements back; the members' flow logs (made through their roles) write
+/// nothing.
+#[test]
+fn org_onboard_puts_back_the_central_policy_after_aws_s_overwrite() {
+    let org = crate::org::Org::new();
+    let bucket = unique("org-aws-write");
+    aws_writes_the_policy(&org.env, &bucket, AwsPolicyWrite::Overwrite);
+    let onboard = || {
+        let args = ["org", "onboard", "--bucket", &bucket, "--vendor-account", "111122223333", "--regions", "us-east-1", "--yes", "--output", "json"];
+        org.env.flowgate().args(args).output().unwrap()
+    };
+    let out = onboard();
+    let report = json_stdout(&out);
+    assert_only_the_emulator_s_collision(&out, &report);
+    let management = report["accounts"].as_array().unwrap().iter().find(|a| a["id"] == ACCOUNT).expect("the management account");
+    let step = management["changes"].as_array().unwrap().iter().find(|c| c["action"] == "restore-bucket-policy").cloned();
+    let step = step.unwrap_or_else(|| panic!("no restore step: {management:#}"));
+    assert_eq!(step["status"], "applied", "{step:#}");
+    assert!(step["detail"].as_str().unwrap().contains("FlowgateOrgLogDeliveryWrite"), "{step:#}");
+    let sids = sids(&org.env, &bucket);
+    for sid in ["FlowgateOrgLogDeliveryWrite", "FlowgateOrgLogDeliveryAclCheck", "AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck"] {
+        assert!(sids.iter().any(|s| s == sid), "{sid} missing: {sids:?}");
+    }
+    let members: Vec<&str> = report["accounts"].as_array().unwrap().iter().filter(|a| a["id"] != ACCOUNT).filter_map(|a| a["id"].as_str()).collect();
+    let policy = block_on(policy_statements(&org.env.s3("us-east-1"), &bucket));
+    for member in members {
+        assert!(policy.iter().any(|s| s.to_string().contains(&format!("AWSLogs/{member}/*"))), "{member} lost its grant");
+    }
+
+    org.env.proxy.reset_log();
+    let again = onboard();
+    assert_only_the_emulator_s_collision(&again, &json_stdout(&again));
+    assert_eq!(policy_puts(&org.env), 0, "nothing to put back: {:?}", org.env.proxy.mutating_calls());
+}
+
+/// moto deploys a StackSet that targets the root to the management account too (AWS never does,
+/// MOTO.md), so the management account's own role stack collides with that instance's role:
+/// the one failure the run may have, the emulator's.
+fn assert_only_the_emulator_s_collision(out: &std::process::Output, report: &Value) {
+    let failed: Vec<&Value> = report["changes"].as_array().unwrap().iter().filter(|c| c["status"] == "failed" && c["part_of"].is_null()).collect();
+    let collision = |c: &&Value| c["action"] == "create-stack" && c["error"].as_str().is_some_and(|e| e.contains("EntityAlreadyExists"));
+    assert!(failed.iter().all(collision), "{}\n{}", stdout(out), stderr(out));
+    assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(out));
+    for account in report["accounts"].as_array().unwrap() {
+        assert!(account["changes"].as_array().unwrap().iter().all(|c| c["status"] != "failed"), "{account:#}");
+    }
 }

@@ -79,8 +79,8 @@ impl RequestRecord {
 type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
 /// What AWS does besides answering a call (see [`ChaosProxy::after_forwarding`]): given the
-/// request's signing region and body.
-type SideEffect = Arc<dyn Fn(String, String) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+/// request (its signing region, signer, body).
+type SideEffect = Arc<dyn Fn(RequestRecord) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
 
 #[derive(Default)]
 struct ProxyState {
@@ -246,15 +246,15 @@ impl ChaosProxy {
     }
 
     /// After the emulator has applied each `action` request, and before the caller sees the
-    /// answer, `effect` runs with the request's signing region and body: what AWS does besides
+    /// answer, `effect` runs with the request (its signing region, signer, body): what AWS does besides
     /// the call that the emulator does not (the log delivery service writing the bucket policy
     /// when the bucket's owner creates a flow log). `effect` talks to the emulator directly.
     #[allow(dead_code)]
-    pub fn after_forwarding<F>(&self, action: &str, effect: impl Fn(String, String) -> F + Send + Sync + 'static)
+    pub fn after_forwarding<F>(&self, action: &str, effect: impl Fn(RequestRecord) -> F + Send + Sync + 'static)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let effect: SideEffect = Arc::new(move |region, body| Box::pin(effect(region, body)));
+        let effect: SideEffect = Arc::new(move |request| Box::pin(effect(request)));
         self.state.side_effects.lock().unwrap().push((action.to_owned(), effect));
     }
 
@@ -506,7 +506,7 @@ async fn handle(
     let headers = parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let set_headers: Vec<(String, String)> =
         state.response_headers.lock().unwrap().iter().filter(|(a, _, _)| *a == action).map(|(_, n, v)| (n.clone(), v.clone())).collect();
-    state.log.lock().unwrap().push(RequestRecord {
+    let record = RequestRecord {
         service: service.clone(),
         region: region.clone(),
         action,
@@ -519,7 +519,8 @@ async fn handle(
         query: query.clone(),
         amz_headers: parameter_headers(&parts.headers),
         headers,
-    });
+    };
+    state.log.lock().unwrap().push(record.clone());
 
     let released = {
         let mut hold = state.hold.lock().unwrap();
@@ -593,7 +594,7 @@ async fn handle(
     let effects: Vec<SideEffect> = state.side_effects.lock().unwrap().iter().filter(|(a, _)| *a == action_name).map(|(_, e)| e.clone()).collect();
     if response.is_ok() {
         for effect in effects {
-            effect(region.clone(), body_text.clone()).await;
+            effect(record.clone()).await;
         }
     }
     match response {
