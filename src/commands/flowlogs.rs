@@ -26,6 +26,9 @@ use crate::observe::regions::{
 };
 use crate::output::{Report, render_changes};
 
+mod policy_watch;
+pub use policy_watch::{PolicyWatch, Restored};
+
 fn failed_region(action: &str, region: &str, error: &Error) -> Change {
     let mut change = Change::new(action, region, ChangeStatus::Failed, "the region could not be read");
     change.error = Some(error_text(error));
@@ -64,6 +67,13 @@ pub struct FlowLogsReport {
     /// team's, or flowgate's on VPCs not selected), as `ID (REGION)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept_to_bucket: Vec<String>,
+    /// `enable`: the bucket-policy statements AWS's own policy write (made when the bucket's
+    /// owner creates a flow log) removed and flowgate put back, by Sid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restored_statements: Vec<String>,
+    /// `enable`: AWS's own delivery statements that write added to the policy (kept), by Sid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aws_statements: Vec<String>,
     pub dry_run: bool,
     pub changes: Vec<Change>,
     pub summary: ChangeTally,
@@ -80,6 +90,17 @@ impl fmt::Display for FlowLogsReport {
         }
         for skipped in &self.skipped_regions {
             writeln!(f, "{}: {}", skipped.region, skipped.reason)?;
+        }
+        if !self.restored_statements.is_empty() {
+            writeln!(
+                f,
+                "bucket policy: AWS's own write removed {} statement(s), put back: {}",
+                self.restored_statements.len(),
+                self.restored_statements.join(", ")
+            )?;
+        }
+        if !self.aws_statements.is_empty() {
+            writeln!(f, "bucket policy: AWS's own delivery statements added by its write, kept: {}", self.aws_statements.join(", "))?;
         }
         let regions = self.regions.len();
         if self.applied {
@@ -258,7 +279,7 @@ async fn replace_one(
 }
 
 pub async fn enable(ctx: &Ctx, args: &FlowLogsEnableArgs) -> Result<FlowLogsReport> {
-    enable_with(ctx, args, true).await
+    enable_with(ctx, args, BucketOwner::Checked).await
 }
 
 /// What `flowlogs enable` plans for one account: the flow log wanted, each readable region's
@@ -272,6 +293,9 @@ pub struct EnablePlan {
     pub unread: Vec<Change>,
     /// Regions closed by an explicit deny (a region-deny policy): nothing planned there.
     pub skipped: Vec<SkippedRegion>,
+    /// The bucket policy read again after the flow-log step, when this account owns the bucket
+    /// and creates flow logs (see [`policy_watch`]).
+    pub policy_watch: Option<PolicyWatch>,
 }
 
 impl EnablePlan {
@@ -282,14 +306,29 @@ impl EnablePlan {
     /// Every change of the plan, as the plan table shows it.
     pub fn changes(&self) -> Vec<Change> {
         let skipped = self.skipped.iter().map(SkippedRegion::change);
-        self.plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(self.unread.iter().cloned()).chain(skipped).collect()
+        let watch = self.policy_watch.iter().map(|w| w.line.clone());
+        self.plans.iter().flat_map(|(_, c)| c.iter().cloned()).chain(self.unread.iter().cloned()).chain(skipped).chain(watch).collect()
     }
 }
 
-/// Observes the account and plans its flow logs, optionally without checking that the bucket
-/// exists (onboard plans the flow logs before the bucket step has created it; an organization's
-/// members deliver to a bucket of another account).
-pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<EnablePlan> {
+/// Whose the flow logs' bucket is, as the caller of [`plan_enable`] knows it. AWS writes its own
+/// delivery statements into the bucket policy only for flow logs its owner creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketOwner {
+    /// This account's: checked before planning (`flowlogs enable`).
+    Checked,
+    /// This account's, not checked: an earlier step of the same run creates it (onboard's plan).
+    ThisAccount,
+    /// Another account's (an organization's central bucket), or flow logs made through a role
+    /// that may not write its policy.
+    Other,
+}
+
+/// Observes the account and plans its flow logs, checking that the bucket exists only when
+/// `owner` says so (onboard plans the flow logs before the bucket step has created it; an
+/// organization's members deliver to a bucket of another account).
+pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, owner: BucketOwner) -> Result<EnablePlan> {
+    let require_bucket = owner == BucketOwner::Checked;
     // Validate before any AWS call; the partition only changes the ARN, checked again below.
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
@@ -315,13 +354,18 @@ pub async fn plan_enable(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
             Err(e) => unread.push(failed_region("read-region", region, e)),
         }
     }
-    Ok(EnablePlan { account: identity.account, principal: identity.arn, desired, regions, plans, unread, skipped })
+    let pending: usize = plans.iter().map(|(p, _)| p.pending()).sum();
+    let policy_watch = (owner != BucketOwner::Other && pending > 0).then(|| PolicyWatch::planned(&args.spec.bucket));
+    Ok(EnablePlan { account: identity.account, principal: identity.arn, desired, regions, plans, unread, skipped, policy_watch })
 }
 
-/// Applies `plan` (confirmed as `ctx.mode()` says), regions concurrently.
-pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArgs) -> Result<apply::Outcome> {
+/// Applies `plan` (confirmed as `ctx.mode()` says), regions concurrently, then the bucket-policy
+/// step: the policy is read before the first flow log is created and put back afterwards where
+/// AWS's own write took something away.
+pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArgs) -> Result<(apply::Outcome, Restored)> {
     let pending = plan.pending();
     let tags = ec2::creation_tags(&args.tags);
+    let before = tokio::sync::OnceCell::new();
     let mut steps: Vec<Step> = plan
         .plans
         .iter()
@@ -329,9 +373,12 @@ pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArg
             if region_plan.pending() == 0 {
                 return Step::shown(region_changes.clone());
             }
-            let (desired, tags) = (&plan.desired, &tags);
+            let (desired, tags, before) = (&plan.desired, &tags, &before);
             let region_changes = region_changes.clone();
             Step::new(region_changes.clone(), async move {
+                if let Some(watch) = &plan.policy_watch {
+                    before.get_or_init(|| policy_watch::read(ctx, &watch.bucket)).await;
+                }
                 let changes = apply_region(&ctx.ec2(&region_plan.region), desired, region_plan, region_changes, tags).await;
                 Ok(Done::Report { changes, error: None })
             })
@@ -342,12 +389,17 @@ pub async fn apply_enable(ctx: &Ctx, plan: &EnablePlan, args: &FlowLogsEnableArg
     let mut runner_plan = Plan::new(steps, OnFailure::Continue { concurrency: usize::from(args.scope.concurrency) });
     runner_plan.pending = Some(pending);
     runner_plan.progress = Some("applying");
-    apply::run(ctx.mode(), &ctx.printer, runner_plan, &format!("Apply {pending} flow-log change(s)?")).await
+    let mut outcome = apply::run(ctx.mode(), &ctx.printer, runner_plan, &format!("Apply {pending} flow-log change(s)?")).await?;
+    let restored = match &plan.policy_watch {
+        Some(watch) => policy_watch::settle(ctx, watch, before.get(), &mut outcome).await,
+        None => Restored::default(),
+    };
+    Ok((outcome, restored))
 }
 
-/// `enable`, optionally without checking that the bucket exists (see [`plan_enable`]).
-pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: bool) -> Result<FlowLogsReport> {
-    let plan = plan_enable(ctx, args, require_bucket).await?;
+/// `enable`, with what the caller knows of the bucket's owner (see [`plan_enable`]).
+pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, owner: BucketOwner) -> Result<FlowLogsReport> {
+    let plan = plan_enable(ctx, args, owner).await?;
     let desired = &plan.desired;
     ctx.printer.text(format_args!(
         "{}\nPlan: flow logs to {} in {} region(s), format {} ({} fields, version {}), traffic {}:\n{}",
@@ -360,10 +412,17 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         desired.traffic_type,
         render_changes(&plan.changes())
     ))?;
-    let outcome = apply_enable(ctx, &plan, args).await?;
+    let (outcome, restored) = apply_enable(ctx, &plan, args).await?;
     let mut all = outcome.changes();
     if outcome.applied() {
-        all.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
+        // Region by region, the bucket-policy step after them.
+        all.sort_by(|a, b| {
+            (a.action == policy_watch::ACTION, a.region.as_deref(), &a.resource).cmp(&(
+                b.action == policy_watch::ACTION,
+                b.region.as_deref(),
+                &b.resource,
+            ))
+        });
     }
     Ok(FlowLogsReport {
         command: "flowlogs enable",
@@ -374,6 +433,8 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
         regions: plan.regions.clone(),
         skipped_regions: plan.skipped.clone(),
         kept_to_bucket: Vec::new(),
+        restored_statements: restored.restored_statements,
+        aws_statements: restored.aws_statements,
         dry_run: ctx.dry_run,
         changes: all,
         summary: outcome.tally,
@@ -521,6 +582,8 @@ pub async fn disable(ctx: &Ctx, args: &FlowLogsDisableArgs) -> Result<FlowLogsRe
         regions,
         skipped_regions: skipped,
         kept_to_bucket: kept_to,
+        restored_statements: Vec::new(),
+        aws_statements: Vec::new(),
         dry_run: ctx.dry_run,
         changes: Vec::new(),
         summary: ChangeTally::default(),

@@ -120,6 +120,10 @@ pub struct OnboardReport {
     pub portal: Option<StackOutputs>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifyReport>,
+    /// The bucket-policy statements AWS's own policy write removed when the flow logs were
+    /// created, which flowgate put back (the flow-log step's `restore-bucket-policy`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub restored_statements: Vec<String>,
     pub summary: ChangeTally,
     /// What to run again after a failure (it converges).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -144,6 +148,9 @@ impl fmt::Display for OnboardReport {
             if let Some(error) = &step.error {
                 writeln!(f, "  FAILED: {error}")?;
             }
+        }
+        if !self.restored_statements.is_empty() {
+            writeln!(f, "bucket policy: AWS's own write removed {}, put back", self.restored_statements.join(", "))?;
         }
         if let Some(verify) = &self.verify {
             write!(f, "{verify}")?;
@@ -214,6 +221,7 @@ impl OnboardReport {
             steps: Vec::new(),
             portal: None,
             verify: None,
+            restored_statements: Vec::new(),
             summary: ChangeTally::default(),
             rerun: None,
             equivalent_command: None,
@@ -227,7 +235,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
-// Long (~100 lines): four sub-commands planned, confirmed once, applied in order, then verified.
+// Long (~110 lines): four sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // The planning pass makes no ExternalId up (it says one will be generated); the apply
     // generates it once, in stack deploy, and reports it.
@@ -243,7 +251,8 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
     let bucket_plan = bucket::create(&planning, &steps.bucket).await?;
     let bucket_exists = bucket_plan.changes.iter().any(|c| c.action == "create-bucket" && c.status == ChangeStatus::Skipped);
-    let flowlogs_plan = flowlogs::enable_with(&planning, &steps.flowlogs, bucket_exists).await?;
+    let owner = if bucket_exists { flowlogs::BucketOwner::Checked } else { flowlogs::BucketOwner::ThisAccount };
+    let flowlogs_plan = flowlogs::enable_with(&planning, &steps.flowlogs, owner).await?;
     let stack_plan = stack::deploy(&planning, &steps.stack).await?;
     report.steps = vec![
         StepResult { step: "bucket", changes: bucket_plan.changes.clone(), error: None },
@@ -287,7 +296,8 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     let created_flow_logs = AtomicBool::new(false);
     // An up-to-date stack is not deployed again: its outputs are the plan's.
     let portal = Mutex::new(stack_plan.outputs.clone());
-    let (applying, sub) = (&applying, &steps);
+    let restored = Mutex::new(Vec::new());
+    let (applying, sub, restored_ref) = (&applying, &steps, &restored);
     let (bucket_ok, created, portal_ref) = (&bucket_ok, &created_flow_logs, &portal);
     let needs_bucket = || Done::Report { changes: Vec::new(), error: Some("not attempted: the bucket step failed".into()) };
     let plan = Plan::new(
@@ -303,6 +313,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
                 }
                 Ok(sub_report(flowlogs::enable(applying, &sub.flowlogs).await.map(|r| {
                     created.store(r.summary.applied > 0, Ordering::SeqCst);
+                    *restored_ref.lock().unwrap_or_else(|p| p.into_inner()) = r.restored_statements.clone();
                     (r.changes, None)
                 })))
             }),
@@ -323,6 +334,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     report.steps = names.into_iter().zip(outcome.steps).map(|(step, o)| StepResult { step, changes: o.changes, error: o.error }).collect();
     report.summary = outcome.tally;
     report.portal = portal.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.restored_statements = restored.into_inner().unwrap_or_else(|p| p.into_inner());
     let failed = report.steps.iter().any(|s| s.error.is_some()) || report.summary.failed > 0;
     if failed || report.summary.interrupted {
         report.rerun = Some(rerun);

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::aws_delivery;
 use super::bucket_policy::{self, DeliveryTarget};
 use super::delivery_policy::delivery_policy_check;
 use super::names::{BucketName, LogPrefix, Tag};
@@ -601,7 +602,7 @@ fn plan_policy(
             }
             what.extend(paths);
             if merge.kept > 0 {
-                what.push(format!("keep {} existing statement(s)", merge.kept));
+                what.push(format!("keep {} existing statement(s){}", merge.kept, aws_words(observed.policy.as_deref())));
             }
             plan.step(
                 bucket,
@@ -614,6 +615,15 @@ fn plan_policy(
         None => plan.step(bucket, None, "put-bucket-policy", format!("flow-log delivery statements already present; {}", paths.join("; "))),
     }
     Ok(())
+}
+
+/// ` (AWS's own: AWSLogDeliveryWrite, ...)` when the policy holds the statements AWS writes when
+/// the bucket owner creates a flow log (see `aws_delivery`): kept like every other.
+fn aws_words(policy: Option<&str>) -> String {
+    match aws_delivery::aws_sids(policy) {
+        Ok(sids) if !sids.is_empty() => format!(" (AWS's own: {})", sids.join(", ")),
+        _ => String::new(),
+    }
 }
 
 /// Object ownership BucketOwnerEnforced, which new buckets are created with: only an adopted
@@ -999,6 +1009,25 @@ mod tests {
     }
 
     /// A lifecycle rule filtering `AWSLogs/` does not expire what is delivered under `net/AWSLogs/`.
+    #[test]
+    fn aws_s_own_statements_are_kept_and_named() {
+        let spec = spec();
+        let mut observed = compliant(&spec);
+        let target = delivery_target(&spec, "aws", "123456789012");
+        // AWS's overwrite (VPC User Guide, "Amazon S3 bucket permissions for flow logs").
+        observed.policy =
+            Some(serde_json::json!({"Version": "2012-10-17", "Statement": aws_delivery::aws_statements(&target, "us-east-1")}).to_string());
+        let plan = plan_bucket(&spec, &observed, "aws", "123456789012", false).unwrap();
+        assert_eq!(planned(&plan), ["put-bucket-policy"]);
+        assert!(
+            policy_detail(&plan).ends_with("keep 2 existing statement(s) (AWS's own: AWSLogDeliveryWrite, AWSLogDeliveryAclCheck)"),
+            "{}",
+            policy_detail(&plan)
+        );
+        let Some((BucketAction::PutBucketPolicy { document }, _)) = plan.steps.first() else { panic!("policy planned") };
+        assert_eq!(aws_delivery::aws_sids(Some(document)).unwrap(), ["AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck"]);
+    }
+
     #[test]
     fn lifecycle_rule_is_judged_by_its_prefix() {
         let net = BucketSpec { expire_days: Some(30), ..with_prefix("net") };

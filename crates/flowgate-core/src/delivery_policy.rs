@@ -9,6 +9,7 @@
 //! statement; VPC User Guide, "flow-logs-s3"). The request context is
 //! [`crate::resource_policy::delivery_context`].
 
+use crate::aws_delivery;
 use crate::bucket_policy::{self, DeliveryTarget};
 use crate::policy_doc::PolicyDocError;
 use crate::report::Check;
@@ -79,6 +80,16 @@ fn list_words(judged: &[Judged]) -> String {
     words.collect::<Vec<_>>().join("; ")
 }
 
+/// `AWS's own statements AWSLogDeliveryWrite, AWSLogDeliveryAclCheck (written by AWS when the
+/// bucket owner created a flow log; for flow logs in eu-west-1 only)`.
+fn aws_grant_words(grant: &aws_delivery::AwsGrant) -> String {
+    let regions = match &grant.regions {
+        Some(regions) => format!("; for flow logs in {} only", regions.join(", ")),
+        None => String::new(),
+    };
+    format!("AWS's own statements {} (written by AWS when the bucket owner created a flow log{regions})", grant.sids.join(", "))
+}
+
 const EXEMPT: &str =
     "exempt AWS services from the Deny (add \"BoolIfExists\": {\"aws:PrincipalIsAWSService\": \"false\"} to its Condition) or remove it";
 
@@ -106,18 +117,26 @@ pub fn delivery_policy_check(policy: Option<&str>, target: &DeliveryTarget<'_>) 
             EXEMPT,
         );
     }
+    // AWS's own statements (written when the bucket owner created a flow log) grant the path as
+    // well as flowgate's: delivery works, and `bucket create` adds flowgate's beside them.
+    let by_aws = match (missing.is_empty(), aws_delivery::aws_grant(policy, target)) {
+        (false, Ok(Some(grant))) => Some(aws_grant_words(&grant)),
+        _ => None,
+    };
     let maybe = if denials.possible.is_empty() {
         String::new()
     } else {
         format!("; the bucket policy may deny {DELIVERY_SERVICE}: {}", list_words(&denials.possible))
     };
-    match (missing.is_empty(), maybe.is_empty()) {
-        (true, true) => Check::pass(CHECK, format!("flow-log delivery statements present for {wanted_path}{others}")),
-        (true, false) => Check::warn(
-            CHECK,
-            format!("flow-log delivery statements present for {wanted_path}{others}{maybe}"),
-            format!("check that {DELIVERY_SERVICE} meets those conditions, or {EXEMPT}"),
-        ),
+    let present = match &by_aws {
+        Some(words) => format!("flow-log delivery granted for {wanted_path} by {words}"),
+        None => format!("flow-log delivery statements present for {wanted_path}"),
+    };
+    match (missing.is_empty() || by_aws.is_some(), maybe.is_empty()) {
+        (true, true) => Check::pass(CHECK, format!("{present}{others}")),
+        (true, false) => {
+            Check::warn(CHECK, format!("{present}{others}{maybe}"), format!("check that {DELIVERY_SERVICE} meets those conditions, or {EXEMPT}"))
+        }
         (false, _) => Check::fail(
             CHECK,
             format!("missing {} for {wanted_path}{others}{maybe}", missing.join(", ")),

@@ -4,6 +4,7 @@
 pub mod access_denied;
 pub mod access_plan;
 pub mod aws_verdict;
+pub mod aws_delivery;
 pub mod bucket;
 pub mod bucket_policy;
 pub mod delivery;

@@ -129,6 +129,44 @@ pub fn tags_breach(what: impl Into<String>, tags: &[Tag], own: usize) -> Option<
     })
 }
 
+/// S3's bucket policy size (see `org_delivery`, where the per-account statements grow with
+/// every account).
+pub use super::org_delivery::BUCKET_POLICY_LIMIT_BYTES;
+
+/// A bucket policy `document` past S3's size limit, with what its bytes are: flowgate's
+/// statements, the ones AWS writes itself when the bucket owner creates a flow log (see
+/// `aws_delivery`), and the others. AWS's count like any other: PutBucketPolicy refuses the whole
+/// document (`PolicyTooLarge`), whoever wrote which statement.
+pub fn bucket_policy_breach(what: impl Into<String>, document: &str) -> Option<LimitBreach> {
+    (document.len() > BUCKET_POLICY_LIMIT_BYTES).then(|| LimitBreach {
+        what: what.into(),
+        limit_name: "S3's bucket policy size",
+        size: document.len(),
+        limit: BUCKET_POLICY_LIMIT_BYTES,
+        unit: "bytes",
+        parts: bucket_policy_parts(document),
+    })
+}
+
+/// `flowgate's statements 19,402, AWS's own delivery statements 688, other statements 230`
+/// (each statement as compact JSON; empty for a document that is not a policy).
+pub fn bucket_policy_parts(document: &str) -> String {
+    let Ok(statements) = super::policy_doc::parse_document(document).and_then(|doc| super::policy_doc::statements(&doc)) else {
+        return String::new();
+    };
+    let (mut flowgate, mut aws, mut other) = (0, 0, 0);
+    for statement in &statements {
+        let size = statement.to_string().len();
+        match super::policy_doc::sid(statement) {
+            _ if super::aws_delivery::is_aws_statement(statement) => aws += size,
+            Some(sid) if sid.starts_with("Flowgate") => flowgate += size,
+            _ => other += size,
+        }
+    }
+    let parts = [("flowgate's statements", flowgate), ("AWS's own delivery statements", aws), ("other statements", other)];
+    parts.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{what} {}", grouped(*n))).collect::<Vec<_>>().join(", ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +248,45 @@ mod tests {
         assert_eq!(limits, [STACK_PARAMETER_MAX_BYTES, ROLE_INLINE_POLICY_MAX_CHARS], "both are named: {breaches:?}");
         assert!(breaches[1].size > 17_000, "{}", breaches[1]);
         assert!(buckets_that_fit(&template, &names, inputs) < 90);
+    }
+
+    /// S3's 20 KB counts AWS's own delivery statements too (written when the bucket owner
+    /// created a flow log): a policy they push over the limit is refused, and they are named.
+    #[test]
+    fn aws_s_own_statements_count_in_the_bucket_policy_size() {
+        let bucket: crate::names::BucketName = "central-logs".parse().unwrap();
+        let ids: Vec<String> = (0..200).map(|i| format!("{:012}", 100_000_000_000u64 + i)).collect();
+        let target = crate::org_delivery::OrgDeliveryTarget {
+            partition: "aws",
+            bucket: &bucket,
+            prefix: None,
+            hive_partitions: false,
+            form: crate::org_delivery::DeliveryForm::PerAccount,
+        };
+        let aws_target =
+            crate::bucket_policy::DeliveryTarget { partition: "aws", bucket: &bucket, prefix: None, account: &ids[0], hive_partitions: false };
+        let aws = crate::aws_delivery::aws_statements(&aws_target, "us-east-1");
+        let aws_bytes: usize = aws.iter().map(|s| s.to_string().len()).sum();
+        // The most accounts whose org statements fit alone, then AWS's beside them.
+        let policy = |n: usize, with_aws: bool| {
+            let mut statements = crate::org_delivery::org_delivery_statements(&target, &ids[..n]);
+            if with_aws {
+                statements.extend(aws.iter().cloned());
+            }
+            serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+        };
+        let fit = (1..ids.len()).take_while(|n| policy(*n, false).len() <= BUCKET_POLICY_LIMIT_BYTES).last().unwrap();
+        let alone = policy(fit, false);
+        assert_eq!(bucket_policy_breach("the central bucket's policy", &alone), None);
+        let with_aws = policy(fit, true);
+        assert!(alone.len() + aws_bytes > BUCKET_POLICY_LIMIT_BYTES, "AWS's statements are what passes the limit");
+        let breach = bucket_policy_breach("the central bucket's policy", &with_aws).expect("AWS's statements count");
+        assert_eq!(breach.size, with_aws.len());
+        assert!(breach.parts.contains(&format!("AWS's own delivery statements {}", grouped(aws_bytes))), "{breach}");
+        assert!(
+            breach.to_string().starts_with("the central bucket's policy: ") && breach.to_string().contains("over S3's bucket policy size of 20,480"),
+            "{breach}"
+        );
     }
 
     #[test]

@@ -154,6 +154,9 @@ pub struct OrgPolicyMerge {
     /// Resources of the old write statement outside this prefix's `AWSLogs/` that a change of
     /// form does not carry over (delivery under an earlier prefix): the plan names them.
     pub dropped_resources: Vec<String>,
+    /// AWS's own delivery statements in the policy (by Sid), written by AWS when the bucket
+    /// owner created a flow log (see `aws_delivery`): kept, and counted in `size_bytes`.
+    pub aws_statements: Vec<String>,
 }
 
 impl OrgPolicyMerge {
@@ -336,7 +339,9 @@ pub fn merge_org_delivery(existing: Option<&str>, target: &OrgDeliveryTarget<'_>
         _ => Vec::new(),
     };
     let requested = sorted_unique(accounts.iter().cloned());
-    let mut merge = OrgPolicyMerge { form_changed, ..OrgPolicyMerge::default() };
+    let aws_statements =
+        statements.iter().filter(|s| crate::aws_delivery::is_aws_statement(s)).filter_map(policy_doc::sid).map(str::to_owned).collect();
+    let mut merge = OrgPolicyMerge { form_changed, aws_statements, ..OrgPolicyMerge::default() };
     // The org form for the same organization already covers every account.
     let same_org = match (&target.form, &old_write) {
         (DeliveryForm::Org { org_id }, Some(write)) => condition_values(write, "StringEquals", SOURCE_ORG_ID) == [org_id.clone()],
@@ -629,7 +634,7 @@ mod tests {
                 .clone()
             });
             let other = crate::policy_strategies::unrelated_allow(vec!["Reports", "Backup", "Deny", ""]);
-            prop_oneof![single, other]
+            prop_oneof![single, other, crate::policy_strategies::aws_statement()]
         }
 
         /// Other statements, and maybe per-account org statements of an earlier run at some place.
@@ -678,6 +683,9 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(not_org(&after), not_org(&existing));
+                // AWS's own statements are among those kept, and named.
+                prop_assert_eq!(&merge.aws_statements, &crate::aws_delivery::aws_sids(Some(&text)).unwrap());
+                prop_assert_eq!(&crate::aws_delivery::aws_sids(Some(&after_text)).unwrap(), &merge.aws_statements);
                 let granted = granted_org_accounts(Some(&after_text)).unwrap();
                 // Every resource the old write statement granted is granted again, or lies under this
                 // prefix's AWSLogs/ (which the new form covers), or is named as dropped.

@@ -130,6 +130,12 @@ fn grant_parts(merge: &OrgPolicyMerge, change: &GrantChange, outside: &[String],
     if !merge.dropped_resources.is_empty() {
         parts.push(format!("no longer granted (another prefix): {}", merge.dropped_resources.join(", ")));
     }
+    if !merge.aws_statements.is_empty() {
+        parts.push(format!(
+            "AWS's own delivery statements kept: {} (written by AWS when the bucket owner created a flow log)",
+            merge.aws_statements.join(", ")
+        ));
+    }
     if let Some(account) = grant.own_statements_outside {
         parts.push(format!("the log-archive account {account}, outside the scope, may deliver by its own statements (put-bucket-policy)"));
     }

@@ -49,6 +49,9 @@ pub struct OffboardEdit {
     pub org_form_kept: bool,
     /// Every statement left, by Sid (`(no Sid)` for one without), in policy order.
     pub kept: Vec<String>,
+    /// AWS's own delivery statements among those left (see `aws_delivery`): AWS wrote them, not
+    /// flowgate, so they stay whoever leaves.
+    pub aws_kept: Vec<String>,
 }
 
 impl OffboardEdit {
@@ -149,6 +152,7 @@ pub fn offboard_edit(existing: Option<&str>, offboarding: &Offboarding<'_>) -> R
     }
     edit.taken_out = org_delivery::sorted_unique(edit.taken_out);
     edit.kept = kept.iter().map(label).collect();
+    edit.aws_kept = kept.iter().filter(|s| super::aws_delivery::is_aws_statement(s)).map(label).collect();
     let after = Value::Object({
         let mut after = doc.clone();
         after.insert("Statement".into(), Value::Array(kept.clone()));
@@ -266,6 +270,10 @@ pub struct PolicyEdit {
     pub org_form_kept: bool,
     /// Every statement left, by Sid (`(no Sid)` for one without), in policy order.
     pub kept_statements: Vec<String>,
+    /// AWS's own delivery statements among those left (`AWSLogDeliveryWrite`, ...): written by
+    /// AWS when the bucket owner created a flow log, never removed by flowgate.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aws_statements: Vec<String>,
     /// Nothing is left: the bucket policy is deleted.
     pub policy_deleted: bool,
     /// The log-archive account's own delivery statements (`FlowgateLogDelivery*`): `removed`,
@@ -294,6 +302,7 @@ pub fn policy_edit_report(edit: &OffboardEdit, has_own: bool, verdict: &LogArchi
         accounts_kept: Vec::new(),
         org_form_kept: edit.org_form_kept,
         kept_statements: edit.kept.clone(),
+        aws_statements: edit.aws_kept.clone(),
         policy_deleted: edit.delete_policy,
         log_archive_statements,
         applied: false,
@@ -326,6 +335,9 @@ pub fn policy_line(bucket: &str, edit: &OffboardEdit, report: &PolicyEdit, org_i
         parts.push(format!(
             "the organization form stays: every account of organization {org_id} may still deliver, the leaving ones too (--whole-organization removes it)"
         ));
+    }
+    if !edit.aws_kept.is_empty() {
+        parts.push(format!("AWS's own delivery statements stay (AWS wrote them, not flowgate): {}", edit.aws_kept.join(", ")));
     }
     parts.push(if edit.delete_policy {
         "nothing else left: the bucket policy is deleted".to_owned()
@@ -436,6 +448,34 @@ mod tests {
             panic!("an onboarding of its own keeps them")
         };
         assert!(reason.contains("flowgate-cross-account"), "{reason}");
+    }
+
+    /// AWS's own delivery statements (written when the log-archive account, the bucket's owner,
+    /// created a flow log: VPC User Guide, "Amazon S3 bucket permissions for flow logs") are not
+    /// flowgate's: they stay when that account leaves, and the plan line says so.
+    #[test]
+    fn aws_s_own_statements_stay_and_are_named() {
+        let b = bucket();
+        let a = ids(2);
+        let own = DeliveryTarget { partition: "aws", bucket: &b, prefix: None, account: &a[0], hive_partitions: false };
+        let mut statements = single(&a[0]);
+        statements.extend(crate::aws_delivery::aws_statements(&own, "us-east-1"));
+        let existing = json!({"Version": "2012-10-17", "Statement": statements}).to_string();
+        let merged = merge_org_delivery(Some(&existing), &target(&b, false, false), &a).unwrap();
+        assert_eq!(merged.aws_statements, ["AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck"]);
+        let merged = merged.document.unwrap();
+        let edit = offboard_edit(Some(&merged), &leaving(&a, true, Some(&a[0]))).unwrap();
+        assert_eq!(edit.kept, ["AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck"]);
+        assert_eq!(edit.aws_kept, edit.kept);
+        assert!(!edit.delete_policy && edit.document.is_some());
+        let report = policy_edit_report(&edit, true, &LogArchiveStatements::Remove);
+        assert_eq!(report.aws_statements, ["AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck"]);
+        let line = policy_line("central-logs", &edit, &report, ORG_ID, &a[0], ChangeStatus::Planned);
+        assert!(
+            line.detail.contains("AWS's own delivery statements stay (AWS wrote them, not flowgate): AWSLogDeliveryWrite, AWSLogDeliveryAclCheck"),
+            "{}",
+            line.detail
+        );
     }
 
     #[test]
@@ -549,7 +589,7 @@ mod tests {
         fn other_statement() -> impl Strategy<Value = Value> {
             let single = (account(), any::<bool>()).prop_map(|(a, acl)| single(&a)[usize::from(acl)].clone());
             let other = crate::policy_strategies::unrelated_allow(vec!["Reports", "Backup", "", "FlowgateLogDeliveryWrite"]);
-            prop_oneof![single, other]
+            prop_oneof![single, other, crate::policy_strategies::aws_statement()]
         }
 
         /// Other statements, and maybe org statements (either form) at some place.
@@ -618,6 +658,12 @@ mod tests {
                         prop_assert!(!after_statements.contains(s), "{}'s own statement kept: {}", a, s);
                     }
                 }
+                // AWS's own statements always stay, and are named.
+                let aws_before: Vec<&Value> = before_statements.iter().filter(|s| crate::aws_delivery::is_aws_statement(s)).collect();
+                for s in &aws_before {
+                    prop_assert!(after_statements.contains(s), "AWS's statement removed: {}", s);
+                }
+                prop_assert_eq!(edit.aws_kept.len(), aws_before.len());
                 // The report is the policy: kept labels, removed ones absent, accounts.
                 prop_assert_eq!(&edit.kept, &after_statements.iter().map(label).collect::<Vec<_>>());
                 prop_assert_eq!(edit.kept.len() + edit.removed.len(), before_statements.len());

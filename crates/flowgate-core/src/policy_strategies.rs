@@ -20,3 +20,23 @@ pub fn unrelated_allow(sids: Vec<&'static str>) -> impl Strategy<Value = Value> 
             s
         })
 }
+
+/// One of the statements AWS writes itself when the bucket owner creates a flow log (see
+/// `aws_delivery`), for the central bucket, with or without AWS's dated Sid suffix.
+pub fn aws_statement() -> impl Strategy<Value = Value> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::sample::select(vec!["us-east-1", "eu-west-1", "*"]),
+        prop::sample::select(vec!["210987654321", "300000000000"]),
+    )
+        .prop_map(|(acl, dated, region, account)| {
+            let bucket: crate::names::BucketName = "central-logs".parse().expect("a bucket name");
+            let target = crate::bucket_policy::DeliveryTarget { partition: "aws", bucket: &bucket, prefix: None, account, hive_partitions: false };
+            let mut statement = crate::aws_delivery::aws_statements(&target, region)[usize::from(acl)].clone();
+            if dated {
+                statement["Sid"] = json!(format!("{}20150319", statement["Sid"].as_str().unwrap_or_default()));
+            }
+            statement
+        })
+}

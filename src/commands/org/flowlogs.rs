@@ -16,7 +16,7 @@ use super::regions::account_scope;
 use super::report::account_failure;
 use crate::apply::{ApplyMode, Done};
 use crate::cli::{FlowLogsDisableArgs, FlowLogsEnableArgs, FlowLogsStatusArgs, OrgOnboardArgs};
-use crate::commands::flowlogs::{self, EnablePlan};
+use crate::commands::flowlogs::{self, BucketOwner, EnablePlan};
 use crate::context::Ctx;
 use crate::core::org_outcome::unattempted;
 use crate::core::org_regions::{self, AccountRegions};
@@ -57,7 +57,7 @@ fn plan_account_flow_logs<'a>(
 ) -> BoxFuture<'a, (String, Result<AccountPlan>)> {
     async move {
         let plan = match account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await {
-            Ok(member) => plan_in_account(&member, &args.flowlogs).await,
+            Ok(member) => plan_in_account(&member, &args.flowlogs, bucket_owner(ctx, &account.id, args).await).await,
             Err(e) => Err(e),
         };
         (account.id.clone(), plan)
@@ -84,11 +84,23 @@ impl AccountPlan {
     }
 }
 
+/// Whose the central bucket is, for `account`'s flow logs. The caller's own flow logs (made as
+/// the caller) to a bucket in the caller's account are its owner's, and AWS may write the
+/// bucket's policy for them (see `flowlogs::BucketOwner`). A member's are made through the
+/// operator role, which holds no S3 permission (templates/org-operator-role.yaml): AWS writes no
+/// policy for them, whoever owns the bucket.
+async fn bucket_owner(ctx: &Ctx, account: &str, args: &OrgOnboardArgs) -> BucketOwner {
+    let Ok(identity) = ctx.identity().await else { return BucketOwner::Other };
+    let log_archive = args.target.log_archive_account.as_ref().map(|a| a.to_string());
+    let caller_owns = log_archive.as_deref().is_none_or(|la| la == identity.account);
+    if account == identity.account && caller_owns { BucketOwner::ThisAccount } else { BucketOwner::Other }
+}
+
 /// `flowlogs enable`'s plan in the account, over the requested regions it has enabled.
-async fn plan_in_account(member: &Ctx, args: &FlowLogsEnableArgs) -> Result<AccountPlan> {
+async fn plan_in_account(member: &Ctx, args: &FlowLogsEnableArgs, owner: BucketOwner) -> Result<AccountPlan> {
     let account = account_scope(member, &args.scope).await?;
     let plan = match account.scope {
-        Some(scope) => Some(flowlogs::plan_enable(member, &FlowLogsEnableArgs { scope, ..args.clone() }, false).await?),
+        Some(scope) => Some(flowlogs::plan_enable(member, &FlowLogsEnableArgs { scope, ..args.clone() }, owner).await?),
         None => None,
     };
     Ok(AccountPlan { plan, regions: account.regions })
@@ -171,7 +183,7 @@ async fn account_flow_logs(
     let (plan, skipped) = match planned {
         Some(planned) => planned,
         None => {
-            fresh = plan_in_account(&member, &args.flowlogs).await?;
+            fresh = plan_in_account(&member, &args.flowlogs, bucket_owner(ctx, &account.id, args).await).await?;
             let skipped = skip_lines(&account.id, in_play, &fresh.enabled());
             match &fresh.plan {
                 Some(plan) => (plan, skipped),
@@ -179,7 +191,7 @@ async fn account_flow_logs(
             }
         }
     };
-    let mut changes = flowlogs::apply_enable(&member, plan, &args.flowlogs).await?.changes();
+    let mut changes = flowlogs::apply_enable(&member, plan, &args.flowlogs).await?.0.changes();
     changes.extend(skipped);
     changes.sort_by(|a, b| (a.region.as_deref(), &a.resource).cmp(&(b.region.as_deref(), &b.resource)));
     Ok(changes)

@@ -346,9 +346,11 @@ pub(super) fn merged_policy(existing: Option<&str>, target: &OrgDeliveryTarget<'
         Error::refused(format!("the central bucket's policy cannot be edited: {e}"), Some("fix the policy by hand, then re-run".to_owned()))
     })?;
     if merge.over_limit() {
+        // What the bytes are, AWS's own delivery statements among them (they count as well).
+        let parts = crate::core::limits::bucket_policy_parts(merge.document.as_deref().or(existing).unwrap_or_default());
         return Err(Error::refused(
             format!(
-                "the bucket policy with per-account delivery for {} account(s) would be {} bytes, over S3's {}-byte limit",
+                "the bucket policy with per-account delivery for {} account(s) would be {} bytes, over S3's {}-byte limit ({parts})",
                 accounts.len(),
                 merge.size_bytes,
                 org_delivery::BUCKET_POLICY_LIMIT_BYTES

@@ -78,6 +78,10 @@ impl RequestRecord {
 /// gives (a VPC shared from another account, a failed flow-log delivery).
 type Rewrite = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
+/// What AWS does besides answering a call (see [`ChaosProxy::after_forwarding`]): given the
+/// request (its signing region, signer, body).
+type SideEffect = Arc<dyn Fn(RequestRecord) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 #[derive(Default)]
 struct ProxyState {
     /// (action, only for requests signed with credentials AssumeRole issued for this role ARN,
@@ -104,6 +108,8 @@ struct ProxyState {
     answers: Mutex<Vec<Answer>>,
     /// (access key, service, account): see [`ChaosProxy::act_in_account`].
     acting: Mutex<Vec<(String, String, String)>>,
+    /// (action, what AWS does besides the call): see [`ChaosProxy::after_forwarding`].
+    side_effects: Mutex<Vec<(String, SideEffect)>>,
 }
 
 /// An answer the proxy gives itself: to `action` (whose request body contains `when`, if set),
@@ -250,6 +256,19 @@ impl ChaosProxy {
     /// the emulator's: an AWS answer header the emulator never sends, or sends with another value.
     pub fn set_response_header(&self, action: &str, name: &str, value: &str) {
         self.state.response_headers.lock().unwrap().push((action.to_owned(), name.to_ascii_lowercase(), value.to_owned()));
+    }
+
+    /// After the emulator has applied each `action` request, and before the caller sees the
+    /// answer, `effect` runs with the request (its signing region, signer, body): what AWS does besides
+    /// the call that the emulator does not (the log delivery service writing the bucket policy
+    /// when the bucket's owner creates a flow log). `effect` talks to the emulator directly.
+    #[allow(dead_code)]
+    pub fn after_forwarding<F>(&self, action: &str, effect: impl Fn(RequestRecord) -> F + Send + Sync + 'static)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let effect: SideEffect = Arc::new(move |request| Box::pin(effect(request)));
+        self.state.side_effects.lock().unwrap().push((action.to_owned(), effect));
     }
 
     /// Every `action` request reaches the emulator, which applies it, and is then answered with
@@ -504,7 +523,7 @@ async fn handle(
     let headers = parts.headers.iter().map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let set_headers: Vec<(String, String)> =
         state.response_headers.lock().unwrap().iter().filter(|(a, _, _)| *a == action).map(|(_, n, v)| (n.clone(), v.clone())).collect();
-    state.log.lock().unwrap().push(RequestRecord {
+    let record = RequestRecord {
         service: service.clone(),
         region: region.clone(),
         action,
@@ -517,7 +536,8 @@ async fn handle(
         query: query.clone(),
         amz_headers: parameter_headers(&parts.headers),
         headers,
-    });
+    };
+    state.log.lock().unwrap().push(record.clone());
 
     let released = {
         let mut hold = state.hold.lock().unwrap();
@@ -591,7 +611,14 @@ async fn handle(
     let Ok(upstream) = upstream.body(Full::new(body)) else {
         return Ok(fault_response(&service, FaultKind::ServerError));
     };
-    match client.request(upstream).await {
+    let response = client.request(upstream).await;
+    let effects: Vec<SideEffect> = state.side_effects.lock().unwrap().iter().filter(|(a, _)| *a == action_name).map(|(_, e)| e.clone()).collect();
+    if response.is_ok() {
+        for effect in effects {
+            effect(record.clone()).await;
+        }
+    }
+    match response {
         Ok(_) if fail_after => Ok(fault_response(&service, FaultKind::ServerError)),
         Ok(response) => {
             let (parts, body) = response.into_parts();

@@ -107,6 +107,31 @@ fn a_deny_under_a_condition_flowgate_cannot_judge_is_a_warning() {
     assert!(c.detail.contains("on some keys (arn:aws:s3:::flow-a/AWSLogs/123456789012/2027/*)"), "{}", c.detail);
 }
 
+/// Issue 24 item 4: the bucket owner's CreateFlowLogs makes AWS write its own delivery
+/// statements (VPC User Guide, "Amazon S3 bucket permissions for flow logs": the policy is
+/// overwritten with them). They grant delivery as flowgate's do: the check passes, naming them.
+#[test]
+fn aws_s_own_statements_are_a_delivery_grant() {
+    let b = bucket();
+    let aws = crate::aws_delivery::aws_statements(&target(&b), "eu-west-1");
+    let only_aws = json!({"Version": "2012-10-17", "Statement": aws}).to_string();
+    let c = delivery_policy_check(Some(&only_aws), &target(&b));
+    assert_eq!(c.status, CheckStatus::Pass, "{c:?}");
+    assert_eq!(
+        c.detail,
+        "flow-log delivery granted for AWSLogs/123456789012/ by AWS's own statements AWSLogDeliveryWrite, AWSLogDeliveryAclCheck \
+         (written by AWS when the bucket owner created a flow log; for flow logs in eu-west-1 only)"
+    );
+    // For another account's path they grant nothing.
+    let other = DeliveryTarget { account: "210987654321", ..target(&b) };
+    assert_eq!(delivery_policy_check(Some(&only_aws), &other).status, CheckStatus::Fail);
+    // A Deny the service cannot escape still fails the check.
+    let mut denied = aws.clone();
+    denied.push(json!({"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::flow-a/*"}));
+    let text = json!({"Version": "2012-10-17", "Statement": denied}).to_string();
+    assert_eq!(delivery_policy_check(Some(&text), &target(&b)).status, CheckStatus::Fail);
+}
+
 mod properties {
     //! The delivery judgement against generated policies: a Deny that cannot touch the delivery
     //! service never changes the check; one that names the service (or everyone) and one of its
