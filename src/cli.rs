@@ -63,6 +63,18 @@ impl Cli {
             Command::Onboard(args) => ecs(&args.format, args.ecs),
             _ => Ok(()),
         }?;
+        // An apply's exit code already says what it did; drift is a plan's answer.
+        let plan_exit_code = match &self.command {
+            Command::Onboard(args) => args.exit_code,
+            Command::Org(org) => matches!(&**org, OrgCommand::Onboard(args) if args.exit_code),
+            _ => false,
+        };
+        if plan_exit_code && !self.global.dry_run {
+            return contradiction(
+                "--exit-code answers whether a run would change something: it goes with --dry-run (add it), as terraform plan -detailed-exitcode"
+                    .to_owned(),
+            );
+        }
 
         if let Some(key) = repeated_tag_key(self.command.tags()) {
             return contradiction(format!(
@@ -417,6 +429,11 @@ pub struct FlowLogsStatusArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    /// Exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -525,6 +542,11 @@ pub struct OnboardArgs {
     /// Regions worked on at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+
+    /// With --dry-run: exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -958,6 +980,11 @@ pub struct OrgStatusArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    /// Exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -1010,6 +1037,11 @@ pub struct OrgOnboardArgs {
 
     #[command(flatten)]
     pub wait: StackWaitArgs,
+
+    /// With --dry-run: exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -126,6 +126,11 @@ pub struct OnboardReport {
     /// The wizard's answers as one non-interactive command, for automation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equivalent_command: Option<String>,
+    /// Whether the plan had anything to change (what `--dry-run --exit-code` exits 4 for).
+    pub would_change: bool,
+    /// `--exit-code` (with `--dry-run`): drift exits 4 unless something failed.
+    #[serde(skip)]
+    pub drift_exit_code: bool,
     #[serde(skip)]
     applied: bool,
 }
@@ -179,10 +184,11 @@ impl Report for OnboardReport {
         if step_failed || self.summary.failed > 0 {
             return if self.summary.applied > 0 { ExitStatus::Partial } else { ExitStatus::Failure };
         }
-        match self.verify.as_ref().map(|v| v.status) {
+        let status = match self.verify.as_ref().map(|v| v.status) {
             Some(CheckStatus::Fail) => ExitStatus::Failure,
             _ => self.summary.exit_status(),
-        }
+        };
+        if self.drift_exit_code { status.with_drift(self.would_change) } else { status }
     }
 }
 
@@ -216,6 +222,8 @@ impl OnboardReport {
             summary: ChangeTally::default(),
             rerun: None,
             equivalent_command: None,
+            would_change: false,
+            drift_exit_code: false,
             applied: false,
         }
     }
@@ -252,6 +260,7 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&planned);
     let pending = report.summary.steps_planned;
+    (report.would_change, report.drift_exit_code) = (pending > 0, args.exit_code);
     ctx.printer.text(format_args!("{}\nPlan for onboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
     for step in &report.steps {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;

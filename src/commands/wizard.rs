@@ -276,6 +276,7 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         tags: Vec::new(),
         wait,
         concurrency: 8,
+        exit_code: false,
     })
 }
 
