@@ -59,7 +59,10 @@ impl Cli {
             ),
             Command::Flowlogs(FlowLogsCommand::Enable(FlowLogsEnableArgs { spec, .. }))
             | Command::Flowlogs(FlowLogsCommand::Status(FlowLogsStatusArgs { spec, .. }))
-            | Command::Verify(VerifyArgs { spec, .. }) => ecs(&spec.format, spec.ecs),
+            | Command::Verify(VerifyArgs { spec, .. })
+            | Command::Watch(WatchCommand::Enable(WatchEnableArgs { spec, .. }) | WatchCommand::Status(WatchEnableArgs { spec, .. })) => {
+                ecs(&spec.format, spec.ecs)
+            }
             Command::Onboard(args) => ecs(&args.format, args.ecs),
             _ => Ok(()),
         }?;
@@ -106,6 +109,7 @@ impl Command {
         match self {
             Command::Bucket(BucketCommand::Create(args)) => &args.tags,
             Command::Flowlogs(FlowLogsCommand::Enable(args)) => &args.tags,
+            Command::Watch(WatchCommand::Enable(args)) => &args.tags,
             Command::Onboard(args) => &args.tags,
             Command::Org(org) => match org.as_ref() {
                 OrgCommand::Onboard(args) => &args.flowlogs.tags,
@@ -118,7 +122,7 @@ impl Command {
     /// Whether the command's `--tag`s go on flow logs (which also carry flowgate's marker tag).
     pub fn tags_flow_logs(&self) -> bool {
         match self {
-            Command::Flowlogs(FlowLogsCommand::Enable(_)) | Command::Onboard(_) => true,
+            Command::Flowlogs(FlowLogsCommand::Enable(_)) | Command::Watch(WatchCommand::Enable(_)) | Command::Onboard(_) => true,
             Command::Org(org) => matches!(org.as_ref(), OrgCommand::Onboard(_)),
             _ => false,
         }
@@ -234,6 +238,10 @@ pub enum Command {
     /// member account to one central bucket
     #[command(subcommand)]
     Org(Box<OrgCommand>),
+    /// Keep coverage: per region, a stack whose EventBridge rule and SSM Automation give every
+    /// new VPC flowgate's flow log (no code of flowgate's runs in the account)
+    #[command(subcommand)]
+    Watch(WatchCommand),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -444,6 +452,55 @@ pub struct FlowLogsDisableArgs {
     /// Only flow logs to this bucket
     #[arg(long, value_name = "NAME")]
     pub bucket: Option<BucketName>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Deploy (or update) the watcher in every region: after checking that a CloudTrail trail
+    /// brings the region's CreateVpc calls to EventBridge
+    Enable(WatchEnableArgs),
+    /// Per region: the watcher's stack, whether it creates the flow log asked for, and its trail;
+    /// exit 1 unless every region is watched
+    Status(WatchEnableArgs),
+    /// Delete flowgate's watcher stacks (the stack named flowgate-watch with flowgate's marker); nothing else
+    Disable(WatchDisableArgs),
+}
+
+/// The flow log the watcher creates (as `flowlogs enable` would) and where it watches.
+#[derive(Debug, Clone, Args)]
+pub struct WatchEnableArgs {
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    /// Only these regions, comma-separated [default: every enabled region of the partition]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// Tag the flow logs the watcher creates (repeatable); flowgate:managed=true is always added
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
+    pub tags: Vec<Tag>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchDisableArgs {
+    /// Only these regions, comma-separated [default: every enabled region of the partition]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+impl WatchEnableArgs {
+    /// Regions, as the flow-log commands select them (no VPCs: the watcher waits for new ones).
+    pub fn scope(&self) -> ScopeArgs {
+        ScopeArgs { regions: self.regions.clone(), vpcs: Vec::new(), concurrency: self.concurrency }
+    }
 }
 
 #[derive(Debug, Clone, Args)]

@@ -15,9 +15,20 @@ pub const TEMPLATE: &str = include_str!("../../../templates/watch.yaml");
 /// The watcher's stack, one per region.
 pub const STACK_NAME: &str = "flowgate-watch";
 
-/// The output that marks a stack as flowgate's watcher: `watch disable` and `offboard` delete no
-/// stack without it, whatever its name.
-pub const MARKER_OUTPUT: &str = "FlowgateWatch";
+/// The parameters templates/watch.yaml declares: a stack named [`STACK_NAME`] with exactly these
+/// is flowgate's watcher, and `watch disable` deletes no other stack, whatever its name. (The
+/// template's `FlowgateWatch` output says the same to a person; the parameters are what every
+/// DescribeStacks returns, the emulator's included.)
+pub const PARAMETERS: &[&str] = &[
+    "LogDestination",
+    "LogFormat",
+    "TrafficType",
+    "MaxAggregationInterval",
+    "FileFormat",
+    "HiveCompatiblePartitions",
+    "PerHourPartition",
+    "FlowLogTags",
+];
 
 /// The stack's parameters: every value of the flow log's CreateFlowLogs request, as the
 /// Automation document sends it (its `inputs` are these parameters, substituted).
@@ -44,9 +55,9 @@ pub struct ObservedStack {
 }
 
 impl ObservedStack {
-    /// Flowgate's watcher: the stack carries the marker output of templates/watch.yaml.
+    /// Flowgate's watcher: the stack has the parameters of templates/watch.yaml, and no other.
     pub fn is_flowgates(&self) -> bool {
-        self.outputs.contains_key(MARKER_OUTPUT)
+        self.parameters.len() == PARAMETERS.len() && PARAMETERS.iter().all(|p| self.parameters.contains_key(*p))
     }
 }
 
@@ -200,6 +211,9 @@ mod tests {
         let mut declared = declared;
         (passed.sort_unstable(), declared.sort_unstable());
         assert_eq!(passed, declared, "every parameter passed is declared, and no other");
+        let mut marker = PARAMETERS.to_vec();
+        marker.sort_unstable();
+        assert_eq!(marker, declared, "a watcher is known by the template's parameters");
         let content = template["Resources"]["FlowLogDocument"]["Properties"]["Content"]["Fn::Sub"].as_str().unwrap().to_owned();
         let inputs = rendered_inputs(content, &parameters);
         assert_eq!(inputs["ResourceType"], request.resource_type);
@@ -246,8 +260,13 @@ mod tests {
     fn stack(status: &str, parameters: &[(&'static str, String)], ours: bool) -> ObservedStack {
         ObservedStack {
             status: status.into(),
-            parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect(),
-            outputs: if ours { [(MARKER_OUTPUT.to_owned(), "v1".to_owned())].into() } else { Default::default() },
+            // Another stack of that name: the vendor role's parameters, say.
+            parameters: if ours {
+                parameters.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect()
+            } else {
+                [("VendorAccountId".to_owned(), "111122223333".to_owned())].into()
+            },
+            outputs: Default::default(),
         }
     }
 
