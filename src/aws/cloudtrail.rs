@@ -1,10 +1,10 @@
 //! CloudTrail, read only: whether a trail brings a region's CreateVpc calls to EventBridge (what
 //! the watcher's rules wait for).
 
-use aws_sdk_cloudtrail::Client;
 use aws_sdk_cloudtrail::types::ReadWriteType;
 
 use crate::aws::aws_error;
+use crate::aws::clients::Clients;
 use crate::core::watch::{SelectorFacts, TrailFacts, records_management_writes};
 use crate::error::Result;
 
@@ -12,8 +12,11 @@ pub const ACTIONS: &[&str] = &["cloudtrail:DescribeTrails", "cloudtrail:GetTrail
 
 /// The trails that apply to `region` (its own, multi-region and organization trails: shadow
 /// trails included), each with its logging status and whether it records write management events.
-pub async fn trails(client: &Client, region: &str) -> Result<Vec<TrailFacts>> {
-    let out = client
+/// A trail's status and selectors are read in its home region, where the trail lives (a shadow
+/// trail is its replication elsewhere).
+pub async fn trails(clients: &Clients, region: &str) -> Result<Vec<TrailFacts>> {
+    let out = clients
+        .cloudtrail_in(region)
         .describe_trails()
         .include_shadow_trails(true)
         .send()
@@ -22,6 +25,8 @@ pub async fn trails(client: &Client, region: &str) -> Result<Vec<TrailFacts>> {
     let mut facts = Vec::new();
     for trail in out.trail_list() {
         let (Some(name), Some(arn)) = (trail.name(), trail.trail_arn()) else { continue };
+        let home = trail.home_region().unwrap_or(region);
+        let client = clients.cloudtrail_in(home);
         let status = client
             .get_trail_status()
             .name(arn)
@@ -36,7 +41,7 @@ pub async fn trails(client: &Client, region: &str) -> Result<Vec<TrailFacts>> {
             .map_err(|e| aws_error(e, format!("reading the event selectors of trail {name} in {region}"), "cloudtrail:GetEventSelectors"))?;
         facts.push(TrailFacts {
             name: name.to_owned(),
-            home_region: trail.home_region().unwrap_or_default().to_owned(),
+            home_region: home.to_owned(),
             multi_region: trail.is_multi_region_trail().unwrap_or(false),
             organization: trail.is_organization_trail().unwrap_or(false),
             logging: status.is_logging().unwrap_or(false),

@@ -39,7 +39,7 @@ async fn observe_region(ctx: &Ctx, region: &str, with_trail: bool) -> Result<Reg
         outputs: info.outputs,
     });
     let trail = if with_trail {
-        let trails = cloudtrail::trails(&ctx.clients.cloudtrail_in(region), region).await?;
+        let trails = cloudtrail::trails(&ctx.clients, region).await?;
         watch::trail_for_region(region, &trails).map(|t| t.name.clone())
     } else {
         Ok(String::new())
