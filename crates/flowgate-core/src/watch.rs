@@ -206,10 +206,9 @@ mod tests {
         // The document as CloudFormation renders it from these parameters: the CreateFlowLogs
         // inputs, field by field.
         let template = crate::stack_template::to_json(TEMPLATE).unwrap();
-        let declared: Vec<&str> = template["Parameters"].as_object().unwrap().keys().map(String::as_str).collect();
-        let mut passed: Vec<&str> = parameters.keys().copied().collect();
-        let mut declared = declared;
-        (passed.sort_unstable(), declared.sort_unstable());
+        let mut declared: Vec<&str> = template["Parameters"].as_object().unwrap().keys().map(String::as_str).collect();
+        declared.sort_unstable();
+        let passed: Vec<&str> = parameters.keys().copied().collect();
         assert_eq!(passed, declared, "every parameter passed is declared, and no other");
         let mut marker = PARAMETERS.to_vec();
         marker.sort_unstable();
