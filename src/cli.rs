@@ -512,6 +512,10 @@ pub struct WizardArgs {
     /// The role stack's name
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
     pub stack_name: String,
+
+    /// Also keep coverage: the watcher in every region chosen (see flowgate watch enable)
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -604,6 +608,11 @@ pub struct OnboardArgs {
     /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Also keep coverage: deploy the watcher in every region (see flowgate watch enable), so
+    /// that a VPC created later gets its flow log too
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -623,6 +632,11 @@ pub struct OffboardArgs {
     /// With --delete-bucket: delete the flow logs in it too
     #[arg(long, requires = "delete_bucket")]
     pub force: bool,
+
+    /// Also delete flowgate's watcher stacks, first (before the flow logs, so that none is
+    /// created meanwhile)
+    #[arg(long)]
+    pub watch: bool,
 
     #[command(flatten)]
     pub scope: ScopeArgs,

@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::apply::{self, ApplyMode, Decision, Done, OnFailure, Plan, Step, error_text};
 use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, StackDeployArgs, StackNameArgs, StackWaitArgs,
-    VerifyArgs,
+    VerifyArgs, WatchEnableArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
-use crate::commands::{bucket, flowlogs, stack, verify};
+use crate::commands::{bucket, flowlogs, stack, verify, watch};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::FileFormat;
 use crate::core::names::partition_of_region;
@@ -34,6 +34,8 @@ pub struct OnboardSteps {
     pub flowlogs: FlowLogsEnableArgs,
     pub stack: StackDeployArgs,
     pub verify: VerifyArgs,
+    /// `--watch`: the watcher, with the flow log the flow-log step creates.
+    pub watch: Option<WatchEnableArgs>,
 }
 
 pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps {
@@ -51,7 +53,14 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
     let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: args.concurrency };
     let storage_ids =
         if args.storage_access && args.storage_ids.is_empty() { vec![StorageId::from(args.bucket.clone())] } else { args.storage_ids.clone() };
+    let watch = args.watch.then(|| WatchEnableArgs {
+        spec: spec.clone(),
+        regions: args.regions.clone(),
+        tags: args.tags.clone(),
+        concurrency: args.concurrency,
+    });
     OnboardSteps {
+        watch,
         bucket: BucketCreateArgs {
             target: BucketTargetArgs {
                 bucket: args.bucket.clone(),
@@ -234,7 +243,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
-// Long (~100 lines): four sub-commands planned, confirmed once, applied in order, then verified.
+// Long (~115 lines): four or five sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // The planning pass makes no ExternalId up (it says one will be generated); the apply
     // generates it once, in stack deploy, and reports it.
@@ -257,6 +266,9 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         StepResult { step: "flow logs", changes: flowlogs_plan.changes.clone(), error: None },
         StepResult { step: "role stack and access", changes: stack_plan.changes.clone(), error: None },
     ];
+    if let Some(watch_args) = &steps.watch {
+        report.steps.push(StepResult { step: "watcher", changes: watch::enable(&planning, watch_args).await?.changes, error: None });
+    }
     let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&planned);
     let pending = report.summary.steps_planned;
@@ -326,6 +338,16 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         ],
         OnFailure::Continue { concurrency: 1 },
     );
+    let mut plan = plan;
+    if let (Some(watch_args), Some(planned)) = (&sub.watch, report.steps.get(3)) {
+        // After the flow-log step: the watcher creates the flow log that step just did.
+        plan.steps.push(Step::new(planned.changes.clone(), async move {
+            if !bucket_ok.load(Ordering::SeqCst) {
+                return Ok(needs_bucket());
+            }
+            Ok(sub_report(watch::enable(applying, watch_args).await.map(|r| (r.changes, None))))
+        }));
+    }
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, plan, "").await?;
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
     report.steps = names.into_iter().zip(outcome.steps).map(|(step, o)| StepResult { step, changes: o.changes, error: o.error }).collect();

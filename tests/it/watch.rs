@@ -194,3 +194,43 @@ fn the_watcher_template_passes_cfn_lint_and_checkov() {
         Command::new(checkov).args(["-f", "templates/watch.yaml", "--skip-download", "--quiet", "--compact"]).current_dir(root).output().unwrap();
     assert!(out.status.success() && stdout(&out).contains("Failed checks: 0"), "checkov:\n{}{}", stdout(&out), stderr(&out));
 }
+
+/// `onboard --watch` deploys the watcher with the flow log it creates; `offboard --watch` removes
+/// it first, before the flow logs (a watcher left running would give a new VPC a flow log again).
+#[test]
+fn onboard_and_offboard_take_the_watcher_along() {
+    let env = Env::isolated();
+    start_trail(&env);
+    let onboard = env
+        .flowgate()
+        .args([
+            "onboard",
+            "--bucket",
+            BUCKET,
+            "--regions",
+            REGION,
+            "--vendor-account",
+            "111122223333",
+            "--storage-access",
+            "--watch",
+            "--yes",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(onboard.status.success(), "{}{}", stdout(&onboard), stderr(&onboard));
+    let report = json_stdout(&onboard);
+    let steps: Vec<&str> = report["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(steps, ["bucket", "flow logs", "role stack and access", "watcher"]);
+    assert!(stack(&env).is_some(), "the watcher is deployed");
+
+    let offboard =
+        env.flowgate().args(["offboard", "--bucket", BUCKET, "--regions", REGION, "--watch", "--yes", "--output", "json"]).output().unwrap();
+    assert!(offboard.status.success(), "{}{}", stdout(&offboard), stderr(&offboard));
+    let report = json_stdout(&offboard);
+    assert_eq!(report["steps"][0]["step"], "watcher", "{report:#}");
+    assert_eq!(report["steps"][0]["changes"][0]["action"], "delete-stack", "{report:#}");
+    assert_eq!(report["steps"][0]["changes"][0]["status"], "applied", "{report:#}");
+    assert!(stack(&env).is_none_or(|s| s.stack_status().is_some_and(|st| st.as_str() == "DELETE_COMPLETE")));
+}
