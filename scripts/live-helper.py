@@ -5,6 +5,7 @@ stopped at, and reports what it could not remove.
 Usage: live-helper.py account
        live-helper.py create-vpc REGION RUN_ID
        live-helper.py cleanup REGION RUN_ID VPC_ID BUCKET STACK ROLE
+       live-helper.py watched-vpc REGION RUN_ID BUCKET TIMEOUT_SECONDS
 
 Credentials, profile and endpoint come from the environment (AWS_PROFILE, AWS_ENDPOINT_URL), as
 for flowgate. Needs boto3 (pip install boto3).
@@ -39,6 +40,36 @@ def create_vpc(region, run_id):
     tags = [{"Key": "Name", "Value": f"flowgate-live-{run_id}"}, {"Key": RUN_TAG, "Value": run_id}]
     vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
     print(vpc["Vpc"]["VpcId"])
+
+
+def watched_vpc(region, run_id, bucket, timeout):
+    """Creates a VPC and waits (at most TIMEOUT_SECONDS) for the watcher to give it flowgate's
+    flow log to BUCKET (tagged flowgate:managed=true); then removes the flow log and the VPC,
+    whatever came of the wait. Exit 0 when the flow log came, 1 otherwise."""
+    ec2 = client("ec2", region)
+    tags = [{"Key": "Name", "Value": f"flowgate-live-{run_id}-watched"}, {"Key": RUN_TAG, "Value": run_id}]
+    vpc_id = ec2.create_vpc(CidrBlock="10.98.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])["Vpc"]["VpcId"]
+    print(f"watched-vpc: created {vpc_id}; waiting up to {timeout}s for its flow log")
+    found, deadline = None, time.monotonic() + int(timeout)
+    try:
+        # CloudTrail delivers the CreateVpc event to EventBridge within minutes, the Automation
+        # then runs in seconds.
+        while time.monotonic() < deadline and not found:
+            logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+            found = next((f for f in logs if {"Key": "flowgate:managed", "Value": "true"} in f.get("Tags", [])
+                          and f.get("LogDestination", "").startswith(f"arn:aws:s3:::{bucket}")), None)
+            if not found:
+                time.sleep(15)
+    finally:
+        logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+        if logs:
+            ec2.delete_flow_logs(FlowLogIds=[f["FlowLogId"] for f in logs])
+        ec2.delete_vpc(VpcId=vpc_id)
+        print(f"watched-vpc: removed {vpc_id} and its {len(logs)} flow log(s)")
+    if not found:
+        print(f"watched-vpc: no flowgate flow log on {vpc_id} after {timeout}s", file=sys.stderr)
+        sys.exit(1)
+    print(f"watched-vpc: {found['FlowLogId']} ({found.get('LogFormat', '')[:40]}...) came by itself")
 
 
 def cleanup(region, run_id, vpc_id, bucket, stack, role):
@@ -156,6 +187,8 @@ if __name__ == "__main__":
         account()
     elif command == "create-vpc" and len(args) == 2:
         create_vpc(*args)
+    elif command == "watched-vpc" and len(args) == 4:
+        watched_vpc(*args)
     elif command == "cleanup" and len(args) == 6:
         cleanup(*args)
     else:

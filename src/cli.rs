@@ -59,10 +59,25 @@ impl Cli {
             ),
             Command::Flowlogs(FlowLogsCommand::Enable(FlowLogsEnableArgs { spec, .. }))
             | Command::Flowlogs(FlowLogsCommand::Status(FlowLogsStatusArgs { spec, .. }))
-            | Command::Verify(VerifyArgs { spec, .. }) => ecs(&spec.format, spec.ecs),
+            | Command::Verify(VerifyArgs { spec, .. })
+            | Command::Watch(WatchCommand::Enable(WatchEnableArgs { spec, .. }) | WatchCommand::Status(WatchEnableArgs { spec, .. })) => {
+                ecs(&spec.format, spec.ecs)
+            }
             Command::Onboard(args) => ecs(&args.format, args.ecs),
             _ => Ok(()),
         }?;
+        // An apply's exit code already says what it did; drift is a plan's answer.
+        let plan_exit_code = match &self.command {
+            Command::Onboard(args) => args.exit_code,
+            Command::Org(org) => matches!(&**org, OrgCommand::Onboard(args) if args.exit_code),
+            _ => false,
+        };
+        if plan_exit_code && !self.global.dry_run {
+            return contradiction(
+                "--exit-code answers whether a run would change something: it goes with --dry-run (add it), as terraform plan -detailed-exitcode"
+                    .to_owned(),
+            );
+        }
 
         if let Some(key) = repeated_tag_key(self.command.tags()) {
             return contradiction(format!(
@@ -94,6 +109,7 @@ impl Command {
         match self {
             Command::Bucket(BucketCommand::Create(args)) => &args.tags,
             Command::Flowlogs(FlowLogsCommand::Enable(args)) => &args.tags,
+            Command::Watch(WatchCommand::Enable(args)) => &args.tags,
             Command::Onboard(args) => &args.tags,
             Command::Org(org) => match org.as_ref() {
                 OrgCommand::Onboard(args) => &args.flowlogs.tags,
@@ -106,7 +122,7 @@ impl Command {
     /// Whether the command's `--tag`s go on flow logs (which also carry flowgate's marker tag).
     pub fn tags_flow_logs(&self) -> bool {
         match self {
-            Command::Flowlogs(FlowLogsCommand::Enable(_)) | Command::Onboard(_) => true,
+            Command::Flowlogs(FlowLogsCommand::Enable(_)) | Command::Watch(WatchCommand::Enable(_)) | Command::Onboard(_) => true,
             Command::Org(org) => matches!(org.as_ref(), OrgCommand::Onboard(_)),
             _ => false,
         }
@@ -222,6 +238,10 @@ pub enum Command {
     /// member account to one central bucket
     #[command(subcommand)]
     Org(Box<OrgCommand>),
+    /// Keep coverage: per region, a stack whose EventBridge rule and SSM Automation give every
+    /// new VPC flowgate's flow log (no code of flowgate's runs in the account)
+    #[command(subcommand)]
+    Watch(WatchCommand),
     /// Check the whole onboarding from the delivered flow logs: bucket, coverage, delivery, objects, access
     Verify(VerifyArgs),
     /// The vendor role's read access to flow-log buckets: grant, revoke, list
@@ -417,6 +437,11 @@ pub struct FlowLogsStatusArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    /// Exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -429,6 +454,55 @@ pub struct FlowLogsDisableArgs {
     pub bucket: Option<BucketName>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum WatchCommand {
+    /// Deploy (or update) the watcher in every region: after checking that a CloudTrail trail
+    /// brings the region's CreateVpc calls to EventBridge
+    Enable(WatchEnableArgs),
+    /// Per region: the watcher's stack, whether it creates the flow log asked for, and its trail;
+    /// exit 1 unless every region is watched
+    Status(WatchEnableArgs),
+    /// Delete flowgate's watcher stacks (the stack named flowgate-watch with flowgate's marker); nothing else
+    Disable(WatchDisableArgs),
+}
+
+/// The flow log the watcher creates (as `flowlogs enable` would) and where it watches.
+#[derive(Debug, Clone, Args)]
+pub struct WatchEnableArgs {
+    #[command(flatten)]
+    pub spec: FlowLogSpecArgs,
+
+    /// Only these regions, comma-separated [default: every enabled region of the partition]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// Tag the flow logs the watcher creates (repeatable); flowgate:managed=true is always added
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_user_tag)]
+    pub tags: Vec<Tag>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchDisableArgs {
+    /// Only these regions, comma-separated [default: every enabled region of the partition]
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<RegionName>,
+
+    /// Regions worked on at once
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub concurrency: u16,
+}
+
+impl WatchEnableArgs {
+    /// Regions, as the flow-log commands select them (no VPCs: the watcher waits for new ones).
+    pub fn scope(&self) -> ScopeArgs {
+        ScopeArgs { regions: self.regions.clone(), vpcs: Vec::new(), concurrency: self.concurrency }
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct WizardArgs {
     /// Offer only these regions (comma-separated) [default: every enabled region]
@@ -438,6 +512,10 @@ pub struct WizardArgs {
     /// The role stack's name
     #[arg(long, default_value = DEFAULT_STACK_NAME, value_parser = parse_stack_name)]
     pub stack_name: String,
+
+    /// Also keep coverage: the watcher in every region chosen (see flowgate watch enable)
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -525,6 +603,16 @@ pub struct OnboardArgs {
     /// Regions worked on at once
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=32))]
     pub concurrency: u16,
+
+    /// With --dry-run: exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
+
+    /// Also keep coverage: deploy the watcher in every region (see flowgate watch enable), so
+    /// that a VPC created later gets its flow log too
+    #[arg(long)]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -544,6 +632,11 @@ pub struct OffboardArgs {
     /// With --delete-bucket: delete the flow logs in it too
     #[arg(long, requires = "delete_bucket")]
     pub force: bool,
+
+    /// Also delete flowgate's watcher stacks, first (before the flow logs, so that none is
+    /// created meanwhile)
+    #[arg(long)]
+    pub watch: bool,
 
     #[command(flatten)]
     pub scope: ScopeArgs,
@@ -977,6 +1070,11 @@ pub struct OrgStatusArgs {
 
     #[command(flatten)]
     pub scope: ScopeArgs,
+
+    /// Exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 /// `org verify`: `org status`'s reads, the vendor role's reads of the central bucket, and the
@@ -1051,6 +1149,11 @@ pub struct OrgOnboardArgs {
 
     #[command(flatten)]
     pub wait: StackWaitArgs,
+
+    /// With --dry-run: exit 4 when a run would change something (drift), 0 when nothing would; a failure keeps
+    /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Args)]

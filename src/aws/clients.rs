@@ -58,6 +58,12 @@ impl Clients {
         aws_sdk_cloudformation::Client::from_conf(config)
     }
 
+    /// CloudTrail in `region`: a trail's status and selectors are read where the trail applies.
+    pub fn cloudtrail_in(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let config = aws_sdk_cloudtrail::config::Builder::from(&self.sdk).region(Region::new(region.to_owned())).build();
+        aws_sdk_cloudtrail::Client::from_conf(config)
+    }
+
     pub fn iam(&self) -> aws_sdk_iam::Client {
         aws_sdk_iam::Client::new(&self.sdk)
     }

@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::aws::{aws_error, error_code};
-use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, ExistingFlowLog, FileFormat, RegionInfo, TrafficType, Vpc};
+use crate::core::flowlog_plan::{DesiredFlowLog, DestinationOptions, ExistingFlowLog, FileFormat, RegionInfo, Vpc};
 use crate::core::names::Tag as UserTag;
 use crate::error::Result;
 
@@ -202,29 +202,26 @@ pub async fn create_flow_logs(
     tags: &[(String, String)],
     client_token: &str,
 ) -> Result<Vec<ItemFailure>> {
-    let traffic = match desired.traffic_type {
-        TrafficType::All => SdkTrafficType::All,
-        TrafficType::Accept => SdkTrafficType::Accept,
-        TrafficType::Reject => SdkTrafficType::Reject,
-    };
+    // The one request the core renders (the watcher's Automation sends the same).
+    let request = desired.create_request(tags);
     let options = DestinationOptionsRequest::builder()
-        .file_format(DestinationFileFormat::from(desired.options.file_format.as_api()))
-        .hive_compatible_partitions(desired.options.hive_partitions)
-        .per_hour_partition(desired.options.per_hour_partition)
+        .file_format(DestinationFileFormat::from(request.file_format))
+        .hive_compatible_partitions(request.hive_compatible_partitions)
+        .per_hour_partition(request.per_hour_partition)
         .build();
     let tag_spec = TagSpecification::builder()
         .resource_type(ResourceType::VpcFlowLog)
-        .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .set_tags(Some(request.tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
         .build();
     let out = ec2
         .create_flow_logs()
         .set_resource_ids(Some(vpc_ids.to_vec()))
-        .resource_type(FlowLogsResourceType::Vpc)
-        .traffic_type(traffic)
-        .log_destination_type(LogDestinationType::S3)
-        .log_destination(desired.destination_arn())
-        .log_format(desired.format.to_api())
-        .max_aggregation_interval(desired.max_aggregation_interval)
+        .resource_type(FlowLogsResourceType::from(request.resource_type))
+        .traffic_type(SdkTrafficType::from(request.traffic_type))
+        .log_destination_type(LogDestinationType::from(request.log_destination_type))
+        .log_destination(request.log_destination)
+        .log_format(request.log_format)
+        .max_aggregation_interval(request.max_aggregation_interval)
         .destination_options(options)
         .tag_specifications(tag_spec)
         // The same token on the SDK's retries makes a retried create return the first result

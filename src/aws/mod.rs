@@ -4,6 +4,7 @@
 
 pub mod clients;
 pub mod cloudformation;
+pub mod cloudtrail;
 pub mod ec2;
 pub mod iam;
 pub mod organizations;

@@ -210,8 +210,14 @@ fn org_policies_cover_their_adapters_and_steps() {
 #[test]
 fn every_adapter_action_is_in_some_operator_policy() {
     let all: Vec<String> = OPERATOR_POLICIES.iter().flat_map(|(_, p)| allowed_actions(p)).collect();
-    let adapters =
-        [crate::aws::s3::ACTIONS, crate::aws::ec2::ACTIONS, crate::aws::iam::ACTIONS, crate::aws::cloudformation::ACTIONS, crate::aws::sts::ACTIONS];
+    let adapters = [
+        crate::aws::s3::ACTIONS,
+        crate::aws::ec2::ACTIONS,
+        crate::aws::iam::ACTIONS,
+        crate::aws::cloudformation::ACTIONS,
+        crate::aws::sts::ACTIONS,
+        crate::aws::cloudtrail::ACTIONS,
+    ];
     let org_adapters = [crate::aws::organizations::ACTIONS, crate::aws::stacksets::ACTIONS];
     for action in adapters.iter().chain(&org_adapters).flat_map(|a| a.iter()) {
         assert!(all.iter().any(|a| a == action), "no operator policy grants {action}");
@@ -382,5 +388,25 @@ fn org_policies_assume_the_log_archive_role_only_in_that_account() {
         let own = render(command, &PolicyNames { log_archive_account: None, ..names("aws") }).unwrap().to_string();
         assert!(!own.contains("LogArchiveAdmin"), "{command}: {own}");
         assert!(own.contains("role/FlowgateOrgOperatorRole"), "{command}: {own}");
+    }
+}
+
+/// The watcher's policies: the CloudTrail reads of the prerequisite and the stack calls of its
+/// deploy, and what CloudFormation does with the caller's credentials for the template's
+/// resource types (its roles, Automation document, EventBridge rules); status only reads.
+#[test]
+fn watch_policies_cover_the_watcher() {
+    let enable = allowed_actions(policy("watch enable"));
+    let stack_calls =
+        ["cloudformation:DescribeStacks", "cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet", "cloudformation:UpdateStack"];
+    let handlers = ["iam:CreateRole", "iam:PutRolePolicy", "iam:PassRole", "ssm:CreateDocument", "events:PutRule", "events:PutTargets"];
+    for action in crate::aws::cloudtrail::ACTIONS.iter().chain(&stack_calls).chain(&handlers) {
+        assert!(enable.iter().any(|a| a == action), "watch enable lacks {action}");
+    }
+    let status = allowed_actions(policy("watch status"));
+    assert!(status.iter().all(|a| a.contains(":Describe") || a.contains(":Get")), "status is read-only: {status:?}");
+    let disable = allowed_actions(policy("watch disable"));
+    for action in ["cloudformation:DeleteStack", "iam:DeleteRole", "ssm:DeleteDocument", "events:DeleteRule", "events:RemoveTargets"] {
+        assert!(disable.iter().any(|a| a == action), "watch disable lacks {action}");
     }
 }

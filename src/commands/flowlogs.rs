@@ -451,6 +451,11 @@ pub struct StatusReport {
     pub status: CheckStatus,
     pub regions: Vec<RegionCoverage>,
     pub totals: CoverageTotals,
+    /// Whether `flowlogs enable` (with `--replace` for the non-compliant) would change anything.
+    pub would_change: bool,
+    /// `--exit-code`: drift exits 4, an unreadable region still 1.
+    #[serde(skip)]
+    drift_exit_code: bool,
 }
 
 impl fmt::Display for StatusReport {
@@ -499,6 +504,10 @@ impl fmt::Display for StatusReport {
 
 impl Report for StatusReport {
     fn exit_status(&self) -> ExitStatus {
+        if self.drift_exit_code {
+            let failed = if self.totals.failed_regions > 0 { ExitStatus::Failure } else { ExitStatus::Success };
+            return failed.with_drift(self.would_change);
+        }
         if self.status == CheckStatus::Pass { ExitStatus::Success } else { ExitStatus::Failure }
     }
 }
@@ -516,6 +525,8 @@ pub async fn status(ctx: &Ctx, args: &FlowLogsStatusArgs) -> Result<StatusReport
         destination: desired.destination_arn(),
         format: desired.format.to_api(),
         status: if all_covered { CheckStatus::Pass } else { CheckStatus::Fail },
+        would_change: totals.non_compliant > 0 || totals.missing > 0,
+        drift_exit_code: args.exit_code,
         regions,
         totals,
     })

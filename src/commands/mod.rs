@@ -12,9 +12,10 @@ pub mod permissions;
 pub mod stack;
 pub mod verify;
 pub mod verify_report;
+pub mod watch;
 pub mod wizard;
 
-use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, OrgCommand, StackCommand};
+use crate::cli::{AccessCommand, BucketCommand, Cli, Command, FlowLogsCommand, OrgCommand, StackCommand, WatchCommand};
 use crate::context::Ctx;
 use crate::core::access_plan::AccessEdit;
 use crate::core::names::{Partition, RegionName};
@@ -60,6 +61,9 @@ async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
             }
             out.report(&report)
         }
+        Command::Watch(WatchCommand::Enable(args)) => out.report(&watch::enable(ctx, &args).await?),
+        Command::Watch(WatchCommand::Status(args)) => out.report(&watch::status(ctx, &args).await?),
+        Command::Watch(WatchCommand::Disable(args)) => out.report(&watch::disable(ctx, &args).await?),
         Command::Onboard(args) => out.report(&onboard::onboard(ctx, &args).await?),
         Command::Wizard(args) => out.report(&wizard::wizard(ctx, &args).await?),
         Command::Offboard(args) => out.report(&offboard::offboard(ctx, &args).await?),

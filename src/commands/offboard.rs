@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::s3;
-use crate::cli::{FlowLogsDisableArgs, OffboardArgs, StackDeleteArgs, StackNameArgs, StackWaitArgs};
+use crate::cli::{FlowLogsDisableArgs, OffboardArgs, StackDeleteArgs, StackNameArgs, StackWaitArgs, WatchDisableArgs};
 use crate::commands::onboard::{OnboardReport, StepResult};
-use crate::commands::{flowlogs, stack};
+use crate::commands::{flowlogs, stack, watch};
 use crate::context::Ctx;
 use crate::core::bucket::BucketExistence;
 use crate::core::names::BucketName;
@@ -19,14 +19,19 @@ use crate::output::render_changes;
 /// Objects counted before a bucket deletion is refused or shown; beyond this it says "at least".
 const OBJECT_COUNT_CAP: usize = 100_000;
 
-// Long (~90 lines): three sub-plans composed into one plan and one run; read top to bottom.
+// Long (~110 lines): three or four sub-plans composed into one plan and one run; read top to bottom.
 pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let identity = ctx.identity().await?.clone();
     let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: args.bucket.clone() };
     let delete =
         StackDeleteArgs { name: StackNameArgs { stack_name: args.stack_name.clone() }, wait: StackWaitArgs { no_wait: false, wait_timeout: 1800 } };
 
+    let unwatch = args.watch.then(|| WatchDisableArgs { regions: args.scope.regions.clone(), concurrency: args.scope.concurrency });
     let planning = ctx.fork(ApplyMode::PLAN_ONLY, ctx.printer.without_plans());
+    let watch_plan = match &unwatch {
+        Some(unwatch) => Some(watch::disable(&planning, unwatch).await?),
+        None => None,
+    };
     let flowlogs_plan = flowlogs::disable(&planning, &disable).await?;
     let stack_plan = stack::delete(&planning, &delete).await?;
     let bucket_change = plan_bucket_change(ctx, args, &identity.account, &flowlogs_plan).await?;
@@ -44,6 +49,11 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     if let Some(change) = &bucket_change {
         report.steps.push(StepResult { step: "bucket", changes: vec![change.clone()], error: None });
     }
+    // The watcher goes first: it would give a VPC created meanwhile a new flow log.
+    if let Some(watch_plan) = &watch_plan {
+        report.steps.insert(0, StepResult { step: "watcher", changes: watch_plan.changes.clone(), error: None });
+    }
+    let first = usize::from(watch_plan.is_some());
     ctx.printer.text(format_args!("{}\nPlan for offboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
     for step in &report.steps {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
@@ -57,8 +67,17 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let applying = ctx.fork(ApplyMode::APPLY, ctx.printer.without_plans());
     let flow_logs_left = AtomicBool::new(false);
     let (applying, disable, delete, flow_logs_left) = (&applying, &disable, &delete, &flow_logs_left);
-    let mut steps = vec![
-        Step::new(report.steps[0].changes.clone(), async move {
+    let mut steps = Vec::new();
+    if let Some(unwatch) = &unwatch {
+        steps.push(Step::new(report.steps[0].changes.clone(), async move {
+            Ok(match watch::disable(applying, unwatch).await {
+                Ok(r) => Done::Report { changes: r.changes, error: None },
+                Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
+            })
+        }));
+    }
+    steps.extend([
+        Step::new(report.steps[first].changes.clone(), async move {
             let done = match flowlogs::disable(applying, disable).await {
                 Ok(r) => Done::Report { changes: r.changes, error: None },
                 Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
@@ -70,13 +89,13 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
             }
             Ok(done)
         }),
-        Step::new(report.steps[1].changes.clone(), async move {
+        Step::new(report.steps[first + 1].changes.clone(), async move {
             Ok(match stack::delete(applying, delete).await {
                 Ok(r) => Done::Report { changes: r.changes, error: (!r.failures.is_empty()).then(|| r.failures.join("; ")) },
                 Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
             })
         }),
-    ];
+    ]);
     if let Some(change) = bucket_change.as_ref().filter(|c| c.status != ChangeStatus::Planned) {
         steps.push(Step::shown(vec![change.clone()]));
     } else if let (Some(bucket), Some(change)) = (&args.bucket, &bucket_change) {

@@ -14,11 +14,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::apply::{self, ApplyMode, Decision, Done, OnFailure, Plan, Step, error_text};
 use crate::cli::{
     BucketCreateArgs, BucketTargetArgs, FlowLogSpecArgs, FlowLogsEnableArgs, OnboardArgs, ScopeArgs, SimulateArgs, StackDeployArgs, StackNameArgs,
-    StackWaitArgs, VerifyArgs,
+    StackWaitArgs, VerifyArgs, WatchEnableArgs,
 };
 use crate::commands::stack::StackOutputs;
 use crate::commands::verify::VerifyReport;
-use crate::commands::{bucket, flowlogs, stack, verify};
+use crate::commands::{bucket, flowlogs, stack, verify, watch};
 use crate::context::Ctx;
 use crate::core::flowlog_plan::FileFormat;
 use crate::core::names::partition_of_region;
@@ -34,6 +34,8 @@ pub struct OnboardSteps {
     pub flowlogs: FlowLogsEnableArgs,
     pub stack: StackDeployArgs,
     pub verify: VerifyArgs,
+    /// `--watch`: the watcher, with the flow log the flow-log step creates.
+    pub watch: Option<WatchEnableArgs>,
 }
 
 pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps {
@@ -51,7 +53,14 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
     let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: args.concurrency };
     let storage_ids =
         if args.storage_access && args.storage_ids.is_empty() { vec![StorageId::from(args.bucket.clone())] } else { args.storage_ids.clone() };
+    let watch = args.watch.then(|| WatchEnableArgs {
+        spec: spec.clone(),
+        regions: args.regions.clone(),
+        tags: args.tags.clone(),
+        concurrency: args.concurrency,
+    });
     OnboardSteps {
+        watch,
         bucket: BucketCreateArgs {
             target: BucketTargetArgs {
                 bucket: args.bucket.clone(),
@@ -131,6 +140,11 @@ pub struct OnboardReport {
     /// The wizard's answers as one non-interactive command, for automation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equivalent_command: Option<String>,
+    /// Whether the plan had anything to change (what `--dry-run --exit-code` exits 4 for).
+    pub would_change: bool,
+    /// `--exit-code` (with `--dry-run`): drift exits 4 unless something failed.
+    #[serde(skip)]
+    pub drift_exit_code: bool,
     #[serde(skip)]
     applied: bool,
 }
@@ -187,10 +201,11 @@ impl Report for OnboardReport {
         if step_failed || self.summary.failed > 0 {
             return if self.summary.applied > 0 { ExitStatus::Partial } else { ExitStatus::Failure };
         }
-        match self.verify.as_ref().map(|v| v.status) {
+        let status = match self.verify.as_ref().map(|v| v.status) {
             Some(CheckStatus::Fail) => ExitStatus::Failure,
             _ => self.summary.exit_status(),
-        }
+        };
+        if self.drift_exit_code { status.with_drift(self.would_change) } else { status }
     }
 }
 
@@ -225,6 +240,8 @@ impl OnboardReport {
             summary: ChangeTally::default(),
             rerun: None,
             equivalent_command: None,
+            would_change: false,
+            drift_exit_code: false,
             applied: false,
         }
     }
@@ -235,7 +252,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
-// Long (~110 lines): four sub-commands planned, confirmed once, applied in order, then verified.
+// Long (~115 lines): four or five sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // The planning pass makes no ExternalId up (it says one will be generated); the apply
     // generates it once, in stack deploy, and reports it.
@@ -259,9 +276,13 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         StepResult { step: "flow logs", changes: flowlogs_plan.changes.clone(), error: None },
         StepResult { step: "role stack and access", changes: stack_plan.changes.clone(), error: None },
     ];
+    if let Some(watch_args) = &steps.watch {
+        report.steps.push(StepResult { step: "watcher", changes: watch::enable(&planning, watch_args).await?.changes, error: None });
+    }
     let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&planned);
     let pending = report.summary.steps_planned;
+    (report.would_change, report.drift_exit_code) = (pending > 0, args.exit_code);
     ctx.printer.text(format_args!("{}\nPlan for onboarding (one confirmation for all of it):\n", ctx.identity_line().await?))?;
     for step in &report.steps {
         ctx.printer.text(format_args!("{}:\n{}", step.step, render_changes(&step.changes)))?;
@@ -329,6 +350,16 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         ],
         OnFailure::Continue { concurrency: 1 },
     );
+    let mut plan = plan;
+    if let (Some(watch_args), Some(planned)) = (&sub.watch, report.steps.get(3)) {
+        // After the flow-log step: the watcher creates the flow log that step just did.
+        plan.steps.push(Step::new(planned.changes.clone(), async move {
+            if !bucket_ok.load(Ordering::SeqCst) {
+                return Ok(needs_bucket());
+            }
+            Ok(sub_report(watch::enable(applying, watch_args).await.map(|r| (r.changes, None))))
+        }));
+    }
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, plan, "").await?;
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
     report.steps = names.into_iter().zip(outcome.steps).map(|(step, o)| StepResult { step, changes: o.changes, error: o.error }).collect();

@@ -276,6 +276,8 @@ pub fn ask_rest(p: &mut dyn Prompter, facts: &AccountFacts, bucket: BucketName, 
         tags: Vec::new(),
         wait,
         concurrency: 8,
+        exit_code: false,
+        watch: false,
     })
 }
 
@@ -324,6 +326,9 @@ pub fn command_line(args: &OnboardArgs) -> String {
     }
     if args.stack_name != crate::core::stack_plan::DEFAULT_STACK_NAME {
         line.push_str(&format!(" --stack-name {}", args.stack_name));
+    }
+    if args.watch {
+        line.push_str(" --watch");
     }
     line.push_str(" --yes");
     line
@@ -378,7 +383,7 @@ pub async fn wizard(ctx: &Ctx, args: &WizardArgs) -> Result<OnboardReport> {
     let (covered, _) = coverage(ctx, &desired, &regions, &scope).await?;
     let region_facts: RegionFacts = covered.iter().map(|c| (c.region.clone(), c.vpcs, c.compliant)).collect();
     let asked = tokio::task::block_in_place(|| ask_rest(&mut prompter, &facts, bucket, &region_facts, &args.stack_name))?;
-    let onboard_args = OnboardArgs { fix_encryption, ..asked };
+    let onboard_args = OnboardArgs { fix_encryption, watch: args.watch, ..asked };
 
     // The same plan, confirmation, apply and verify as `onboard`.
     let mut report = onboard(ctx, &onboard_args).await?;

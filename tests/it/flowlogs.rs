@@ -103,6 +103,37 @@ fn dry_run_and_status_make_no_mutating_call() {
     assert!(REGIONS.iter().all(|r| flow_logs(&env, r).is_empty()));
 }
 
+fn status_exit_code(env: &Env) -> std::process::Output {
+    env.flowgate()
+        .args(["flowlogs", "status", "--bucket", BUCKET, "--regions", &regions_arg(), "--exit-code", "--output", "json", "--max-attempts", "1"])
+        .output()
+        .unwrap()
+}
+
+/// A scheduled check: drift (missing flow logs) is 4, converged is 0, an unreadable region is
+/// still 1 (a failure outranks drift); the JSON is one document every time.
+#[test]
+fn status_exit_code_tells_drift_from_converged_and_from_failure() {
+    let (env, _) = account_with_vpcs();
+    let drift = status_exit_code(&env);
+    assert_eq!(drift.status.code(), Some(4), "{}", stderr(&drift));
+    let report = json_stdout(&drift);
+    assert_eq!((report["would_change"].as_bool(), report["totals"]["missing"].as_u64()), (Some(true), Some(9)), "{report:#}");
+
+    env.proxy.add_fault(FaultRule { service: Some("ec2".into()), region: Some("eu-west-1".into()), fraction: 1.0, kind: FaultKind::ServerError });
+    let failed = status_exit_code(&env);
+    assert_eq!(failed.status.code(), Some(1), "an unreadable region outranks drift: {}", stderr(&failed));
+    assert_eq!(json_stdout(&failed)["would_change"], true);
+    env.proxy.clear_faults();
+
+    let applied = enable(&env, &["--yes"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let converged = status_exit_code(&env);
+    assert_eq!(converged.status.code(), Some(0), "{}", stderr(&converged));
+    assert_eq!(json_stdout(&converged)["would_change"], false);
+    assert_eq!(env.proxy.mutating_calls().iter().filter(|c| !c.ends_with("CreateFlowLogs")).count(), 0, "status changes nothing");
+}
+
 /// A flow log to the bucket in the default format (no tcp-flags), made through the SDK with `tags`.
 fn hand_made_flow_log(env: &Env, region: &str, vpc: &str, tags: &[(&str, &str)]) -> String {
     let mut request = env

@@ -28,6 +28,9 @@ fn test_live(emulator: &Emulator, extra_env: &[(&str, &str)]) -> std::process::O
         .env("NO_COLOR", "1")
         .env("FLOWGATE_BIN", assert_cmd::cargo::cargo_bin("flowgate"))
         .env("FLOWGATE_LIVE_PYTHON", root.join(".venv/bin/python"))
+        // The emulator never turns an API call into a CloudTrail event: the watcher is proven
+        // by tests/it/watch.rs there, and by the live run on a real account.
+        .env("FLOWGATE_LIVE_WATCH", "0")
         .env("FLOWGATE_LIVE_REGION", "eu-west-1");
     for (key, value) in extra_env {
         cmd.env(key, value);

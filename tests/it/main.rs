@@ -25,4 +25,5 @@ mod snapshots;
 mod stack;
 mod vendor;
 mod verify;
+mod watch;
 mod wizard;

@@ -77,6 +77,29 @@ fn onboard_applies_everything_then_a_second_run_changes_nothing() {
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "the second onboard makes no mutating call");
 }
 
+/// `onboard --dry-run --exit-code` for a scheduled check: 4 while the account would change, 0
+/// once onboarded; one JSON document each time; without --dry-run the flag is refused (2).
+#[test]
+fn onboard_dry_run_exit_code_says_whether_a_run_would_change_something() {
+    let env = with_vpcs();
+    let drift = onboard(&env, &["--dry-run", "--exit-code"]);
+    assert_eq!(drift.status.code(), Some(4), "{}", stderr(&drift));
+    let plan = json_stdout(&drift);
+    assert_eq!((plan["would_change"].as_bool(), plan["dry_run"].as_bool()), (Some(true), Some(true)), "{plan:#}");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+
+    let refused = onboard(&env, &["--exit-code", "--yes"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("--dry-run"), "{}", stderr(&refused));
+    assert_eq!(json_stdout(&refused)["error"]["exit_code"], 2);
+
+    let applied = onboard(&env, &["--yes"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+    let converged = onboard(&env, &["--dry-run", "--exit-code"]);
+    assert_eq!(converged.status.code(), Some(0), "{}", stderr(&converged));
+    assert_eq!(json_stdout(&converged)["would_change"], false);
+}
+
 #[test]
 fn offboard_removes_only_what_flowgate_made() {
     let env = with_vpcs();

@@ -1104,6 +1104,35 @@ fn org_status_exits_1_on_a_failed_check_quiet_drops_the_plan_and_offboard_offers
     assert!(org.env.proxy.requests().is_empty(), "refused before any AWS call");
 }
 
+/// A scheduled check of an organization: `org status --exit-code` and `org onboard --dry-run
+/// --exit-code` are 4 while a run would change something and 0 once onboarded; an account whose
+/// flow logs cannot be read is a failure (1), which outranks drift. One JSON document each time.
+#[test]
+fn org_exit_code_tells_drift_from_converged_and_a_failure_outranks_it() {
+    let org = Org::new();
+    let ous = org.ous();
+    let status = || org.run(&["status", "--bucket", "org-drift", "--regions", "us-east-1", "--ous", &ous, "--exit-code", "--max-attempts", "1"]);
+    let plan = || org.onboard("org-drift", &["--regions", "us-east-1", "--dry-run", "--exit-code"]);
+    for (what, out) in [("status", status()), ("onboard --dry-run", plan())] {
+        assert_eq!(out.status.code(), Some(4), "{what}: nothing is onboarded: {}", trouble(&out));
+        assert_eq!(json_stdout(&out)["would_change"], true, "{what}");
+    }
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+
+    let out = org.onboard("org-drift", &["--regions", "us-east-1", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    for (what, out) in [("status", status()), ("onboard --dry-run", plan())] {
+        assert_eq!(out.status.code(), Some(0), "{what}: converged: {}", trouble(&out));
+        assert_eq!(json_stdout(&out)["would_change"], false, "{what}");
+    }
+
+    // AWS: a member whose operator role refuses AssumeRole cannot be read (moto never refuses).
+    org.env.proxy.answer_when("AssumeRole", Some(&operator_arn(&org.members["app1"])), None, 403, &access_denied(&org.members["app1"]));
+    let out = status();
+    assert_eq!(out.status.code(), Some(1), "an unreadable account is a failure, not drift: {}", trouble(&out));
+    assert_eq!(json_stdout(&out)["status"], "fail");
+}
+
 /// What people read from the org commands, recorded whole (see `snapshots.rs`): the plan, the
 /// apply, a second run, verify and the offboard plan. Run-dependent values (ports, account, OU,
 /// organization and VPC ids, the ExternalId, the policy's size) become placeholders.

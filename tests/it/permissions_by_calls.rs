@@ -177,6 +177,9 @@ fn on_the_callers_behalf(calls: &[RequestRecord], names: &Names) -> Vec<(Authori
         let params = call.params();
         let arn = |kind: &str| format!("arn:aws:ec2:{}:{}:{kind}/*", call.region, names.account);
         match (call.service.as_str(), call.action.as_str()) {
+            // The watcher's resources (roles, Automation document, rules) are another template's:
+            // watch_policies_cover_the_watcher (src/aws/operator_policy_coverage.rs) holds them.
+            ("cloudformation", _) if param(&params, "StackName") == Some(flowgate::core::watch::STACK_NAME) => {}
             ("cloudformation", "ExecuteChangeSet" | "CreateStack" | "UpdateStack" | "DeleteStack") => {
                 for action in handler_actions(&stack_operations(calls, index)) {
                     implied.push((Authorization::new(action, names.role_arn()), STACK_HANDLERS));
@@ -326,6 +329,36 @@ fn every_call_of_the_single_account_commands_is_allowed_by_their_policies() {
     deliver_one_object(&env, ob);
     let offboard = ["offboard", "--bucket", ob, "--delete-bucket", "--force", "--regions", REGIONS, "--stack-name", "perm-onboard-stack"];
     step("offboard", &whole, &offboard, &["DeleteFlowLogs", "DeleteStack", "DELETE bucket"]);
+    audit.assert_no_gaps();
+}
+
+/// The watcher's commands: the CloudTrail reads of the prerequisite and the stack's calls.
+#[test]
+fn every_call_of_the_watch_commands_is_allowed_by_their_policies() {
+    let env = Env::isolated();
+    let mut audit = Audit::default();
+    let bucket = unique("perm-watch");
+    let names = Names::single_account(&bucket, flowgate::core::watch::STACK_NAME, "unused");
+    // A multi-region trail of every management event (AWS's default selector, which moto does
+    // not set on its own).
+    block_on(env.s3("us-east-1").create_bucket().bucket(format!("{bucket}-trail")).send()).unwrap();
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&env.sdk("us-east-1"));
+    block_on(cloudtrail.create_trail().name("trail").s3_bucket_name(format!("{bucket}-trail")).is_multi_region_trail(true).send()).unwrap();
+    let selector = aws_sdk_cloudtrail::types::EventSelector::builder()
+        .read_write_type(aws_sdk_cloudtrail::types::ReadWriteType::All)
+        .include_management_events(true)
+        .build();
+    block_on(cloudtrail.put_event_selectors().trail_name("trail").event_selectors(selector).send()).unwrap();
+    block_on(cloudtrail.start_logging().name("trail").send()).unwrap();
+    let watch = |verb: &'static str| ["watch", verb, "--bucket", bucket.as_str(), "--regions", REGIONS];
+    for (command, args, expected) in [
+        ("watch-enable", watch("enable").to_vec(), ["GetEventSelectors", "ExecuteChangeSet"]),
+        ("watch-status", watch("status").to_vec(), ["GetTrailStatus", "DescribeStacks"]),
+        ("watch-disable", vec!["watch", "disable", "--regions", REGIONS], ["DescribeStacks", "DeleteStack"]),
+    ] {
+        let calls = caller_calls(&env, &args, &expected);
+        audit.check(command, &names, &calls);
+    }
     audit.assert_no_gaps();
 }
 

@@ -118,6 +118,43 @@ impl DesiredFlowLog {
     }
 }
 
+/// The CreateFlowLogs request flowgate sends for a VPC, as the API names its values: what
+/// `flowlogs enable` sends (src/aws/ec2.rs builds the SDK call from it) and what the watcher's
+/// Automation sends (`watch::stack_parameters` renders the stack from it), so the two cannot
+/// create different flow logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLogRequest {
+    pub resource_type: &'static str,
+    pub traffic_type: &'static str,
+    pub log_destination_type: &'static str,
+    pub log_destination: String,
+    pub log_format: String,
+    pub max_aggregation_interval: i32,
+    pub file_format: &'static str,
+    pub hive_compatible_partitions: bool,
+    pub per_hour_partition: bool,
+    /// On the flow log (TagSpecifications, resource type `vpc-flow-log`).
+    pub tags: Vec<(String, String)>,
+}
+
+impl DesiredFlowLog {
+    /// The request that creates this flow log on VPCs, with `tags` (flowgate's marker included).
+    pub fn create_request(&self, tags: &[(String, String)]) -> FlowLogRequest {
+        FlowLogRequest {
+            resource_type: "VPC",
+            traffic_type: self.traffic_type.as_api(),
+            log_destination_type: "s3",
+            log_destination: self.destination_arn(),
+            log_format: self.format.to_api(),
+            max_aggregation_interval: self.max_aggregation_interval,
+            file_format: self.options.file_format.as_api(),
+            hive_compatible_partitions: self.options.hive_partitions,
+            per_hour_partition: self.options.per_hour_partition,
+            tags: tags.to_vec(),
+        }
+    }
+}
+
 /// A VPC as DescribeVpcs reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Vpc {

@@ -40,3 +40,4 @@ pub mod talkers;
 pub mod trust;
 pub mod vendor_access;
 pub mod verify_checks;
+pub mod watch;

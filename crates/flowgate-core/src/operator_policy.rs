@@ -29,6 +29,12 @@ pub const OPERATOR_POLICIES: &[(&str, &str)] = &[
     ("onboard", include_str!("../../../policies/operator/onboard.json")),
     ("wizard", include_str!("../../../policies/operator/wizard.json")),
     ("offboard", include_str!("../../../policies/operator/offboard.json")),
+    // The watcher: the stack (templates/watch.yaml) and what CloudFormation creates and deletes
+    // with the caller's credentials (its roles, Automation document and EventBridge rules, named
+    // after the stack), and the CloudTrail reads of the prerequisite.
+    ("watch enable", include_str!("../../../policies/operator/watch-enable.json")),
+    ("watch status", include_str!("../../../policies/operator/watch-status.json")),
+    ("watch disable", include_str!("../../../policies/operator/watch-disable.json")),
     // The caller of the org commands (the management account or StackSets' delegated
     // administrator); each includes the single-account policies of what it runs in the caller's
     // own account (the management account's stack and flow logs, a central bucket there).
@@ -58,6 +64,9 @@ pub const PERMISSION_COMMANDS: &[(&str, &str)] = &[
     ("access-list", "access list"),
     ("verify", "verify"),
     ("onboard", "onboard"),
+    ("watch-enable", "watch enable"),
+    ("watch-status", "watch status"),
+    ("watch-disable", "watch disable"),
     ("wizard", "wizard"),
     ("offboard", "offboard"),
     ("org-onboard", "org onboard"),

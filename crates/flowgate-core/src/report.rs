@@ -190,6 +190,9 @@ pub enum ExitStatus {
     Usage,
     /// Partial success: some regions or resources failed, the rest applied.
     Partial,
+    /// `--exit-code`: the run found drift (a run of the apply would change something) and
+    /// nothing failed, as `git diff --exit-code` and `terraform plan -detailed-exitcode` say it.
+    Drift,
     /// Interrupted (SIGINT).
     Interrupted,
 }
@@ -201,7 +204,17 @@ impl ExitStatus {
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
             ExitStatus::Partial => 3,
+            ExitStatus::Drift => 4,
             ExitStatus::Interrupted => 130,
+        }
+    }
+
+    /// The status of a check run with `--exit-code`: drift replaces success only, so a failure
+    /// (1), a usage error (2), a partial apply (3) or an interrupt (130) outranks it.
+    pub fn with_drift(self, would_change: bool) -> ExitStatus {
+        match self {
+            ExitStatus::Success if would_change => ExitStatus::Drift,
+            other => other,
         }
     }
 }
@@ -255,5 +268,23 @@ mod tests {
         assert_eq!(tally(0, 0, 2, false).exit_status(), ExitStatus::Failure);
         assert_eq!(tally(1, 0, 1, true).exit_status(), ExitStatus::Interrupted);
         assert_eq!(ChangeTally { blocked: 1, ..ChangeTally::default() }.exit_status(), ExitStatus::Failure);
+    }
+
+    /// `--exit-code`: drift is 4, distinct from every other code, and never hides a failure.
+    #[test]
+    fn drift_replaces_success_only() {
+        assert_eq!(ExitStatus::Success.with_drift(false), ExitStatus::Success);
+        assert_eq!(ExitStatus::Success.with_drift(true).code(), 4);
+        for outranks in [ExitStatus::Failure, ExitStatus::Usage, ExitStatus::Partial, ExitStatus::Interrupted] {
+            assert_eq!(outranks.with_drift(true), outranks);
+        }
+        let codes: Vec<i32> =
+            [ExitStatus::Success, ExitStatus::Failure, ExitStatus::Usage, ExitStatus::Partial, ExitStatus::Drift, ExitStatus::Interrupted]
+                .map(ExitStatus::code)
+                .to_vec();
+        let mut unique = codes.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(codes, unique, "every status has a code of its own");
     }
 }

@@ -128,7 +128,7 @@ pub fn parse_template(text: &str) -> Result<Template, String> {
 
 /// The template as JSON, YAML short-form tags turned into their long form (`!Ref X` ->
 /// `{"Ref": "X"}`, `!GetAtt A.B` -> `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` -> `{"Fn::Sub": s}`).
-fn to_json(text: &str) -> Result<Value, String> {
+pub fn to_json(text: &str) -> Result<Value, String> {
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text).map_err(|e| format!("it is not valid JSON: {e}"));
     }

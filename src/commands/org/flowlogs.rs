@@ -254,7 +254,7 @@ pub(super) fn account_coverage<'a>(
             let member = account_ctx(ctx, &account.id, role, ApplyMode::PLAN_ONLY).await?;
             let account = account_scope(&member, &args.scope).await?;
             let status = match account.scope {
-                Some(scope) => Some(flowlogs::status(&member, &FlowLogsStatusArgs { spec: args.spec.clone(), scope }).await?),
+                Some(scope) => Some(flowlogs::status(&member, &FlowLogsStatusArgs { spec: args.spec.clone(), scope, exit_code: false }).await?),
                 None => None,
             };
             Ok::<_, Error>(AccountCoverage { status, regions: account.regions })

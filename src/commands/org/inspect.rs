@@ -67,8 +67,10 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         hive_partitions: spec.hive_partitions,
     };
     let policy_text = policy.as_ref().and_then(|(_, p)| p.as_deref());
+    let mut drift = !report.changes.is_empty();
     for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
         let id = entry.account.id.clone();
+        let unread = matches!(coverage.get(&id), Some(Err(_)));
         let checks = vec![
             if entry.is_management() { management_stack.clone() } else { instance_check(entry.stack_instance.as_ref()) },
             flow_log_check(coverage.get(&id), &in_play),
@@ -79,6 +81,10 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
             },
             delivery_check(&delivered, &id),
         ];
+        // What could not be read is a failure of this run; every other failing check is
+        // something a re-run of org onboard changes (a role, a flow log, a policy statement).
+        report.unread |= unread;
+        drift |= checks.iter().filter(|c| c.status == CheckStatus::Fail).any(|c| !(unread && c.name == "flow-logs"));
         entry.result = Some(worst(&checks));
         entry.checks = checks;
         entry.skipped_regions = region_skips(coverage.get(&id), &in_play);
@@ -95,6 +101,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         status = CheckStatus::Fail;
     }
     report.status = Some(status);
+    (report.would_change, report.drift_exit_code) = (Some(drift), args.exit_code);
     Ok(report)
 }
 
@@ -163,7 +170,7 @@ async fn management_stack_check(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView)
 /// Each account's flow-log coverage, read through its role, `--account-concurrency` at a time.
 async fn read_coverage(ctx: &Ctx, args: &OrgStatusArgs, view: &OrgView) -> BTreeMap<String, Result<AccountCoverage>> {
     let flow_accounts = flow_log_accounts(view);
-    let status_args = FlowLogsStatusArgs { spec: args.spec.clone(), scope: args.scope.clone() };
+    let status_args = FlowLogsStatusArgs { spec: args.spec.clone(), scope: args.scope.clone(), exit_code: false };
     let pending: Vec<_> = flow_accounts.iter().map(|(account, role)| account_coverage(ctx, account, role, &status_args)).collect();
     let coverage: Vec<(String, Result<AccountCoverage>)> =
         stream::iter(pending).buffered(usize::from(args.target.account_concurrency)).collect().await;

@@ -46,7 +46,8 @@ use display::PlanText;
 /// `org onboard`: discovery and the plan (read-only), one confirmation, then the plan applied.
 pub async fn onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<OrgReport> {
     plan::check_input(args)?;
-    let (plan, report) = plan::plan_onboard(ctx, args).await?;
+    let (plan, mut report) = plan::plan_onboard(ctx, args).await?;
+    (report.would_change, report.drift_exit_code) = (Some(report.summary.planned > 0), args.exit_code);
     let org_id = &plan.view.tree.org_id;
     report::show_plan(ctx, format_args!("{}\nPlan for organization {org_id}:\n{}", ctx.identity_line().await?, PlanText(&report)))?;
     let pending = report.summary.planned;

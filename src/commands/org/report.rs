@@ -126,6 +126,16 @@ pub struct OrgReport {
     pub summary: ChangeTally,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rerun: Option<String>,
+    /// org status: whether a re-run of org onboard would change something; org onboard: whether
+    /// its plan has changes. What `--exit-code` exits 4 for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub would_change: Option<bool>,
+    /// `--exit-code`: drift exits 4 unless something failed (or, in org status, could not be read).
+    #[serde(skip)]
+    pub(super) drift_exit_code: bool,
+    /// org status: something could not be read (an account's flow logs): a failure, not drift.
+    #[serde(skip)]
+    pub(super) unread: bool,
     #[serde(skip)]
     pub(super) applied: bool,
 }
@@ -161,6 +171,9 @@ impl OrgReport {
             aws_verdict: None,
             summary: ChangeTally::default(),
             rerun: None,
+            would_change: None,
+            drift_exit_code: false,
+            unread: false,
             applied: false,
         }
     }
@@ -230,12 +243,16 @@ fn org_step_changes(org_steps: &[apply::StepOutcome]) -> Vec<Change> {
 impl Report for OrgReport {
     /// `org status` and `org verify` as every status and verify command: 0 when every check
     /// passes (or warns), 1 when any fails. onboard and offboard: the apply's rule.
+    /// With `--exit-code`, a failing check a re-run of org onboard would fix is drift (4), one
+    /// that could not be read stays a failure (1).
     fn exit_status(&self) -> ExitStatus {
-        match self.status {
+        let status = match self.status {
+            Some(CheckStatus::Fail) if self.drift_exit_code && !self.unread => ExitStatus::Success,
             Some(CheckStatus::Fail) => ExitStatus::Failure,
             Some(_) => ExitStatus::Success,
             None => self.summary.exit_status(),
-        }
+        };
+        if self.drift_exit_code { status.with_drift(self.would_change == Some(true)) } else { status }
     }
 }
 
