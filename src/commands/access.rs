@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
@@ -30,7 +31,7 @@ use crate::output::{Report, render_changes};
 /// The default inline policy flowgate creates on a hand-made role.
 pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccessEditReport {
     pub command: &'static str,
     /// stack or role.
@@ -432,7 +433,7 @@ pub async fn edit(ctx: &Ctx, args: &AccessEditArgs, edit: AccessEdit) -> Result<
     Ok(report)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccessListReport {
     pub command: &'static str,
     pub role: String,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step, error_text};
@@ -47,7 +48,7 @@ async fn ensure_bucket(ctx: &Ctx, desired: &DesiredFlowLog) -> Result<()> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct FlowLogsReport {
     pub command: &'static str,
     pub account: String,
@@ -381,7 +382,7 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, require_bucket: b
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusReport {
     pub command: &'static str,
     pub account: String,

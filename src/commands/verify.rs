@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio_util::io::SyncIoBridge;
 
@@ -33,7 +34,7 @@ use crate::observe::regions::{RegionCoverage, coverage, resolve_regions};
 use crate::observe::role::{audited_role, read_role_policies};
 use crate::output::{Report, render_checks};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct VerifyReport {
     pub command: &'static str,
     pub account: String,

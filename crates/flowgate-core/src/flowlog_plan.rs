@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::format::LogFormat;
@@ -19,7 +20,7 @@ pub const MANAGED_TAG_VALUE: &str = "true";
 /// CreateFlowLogs accepts up to 1000 VPC resource ids per call (EC2 API reference).
 pub const CREATE_BATCH_LIMIT: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TrafficType {
     All,
@@ -55,7 +56,7 @@ impl fmt::Display for TrafficType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileFormat {
     PlainText,
@@ -83,7 +84,7 @@ impl FromStr for FileFormat {
 }
 
 /// S3 `DestinationOptions` of a flow log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DestinationOptions {
     pub file_format: FileFormat,
     pub hive_partitions: bool,
@@ -119,7 +120,7 @@ impl DesiredFlowLog {
 }
 
 /// A VPC as DescribeVpcs reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Vpc {
     pub id: String,
     pub is_default: bool,
@@ -246,7 +247,7 @@ pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Ve
     reasons
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum VpcState {
     Compliant {
@@ -265,7 +266,7 @@ pub enum VpcState {
 }
 
 /// A flow log of the VPC to a destination other than our bucket: reported, never touched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OtherFlowLog {
     pub id: String,
     pub destination: String,
@@ -303,7 +304,7 @@ impl OtherFlowLog {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct VpcCoverage {
     pub vpc_id: String,
     pub is_default: bool,

@@ -3,10 +3,11 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 /// How a field's values are typed when records are parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FieldKind {
     /// Small integer (version, sublocation numbers).
@@ -131,7 +132,7 @@ pub fn field_spec(name: &str) -> Option<&'static FieldSpec> {
 }
 
 /// A flow-log record format: an ordered list of fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct LogFormat {
     fields: Vec<String>,

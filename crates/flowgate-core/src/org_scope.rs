@@ -11,7 +11,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// An account's `Status` in ListAccounts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountStatus {
     Active,
@@ -33,7 +33,7 @@ impl AccountStatus {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct OrgAccount {
     pub id: String,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct OrgAccount {
     pub parent_id: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct OrgUnit {
     pub id: String,
     pub name: String,
@@ -67,7 +67,7 @@ pub struct ScopeRequest {
 }
 
 /// How an account in scope is reached.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Placement {
     /// By the service-managed StackSet.
@@ -77,7 +77,7 @@ pub enum Placement {
     Management,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum AccountDecision {
     InScope {
@@ -92,7 +92,7 @@ pub enum AccountDecision {
     },
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ScopedAccount {
     pub id: String,
     pub name: String,
@@ -103,7 +103,7 @@ pub struct ScopedAccount {
     pub decision: AccountDecision,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct OrgScope {
     /// Every account of the organization, sorted by id.
     pub accounts: Vec<ScopedAccount>,
@@ -113,7 +113,7 @@ pub struct OrgScope {
 }
 
 /// StackSets' `DeploymentTargets.AccountFilterType` with its `Accounts`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", content = "accounts", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountFilter {
     None,

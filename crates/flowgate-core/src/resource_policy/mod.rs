@@ -11,6 +11,7 @@ mod condition;
 mod context;
 mod principal;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,7 +50,7 @@ pub struct Ask {
 }
 
 /// A statement of the bucket policy that allows or denies some of the asked actions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Judged {
     pub statement: StatementRef,
     pub effect: Effect,
