@@ -8,7 +8,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_types::os_shim_internal::Env;
-use schemars::JsonSchema;
 use serde::Serialize;
 use tokio::sync::OnceCell;
 
@@ -22,7 +21,7 @@ use crate::error::{AwsErrorKind, Error, Result};
 use crate::output::{IdentityLine, Printer};
 
 /// Who flowgate acts as (STS GetCallerIdentity).
-#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Identity {
     pub account: String,
     pub arn: String,

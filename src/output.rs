@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::core::report::{Change, ChangeStatus, Check, CheckStatus};
 use crate::error::{Error, ExitStatus, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputFormat {
     #[default]

@@ -9,11 +9,10 @@
 //! deny: an explicit deny in a service control policy, on every call in the region) from a
 //! permission missing from the caller's own policy, which is a fault to report.
 
-use schemars::JsonSchema;
 use serde::Serialize;
 
 /// The policy type an access-denied message names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyType {
     ServiceControl,
@@ -49,7 +48,7 @@ impl PolicyType {
 }
 
 /// Who denied a request, from its message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "denial", rename_all = "kebab-case")]
 pub enum Denial {
     /// A Deny statement in a policy of this type matched.

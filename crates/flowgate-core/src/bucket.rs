@@ -1,7 +1,6 @@
 //! What the flow-log bucket should look like, compared with what it is: the plan for
 //! `bucket create` and the checks for `bucket check` (and `verify`).
 
-use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::bucket_policy::{self, DeliveryTarget};
@@ -27,7 +26,7 @@ pub struct BucketSpec {
     pub fix_encryption: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum BucketExistence {
     Missing,
@@ -38,7 +37,7 @@ pub enum BucketExistence {
     Forbidden,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum DefaultEncryption {
     /// No configuration reported (the emulator's answer for a new bucket; real S3 then uses SSE-S3).
@@ -80,7 +79,7 @@ impl DefaultEncryption {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct PublicAccessBlock {
     pub block_public_acls: bool,
     pub ignore_public_acls: bool,

@@ -20,7 +20,7 @@ pub const MANAGED_TAG_VALUE: &str = "true";
 /// CreateFlowLogs accepts up to 1000 VPC resource ids per call (EC2 API reference).
 pub const CREATE_BATCH_LIMIT: usize = 1000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TrafficType {
     All,
@@ -56,7 +56,7 @@ impl fmt::Display for TrafficType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FileFormat {
     PlainText,
@@ -84,7 +84,7 @@ impl FromStr for FileFormat {
 }
 
 /// S3 `DestinationOptions` of a flow log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct DestinationOptions {
     pub file_format: FileFormat,
     pub hive_partitions: bool,
@@ -120,7 +120,7 @@ impl DesiredFlowLog {
 }
 
 /// A VPC as DescribeVpcs reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Vpc {
     pub id: String,
     pub is_default: bool,

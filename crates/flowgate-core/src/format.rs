@@ -3,11 +3,10 @@
 
 use std::fmt;
 
-use schemars::JsonSchema;
 use serde::Serialize;
 
 /// How a field's values are typed when records are parsed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FieldKind {
     /// Small integer (version, sublocation numbers).
@@ -132,7 +131,7 @@ pub fn field_spec(name: &str) -> Option<&'static FieldSpec> {
 }
 
 /// A flow-log record format: an ordered list of fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct LogFormat {
     fields: Vec<String>,

@@ -89,7 +89,7 @@ pub fn parse_bucket_or_arn(value: &str) -> Result<BucketName, String> {
 
 /// An AWS region code such as `eu-west-1` or `us-gov-west-1` (syntax only; whether the account
 /// has it enabled is checked against DescribeRegions by the commands that use regions).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct RegionName(String);
 
@@ -129,7 +129,7 @@ impl fmt::Display for RegionName {
 }
 
 /// A key prefix under which flow logs are delivered (`--prefix`), stored without surrounding slashes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct LogPrefix(String);
 
@@ -172,7 +172,7 @@ impl fmt::Display for LogPrefix {
 }
 
 /// A resource tag `KEY=VALUE` (`--tag`), with IAM/S3/EC2's common limits.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Tag {
     pub key: String,
     pub value: String,
@@ -203,7 +203,7 @@ impl FromStr for Tag {
 }
 
 /// A 12-digit AWS account id.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct AccountId(String);
 

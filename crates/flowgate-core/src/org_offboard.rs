@@ -205,7 +205,7 @@ pub fn log_archive_statements(log_archive: &str, leaving: &[String], whole_organ
 }
 
 /// An account in scope that offboard keeps, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct KeptAccount {
     pub account: String,
     pub reason: String,

@@ -33,7 +33,7 @@ impl AccountStatus {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OrgAccount {
     pub id: String,
     pub name: String,
@@ -41,7 +41,7 @@ pub struct OrgAccount {
     pub parent_id: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OrgUnit {
     pub id: String,
     pub name: String,
@@ -103,7 +103,7 @@ pub struct ScopedAccount {
     pub decision: AccountDecision,
 }
 
-#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct OrgScope {
     /// Every account of the organization, sorted by id.
     pub accounts: Vec<ScopedAccount>,
@@ -113,7 +113,7 @@ pub struct OrgScope {
 }
 
 /// StackSets' `DeploymentTargets.AccountFilterType` with its `Accounts`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "type", content = "accounts", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AccountFilter {
     None,

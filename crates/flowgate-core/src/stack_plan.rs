@@ -24,7 +24,7 @@ pub const SEGMENTATION_WRITE_POLICY: &str = include_str!("../../../policies/vend
 pub const OPTIONAL_PARAMETERS: &[&str] = &["ComplianceAccountId", "ReadWrite"];
 
 /// What a stack's status allows flowgate to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "condition")]
 pub enum StackCondition {
     Missing,

@@ -5,7 +5,6 @@
 //! scope it otherwise): an action counts when an Allow statement names it and no unconditional
 //! Deny does.
 
-use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -13,7 +12,7 @@ use crate::policy_doc::{parse_document, statements};
 use crate::stack_plan::{COMPLIANCE_POLICY, DISCOVERY_POLICY, SEGMENTATION_WRITE_POLICY};
 
 /// The permission sets found in a role's policies.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VendorPermissions {
     /// Every action of the compliance read set is allowed.
     pub compliance_read: bool,

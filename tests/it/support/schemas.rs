@@ -71,7 +71,8 @@ fn close_objects(schema: &mut Value, part_of_object: bool) {
 /// `name`; `context` says where the document came from.
 pub fn assert_valid(name: &str, document: &Value, context: &str) {
     let validator = validators().get(name).unwrap_or_else(|| panic!("no schema named {name}"));
-    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("  at {}: {e}", e.instance_path())).collect();
+    let at = |path: String| if path.is_empty() { "the top".to_owned() } else { path };
+    let errors: Vec<String> = validator.iter_errors(document).map(|e| format!("  at {}: {e}", at(e.instance_path().to_string()))).collect();
     assert!(
         errors.is_empty(),
         "{context}: the JSON does not match schemas/{name}.json (if the report type changed on purpose: {REGENERATE}):\n{}\ndocument:\n{}",

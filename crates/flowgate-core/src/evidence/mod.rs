@@ -271,7 +271,7 @@ pub struct EvidenceFacts {
 }
 
 /// About the run, for the report's header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RunInfo {
     /// Unix seconds.
     pub generated_at: i64,
@@ -281,7 +281,7 @@ pub struct RunInfo {
 }
 
 /// Everything a report shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evidence {
     pub run: RunInfo,
     pub account: String,

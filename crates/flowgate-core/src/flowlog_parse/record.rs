@@ -14,7 +14,7 @@ use super::header::Header;
 use super::lex::typed_value;
 use crate::format::{CATALOG, FieldKind};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Action {
     #[serde(rename = "ACCEPT")]
     Accept,
@@ -31,7 +31,7 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum LogStatus {
     /// Data is logging normally.
     #[serde(rename = "OK")]
@@ -56,7 +56,7 @@ impl LogStatus {
 
 /// A field's value typed by its [`FieldKind`](crate::format::FieldKind). Serializes as JSON numbers for the numeric kinds
 /// and strings for the rest; `Display` writes it back as the log wrote it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum FieldValue<'a> {
     Integer(u64),

@@ -11,7 +11,6 @@ mod condition;
 mod context;
 mod principal;
 
-use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -50,7 +49,7 @@ pub struct Ask {
 }
 
 /// A statement of the bucket policy that allows or denies some of the asked actions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Judged {
     pub statement: StatementRef,
     pub effect: Effect,

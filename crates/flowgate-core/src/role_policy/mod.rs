@@ -75,7 +75,7 @@ pub struct GrantOptions {
 }
 
 /// The result of planning a grant or revoke on one inline policy document.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Edit {
     /// The whole document to put (or the input, unchanged).
     pub document: Map<String, Value>,
