@@ -251,6 +251,8 @@ pub enum Command {
     Parse(ParseArgs),
     /// Print the least-privilege IAM policy an operator needs to run COMMAND (JSON; no AWS call)
     Permissions(PermissionsArgs),
+    /// Print the JSON Schema of what COMMAND prints with --output json (as in schemas/; no AWS call)
+    Schema(SchemaArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -811,6 +813,18 @@ pub struct ParseArgs {
     /// Accept objects whose header lacks the required fields (any flow-log format)
     #[arg(long)]
     pub any_format: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SchemaArgs {
+    /// The command: verify, flowlogs-enable, org-onboard, ... (or its words: flowlogs enable), or
+    /// error for the error document; --list or nothing shows them all
+    #[arg(value_name = "COMMAND", num_args = 1..=2)]
+    pub command: Vec<String>,
+
+    /// List the documents that have a schema
+    #[arg(long, conflicts_with = "command")]
+    pub list: bool,
 }
 
 #[derive(Debug, Clone, Args)]

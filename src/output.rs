@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use clap::ValueEnum;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::core::report::{Change, ChangeStatus, Check, CheckStatus};
@@ -158,20 +159,22 @@ impl Printer {
 }
 
 /// The one JSON document of a run that ends in an error: `{"error": {...}}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ErrorDocument {
     pub error: ErrorBody,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ErrorBody {
     /// What went wrong, as the `error:` line on stderr says it.
     pub message: String,
     /// What to do about it, as the `hint:` line says it (null when there is none).
     pub hint: Option<String>,
     /// The process's exit code.
+    #[schemars(extend("enum" = [1, 2, 130]))]
     pub exit_code: i32,
     /// `usage` (the command line), `input`, `aws`, `refused`, `interrupted` or `io`.
+    #[schemars(extend("enum" = ["usage", "input", "aws", "refused", "interrupted", "io"]))]
     pub kind: &'static str,
     /// For `aws`: the AWS error code, when AWS gave one.
     #[serde(skip_serializing_if = "Option::is_none")]

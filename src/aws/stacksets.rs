@@ -311,7 +311,7 @@ pub async fn delete_stack_set(cfn: &Client, name: &str, caller: Caller, delays: 
 }
 
 /// One stack instance: an account's copy of the stack set in a region.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct StackInstance {
     pub account: String,
     pub region: String,

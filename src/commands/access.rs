@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
@@ -34,7 +35,7 @@ use crate::output::{Report, render_changes};
 /// The default inline policy flowgate creates on a hand-made role.
 pub const DEFAULT_POLICY_NAME: &str = "FlowgateStorageRead";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccessEditReport {
     pub command: &'static str,
     /// stack or role.
@@ -510,7 +511,7 @@ async fn simulated_reads(ctx: &Ctx, read: &RolePolicies, buckets: &[BucketName],
     Ok(aws_verdicts(&ctx.iam(), &questions, simulate).await)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct AccessListReport {
     pub command: &'static str,
     pub role: String,

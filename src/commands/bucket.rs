@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
@@ -66,7 +67,7 @@ async fn observe_flow_log_use(ctx: &Ctx, bucket: &BucketName, partition: &str) -
     usage
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BucketCreateReport {
     pub command: &'static str,
     pub account: String,
@@ -189,7 +190,7 @@ fn apply_plan<'a>(ctx: &'a Ctx, bucket: &'a BucketName, plan: &'a BucketPlan) ->
     Plan::new(steps, OnFailure::Stop)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BucketCheckReport {
     pub command: &'static str,
     pub account: String,

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step, error_text};
@@ -50,7 +51,7 @@ async fn ensure_bucket(ctx: &Ctx, desired: &DesiredFlowLog) -> Result<()> {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct FlowLogsReport {
     pub command: &'static str,
     pub account: String,
@@ -442,7 +443,7 @@ pub async fn enable_with(ctx: &Ctx, args: &FlowLogsEnableArgs, owner: BucketOwne
     })
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StatusReport {
     pub command: &'static str,
     pub account: String,

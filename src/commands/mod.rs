@@ -9,6 +9,7 @@ pub mod onboard;
 pub mod org;
 pub mod parse;
 pub mod permissions;
+pub mod schema;
 pub mod stack;
 pub mod verify;
 pub mod verify_report;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli, printer: Printer) -> Result<ExitStatus> {
         Command::Man => return completions::man_page(),
         Command::Parse(args) => return run_parse(args, &printer),
         Command::Permissions(args) => return printer.report(&permissions::permissions(&args, cli.global.region.as_ref())?),
+        Command::Schema(args) => return printer.report(&schema::schema(&args)?),
         aws => aws,
     };
     let ctx = Ctx::new(&cli.global, printer).await?;
@@ -82,7 +84,7 @@ async fn run_in_account(ctx: &Ctx, command: Command) -> Result<ExitStatus> {
             OrgCommand::Offboard(args) => out.report(&org::offboard(ctx, &args).await?),
         },
         // Returned above, before any AWS configuration is loaded.
-        Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) => Ok(ExitStatus::Success),
+        Command::Completions { .. } | Command::Man | Command::Parse(_) | Command::Permissions(_) | Command::Schema(_) => Ok(ExitStatus::Success),
     }
 }
 

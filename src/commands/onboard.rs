@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use std::sync::Mutex;
@@ -109,7 +110,7 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
 }
 
 /// One step of the onboarding and what became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct StepResult {
     pub step: &'static str,
     pub changes: Vec<Change>,
@@ -117,7 +118,7 @@ pub struct StepResult {
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct OnboardReport {
     pub command: &'static str,
     pub account: String,

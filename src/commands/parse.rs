@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::cli::{ParseArgs, RecordFormat};
@@ -13,7 +14,7 @@ use crate::core::talkers::{Talker, TalkerColumns, TopTalkers};
 use crate::error::{Error, ExitStatus, Result};
 use crate::output::Report;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ObjectReport {
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -22,7 +23,7 @@ pub struct ObjectReport {
     pub summary: Option<ObjectSummary>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct ParseReport {
     pub command: &'static str,
     pub objects: Vec<ObjectReport>,

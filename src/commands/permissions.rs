@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -15,10 +16,10 @@ use crate::output::Report;
 
 /// The rendered policy document itself (the same JSON in text and JSON output, ready for
 /// `aws iam create-policy --policy-document file://...`), or the list of commands.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PermissionsReport {
-    Policy(Value),
+    Policy(#[schemars(with = "crate::core::policy_doc::DocumentShape")] Value),
     Commands(Vec<&'static str>),
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step};
@@ -31,7 +32,7 @@ use crate::observe::role::{RoleAccess, role_access};
 use crate::output::{Printer, Report, render_changes};
 
 /// What the admin pastes into the vendor's portal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StackOutputs {
     pub role_arn: String,
     pub external_id: String,
@@ -84,7 +85,7 @@ pub struct DeployRequest {
     pub wait_timeout: Duration,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StackDeployReport {
     pub command: &'static str,
     pub account: String,
@@ -953,7 +954,7 @@ pub async fn deploy(ctx: &Ctx, args: &StackDeployArgs) -> Result<StackDeployRepo
     deploy_stack_with(&ctx.cloudformation(), &ctx.printer, ctx.mode(), &request, options).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct StackStatusReport {
     pub command: &'static str,
     pub account: String,
@@ -995,7 +996,7 @@ pub struct StackStatusReport {
 }
 
 /// The S3 writes the role may make in one bucket.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct BucketWrites {
     pub bucket: String,
     pub actions: Vec<String>,

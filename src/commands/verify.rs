@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 use tokio_util::io::SyncIoBridge;
 
@@ -35,7 +36,7 @@ use crate::observe::role::{audited_role, read_role_policies};
 use crate::observe::simulation::{ReadQuestion, Simulate, aws_verdict};
 use crate::output::{Report, render_checks};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct VerifyReport {
     pub command: &'static str,
     pub account: String,

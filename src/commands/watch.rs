@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
@@ -59,7 +60,7 @@ async fn observe(ctx: &Ctx, regions: &[String], concurrency: u16, with_trail: bo
     stream::iter(reads).buffered(usize::from(concurrency)).collect().await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct WatchReport {
     pub command: &'static str,
     pub account: String,
@@ -248,7 +249,7 @@ pub async fn disable_steps<'a>(ctx: &'a Ctx, regions: &[String], concurrency: u1
 }
 
 /// One region of `watch status`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct RegionStatus {
     pub region: String,
     pub status: CheckStatus,
@@ -259,7 +260,7 @@ pub struct RegionStatus {
     pub detail: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct WatchStatusReport {
     pub command: &'static str,
     pub account: String,

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use futures::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::error_text;
@@ -58,7 +59,7 @@ pub async fn observe_region(ctx: &Ctx, region: &str, only_vpcs: &[String]) -> Re
 }
 
 /// A region closed to the account by an explicit deny, and why: skipped, and said.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct SkippedRegion {
     pub region: String,
     pub reason: String,
@@ -161,7 +162,7 @@ pub fn check_named_vpcs(scope: &ScopeArgs, observed: &[(String, Result<RegionSta
 }
 
 /// Coverage of one region, as `flowlogs status` and `verify` report it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RegionCoverage {
     pub region: String,
     /// When the oldest flow log to the bucket was created (Unix seconds).
@@ -200,7 +201,7 @@ impl RegionCoverage {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct CoverageTotals {
     pub regions: usize,
     pub failed_regions: usize,

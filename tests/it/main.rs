@@ -21,6 +21,7 @@ mod permissions;
 mod permissions_by_calls;
 mod reliability;
 mod report;
+mod schemas;
 mod snapshots;
 mod stack;
 mod vendor;

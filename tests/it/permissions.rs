@@ -3,16 +3,16 @@
 
 use std::path::Path;
 
-use crate::support::{stderr, stdout};
+use crate::support::{Flowgate, stderr, stdout};
 
 /// flowgate with no AWS configuration at all: no credentials, no region, no endpoint.
-fn flowgate() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("flowgate").unwrap();
+fn flowgate() -> Flowgate {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowgate"));
     for var in ["AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         cmd.env_remove(var);
     }
     cmd.env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null").env("NO_COLOR", "1");
-    cmd
+    Flowgate::from_std(cmd)
 }
 
 fn actions(policy: &serde_json::Value) -> Vec<String> {

@@ -24,7 +24,7 @@ use serde_json::Value;
 use crate::org::Org;
 use crate::support::authorization::{Authorization, param};
 use crate::support::chaos::RequestRecord;
-use crate::support::{ACCESS_KEY, ACCOUNT, Env, block_on, stderr, stdout, unique};
+use crate::support::{ACCESS_KEY, ACCOUNT, Env, Flowgate, block_on, stderr, stdout, unique};
 use crate::wizard::{key, line, vendor_answers, wizard_command};
 
 const VENDOR: &str = "111122223333";
@@ -71,12 +71,12 @@ impl Names {
 
 /// The policy `flowgate permissions COMMAND` prints for `names` (no AWS call).
 fn rendered_policy(command: &str, names: &Names) -> Value {
-    let mut cmd = assert_cmd::Command::cargo_bin("flowgate").unwrap();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowgate"));
     for var in ["AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         cmd.env_remove(var);
     }
     cmd.env("AWS_CONFIG_FILE", "/dev/null").env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    let out = cmd.args(["permissions", command]).args(names.permissions_args()).args(["--output", "json"]).output().unwrap();
+    let out = Flowgate::from_std(cmd).args(["permissions", command]).args(names.permissions_args()).args(["--output", "json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "flowgate permissions {command}: {}", stderr(&out));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("flowgate permissions {command}: {e}: {}", stdout(&out)))
 }

@@ -15,6 +15,7 @@
 //! The questions are the vendor reader's two calls: `s3:GetObject` on an object under the
 //! delivery path, and `s3:ListBucket` on the bucket.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::names::{BucketName, LogPrefix};
@@ -23,7 +24,7 @@ use crate::role_policy::glob::glob_match;
 use crate::role_policy::{NamedPolicy, Readability, Scope, action_readability};
 
 /// The simulator's decision (`EvalDecision` of an `EvaluationResult`, IAM API Reference).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum SimulatedDecision {
     #[serde(rename = "allowed")]
     Allowed,
@@ -58,7 +59,7 @@ impl SimulatedDecision {
 }
 
 /// A statement the simulator matched (`MatchedStatements`: `SourcePolicyId`, `SourcePolicyType`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct MatchedStatement {
     pub source_policy_id: String,
     pub source_policy_type: String,
@@ -103,7 +104,7 @@ pub struct Question {
 }
 
 /// What decided AWS's answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DecidedBy {
     /// An SCP of the organization does not allow it (`AllowedByOrganizations` false).
@@ -125,7 +126,7 @@ impl DecidedBy {
 }
 
 /// Both verdicts on one question.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ActionVerdict {
     pub action: String,
     pub resource: String,
@@ -144,7 +145,7 @@ pub struct ActionVerdict {
 }
 
 /// AWS's verdict beside flowgate's, for one role and one bucket (`aws_verdict` in the JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AwsVerdict {
     /// AWS's decision over the questions: allowed, denied, mixed (some of each), or not-asked.
     pub decision: &'static str,

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::format::LogFormat;
@@ -283,7 +284,7 @@ pub fn noncompliance(desired: &DesiredFlowLog, flow_log: &ExistingFlowLog) -> Ve
     reasons
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "state")]
 pub enum VpcState {
     Compliant {
@@ -302,7 +303,7 @@ pub enum VpcState {
 }
 
 /// A flow log of the VPC to a destination other than our bucket: reported, never touched.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OtherFlowLog {
     pub id: String,
     pub destination: String,
@@ -340,7 +341,7 @@ impl OtherFlowLog {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct VpcCoverage {
     pub vpc_id: String,
     pub is_default: bool,

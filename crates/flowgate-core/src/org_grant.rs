@@ -3,6 +3,7 @@
 //! gains and loses, and whether one account may deliver today (by the organization's statements
 //! in either form, or by the single-account statements of its own).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::bucket_policy::{self, DeliveryTarget};
@@ -12,7 +13,7 @@ use crate::policy_doc::{self, PolicyDocError};
 use crate::report::{Change, ChangeStatus};
 
 /// Who the organization's delivery statements let deliver once the plan is applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DeliveryGrant {
     /// `per-account` or `org`.
     pub form: &'static str,

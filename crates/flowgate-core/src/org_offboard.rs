@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -254,7 +255,7 @@ pub fn kept_log_archive(log_archive: &str, kept: &[KeptAccount]) -> Option<LogAr
 
 /// What org offboard does to the central bucket's policy, as planned (or as applied): the
 /// report's `policy_edit`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PolicyEdit {
     /// Statements removed whole, by Sid.
     pub removed_statements: Vec<String>,

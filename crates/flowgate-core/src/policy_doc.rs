@@ -1,6 +1,9 @@
 //! IAM/S3 policy documents as JSON values. Key order is preserved (serde_json `preserve_order`) so
 //! that a document flowgate rewrites keeps every statement it did not touch as it was.
 
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -99,6 +102,70 @@ pub fn canonical_statement(statement: &Value) -> Value {
 pub fn contains_equivalent(statements: &[Value], wanted: &Value) -> bool {
     let wanted = canonical_statement(wanted);
     statements.iter().any(|s| canonical_statement(s) == wanted)
+}
+
+/// A policy statement (IAM's grammar) where a report carries one as a JSON value: only its JSON
+/// Schema is used, for the published schemas of `--output json` (`flowgate schema`).
+pub enum StatementShape {}
+
+/// A whole policy document where a report carries one as a JSON value (see [`StatementShape`]).
+pub enum DocumentShape {}
+
+/// `Action`, `Resource` and their kin: one string or a list of them (IAM JSON policy grammar).
+fn string_or_strings() -> Value {
+    serde_json::json!({ "anyOf": [{ "type": "string" }, { "type": "array", "items": { "type": "string" } }] })
+}
+
+impl JsonSchema for StatementShape {
+    fn schema_name() -> Cow<'static, str> {
+        "PolicyStatement".into()
+    }
+
+    // IAM JSON policy elements reference (IAM User Guide): Sid, Effect, Principal/NotPrincipal
+    // ("*" or a map of principal type to ids), Action/NotAction, Resource/NotResource, Condition
+    // (operator -> condition key -> value or values). IAM and S3 refuse a statement without an
+    // Effect, so every statement read from AWS or written by flowgate has one.
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let principal = serde_json::json!({
+            "anyOf": [{ "const": "*" }, { "type": "object", "additionalProperties": string_or_strings() }]
+        });
+        json_schema!({
+            "description": "An IAM policy statement, as in the policy document.",
+            "type": "object",
+            "properties": {
+                "Sid": { "type": "string" },
+                "Effect": { "enum": ["Allow", "Deny"] },
+                "Principal": principal,
+                "NotPrincipal": principal,
+                "Action": string_or_strings(),
+                "NotAction": string_or_strings(),
+                "Resource": string_or_strings(),
+                "NotResource": string_or_strings(),
+                "Condition": { "type": "object", "additionalProperties": { "type": "object" } },
+            },
+            "required": ["Effect"],
+        })
+    }
+}
+
+impl JsonSchema for DocumentShape {
+    fn schema_name() -> Cow<'static, str> {
+        "PolicyDocument".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let statement = generator.subschema_for::<StatementShape>();
+        json_schema!({
+            "description": "An IAM policy document.",
+            "type": "object",
+            "properties": {
+                "Version": { "enum": ["2012-10-17", "2008-10-17"] },
+                "Id": { "type": "string" },
+                "Statement": { "anyOf": [statement, { "type": "array", "items": statement }] },
+            },
+            "required": ["Version", "Statement"],
+        })
+    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChangeStatus {
     /// Would be applied (a plan, or `--dry-run`).
@@ -34,7 +35,7 @@ impl fmt::Display for ChangeStatus {
 }
 
 /// One line of a plan or of an apply: what, on which resource, and what became of it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Change {
     pub action: String,
     pub resource: String,
@@ -76,7 +77,7 @@ impl Change {
 /// Those counts are the `steps_*` fields, which the summaries people read print. The older
 /// fields count every line of the plan, details included (kept for automation that reads them,
 /// and what the exit code is computed from, as before).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ChangeTally {
     pub planned: usize,
     pub applied: usize,
@@ -121,7 +122,7 @@ impl ChangeTally {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckStatus {
     Pass,
@@ -140,7 +141,7 @@ impl fmt::Display for CheckStatus {
 }
 
 /// One audited property: pass/warn/fail, why, and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Check {
     pub name: String,
     pub status: CheckStatus,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::names::{BucketName, parse_bucket_or_arn};
@@ -73,7 +74,7 @@ pub fn is_no_change_reason(reason: &str) -> bool {
 }
 
 /// The stack's parameters as flowgate sets them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StackParameters {
     pub vendor_account: String,
     pub external_id: String,
@@ -196,7 +197,7 @@ pub fn parse_bucket_list(value: &str) -> Vec<String> {
 }
 
 /// One parameter change, in words; `loud` for a revocation the admin must not miss.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ParameterChange {
     pub parameter: &'static str,
     pub text: String,

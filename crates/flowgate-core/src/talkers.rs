@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::flowlog_parse::{FieldValue, Header, Record, Saturated, add_saturating};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Talker {
     pub src: IpAddr,
     pub dst: IpAddr,

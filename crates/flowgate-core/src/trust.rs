@@ -1,12 +1,13 @@
 //! The vendor role's trust policy: who may assume it, and whether every such statement requires
 //! the ExternalId (the confused-deputy guard).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::policy_doc;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TrustAssessment {
     /// AWS principals allowed to sts:AssumeRole.
     pub principals: Vec<String>,

@@ -4,6 +4,7 @@
 //! observes and reads the clock once; every judgement takes `now` as an argument. Delivery per
 //! region and for the account is judged in [`crate::delivery`].
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::delivery::{
@@ -163,7 +164,7 @@ pub fn delivery_checks(deliveries: &[RegionDelivery], rules: &DeliveryRules, max
 }
 
 /// One object read and parsed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ObjectResult {
     pub region: String,
     pub key: String,

@@ -4,6 +4,7 @@
 //! `flowlogs enable` sends), what the plan does per region, and whether the events the rules wait
 //! for reach EventBridge at all (a CloudTrail trail must log the region's management events).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::flowlog_plan::FlowLogRequest;
@@ -62,7 +63,7 @@ impl ObservedStack {
 }
 
 /// What `watch enable` does in one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum WatchAction {
     Create,
@@ -116,7 +117,7 @@ pub fn watch_change(region: &str, action: &WatchAction) -> Change {
 }
 
 /// A trail as DescribeTrails, GetTrailStatus and GetEventSelectors report it in one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TrailFacts {
     pub name: String,
     pub home_region: String,

@@ -5,6 +5,7 @@
 //! the first flow log is created and again after the last, and what AWS's write removed is put
 //! back, AWS's own statements kept: one planned step after the flow logs, `restore-bucket-policy`.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::apply::{self, StepOutcome, error_text};
@@ -50,7 +51,7 @@ pub async fn read(ctx: &Ctx, bucket: &BucketName) -> Snapshot {
 }
 
 /// What the step found: the statements put back and AWS's own statements it added (by label).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct Restored {
     pub restored_statements: Vec<String>,
     pub aws_statements: Vec<String>,

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::discover::OrgView;
@@ -23,7 +24,7 @@ use crate::observe::regions::SkippedRegion;
 use crate::output::Report;
 
 /// One account of the report: where it sits, its stack instance, and its changes or checks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct AccountEntry {
     #[serde(flatten)]
     pub account: ScopedAccount,
@@ -71,21 +72,21 @@ impl AccountEntry {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct VendorAccess {
     pub account: String,
     pub external_id: String,
     pub role_name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Organization {
     pub id: String,
     pub management_account: String,
     pub root_id: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, JsonSchema)]
 pub struct OrgReport {
     pub command: &'static str,
     pub account: String,

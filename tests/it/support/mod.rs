@@ -4,7 +4,10 @@ pub mod authorization;
 pub mod chaos;
 pub mod emulator;
 pub mod simulator;
+pub mod schemas;
 
+use std::ffi::{OsStr, OsString};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -56,9 +59,10 @@ impl Env {
         self.proxy.endpoint()
     }
 
-    /// The flowgate binary, pointed at the proxy, with a clean AWS environment.
-    pub fn flowgate(&self) -> assert_cmd::Command {
-        assert_cmd::Command::from_std(self.flowgate_process())
+    /// The flowgate binary, pointed at the proxy, with a clean AWS environment; what it prints
+    /// as JSON is checked against its schema.
+    pub fn flowgate(&self) -> Flowgate {
+        Flowgate::from_std(self.flowgate_process())
     }
 
     /// The same, as a process to spawn and signal.
@@ -121,6 +125,61 @@ impl Env {
     pub fn flow_log_id(&self, region: &str) -> String {
         let out = block_on(self.ec2(region).describe_flow_logs().send()).unwrap();
         out.flow_logs().iter().find_map(|f| f.flow_log_id()).unwrap_or_else(|| panic!("no flow log in {region}")).to_owned()
+    }
+}
+
+/// A flowgate command line as tests build and run it (assert_cmd's, for stdin): every run's
+/// stdout is checked against the published schema of what the command line prints
+/// ([`schemas::check_stdout`]), so that each test of a `--output json` run also tests the contract.
+pub struct Flowgate {
+    command: assert_cmd::Command,
+    /// The arguments so far, the program first, as the schema check parses them.
+    args: Vec<OsString>,
+}
+
+impl Flowgate {
+    pub fn from_std(command: std::process::Command) -> Flowgate {
+        let args = std::iter::once(OsString::from("flowgate")).chain(command.get_args().map(OsStr::to_owned)).collect();
+        Flowgate { command: assert_cmd::Command::from_std(command), args }
+    }
+
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Self {
+        self.args.push(arg.as_ref().to_owned());
+        self.command.arg(arg);
+        self
+    }
+
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self.arg(arg);
+        }
+        self
+    }
+
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    pub fn write_stdin(&mut self, buffer: impl Into<Vec<u8>>) -> &mut Self {
+        self.command.write_stdin(buffer);
+        self
+    }
+
+    /// Runs flowgate to its end; panics when its JSON does not match its schema.
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        let output = self.command.output()?;
+        schemas::check_stdout(&self.args, &output.stdout);
+        Ok(output)
     }
 }
 

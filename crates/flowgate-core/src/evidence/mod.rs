@@ -13,6 +13,7 @@ mod render;
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::delivery::{DeliveredObject, RegionDelivery};
@@ -43,14 +44,14 @@ pub fn report_format(path: &str) -> Result<ReportFormat, String> {
 }
 
 /// A tag of the bucket, as the report shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct TagPair {
     pub key: String,
     pub value: String,
 }
 
 /// One VPC's line of the coverage matrix.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct VpcRow {
     pub vpc_id: String,
     /// The VPC's `Name` tag.
@@ -64,7 +65,7 @@ pub struct VpcRow {
 
 /// One region of the coverage matrix: VPCs, compliant, non-compliant (with reasons), missing,
 /// shared from other accounts, idle (covered VPCs without a network interface).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct CoverageRow {
     pub region: String,
     pub status: CheckStatus,
@@ -129,7 +130,7 @@ pub fn coverage_row(
 
 /// What one region delivered in the window: the newest object, how many, and what the objects
 /// read hold (records, ACCEPT/REJECT, records per hour).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DeliveryRow {
     pub region: String,
     /// Objects from flowgate's compliant flow logs in the window.
@@ -198,7 +199,7 @@ pub fn idle_vpcs(delivery: &RegionDelivery) -> Option<usize> {
 }
 
 /// One statement that grants or denies the vendor role s3:GetObject on a bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StatementLine {
     /// allows or denies.
     pub effect: &'static str,
@@ -209,7 +210,7 @@ pub struct StatementLine {
 }
 
 /// Whether the vendor role can read one bucket, and through which statements.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct BucketRead {
     pub bucket: String,
     /// allowed, conditional, denied or not-granted.
@@ -241,7 +242,7 @@ pub fn bucket_read(bucket: &str, readability: &Readability) -> BucketRead {
 
 /// The vendor role as an auditor sees it: who may assume it, whether only with the ExternalId,
 /// and what it can read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccessEvidence {
     pub role: String,
     /// The AWS principals (accounts, roles) allowed to assume the role.
@@ -265,7 +266,7 @@ pub fn access_evidence(role: &str, trust: &TrustAssessment, buckets: Vec<BucketR
 
 /// The facts behind verify's checks that a report shows (and `--output json` carries under
 /// `evidence`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct EvidenceFacts {
     pub bucket_tags: Vec<TagPair>,
     pub coverage: Vec<CoverageRow>,

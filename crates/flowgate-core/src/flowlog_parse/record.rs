@@ -1,14 +1,18 @@
 //! One well-formed record and its typed values (addresses, numbers, actions, statuses), made
 //! only when asked for.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
+use serde_json::{Value, json};
 
 use super::header::Header;
 use super::lex::typed_value;
+use crate::format::{CATALOG, FieldKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Action {
@@ -142,6 +146,38 @@ impl Serialize for Record<'_> {
         }
         map.end()
     }
+}
+
+/// As serialized (`parse --records json`, one object a line): each field of the object's header
+/// by name, typed by its [`FieldKind`], `null` for `-`; a field the catalog does not know is text.
+impl JsonSchema for Record<'_> {
+    fn schema_name() -> Cow<'static, str> {
+        "FlowLogRecord".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let fields: serde_json::Map<String, Value> = CATALOG.iter().map(|spec| (spec.name.to_owned(), kind_schema(spec.kind))).collect();
+        json_schema!({
+            "description": "One flow-log record: the fields of its object's header, by name.",
+            "type": "object",
+            "properties": fields,
+            "additionalProperties": { "type": ["string", "null"] },
+        })
+    }
+}
+
+/// The JSON a [`FieldValue`] of `kind` serializes to, or `null` (the field was `-`).
+fn kind_schema(kind: FieldKind) -> Value {
+    let value = match kind {
+        FieldKind::Integer | FieldKind::Counter | FieldKind::UnixTime => json!({ "type": "integer", "minimum": 0 }),
+        FieldKind::Port | FieldKind::TcpFlags => json!({ "type": "integer", "minimum": 0, "maximum": u16::MAX }),
+        FieldKind::Protocol => json!({ "type": "integer", "minimum": 0, "maximum": u8::MAX }),
+        FieldKind::Address => json!({ "type": "string", "anyOf": [{ "format": "ipv4" }, { "format": "ipv6" }] }),
+        FieldKind::Action => json!({ "enum": [Action::Accept.as_str(), Action::Reject.as_str()] }),
+        FieldKind::LogStatus => json!({ "enum": [LogStatus::Ok.as_str(), LogStatus::NoData.as_str(), LogStatus::SkipData.as_str()] }),
+        FieldKind::Text => json!({ "type": "string" }),
+    };
+    json!({ "anyOf": [value, { "type": "null" }] })
 }
 
 #[cfg(test)]

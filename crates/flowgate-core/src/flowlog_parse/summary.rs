@@ -1,9 +1,11 @@
 //! Counts and totals over an object's records, and the merging of objects' summaries.
 
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Serialize, Serializer};
 
 use super::DEFAULT_MAX_ERRORS;
@@ -11,7 +13,7 @@ use super::header::Header;
 use crate::format::FieldKind;
 
 /// One line the parser could not read as a record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct LineError {
     /// The object the line is in, when the caller named it ([`ObjectSummary::with_source`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -21,14 +23,14 @@ pub struct LineError {
     pub message: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StatusCounts {
     pub ok: u64,
     pub nodata: u64,
     pub skipdata: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ActionCounts {
     pub accept: u64,
     pub reject: u64,
@@ -63,6 +65,22 @@ impl Serialize for Saturated {
     }
 }
 
+/// As serialized: the names of the totals that overflowed, each at most once.
+impl JsonSchema for Saturated {
+    fn schema_name() -> Cow<'static, str> {
+        "Saturated".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The traffic totals that overflowed and stopped at 2^64 - 1 (the true total is larger).",
+            "type": "array",
+            "items": { "enum": ["packets", "bytes"] },
+            "uniqueItems": true,
+        })
+    }
+}
+
 /// Adds `n` to a total that stops at `u64::MAX`, noting when it does (rather than wrapping, or
 /// showing the limit as if it were the count).
 #[inline]
@@ -78,7 +96,7 @@ pub fn add_saturating(total: &mut u64, n: u64, saturated: &mut bool) {
 
 /// Counts and totals over the well-formed records of one object, or of several merged. Bad lines
 /// are counted in `parse_errors` and are in no other count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct ObjectSummary {
     /// How many objects were summarized into this one.
     pub objects: u64,
@@ -100,6 +118,7 @@ pub struct ObjectSummary {
     pub last_end: Option<u64>,
     /// The distinct `interface-id` values (serialized as their count).
     #[serde(rename = "distinct_interfaces", serialize_with = "serialize_len")]
+    #[schemars(with = "u64")]
     interfaces: HashSet<Box<[u8]>, IdHashBuilder>,
     /// Records per `tcp-flags` value.
     pub tcp_flags: TcpFlagCounts,
@@ -224,6 +243,17 @@ impl TcpFlagCounts {
 impl Serialize for TcpFlagCounts {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_map(self.iter())
+    }
+}
+
+/// As serialized: a map of `tcp-flags` value to count.
+impl JsonSchema for TcpFlagCounts {
+    fn schema_name() -> Cow<'static, str> {
+        "TcpFlagCounts".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        BTreeMap::<u16, u64>::json_schema(generator)
     }
 }
 

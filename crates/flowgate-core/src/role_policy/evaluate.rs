@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -16,7 +17,7 @@ use super::wildcard::{S3Resource, classify};
 use crate::names::BucketName;
 use crate::policy_doc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicySource {
     Inline,
@@ -42,7 +43,7 @@ impl NamedPolicy {
 }
 
 /// Which statement of which policy (for a bucket policy, `policy` is the bucket's name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct StatementRef {
     pub policy: String,
     pub source: PolicySource,
@@ -73,14 +74,14 @@ impl fmt::Display for StatementRef {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum Effect {
     Allow,
     Deny,
 }
 
 /// How much of a bucket's objects a statement's resources cover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scope {
     /// All of them (for an action on the bucket itself: the bucket's ARN).
@@ -90,7 +91,7 @@ pub enum Scope {
 }
 
 /// A statement that allows or denies reads (or writes) of a bucket, through one resource pattern.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Grant {
     pub statement: StatementRef,
     /// The matching `Resource` pattern, or `NotResource [...]`.
@@ -135,7 +136,7 @@ impl BucketPolicyGrants {
 /// seen here). Judged per action of the
 /// read set with the rules below; the bucket takes the first of Allowed, Conditional, Denied that
 /// one of its actions has.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(tag = "readability", rename_all = "kebab-case")]
 pub enum Readability {
     /// Unconditional Allows (on all objects or some keys; see each grant's scope), and no Deny
@@ -156,7 +157,7 @@ pub enum Readability {
     NotGranted,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct BucketAccess {
     pub bucket: BucketName,
     /// Whether any action of the read set ([`READ_ACTIONS`]) is allowed on the bucket.
@@ -180,7 +181,7 @@ pub struct BucketAccess {
 }
 
 /// A statement about reads on more than named buckets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct WildcardGrant {
     pub statement: StatementRef,
     pub effect: Effect,
@@ -193,7 +194,7 @@ pub struct WildcardGrant {
     pub actions: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccessReport {
     pub partition: String,
     /// Every bucket named (without wildcards) in any statement's `Resource`, by name.

@@ -23,6 +23,7 @@
 
 use std::fmt;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -93,7 +94,7 @@ impl Edit {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FindingKind {
     /// An Allow grants `s3:GetObject` on more than named buckets (`*`, a bucket-name pattern, NotResource).
@@ -111,7 +112,7 @@ pub enum FindingKind {
 }
 
 /// Something about the policy the user should know; `Display` is the one-line message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Finding {
     pub kind: FindingKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,7 +158,7 @@ impl Finding {
 
 /// The account-level S3 actions (no resource type: they work only on a wildcard) that a narrowed
 /// statement covered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct AccountLevelActions {
     /// Kept on the statement's wildcard, in a statement of their own.
     pub kept: Vec<String>,
@@ -176,12 +177,14 @@ impl fmt::Display for Finding {
 
 /// One statement added, modified or removed. Indexes are positions in the `Statement` list before
 /// and after the edit (a single-object `Statement` is position 0).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct StatementChange {
     pub before_index: Option<usize>,
     pub after_index: Option<usize>,
     pub sid: Option<String>,
+    #[schemars(with = "Option<crate::policy_doc::StatementShape>")]
     pub before: Option<Value>,
+    #[schemars(with = "Option<crate::policy_doc::StatementShape>")]
     pub after: Option<Value>,
 }
 
