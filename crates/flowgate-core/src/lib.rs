@@ -3,8 +3,8 @@
 
 pub mod access_denied;
 pub mod access_plan;
-pub mod aws_verdict;
 pub mod aws_delivery;
+pub mod aws_verdict;
 pub mod bucket;
 pub mod bucket_policy;
 pub mod delivery;
@@ -27,6 +27,7 @@ pub mod org_regions;
 pub mod org_scope;
 pub mod org_stackset;
 pub mod org_template;
+pub mod org_watch;
 pub mod policy_doc;
 #[cfg(test)]
 mod policy_strategies;

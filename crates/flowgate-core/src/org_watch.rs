@@ -1,0 +1,306 @@
+//! The organization's watcher: a second service-managed StackSet that deploys the single-account
+//! watcher (templates/watch.yaml) to every member in every region in scope, so that a VPC created
+//! later, in an account that joins later too, gets the flow log `org onboard` gives the others.
+//! Its plan, its check in `org status`, and the organization trail its rules depend on.
+
+use std::collections::BTreeMap;
+
+use crate::org_stackset::{DeployedSet, InstanceSummary, missing_instances, set_differences, stale_instances};
+use crate::report::{Change, ChangeStatus, Check};
+use crate::watch::{PARAMETERS, TEMPLATE, TrailFacts};
+
+/// The watch StackSet's name.
+pub const WATCH_SET_NAME: &str = "flowgate-org-watch";
+
+/// The name of the watcher's check in `org status` / `org verify`.
+pub const CHECK_NAME: &str = "watch";
+
+/// A StackSet of that name is flowgate's watcher when it deploys the watcher's template, or a
+/// template with exactly the watcher's parameters (an older flowgate's), as a watcher stack is
+/// known by its parameters.
+pub fn is_flowgates_watch_set(set: &DeployedSet<'_>) -> bool {
+    set.template_body == TEMPLATE || (set.parameters.len() == PARAMETERS.len() && PARAMETERS.iter().all(|p| set.parameters.contains_key(*p)))
+}
+
+/// What this run does to the watch StackSet itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchSetAction {
+    Create,
+    /// What differs (template, parameters, auto-deployment): every instance is updated.
+    Update {
+        differences: Vec<String>,
+    },
+    Keep,
+    /// A StackSet of that name that is not flowgate's watcher: left alone, and no instance made.
+    NotFlowgates,
+}
+
+/// The watch StackSet as planned: the set's action, and per region the members without an
+/// instance and those a failed operation left OUTDATED.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchSetPlan {
+    pub action: WatchSetAction,
+    pub missing: BTreeMap<String, Vec<String>>,
+    pub stale: BTreeMap<String, Vec<String>>,
+}
+
+impl WatchSetPlan {
+    /// The regions where members need an instance.
+    pub fn regions_missing(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.missing.iter().filter(|(_, m)| !m.is_empty())
+    }
+
+    pub fn regions_stale(&self) -> impl Iterator<Item = (&String, &Vec<String>)> {
+        self.stale.iter().filter(|(_, m)| !m.is_empty())
+    }
+}
+
+/// What the run deploys: the watcher's template, its parameters (the members' CreateFlowLogs
+/// request), auto-deployment.
+#[derive(Debug, Clone, Copy)]
+pub struct WantedWatchSet<'a> {
+    pub template: &'a str,
+    pub parameters: &'a [(String, String)],
+    pub auto_deploy: bool,
+}
+
+/// The watch StackSet's plan against `existing` (`None`: there is none yet) and its instances.
+pub fn plan_watch_set(
+    existing: Option<&DeployedSet<'_>>,
+    wanted: &WantedWatchSet<'_>,
+    members: &[String],
+    regions: &[String],
+    instances: &[InstanceSummary<'_>],
+) -> WatchSetPlan {
+    let action = match existing {
+        None => WatchSetAction::Create,
+        Some(set) if !is_flowgates_watch_set(set) => WatchSetAction::NotFlowgates,
+        Some(set) => {
+            let differences = set_differences(set, wanted.template, wanted.parameters, wanted.auto_deploy);
+            if differences.is_empty() { WatchSetAction::Keep } else { WatchSetAction::Update { differences } }
+        }
+    };
+    if action == WatchSetAction::NotFlowgates {
+        return WatchSetPlan { action, missing: BTreeMap::new(), stale: BTreeMap::new() };
+    }
+    let missing = regions.iter().map(|r| (r.clone(), missing_instances(members, instances, r))).collect();
+    // A set's update deploys every instance again anyway.
+    let updates = matches!(action, WatchSetAction::Update { .. });
+    let stale = regions.iter().map(|r| (r.clone(), if updates { Vec::new() } else { stale_instances(members, instances, r) })).collect();
+    WatchSetPlan { action, missing, stale }
+}
+
+/// The plan lines of the watch StackSet, in the order they apply.
+pub fn watch_set_lines(plan: &WatchSetPlan, regions: &[String]) -> Vec<Change> {
+    let name = WATCH_SET_NAME;
+    let set_line = match &plan.action {
+        WatchSetAction::Create => Change::new(
+            "create-stack-set",
+            name,
+            ChangeStatus::Planned,
+            format!(
+                "service-managed, auto-deployment on: the watcher (EventBridge rules on CreateVpc -> the flow-log Automation) in every member, in {} region(s)",
+                regions.len()
+            ),
+        ),
+        WatchSetAction::Update { differences } => {
+            Change::new("update-stack-set", name, ChangeStatus::Planned, format!("{} changed: every instance is updated", differences.join(", ")))
+        }
+        WatchSetAction::Keep => Change::new("update-stack-set", name, ChangeStatus::Skipped, "the watcher's template and flow log are current"),
+        WatchSetAction::NotFlowgates => {
+            let detail = format!("a stack set named {name} that is not flowgate's watcher: left alone (rename or delete it)");
+            return vec![Change::new("keep-stack-set", name, ChangeStatus::Blocked, detail)];
+        }
+    };
+    let mut lines = vec![set_line];
+    for region in regions {
+        let missing = plan.missing.get(region).map(Vec::as_slice).unwrap_or_default();
+        lines.push(
+            if missing.is_empty() {
+                Change::new("create-stack-instances", name, ChangeStatus::Skipped, format!("every member in scope is watched in {region}"))
+            } else {
+                let detail = format!("the watcher in {} member account(s) in {region}: {}", missing.len(), missing.join(", "));
+                Change::new("create-stack-instances", name, ChangeStatus::Planned, detail)
+            }
+            .in_region(region),
+        );
+    }
+    for (region, stale) in plan.regions_stale() {
+        let detail = format!("{} watcher(s) left OUTDATED by a failed operation, deployed again: {}", stale.len(), stale.join(", "));
+        lines.push(Change::new("update-stack-instances", name, ChangeStatus::Planned, detail).in_region(region));
+    }
+    lines
+}
+
+/// The line of a run without `--watch` that finds the watch StackSet: it stays as it is.
+pub fn not_requested_line() -> Change {
+    Change::new("keep-stack-set", WATCH_SET_NAME, ChangeStatus::Skipped, "the watcher is not asked for (--watch): left as it is")
+}
+
+/// The organization trail that brings every member's CreateVpc calls to EventBridge: an
+/// organization trail, multi-region, logging, recording write management events (EventBridge
+/// User Guide, "AWS service events delivered via AWS CloudTrail": a trail with logging enabled is
+/// required; an organization trail logs every member account's events).
+pub fn organization_trail(trails: &[TrailFacts]) -> Option<&TrailFacts> {
+    trails.iter().find(|t| t.organization && t.multi_region && t.logging && t.management_writes)
+}
+
+/// The plan line of the organization trail: a warning when there is none, never a block (a
+/// member may have a trail of its own).
+pub fn trail_line(trails: &[TrailFacts]) -> Change {
+    match organization_trail(trails) {
+        Some(trail) => Change::new(
+            "check-trail",
+            "organization",
+            ChangeStatus::Skipped,
+            format!("organization trail {} brings the members' CreateVpc calls to EventBridge", trail.name),
+        ),
+        None => Change::new(
+            "check-trail",
+            "organization",
+            ChangeStatus::Skipped,
+            "warning: no organization trail (multi-region, logging, write management events) found: members without a trail of their own get no CreateVpc events, and their watcher never fires (aws cloudtrail create-trail --is-organization-trail --is-multi-region-trail, then start-logging)",
+        ),
+    }
+}
+
+/// The watcher of `account` in `org status`: its instance of the watch StackSet in each of
+/// `regions` (the regions the set is deployed to). `set_exists` false: the watcher was never
+/// asked for.
+pub fn watch_check(set_exists: bool, account: &str, regions: &[String], instances: &[InstanceSummary<'_>]) -> Check {
+    if !set_exists {
+        return Check::pass(CHECK_NAME, "not requested (flowgate org onboard --watch deploys it)");
+    }
+    if regions.is_empty() {
+        return Check::fail(CHECK_NAME, format!("stack set {WATCH_SET_NAME} has no instance"), "re-run flowgate org onboard --watch");
+    }
+    let mut wrong = Vec::new();
+    let mut deploying = Vec::new();
+    for region in regions {
+        match instances.iter().find(|i| i.account == account && i.region == region) {
+            None => wrong.push(format!("none in {region}")),
+            Some(i) => match (i.status, i.detailed_status) {
+                ("CURRENT", None | Some("SUCCEEDED")) => {}
+                (_, Some("RUNNING" | "PENDING")) => deploying.push(region.as_str()),
+                (status, detailed) => wrong.push(format!("{status} ({}) in {region}", detailed.unwrap_or("-"))),
+            },
+        }
+    }
+    if !wrong.is_empty() {
+        return Check::fail(CHECK_NAME, format!("the watcher is not deployed: {}", wrong.join(", ")), "re-run flowgate org onboard --watch");
+    }
+    if !deploying.is_empty() {
+        return Check::warn(CHECK_NAME, format!("an operation is deploying the watcher in {}", deploying.join(", ")), "wait, then check again");
+    }
+    Check::pass(CHECK_NAME, format!("the watcher is deployed in {} region(s): {}", regions.len(), regions.join(", ")))
+}
+
+/// The regions the watch StackSet is deployed to: those of its instances.
+pub fn watched_regions(instances: &[InstanceSummary<'_>]) -> Vec<String> {
+    let mut regions: Vec<String> = instances.iter().map(|i| i.region.to_owned()).collect();
+    regions.sort();
+    regions.dedup();
+    regions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instance<'a>(account: &'a str, region: &'a str, status: &'a str, detailed: Option<&'a str>) -> InstanceSummary<'a> {
+        InstanceSummary { account, region, status, detailed_status: detailed }
+    }
+
+    fn watcher_parameters() -> Vec<(String, String)> {
+        PARAMETERS.iter().map(|p| ((*p).to_owned(), format!("value of {p}"))).collect()
+    }
+
+    #[test]
+    fn the_watch_set_is_created_with_an_instance_per_member_and_region_then_kept() {
+        let parameters = watcher_parameters();
+        let wanted = WantedWatchSet { template: TEMPLATE, parameters: &parameters, auto_deploy: true };
+        let members = vec!["111111111111".to_owned(), "222222222222".to_owned()];
+        let regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        let plan = plan_watch_set(None, &wanted, &members, &regions, &[]);
+        assert_eq!(plan.action, WatchSetAction::Create);
+        assert_eq!(plan.regions_missing().count(), 2);
+        let lines = watch_set_lines(&plan, &regions);
+        assert_eq!(lines.iter().filter(|l| l.status == ChangeStatus::Planned).count(), 3, "{lines:?}");
+
+        let deployed: BTreeMap<String, String> = parameters.iter().cloned().collect();
+        let set = DeployedSet { template_body: TEMPLATE, parameters: &deployed, auto_deployment: None };
+        let all: Vec<InstanceSummary<'_>> =
+            members.iter().flat_map(|m| regions.iter().map(move |r| instance(m, r, "CURRENT", Some("SUCCEEDED")))).collect();
+        let again = plan_watch_set(Some(&set), &wanted, &members, &regions, &all);
+        assert_eq!(again.action, WatchSetAction::Keep);
+        assert!(watch_set_lines(&again, &regions).iter().all(|l| l.status == ChangeStatus::Skipped), "a second run changes nothing");
+
+        // One member lost its instance in one region; another's failed: those only.
+        let partial = [all[0], instance("222222222222", "eu-west-1", "OUTDATED", Some("FAILED")), all[3]];
+        let repair = plan_watch_set(Some(&set), &wanted, &members, &regions, &partial);
+        assert_eq!(repair.missing["us-east-1"], ["111111111111"]);
+        assert_eq!(repair.stale["eu-west-1"], ["222222222222"]);
+    }
+
+    #[test]
+    fn a_changed_flow_log_updates_the_set_and_another_set_is_left_alone() {
+        let parameters = watcher_parameters();
+        let wanted = WantedWatchSet { template: TEMPLATE, parameters: &parameters, auto_deploy: true };
+        let mut older: BTreeMap<String, String> = parameters.iter().cloned().collect();
+        older.insert("TrafficType".into(), "ALL".into());
+        let set = DeployedSet { template_body: TEMPLATE, parameters: &older, auto_deployment: Some(true) };
+        let plan = plan_watch_set(Some(&set), &wanted, &[], &[], &[]);
+        assert_eq!(plan.action, WatchSetAction::Update { differences: vec!["parameter(s) TrafficType".into()] });
+
+        let foreign: BTreeMap<String, String> = [("Something".to_owned(), "x".to_owned())].into();
+        let other = DeployedSet { template_body: "Resources: {}", parameters: &foreign, auto_deployment: None };
+        assert!(!is_flowgates_watch_set(&other));
+        let plan = plan_watch_set(Some(&other), &wanted, &["111111111111".into()], &["us-east-1".into()], &[]);
+        assert_eq!(plan.action, WatchSetAction::NotFlowgates);
+        let lines = watch_set_lines(&plan, &["us-east-1".into()]);
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].status, ChangeStatus::Blocked);
+        // An older template with the watcher's parameters is still flowgate's.
+        assert!(is_flowgates_watch_set(&DeployedSet { template_body: "older", parameters: &older, auto_deployment: None }));
+    }
+
+    #[test]
+    fn the_check_passes_only_where_every_region_is_current() {
+        use crate::report::CheckStatus;
+        let regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()];
+        assert_eq!(watch_check(false, "1", &regions, &[]).status, CheckStatus::Pass, "not requested");
+        let current = [instance("1", "eu-west-1", "CURRENT", Some("SUCCEEDED")), instance("1", "us-east-1", "CURRENT", None)];
+        assert_eq!(watch_check(true, "1", &regions, &current).status, CheckStatus::Pass);
+        let missing = &current[..1];
+        let check = watch_check(true, "1", &regions, missing);
+        assert_eq!(check.status, CheckStatus::Fail);
+        assert!(check.detail.contains("none in us-east-1"), "{}", check.detail);
+        let failed = [current[0], instance("1", "us-east-1", "OUTDATED", Some("FAILED"))];
+        assert_eq!(watch_check(true, "1", &regions, &failed).status, CheckStatus::Fail);
+        let running = [current[0], instance("1", "us-east-1", "OUTDATED", Some("RUNNING"))];
+        assert_eq!(watch_check(true, "1", &regions, &running).status, CheckStatus::Warn);
+        assert_eq!(watch_check(true, "1", &[], &[]).status, CheckStatus::Fail, "a set without instances watches no one");
+        assert_eq!(watched_regions(&current), regions);
+    }
+
+    #[test]
+    fn only_a_logging_multi_region_organization_trail_of_writes_counts() {
+        let trail = |organization, multi_region, logging, management_writes| TrailFacts {
+            name: "t".into(),
+            home_region: "us-east-1".into(),
+            multi_region,
+            organization,
+            logging,
+            management_writes,
+        };
+        assert!(trail_line(&[]).detail.starts_with("warning"));
+        for partial in
+            [trail(false, true, true, true), trail(true, false, true, true), trail(true, true, false, true), trail(true, true, true, false)]
+        {
+            assert!(organization_trail(std::slice::from_ref(&partial)).is_none(), "{partial:?}");
+        }
+        let line = trail_line(&[trail(true, true, true, true)]);
+        assert_eq!(line.status, ChangeStatus::Skipped);
+        assert!(line.detail.contains("organization trail t"));
+    }
+}
