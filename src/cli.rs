@@ -1154,6 +1154,12 @@ pub struct OrgOnboardArgs {
     #[arg(long)]
     pub take_over_administration: bool,
 
+    /// Also deploy the watcher to every member, in every region in scope, through a second
+    /// StackSet (flowgate-org-watch, auto-deployment on): a VPC created later, in an account that
+    /// joins later too, gets the same flow log
+    #[arg(long)]
+    pub watch: bool,
+
     #[command(flatten)]
     pub operations: OperationArgs,
 

@@ -112,10 +112,11 @@ pub async fn create_stack_set(
     parameters: &[(String, String)],
     auto_deploy: bool,
     caller: Caller,
+    description: &str,
 ) -> Result<()> {
     cfn.create_stack_set()
         .stack_set_name(name)
-        .description("flowgate: the analytics vendor's cross-account role and flowgate's operator role in every member account")
+        .description(description)
         .template_body(template)
         .set_parameters(Some(parameters_of(parameters)))
         .capabilities(Capability::CapabilityNamedIam)

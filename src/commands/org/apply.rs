@@ -13,6 +13,7 @@ use super::flowlogs::{EnablePass, run_accounts};
 use super::plan::{OnboardPlan, delivery_target, merged_policy};
 use super::report::{OrgReport, not_run, step_ok, stopped_at};
 use super::stackset::{InstanceWork, SetDeployment, collision_fix, preferences_of};
+use super::watch::WatchDeployment;
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::organizations;
 use crate::aws::s3;
@@ -77,6 +78,7 @@ pub(super) async fn apply_onboard(ctx: &Ctx, args: &OrgOnboardArgs, plan: Onboar
     };
     let mut steps = vec![run.prerequisites_step(), run.bucket_step(), run.policy_step(), run.set_step()];
     steps.extend(run.management_step());
+    steps.push(run.watch_step());
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
     steps.push(run.flow_log_step(flow_changes));
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Continue { concurrency: 1 }), "").await?;
@@ -223,6 +225,34 @@ impl OnboardRun<'_> {
                 Err(e) => Done::Report { changes: Vec::new(), error: Some(error_text(&e)) },
             })
         }))
+    }
+
+    /// The watch StackSet (`--watch`): after the roles' StackSet, whose trusted access it needs.
+    fn watch_step(&self) -> Step<'_> {
+        let lines = self.plan.watch.lines.clone();
+        Step::new(lines.clone(), async move {
+            let Some(work) = &self.plan.watch.work else { return Ok(Done::Report { changes: stopped_at(lines, None).0, error: None }) };
+            if !self.prerequisites_ok.load(Ordering::SeqCst) {
+                return Ok(not_run(lines, "the prerequisites failed"));
+            }
+            let deployment = WatchDeployment {
+                cfn: &self.plan.cfn,
+                view: &self.plan.view,
+                preferences: preferences_of(self.args.operations),
+                wait: Duration::from_secs(self.args.wait.wait_timeout),
+            };
+            let (failures, stop) = match deployment.deploy(work).await {
+                Ok(failures) => (failures, None),
+                Err(phase) => (Vec::new(), Some(phase)),
+            };
+            let (mut changes, error) = stopped_at(lines, stop);
+            for (account, region, status, reason) in failures {
+                let mut change = Change::new("stack-instance", &account, ChangeStatus::Failed, format!("the watcher: {status} in {region}"));
+                change.error = Some(reason);
+                changes.push(change);
+            }
+            Ok(Done::Report { changes, error })
+        })
     }
 
     /// Each account's flow logs, once the bucket policy names them.

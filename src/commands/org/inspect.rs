@@ -9,6 +9,7 @@ use super::discover::{OrgView, flow_log_accounts, log_archive_ctx, observe_org, 
 use super::flowlogs::{AccountCoverage, account_coverage};
 use super::regions::{check_requested, requested};
 use super::report::{AccountEntry, OrgReport};
+use super::watch::{read_watch_set, watch_check};
 use crate::apply::ApplyMode;
 use crate::aws::s3;
 use crate::aws::stacksets::{self, Caller, StackInstance};
@@ -43,6 +44,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         _ => None,
     };
     let management_stack = management_stack_check(ctx, args, &view).await?;
+    let watch_set = read_watch_set(&cfn, &view).await?;
 
     let mut report = OrgReport::new(command, &view, &args.target, &args.spec.bucket, &log_archive, false);
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
@@ -71,7 +73,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
     for entry in report.accounts.iter_mut().filter(|e| e.in_scope()) {
         let id = entry.account.id.clone();
         let unread = matches!(coverage.get(&id), Some(Err(_)));
-        let checks = vec![
+        let mut checks = vec![
             if entry.is_management() { management_stack.clone() } else { instance_check(entry.stack_instance.as_ref()) },
             flow_log_check(coverage.get(&id), &in_play),
             if org_grant::may_deliver(policy_text, &central, &view.tree.org_id, &id) {
@@ -81,6 +83,10 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
             },
             delivery_check(&delivered, &id),
         ];
+        // The watch StackSet never reaches the management account (service-managed).
+        if !entry.is_management() {
+            checks.push(watch_check(watch_set.as_deref(), &id));
+        }
         // What could not be read is a failure of this run; every other failing check is
         // something a re-run of org onboard changes (a role, a flow log, a policy statement).
         report.unread |= unread;

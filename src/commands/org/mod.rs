@@ -31,6 +31,7 @@ mod regions;
 mod report;
 mod report_file;
 mod stackset;
+mod watch;
 
 pub use inspect::inspect;
 pub use offboard::offboard;

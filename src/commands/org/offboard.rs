@@ -17,6 +17,7 @@ use super::flowlogs::{disable_account_flow_logs, plan_account_disable, run_accou
 use super::offboard_policy::{Leaving, PolicyPlan, apply_offboard_policy, plan_offboard_policy};
 use super::report::{AccountEntry, OrgReport, account_failure, not_run, show_plan, stopped_at};
 use super::stackset::{delete_instances, delete_set, preferences_of};
+use super::watch::{WatchRemoval, plan_removal, remove};
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::stacksets::{self, Caller, StackInstance};
 use crate::cli::{FlowLogsDisableArgs, OrgOffboardArgs, ScopeArgs, StackDeleteArgs, StackNameArgs};
@@ -72,12 +73,15 @@ struct OffboardPlan {
     /// The management account's stack goes: the caller is that account, in scope (its plan
     /// lines; unless the account is kept).
     management_changes: Option<Vec<Change>>,
+    /// flowgate's watch StackSet, removed first.
+    watch: Option<WatchRemoval>,
 }
 
 async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPlan, OrgReport)> {
     let view = observe_org(ctx, &args.target).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
     let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let watch = plan_removal(&cfn, &view).await?;
     let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
     let (log_archive, la) = log_archive_ctx(ctx, &args.target, ApplyMode::PLAN_ONLY).await?;
     let whole_org = args.target.ous.is_empty() && args.target.include_accounts.is_empty() && args.target.exclude_accounts.is_empty();
@@ -108,7 +112,8 @@ async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPla
     } else {
         None
     };
-    report.changes = vec![policy.line.clone(), instances_line, set_line];
+    report.changes = watch.as_ref().map(|w| w.lines.clone()).unwrap_or_default();
+    report.changes.extend([policy.line.clone(), instances_line, set_line]);
     report.changes.extend(management_changes.clone().unwrap_or_default());
     report.changes.extend(kept_management_line(&view, &args.stack_name, &kept));
     report.summary = ChangeTally::of(&report.all_changes());
@@ -129,6 +134,7 @@ async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPla
         policy,
         delete_args,
         management_changes,
+        watch,
     };
     Ok((plan, report))
 }
@@ -253,12 +259,16 @@ async fn apply_offboard(ctx: &Ctx, args: &OrgOffboardArgs, plan: OffboardPlan, m
         applied_edit: Mutex::new(None),
     };
     let flow_changes: Vec<Change> = report.accounts.iter().flat_map(|a| a.changes.clone()).collect();
-    let mut steps = vec![run.flow_log_step(flow_changes), run.policy_step(), run.set_step()];
+    // The watcher goes first: it would make the flow logs again.
+    let mut steps: Vec<Step<'_>> = run.watch_step().into_iter().collect();
+    let flow_at = steps.len();
+    steps.extend([run.flow_log_step(flow_changes), run.policy_step(), run.set_step()]);
     steps.extend(run.management_step());
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, Plan::new(steps, OnFailure::Stop), "").await?;
-    // Every step but the first (the flow logs) is the organization's.
+    // Every step but the flow logs' is the organization's.
     let by_account = run.account_results.into_inner().unwrap_or_else(|p| p.into_inner());
-    report.settle(outcome.steps.get(1..).unwrap_or_default(), by_account, None, outcome.tally.interrupted);
+    let org_steps: Vec<apply::StepOutcome> = outcome.steps.iter().enumerate().filter(|(i, _)| *i != flow_at).map(|(_, s)| s.clone()).collect();
+    report.settle(&org_steps, by_account, None, outcome.tally.interrupted);
     mark_kept(&mut report, &run.kept.into_inner().unwrap_or_else(|p| p.into_inner()));
     match run.applied_edit.into_inner().unwrap_or_else(|p| p.into_inner()) {
         Some(edit) => report.policy_edit = Some(edit),
@@ -276,6 +286,18 @@ async fn apply_offboard(ctx: &Ctx, args: &OrgOffboardArgs, plan: OffboardPlan, m
 impl OffboardRun<'_> {
     fn kept_now(&self) -> Vec<KeptAccount> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// flowgate's watch StackSet: the scope's instances, then the set when no other remains.
+    fn watch_step(&self) -> Option<Step<'_>> {
+        let removal = self.plan.watch.as_ref()?;
+        Some(Step::new(removal.lines.clone(), async move {
+            let preferences = preferences_of(self.args.operations);
+            let wait = Duration::from_secs(self.args.wait.wait_timeout);
+            let stop = remove(&self.plan.cfn, &self.plan.view, removal, preferences, wait).await.err();
+            let (changes, error) = stopped_at(removal.lines.clone(), stop);
+            Ok(Done::Report { changes, error })
+        }))
     }
 
     /// Each account's flow logs. An account whose removal fails is kept, and the organization's

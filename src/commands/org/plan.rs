@@ -10,6 +10,7 @@ use super::flowlogs::{AccountPlan, plan_onboard_flow_logs, skip_lines};
 use super::regions::{check_requested, requested};
 use super::report::{AccountEntry, OrgReport, VendorAccess, account_failure};
 use super::stackset::{self, SetParameters, StorageGrant, set_is_current, set_parameters, summaries};
+use super::watch::{WatchPlan, plan_watch};
 use crate::apply::ApplyMode;
 use crate::aws::organizations;
 use crate::aws::s3;
@@ -66,6 +67,8 @@ pub(super) struct OnboardPlan {
     pub skip_lines: BTreeMap<String, Vec<Change>>,
     /// The regions of the pass: the requested ones, or those enabled in the accounts read.
     pub in_play: Vec<String>,
+    /// The watch StackSet (`--watch`), in the regions of the pass.
+    pub watch: WatchPlan,
 }
 
 /// The regions of the flow-log pass: `--regions`, or every region enabled in an account read (an
@@ -104,6 +107,7 @@ pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(On
     let read: Vec<_> = planned.iter().filter_map(|(_, p)| p.as_ref().ok()?.regions.clone()).collect();
     check_requested(ctx, &args.flowlogs.scope, &read).await?;
     let in_play = regions_in_play(args, &planned);
+    let watch = plan_watch(ctx, args, &view, &cfn, &in_play).await?;
     let mut plan = OnboardPlan {
         view,
         cfn,
@@ -116,6 +120,7 @@ pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(On
         flow_plans: BTreeMap::new(),
         skip_lines: BTreeMap::new(),
         in_play,
+        watch,
     };
     let report = plan.report(ctx, args, delivery_grant, planned);
     Ok((plan, report))
@@ -150,6 +155,7 @@ impl OnboardPlan {
             report.changes.push(line.clone());
         }
         report.changes.extend(self.management.changes.clone());
+        report.changes.extend(self.watch.lines.clone());
         let view = &self.view;
         report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &self.set.instances, &view.stack_set_region)).collect();
         for (id, result) in planned {

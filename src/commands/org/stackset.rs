@@ -15,6 +15,9 @@ use crate::core::org_template::OPERATOR_ROLE_NAME;
 use crate::core::stack_plan::DEFAULT_ROLE_NAME;
 use crate::error::{Error, Result};
 
+/// The roles StackSet's description.
+const ROLES_DESCRIPTION: &str = "flowgate: the analytics vendor's cross-account role and flowgate's operator role in every member account";
+
 pub(super) fn preferences_of(operations: OperationArgs) -> OperationPreferences {
     OperationPreferences {
         failure_tolerance_percentage: operations.failure_tolerance_percentage,
@@ -115,7 +118,7 @@ pub(super) fn set_is_current(set: &stacksets::StackSetInfo, template: &str, para
 }
 
 /// An operation that FAILED or was STOPPED without saying which account: an error of the step.
-fn failed_without_results(outcome: &stacksets::OperationOutcome, id: &str) -> Result<()> {
+pub(super) fn failed_without_results(outcome: &stacksets::OperationOutcome, id: &str) -> Result<()> {
     if matches!(outcome.status.as_str(), "FAILED" | "STOPPED") && outcome.failures.is_empty() {
         return Err(Error::refused(
             format!("the StackSet operation {id} ended {}: {}", outcome.status, outcome.status_reason.clone().unwrap_or_default()),
@@ -179,7 +182,7 @@ impl SetDeployment<'_> {
         let (cfn, view, name) = (self.cfn, self.view, self.name);
         let auto = org_stackset::auto_deploys(&view.scope.account_filter);
         match stacksets::describe_stack_set(cfn, name, view.caller).await? {
-            None => stacksets::create_stack_set(cfn, name, self.template, &self.parameters.values, auto, view.caller).await?,
+            None => stacksets::create_stack_set(cfn, name, self.template, &self.parameters.values, auto, view.caller, ROLES_DESCRIPTION).await?,
             Some(set) if exists && !set_is_current(&set, self.template, self.parameters, view) => {
                 let id = stacksets::update_stack_set(
                     cfn,
