@@ -1529,3 +1529,90 @@ fn a_region_an_scp_closes_is_skipped_in_every_member_and_a_warning_in_org_verify
         assert!(check["detail"].as_str().unwrap().contains(DENIED_REGION), "{check}");
     }
 }
+
+/// `org onboard --watch` deploys the watcher through a second service-managed StackSet, one
+/// instance per member and region; a re-run changes nothing; `org status` checks each member's
+/// watcher; `org offboard` deletes the watch set first, before any flow log.
+#[test]
+fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
+    let org = Org::new();
+    let bucket = crate::support::unique("org-watch");
+    let log_archive = org.members["log-archive"].clone();
+    let base = ["--log-archive-account", log_archive.as_str(), "--watch"];
+
+    // The plan names the set and its instances, warns of the missing org trail, changes nothing.
+    let plan = org.onboard(&bucket, &[&base[..], &["--dry-run"]].concat());
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "a dry run changed something: {:?}", org.env.proxy.mutating_calls());
+    let report = json_stdout(&plan);
+    let lines: Vec<&Value> = report["changes"].as_array().unwrap().iter().filter(|c| c["resource"] == "flowgate-org-watch").collect();
+    assert!(lines.iter().any(|c| c["action"] == "create-stack-set" && c["status"] == "planned"), "{report}");
+    assert_eq!(lines.iter().filter(|c| c["action"] == "create-stack-instances" && c["status"] == "planned").count(), 2, "{report}");
+    let trail = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "check-trail").expect("the trail line");
+    assert!(trail["detail"].as_str().unwrap().starts_with("warning: no organization trail"), "{trail}");
+
+    let out = org.onboard(&bucket, &[&base[..], &["--yes"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let create =
+        org.env.proxy.requests().into_iter().find(|r| r.action == "CreateStackSet" && r.body.contains("flowgate-org-watch")).expect("the watch set");
+    assert!(create.body.contains("PermissionModel=SERVICE_MANAGED"), "{}", create.body);
+    assert!(create.body.contains("AutoDeployment.Enabled=true") && create.body.contains("RetainStacksOnAccountRemoval=false"), "{}", create.body);
+    assert!(create.body.contains("ParameterKey=LogDestination") && create.body.contains(&bucket), "{}", create.body);
+    let cfn = aws_sdk_cloudformation::Client::new(&org.env.sdk("us-east-1"));
+    let instances = block_on(cfn.list_stack_instances().stack_set_name("flowgate-org-watch").send()).unwrap();
+    let placed: std::collections::BTreeSet<(String, String)> =
+        instances.summaries().iter().map(|s| (s.account().unwrap().to_owned(), s.region().unwrap().to_owned())).collect();
+    for account in org.members.values() {
+        for region in REGIONS.split(',') {
+            assert!(placed.contains(&(account.clone(), region.to_owned())), "no watcher in {account} {region}: {placed:?}");
+        }
+    }
+
+    // A second run: 0 changes.
+    let again = org.onboard(&bucket, &[&base[..], &["--yes"]].concat());
+    assert_eq!(again.status.code(), Some(0), "{}", trouble(&again));
+    assert_eq!(json_stdout(&again)["summary"]["applied"], 0, "{}", stdout(&again));
+
+    // Without --watch the set is left alone, and said so.
+    org.env.proxy.reset_log();
+    let without = org.onboard(&bucket, &["--log-archive-account", &log_archive, "--dry-run"]);
+    let report = json_stdout(&without);
+    assert!(
+        report["changes"].as_array().unwrap().iter().any(|c| c["action"] == "keep-stack-set" && c["resource"] == "flowgate-org-watch"),
+        "{report}"
+    );
+
+    let status = org.run(&["status", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive]);
+    let report = json_stdout(&status);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        let watch = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").expect("the watch check");
+        assert_eq!(watch["status"], "pass", "{entry}");
+    }
+
+    // Offboard: AWS deletes the instances (moto keeps them): after the plan's listing, the watch
+    // set's are gone, as the roles set's.
+    for set in ["flowgate-org-watch:", "flowgate-org-roles:"] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        org.env.proxy.rewrite_response("ListStackInstances", move |body| {
+            if !body.contains(set) || calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                return body.to_owned();
+            }
+            r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
+        });
+    }
+    org.env.proxy.answer(
+        "DeleteStackSet",
+        200,
+        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
+    );
+    org.env.proxy.reset_log();
+    let out = org.run(&["offboard", "--bucket", &bucket, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let calls: Vec<(String, String)> = org.env.proxy.requests().into_iter().filter(|r| r.mutating).map(|r| (r.action, r.body)).collect();
+    let first_watch_delete =
+        calls.iter().position(|(a, b)| a == "DeleteStackInstances" && b.contains("flowgate-org-watch")).expect("the watcher's instances deleted");
+    let set_deleted = calls.iter().position(|(a, b)| a == "DeleteStackSet" && b.contains("flowgate-org-watch")).expect("the watch set deleted");
+    let first_flow_log = calls.iter().position(|(a, _)| a == "DeleteFlowLogs").expect("flow logs deleted");
+    assert!(first_watch_delete < set_deleted && set_deleted < first_flow_log, "{calls:?}");
+}
