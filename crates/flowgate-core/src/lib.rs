@@ -3,8 +3,8 @@
 
 pub mod access_denied;
 pub mod access_plan;
-pub mod aws_verdict;
 pub mod aws_delivery;
+pub mod aws_verdict;
 pub mod bucket;
 pub mod bucket_policy;
 pub mod delivery;

@@ -3,8 +3,8 @@
 pub mod authorization;
 pub mod chaos;
 pub mod emulator;
-pub mod simulator;
 pub mod schemas;
+pub mod simulator;
 
 use std::ffi::{OsStr, OsString};
 use std::process::Output;
