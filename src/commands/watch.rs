@@ -41,7 +41,7 @@ async fn observe_region(ctx: &Ctx, region: &str, with_trail: bool) -> Result<Reg
     });
     let trail = if with_trail {
         let trails = cloudtrail::trails(&ctx.clients, region).await?;
-        watch::trail_for_region(region, &trails).map(|t| t.name.clone())
+        watch::trail_for_region(region, &trails).map(watch::trail_description)
     } else {
         Ok(String::new())
     };

@@ -119,6 +119,9 @@ fn the_rules_turn_a_create_vpc_event_into_the_documents_parameters() {
     assert_eq!(declared, ["VpcId"], "{result:#}");
     assert_eq!(result["CreateVpc"], serde_json::json!([{"VpcId": ["vpc-0a1b2c3d4e5f67890"]}]), "{result:#}");
     assert_eq!(result["CreateDefaultVpc"], serde_json::json!([{"VpcId": ["vpc-0d1e2f3a4b5c67890"]}]), "{result:#}");
+    // AWS's documentation shows no CreateDefaultVpc record: whichever way CloudTrail records it,
+    // wrapped in CreateDefaultVpcResponse or not, exactly one rule starts the document.
+    assert_eq!(result["unwrapped"], serde_json::json!([{"VpcId": ["vpc-0e1f2a3b4c5d67890"]}]), "{result:#}");
     assert_eq!(result["unrelated"], serde_json::json!([]), "another call, or a failed CreateVpc, starts nothing: {result:#}");
 }
 
@@ -173,10 +176,14 @@ created = received(vpc_queue)
 api_call("CreateDefaultVpc", {"CreateDefaultVpcResponse": {"requestId": "1e1f2a3b-0000-4000-8000-000000000000", "vpc": {
     "vpcId": "vpc-0d1e2f3a4b5c67890", "state": "pending", "isDefault": True}}})
 default = received(default_queue)
+# The same call recorded unwrapped, as CreateVpc is: the first rule takes it, the second does not.
+api_call("CreateDefaultVpc", {"requestId": "2e1f2a3b-0000-4000-8000-000000000000", "vpc": {
+    "vpcId": "vpc-0e1f2a3b4c5d67890", "state": "pending", "isDefault": True}})
+unwrapped = received(vpc_queue) + received(default_queue)
 api_call("CreateSubnet", {"subnet": {"subnetId": "subnet-0a1b2c3d", "vpcId": "vpc-0a1b2c3d4e5f67890"}})
 api_call("CreateVpc", None)
 unrelated = received(vpc_queue) + received(default_queue)
-print(json.dumps({"declared": declared, "CreateVpc": created, "CreateDefaultVpc": default, "unrelated": unrelated}))
+print(json.dumps({"declared": declared, "CreateVpc": created, "CreateDefaultVpc": default, "unwrapped": unwrapped, "unrelated": unrelated}))
 "#;
 
 #[test]

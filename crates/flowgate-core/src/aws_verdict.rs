@@ -2,11 +2,10 @@
 //! whether the vendor role may read a bucket, its answer compared with flowgate's own evaluator.
 //!
 //! What the simulator weighs for a role: the role's identity policies (inline and managed), its
-//! permissions boundary, and the organization's service control policies (those without
-//! conditions). Not the bucket's policy: "Simulation of resource-based policies isn't supported
-//! for IAM roles" (IAM User Guide, "IAM policy testing with the IAM policy simulator"), and the
-//! API takes a `ResourcePolicy` only with a `CallerArn` naming an IAM user (IAM API Reference,
-//! "SimulatePrincipalPolicy"). So flowgate's side of the comparison is its verdict on the role's
+//! permissions boundary, and the organization's service control policies (not those with global
+//! condition keys, IAM User Guide, "IAM policy testing with the IAM policy simulator"). Not the
+//! bucket's policy: the API takes a `ResourcePolicy` "for IAM users only", with a `CallerArn`
+//! that can name only an IAM user (IAM API Reference, "SimulatePrincipalPolicy"). So flowgate's side of the comparison is its verdict on the role's
 //! own policies ([`crate::role_policy::action_readability`]): where the two differ, either AWS
 //! sees what flowgate cannot (an SCP, a permissions boundary, which the answer names) or one of
 //! the two evaluators is wrong. Either way the check fails: the vendor's reads are not what

@@ -77,7 +77,8 @@ fn delivery_failure_of(reason: &str) -> Option<&str> {
 
 /// What fixes a region's gaps. A flow log that is right but whose delivery AWS reports FAILED
 /// needs the bucket fixed, not replacing (a new flow log to the same bucket fails the same way);
-/// a missing or otherwise non-compliant one needs `flowlogs enable` (with `--replace`).
+/// a missing or otherwise non-compliant one needs `flowlogs enable` (with `--replace`, or
+/// `--replace-unmanaged` for a flow log flowgate did not make).
 fn coverage_fix(region: &RegionCoverageCounts<'_>, bucket: &str) -> String {
     let mut failures: Vec<&str> = Vec::new();
     let mut enable = false;
@@ -90,7 +91,10 @@ fn coverage_fix(region: &RegionCoverageCounts<'_>, bucket: &str) -> String {
             _ => enable = true,
         }
     }
-    let enable_fix = format!("flowgate flowlogs enable --bucket {bucket} --regions {} (--replace for non-compliant)", region.region);
+    let enable_fix = format!(
+        "flowgate flowlogs enable --bucket {bucket} --regions {} (--replace for non-compliant flow logs flowgate made, --replace-unmanaged also for others)",
+        region.region
+    );
     match (failures.is_empty(), enable) {
         (true, _) => enable_fix,
         (false, false) => delivery_failure_fix(failures, bucket),
@@ -397,7 +401,12 @@ mod tests {
             check.detail,
             "1 of 3 VPC(s) compliant; vpc-3 missing, vpc-4 non-compliant: format lacks srcaddr; 1 shared from other accounts (their owners enable flow logs)"
         );
-        assert_eq!(check.fix.as_deref(), Some("flowgate flowlogs enable --bucket flow-bucket --regions eu-west-1 (--replace for non-compliant)"));
+        assert_eq!(
+            check.fix.as_deref(),
+            Some(
+                "flowgate flowlogs enable --bucket flow-bucket --regions eu-west-1 (--replace for non-compliant flow logs flowgate made, --replace-unmanaged also for others)"
+            )
+        );
 
         // A flow log that is right but whose delivery AWS reports FAILED: the bucket is fixed,
         // not the flow log replaced. The reason is flowlog_plan's own, from a real assessment.
