@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::org_stackset::{DeployedSet, InstanceSummary, missing_instances, set_differences, stale_instances};
 use crate::report::{Change, ChangeStatus, Check};
-use crate::watch::{PARAMETERS, TEMPLATE, TrailFacts};
+use crate::watch::{PARAMETERS, TEMPLATE, TrailFacts, trail_description};
 
 /// The watch StackSet's name.
 pub const WATCH_SET_NAME: &str = "flowgate-org-watch";
@@ -138,11 +138,13 @@ pub fn not_requested_line() -> Change {
 }
 
 /// The organization trail that brings every member's CreateVpc calls to EventBridge: an
-/// organization trail, multi-region, logging, recording write management events (EventBridge
-/// User Guide, "AWS service events delivered via AWS CloudTrail": a trail with logging enabled is
-/// required; an organization trail logs every member account's events).
+/// organization trail, multi-region, logging (EventBridge User Guide, "AWS service events
+/// delivered via AWS CloudTrail": a trail with logging enabled is required; an organization trail
+/// is created in every member account). One recording write management events is preferred; one
+/// that records none is taken, as `watch enable` takes it, and named with that caveat.
 pub fn organization_trail(trails: &[TrailFacts]) -> Option<&TrailFacts> {
-    trails.iter().find(|t| t.organization && t.multi_region && t.logging && t.management_writes)
+    let candidates = || trails.iter().filter(|t| t.organization && t.multi_region && t.logging);
+    candidates().find(|t| t.management_writes).or_else(|| candidates().next())
 }
 
 /// The plan line of the organization trail: a warning when there is none, never a block (a
@@ -153,15 +155,35 @@ pub fn trail_line(trails: &[TrailFacts]) -> Change {
             "check-trail",
             "organization",
             ChangeStatus::Skipped,
-            format!("organization trail {} brings the members' CreateVpc calls to EventBridge", trail.name),
+            format!("organization trail {} brings the members' CreateVpc calls to EventBridge", trail_description(trail)),
         ),
         None => Change::new(
             "check-trail",
             "organization",
             ChangeStatus::Skipped,
-            "warning: no organization trail (multi-region, logging, write management events) found: members without a trail of their own get no CreateVpc events, and their watcher never fires (aws cloudtrail create-trail --is-organization-trail --is-multi-region-trail, then start-logging)",
+            "warning: no logging multi-region organization trail found: members without a trail of their own get no CreateVpc events, and their watcher never fires (aws cloudtrail create-trail --is-organization-trail --is-multi-region-trail, then start-logging)",
         ),
     }
+}
+
+/// The plan line for what the watch StackSet cannot reach or cannot make work: service-managed
+/// StackSets never deploy to the management account (CloudFormation API Reference,
+/// DeploymentTargets), and with per-account delivery grants an account that joins later is
+/// watched but not yet allowed to deliver to the bucket (the flow log's creation fails until
+/// `org onboard` names it in the bucket policy).
+pub fn reach_lines(management_in_scope: Option<&str>, auto_deploy: bool, per_account_grants: bool, bucket: &str) -> Vec<Change> {
+    let mut lines = Vec::new();
+    if let Some(account) = management_in_scope {
+        let detail = format!(
+            "warning: StackSets never deploy to the management account: watch it with flowgate watch enable --bucket {bucket} (run in that account)"
+        );
+        lines.push(Change::new("watch-management-account", account, ChangeStatus::Skipped, detail));
+    }
+    if auto_deploy && per_account_grants {
+        let detail = "warning: an account that joins later is watched, but the per-account bucket policy does not name it: its flow logs fail until org onboard runs again (--delivery-policy org grants the whole organization)";
+        lines.push(Change::new("watch-new-accounts", WATCH_SET_NAME, ChangeStatus::Skipped, detail));
+    }
+    lines
 }
 
 /// The watcher of `account` in `org status`: its instance of the watch StackSet in each of
@@ -284,9 +306,9 @@ mod tests {
     }
 
     #[test]
-    fn only_a_logging_multi_region_organization_trail_of_writes_counts() {
-        let trail = |organization, multi_region, logging, management_writes| TrailFacts {
-            name: "t".into(),
+    fn a_logging_multi_region_organization_trail_counts_and_one_of_writes_is_preferred() {
+        let trail = |name: &str, organization, multi_region, logging, management_writes| TrailFacts {
+            name: name.into(),
             home_region: "us-east-1".into(),
             multi_region,
             organization,
@@ -294,13 +316,29 @@ mod tests {
             management_writes,
         };
         assert!(trail_line(&[]).detail.starts_with("warning"));
-        for partial in
-            [trail(false, true, true, true), trail(true, false, true, true), trail(true, true, false, true), trail(true, true, true, false)]
-        {
+        for partial in [trail("t", false, true, true, true), trail("t", true, false, true, true), trail("t", true, true, false, true)] {
             assert!(organization_trail(std::slice::from_ref(&partial)).is_none(), "{partial:?}");
+            assert!(trail_line(std::slice::from_ref(&partial)).detail.starts_with("warning"));
         }
-        let line = trail_line(&[trail(true, true, true, true)]);
+        let reads = trail("reads", true, true, true, false);
+        let line = trail_line(std::slice::from_ref(&reads));
+        assert!(line.detail.contains("organization trail reads (it records no write management events"), "{}", line.detail);
+        let both = [reads, trail("writes", true, true, true, true)];
+        assert_eq!(organization_trail(&both).unwrap().name, "writes");
+        let line = trail_line(&both);
         assert_eq!(line.status, ChangeStatus::Skipped);
-        assert!(line.detail.contains("organization trail t"));
+        assert_eq!(line.detail, "organization trail writes brings the members' CreateVpc calls to EventBridge");
+    }
+
+    #[test]
+    fn the_plan_names_the_management_account_and_late_joiners_it_cannot_cover() {
+        assert!(reach_lines(None, false, true, "b").is_empty(), "an account list without auto-deployment: nobody joins later");
+        assert!(reach_lines(None, true, false, "b").is_empty(), "the organization-wide grant covers accounts that join later");
+        let lines = reach_lines(Some("111111111111"), true, true, "central");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].resource, "111111111111");
+        assert!(lines[0].detail.contains("flowgate watch enable --bucket central"), "{}", lines[0].detail);
+        assert!(lines[1].detail.contains("--delivery-policy org"), "{}", lines[1].detail);
+        assert!(lines.iter().all(|l| l.status == ChangeStatus::Skipped && l.detail.starts_with("warning")));
     }
 }

@@ -11,14 +11,14 @@ use super::discover::OrgView;
 use super::stackset::{InstanceFailure, deployed, failed_without_results, summaries};
 use crate::aws::stacksets::{self, OperationPreferences, StackInstance, Targets};
 use crate::aws::{cloudtrail, ec2};
-use crate::cli::{OrgOnboardArgs, desired_flow_log};
+use crate::cli::{DeliveryPolicyForm, OrgOnboardArgs, desired_flow_log};
 use crate::context::Ctx;
 use crate::core::org_scope::AccountFilter;
 use crate::core::org_stackset;
 use crate::core::org_watch::{self, WATCH_SET_NAME, WantedWatchSet, WatchSetAction, WatchSetPlan};
 use crate::core::report::{Change, ChangeStatus, Check};
 use crate::core::watch;
-use crate::error::{Error, Result};
+use crate::error::{AwsErrorKind, Error, Result};
 
 const DESCRIPTION: &str = "flowgate: the watcher (EventBridge rules on CreateVpc -> the flow-log Automation) in every member account";
 
@@ -59,7 +59,8 @@ async fn trail_line(ctx: &Ctx) -> Change {
 }
 
 /// The watch StackSet's plan in `regions`. Without `--watch` an existing set is left as it is,
-/// and said so.
+/// and said so; a set that cannot be read then (an operator policy rendered before the watcher)
+/// is not this run's business.
 pub(super) async fn plan_watch(
     ctx: &Ctx,
     args: &OrgOnboardArgs,
@@ -67,24 +68,35 @@ pub(super) async fn plan_watch(
     cfn: &aws_sdk_cloudformation::Client,
     regions: &[String],
 ) -> Result<WatchPlan> {
-    let existing = stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await?;
     if !args.watch {
-        let lines = existing.is_some().then(org_watch::not_requested_line).into_iter().collect();
+        let lines = match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await {
+            Ok(existing) => existing.is_some().then(org_watch::not_requested_line).into_iter().collect(),
+            Err(e) if is_access_denied(&e) => Vec::new(),
+            Err(e) => return Err(e),
+        };
         return Ok(WatchPlan { lines, work: None });
     }
+    let existing = stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await?;
     let parameters = watch_parameters(args, &view.identity.partition)?;
     let instances = match &existing {
         Some(_) => stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?,
         None => Vec::new(),
     };
     let members: Vec<String> = view.scope.members().iter().map(|m| m.id.clone()).collect();
-    let wanted =
-        WantedWatchSet { template: watch::TEMPLATE, parameters: &parameters, auto_deploy: org_stackset::auto_deploys(&view.scope.account_filter) };
+    let auto_deploy = org_stackset::auto_deploys(&view.scope.account_filter);
+    let wanted = WantedWatchSet { template: watch::TEMPLATE, parameters: &parameters, auto_deploy };
     let plan = org_watch::plan_watch_set(existing.as_ref().map(deployed).as_ref(), &wanted, &members, regions, &summaries(&instances));
     let mut lines = vec![trail_line(ctx).await];
+    let per_account = args.delivery_policy == DeliveryPolicyForm::PerAccount;
+    let management = view.scope.management().map(|m| m.id.as_str());
+    lines.extend(org_watch::reach_lines(management, auto_deploy, per_account, args.flowlogs.spec.bucket.as_str()));
     lines.extend(org_watch::watch_set_lines(&plan, regions));
     let work = (plan.action != WatchSetAction::NotFlowgates).then_some(WatchWork { plan, parameters, no_instances: instances.is_empty() });
     Ok(WatchPlan { lines, work })
+}
+
+fn is_access_denied(error: &Error) -> bool {
+    matches!(error, Error::Aws { kind: AwsErrorKind::AccessDenied, .. })
 }
 
 /// The watch StackSet's operations and how they run.
@@ -183,18 +195,50 @@ impl WatchDeployment<'_> {
     }
 }
 
-/// The watch StackSet as `org status` reads it: `None` when there is none.
-pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &OrgView) -> Result<Option<Vec<StackInstance>>> {
-    match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await? {
-        None => Ok(None),
-        Some(_) => Ok(Some(stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?)),
+/// The watch StackSet as `org status` reads it.
+pub(super) enum WatchSetView {
+    /// There is none: the watcher was never asked for.
+    Absent,
+    /// A set of that name that is not flowgate's watcher.
+    NotFlowgates,
+    /// flowgate's watcher and its instances.
+    Instances(Vec<StackInstance>),
+    /// It could not be read (an operator policy rendered before the watcher): why.
+    Unreadable(String),
+}
+
+pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &OrgView) -> Result<WatchSetView> {
+    let set = match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await {
+        Ok(None) => return Ok(WatchSetView::Absent),
+        Ok(Some(set)) => set,
+        Err(e) if is_access_denied(&e) => return Ok(WatchSetView::Unreadable(crate::apply::error_text(&e))),
+        Err(e) => return Err(e),
+    };
+    if !org_watch::is_flowgates_watch_set(&deployed(&set)) {
+        return Ok(WatchSetView::NotFlowgates);
     }
+    Ok(WatchSetView::Instances(stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?))
 }
 
 /// The watcher check of `account`: its instance in every region the set is deployed to.
-pub(super) fn watch_check(watch_set: Option<&[StackInstance]>, account: &str) -> Check {
-    let instances = watch_set.map(summaries).unwrap_or_default();
-    org_watch::watch_check(watch_set.is_some(), account, &org_watch::watched_regions(&instances), &instances)
+pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Check {
+    match watch_set {
+        WatchSetView::Absent => org_watch::watch_check(false, account, &[], &[]),
+        WatchSetView::NotFlowgates => Check::warn(
+            org_watch::CHECK_NAME,
+            format!("stack set {WATCH_SET_NAME} is not flowgate's watcher (its template and parameters)"),
+            "rename or delete it, then flowgate org onboard --watch",
+        ),
+        WatchSetView::Unreadable(reason) => Check::warn(
+            org_watch::CHECK_NAME,
+            format!("stack set {WATCH_SET_NAME} could not be read: {reason}"),
+            "give the caller the policy flowgate permissions org-status prints",
+        ),
+        WatchSetView::Instances(instances) => {
+            let instances = summaries(instances);
+            org_watch::watch_check(true, account, &org_watch::watched_regions(&instances), &instances)
+        }
+    }
 }
 
 /// `org offboard`: the watch StackSet, when it is flowgate's, as planned.
@@ -207,7 +251,19 @@ pub(super) struct WatchRemoval {
 }
 
 pub(super) async fn plan_removal(cfn: &aws_sdk_cloudformation::Client, view: &OrgView) -> Result<Option<WatchRemoval>> {
-    let Some(set) = stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await? else { return Ok(None) };
+    let set = match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await {
+        Ok(None) => return Ok(None),
+        Ok(Some(set)) => set,
+        Err(e) if is_access_denied(&e) => {
+            let detail = format!("warning: could not be read ({}): a watcher, if there is one, is left", crate::apply::error_text(&e));
+            return Ok(Some(WatchRemoval {
+                lines: vec![Change::new("keep-stack-set", WATCH_SET_NAME, ChangeStatus::Skipped, detail)],
+                regions: Vec::new(),
+                delete_set: false,
+            }));
+        }
+        Err(e) => return Err(e),
+    };
     if !org_watch::is_flowgates_watch_set(&deployed(&set)) {
         let line =
             Change::new("keep-stack-set", WATCH_SET_NAME, ChangeStatus::Skipped, "not flowgate's watcher (its template and parameters): left alone");
