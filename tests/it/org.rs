@@ -1549,7 +1549,10 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
     assert!(lines.iter().any(|c| c["action"] == "create-stack-set" && c["status"] == "planned"), "{report}");
     assert_eq!(lines.iter().filter(|c| c["action"] == "create-stack-instances" && c["status"] == "planned").count(), 2, "{report}");
     let trail = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "check-trail").expect("the trail line");
-    assert!(trail["detail"].as_str().unwrap().starts_with("warning: no organization trail"), "{trail}");
+    assert!(trail["detail"].as_str().unwrap().starts_with("warning: no logging multi-region organization trail"), "{trail}");
+    // Whole OUs with per-account grants: an account that joins later is watched but not granted.
+    let late = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "watch-new-accounts").expect("the late-joiner line");
+    assert!(late["detail"].as_str().unwrap().contains("--delivery-policy org"), "{late}");
 
     let out = org.onboard(&bucket, &[&base[..], &["--yes"]].concat());
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
@@ -1589,6 +1592,24 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
         let watch = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").expect("the watch check");
         assert_eq!(watch["status"], "pass", "{entry}");
     }
+
+    // An operator policy rendered before the watcher cannot read the watch set: org status says
+    // so in the check (a warning), org onboard without --watch does not mention it; neither fails.
+    let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/moto is not authorized to perform: cloudformation:DescribeStackSet on resource: flowgate-org-watch</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"#;
+    org.env.proxy.answer_when("DescribeStackSet", Some("flowgate-org-watch"), None, 403, denied);
+    let status = org.run(&["status", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive]);
+    assert_eq!(status.status.code(), Some(0), "{}", trouble(&status));
+    let report = json_stdout(&status);
+    for account in org.members.values() {
+        let entry = account_entry(&report, account);
+        let watch = entry["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").expect("the watch check");
+        assert_eq!(watch["status"], "warn", "{entry}");
+        assert!(watch["detail"].as_str().unwrap().contains("could not be read"), "{entry}");
+    }
+    let without = org.onboard(&bucket, &["--log-archive-account", &log_archive, "--dry-run"]);
+    assert_eq!(without.status.code(), Some(0), "{}", trouble(&without));
+    assert!(!stdout(&without).contains("flowgate-org-watch"), "{}", stdout(&without));
+    org.env.proxy.forget_answers("DescribeStackSet");
 
     // Offboard: AWS deletes the instances (moto keeps them): after the plan's listing, the watch
     // set's are gone, as the roles set's.

@@ -186,13 +186,10 @@ pub fn reach_lines(management_in_scope: Option<&str>, auto_deploy: bool, per_acc
     lines
 }
 
-/// The watcher of `account` in `org status`: its instance of the watch StackSet in each of
-/// `regions` (the regions the set is deployed to). `set_exists` false: the watcher was never
-/// asked for.
-pub fn watch_check(set_exists: bool, account: &str, regions: &[String], instances: &[InstanceSummary<'_>]) -> Check {
-    if !set_exists {
-        return Check::pass(CHECK_NAME, "not requested (flowgate org onboard --watch deploys it)");
-    }
+/// The watcher of `account` in `org status`, when flowgate's watch StackSet exists: its instance
+/// in each of `regions` (the regions the set is deployed to). Without the set there is no check:
+/// the watcher was never asked for.
+pub fn watch_check(account: &str, regions: &[String], instances: &[InstanceSummary<'_>]) -> Check {
     if regions.is_empty() {
         return Check::fail(CHECK_NAME, format!("stack set {WATCH_SET_NAME} has no instance"), "re-run flowgate org onboard --watch");
     }
@@ -290,18 +287,17 @@ mod tests {
     fn the_check_passes_only_where_every_region_is_current() {
         use crate::report::CheckStatus;
         let regions = vec!["eu-west-1".to_owned(), "us-east-1".to_owned()];
-        assert_eq!(watch_check(false, "1", &regions, &[]).status, CheckStatus::Pass, "not requested");
         let current = [instance("1", "eu-west-1", "CURRENT", Some("SUCCEEDED")), instance("1", "us-east-1", "CURRENT", None)];
-        assert_eq!(watch_check(true, "1", &regions, &current).status, CheckStatus::Pass);
+        assert_eq!(watch_check("1", &regions, &current).status, CheckStatus::Pass);
         let missing = &current[..1];
-        let check = watch_check(true, "1", &regions, missing);
+        let check = watch_check("1", &regions, missing);
         assert_eq!(check.status, CheckStatus::Fail);
         assert!(check.detail.contains("none in us-east-1"), "{}", check.detail);
         let failed = [current[0], instance("1", "us-east-1", "OUTDATED", Some("FAILED"))];
-        assert_eq!(watch_check(true, "1", &regions, &failed).status, CheckStatus::Fail);
+        assert_eq!(watch_check("1", &regions, &failed).status, CheckStatus::Fail);
         let running = [current[0], instance("1", "us-east-1", "OUTDATED", Some("RUNNING"))];
-        assert_eq!(watch_check(true, "1", &regions, &running).status, CheckStatus::Warn);
-        assert_eq!(watch_check(true, "1", &[], &[]).status, CheckStatus::Fail, "a set without instances watches no one");
+        assert_eq!(watch_check("1", &regions, &running).status, CheckStatus::Warn);
+        assert_eq!(watch_check("1", &[], &[]).status, CheckStatus::Fail, "a set without instances watches no one");
         assert_eq!(watched_regions(&current), regions);
     }
 

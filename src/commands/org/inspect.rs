@@ -85,7 +85,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         ];
         // The watch StackSet never reaches the management account (service-managed).
         if !entry.is_management() {
-            checks.push(watch_check(&watch_set, &id));
+            checks.extend(watch_check(&watch_set, &id));
         }
         // What could not be read is a failure of this run; every other failing check is
         // something a re-run of org onboard changes (a role, a flow log, a policy statement).

@@ -220,10 +220,11 @@ pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &
     Ok(WatchSetView::Instances(stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?))
 }
 
-/// The watcher check of `account`: its instance in every region the set is deployed to.
-pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Check {
-    match watch_set {
-        WatchSetView::Absent => org_watch::watch_check(false, account, &[], &[]),
+/// The watcher check of `account`: its instance in every region the set is deployed to; none
+/// when the watcher was never asked for.
+pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Option<Check> {
+    Some(match watch_set {
+        WatchSetView::Absent => return None,
         WatchSetView::NotFlowgates => Check::warn(
             org_watch::CHECK_NAME,
             format!("stack set {WATCH_SET_NAME} is not flowgate's watcher (its template and parameters)"),
@@ -236,9 +237,9 @@ pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Check {
         ),
         WatchSetView::Instances(instances) => {
             let instances = summaries(instances);
-            org_watch::watch_check(true, account, &org_watch::watched_regions(&instances), &instances)
+            org_watch::watch_check(account, &org_watch::watched_regions(&instances), &instances)
         }
-    }
+    })
 }
 
 /// `org offboard`: the watch StackSet, when it is flowgate's, as planned.
