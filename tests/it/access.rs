@@ -212,7 +212,7 @@ fn revoke_takes_only_read_access_and_keeps_write_and_tagging_grants() {
 /// is named, and the exit code is 1.
 #[test]
 fn revoke_names_a_managed_policy_that_keeps_the_bucket_readable() {
-    let env = Env::isolated();
+    let env = Env::isolated_with_aws_managed_policies();
     hand_made_role(&env, vec![json!({"Sid": "ReadA", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::logs-a/*"})]);
     block_on(env.iam().attach_role_policy().role_name(ROLE).policy_arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess").send()).unwrap();
     let revoked = access(&env, &["revoke", "--bucket", "logs-a"]);
@@ -322,7 +322,7 @@ fn contradictory_access_flags_exit_2_before_any_call() {
 /// (here AWS's AmazonS3ReadOnlyAccess attached to the stack's role) that keeps the bucket readable.
 #[test]
 fn stack_mode_revoke_names_a_managed_policy_that_keeps_the_bucket_readable() {
-    let env = Env::isolated();
+    let env = Env::isolated_with_aws_managed_policies();
     let created = env
         .flowgate()
         .args(["stack", "deploy", "--vendor-account", "111122223333", "--storage-access", "--storage-ids", "flow-logs-a", "--yes", "-q"])

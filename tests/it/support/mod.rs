@@ -38,7 +38,13 @@ pub fn unique(prefix: &str) -> String {
 pub struct Env {
     pub proxy: ChaosProxy,
     emulator_port: u16,
-    _own: Option<Emulator>,
+    _own: Option<Own>,
+}
+
+/// The emulator a test has to itself.
+enum Own {
+    Leased(#[allow(dead_code)] emulator::Lease),
+    Started(#[allow(dead_code)] Emulator),
 }
 
 impl Env {
@@ -50,9 +56,16 @@ impl Env {
 
     /// On an emulator of its own (for tests that need an account state nobody else touches).
     pub fn isolated() -> Env {
-        let emulator = Emulator::start();
+        let emulator = Emulator::lease();
         let port = emulator.port;
-        Env { proxy: ChaosProxy::start(port), emulator_port: port, _own: Some(emulator) }
+        Env { proxy: ChaosProxy::start(port), emulator_port: port, _own: Some(Own::Leased(emulator)) }
+    }
+
+    /// On an emulator of its own that holds AWS's managed policies.
+    pub fn isolated_with_aws_managed_policies() -> Env {
+        let emulator = Emulator::with_aws_managed_policies();
+        let port = emulator.port;
+        Env { proxy: ChaosProxy::start(port), emulator_port: port, _own: Some(Own::Started(emulator)) }
     }
 
     pub fn endpoint(&self) -> String {
