@@ -413,11 +413,14 @@ fn every_call_of_the_org_commands_is_allowed_by_their_policies() {
     let names = Names { stack_set: Some(set.to_owned()), ..Names::single_account(c, stack, role) };
     let named = ["--stack-set-name", set, "--stack-name", stack];
     let onboard = [
-        &["org", "onboard", "--bucket", c, "--vendor-account", VENDOR, "--regions", "us-east-1", "--role-name", role, "--storage-access"][..],
+        &["org", "onboard", "--bucket", c, "--vendor-account", VENDOR, "--regions", "us-east-1", "--role-name", role, "--storage-access", "--watch"][..],
         &named,
     ]
     .concat();
     let calls = org_onboard_with_the_management_stack(env, &onboard, role);
+    // --watch: the watch StackSet and the organization trail's reads are among the calls checked.
+    assert!(calls.iter().any(|r| r.action == "CreateStackSet" && r.body.contains("flowgate-org-watch")), "no watch StackSet created");
+    assert!(calls.iter().any(|r| r.action == "DescribeTrails"), "the organization trail was not read");
     audit.check("org-onboard", &names, &calls);
     hide_the_management_accounts_instance(env);
     // moto's StackSet reaches one level of child OUs only: the account two levels down has no
