@@ -4,10 +4,17 @@ stdin closes, so it never outlives the test or script that started it.
 Usage: .venv/bin/python scripts/moto-server.py [PORT]
 """
 import logging
+import os
 import sys
 
-from moto.s3.responses import S3Response
-from moto.server import ThreadedMotoServer
+# moto's EC2 creates its catalogue of AWS's AMIs (each with a snapshot and a volume) in every
+# account and region it is first asked about, and again on every reset: a third of the
+# emulator's CPU in the organization tests. flowgate never reads an AMI. Set before moto is
+# imported (moto reads its settings then); an explicit setting in the environment wins.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+from moto.s3.responses import S3Response  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
