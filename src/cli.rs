@@ -851,7 +851,7 @@ pub struct PermissionsArgs {
     pub stack_name: String,
 
     /// The StackSet of the org commands
-    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = parse_stack_name)]
+    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = crate::core::org_stackset::parse_roles_set_name)]
     pub stack_set_name: String,
 
     /// The role the org commands assume in --log-archive-account
@@ -1037,7 +1037,7 @@ pub struct OrgTargetArgs {
     pub exclude_accounts: Vec<AccountId>,
 
     /// The StackSet that deploys the roles to the member accounts
-    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = parse_stack_name)]
+    #[arg(long, default_value = DEFAULT_STACK_SET_NAME, value_parser = crate::core::org_stackset::parse_roles_set_name)]
     pub stack_set_name: String,
 
     /// The one region the StackSet's instances live in (IAM is global: a second region would
@@ -1089,6 +1089,11 @@ pub struct OrgStatusArgs {
     /// its own code (1, 3): for scheduled checks, as `git diff --exit-code`
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Expect the watcher (org onboard --watch): a member without it fails its watch check, also
+    /// when the watch StackSet is gone
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `org verify`: `org status`'s reads, the vendor role's reads of the central bucket, and the
@@ -1155,8 +1160,8 @@ pub struct OrgOnboardArgs {
     pub take_over_administration: bool,
 
     /// Also deploy the watcher to every member, in every region in scope, through a second
-    /// StackSet (flowgate-org-watch, auto-deployment on): a VPC created later, in an account that
-    /// joins later too, gets the same flow log
+    /// StackSet (flowgate-org-watch; auto-deployment on for whole OUs): a VPC created later, in an
+    /// account that joins an OU in scope later too, gets the same flow log
     #[arg(long)]
     pub watch: bool,
 

@@ -1510,6 +1510,18 @@ fn a_region_an_scp_closes_is_skipped_in_every_member_and_a_warning_in_org_verify
     use crate::landing_zone::{DENIED_REGION, deny_region};
     let org = Org::new();
     deny_region(&org.env);
+    // The watcher is not planned in a region closed in every member: its instances could only fail.
+    let plan = org.onboard("org-scp", &["--watch", "--dry-run"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", trouble(&plan));
+    let report = json_stdout(&plan);
+    let watched: Vec<&str> = report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["resource"] == "flowgate-org-watch" && c["action"] == "create-stack-instances")
+        .filter_map(|c| c["region"].as_str())
+        .collect();
+    assert_eq!(watched, ["us-east-1"], "{report}");
     let out = org.onboard("org-scp", &["--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
     let report = json_stdout(&out);
@@ -1593,6 +1605,22 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
         assert_eq!(watch["status"], "pass", "{entry}");
     }
 
+    // The watcher's flow log drifts from the one status checks (another aggregation interval):
+    // every member's watch check fails; a region asked for that the set lacks fails too.
+    let status_args = ["status", "--bucket", bucket.as_str(), "--ous", &org.ous(), "--log-archive-account", &log_archive];
+    let longer = org.run(&[&status_args[..], &["--regions", REGIONS, "--max-aggregation-interval", "60"]].concat());
+    let report = json_stdout(&longer);
+    for account in org.members.values() {
+        let watch = account_entry(&report, account)["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").cloned().unwrap();
+        assert_eq!(watch["status"], "fail", "{watch}");
+        assert!(watch["detail"].as_str().unwrap().contains("MaxAggregationInterval"), "{watch}");
+    }
+    let wider = org.run(&[&status_args[..], &["--regions", "us-east-1,eu-west-1,eu-central-1"]].concat());
+    let report = json_stdout(&wider);
+    let watch = account_entry(&report, &log_archive)["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").cloned().unwrap();
+    assert_eq!(watch["status"], "fail", "{watch}");
+    assert!(watch["detail"].as_str().unwrap().contains("none in eu-central-1"), "{watch}");
+
     // An operator policy rendered before the watcher cannot read the watch set: org status says
     // so in the check (a warning), org onboard without --watch does not mention it; neither fails.
     let denied = r#"<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/moto is not authorized to perform: cloudformation:DescribeStackSet on resource: flowgate-org-watch</Message></Error><RequestId>chaos</RequestId></ErrorResponse>"#;
@@ -1636,4 +1664,42 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
     let set_deleted = calls.iter().position(|(a, b)| a == "DeleteStackSet" && b.contains("flowgate-org-watch")).expect("the watch set deleted");
     let first_flow_log = calls.iter().position(|(a, _)| a == "DeleteFlowLogs").expect("flow logs deleted");
     assert!(first_watch_delete < set_deleted && set_deleted < first_flow_log, "{calls:?}");
+}
+
+/// The roles' StackSet is flowgate's only when its template holds flowgate's operator role: a set
+/// of another team named with --stack-set-name is neither updated by org onboard nor deleted by
+/// org offboard (exit 1, no change); the watcher's set is refused as that name (exit 2, no call);
+/// `org status --watch` fails a member without the watcher.
+#[test]
+fn a_stack_set_that_is_not_flowgates_is_left_alone_and_a_missing_watcher_is_named() {
+    let org = Org::new();
+    let cfn = aws_sdk_cloudformation::Client::new(&org.env.sdk("us-east-1"));
+    let theirs = "Resources:\n  TeamTopic:\n    Type: AWS::SNS::Topic\n";
+    block_on(cfn.create_stack_set().stack_set_name("team-x-set").template_body(theirs).send()).unwrap();
+    org.env.proxy.reset_log();
+    let named = ["--stack-set-name", "team-x-set"];
+    let onboard = org.onboard("org-theirs", &[&named[..], &["--yes"]].concat());
+    assert_eq!(onboard.status.code(), Some(1), "{}", trouble(&onboard));
+    assert!(json_stdout(&onboard)["error"]["message"].as_str().unwrap().contains("team-x-set is not flowgate's"), "{}", stdout(&onboard));
+    let offboard = org.run(&[&["offboard", "--bucket", "org-theirs", "--ous", &org.ous()][..], &named, &["--yes"]].concat());
+    assert_eq!(offboard.status.code(), Some(1), "{}", trouble(&offboard));
+    assert!(org.env.proxy.mutating_calls().is_empty(), "{:?}", org.env.proxy.mutating_calls());
+    let set = block_on(cfn.describe_stack_set().stack_set_name("team-x-set").send()).unwrap();
+    assert_eq!(set.stack_set().and_then(|s| s.template_body()), Some(theirs));
+
+    org.env.proxy.reset_log();
+    let watch_name = org.onboard("org-theirs", &["--stack-set-name", "flowgate-org-watch", "--dry-run"]);
+    assert_eq!(watch_name.status.code(), Some(2), "{}", trouble(&watch_name));
+    assert!(json_stdout(&watch_name)["error"]["message"].as_str().unwrap().contains("the watcher's StackSet"), "{}", stdout(&watch_name));
+    assert!(org.env.proxy.requests().is_empty(), "an input error made a call");
+
+    let out = org.onboard("org-theirs", &["--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
+    let status = org.run(&["status", "--bucket", "org-theirs", "--ous", &org.ous(), "--regions", REGIONS, "--watch"]);
+    let report = json_stdout(&status);
+    for account in org.members.values() {
+        let watch = account_entry(&report, account)["checks"].as_array().unwrap().iter().find(|c| c["name"] == "watch").cloned().unwrap();
+        assert_eq!(watch["status"], "fail", "{watch}");
+        assert!(watch["detail"].as_str().unwrap().contains("does not exist"), "{watch}");
+    }
 }

@@ -413,7 +413,8 @@ fn every_call_of_the_org_commands_is_allowed_by_their_policies() {
     let names = Names { stack_set: Some(set.to_owned()), ..Names::single_account(c, stack, role) };
     let named = ["--stack-set-name", set, "--stack-name", stack];
     let onboard = [
-        &["org", "onboard", "--bucket", c, "--vendor-account", VENDOR, "--regions", "us-east-1", "--role-name", role, "--storage-access", "--watch"][..],
+        &["org", "onboard", "--bucket", c, "--vendor-account", VENDOR, "--regions", "us-east-1", "--role-name", role, "--storage-access", "--watch"]
+            [..],
         &named,
     ]
     .concat();

@@ -15,6 +15,22 @@ pub struct DeployedSet<'a> {
     pub auto_deployment: Option<bool>,
 }
 
+/// A StackSet of the roles' name is flowgate's when its template holds flowgate's operator role
+/// (the fragment every org template carries) or its parameters name that role: only then may
+/// `org onboard` update it and `org offboard` delete it.
+pub fn is_flowgates_roles_set(set: &DeployedSet<'_>) -> bool {
+    set.template_body.contains(&format!("{}:", crate::org_template::OPERATOR_ROLE_NAME)) || set.parameters.contains_key("OperatorRoleName")
+}
+
+/// `--stack-set-name` as given to an org command: a StackSet name, and not the watcher's.
+pub fn parse_roles_set_name(value: &str) -> Result<String, String> {
+    let name = crate::stack_plan::parse_stack_name(value)?;
+    if name == crate::org_watch::WATCH_SET_NAME {
+        return Err(format!("{name} is the watcher's StackSet (org onboard --watch): name the roles' StackSet otherwise"));
+    }
+    Ok(name)
+}
+
 /// What differs between the StackSet and what this run deploys: the template, the parameters
 /// (by name; the ExternalId's value is not shown), auto-deployment (when CloudFormation reports it).
 pub fn set_differences(set: &DeployedSet<'_>, template: &str, parameters: &[(String, String)], auto_deploy: bool) -> Vec<String> {
@@ -310,5 +326,24 @@ mod tests {
             let fix = collision_fix("111111111111", &collision, single_account);
             assert!(!fix.contains("stack delete") && fix.contains(&collision.role), "{fix}");
         }
+    }
+
+    #[test]
+    fn only_a_set_holding_flowgates_operator_role_is_flowgates() {
+        let empty = BTreeMap::new();
+        let ours = crate::org_template::ORG_OPERATOR_FRAGMENT;
+        assert!(is_flowgates_roles_set(&DeployedSet { template_body: ours, parameters: &empty, auto_deployment: None }));
+        let named = BTreeMap::from([("OperatorRoleName".to_owned(), "FlowgateOrgOperatorRole".to_owned())]);
+        assert!(is_flowgates_roles_set(&DeployedSet { template_body: "Resources: {}", parameters: &named, auto_deployment: None }));
+        let theirs = BTreeMap::from([("VendorAccountId".to_owned(), "111122223333".to_owned())]);
+        let template = "Resources:\n  TeamRole:\n    Type: AWS::IAM::Role\n";
+        assert!(!is_flowgates_roles_set(&DeployedSet { template_body: template, parameters: &theirs, auto_deployment: None }));
+    }
+
+    #[test]
+    fn the_watchers_set_name_is_not_a_roles_set_name() {
+        assert_eq!(parse_roles_set_name("flowgate-org-roles").unwrap(), "flowgate-org-roles");
+        assert!(parse_roles_set_name(crate::org_watch::WATCH_SET_NAME).unwrap_err().contains("the watcher's StackSet"));
+        assert!(parse_roles_set_name("bad name!").is_err());
     }
 }

@@ -40,6 +40,8 @@ pub enum WatchSetAction {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchSetPlan {
     pub action: WatchSetAction,
+    /// Auto-deployment: on for whole OUs, off when accounts are named.
+    pub auto_deploy: bool,
     pub missing: BTreeMap<String, Vec<String>>,
     pub stale: BTreeMap<String, Vec<String>>,
 }
@@ -81,13 +83,13 @@ pub fn plan_watch_set(
         }
     };
     if action == WatchSetAction::NotFlowgates {
-        return WatchSetPlan { action, missing: BTreeMap::new(), stale: BTreeMap::new() };
+        return WatchSetPlan { action, auto_deploy: wanted.auto_deploy, missing: BTreeMap::new(), stale: BTreeMap::new() };
     }
     let missing = regions.iter().map(|r| (r.clone(), missing_instances(members, instances, r))).collect();
     // A set's update deploys every instance again anyway.
     let updates = matches!(action, WatchSetAction::Update { .. });
     let stale = regions.iter().map(|r| (r.clone(), if updates { Vec::new() } else { stale_instances(members, instances, r) })).collect();
-    WatchSetPlan { action, missing, stale }
+    WatchSetPlan { action, auto_deploy: wanted.auto_deploy, missing, stale }
 }
 
 /// The plan lines of the watch StackSet, in the order they apply.
@@ -99,7 +101,9 @@ pub fn watch_set_lines(plan: &WatchSetPlan, regions: &[String]) -> Vec<Change> {
             name,
             ChangeStatus::Planned,
             format!(
-                "service-managed, auto-deployment on: the watcher (EventBridge rules on CreateVpc -> the flow-log Automation) in every member, in {} region(s)",
+                "service-managed, auto-deployment {}: the watcher (EventBridge rules on CreateVpc -> the flow-log Automation) in {}, in {} region(s)",
+                if plan.auto_deploy { "on" } else { "off (named accounts)" },
+                if plan.auto_deploy { "every member of the OUs in scope, and those that join them later" } else { "the named member accounts" },
                 regions.len()
             ),
         ),
@@ -175,7 +179,7 @@ pub fn reach_lines(management_in_scope: Option<&str>, auto_deploy: bool, per_acc
     let mut lines = Vec::new();
     if let Some(account) = management_in_scope {
         let detail = format!(
-            "warning: StackSets never deploy to the management account: watch it with flowgate watch enable --bucket {bucket} (run in that account)"
+            "warning: StackSets never deploy to the management account: watch it with flowgate watch enable --bucket {bucket} and this run's flow-log options (--regions, --format, --prefix, ...), run in that account"
         );
         lines.push(Change::new("watch-management-account", account, ChangeStatus::Skipped, detail));
     }

@@ -44,7 +44,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         _ => None,
     };
     let management_stack = management_stack_check(ctx, args, &view).await?;
-    let watch_set = read_watch_set(&cfn, &view).await?;
+    let watch_set = read_watch_set(&cfn, &view, args).await?;
 
     let mut report = OrgReport::new(command, &view, &args.target, &args.spec.bucket, &log_archive, false);
     report.accounts = view.scope.accounts.iter().map(|a| AccountEntry::new(a, &instances, &view.stack_set_region)).collect();
@@ -85,7 +85,7 @@ pub async fn inspect(ctx: &Ctx, args: &OrgStatusArgs, command: &'static str, ven
         ];
         // The watch StackSet never reaches the management account (service-managed).
         if !entry.is_management() {
-            checks.extend(watch_check(&watch_set, &id));
+            checks.extend(watch_check(&watch_set, &id, &in_play, args.watch));
         }
         // What could not be read is a failure of this run; every other failing check is
         // something a re-run of org onboard changes (a role, a flow log, a policy statement).

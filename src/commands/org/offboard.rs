@@ -16,7 +16,7 @@ use super::display::PlanText;
 use super::flowlogs::{disable_account_flow_logs, plan_account_disable, run_accounts};
 use super::offboard_policy::{Leaving, PolicyPlan, apply_offboard_policy, plan_offboard_policy};
 use super::report::{AccountEntry, OrgReport, account_failure, not_run, show_plan, stopped_at};
-use super::stackset::{delete_instances, delete_set, preferences_of};
+use super::stackset::{delete_instances, delete_set, flowgates_set_or_refuse, preferences_of};
 use super::watch::{WatchRemoval, plan_removal, remove};
 use crate::apply::{self, ApplyMode, Done, OnFailure, Plan, Step, error_text};
 use crate::aws::stacksets::{self, Caller, StackInstance};
@@ -80,7 +80,8 @@ struct OffboardPlan {
 async fn plan_offboard(ctx: &Ctx, args: &OrgOffboardArgs) -> Result<(OffboardPlan, OrgReport)> {
     let view = observe_org(ctx, &args.target).await?;
     let cfn = stacksets_client(ctx, &view.stack_set_region);
-    let set = stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?;
+    let set =
+        flowgates_set_or_refuse(stacksets::describe_stack_set(&cfn, &args.target.stack_set_name, view.caller).await?, &args.target.stack_set_name)?;
     let watch = plan_removal(&cfn, &view).await?;
     let instances = if set.is_some() { stacksets::list_stack_instances(&cfn, &args.target.stack_set_name, view.caller).await? } else { Vec::new() };
     let (log_archive, la) = log_archive_ctx(ctx, &args.target, ApplyMode::PLAN_ONLY).await?;

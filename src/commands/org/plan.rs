@@ -83,6 +83,14 @@ fn regions_in_play(args: &OrgOnboardArgs, planned: &[(String, Result<AccountPlan
     all
 }
 
+/// The watcher's regions: those of the pass, less a region every account read skipped (closed by
+/// a policy in all of them, where its instances could only fail).
+fn watch_regions(in_play: &[String], planned: &[(String, Result<AccountPlan>)]) -> Vec<String> {
+    let plans: Vec<_> = planned.iter().filter_map(|(_, p)| p.as_ref().ok()?.plan.as_ref()).collect();
+    let closed_everywhere = |region: &String| !plans.is_empty() && plans.iter().all(|p| p.skipped.iter().any(|s| &s.region == region));
+    in_play.iter().filter(|r| !closed_everywhere(r)).cloned().collect()
+}
+
 /// Reads the organization and every account, and plans the onboarding with the report that
 /// shows it.
 pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(OnboardPlan, OrgReport)> {
@@ -107,7 +115,7 @@ pub(super) async fn plan_onboard(ctx: &Ctx, args: &OrgOnboardArgs) -> Result<(On
     let read: Vec<_> = planned.iter().filter_map(|(_, p)| p.as_ref().ok()?.regions.clone()).collect();
     check_requested(ctx, &args.flowlogs.scope, &read).await?;
     let in_play = regions_in_play(args, &planned);
-    let watch = plan_watch(ctx, args, &view, &cfn, &in_play).await?;
+    let watch = plan_watch(ctx, args, &view, &cfn, &watch_regions(&in_play, &planned)).await?;
     let mut plan = OnboardPlan {
         view,
         cfn,
@@ -397,7 +405,7 @@ impl SetPlan {
 
 async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardArgs, view: &OrgView, template: &str) -> Result<SetPlan> {
     let name = &args.target.stack_set_name;
-    let existing = stacksets::describe_stack_set(cfn, name, view.caller).await?;
+    let existing = stackset::flowgates_set_or_refuse(stacksets::describe_stack_set(cfn, name, view.caller).await?, name)?;
     let parameters = set_parameters(args, view, existing.as_ref().map(|s| &s.parameters))?;
     let instances = match &existing {
         Some(_) => stacksets::list_stack_instances(cfn, name, view.caller).await?,
@@ -405,7 +413,13 @@ async fn plan_stack_set(cfn: &aws_sdk_cloudformation::Client, args: &OrgOnboardA
     };
     let mut set_line = match &existing {
         None => {
-            Change::new("create-stack-set", name, ChangeStatus::Planned, "service-managed, auto-deployment on, the vendor role and the operator role")
+            let auto = if org_stackset::auto_deploys(&view.scope.account_filter) { "on" } else { "off (named accounts)" };
+            Change::new(
+                "create-stack-set",
+                name,
+                ChangeStatus::Planned,
+                format!("service-managed, auto-deployment {auto}, the vendor role and the operator role"),
+            )
         }
         Some(set) if set_is_current(set, template, &parameters, view) => {
             Change::new("update-stack-set", name, ChangeStatus::Skipped, "template and parameters are current")

@@ -113,6 +113,18 @@ pub(super) fn deployed(set: &stacksets::StackSetInfo) -> DeployedSet<'_> {
     DeployedSet { template_body: &set.template_body, parameters: &set.parameters, auto_deployment: set.auto_deployment }
 }
 
+/// The roles' StackSet of that name, refused when it is not flowgate's: `org onboard` would
+/// replace its template, `org offboard` delete it.
+pub(super) fn flowgates_set_or_refuse(set: Option<stacksets::StackSetInfo>, name: &str) -> Result<Option<stacksets::StackSetInfo>> {
+    match set {
+        Some(set) if !org_stackset::is_flowgates_roles_set(&deployed(&set)) => Err(Error::refused(
+            format!("stack set {name} is not flowgate's (its template has no {OPERATOR_ROLE_NAME}): flowgate leaves it alone"),
+            Some("name flowgate's StackSet with --stack-set-name (default flowgate-org-roles)".to_owned()),
+        )),
+        set => Ok(set),
+    }
+}
+
 pub(super) fn set_is_current(set: &stacksets::StackSetInfo, template: &str, parameters: &SetParameters, view: &OrgView) -> bool {
     org_stackset::set_differences(&deployed(set), template, &parameters.values, org_stackset::auto_deploys(&view.scope.account_filter)).is_empty()
 }

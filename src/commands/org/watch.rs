@@ -11,7 +11,7 @@ use super::discover::OrgView;
 use super::stackset::{InstanceFailure, deployed, failed_without_results, summaries};
 use crate::aws::stacksets::{self, OperationPreferences, StackInstance, Targets};
 use crate::aws::{cloudtrail, ec2};
-use crate::cli::{DeliveryPolicyForm, OrgOnboardArgs, desired_flow_log};
+use crate::cli::{DeliveryPolicyForm, OrgOnboardArgs, OrgStatusArgs, desired_flow_log};
 use crate::context::Ctx;
 use crate::core::org_scope::AccountFilter;
 use crate::core::org_stackset;
@@ -197,33 +197,45 @@ impl WatchDeployment<'_> {
 
 /// The watch StackSet as `org status` reads it.
 pub(super) enum WatchSetView {
-    /// There is none: the watcher was never asked for.
+    /// There is none: the watcher was never asked for, or it was removed.
     Absent,
     /// A set of that name that is not flowgate's watcher.
     NotFlowgates,
-    /// flowgate's watcher and its instances.
-    Instances(Vec<StackInstance>),
+    /// flowgate's watcher: its instances, and what its flow log differs in from the one this
+    /// run checks (template, parameters; tags are not compared, as status is not given them).
+    Deployed { instances: Vec<StackInstance>, drift: Vec<String> },
     /// It could not be read (an operator policy rendered before the watcher): why.
     Unreadable(String),
 }
 
-pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &OrgView) -> Result<WatchSetView> {
+pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &OrgView, args: &OrgStatusArgs) -> Result<WatchSetView> {
     let set = match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await {
         Ok(None) => return Ok(WatchSetView::Absent),
         Ok(Some(set)) => set,
         Err(e) if is_access_denied(&e) => return Ok(WatchSetView::Unreadable(crate::apply::error_text(&e))),
         Err(e) => return Err(e),
     };
-    if !org_watch::is_flowgates_watch_set(&deployed(&set)) {
+    let deployed_set = deployed(&set);
+    if !org_watch::is_flowgates_watch_set(&deployed_set) {
         return Ok(WatchSetView::NotFlowgates);
     }
-    Ok(WatchSetView::Instances(stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?))
+    let desired = desired_flow_log(&args.spec, &view.identity.partition)?;
+    let wanted: Vec<(String, String)> = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&[])))
+        .into_iter()
+        .filter(|(k, _)| *k != "FlowLogTags")
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let drift = org_stackset::set_differences(&deployed_set, watch::TEMPLATE, &wanted, set.auto_deployment.unwrap_or_default());
+    Ok(WatchSetView::Deployed { instances: stacksets::list_stack_instances(cfn, WATCH_SET_NAME, view.caller).await?, drift })
 }
 
-/// The watcher check of `account`: its instance in every region the set is deployed to; none
-/// when the watcher was never asked for.
-pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Option<Check> {
+/// The watcher check of `account`: its instance in each of `regions` (those asked for, else those
+/// the set is deployed to); none when the watcher was never asked for (`expected`: `--watch`).
+pub(super) fn watch_check(watch_set: &WatchSetView, account: &str, regions: &[String], expected: bool) -> Option<Check> {
     Some(match watch_set {
+        WatchSetView::Absent if expected => {
+            Check::fail(org_watch::CHECK_NAME, format!("no watcher: stack set {WATCH_SET_NAME} does not exist"), "flowgate org onboard --watch")
+        }
         WatchSetView::Absent => return None,
         WatchSetView::NotFlowgates => Check::warn(
             org_watch::CHECK_NAME,
@@ -235,9 +247,15 @@ pub(super) fn watch_check(watch_set: &WatchSetView, account: &str) -> Option<Che
             format!("stack set {WATCH_SET_NAME} could not be read: {reason}"),
             "give the caller the policy flowgate permissions org-status prints",
         ),
-        WatchSetView::Instances(instances) => {
+        WatchSetView::Deployed { drift, .. } if !drift.is_empty() => Check::fail(
+            org_watch::CHECK_NAME,
+            format!("the watcher makes another flow log than the one checked here: {} differ", drift.join(", ")),
+            "flowgate org onboard --watch with this run's flow-log options",
+        ),
+        WatchSetView::Deployed { instances, .. } => {
             let instances = summaries(instances);
-            org_watch::watch_check(account, &org_watch::watched_regions(&instances), &instances)
+            let regions = if regions.is_empty() { org_watch::watched_regions(&instances) } else { regions.to_vec() };
+            org_watch::watch_check(account, &regions, &instances)
         }
     })
 }
