@@ -19,7 +19,7 @@ use crate::output::render_changes;
 /// Objects counted before a bucket deletion is refused or shown; beyond this it says "at least".
 const OBJECT_COUNT_CAP: usize = 100_000;
 
-// Long (~110 lines): three or four sub-plans composed into one plan and one run; read top to bottom.
+// Long (~120 lines): three to five sub-plans composed into one plan and one run; read top to bottom.
 pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     let identity = ctx.identity().await?.clone();
     let disable = FlowLogsDisableArgs { scope: args.scope.clone(), bucket: args.bucket.clone() };
@@ -48,6 +48,11 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
     ];
     if let Some(change) = &bucket_change {
         report.steps.push(StepResult { step: "bucket", changes: vec![change.clone()], error: None });
+    }
+    // Without --watch, a watcher of flowgate's stays, and the plan says where.
+    let kept_watchers = if args.watch { Vec::new() } else { watch::kept_lines(&planning, &args.scope).await };
+    if !kept_watchers.is_empty() {
+        report.steps.push(StepResult { step: "watcher", changes: kept_watchers.clone(), error: None });
     }
     // The watcher goes first: it would give a VPC created meanwhile a new flow log.
     if let Some(watch_plan) = &watch_plan {
@@ -109,6 +114,9 @@ pub async fn offboard(ctx: &Ctx, args: &OffboardArgs) -> Result<OnboardReport> {
             }
             delete_bucket(ctx, bucket, account, change.clone()).await
         }));
+    }
+    if !kept_watchers.is_empty() {
+        steps.push(Step::shown(kept_watchers));
     }
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
     let mut plan = Plan::new(steps, OnFailure::Continue { concurrency: 1 });

@@ -218,6 +218,20 @@ pub async fn disable(ctx: &Ctx, args: &WatchDisableArgs) -> Result<WatchReport> 
     run(ctx, "watch disable", &identity.account, regions, steps, args.concurrency, "Delete the watcher").await
 }
 
+/// `offboard` without `--watch`: where flowgate's watcher stays, as warning lines (it gives a VPC
+/// created later flowgate's flow log). A region that cannot be read is not named: this is a
+/// notice, and `watch status` reads it fully.
+pub async fn kept_lines(ctx: &Ctx, scope: &ScopeArgs) -> Vec<Change> {
+    let Ok(regions) = resolve_regions(ctx, scope).await else { return Vec::new() };
+    let detail = "warning: flowgate's watcher stays, and gives a VPC created later flowgate's flow log (offboard --watch removes it)";
+    observe(ctx, &regions, scope.concurrency, false)
+        .await
+        .into_iter()
+        .filter(|(_, state)| matches!(state, Ok(RegionWatch { stack: Some(stack), .. }) if stack.is_flowgates()))
+        .map(|(region, _)| Change::new("keep-stack", STACK_NAME, ChangeStatus::Skipped, detail).in_region(&region))
+        .collect()
+}
+
 /// The steps that delete the watcher in `regions` (also offboard's first step).
 pub async fn disable_steps<'a>(ctx: &'a Ctx, regions: &[String], concurrency: u16) -> Vec<Step<'a>> {
     let mut steps = Vec::new();

@@ -1596,6 +1596,11 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
         report["changes"].as_array().unwrap().iter().any(|c| c["action"] == "keep-stack-set" && c["resource"] == "flowgate-org-watch"),
         "{report}"
     );
+    // ... and named when it would make another flow log than the run's.
+    let other = org.onboard(&bucket, &["--log-archive-account", &log_archive, "--max-aggregation-interval", "60", "--dry-run"]);
+    let report = json_stdout(&other);
+    let kept = report["changes"].as_array().unwrap().iter().find(|c| c["action"] == "keep-stack-set").cloned().expect("the kept set's line");
+    assert!(kept["detail"].as_str().unwrap().contains("MaxAggregationInterval differ"), "{kept}");
 
     let status = org.run(&["status", "--bucket", &bucket, "--regions", REGIONS, "--ous", &org.ous(), "--log-archive-account", &log_archive]);
     let report = json_stdout(&status);

@@ -232,6 +232,16 @@ fn onboard_and_offboard_take_the_watcher_along() {
     assert_eq!(steps, ["bucket", "flow logs", "role stack and access", "watcher"]);
     assert!(stack(&env).is_some(), "the watcher is deployed");
 
+    // Without --watch the watcher stays, and the plan says where (the last step, shown only).
+    let keeping = env.flowgate().args(["offboard", "--bucket", BUCKET, "--regions", REGION, "--dry-run", "--output", "json"]).output().unwrap();
+    assert!(keeping.status.success(), "{}{}", stdout(&keeping), stderr(&keeping));
+    let report = json_stdout(&keeping);
+    let last = report["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"], "watcher", "{report:#}");
+    assert_eq!(last["changes"][0]["action"], "keep-stack", "{report:#}");
+    assert_eq!(last["changes"][0]["region"], REGION, "{report:#}");
+    assert!(last["changes"][0]["detail"].as_str().unwrap().contains("offboard --watch removes it"), "{report:#}");
+
     let offboard =
         env.flowgate().args(["offboard", "--bucket", BUCKET, "--regions", REGION, "--watch", "--yes", "--output", "json"]).output().unwrap();
     assert!(offboard.status.success(), "{}{}", stdout(&offboard), stderr(&offboard));

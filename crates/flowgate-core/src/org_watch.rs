@@ -136,9 +136,17 @@ pub fn watch_set_lines(plan: &WatchSetPlan, regions: &[String]) -> Vec<Change> {
     lines
 }
 
-/// The line of a run without `--watch` that finds the watch StackSet: it stays as it is.
-pub fn not_requested_line() -> Change {
-    Change::new("keep-stack-set", WATCH_SET_NAME, ChangeStatus::Skipped, "the watcher is not asked for (--watch): left as it is")
+/// The line of a run without `--watch` that finds the watch StackSet: it stays as it is. `drift`:
+/// what flowgate's watcher differs in from this run's flow log (`None`: not flowgate's set).
+pub fn not_requested_line(drift: Option<&[String]>) -> Change {
+    let detail = match drift {
+        Some(drift) if !drift.is_empty() => format!(
+            "warning: the watcher is not asked for (--watch): left as it is, and it makes another flow log than this run ({} differ): add --watch to update it",
+            drift.join(", ")
+        ),
+        _ => "the watcher is not asked for (--watch): left as it is".to_owned(),
+    };
+    Change::new("keep-stack-set", WATCH_SET_NAME, ChangeStatus::Skipped, detail)
 }
 
 /// The organization trail that brings every member's CreateVpc calls to EventBridge: an
@@ -328,6 +336,15 @@ mod tests {
         let line = trail_line(&both);
         assert_eq!(line.status, ChangeStatus::Skipped);
         assert_eq!(line.detail, "organization trail writes brings the members' CreateVpc calls to EventBridge");
+    }
+
+    #[test]
+    fn a_watcher_left_alone_is_named_when_it_makes_another_flow_log() {
+        assert!(!not_requested_line(Some(&[])).detail.contains("warning"));
+        assert!(!not_requested_line(None).detail.contains("warning"), "not flowgate's: nothing to compare");
+        let line = not_requested_line(Some(&["parameter(s) MaxAggregationInterval".to_owned()]));
+        assert!(line.detail.starts_with("warning") && line.detail.contains("MaxAggregationInterval differ"), "{}", line.detail);
+        assert_eq!(line.status, ChangeStatus::Skipped);
     }
 
     #[test]

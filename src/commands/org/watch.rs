@@ -70,7 +70,13 @@ pub(super) async fn plan_watch(
 ) -> Result<WatchPlan> {
     if !args.watch {
         let lines = match stacksets::describe_stack_set(cfn, WATCH_SET_NAME, view.caller).await {
-            Ok(existing) => existing.is_some().then(org_watch::not_requested_line).into_iter().collect(),
+            Ok(Some(set)) => {
+                // A watcher that would make another flow log than this run's is named.
+                let wanted = watch_parameters(args, &view.identity.partition)?;
+                let drift = org_stackset::set_differences(&deployed(&set), watch::TEMPLATE, &wanted, set.auto_deployment.unwrap_or_default());
+                vec![org_watch::not_requested_line(org_watch::is_flowgates_watch_set(&deployed(&set)).then_some(drift.as_slice()))]
+            }
+            Ok(None) => Vec::new(),
             Err(e) if is_access_denied(&e) => Vec::new(),
             Err(e) => return Err(e),
         };
