@@ -90,6 +90,14 @@ fn the_watcher_waits_for_a_trail_deploys_converges_and_is_removed() {
     let other = watch(&env, "status", &["--format", "extended"]);
     assert_eq!(other.status.code(), Some(1), "{}", stdout(&other));
 
+    // A dry run of the removal plans the deletion and makes no mutating call.
+    env.proxy.reset_log();
+    let planned = watch(&env, "disable", &["--dry-run"]);
+    assert!(planned.status.success(), "{}", stderr(&planned));
+    assert_eq!(change(&json_stdout(&planned), "delete-stack")["status"], "planned");
+    assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new(), "a dry run changed something");
+    assert!(stack(&env).is_some_and(|s| s.stack_status().is_some_and(|st| st.as_str() != "DELETE_COMPLETE")));
+
     let removed = watch(&env, "disable", &["--yes"]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     assert_eq!(change(&json_stdout(&removed), "delete-stack")["status"], "applied");
