@@ -329,7 +329,14 @@ fn region_status(region: String, state: &RegionWatch, parameters: &[(&'static st
     let (status, detail) = match (watch::plan_watch(state.stack.as_ref(), parameters), &state.trail) {
         (WatchAction::Keep, Ok(_)) => (CheckStatus::Pass, "watched: a new VPC gets the flow log asked for".to_owned()),
         (WatchAction::Keep, Err(missing)) => (CheckStatus::Fail, format!("deployed, but {missing} ({TRAIL_HINT})")),
-        (action, _) => (CheckStatus::Fail, watch::watch_change(&region, &action).detail.replace("the watcher:", "not deployed: the watcher:")),
+        (action, trail) => {
+            let mut detail = watch::watch_change(&region, &action).detail.replace("the watcher:", "not deployed: the watcher:");
+            // What `watch enable` would block on is said now, not after the watcher is deployed.
+            if let Err(missing) = trail {
+                detail = format!("{detail}; and {missing} ({TRAIL_HINT})");
+            }
+            (CheckStatus::Fail, detail)
+        }
     };
     RegionStatus { region, status, stack_status, trail: state.trail.clone().ok(), detail }
 }

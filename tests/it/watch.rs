@@ -58,6 +58,11 @@ fn the_watcher_waits_for_a_trail_deploys_converges_and_is_removed() {
     assert_eq!(change(&report, "check-trail")["status"], "blocked", "{report:#}");
     assert!(change(&report, "check-trail")["detail"].as_str().unwrap().contains("no CloudTrail trail"), "{report:#}");
     assert_eq!(env.proxy.mutating_calls(), Vec::<String>::new());
+    // watch status says the same before anything is deployed: not deployed, and no trail.
+    let status = watch(&env, "status", &[]);
+    assert_eq!(status.status.code(), Some(1), "{}", stdout(&status));
+    let detail = json_stdout(&status)["regions"][0]["detail"].as_str().unwrap().to_owned();
+    assert!(detail.starts_with("not deployed") && detail.contains("no CloudTrail trail"), "{detail}");
 
     start_trail(&env);
     env.proxy.reset_log();
