@@ -37,6 +37,9 @@ pub struct OnboardSteps {
     pub verify: VerifyArgs,
     /// `--watch`: the watcher, with the flow log the flow-log step creates.
     pub watch: Option<WatchEnableArgs>,
+    /// The same, asked for or not: without `--watch`, a watcher that makes another flow log is
+    /// named.
+    pub watched_flow_log: WatchEnableArgs,
 }
 
 pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps {
@@ -54,14 +57,11 @@ pub fn steps_of(args: &OnboardArgs, external_id: Option<String>) -> OnboardSteps
     let scope = ScopeArgs { regions: args.regions.clone(), vpcs: Vec::new(), concurrency: args.concurrency };
     let storage_ids =
         if args.storage_access && args.storage_ids.is_empty() { vec![StorageId::from(args.bucket.clone())] } else { args.storage_ids.clone() };
-    let watch = args.watch.then(|| WatchEnableArgs {
-        spec: spec.clone(),
-        regions: args.regions.clone(),
-        tags: args.tags.clone(),
-        concurrency: args.concurrency,
-    });
+    let watched_flow_log =
+        WatchEnableArgs { spec: spec.clone(), regions: args.regions.clone(), tags: args.tags.clone(), concurrency: args.concurrency };
     OnboardSteps {
-        watch,
+        watch: args.watch.then(|| watched_flow_log.clone()),
+        watched_flow_log,
         bucket: BucketCreateArgs {
             target: BucketTargetArgs {
                 bucket: args.bucket.clone(),
@@ -279,6 +279,11 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     ];
     if let Some(watch_args) = &steps.watch {
         report.steps.push(StepResult { step: "watcher", changes: watch::enable(&planning, watch_args).await?.changes, error: None });
+    } else {
+        let differing = watch::differing_lines(&planning, &steps.watched_flow_log).await;
+        if !differing.is_empty() {
+            report.steps.push(StepResult { step: "watcher", changes: differing, error: None });
+        }
     }
     let planned: Vec<Change> = report.steps.iter().flat_map(|s| s.changes.iter().cloned()).collect();
     report.summary = ChangeTally::of(&planned);
@@ -360,6 +365,8 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
             }
             Ok(sub_report(watch::enable(applying, watch_args).await.map(|r| (r.changes, None))))
         }));
+    } else if let Some(shown) = report.steps.get(3) {
+        plan.steps.push(Step::shown(shown.changes.clone()));
     }
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, plan, "").await?;
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();

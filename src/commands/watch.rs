@@ -148,6 +148,26 @@ async fn settle_stack(cfn: &aws_sdk_cloudformation::Client, region: &str, deleti
     ))
 }
 
+/// `onboard` without `--watch`: where flowgate's watcher makes another flow log than the one this
+/// run creates, as warning lines (its update needs `--watch`). What cannot be read is not named.
+pub async fn differing_lines(ctx: &Ctx, args: &WatchEnableArgs) -> Vec<Change> {
+    let Ok(identity) = ctx.identity().await.cloned() else { return Vec::new() };
+    let Ok(desired) = desired_flow_log(&args.spec, &identity.partition) else { return Vec::new() };
+    let parameters = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&args.tags)));
+    let Ok(regions) = resolve_regions(ctx, &args.scope()).await else { return Vec::new() };
+    let mut lines = Vec::new();
+    for (region, state) in observe(ctx, &regions, args.concurrency, false).await {
+        if let Ok(RegionWatch { stack: Some(stack), .. }) = &state
+            && let WatchAction::Update { parameters: differ } = watch::plan_watch(Some(stack), &parameters)
+        {
+            let detail =
+                format!("warning: flowgate's watcher makes another flow log than this run ({} differ): add --watch to update it", differ.join(", "));
+            lines.push(Change::new("keep-stack", STACK_NAME, ChangeStatus::Skipped, detail).in_region(&region));
+        }
+    }
+    lines
+}
+
 /// `watch enable`: per region, the trail check, then create, update or keep the watcher.
 pub async fn enable(ctx: &Ctx, args: &WatchEnableArgs) -> Result<WatchReport> {
     desired_flow_log(&args.spec, "aws")?;

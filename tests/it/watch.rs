@@ -245,6 +245,18 @@ fn onboard_and_offboard_take_the_watcher_along() {
     assert_eq!(steps, ["bucket", "flow logs", "role stack and access", "watcher"]);
     assert!(stack(&env).is_some(), "the watcher is deployed");
 
+    // onboard without --watch names a watcher that would make another flow log than its own.
+    let args = ["onboard", "--bucket", BUCKET, "--regions", REGION, "--vendor-account", "111122223333", "--storage-access"];
+    let other = env.flowgate().args(args).args(["--tag", "team=netsec", "--dry-run", "--output", "json"]).output().unwrap();
+    assert!(other.status.success(), "{}{}", stdout(&other), stderr(&other));
+    let report = json_stdout(&other);
+    let last = report["steps"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["step"], "watcher", "{report:#}");
+    assert!(last["changes"][0]["detail"].as_str().unwrap().contains("FlowLogTags differ"), "{report:#}");
+    let same = env.flowgate().args(args).args(["--dry-run", "--output", "json"]).output().unwrap();
+    let report = json_stdout(&same);
+    assert!(report["steps"].as_array().unwrap().iter().all(|s| s["step"] != "watcher"), "the same flow log: nothing said {report:#}");
+
     // Without --watch the watcher stays, and the plan says where (the last step, shown only).
     let keeping = env.flowgate().args(["offboard", "--bucket", BUCKET, "--regions", REGION, "--dry-run", "--output", "json"]).output().unwrap();
     assert!(keeping.status.success(), "{}{}", stdout(&keeping), stderr(&keeping));
