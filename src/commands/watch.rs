@@ -13,8 +13,9 @@ use serde::Serialize;
 
 use crate::apply::{self, Done, OnFailure, Plan, Step};
 use crate::aws::{cloudformation, cloudtrail, ec2};
-use crate::cli::{ScopeArgs, WatchDisableArgs, WatchEnableArgs, desired_flow_log};
+use crate::cli::{FlowLogSpecArgs, ScopeArgs, WatchDisableArgs, WatchEnableArgs, desired_flow_log};
 use crate::context::Ctx;
+use crate::core::names::Tag;
 use crate::core::report::{Change, ChangeStatus, ChangeTally, CheckStatus};
 use crate::core::watch::{self, ObservedStack, STACK_NAME, TEMPLATE, TRAIL_HINT, WatchAction};
 use crate::error::{ExitStatus, Result};
@@ -148,18 +149,22 @@ async fn settle_stack(cfn: &aws_sdk_cloudformation::Client, region: &str, deleti
     ))
 }
 
+/// The watcher's stack parameters for the flow log `spec` and `tags` describe: the CreateFlowLogs
+/// request `flowlogs enable` sends, as the core renders it for the stack (also the organization's
+/// watch StackSet's).
+pub fn stack_parameters(spec: &FlowLogSpecArgs, tags: &[Tag], partition: &str) -> Result<Vec<(&'static str, String)>> {
+    let desired = desired_flow_log(spec, partition)?;
+    Ok(watch::stack_parameters(&desired.create_request(&ec2::creation_tags(tags))))
+}
+
 /// `onboard` without `--watch`: where flowgate's watcher makes another flow log than the one this
 /// run creates, as warning lines (its update needs `--watch`). What cannot be read is not named.
 pub async fn differing_lines(ctx: &Ctx, args: &WatchEnableArgs) -> Vec<Change> {
     let Ok(identity) = ctx.identity().await.cloned() else { return Vec::new() };
-    let Ok(desired) = desired_flow_log(&args.spec, &identity.partition) else { return Vec::new() };
-    let parameters = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&args.tags)));
-    let Ok(regions) = resolve_regions(ctx, &args.scope()).await else { return Vec::new() };
+    let Ok(parameters) = stack_parameters(&args.spec, &args.tags, &identity.partition) else { return Vec::new() };
     let mut lines = Vec::new();
-    for (region, state) in observe(ctx, &regions, args.concurrency, false).await {
-        if let Ok(RegionWatch { stack: Some(stack), .. }) = &state
-            && let WatchAction::Update { parameters: differ } = watch::plan_watch(Some(stack), &parameters)
-        {
+    for (region, stack) in flowgates_watchers(ctx, &args.scope()).await {
+        if let WatchAction::Update { parameters: differ } = watch::plan_watch(Some(&stack), &parameters) {
             let detail =
                 format!("warning: flowgate's watcher makes another flow log than this run ({} differ): add --watch to update it", differ.join(", "));
             lines.push(Change::new("keep-stack", STACK_NAME, ChangeStatus::Skipped, detail).in_region(&region));
@@ -168,12 +173,25 @@ pub async fn differing_lines(ctx: &Ctx, args: &WatchEnableArgs) -> Vec<Change> {
     lines
 }
 
+/// flowgate's watcher stacks in the scope's regions, for the notices of `onboard` and `offboard`
+/// without `--watch`: what cannot be read is left out.
+async fn flowgates_watchers(ctx: &Ctx, scope: &ScopeArgs) -> Vec<(String, ObservedStack)> {
+    let Ok(regions) = resolve_regions(ctx, scope).await else { return Vec::new() };
+    observe(ctx, &regions, scope.concurrency, false)
+        .await
+        .into_iter()
+        .filter_map(|(region, state)| match state {
+            Ok(RegionWatch { stack: Some(stack), .. }) if stack.is_flowgates() => Some((region, stack)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// `watch enable`: per region, the trail check, then create, update or keep the watcher.
 pub async fn enable(ctx: &Ctx, args: &WatchEnableArgs) -> Result<WatchReport> {
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
-    let desired = desired_flow_log(&args.spec, &identity.partition)?;
-    let parameters = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&args.tags)));
+    let parameters = stack_parameters(&args.spec, &args.tags, &identity.partition)?;
     let regions = resolve_regions(ctx, &args.scope()).await?;
     let observed = observe(ctx, &regions, args.concurrency, true).await;
     let mut steps = Vec::new();
@@ -242,14 +260,9 @@ pub async fn disable(ctx: &Ctx, args: &WatchDisableArgs) -> Result<WatchReport> 
 /// created later flowgate's flow log). A region that cannot be read is not named: this is a
 /// notice, and `watch status` reads it fully.
 pub async fn kept_lines(ctx: &Ctx, scope: &ScopeArgs) -> Vec<Change> {
-    let Ok(regions) = resolve_regions(ctx, scope).await else { return Vec::new() };
     let detail = "warning: flowgate's watcher stays, and gives a VPC created later flowgate's flow log (offboard --watch removes it)";
-    observe(ctx, &regions, scope.concurrency, false)
-        .await
-        .into_iter()
-        .filter(|(_, state)| matches!(state, Ok(RegionWatch { stack: Some(stack), .. }) if stack.is_flowgates()))
-        .map(|(region, _)| Change::new("keep-stack", STACK_NAME, ChangeStatus::Skipped, detail).in_region(&region))
-        .collect()
+    let watchers = flowgates_watchers(ctx, scope).await;
+    watchers.into_iter().map(|(region, _)| Change::new("keep-stack", STACK_NAME, ChangeStatus::Skipped, detail).in_region(&region)).collect()
 }
 
 /// The steps that delete the watcher in `regions` (also offboard's first step).
@@ -324,8 +337,7 @@ impl Report for WatchStatusReport {
 pub async fn status(ctx: &Ctx, args: &WatchEnableArgs) -> Result<WatchStatusReport> {
     desired_flow_log(&args.spec, "aws")?;
     let identity = ctx.identity().await?.clone();
-    let desired = desired_flow_log(&args.spec, &identity.partition)?;
-    let parameters = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&args.tags)));
+    let parameters = stack_parameters(&args.spec, &args.tags, &identity.partition)?;
     let regions = resolve_regions(ctx, &args.scope()).await?;
     let mut rows = Vec::new();
     for (region, result) in observe(ctx, &regions, args.concurrency, true).await {

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use super::discover::OrgView;
 use super::stackset::{InstanceFailure, deployed, failed_without_results, summaries};
+use crate::aws::cloudtrail;
 use crate::aws::stacksets::{self, OperationPreferences, StackInstance, Targets};
-use crate::aws::{cloudtrail, ec2};
-use crate::cli::{DeliveryPolicyForm, OrgOnboardArgs, OrgStatusArgs, desired_flow_log};
+use crate::cli::{DeliveryPolicyForm, OrgOnboardArgs, OrgStatusArgs};
 use crate::context::Ctx;
 use crate::core::org_scope::AccountFilter;
 use crate::core::org_stackset;
@@ -39,9 +39,8 @@ pub(super) struct WatchWork {
 /// The members' flow log as the watcher's parameters: the request `flowlogs enable` sends in
 /// each member (the same spec and tags).
 fn watch_parameters(args: &OrgOnboardArgs, partition: &str) -> Result<Vec<(String, String)>> {
-    let desired = desired_flow_log(&args.flowlogs.spec, partition)?;
-    let request = desired.create_request(&ec2::creation_tags(&args.flowlogs.tags));
-    Ok(watch::stack_parameters(&request).into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+    let parameters = crate::commands::watch::stack_parameters(&args.flowlogs.spec, &args.flowlogs.tags, partition)?;
+    Ok(parameters.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// The organization trail line; trails that cannot be read are a warning too (the trail is a
@@ -225,8 +224,7 @@ pub(super) async fn read_watch_set(cfn: &aws_sdk_cloudformation::Client, view: &
     if !org_watch::is_flowgates_watch_set(&deployed_set) {
         return Ok(WatchSetView::NotFlowgates);
     }
-    let desired = desired_flow_log(&args.spec, &view.identity.partition)?;
-    let wanted: Vec<(String, String)> = watch::stack_parameters(&desired.create_request(&ec2::creation_tags(&[])))
+    let wanted: Vec<(String, String)> = crate::commands::watch::stack_parameters(&args.spec, &[], &view.identity.partition)?
         .into_iter()
         .filter(|(k, _)| *k != "FlowLogTags")
         .map(|(k, v)| (k.to_owned(), v))
