@@ -70,12 +70,15 @@ impl Org {
     }
 
     /// AWS deletes the instances DeleteStackInstances targets (moto keeps them): after the
-    /// offboard plan's own listing, the instances are gone; and DeleteStackSet then succeeds
-    /// (moto refuses it: its instances are still there).
+    /// offboard plan's own listing of each StackSet (the roles' and the watcher's), its instances
+    /// are gone; and DeleteStackSet then succeeds (moto refuses it: its instances are still there).
     pub(crate) fn stack_instances_deleted_after_the_plan(&self) {
-        let calls = Arc::new(AtomicUsize::new(0));
+        let listed = std::sync::Mutex::new(std::collections::BTreeSet::new());
         self.env.proxy.rewrite_response("ListStackInstances", move |body| {
-            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            // A listing names its set in each instance's StackSetId ("name:uuid"); an empty one
+            // names none and stays as it is.
+            let Some(set) = body.split("<StackSetId>").nth(1).and_then(|rest| rest.split(':').next()) else { return body.to_owned() };
+            if listed.lock().unwrap().insert(set.to_owned()) {
                 return body.to_owned();
             }
             r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
@@ -968,19 +971,7 @@ fn a_member_whose_role_refuses_is_kept_by_offboard_until_a_rerun_takes_it_out() 
     // DeleteStackInstances targets, moto keeps them: after the plan's own listing, none is left,
     // and DeleteStackSet succeeds.)
     org.env.proxy.forget_answers("AssumeRole");
-    let listed = Arc::new(AtomicUsize::new(0));
-    let seen = listed.clone();
-    org.env.proxy.rewrite_response("ListStackInstances", move |body| {
-        if seen.fetch_add(1, Ordering::SeqCst) == 0 {
-            return body.to_owned();
-        }
-        r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
-    });
-    org.env.proxy.answer(
-        "DeleteStackSet",
-        200,
-        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
-    );
+    org.stack_instances_deleted_after_the_plan();
     org.env.proxy.reset_log();
     let out = offboard("--yes");
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));
@@ -1646,20 +1637,7 @@ fn org_onboard_watch_deploys_the_watcher_set_and_offboard_removes_it_first() {
 
     // Offboard: AWS deletes the instances (moto keeps them): after the plan's listing, the watch
     // set's are gone, as the roles set's.
-    for set in ["flowgate-org-watch:", "flowgate-org-roles:"] {
-        let calls = Arc::new(AtomicUsize::new(0));
-        org.env.proxy.rewrite_response("ListStackInstances", move |body| {
-            if !body.contains(set) || calls.fetch_add(1, Ordering::SeqCst) == 0 {
-                return body.to_owned();
-            }
-            r#"<ListStackInstancesResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><ListStackInstancesResult><Summaries/></ListStackInstancesResult><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></ListStackInstancesResponse>"#.to_owned()
-        });
-    }
-    org.env.proxy.answer(
-        "DeleteStackSet",
-        200,
-        r#"<DeleteStackSetResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DeleteStackSetResult/><ResponseMetadata><RequestId>chaos</RequestId></ResponseMetadata></DeleteStackSetResponse>"#,
-    );
+    org.stack_instances_deleted_after_the_plan();
     org.env.proxy.reset_log();
     let out = org.run(&["offboard", "--bucket", &bucket, "--ous", &org.ous(), "--log-archive-account", &log_archive, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", trouble(&out));

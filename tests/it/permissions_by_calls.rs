@@ -444,6 +444,9 @@ fn every_call_of_the_org_commands_is_allowed_by_their_policies() {
     org.stack_instances_deleted_after_the_plan();
     let offboard = [&["org", "offboard", "--bucket", c, "--whole-organization"][..], &named].concat();
     let calls = caller_calls(env, &offboard, &["DeleteStackInstances", "DeleteStackSet", "DeleteStack", "DeleteFlowLogs"]);
+    for deleted in [set, "flowgate-org-watch"] {
+        assert!(calls.iter().any(|r| r.action == "DeleteStackInstances" && r.body.contains(deleted)), "{deleted}'s instances not deleted");
+    }
     audit.check("org-offboard", &names, &calls);
     audit.assert_no_gaps();
 }
