@@ -253,7 +253,7 @@ impl OnboardReport {
 }
 
 /// Plans every step (dry run), shows one plan, confirms once, applies in order, then verifies.
-// Long (~115 lines): four or five sub-commands planned, confirmed once, applied in order, then verified.
+// Long (~130 lines): four or five sub-commands planned, confirmed once, applied in order, then verified.
 pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
     // The planning pass makes no ExternalId up (it says one will be generated); the apply
     // generates it once, in stack deploy, and reports it.
