@@ -357,16 +357,20 @@ pub async fn onboard(ctx: &Ctx, args: &OnboardArgs) -> Result<OnboardReport> {
         OnFailure::Continue { concurrency: 1 },
     );
     let mut plan = plan;
-    if let (Some(watch_args), Some(planned)) = (&sub.watch, report.steps.get(3)) {
-        // After the flow-log step: the watcher creates the flow log that step just did.
-        plan.steps.push(Step::new(planned.changes.clone(), async move {
-            if !bucket_ok.load(Ordering::SeqCst) {
-                return Ok(needs_bucket());
-            }
-            Ok(sub_report(watch::enable(applying, watch_args).await.map(|r| (r.changes, None))))
-        }));
-    } else if let Some(shown) = report.steps.get(3) {
-        plan.steps.push(Step::shown(shown.changes.clone()));
+    // The watcher's step, planned with --watch; without it, only the notice of a watcher that makes
+    // another flow log, shown.
+    match (&sub.watch, report.steps.iter().find(|s| s.step == "watcher")) {
+        (Some(watch_args), Some(planned)) => {
+            // After the flow-log step: the watcher creates the flow log that step just did.
+            plan.steps.push(Step::new(planned.changes.clone(), async move {
+                if !bucket_ok.load(Ordering::SeqCst) {
+                    return Ok(needs_bucket());
+                }
+                Ok(sub_report(watch::enable(applying, watch_args).await.map(|r| (r.changes, None))))
+            }));
+        }
+        (None, Some(notice)) => plan.steps.push(Step::shown(notice.changes.clone())),
+        _ => {}
     }
     let outcome = apply::run(ApplyMode::APPLY, &ctx.printer, plan, "").await?;
     let names: Vec<&'static str> = report.steps.iter().map(|s| s.step).collect();
